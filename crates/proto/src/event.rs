@@ -1,0 +1,156 @@
+//! Parsing, verification and the few tag readings the relay needs.
+
+use nostr::prelude::Event;
+
+use crate::kind::KindClass;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventError {
+    #[error("malformed event JSON: {0}")]
+    Malformed(String),
+    #[error("event id does not match its content")]
+    BadId,
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+/// Parses an event and checks its id and BIP-340 signature.
+pub fn parse_event(json: &str) -> Result<Event, EventError> {
+    let event = Event::from_json(json).map_err(|e| EventError::Malformed(e.to_string()))?;
+    if !event.verify_id() {
+        return Err(EventError::BadId);
+    }
+    if !event.verify_signature() {
+        return Err(EventError::BadSignature);
+    }
+    Ok(event)
+}
+
+/// First value of the first tag named `name`.
+pub fn first_tag_value<'a>(event: &'a Event, name: &str) -> Option<&'a str> {
+    event.tags.iter().find_map(|t| {
+        let s = t.as_slice();
+        (s.len() >= 2 && s[0] == name).then(|| s[1].as_str())
+    })
+}
+
+/// The `d` value of an addressable event; a missing tag counts as the empty string (NIP-01).
+pub fn d_tag(event: &Event) -> &str {
+    first_tag_value(event, "d").unwrap_or("")
+}
+
+/// NIP-40 expiration timestamp, if the event carries a well-formed one.
+pub fn expiration(event: &Event) -> Option<u64> {
+    first_tag_value(event, "expiration").and_then(|v| v.parse().ok())
+}
+
+/// NIP-70: a `["-"]` tag means only the author may publish the event.
+pub fn is_protected(event: &Event) -> bool {
+    event.tags.iter().any(|t| {
+        let s = t.as_slice();
+        s.len() == 1 && s[0] == "-"
+    })
+}
+
+pub fn kind_class(event: &Event) -> KindClass {
+    KindClass::of(event.kind.as_u16())
+}
+
+/// The address (`kind:pubkey:d`) under which a replaceable or addressable event replaces others.
+pub fn address(event: &Event) -> Option<String> {
+    match kind_class(event) {
+        KindClass::Replaceable => Some(format!("{}:{}:", event.kind.as_u16(), event.pubkey)),
+        KindClass::Addressable => Some(format!(
+            "{}:{}:{}",
+            event.kind.as_u16(),
+            event.pubkey,
+            d_tag(event)
+        )),
+        _ => None,
+    }
+}
+
+/// NIP-01 ordering of two versions of one replaceable event: is `a` newer than `b`?
+/// Same `created_at`: the lowest id wins.
+pub fn supersedes(a: &Event, b: &Event) -> bool {
+    supersedes_parts(
+        a.created_at.as_secs(),
+        a.id.as_bytes(),
+        b.created_at.as_secs(),
+        b.id.as_bytes(),
+    )
+}
+
+pub fn supersedes_parts(a_at: u64, a_id: &[u8; 32], b_at: u64, b_id: &[u8; 32]) -> bool {
+    a_at > b_at || (a_at == b_at && a_id < b_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::*;
+
+    fn signed(kind: u16, tags: Vec<Tag>) -> Event {
+        let keys = Keys::generate();
+        EventBuilder::new(Kind::from(kind), "hi")
+            .tags(tags)
+            .custom_created_at(Timestamp::from_secs(1_700_000_000))
+            .finalize(&keys)
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_and_verifies() {
+        let e = signed(1, vec![]);
+        assert_eq!(parse_event(&e.as_json()).unwrap(), e);
+    }
+
+    #[test]
+    fn rejects_tampered_content_and_signature() {
+        let e = signed(1, vec![]);
+        let tampered = e.as_json().replace("\"hi\"", "\"ho\"");
+        assert_eq!(parse_event(&tampered), Err(EventError::BadId));
+        let sig = e.sig.to_string();
+        let mut other = sig.clone().into_bytes();
+        other[10] = if other[10] == b'0' { b'1' } else { b'0' };
+        let bad = e
+            .as_json()
+            .replace(&sig, std::str::from_utf8(&other).unwrap());
+        assert_eq!(parse_event(&bad), Err(EventError::BadSignature));
+        assert!(matches!(
+            parse_event("{\"id\":1}"),
+            Err(EventError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn reads_tags() {
+        let e = signed(
+            30_079,
+            vec![
+                Tag::parse(["d", "skyrim-se.foo@1.0.0"]).unwrap(),
+                Tag::parse(["expiration", "1800000000"]).unwrap(),
+                Tag::parse(["-"]).unwrap(),
+            ],
+        );
+        assert_eq!(d_tag(&e), "skyrim-se.foo@1.0.0");
+        assert_eq!(expiration(&e), Some(1_800_000_000));
+        assert!(is_protected(&e));
+        assert_eq!(
+            address(&e).unwrap(),
+            format!("30079:{}:skyrim-se.foo@1.0.0", e.pubkey)
+        );
+        let plain = signed(30_000, vec![]);
+        assert_eq!(d_tag(&plain), "");
+        assert!(!is_protected(&plain));
+    }
+
+    #[test]
+    fn tie_goes_to_lowest_id() {
+        let low = [1u8; 32];
+        let high = [2u8; 32];
+        assert!(supersedes_parts(10, &low, 10, &high));
+        assert!(!supersedes_parts(10, &high, 10, &low));
+        assert!(supersedes_parts(11, &high, 10, &low));
+    }
+}

@@ -1,0 +1,13 @@
+//! Seedstr's protocol layer: event classes, filters and the NIP-01 wire messages.
+//! Pure data and validation; nothing here does I/O.
+
+pub mod event;
+pub mod filter;
+pub mod kind;
+pub mod message;
+
+pub use event::{parse_event, EventError};
+pub use filter::{Filter, FilterError};
+pub use kind::KindClass;
+pub use nostr;
+pub use nostr::prelude::Event;

@@ -1,0 +1,686 @@
+//! Embedded store on LMDB.
+//!
+//! One writer thread owns every write transaction. It takes all the jobs waiting for it, applies
+//! them in one transaction and commits (LMDB fsyncs on commit) before any caller hears the
+//! outcome: many events share one fsync, and an acknowledged event survives `kill -9`.
+//! Readers run on blocking threads with their own snapshots and never wait for the writer.
+//!
+//! `events` maps a serial number to `id (32) | created_at (8) | expiration (8) | JSON`, so scans
+//! can order, dedupe and hide expired events without parsing JSON; the JSON is parsed only when
+//! a filter asks for more than the scanned index guarantees.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashSet};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use heed::types::Bytes;
+use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
+use seedstr_proto::event::{expiration, supersedes_parts};
+use seedstr_proto::{Event, Filter};
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::keys;
+use crate::rules::{address_d, deletion_targets, indexed_tags};
+use crate::{merge_results, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent};
+
+type Db = Database<Bytes, Bytes>;
+
+/// Header of a value in `events`: id, created_at, expiration (0 = none).
+const HEADER: usize = 32 + 8 + 8;
+/// Most jobs one write transaction takes.
+const MAX_BATCH: usize = 4096;
+/// Queries running at once; more wait for a slot rather than pile up threads.
+const QUERY_SLOTS: usize = 32;
+/// How often (in scanned keys) a scan looks at the clock.
+const CLOCK_EVERY: u32 = 256;
+
+#[derive(Clone, Copy)]
+struct Dbs {
+    events: Db,
+    ids: Db,
+    by_time: Db,
+    by_author: Db,
+    by_kind: Db,
+    by_author_kind: Db,
+    by_tag: Db,
+    by_address: Db,
+    by_expiry: Db,
+    /// Deleted event id → the deleter's pubkey.
+    tomb_ids: Db,
+    /// Deleted address → created_at of the newest deletion request.
+    tomb_addresses: Db,
+}
+
+enum Job {
+    Save(Box<Event>, oneshot::Sender<Result<SaveOutcome>>),
+    Purge(u64, oneshot::Sender<Result<usize>>),
+}
+
+pub struct LmdbStore {
+    env: Env<WithoutTls>,
+    dbs: Dbs,
+    jobs: mpsc::Sender<Job>,
+    query_slots: Arc<Semaphore>,
+}
+
+/// Default LMDB map size: address space, not disk; the file grows as data arrives.
+pub const DEFAULT_MAP_SIZE: usize = 1 << 40;
+
+impl LmdbStore {
+    pub fn open(dir: &Path) -> Result<Arc<LmdbStore>> {
+        Self::open_with_map_size(dir, DEFAULT_MAP_SIZE)
+    }
+
+    pub fn open_with_map_size(dir: &Path, map_size: usize) -> Result<Arc<LmdbStore>> {
+        std::fs::create_dir_all(dir)?;
+        // SAFETY: heed requires that the same environment is not opened twice in one process
+        // and that the files are not changed behind LMDB's back; the relay opens it once.
+        let env = unsafe {
+            EnvOpenOptions::new()
+                .read_txn_without_tls()
+                .map_size(map_size)
+                .max_dbs(16)
+                .max_readers(QUERY_SLOTS as u32 + 64)
+                .open(dir)?
+        };
+        let mut wtxn = env.write_txn()?;
+        let mut create = |name: &str| env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name));
+        let dbs = Dbs {
+            events: create("events")?,
+            ids: create("ids")?,
+            by_time: create("by_time")?,
+            by_author: create("by_author")?,
+            by_kind: create("by_kind")?,
+            by_author_kind: create("by_author_kind")?,
+            by_tag: create("by_tag")?,
+            by_address: create("by_address")?,
+            by_expiry: create("by_expiry")?,
+            tomb_ids: create("tomb_ids")?,
+            tomb_addresses: create("tomb_addresses")?,
+        };
+        let next_serial = match dbs.events.last(&wtxn)? {
+            Some((k, _)) => u64::from_be_bytes(k.try_into().map_err(|_| corrupt("serial"))?) + 1,
+            None => 1,
+        };
+        wtxn.commit()?;
+
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            env: env.clone(),
+            dbs,
+            next_serial,
+        };
+        std::thread::Builder::new()
+            .name("lmdb-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Arc::new(LmdbStore {
+            env,
+            dbs,
+            jobs: tx,
+            query_slots: Arc::new(Semaphore::new(QUERY_SLOTS)),
+        }))
+    }
+
+    /// Runs `f` on a blocking thread with a read snapshot, once a query slot is free.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&RoTxn<WithoutTls>, &Dbs) -> Result<T> + Send + 'static,
+    {
+        let _slot = self
+            .query_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let env = self.env.clone();
+        let dbs = self.dbs;
+        tokio::task::spawn_blocking(move || {
+            let rtxn = env.read_txn()?;
+            f(&rtxn, &dbs)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+impl Store for LmdbStore {
+    fn save(&self, event: Event) -> BoxFuture<'_, Result<SaveOutcome>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            self.jobs
+                .send(Job::Save(Box::new(event), tx))
+                .map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+
+    fn query(
+        &self,
+        filters: Vec<Filter>,
+        opts: QueryOptions,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>>> {
+        Box::pin(self.read(move |txn, dbs| {
+            let deadline = Deadline::new(opts);
+            let mut all = Vec::new();
+            for f in filters.iter().filter(|f| !f.is_void()) {
+                let limit = f.effective_limit(opts.max_limit);
+                all.extend(run_filter(txn, dbs, f, limit, opts.now, &deadline)?);
+            }
+            Ok(merge_results(all))
+        }))
+    }
+
+    fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(self.read(move |txn, dbs| {
+            let deadline = Deadline::new(opts);
+            let mut seen = HashSet::new();
+            for f in filters.iter().filter(|f| !f.is_void()) {
+                for e in run_filter(txn, dbs, f, usize::MAX, opts.now, &deadline)? {
+                    seen.insert(e.id);
+                }
+            }
+            Ok(seen.len() as u64)
+        }))
+    }
+
+    fn ids(
+        &self,
+        filter: Filter,
+        opts: QueryOptions,
+    ) -> BoxFuture<'_, Result<Vec<(u64, [u8; 32])>>> {
+        Box::pin(self.read(move |txn, dbs| {
+            if filter.is_void() {
+                return Ok(Vec::new());
+            }
+            let deadline = Deadline::new(opts);
+            let limit = filter.limit.unwrap_or(usize::MAX);
+            let found = run_filter(txn, dbs, &filter, limit, opts.now, &deadline)?;
+            Ok(found.into_iter().map(|e| (e.created_at, e.id)).collect())
+        }))
+    }
+
+    fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            self.jobs
+                .send(Job::Purge(now, tx))
+                .map_err(|_| StoreError::Closed)?;
+            rx.await.map_err(|_| StoreError::Closed)?
+        })
+    }
+}
+
+struct Deadline {
+    at: Instant,
+    budget: std::time::Duration,
+}
+
+impl Deadline {
+    fn new(opts: QueryOptions) -> Self {
+        Deadline {
+            at: Instant::now() + opts.budget,
+            budget: opts.budget,
+        }
+    }
+    fn check(&self) -> Result<()> {
+        if Instant::now() > self.at {
+            Err(StoreError::OverBudget(self.budget))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A decoded `events` value.
+struct Record<'a> {
+    id: [u8; 32],
+    created_at: u64,
+    expiration: u64,
+    json: &'a [u8],
+}
+
+fn decode(value: &[u8]) -> Result<Record<'_>> {
+    if value.len() < HEADER {
+        return Err(corrupt("event record shorter than its header"));
+    }
+    Ok(Record {
+        id: value[..32].try_into().expect("32 bytes"),
+        created_at: u64::from_be_bytes(value[32..40].try_into().expect("8 bytes")),
+        expiration: u64::from_be_bytes(value[40..48].try_into().expect("8 bytes")),
+        json: &value[HEADER..],
+    })
+}
+
+fn parse_json(json: &[u8]) -> Result<Event> {
+    Event::from_json(json).map_err(|e| StoreError::Corrupt(format!("stored event JSON: {e}")))
+}
+
+fn to_stored(r: &Record) -> Result<StoredEvent> {
+    let json = std::str::from_utf8(r.json).map_err(|_| corrupt("stored JSON is not UTF-8"))?;
+    Ok(StoredEvent {
+        created_at: r.created_at,
+        id: r.id,
+        json: Arc::from(json),
+    })
+}
+
+/// Which index a filter is answered from, and which filter fields that index guarantees.
+struct Plan {
+    db: Db,
+    prefixes: Vec<Vec<u8>>,
+    covers_authors: bool,
+    covers_kinds: bool,
+    /// The tag letter the index guarantees, when it is the filter's only tag condition.
+    covers_tag: Option<u8>,
+}
+
+/// Most author×kind prefixes scanned before falling back to a coarser index.
+const MAX_PAIRS: usize = 256;
+
+fn plan(dbs: &Dbs, f: &Filter) -> Plan {
+    let plan = |db, prefixes, a, k, t| Plan {
+        db,
+        prefixes,
+        covers_authors: a,
+        covers_kinds: k,
+        covers_tag: t,
+    };
+    if let (Some(authors), Some(kinds)) = (&f.authors, &f.kinds) {
+        if authors.len() * kinds.len() <= MAX_PAIRS {
+            let prefixes = authors
+                .iter()
+                .flat_map(|a| kinds.iter().map(move |k| keys::author_kind(a, *k)))
+                .collect();
+            return plan(dbs.by_author_kind, prefixes, true, true, None);
+        }
+    }
+    if let Some((letter, values)) = f.tags.iter().min_by_key(|(_, v)| v.len()) {
+        let prefixes = values.iter().map(|v| keys::tag(*letter, v)).collect();
+        let only = (f.tags.len() == 1).then_some(*letter);
+        return plan(dbs.by_tag, prefixes, false, false, only);
+    }
+    if let Some(authors) = &f.authors {
+        let prefixes = authors.iter().map(keys::author).collect();
+        return plan(dbs.by_author, prefixes, true, false, None);
+    }
+    if let Some(kinds) = &f.kinds {
+        let prefixes = kinds.iter().map(|k| keys::kind(*k)).collect();
+        return plan(dbs.by_kind, prefixes, false, true, None);
+    }
+    plan(dbs.by_time, vec![Vec::new()], false, false, None)
+}
+
+/// One position in the k-way merge: the newest unread key of one scan.
+struct Head {
+    created_at: u64,
+    serial: u64,
+    scan: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.created_at, self.serial, self.scan).cmp(&(o.created_at, o.serial, o.scan))
+    }
+}
+
+/// Up to `limit` events matching `f`, newest first (ties by lowest id), skipping expired ones.
+fn run_filter(
+    txn: &RoTxn<WithoutTls>,
+    dbs: &Dbs,
+    f: &Filter,
+    limit: usize,
+    now: u64,
+    deadline: &Deadline,
+) -> Result<Vec<StoredEvent>> {
+    let alive = |r: &Record| r.expiration == 0 || r.expiration > now;
+    let mut out = Vec::new();
+    if let Some(ids) = &f.ids {
+        for id in ids {
+            let Some(serial) = dbs.ids.get(txn, id)? else {
+                continue;
+            };
+            let Some(value) = dbs.events.get(txn, serial)? else {
+                continue;
+            };
+            let r = decode(value)?;
+            if alive(&r) && f.matches(&parse_json(r.json)?) {
+                out.push(to_stored(&r)?);
+            }
+        }
+        out.sort_unstable_by_key(StoredEvent::order_key);
+        out.truncate(limit);
+        return Ok(out);
+    }
+
+    let p = plan(dbs, f);
+    let needs_check = (f.authors.is_some() && !p.covers_authors)
+        || (f.kinds.is_some() && !p.covers_kinds)
+        || (!f.tags.is_empty() && p.covers_tag.is_none());
+    let since = f.since.unwrap_or(0);
+    let until = f.until.unwrap_or(u64::MAX);
+
+    let mut scans = Vec::with_capacity(p.prefixes.len());
+    for prefix in &p.prefixes {
+        let lo = keys::with_suffix(prefix.clone(), since, 0);
+        let hi = keys::with_suffix(prefix.clone(), until, u64::MAX);
+        let range = (
+            std::ops::Bound::Included(&lo[..]),
+            std::ops::Bound::Included(&hi[..]),
+        );
+        scans.push(p.db.rev_range(txn, &range)?);
+    }
+    let mut heap = BinaryHeap::new();
+    for (i, scan) in scans.iter_mut().enumerate() {
+        if let Some(entry) = scan.next() {
+            let (k, _) = entry?;
+            let (created_at, serial) = keys::split_suffix(k);
+            heap.push(Head {
+                created_at,
+                serial,
+                scan: i,
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut last_at = u64::MAX;
+    let mut ticks = 0u32;
+    while let Some(head) = heap.pop() {
+        // Past the limit, keep only events tied with the last one so ties resolve by id.
+        if out.len() >= limit && head.created_at < last_at {
+            break;
+        }
+        if let Some(entry) = scans[head.scan].next() {
+            let (k, _) = entry?;
+            let (created_at, serial) = keys::split_suffix(k);
+            heap.push(Head {
+                created_at,
+                serial,
+                scan: head.scan,
+            });
+        }
+        ticks += 1;
+        if ticks % CLOCK_EVERY == 0 {
+            deadline.check()?;
+        }
+        if p.prefixes.len() > 1 && !seen.insert(head.serial) {
+            continue;
+        }
+        let Some(value) = dbs.events.get(txn, &head.serial.to_be_bytes())? else {
+            continue;
+        };
+        let r = decode(value)?;
+        if !alive(&r) || (needs_check && !f.matches(&parse_json(r.json)?)) {
+            continue;
+        }
+        last_at = r.created_at;
+        out.push(to_stored(&r)?);
+    }
+    out.sort_unstable_by_key(StoredEvent::order_key);
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// The single owner of write transactions.
+struct Writer {
+    env: Env<WithoutTls>,
+    dbs: Dbs,
+    next_serial: u64,
+}
+
+impl Writer {
+    fn run(mut self, rx: mpsc::Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.apply(batch);
+        }
+    }
+
+    fn apply(&mut self, batch: Vec<Job>) {
+        let serial_before = self.next_serial;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let result = self.apply_in_txn(&batch, &mut outcomes);
+        if let Err(e) = result {
+            tracing::error!("LMDB write batch failed: {e}");
+            self.next_serial = serial_before;
+            let msg = e.to_string();
+            outcomes = batch
+                .iter()
+                .map(|_| Err(StoreError::Corrupt(format!("write failed: {msg}"))))
+                .collect();
+        }
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            match (job, outcome) {
+                (Job::Save(_, tx), Ok(Done::Saved(o))) => drop(tx.send(Ok(o))),
+                (Job::Purge(_, tx), Ok(Done::Purged(n))) => drop(tx.send(Ok(n))),
+                (Job::Save(_, tx), Err(e)) => drop(tx.send(Err(e))),
+                (Job::Purge(_, tx), Err(e)) => drop(tx.send(Err(e))),
+                _ => unreachable!("outcome kinds follow job kinds"),
+            }
+        }
+    }
+
+    /// One transaction for the whole batch; a job's own refusal is an outcome, not a failure.
+    fn apply_in_txn(&mut self, batch: &[Job], outcomes: &mut Vec<Result<Done>>) -> Result<()> {
+        let env = self.env.clone();
+        let mut wtxn = env.write_txn()?;
+        for job in batch {
+            outcomes.push(match job {
+                Job::Save(e, _) => self.save(&mut wtxn, e).map(Done::Saved),
+                Job::Purge(now, _) => self.purge(&mut wtxn, *now).map(Done::Purged),
+            });
+        }
+        wtxn.commit()?;
+        Ok(())
+    }
+
+    fn save(&mut self, txn: &mut RwTxn, event: &Event) -> Result<SaveOutcome> {
+        let d = self.dbs;
+        let id = event.id.as_bytes();
+        let pubkey = event.pubkey.as_bytes();
+        let kind = event.kind.as_u16();
+        let at = event.created_at.as_secs();
+        if d.ids.get(txn, id)?.is_some() {
+            return Ok(SaveOutcome::Duplicate);
+        }
+        if d.tomb_ids.get(txn, id)? == Some(&pubkey[..]) {
+            return Ok(SaveOutcome::Deleted);
+        }
+        if let Some(dv) = address_d(event) {
+            let addr = keys::address(kind, pubkey, dv);
+            if let Some(until) = d.tomb_addresses.get(txn, &addr)? {
+                if at <= u64::from_be_bytes(until.try_into().map_err(|_| corrupt("tombstone"))?) {
+                    return Ok(SaveOutcome::Deleted);
+                }
+            }
+            if let Some(old) = d.by_address.get(txn, &addr)? {
+                let old_serial = old.to_vec();
+                let value = d
+                    .events
+                    .get(txn, &old_serial)?
+                    .ok_or_else(|| corrupt("address"))?;
+                let r = decode(value)?;
+                if !supersedes_parts(at, id, r.created_at, &r.id) {
+                    return Ok(SaveOutcome::Superseded);
+                }
+                self.remove(txn, &old_serial)?;
+            }
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.insert(txn, event, serial)?;
+        if kind == seedstr_proto::kind::DELETION {
+            self.apply_deletion(txn, event)?;
+        }
+        Ok(SaveOutcome::Saved)
+    }
+
+    fn insert(&self, txn: &mut RwTxn, event: &Event, serial: u64) -> Result<()> {
+        let d = &self.dbs;
+        let at = event.created_at.as_secs();
+        let exp = expiration(event).unwrap_or(0);
+        let json = event.as_json();
+        let mut value = Vec::with_capacity(HEADER + json.len());
+        value.extend_from_slice(event.id.as_bytes());
+        value.extend_from_slice(&at.to_be_bytes());
+        value.extend_from_slice(&exp.to_be_bytes());
+        value.extend_from_slice(json.as_bytes());
+        let sk = serial.to_be_bytes();
+        d.events.put(txn, &sk, &value)?;
+        d.ids.put(txn, event.id.as_bytes(), &sk)?;
+        for (db, key) in index_keys(d, event, serial) {
+            db.put(txn, &key, &[])?;
+        }
+        if let Some(dv) = address_d(event) {
+            let addr = keys::address(event.kind.as_u16(), event.pubkey.as_bytes(), dv);
+            d.by_address.put(txn, &addr, &sk)?;
+        }
+        Ok(())
+    }
+
+    /// Removes an event and every index entry pointing at it.
+    fn remove(&self, txn: &mut RwTxn, serial_key: &[u8]) -> Result<()> {
+        let d = &self.dbs;
+        let Some(value) = d.events.get(txn, serial_key)? else {
+            return Ok(());
+        };
+        let event = parse_json(decode(value)?.json)?;
+        let serial = u64::from_be_bytes(serial_key.try_into().map_err(|_| corrupt("serial"))?);
+        for (db, key) in index_keys(d, &event, serial) {
+            db.delete(txn, &key)?;
+        }
+        if let Some(dv) = address_d(&event) {
+            let addr = keys::address(event.kind.as_u16(), event.pubkey.as_bytes(), dv);
+            if d.by_address.get(txn, &addr)? == Some(serial_key) {
+                d.by_address.delete(txn, &addr)?;
+            }
+        }
+        d.ids.delete(txn, event.id.as_bytes())?;
+        d.events.delete(txn, serial_key)?;
+        Ok(())
+    }
+
+    fn apply_deletion(&self, txn: &mut RwTxn, deletion: &Event) -> Result<()> {
+        let d = &self.dbs;
+        let deleter = deletion.pubkey.as_bytes();
+        let at = deletion.created_at.as_secs();
+        let targets = deletion_targets(deletion);
+        for id in &targets.ids {
+            if let Some(serial) = d.ids.get(txn, id)? {
+                let serial = serial.to_vec();
+                let value = d.events.get(txn, &serial)?.ok_or_else(|| corrupt("ids"))?;
+                let target = parse_json(decode(value)?.json)?;
+                // Only the author may delete, and deletions themselves are not deletable.
+                if target.pubkey.as_bytes() != deleter
+                    || target.kind.as_u16() == seedstr_proto::kind::DELETION
+                {
+                    continue;
+                }
+                self.remove(txn, &serial)?;
+            }
+            d.tomb_ids.put(txn, id, deleter)?;
+        }
+        for (kind, dv) in &targets.addresses {
+            let addr = keys::address(*kind, deleter, dv);
+            if let Some(serial) = d.by_address.get(txn, &addr)? {
+                let serial = serial.to_vec();
+                let value = d
+                    .events
+                    .get(txn, &serial)?
+                    .ok_or_else(|| corrupt("address"))?;
+                if decode(value)?.created_at <= at {
+                    self.remove(txn, &serial)?;
+                }
+            }
+            let newer = match d.tomb_addresses.get(txn, &addr)? {
+                Some(v) => at > u64::from_be_bytes(v.try_into().map_err(|_| corrupt("tombstone"))?),
+                None => true,
+            };
+            if newer {
+                d.tomb_addresses.put(txn, &addr, &at.to_be_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn purge(&self, txn: &mut RwTxn, now: u64) -> Result<usize> {
+        let d = &self.dbs;
+        let hi = keys::with_suffix(Vec::new(), now, u64::MAX);
+        let expired: Vec<Vec<u8>> = d
+            .by_expiry
+            .range(
+                txn,
+                &(
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Included(&hi[..]),
+                ),
+            )?
+            .map(|e| e.map(|(k, _)| k[8..16].to_vec()))
+            .collect::<std::result::Result<_, _>>()?;
+        for serial in &expired {
+            self.remove(txn, serial)?;
+        }
+        Ok(expired.len())
+    }
+}
+
+enum Done {
+    Saved(SaveOutcome),
+    Purged(usize),
+}
+
+/// Every index entry of an event.
+fn index_keys(d: &Dbs, event: &Event, serial: u64) -> Vec<(Db, Vec<u8>)> {
+    let at = event.created_at.as_secs();
+    let pubkey = event.pubkey.as_bytes();
+    let kind = event.kind.as_u16();
+    let mut out = vec![
+        (d.by_time, keys::with_suffix(Vec::new(), at, serial)),
+        (
+            d.by_author,
+            keys::with_suffix(keys::author(pubkey), at, serial),
+        ),
+        (d.by_kind, keys::with_suffix(keys::kind(kind), at, serial)),
+        (
+            d.by_author_kind,
+            keys::with_suffix(keys::author_kind(pubkey, kind), at, serial),
+        ),
+    ];
+    for (letter, value) in indexed_tags(event) {
+        out.push((
+            d.by_tag,
+            keys::with_suffix(keys::tag(letter, value), at, serial),
+        ));
+    }
+    if let Some(exp) = expiration(event) {
+        let mut k = exp.to_be_bytes().to_vec();
+        k.extend_from_slice(&serial.to_be_bytes());
+        out.push((d.by_expiry, k));
+    }
+    out
+}

@@ -1,0 +1,394 @@
+//! The store suite: every backend must pass these, through the `Store` trait only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nostr::prelude::*;
+use seedstr_proto::Filter;
+use seedstr_store::{QueryOptions, SaveOutcome, Store};
+use serde_json::json;
+
+pub fn event(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str) -> Event {
+    EventBuilder::new(Kind::from(kind), content)
+        .tags(tags.iter().map(|t| Tag::parse(t.iter().copied()).unwrap()))
+        .custom_created_at(Timestamp::from_secs(at))
+        .finalize(keys)
+        .unwrap()
+}
+
+fn f(v: serde_json::Value) -> Filter {
+    Filter::parse(&v).unwrap()
+}
+
+fn opts() -> QueryOptions {
+    QueryOptions {
+        max_limit: 500,
+        budget: Duration::from_secs(5),
+        now: 1_750_000_000,
+    }
+}
+
+async fn ids_of(store: &dyn Store, filters: Vec<Filter>) -> Vec<EventId> {
+    store
+        .query(filters, opts())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| EventId::from_byte_array(e.id))
+        .collect()
+}
+
+pub async fn saves_and_dedupes(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let e = event(&k, 1, 1_700_000_000, &[], "hello");
+    assert_eq!(store.save(e.clone()).await.unwrap(), SaveOutcome::Saved);
+    assert_eq!(store.save(e.clone()).await.unwrap(), SaveOutcome::Duplicate);
+    let got = store
+        .query(vec![f(json!({"ids": [e.id.to_hex()]}))], opts())
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(Event::from_json(got[0].json.as_bytes()).unwrap(), e);
+}
+
+pub async fn orders_newest_first_with_limit_and_ties(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let mut evs: Vec<Event> = (0..5)
+        .map(|i| event(&k, 1, 1_700_000_100 + i, &[], "n"))
+        .collect();
+    // Three events share one timestamp: the lowest ids must come first.
+    let tied: Vec<Event> = (0..3)
+        .map(|i| event(&k, 1, 1_700_000_200, &[], &format!("t{i}")))
+        .collect();
+    evs.extend(tied.iter().cloned());
+    for e in &evs {
+        store.save(e.clone()).await.unwrap();
+    }
+    let author = k.public_key().to_hex();
+    let got = ids_of(&*store, vec![f(json!({"authors": [author], "limit": 4}))]).await;
+    let mut tied_ids: Vec<EventId> = tied.iter().map(|e| e.id).collect();
+    tied_ids.sort();
+    assert_eq!(&got[..3], &tied_ids[..]);
+    assert_eq!(got[3], evs[4].id);
+    assert_eq!(got.len(), 4);
+    // With a limit that cuts through the tie, the lowest ids are the ones kept.
+    let got = ids_of(&*store, vec![f(json!({"authors": [author], "limit": 2}))]).await;
+    assert_eq!(&got[..], &tied_ids[..2]);
+
+    // Inclusive since/until.
+    let got = ids_of(
+        &*store,
+        vec![f(
+            json!({"authors": [author], "since": 1_700_000_101, "until": 1_700_000_103}),
+        )],
+    )
+    .await;
+    assert_eq!(got, vec![evs[3].id, evs[2].id, evs[1].id]);
+}
+
+pub async fn every_index_answers(store: Arc<dyn Store>) {
+    let a = Keys::generate();
+    let b = Keys::generate();
+    let t = 1_700_001_000;
+    let e1 = event(&a, 1, t, &[&["t", "mods"], &["e", &"aa".repeat(32)]], "one");
+    let e2 = event(&a, 7, t + 1, &[&["t", "games"]], "two");
+    let e3 = event(
+        &b,
+        1,
+        t + 2,
+        &[&["t", "mods"], &["p", &a.public_key().to_hex()]],
+        "three",
+    );
+    for e in [&e1, &e2, &e3] {
+        store.save(e.clone()).await.unwrap();
+    }
+    let (pa, pb) = (a.public_key().to_hex(), b.public_key().to_hex());
+    let cases = vec![
+        (json!({"authors": [pa], "kinds": [1]}), vec![e1.id]),
+        (
+            json!({"authors": [pa, pb], "kinds": [1]}),
+            vec![e3.id, e1.id],
+        ),
+        (json!({"authors": [pa]}), vec![e2.id, e1.id]),
+        (json!({"kinds": [7], "authors": [pa, pb]}), vec![e2.id]),
+        (json!({"#t": ["mods"]}), vec![e3.id, e1.id]),
+        (json!({"#t": ["mods"], "authors": [pb]}), vec![e3.id]),
+        (json!({"#t": ["mods", "games"], "kinds": [7]}), vec![e2.id]),
+        (json!({"#p": [pa]}), vec![e3.id]),
+        (
+            json!({"#t": ["mods"], "#e": ["aa".repeat(32)]}),
+            vec![e1.id],
+        ),
+        (
+            json!({"ids": [e1.id.to_hex(), e3.id.to_hex()], "kinds": [1]}),
+            vec![e3.id, e1.id],
+        ),
+        (json!({"ids": [e1.id.to_hex()], "kinds": [7]}), vec![]),
+        (
+            json!({"since": t, "until": t + 2, "#t": ["nothing"]}),
+            vec![],
+        ),
+        (json!({"kinds": []}), vec![]),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(
+            ids_of(&*store, vec![f(filter.clone())]).await,
+            want,
+            "{filter}"
+        );
+    }
+    // Several filters: union, no repeats.
+    let both = vec![f(json!({"authors": [pa]})), f(json!({"#t": ["mods"]}))];
+    let got = ids_of(&*store, both.clone()).await;
+    assert_eq!(got, vec![e3.id, e2.id, e1.id]);
+    assert_eq!(store.count(both, opts()).await.unwrap(), 3);
+}
+
+pub async fn replaceable_and_addressable(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let p = k.public_key().to_hex();
+    let old = event(&k, 0, 1_700_002_000, &[], "old profile");
+    let new = event(&k, 0, 1_700_002_001, &[], "new profile");
+    assert_eq!(store.save(old.clone()).await.unwrap(), SaveOutcome::Saved);
+    assert_eq!(store.save(new.clone()).await.unwrap(), SaveOutcome::Saved);
+    assert_eq!(
+        store.save(old.clone()).await.unwrap(),
+        SaveOutcome::Superseded
+    );
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"authors": [p], "kinds": [0]}))]).await,
+        vec![new.id]
+    );
+
+    // Same created_at: the lowest id wins, whichever arrives first.
+    let x = event(&k, 10_002, 1_700_002_100, &[], "x");
+    let y = event(&k, 10_002, 1_700_002_100, &[], "y");
+    let (low, high) = if x.id < y.id { (x, y) } else { (y, x) };
+    assert_eq!(store.save(high.clone()).await.unwrap(), SaveOutcome::Saved);
+    assert_eq!(store.save(low.clone()).await.unwrap(), SaveOutcome::Saved);
+    assert_eq!(
+        store.save(high.clone()).await.unwrap(),
+        SaveOutcome::Superseded
+    );
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"kinds": [10_002], "authors": [p]}))]).await,
+        vec![low.id]
+    );
+
+    // Addressable: one per d tag.
+    let d1 = "skyrim-se.foo@1.0.0";
+    let a1 = event(&k, 30_079, 1_700_002_200, &[&["d", d1]], "a1");
+    let a2 = event(&k, 30_079, 1_700_002_300, &[&["d", d1]], "a2");
+    let b1 = event(
+        &k,
+        30_079,
+        1_700_002_250,
+        &[&["d", "skyrim-se.foo@1.1.0"]],
+        "b1",
+    );
+    for e in [&a1, &a2, &b1] {
+        assert_eq!(store.save(e.clone()).await.unwrap(), SaveOutcome::Saved);
+    }
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"kinds": [30_079], "authors": [p]}))]).await,
+        vec![a2.id, b1.id]
+    );
+    assert!(ids_of(&*store, vec![f(json!({"ids": [a1.id.to_hex()]}))])
+        .await
+        .is_empty());
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"#d": [d1]}))]).await,
+        vec![a2.id],
+        "the replaced version leaves no index entry behind"
+    );
+}
+
+pub async fn deletions(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let other = Keys::generate();
+    let p = k.public_key().to_hex();
+    let note = event(&k, 1, 1_700_003_000, &[], "to delete");
+    let foreign = event(&other, 1, 1_700_003_000, &[], "not yours");
+    let later = event(&k, 1, 1_700_003_001, &[], "deleted before it arrives");
+    let art = event(&k, 30_078, 1_700_003_000, &[&["d", "ns.slug"]], "project");
+    for e in [&note, &foreign, &art] {
+        store.save(e.clone()).await.unwrap();
+    }
+    let coord = format!("30078:{p}:ns.slug");
+    let del = event(
+        &k,
+        5,
+        1_700_003_010,
+        &[
+            &["e", &note.id.to_hex()],
+            &["e", &foreign.id.to_hex()],
+            &["e", &later.id.to_hex()],
+            &["a", &coord],
+            &["k", "1"],
+        ],
+        "",
+    );
+    assert_eq!(store.save(del.clone()).await.unwrap(), SaveOutcome::Saved);
+    let ids = vec![
+        note.id.to_hex(),
+        foreign.id.to_hex(),
+        art.id.to_hex(),
+        del.id.to_hex(),
+    ];
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({ "ids": ids }))]).await,
+        vec![del.id, foreign.id]
+    );
+    // Deleted events are refused when they come back; a newer version of the address is not.
+    assert_eq!(
+        store.save(note.clone()).await.unwrap(),
+        SaveOutcome::Deleted
+    );
+    assert_eq!(
+        store.save(later.clone()).await.unwrap(),
+        SaveOutcome::Deleted
+    );
+    let old_art = event(
+        &k,
+        30_078,
+        1_700_003_005,
+        &[&["d", "ns.slug"]],
+        "older project",
+    );
+    assert_eq!(store.save(old_art).await.unwrap(), SaveOutcome::Deleted);
+    let new_art = event(
+        &k,
+        30_078,
+        1_700_003_020,
+        &[&["d", "ns.slug"]],
+        "newer project",
+    );
+    assert_eq!(store.save(new_art).await.unwrap(), SaveOutcome::Saved);
+    // Someone else's deletion request for our event is ignored, and the other author's event
+    // with the same id cannot be blocked by it.
+    let hostile = event(&other, 5, 1_700_003_040, &[&["e", &art.id.to_hex()]], "");
+    store.save(hostile).await.unwrap();
+    // A deletion of a deletion does nothing.
+    let del2 = event(&k, 5, 1_700_003_030, &[&["e", &del.id.to_hex()]], "");
+    store.save(del2).await.unwrap();
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"ids": [del.id.to_hex()]}))]).await,
+        vec![del.id]
+    );
+}
+
+pub async fn expiration(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let now = opts().now;
+    let gone = event(
+        &k,
+        1,
+        now - 100,
+        &[&["expiration", &(now - 10).to_string()]],
+        "gone",
+    );
+    let alive = event(
+        &k,
+        1,
+        now - 100,
+        &[&["expiration", &(now + 1000).to_string()]],
+        "alive",
+    );
+    store.save(gone.clone()).await.unwrap();
+    store.save(alive.clone()).await.unwrap();
+    let p = k.public_key().to_hex();
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"authors": [p]}))]).await,
+        vec![alive.id]
+    );
+    assert!(store.purge_expired(now).await.unwrap() >= 1);
+    let later = QueryOptions {
+        now: now + 2000,
+        ..opts()
+    };
+    assert!(store
+        .query(vec![f(json!({"authors": [p]}))], later)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.save(gone).await.unwrap(),
+        SaveOutcome::Saved,
+        "a purged event leaves no tombstone"
+    );
+}
+
+pub async fn negentropy_ids(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let evs: Vec<Event> = (0..10)
+        .map(|i| event(&k, 1, 1_700_004_000 + i, &[], "n"))
+        .collect();
+    for e in &evs {
+        store.save(e.clone()).await.unwrap();
+    }
+    let got = store
+        .ids(f(json!({"authors": [k.public_key().to_hex()]})), opts())
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|(at, id)| evs
+        .iter()
+        .any(|e| e.id.as_bytes() == id && e.created_at.as_secs() == *at)));
+}
+
+pub async fn concurrent_writes(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let store = store.clone();
+        let e = event(&k, 1, 1_700_005_000 + i, &[&["t", "burst"]], "b");
+        tasks.push(tokio::spawn(async move { store.save(e).await.unwrap() }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), SaveOutcome::Saved);
+    }
+    let n = store
+        .count(vec![f(json!({"#t": ["burst"]}))], opts())
+        .await
+        .unwrap();
+    assert_eq!(n, 200);
+}
+
+/// Runs every case against a fresh store from `open`.
+#[macro_export]
+macro_rules! store_suite {
+    ($open:expr) => {
+        #[tokio::test]
+        async fn saves_and_dedupes() {
+            suite::saves_and_dedupes($open.await).await
+        }
+        #[tokio::test]
+        async fn orders_newest_first_with_limit_and_ties() {
+            suite::orders_newest_first_with_limit_and_ties($open.await).await
+        }
+        #[tokio::test]
+        async fn every_index_answers() {
+            suite::every_index_answers($open.await).await
+        }
+        #[tokio::test]
+        async fn replaceable_and_addressable() {
+            suite::replaceable_and_addressable($open.await).await
+        }
+        #[tokio::test]
+        async fn deletions() {
+            suite::deletions($open.await).await
+        }
+        #[tokio::test]
+        async fn expiration() {
+            suite::expiration($open.await).await
+        }
+        #[tokio::test]
+        async fn negentropy_ids() {
+            suite::negentropy_ids($open.await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_writes() {
+            suite::concurrent_writes($open.await).await
+        }
+    };
+}
