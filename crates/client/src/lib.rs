@@ -1,1 +1,5 @@
+//! The client side of Seedstr: key storage, relay connections and sync.
 
+pub mod keystore;
+pub mod relay_conn;
+pub mod sync;

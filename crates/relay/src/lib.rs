@@ -1,1 +1,216 @@
+//! Seedstr's Nostr relay: NIP-01 over an event [`Store`], with NIP-09, 11, 40, 42, 45, 70, 77.
+//!
+//! One HTTP port: a WebSocket upgrade speaks Nostr; `Accept: application/nostr+json` gets the
+//! NIP-11 document. Each connection has a reader loop and a writer task joined by a bounded
+//! queue; new events reach live subscriptions through [`live::LiveIndex`].
 
+pub mod auth;
+pub mod config;
+mod connection;
+pub mod limiter;
+pub mod live;
+pub mod nip11;
+pub mod policy;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use seedstr_proto::Event;
+use seedstr_store::{QueryOptions, Store};
+use tokio::net::TcpListener;
+
+pub use config::RelayConfig;
+
+pub struct Relay {
+    pub config: RelayConfig,
+    store: Arc<dyn Store>,
+    live: live::LiveIndex,
+    ip_events: limiter::Limiter<IpAddr>,
+    pubkey_events: limiter::Limiter<[u8; 32]>,
+    ip_reqs: limiter::Limiter<IpAddr>,
+    next_connection: AtomicU64,
+    connections: AtomicUsize,
+}
+
+impl Relay {
+    pub fn new(config: RelayConfig, store: Arc<dyn Store>) -> Arc<Relay> {
+        let r = &config.rate;
+        Arc::new(Relay {
+            ip_events: limiter::Limiter::new(r.events_per_ip_per_second, r.events_per_ip_burst),
+            pubkey_events: limiter::Limiter::new(
+                r.events_per_pubkey_per_second,
+                r.events_per_pubkey_burst,
+            ),
+            ip_reqs: limiter::Limiter::new(r.reqs_per_ip_per_second, r.reqs_per_ip_burst),
+            config,
+            store,
+            live: live::LiveIndex::default(),
+            next_connection: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Live subscriptions across all connections.
+    pub fn live_subscriptions(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn query_options(&self) -> QueryOptions {
+        QueryOptions {
+            max_limit: self.config.limits.max_limit,
+            budget: Duration::from_millis(self.config.limits.query_budget_ms),
+            now: seedstr_store::now(),
+        }
+    }
+
+    /// The relay's routes, for mounting in a larger server (the node).
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new().route("/", get(root)).with_state(self.clone())
+    }
+
+    /// Serves until `shutdown` resolves. Also runs the expiration sweeper and, for shared
+    /// stores, the fan-out of events saved by other front-ends.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.spawn_background();
+        axum::serve(
+            listener,
+            self.router()
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+
+    fn spawn_background(self: &Arc<Self>) {
+        let relay = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(relay) = relay.upgrade() else { break };
+                match relay.store.purge_expired(seedstr_store::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("purged {n} expired events"),
+                    Err(e) => tracing::warn!("expiration sweep failed: {e}"),
+                }
+            }
+        });
+        if let Some(mut foreign) = self.store.foreign_events() {
+            let relay = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    let event = match foreign.recv().await {
+                        Ok(e) => e,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!("missed {n} events from other front-ends");
+                            continue;
+                        }
+                        Err(_) => break,
+                    };
+                    let Some(relay) = relay.upgrade() else { break };
+                    relay.broadcast(&event, &event.as_json());
+                }
+            });
+        }
+    }
+
+    /// Sends an accepted event to every live subscription that matches and may see it.
+    pub(crate) fn broadcast(&self, event: &Event, json: &str) {
+        self.live.dispatch(event, json, |conn| {
+            self.may_see(event, conn.authed().as_ref())
+        });
+    }
+
+    /// Private-message protection: kinds 4 and 1059 go only to their author or a `p`-tagged
+    /// recipient who authenticated.
+    pub(crate) fn may_see(&self, event: &Event, authed: Option<&[u8; 32]>) -> bool {
+        if !self.config.auth.protect_private_messages || !is_private_kind(event.kind.as_u16()) {
+            return true;
+        }
+        let Some(pk) = authed else { return false };
+        if event.pubkey.as_bytes() == pk {
+            return true;
+        }
+        let pk_hex = hex::encode(pk);
+        event
+            .tags
+            .iter()
+            .any(|t| matches!(t.as_slice(), [n, v, ..] if n == "p" && *v == pk_hex))
+    }
+}
+
+pub(crate) fn is_private_kind(kind: u16) -> bool {
+    kind == seedstr_proto::kind::ENCRYPTED_DM || kind == seedstr_proto::kind::GIFT_WRAP
+}
+
+async fn root(
+    State(relay): State<Arc<Relay>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Ok(ws) = ws {
+        if relay.connections.load(Ordering::Relaxed) >= relay.config.limits.max_connections {
+            return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
+        }
+        let mut hosts: Vec<String> = relay
+            .config
+            .info
+            .url
+            .iter()
+            .map(|u| auth::host_of(u))
+            .collect();
+        if let Some(h) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+            hosts.push(h.to_string());
+        }
+        let max = (relay.config.limits.max_event_bytes * 2).max(1 << 20) + 4096;
+        return ws
+            .max_message_size(max)
+            .max_frame_size(max)
+            .on_upgrade(move |socket| connection::run(relay, socket, addr.ip(), hosts));
+    }
+    let wants_nip11 = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/nostr+json"));
+    let cors = [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
+        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET"),
+    ];
+    if wants_nip11 {
+        let body = nip11::document(&relay.config).to_string();
+        return (
+            cors,
+            [(header::CONTENT_TYPE, "application/nostr+json")],
+            body,
+        )
+            .into_response();
+    }
+    (
+        cors,
+        "This is a Seedstr Nostr relay: connect with a WebSocket, or ask for Accept: application/nostr+json.\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,142 @@
+//! A plain Nostr connection to one relay, for sync, the load generator and tests.
+
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use nostr::prelude::Event;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("connection closed by the relay")]
+    Closed,
+    #[error("websocket: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("relay sent something that is not a Nostr message: {0}")]
+    Garbled(String),
+    #[error("no answer from the relay within {0:?}")]
+    Timeout(Duration),
+    #[error("subscription {0} closed by the relay: {1}")]
+    SubscriptionClosed(String, String),
+}
+
+pub struct RelayConn {
+    ws: Ws,
+    pub timeout: Duration,
+    /// The last NIP-42 challenge the relay sent.
+    pub challenge: Option<String>,
+}
+
+impl RelayConn {
+    pub async fn connect(url: &str) -> Result<RelayConn, ConnError> {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|e| ConnError::Connect(url.to_string(), e.to_string()))?;
+        Ok(RelayConn {
+            ws,
+            timeout: Duration::from_secs(30),
+            challenge: None,
+        })
+    }
+
+    pub fn into_split(self) -> (SplitSink<Ws, Message>, SplitStream<Ws>) {
+        self.ws.split()
+    }
+
+    pub async fn send(&mut self, msg: &Value) -> Result<(), ConnError> {
+        self.send_text(msg.to_string()).await
+    }
+
+    pub async fn send_text(&mut self, text: String) -> Result<(), ConnError> {
+        self.ws.send(Message::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// The next relay message as a JSON array. AUTH challenges are remembered on the way.
+    pub async fn recv(&mut self) -> Result<Vec<Value>, ConnError> {
+        loop {
+            let msg = tokio::time::timeout(self.timeout, self.ws.next())
+                .await
+                .map_err(|_| ConnError::Timeout(self.timeout))?;
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Vec<Value> = serde_json::from_str(t.as_str())
+                        .map_err(|_| ConnError::Garbled(t.to_string()))?;
+                    if v.first().and_then(Value::as_str) == Some("AUTH") {
+                        self.challenge = v.get(1).and_then(Value::as_str).map(str::to_string);
+                    }
+                    return Ok(v);
+                }
+                Some(Ok(Message::Close(_))) | None => return Err(ConnError::Closed),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Publishes an event and waits for its OK: `(accepted, message)`.
+    pub async fn publish(&mut self, event: &Event) -> Result<(bool, String), ConnError> {
+        self.publish_raw(&event.as_json(), &event.id.to_hex()).await
+    }
+
+    pub async fn publish_raw(
+        &mut self,
+        event_json: &str,
+        id: &str,
+    ) -> Result<(bool, String), ConnError> {
+        self.send_text(format!("[\"EVENT\",{event_json}]")).await?;
+        loop {
+            let m = self.recv().await?;
+            if m.first().and_then(Value::as_str) == Some("OK")
+                && m.get(1).and_then(Value::as_str) == Some(id)
+            {
+                let ok = m.get(2).and_then(Value::as_bool).unwrap_or(false);
+                let msg = m.get(3).and_then(Value::as_str).unwrap_or("").to_string();
+                return Ok((ok, msg));
+            }
+        }
+    }
+
+    /// Stored events for `filters` until EOSE. Other messages are skipped.
+    pub async fn query(&mut self, sub: &str, filters: &[Value]) -> Result<Vec<Event>, ConnError> {
+        let mut req = vec![json!("REQ"), json!(sub)];
+        req.extend(filters.iter().cloned());
+        self.send(&Value::Array(req)).await?;
+        let mut out = Vec::new();
+        loop {
+            let m = self.recv().await?;
+            let kind = m.first().and_then(Value::as_str);
+            if m.get(1).and_then(Value::as_str) != Some(sub) {
+                continue;
+            }
+            match kind {
+                Some("EVENT") => {
+                    let ev = m
+                        .get(2)
+                        .ok_or_else(|| ConnError::Garbled("EVENT without event".into()))?;
+                    let ev = Event::from_json(ev.to_string())
+                        .map_err(|e| ConnError::Garbled(e.to_string()))?;
+                    out.push(ev);
+                }
+                Some("EOSE") => return Ok(out),
+                Some("CLOSED") => {
+                    let why = m.get(2).and_then(Value::as_str).unwrap_or("").to_string();
+                    return Err(ConnError::SubscriptionClosed(sub.to_string(), why));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub async fn close_sub(&mut self, sub: &str) -> Result<(), ConnError> {
+        self.send(&json!(["CLOSE", sub])).await
+    }
+}

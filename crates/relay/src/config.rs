@@ -1,0 +1,223 @@
+//! Relay configuration: a TOML file whose every field has a default, overridable by flags.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Shown in the NIP-11 document.
+    pub info: RelayInfo,
+    pub limits: Limits,
+    pub policy: Policy,
+    pub auth: AuthConfig,
+    pub rate: RateLimits,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayInfo {
+    pub name: String,
+    pub description: String,
+    /// Operator's public key (hex), if any.
+    pub pubkey: Option<String>,
+    pub contact: Option<String>,
+    /// The relay's own URL as clients reach it (`wss://…`), checked in NIP-42 AUTH events.
+    /// When unset, the `Host` header of each connection stands in.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest event accepted, in bytes of JSON.
+    pub max_event_bytes: usize,
+    /// Open subscriptions per connection.
+    pub max_subscriptions: usize,
+    /// Filters in one REQ or COUNT.
+    pub max_filters: usize,
+    /// Most stored events returned per filter.
+    pub max_limit: usize,
+    /// Wall-time budget of one query, in milliseconds.
+    pub query_budget_ms: u64,
+    /// Simultaneous connections.
+    pub max_connections: usize,
+    /// Most events a NIP-77 negentropy session may cover.
+    pub max_negentropy_records: usize,
+    /// Outgoing messages queued per connection before a slow reader is disconnected.
+    pub outbound_queue: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// If non-empty, only these kinds are accepted.
+    pub allow_kinds: BTreeSet<u16>,
+    /// These kinds are refused.
+    pub deny_kinds: BTreeSet<u16>,
+    /// Refuse events whose content carries binary data (control characters, data URIs,
+    /// long base64 runs): a metadata-only relay.
+    pub reject_binary_content: bool,
+    /// Longest run of base64 characters allowed in content when binary content is refused.
+    pub max_base64_run: usize,
+    /// Refuse events more than this many seconds in the future.
+    pub max_future_secs: u64,
+    /// Refuse events more than this many seconds in the past (0 = no limit).
+    pub max_past_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Writes need a NIP-42 authenticated connection.
+    pub required_for_writes: bool,
+    /// Kinds 4 and 1059 are served only to their author or a `p`-tagged recipient who has
+    /// authenticated.
+    pub protect_private_messages: bool,
+}
+
+/// Token buckets: `per_second` refills, `burst` is the bucket size; 0 disables a limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub events_per_ip_per_second: f64,
+    pub events_per_ip_burst: f64,
+    pub events_per_pubkey_per_second: f64,
+    pub events_per_pubkey_burst: f64,
+    pub reqs_per_ip_per_second: f64,
+    pub reqs_per_ip_burst: f64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            info: RelayInfo::default(),
+            limits: Limits::default(),
+            policy: Policy::default(),
+            auth: AuthConfig::default(),
+            rate: RateLimits::default(),
+        }
+    }
+}
+
+impl Default for RelayInfo {
+    fn default() -> Self {
+        RelayInfo {
+            name: "seedstr".into(),
+            description: "A Seedstr relay: signed metadata for files, packages and feeds.".into(),
+            pubkey: None,
+            contact: None,
+            url: None,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_event_bytes: 128 * 1024,
+            max_subscriptions: 200,
+            max_filters: 20,
+            max_limit: 500,
+            query_budget_ms: 2_000,
+            max_connections: 10_000,
+            max_negentropy_records: 1_000_000,
+            outbound_queue: 4_096,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allow_kinds: BTreeSet::new(),
+            deny_kinds: BTreeSet::new(),
+            reject_binary_content: true,
+            max_base64_run: 64 * 1024,
+            max_future_secs: 900,
+            max_past_secs: 0,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            required_for_writes: false,
+            protect_private_messages: true,
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            events_per_ip_per_second: 500.0,
+            events_per_ip_burst: 2_000.0,
+            events_per_pubkey_per_second: 100.0,
+            events_per_pubkey_burst: 500.0,
+            reqs_per_ip_per_second: 200.0,
+            reqs_per_ip_burst: 1_000.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+}
+
+impl RelayConfig {
+    pub fn load(path: &Path) -> Result<RelayConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|source| ConfigError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<RelayConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The whole configuration with every default written out.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the config always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip() {
+        let c = RelayConfig::default();
+        let again = RelayConfig::parse(&c.to_toml()).unwrap();
+        assert_eq!(again.limits.max_event_bytes, 128 * 1024);
+        assert!(again.policy.reject_binary_content);
+    }
+
+    #[test]
+    fn partial_file_keeps_defaults_and_unknown_keys_are_named() {
+        let c = RelayConfig::parse("[policy]\ndeny_kinds = [4]\n").unwrap();
+        assert!(c.policy.deny_kinds.contains(&4));
+        assert_eq!(c.limits.max_subscriptions, 200);
+        let e = RelayConfig::parse("[limits]\nmax_events = 3\n").unwrap_err();
+        assert!(e.to_string().contains("max_events"), "{e}");
+    }
+}

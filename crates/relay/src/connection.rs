@@ -1,0 +1,426 @@
+//! One client connection: reads messages, answers them, and carries live events out.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use negentropy::{Id, Negentropy, NegentropyStorageVector};
+use seedstr_proto::message::{parse_client_message, relay as out, ClientMessage};
+use seedstr_proto::{parse_event, Event, Filter};
+use seedstr_store::{SaveOutcome, StoreError};
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::live::ConnectionHandle;
+use crate::{auth, is_private_kind, policy, Relay};
+
+/// Events of one connection being verified and saved at once; more wait (back-pressure).
+const EVENTS_IN_FLIGHT: usize = 256;
+/// Largest negentropy message this relay sends.
+const NEG_FRAME_LIMIT: u64 = 500_000;
+
+struct State {
+    relay: Arc<Relay>,
+    conn: Arc<ConnectionHandle>,
+    ip: IpAddr,
+    hosts: Vec<String>,
+    challenge: String,
+    subs: HashSet<String>,
+    negentropy: HashMap<String, Negentropy<'static, NegentropyStorageVector>>,
+    in_flight: Arc<Semaphore>,
+}
+
+pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts: Vec<String>) {
+    relay.connections.fetch_add(1, Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<String>(relay.config.limits.outbound_queue);
+    let conn = Arc::new(ConnectionHandle {
+        id: relay.next_connection.fetch_add(1, Ordering::Relaxed),
+        outbound: tx,
+        overflowed: AtomicBool::new(false),
+        overflow: tokio::sync::Notify::new(),
+        authed: RwLock::new(None),
+    });
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if sink.send(Message::Text(msg.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let challenge = hex::encode(rand::random::<[u8; 16]>());
+    let _ = conn.outbound.send(out::auth(&challenge)).await;
+    let mut state = State {
+        relay: relay.clone(),
+        conn: conn.clone(),
+        ip,
+        hosts,
+        challenge,
+        subs: HashSet::new(),
+        negentropy: HashMap::new(),
+        in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
+    };
+    loop {
+        tokio::select! {
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) => state.handle(text.as_str()).await,
+                Some(Ok(Message::Binary(_))) => state.send(out::notice("error: binary messages are not understood; send JSON text")).await,
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::debug!("connection {} from {ip}: {e}", conn.id);
+                    break;
+                }
+            },
+            _ = conn.overflow.notified() => {
+                tracing::info!("connection {} from {ip} could not keep up with its subscriptions; closing it", conn.id);
+                break;
+            }
+        }
+    }
+    relay.live.remove_connection(conn.id);
+    drop(state);
+    drop(conn);
+    // The writer ends once the last sender (held by in-flight saves) is gone.
+    let _ = writer.await;
+    relay.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl State {
+    async fn send(&self, msg: String) {
+        let _ = self.conn.outbound.send(msg).await;
+    }
+
+    async fn handle(&mut self, text: &str) {
+        let msg = match parse_client_message(text) {
+            Ok(m) => m,
+            Err((Some(sub), e)) => {
+                return self.send(out::closed(&sub, &format!("invalid: {e}"))).await
+            }
+            Err((None, e)) => return self.send(out::notice(&format!("invalid: {e}"))).await,
+        };
+        match msg {
+            ClientMessage::Event(json) => self.on_event(json).await,
+            ClientMessage::Req { id, filters } => self.on_req(id, filters).await,
+            ClientMessage::Close(id) => {
+                self.subs.remove(&id);
+                self.relay.live.remove(self.conn.id, &id);
+            }
+            ClientMessage::Count { id, filters } => self.on_count(id, filters).await,
+            ClientMessage::Auth(json) => self.on_auth(json).await,
+            ClientMessage::NegOpen {
+                id,
+                filter,
+                message,
+            } => self.on_neg_open(id, filter, &message).await,
+            ClientMessage::NegMsg { id, message } => self.on_neg_msg(id, &message).await,
+            ClientMessage::NegClose(id) => {
+                self.negentropy.remove(&id);
+            }
+        }
+    }
+
+    async fn on_event(&mut self, json: &str) {
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let relay = self.relay.clone();
+        let conn = self.conn.clone();
+        let ip = self.ip;
+        let json = json.to_string();
+        // Verification and the durable save run off the reader loop, so one connection can
+        // pipeline many events and the signature checks spread over every core.
+        tokio::spawn(async move {
+            let reply = match accept_event(&relay, &conn, ip, &json).await {
+                Ok((id, msg)) => out::ok(
+                    &id,
+                    msg.is_empty() || msg.starts_with("duplicate: already"),
+                    &msg,
+                ),
+                Err((Some(id), msg)) => out::ok(&id, false, &msg),
+                Err((None, msg)) => out::notice(&msg),
+            };
+            let _ = conn.outbound.send(reply).await;
+            drop(permit);
+        });
+    }
+
+    async fn on_req(&mut self, id: String, filters: Vec<Filter>) {
+        let relay = self.relay.clone();
+        let limits = &relay.config.limits;
+        if !relay.ip_reqs.allow(&self.ip) {
+            return self
+                .send(out::closed(
+                    &id,
+                    "rate-limited: too many requests from your address; slow down",
+                ))
+                .await;
+        }
+        if filters.len() > limits.max_filters {
+            return self
+                .send(out::closed(
+                    &id,
+                    &format!(
+                        "blocked: {} filters in one REQ, at most {} allowed",
+                        filters.len(),
+                        limits.max_filters
+                    ),
+                ))
+                .await;
+        }
+        if !self.subs.contains(&id) && self.subs.len() >= limits.max_subscriptions {
+            return self
+                .send(out::closed(
+                    &id,
+                    &format!(
+                        "blocked: at most {} open subscriptions per connection; CLOSE some first",
+                        limits.max_subscriptions
+                    ),
+                ))
+                .await;
+        }
+        if let Err(msg) = self.check_private_read(&filters) {
+            return self.send(out::closed(&id, &msg)).await;
+        }
+        // Registered before the stored query runs, so no event falls between the two; an event
+        // may then arrive twice, which clients handle by id.
+        self.relay.live.insert(&self.conn, &id, filters.clone());
+        self.subs.insert(id.clone());
+        let may_hold_private = filters.iter().any(may_match_private);
+        match relay.store.query(filters, relay.query_options()).await {
+            Ok(events) => {
+                let authed = self.conn.authed();
+                for e in events {
+                    if may_hold_private && relay.config.auth.protect_private_messages {
+                        match Event::from_json(e.json.as_bytes()) {
+                            Ok(ev) if relay.may_see(&ev, authed.as_ref()) => {}
+                            _ => continue,
+                        }
+                    }
+                    self.send(out::event(&id, &e.json)).await;
+                }
+                self.send(out::eose(&id)).await;
+            }
+            Err(e) => {
+                self.subs.remove(&id);
+                self.relay.live.remove(self.conn.id, &id);
+                self.send(out::closed(&id, &query_error(&e))).await;
+            }
+        }
+    }
+
+    async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
+        let relay = self.relay.clone();
+        if !relay.ip_reqs.allow(&self.ip) {
+            return self
+                .send(out::closed(
+                    &id,
+                    "rate-limited: too many requests from your address; slow down",
+                ))
+                .await;
+        }
+        if filters.len() > relay.config.limits.max_filters {
+            return self
+                .send(out::closed(&id, "blocked: too many filters in one COUNT"))
+                .await;
+        }
+        if let Err(msg) = self.check_private_read(&filters) {
+            return self.send(out::closed(&id, &msg)).await;
+        }
+        match relay.store.count(filters, relay.query_options()).await {
+            Ok(n) => self.send(out::count(&id, n)).await,
+            Err(e) => self.send(out::closed(&id, &query_error(&e))).await,
+        }
+    }
+
+    /// A filter that names kind 4 or 1059 needs an authenticated connection.
+    fn check_private_read(&self, filters: &[Filter]) -> Result<(), String> {
+        let c = &self.relay.config.auth;
+        let names_private = filters.iter().any(|f| {
+            f.kinds
+                .as_ref()
+                .is_some_and(|k| k.iter().any(|k| is_private_kind(*k)))
+        });
+        if c.protect_private_messages && names_private && self.conn.authed().is_none() {
+            return Err("auth-required: private messages (kinds 4 and 1059) are served only to their authenticated author or recipient".into());
+        }
+        Ok(())
+    }
+
+    async fn on_auth(&mut self, json: &str) {
+        let event = match parse_event(json) {
+            Ok(e) => e,
+            Err(e) => {
+                let msg = format!("invalid: {e}");
+                return self
+                    .send(match event_id_of(json) {
+                        Some(id) => out::ok(&id, false, &msg),
+                        None => out::notice(&msg),
+                    })
+                    .await;
+            }
+        };
+        let id = event.id.to_hex();
+        match auth::check(&event, &self.challenge, &self.hosts, seedstr_store::now()) {
+            Ok(()) => {
+                *self.conn.authed.write().expect("auth lock") = Some(*event.pubkey.as_bytes());
+                self.send(out::ok(&id, true, "")).await;
+            }
+            Err(msg) => self.send(out::ok(&id, false, &msg)).await,
+        }
+    }
+
+    async fn on_neg_open(&mut self, id: String, filter: Filter, message: &str) {
+        let relay = self.relay.clone();
+        if let Err(msg) = self.check_private_read(std::slice::from_ref(&filter)) {
+            return self.send(out::neg_err(&id, &msg)).await;
+        }
+        let items = match relay.store.ids(filter, relay.query_options()).await {
+            Ok(items) => items,
+            Err(e) => return self.send(out::neg_err(&id, &query_error(&e))).await,
+        };
+        let max = relay.config.limits.max_negentropy_records;
+        if items.len() > max {
+            return self
+                .send(out::neg_err(&id, &format!("blocked: the filter covers {} events, more than this relay syncs at once ({max}); narrow it", items.len())))
+                .await;
+        }
+        let mut storage = NegentropyStorageVector::with_capacity(items.len());
+        for (at, event_id) in items {
+            if storage.insert(at, Id::from_byte_array(event_id)).is_err() {
+                return self
+                    .send(out::neg_err(&id, "error: could not build the sync set"))
+                    .await;
+            }
+        }
+        let session = storage
+            .seal()
+            .map_err(|e| e.to_string())
+            .and_then(|_| Negentropy::owned(storage, NEG_FRAME_LIMIT).map_err(|e| e.to_string()));
+        match session {
+            Ok(neg) => {
+                self.negentropy.insert(id.clone(), neg);
+                self.on_neg_msg(id, message).await;
+            }
+            Err(e) => self.send(out::neg_err(&id, &format!("error: {e}"))).await,
+        }
+    }
+
+    async fn on_neg_msg(&mut self, id: String, message: &str) {
+        let Some(neg) = self.negentropy.get_mut(&id) else {
+            return self
+                .send(out::neg_err(
+                    &id,
+                    "closed: no negentropy session with this id; send NEG-OPEN",
+                ))
+                .await;
+        };
+        let reply = hex::decode(message)
+            .map_err(|e| format!("invalid: message is not hex: {e}"))
+            .and_then(|bytes| {
+                neg.reconcile(&bytes)
+                    .map_err(|e| format!("invalid: negentropy message: {e}"))
+            });
+        match reply {
+            Ok(bytes) => self.send(out::neg_msg(&id, &hex::encode(bytes))).await,
+            Err(msg) => {
+                self.negentropy.remove(&id);
+                self.send(out::neg_err(&id, &msg)).await
+            }
+        }
+    }
+}
+
+fn may_match_private(f: &Filter) -> bool {
+    f.kinds
+        .as_ref()
+        .is_none_or(|k| k.iter().any(|k| is_private_kind(*k)))
+}
+
+fn query_error(e: &StoreError) -> String {
+    match e {
+        StoreError::OverBudget(d) => format!(
+            "error: the query ran past this relay's time budget of {} ms; narrow the filter",
+            d.as_millis()
+        ),
+        other => {
+            tracing::error!("query failed: {other}");
+            "error: the query failed inside the relay".into()
+        }
+    }
+}
+
+/// The `id` field of an event we could not parse, to address an OK to it.
+fn event_id_of(json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    let id = serde_json::from_str::<IdOnly>(json).ok()?.id;
+    (id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+/// Admission, verification, storage and fan-out of one event. Ok carries the OK message
+/// (empty for a plain accept); Err carries the refusal, with the event id when known.
+async fn accept_event(
+    relay: &Relay,
+    conn: &ConnectionHandle,
+    ip: IpAddr,
+    json: &str,
+) -> Result<(String, String), (Option<String>, String)> {
+    let id = event_id_of(json);
+    let refuse = |msg: String| (id.clone(), msg);
+    policy::check_size(json, relay.config.limits.max_event_bytes).map_err(refuse)?;
+    if !relay.ip_events.allow(&ip) {
+        return Err(refuse(
+            "rate-limited: too many events from your address; slow down".into(),
+        ));
+    }
+    let event = parse_event(json).map_err(|e| refuse(format!("invalid: {e}")))?;
+    let id = event.id.to_hex();
+    let refuse = |msg: String| (Some(id.clone()), msg);
+    let authed = conn.authed();
+    if relay.config.auth.required_for_writes && authed.is_none() {
+        return Err(refuse(
+            "auth-required: this relay accepts events only from authenticated clients (NIP-42)"
+                .into(),
+        ));
+    }
+    policy::admit(
+        &relay.config.policy,
+        &event,
+        seedstr_store::now(),
+        authed.as_ref(),
+    )
+    .map_err(refuse)?;
+    if !relay.pubkey_events.allow(event.pubkey.as_bytes()) {
+        return Err(refuse(
+            "rate-limited: too many events from this pubkey; slow down".into(),
+        ));
+    }
+    if seedstr_proto::event::kind_class(&event) == seedstr_proto::KindClass::Ephemeral {
+        relay.broadcast(&event, &event.as_json());
+        return Ok((id, String::new()));
+    }
+    match relay.store.save(event.clone()).await {
+        Ok(SaveOutcome::Saved) => {
+            relay.broadcast(&event, &event.as_json());
+            Ok((id, String::new()))
+        }
+        Ok(SaveOutcome::Duplicate) => Ok((id, "duplicate: already have this event".into())),
+        Ok(SaveOutcome::Superseded) => Err(refuse(
+            "duplicate: a newer version of this replaceable event is already stored".into(),
+        )),
+        Ok(SaveOutcome::Deleted) => Err(refuse(
+            "blocked: this event was deleted by its author (NIP-09)".into(),
+        )),
+        Err(e) => {
+            tracing::error!("save failed: {e}");
+            Err(refuse("error: the relay could not store this event".into()))
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Live subscriptions, indexed so that a new event is matched only against the subscriptions
+//! that could want it (strfry's approach), not against every subscription of every connection.
+//!
+//! Each filter is filed under one key: its ids, else its authors, else one of its tag
+//! conditions, else its kinds, else the catch-all list. A new event looks up its own id, author,
+//! tags and kind, gathers the candidates and runs the full filter only on them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use seedstr_proto::{Event, Filter};
+use tokio::sync::mpsc;
+
+/// Connection-wide state a live subscription needs when an event arrives.
+pub struct ConnectionHandle {
+    pub id: u64,
+    pub outbound: mpsc::Sender<String>,
+    /// Set when the connection's queue overflowed: it is closed rather than silently lossy.
+    pub overflowed: AtomicBool,
+    pub overflow: tokio::sync::Notify,
+    /// The NIP-42 authenticated pubkey, once AUTH succeeded.
+    pub authed: RwLock<Option<[u8; 32]>>,
+}
+
+impl ConnectionHandle {
+    pub fn authed(&self) -> Option<[u8; 32]> {
+        *self.authed.read().expect("auth lock")
+    }
+}
+
+#[derive(Clone, Hash, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Key {
+    Id([u8; 32]),
+    Author([u8; 32]),
+    Tag(u8, String),
+    Kind(u16),
+    All,
+}
+
+type SubKey = (u64, Arc<str>);
+
+struct LiveSub {
+    conn: Arc<ConnectionHandle>,
+    filters: Vec<Filter>,
+    keys: Vec<Key>,
+}
+
+#[derive(Default)]
+struct Inner {
+    subs: HashMap<SubKey, LiveSub>,
+    index: HashMap<Key, HashSet<SubKey>>,
+}
+
+#[derive(Default)]
+pub struct LiveIndex {
+    inner: RwLock<Inner>,
+}
+
+fn keys_of(f: &Filter) -> Vec<Key> {
+    if let Some(ids) = &f.ids {
+        return ids.iter().map(|i| Key::Id(*i)).collect();
+    }
+    if let Some(authors) = &f.authors {
+        return authors.iter().map(|a| Key::Author(*a)).collect();
+    }
+    if let Some((letter, values)) = f.tags.iter().min_by_key(|(_, v)| v.len()) {
+        return values
+            .iter()
+            .map(|v| Key::Tag(*letter, v.clone()))
+            .collect();
+    }
+    if let Some(kinds) = &f.kinds {
+        return kinds.iter().map(|k| Key::Kind(*k)).collect();
+    }
+    vec![Key::All]
+}
+
+impl LiveIndex {
+    /// Adds or replaces subscription `sub` of a connection.
+    pub fn insert(&self, conn: &Arc<ConnectionHandle>, sub: &str, filters: Vec<Filter>) {
+        let sub_key: SubKey = (conn.id, Arc::from(sub));
+        let mut keys: Vec<Key> = filters
+            .iter()
+            .filter(|f| !f.is_void())
+            .flat_map(keys_of)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut inner = self.inner.write().expect("live lock");
+        inner.remove(&sub_key);
+        for k in &keys {
+            inner
+                .index
+                .entry(k.clone())
+                .or_default()
+                .insert(sub_key.clone());
+        }
+        inner.subs.insert(
+            sub_key,
+            LiveSub {
+                conn: conn.clone(),
+                filters,
+                keys,
+            },
+        );
+    }
+
+    pub fn remove(&self, conn: u64, sub: &str) {
+        let key: SubKey = (conn, Arc::from(sub));
+        self.inner.write().expect("live lock").remove(&key);
+    }
+
+    pub fn remove_connection(&self, conn: u64) {
+        let mut inner = self.inner.write().expect("live lock");
+        let keys: Vec<SubKey> = inner
+            .subs
+            .keys()
+            .filter(|(c, _)| *c == conn)
+            .cloned()
+            .collect();
+        for k in keys {
+            inner.remove(&k);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().expect("live lock").subs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sends `event` to every live subscription it matches. `visible` decides, per connection,
+    /// whether that connection may see the event at all (private-message protection).
+    pub fn dispatch(&self, event: &Event, json: &str, visible: impl Fn(&ConnectionHandle) -> bool) {
+        let inner = self.inner.read().expect("live lock");
+        let mut candidates: HashSet<&SubKey> = HashSet::new();
+        let mut gather = |k: &Key| {
+            if let Some(set) = inner.index.get(k) {
+                candidates.extend(set.iter());
+            }
+        };
+        gather(&Key::Id(*event.id.as_bytes()));
+        gather(&Key::Author(*event.pubkey.as_bytes()));
+        gather(&Key::Kind(event.kind.as_u16()));
+        gather(&Key::All);
+        for t in event.tags.iter() {
+            if let [name, value, ..] = t.as_slice() {
+                if name.len() == 1 {
+                    gather(&Key::Tag(name.as_bytes()[0], value.clone()));
+                }
+            }
+        }
+        for key in candidates {
+            let Some(sub) = inner.subs.get(key) else {
+                continue;
+            };
+            if !sub.filters.iter().any(|f| f.matches(event)) || !visible(&sub.conn) {
+                continue;
+            }
+            let msg = seedstr_proto::message::relay::event(&key.1, json);
+            if sub.conn.outbound.try_send(msg).is_err()
+                && !sub.conn.overflowed.swap(true, Ordering::Relaxed)
+            {
+                sub.conn.overflow.notify_one();
+            }
+        }
+    }
+}
+
+impl Inner {
+    fn remove(&mut self, key: &SubKey) {
+        if let Some(old) = self.subs.remove(key) {
+            for k in old.keys {
+                if let Some(set) = self.index.get_mut(&k) {
+                    set.remove(key);
+                    if set.is_empty() {
+                        self.index.remove(&k);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::*;
+    use serde_json::json;
+
+    fn conn(id: u64) -> (Arc<ConnectionHandle>, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(16);
+        (
+            Arc::new(ConnectionHandle {
+                id,
+                outbound: tx,
+                overflowed: AtomicBool::new(false),
+                overflow: tokio::sync::Notify::new(),
+                authed: RwLock::new(None),
+            }),
+            rx,
+        )
+    }
+
+    #[test]
+    fn only_matching_subscriptions_receive() {
+        let keys = Keys::generate();
+        let e = EventBuilder::new(Kind::from(1), "x")
+            .tag(Tag::parse(["t", "mods"]).unwrap())
+            .finalize(&keys)
+            .unwrap();
+        let idx = LiveIndex::default();
+        let (c1, mut r1) = conn(1);
+        let (c2, mut r2) = conn(2);
+        let f = |v| vec![Filter::parse(&v).unwrap()];
+        idx.insert(&c1, "a", f(json!({"#t": ["mods"], "kinds": [1]})));
+        idx.insert(&c1, "b", f(json!({"kinds": [7]})));
+        idx.insert(
+            &c2,
+            "c",
+            f(json!({"authors": [keys.public_key().to_hex()]})),
+        );
+        idx.insert(&c2, "d", f(json!({})));
+        idx.dispatch(&e, &e.as_json(), |_| true);
+        let mut got1 = vec![];
+        while let Ok(m) = r1.try_recv() {
+            got1.push(m);
+        }
+        let mut got2 = vec![];
+        while let Ok(m) = r2.try_recv() {
+            got2.push(m);
+        }
+        assert_eq!(got1.len(), 1);
+        assert!(got1[0].starts_with("[\"EVENT\",\"a\""));
+        assert_eq!(got2.len(), 2);
+        idx.remove_connection(2);
+        idx.remove(1, "a");
+        assert_eq!(idx.len(), 1);
+        idx.dispatch(&e, &e.as_json(), |_| true);
+        assert!(r1.try_recv().is_err());
+    }
+}

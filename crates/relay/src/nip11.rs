@@ -1,0 +1,37 @@
+//! NIP-11 relay information document, served on the relay's own port.
+
+use serde_json::{json, Value};
+
+use crate::config::RelayConfig;
+
+/// NIPs this relay implements in full.
+pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 40, 42, 45, 70, 77];
+
+pub fn document(c: &RelayConfig) -> Value {
+    let mut doc = json!({
+        "name": c.info.name,
+        "description": c.info.description,
+        "supported_nips": SUPPORTED_NIPS,
+        "software": "seedstr",
+        "version": env!("CARGO_PKG_VERSION"),
+        "limitation": {
+            "max_message_length": c.limits.max_event_bytes + 1024,
+            "max_content_length": c.limits.max_event_bytes,
+            "max_subscriptions": c.limits.max_subscriptions,
+            "max_filters": c.limits.max_filters,
+            "max_limit": c.limits.max_limit,
+            "default_limit": c.limits.max_limit,
+            "auth_required": false,
+            "restricted_writes": c.auth.required_for_writes || !c.policy.allow_kinds.is_empty() || !c.policy.deny_kinds.is_empty(),
+            "created_at_upper_limit": c.policy.max_future_secs,
+            "created_at_lower_limit": c.policy.max_past_secs,
+        },
+    });
+    if let Some(pk) = &c.info.pubkey {
+        doc["pubkey"] = pk.clone().into();
+    }
+    if let Some(contact) = &c.info.contact {
+        doc["contact"] = contact.clone().into();
+    }
+    doc
+}

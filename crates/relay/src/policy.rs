@@ -1,0 +1,111 @@
+//! Which events the relay admits. Each refusal is a NIP-01 prefixed reason for the OK message.
+
+use seedstr_proto::event::{expiration, is_protected};
+use seedstr_proto::kind::CLIENT_AUTH;
+use seedstr_proto::Event;
+
+use crate::config::Policy;
+
+/// Checks that need only the raw JSON, before any parsing or signature work.
+pub fn check_size(json: &str, max: usize) -> Result<(), String> {
+    if json.len() > max {
+        return Err(format!(
+            "invalid: event is {} bytes, over this relay's limit of {max}",
+            json.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks on a verified event. `authed` is the connection's NIP-42 pubkey, if any.
+pub fn admit(
+    policy: &Policy,
+    event: &Event,
+    now: u64,
+    authed: Option<&[u8; 32]>,
+) -> Result<(), String> {
+    let kind = event.kind.as_u16();
+    if kind == CLIENT_AUTH {
+        return Err("invalid: kind 22242 is for AUTH messages, not EVENT".into());
+    }
+    if policy.deny_kinds.contains(&kind)
+        || (!policy.allow_kinds.is_empty() && !policy.allow_kinds.contains(&kind))
+    {
+        return Err(format!(
+            "blocked: kind {kind} is not accepted by this relay"
+        ));
+    }
+    let at = event.created_at.as_secs();
+    if at > now.saturating_add(policy.max_future_secs) {
+        return Err(format!(
+            "invalid: created_at is {} s in the future (at most {} allowed)",
+            at - now,
+            policy.max_future_secs
+        ));
+    }
+    if policy.max_past_secs > 0 && at < now.saturating_sub(policy.max_past_secs) {
+        return Err(format!(
+            "invalid: created_at is older than this relay's window of {} s",
+            policy.max_past_secs
+        ));
+    }
+    if let Some(exp) = expiration(event) {
+        if exp <= now {
+            return Err("invalid: event has expired (NIP-40)".into());
+        }
+    }
+    if policy.reject_binary_content {
+        if let Some(why) = binary_content(&event.content, policy.max_base64_run) {
+            return Err(format!(
+                "blocked: binary content is not accepted here ({why})"
+            ));
+        }
+    }
+    if is_protected(event) && authed != Some(event.pubkey.as_bytes()) {
+        return Err("auth-required: this event is protected (NIP-70): authenticate as its author to publish it".into());
+    }
+    Ok(())
+}
+
+/// Why `content` looks like a binary payload rather than metadata, if it does.
+fn binary_content(content: &str, max_base64_run: usize) -> Option<String> {
+    if let Some(c) = content
+        .chars()
+        .find(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || *c == '\u{fffd}')
+    {
+        return Some(format!("control character U+{:04X}", c as u32));
+    }
+    if content.contains("data:") && content.contains(";base64,") {
+        return Some("a base64 data URI".into());
+    }
+    let mut run = 0usize;
+    for b in content.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_') {
+            run += 1;
+            if run > max_base64_run {
+                return Some(format!(
+                    "a base64 run longer than {max_base64_run} characters"
+                ));
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_content_is_recognised() {
+        assert!(binary_content("a mod for Skyrim\n\tversion 1.0", 100).is_none());
+        assert!(binary_content("nul\u{0}byte", 100)
+            .unwrap()
+            .contains("U+0000"));
+        assert!(binary_content("see data:image/png;base64,iVBOR", 100).is_some());
+        assert!(binary_content(&"QUJD".repeat(30), 100).is_some());
+        assert!(binary_content(&"QUJD ".repeat(30), 100).is_none());
+    }
+}
