@@ -202,10 +202,7 @@ async fn sync(a: SyncArgs) -> Result<()> {
     let mut sent = 0usize;
     if !a.down_only {
         for chunk in diff.have.chunks(200) {
-            let filter = Filter {
-                ids: Some(chunk.to_vec()),
-                ..Filter::default()
-            };
+            let filter = Filter::for_ids(chunk.iter().copied());
             for e in store.query(vec![filter], opts).await? {
                 let (ok, msg) = conn.publish_raw(&e.json, &hex::encode(e.id)).await?;
                 if ok {

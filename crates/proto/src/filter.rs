@@ -64,6 +64,17 @@ fn timestamp(field: &str, v: &Value) -> Result<u64, FilterError> {
 }
 
 impl Filter {
+    /// A filter for exactly these event ids (sorted here, as matching requires).
+    pub fn for_ids(ids: impl IntoIterator<Item = [u8; 32]>) -> Filter {
+        let mut ids: Vec<[u8; 32]> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Filter {
+            ids: Some(ids),
+            ..Filter::default()
+        }
+    }
+
     pub fn parse(value: &Value) -> Result<Filter, FilterError> {
         let map: &Map<String, Value> = value
             .as_object()

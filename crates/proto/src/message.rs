@@ -81,7 +81,7 @@ fn filter(raw: &RawValue) -> Result<Filter, MessageError> {
 
 fn hex_string(raw: &RawValue, what: &'static str) -> Result<String, MessageError> {
     let s: String = serde_json::from_str(raw.get()).map_err(|_| MessageError::BadHex(what))?;
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(MessageError::BadHex(what));
     }
     Ok(s)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelayConfig {
     /// Shown in the NIP-11 document.
@@ -88,18 +88,6 @@ pub struct RateLimits {
     pub events_per_pubkey_burst: f64,
     pub reqs_per_ip_per_second: f64,
     pub reqs_per_ip_burst: f64,
-}
-
-impl Default for RelayConfig {
-    fn default() -> Self {
-        RelayConfig {
-            info: RelayInfo::default(),
-            limits: Limits::default(),
-            policy: Policy::default(),
-            auth: AuthConfig::default(),
-            rate: RateLimits::default(),
-        }
-    }
 }
 
 impl Default for RelayInfo {

@@ -188,7 +188,7 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nostr::prelude::*;
+    use nostr::prelude::{EventBuilder, FinalizeEvent, Keys, Kind, Tag};
     use serde_json::json;
 
     fn conn(id: u64) -> (Arc<ConnectionHandle>, mpsc::Receiver<String>) {

@@ -95,6 +95,9 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// `(created_at, id)` pairs, the items of a NIP-77 set.
+pub type IdList = Vec<(u64, [u8; 32])>;
+
 /// The operations a relay needs from its store.
 pub trait Store: Send + Sync + 'static {
     /// Stores a verified event. Returns only once the outcome is durable.
@@ -111,11 +114,7 @@ pub trait Store: Send + Sync + 'static {
     fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>>;
 
     /// `(created_at, id)` of every event matching the filter (limit ignored), for NIP-77.
-    fn ids(
-        &self,
-        filter: Filter,
-        opts: QueryOptions,
-    ) -> BoxFuture<'_, Result<Vec<(u64, [u8; 32])>>>;
+    fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>>;
 
     /// Removes events whose NIP-40 expiration is at or before `now`; returns how many.
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>>;

@@ -25,7 +25,9 @@ use tokio::sync::{oneshot, Semaphore};
 
 use crate::keys;
 use crate::rules::{address_d, deletion_targets, indexed_tags};
-use crate::{merge_results, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent};
+use crate::{
+    merge_results, IdList, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent,
+};
 
 type Db = Database<Bytes, Bytes>;
 
@@ -192,11 +194,7 @@ impl Store for LmdbStore {
         }))
     }
 
-    fn ids(
-        &self,
-        filter: Filter,
-        opts: QueryOptions,
-    ) -> BoxFuture<'_, Result<Vec<(u64, [u8; 32])>>> {
+    fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>> {
         Box::pin(self.read(move |txn, dbs| {
             if filter.is_void() {
                 return Ok(Vec::new());
@@ -419,7 +417,7 @@ fn run_filter(
             });
         }
         ticks += 1;
-        if ticks % CLOCK_EVERY == 0 {
+        if ticks.is_multiple_of(CLOCK_EVERY) {
             deadline.check()?;
         }
         if p.prefixes.len() > 1 && !seen.insert(head.serial) {

@@ -1,0 +1,82 @@
+//! Runs the real `seedstr` binary as a relay on an ephemeral loopback port.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use nostr::prelude::*;
+use seedstr_client::relay_conn::RelayConn;
+
+pub struct RelayProcess {
+    pub child: Child,
+    pub url: String,
+    pub data: PathBuf,
+}
+
+impl RelayProcess {
+    /// Starts `seedstr relay` on 127.0.0.1:0 over `data`, with extra flags.
+    pub fn start(data: &Path, extra: &[&str]) -> RelayProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(["relay", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .env("SEEDSTR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start seedstr relay");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("relay prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("seedstr relay listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        RelayProcess {
+            child,
+            url,
+            data: data.to_path_buf(),
+        }
+    }
+
+    pub async fn connect(&self) -> RelayConn {
+        RelayConn::connect(&self.url).await.expect("connect")
+    }
+
+    /// `host:port` of the relay.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("ws://")
+    }
+
+    pub fn kill9(&mut self) {
+        // SIGKILL: no destructor, no flush, nothing graceful.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn event(keys: &Keys, kind: u16, tags: &[&[&str]], content: &str) -> Event {
+    EventBuilder::new(Kind::from(kind), content)
+        .tags(tags.iter().map(|t| Tag::parse(t.iter().copied()).unwrap()))
+        .finalize(keys)
+        .unwrap()
+}
+
+pub fn event_at(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str) -> Event {
+    EventBuilder::new(Kind::from(kind), content)
+        .tags(tags.iter().map(|t| Tag::parse(t.iter().copied()).unwrap()))
+        .custom_created_at(Timestamp::from_secs(at))
+        .finalize(keys)
+        .unwrap()
+}

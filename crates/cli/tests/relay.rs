@@ -1,0 +1,474 @@
+//! The relay as a client sees it: the real binary on a loopback socket.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::{event, event_at, RelayProcess};
+use nostr::prelude::*;
+use serde_json::{json, Value};
+
+fn start(extra: &[&str]) -> (RelayProcess, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (RelayProcess::start(dir.path(), extra), dir)
+}
+
+fn now() -> u64 {
+    Timestamp::now().as_secs()
+}
+
+#[tokio::test]
+async fn publish_query_live_and_close() {
+    let (relay, _d) = start(&[]);
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    let k = Keys::generate();
+
+    let first = event(&k, 1, &[&["t", "mods"]], "first");
+    assert_eq!(a.publish(&first).await.unwrap(), (true, String::new()));
+    let dup = a.publish(&first).await.unwrap();
+    assert!(dup.0 && dup.1.starts_with("duplicate:"), "{dup:?}");
+
+    let got = b.query("s1", &[json!({"#t": ["mods"]})]).await.unwrap();
+    assert_eq!(got, vec![first.clone()]);
+
+    // The subscription stays open after EOSE: a new matching event arrives live.
+    let second = event(&k, 1, &[&["t", "mods"]], "second");
+    let other = event(&k, 1, &[&["t", "other"]], "not for s1");
+    assert!(a.publish(&other).await.unwrap().0);
+    assert!(a.publish(&second).await.unwrap().0);
+    let live = loop {
+        let m = b.recv().await.unwrap();
+        if m[0] == "EVENT" {
+            break m;
+        }
+    };
+    assert_eq!(live[1], "s1");
+    assert_eq!(live[2]["id"], second.id.to_hex());
+
+    // After CLOSE nothing more arrives on s1.
+    b.close_sub("s1").await.unwrap();
+    assert!(
+        a.publish(&event(&k, 1, &[&["t", "mods"]], "third"))
+            .await
+            .unwrap()
+            .0
+    );
+    let got = b
+        .query("s2", &[json!({"kinds": [1], "limit": 10})])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 4, "s2's stored results");
+    b.timeout = Duration::from_millis(300);
+    while let Ok(m) = b.recv().await {
+        assert_ne!(m[1], "s1", "event after CLOSE: {m:?}");
+    }
+}
+
+#[tokio::test]
+async fn limit_order_and_replaceable_over_the_wire() {
+    let (relay, _d) = start(&[]);
+    let mut c = relay.connect().await;
+    let k = Keys::generate();
+    let t = now() - 1000;
+    for i in 0..5 {
+        assert!(
+            c.publish(&event_at(&k, 1, t + i, &[], "n"))
+                .await
+                .unwrap()
+                .0
+        );
+    }
+    let got = c
+        .query(
+            "q",
+            &[json!({"authors": [k.public_key().to_hex()], "limit": 2})],
+        )
+        .await
+        .unwrap();
+    let ats: Vec<u64> = got.iter().map(|e| e.created_at.as_secs()).collect();
+    assert_eq!(ats, vec![t + 4, t + 3]);
+
+    let old = event_at(&k, 0, t, &[], "{\"name\":\"old\"}");
+    let new = event_at(&k, 0, t + 1, &[], "{\"name\":\"new\"}");
+    assert!(c.publish(&new).await.unwrap().0);
+    let (ok, msg) = c.publish(&old).await.unwrap();
+    assert!(!ok && msg.starts_with("duplicate:"), "{msg}");
+    let got = c
+        .query(
+            "p",
+            &[json!({"kinds": [0], "authors": [k.public_key().to_hex()]})],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got, vec![new]);
+}
+
+#[tokio::test]
+async fn bad_input_gets_named_refusals() {
+    let (relay, _d) = start(&["--deny-kind", "7", "--max-event-bytes", "2000"]);
+    let mut c = relay.connect().await;
+    let k = Keys::generate();
+
+    // Tampered content: the id no longer matches.
+    let e = event(&k, 1, &[], "hello");
+    let tampered = e.as_json().replace("hello", "HELLO");
+    let (ok, msg) = c.publish_raw(&tampered, &e.id.to_hex()).await.unwrap();
+    assert!(
+        !ok && msg.starts_with("invalid:") && msg.contains("id"),
+        "{msg}"
+    );
+
+    let (ok, msg) = c.publish(&event(&k, 7, &[], "+")).await.unwrap();
+    assert!(
+        !ok && msg.starts_with("blocked:") && msg.contains("kind 7"),
+        "{msg}"
+    );
+
+    let big = event(&k, 1, &[], &"word ".repeat(500));
+    let (ok, msg) = c.publish(&big).await.unwrap();
+    assert!(
+        !ok && msg.starts_with("invalid:") && msg.contains("2000"),
+        "{msg}"
+    );
+
+    let future = event_at(&k, 1, now() + 3600, &[], "from the future");
+    let (ok, msg) = c.publish(&future).await.unwrap();
+    assert!(!ok && msg.contains("future"), "{msg}");
+
+    let expired = event(&k, 1, &[&["expiration", &(now() - 5).to_string()]], "gone");
+    let (ok, msg) = c.publish(&expired).await.unwrap();
+    assert!(!ok && msg.contains("expired"), "{msg}");
+
+    let binary = event(&k, 1, &[], "payload\u{1}\u{2}");
+    let (ok, msg) = c.publish(&binary).await.unwrap();
+    assert!(
+        !ok && msg.starts_with("blocked:") && msg.contains("binary"),
+        "{msg}"
+    );
+
+    // A malformed filter closes the subscription with a reason naming the field.
+    c.send(&json!(["REQ", "bad", {"kinds": ["one"]}]))
+        .await
+        .unwrap();
+    let m = c.recv().await.unwrap();
+    assert_eq!(m[0], "CLOSED");
+    assert!(
+        m[2].as_str().unwrap().starts_with("invalid:") && m[2].as_str().unwrap().contains("kinds"),
+        "{m:?}"
+    );
+
+    // Garbage gets a NOTICE, and the connection stays usable.
+    c.send_text("not json".into()).await.unwrap();
+    let m = c.recv().await.unwrap();
+    assert_eq!(m[0], "NOTICE");
+    c.send(&json!(["HELLO"])).await.unwrap();
+    let m = c.recv().await.unwrap();
+    assert!(m[1].as_str().unwrap().contains("HELLO"), "{m:?}");
+    assert!(c.publish(&event(&k, 1, &[], "still fine")).await.unwrap().0);
+}
+
+#[tokio::test]
+async fn subscription_limits_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("relay.toml");
+    std::fs::write(&cfg, "[limits]\nmax_subscriptions = 2\nmax_filters = 2\n").unwrap();
+    let relay = RelayProcess::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let mut c = relay.connect().await;
+    c.query("a", &[json!({"kinds": [1]})]).await.unwrap();
+    c.query("b", &[json!({"kinds": [1]})]).await.unwrap();
+    let err = c.query("c", &[json!({"kinds": [1]})]).await.unwrap_err();
+    assert!(err.to_string().contains("blocked: at most 2"), "{err}");
+    // Re-using an open id replaces it and is allowed.
+    c.query("a", &[json!({"kinds": [2]})]).await.unwrap();
+    let err = c
+        .query("a", &[json!({}), json!({}), json!({})])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("3 filters"), "{err}");
+}
+
+#[tokio::test]
+async fn ephemeral_events_are_forwarded_not_stored() {
+    let (relay, _d) = start(&[]);
+    let mut sub = relay.connect().await;
+    let mut pubr = relay.connect().await;
+    let k = Keys::generate();
+    sub.query("e", &[json!({"kinds": [20001]})]).await.unwrap();
+    let e = event(&k, 20_001, &[], "ping");
+    assert!(pubr.publish(&e).await.unwrap().0);
+    let m = loop {
+        let m = sub.recv().await.unwrap();
+        if m[0] == "EVENT" {
+            break m;
+        }
+    };
+    assert_eq!(m[2]["id"], e.id.to_hex());
+    assert!(pubr
+        .query("later", &[json!({"kinds": [20001]})])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn deletion_by_e_and_a() {
+    let (relay, _d) = start(&[]);
+    let mut c = relay.connect().await;
+    let k = Keys::generate();
+    let note = event(&k, 1, &[], "oops");
+    let project = event(&k, 30_078, &[&["d", "skyrim-se.foo"]], "project");
+    assert!(c.publish(&note).await.unwrap().0);
+    assert!(c.publish(&project).await.unwrap().0);
+    let coord = format!("30078:{}:skyrim-se.foo", k.public_key().to_hex());
+    let del = event(
+        &k,
+        5,
+        &[&["e", &note.id.to_hex()], &["a", &coord], &["k", "1"]],
+        "",
+    );
+    assert!(c.publish(&del).await.unwrap().0);
+    let got = c
+        .query("d", &[json!({"authors": [k.public_key().to_hex()]})])
+        .await
+        .unwrap();
+    assert_eq!(got, vec![del]);
+    let (ok, msg) = c.publish(&note).await.unwrap();
+    assert!(
+        !ok && msg.starts_with("blocked:") && msg.contains("deleted"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn count_nip45() {
+    let (relay, _d) = start(&[]);
+    let mut c = relay.connect().await;
+    let k = Keys::generate();
+    for i in 0..7 {
+        assert!(
+            c.publish(&event(&k, 1, &[&["t", "c"]], &format!("{i}")))
+                .await
+                .unwrap()
+                .0
+        );
+    }
+    c.send(&json!(["COUNT", "n", {"#t": ["c"]}, {"authors": [k.public_key().to_hex()]}]))
+        .await
+        .unwrap();
+    let m = loop {
+        let m = c.recv().await.unwrap();
+        if m[0] == "COUNT" {
+            break m;
+        }
+    };
+    assert_eq!(m, vec![json!("COUNT"), json!("n"), json!({"count": 7})]);
+}
+
+/// Answers the relay's NIP-42 challenge as `keys`.
+async fn authenticate(
+    c: &mut seedstr_client::relay_conn::RelayConn,
+    relay: &RelayProcess,
+    keys: &Keys,
+) -> (bool, String) {
+    while c.challenge.is_none() {
+        c.recv().await.unwrap();
+    }
+    let challenge = c.challenge.clone().unwrap();
+    let auth = EventBuilder::new(Kind::from(22_242), "")
+        .tags([
+            Tag::parse(["relay", &relay.url]).unwrap(),
+            Tag::parse(["challenge", &challenge]).unwrap(),
+        ])
+        .finalize(keys)
+        .unwrap();
+    c.send_text(format!("[\"AUTH\",{}]", auth.as_json()))
+        .await
+        .unwrap();
+    loop {
+        let m = c.recv().await.unwrap();
+        if m[0] == "OK" && m[1] == auth.id.to_hex() {
+            return (m[2].as_bool().unwrap(), m[3].as_str().unwrap().to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn auth_for_writes_protected_events_and_private_messages() {
+    let (relay, _d) = start(&["--auth-writes"]);
+    let alice = Keys::generate();
+    let bob = Keys::generate();
+    let eve = Keys::generate();
+    let mut c = relay.connect().await;
+    let (ok, msg) = c.publish(&event(&alice, 1, &[], "hi")).await.unwrap();
+    assert!(!ok && msg.starts_with("auth-required:"), "{msg}");
+
+    // A wrong challenge is refused.
+    while c.challenge.is_none() {
+        c.recv().await.unwrap();
+    }
+    let forged = EventBuilder::new(Kind::from(22_242), "")
+        .tags([
+            Tag::parse(["relay", &relay.url]).unwrap(),
+            Tag::parse(["challenge", "not-it"]).unwrap(),
+        ])
+        .finalize(&alice)
+        .unwrap();
+    c.send_text(format!("[\"AUTH\",{}]", forged.as_json()))
+        .await
+        .unwrap();
+    let m = loop {
+        let m = c.recv().await.unwrap();
+        if m[0] == "OK" {
+            break m;
+        }
+    };
+    assert_eq!(m[2], false);
+
+    assert_eq!(
+        authenticate(&mut c, &relay, &alice).await,
+        (true, String::new())
+    );
+    assert!(c.publish(&event(&alice, 1, &[], "hi")).await.unwrap().0);
+
+    // NIP-70: a protected event only from its authenticated author.
+    let protected_by_bob = event(&bob, 1, &[&["-"]], "bob's own");
+    let (ok, msg) = c.publish(&protected_by_bob).await.unwrap();
+    assert!(!ok && msg.starts_with("auth-required:"), "{msg}");
+    assert!(
+        c.publish(&event(&alice, 1, &[&["-"]], "alice's own"))
+            .await
+            .unwrap()
+            .0
+    );
+
+    // Private messages: alice → bob, readable by bob (authenticated), not by eve.
+    let dm = event(
+        &alice,
+        4,
+        &[&["p", &bob.public_key().to_hex()]],
+        "ciphertext?iv=abc",
+    );
+    assert!(c.publish(&dm).await.unwrap().0);
+    let mut anon = relay.connect().await;
+    let err = anon
+        .query("dm", &[json!({"kinds": [4]})])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("auth-required:"), "{err}");
+    assert!(anon
+        .query("any", &[json!({"authors": [alice.public_key().to_hex()]})])
+        .await
+        .unwrap()
+        .iter()
+        .all(|e| e.kind != Kind::from(4)));
+    let mut eve_c = relay.connect().await;
+    authenticate(&mut eve_c, &relay, &eve).await;
+    assert!(eve_c
+        .query("dm", &[json!({"kinds": [4]})])
+        .await
+        .unwrap()
+        .is_empty());
+    let mut bob_c = relay.connect().await;
+    authenticate(&mut bob_c, &relay, &bob).await;
+    assert_eq!(
+        bob_c.query("dm", &[json!({"kinds": [4]})]).await.unwrap(),
+        vec![dm]
+    );
+}
+
+#[tokio::test]
+async fn nip11_document_on_the_same_port() {
+    let (relay, _d) = start(&[]);
+    let addr = relay.addr().to_string();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nAccept: application/nostr+json\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    assert!(
+        body.to_lowercase()
+            .contains("content-type: application/nostr+json"),
+        "{body}"
+    );
+    assert!(body
+        .to_lowercase()
+        .contains("access-control-allow-origin: *"));
+    let doc: Value = serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(doc["supported_nips"], json!([1, 9, 11, 40, 42, 45, 70, 77]));
+    assert_eq!(doc["limitation"]["max_content_length"], 128 * 1024);
+}
+
+#[tokio::test]
+async fn negentropy_sync_between_two_relays() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_dir = dir.path().join("a");
+    let b_dir = dir.path().join("b");
+    let k = Keys::generate();
+    let t = now() - 10_000;
+    let shared: Vec<Event> = (0..50)
+        .map(|i| event_at(&k, 1, t + i, &[], "shared"))
+        .collect();
+    let only_a: Vec<Event> = (0..30)
+        .map(|i| event_at(&k, 1, t + 100 + i, &[], "a"))
+        .collect();
+    let only_b: Vec<Event> = (0..20)
+        .map(|i| event_at(&k, 1, t + 200 + i, &[], "b"))
+        .collect();
+    {
+        let a = RelayProcess::start(&a_dir, &["--no-rate-limits"]);
+        let mut c = a.connect().await;
+        for e in shared.iter().chain(&only_a) {
+            assert!(c.publish(e).await.unwrap().0);
+        }
+    }
+    let b = RelayProcess::start(&b_dir, &["--no-rate-limits"]);
+    let mut c = b.connect().await;
+    for e in shared.iter().chain(&only_b) {
+        assert!(c.publish(e).await.unwrap().0);
+    }
+    // a's store is synced with relay b while a is not running.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seedstr"))
+        .args(["relay", "sync", &b.url, "--data"])
+        .arg(&a_dir)
+        .args([
+            "--filter",
+            &json!({"authors": [k.public_key().to_hex()]}).to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("30 only here, 20 only on"), "{stdout}");
+    assert!(stdout.contains("fetched 20, sent 30"), "{stdout}");
+    let got = c
+        .query("all", &[json!({"authors": [k.public_key().to_hex()]})])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 100);
+    let a = RelayProcess::start(&a_dir, &[]);
+    let mut ca = a.connect().await;
+    assert_eq!(
+        ca.query("all", &[json!({"authors": [k.public_key().to_hex()]})])
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
+}
