@@ -51,7 +51,8 @@ struct Dbs {
     by_tag: Db,
     by_address: Db,
     by_expiry: Db,
-    /// Deleted event id → the deleter's pubkey.
+    /// `id | deleter pubkey` of deletion requests: keyed by both, so a stranger's request
+    /// for someone else's id can neither delete it nor shadow the author's own tombstone.
     tomb_ids: Db,
     /// Deleted address → created_at of the newest deletion request.
     tomb_addresses: Db,
@@ -506,7 +507,7 @@ impl Writer {
         if d.ids.get(txn, id)?.is_some() {
             return Ok(SaveOutcome::Duplicate);
         }
-        if d.tomb_ids.get(txn, id)? == Some(&pubkey[..]) {
+        if d.tomb_ids.get(txn, &tomb_key(id, pubkey))?.is_some() {
             return Ok(SaveOutcome::Deleted);
         }
         if let Some(dv) = address_d(event) {
@@ -601,7 +602,7 @@ impl Writer {
                 }
                 self.remove(txn, &serial)?;
             }
-            d.tomb_ids.put(txn, id, deleter)?;
+            d.tomb_ids.put(txn, &tomb_key(id, deleter), &[])?;
         }
         for (kind, dv) in &targets.addresses {
             let addr = keys::address(*kind, deleter, dv);
@@ -650,6 +651,13 @@ impl Writer {
 enum Done {
     Saved(SaveOutcome),
     Purged(usize),
+}
+
+fn tomb_key(id: &[u8; 32], pubkey: &[u8; 32]) -> [u8; 64] {
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(id);
+    k[32..].copy_from_slice(pubkey);
+    k
 }
 
 /// Every index entry of an event.

@@ -264,10 +264,17 @@ pub async fn deletions(store: Arc<dyn Store>) {
         "newer project",
     );
     assert_eq!(store.save(new_art).await.unwrap(), SaveOutcome::Saved);
-    // Someone else's deletion request for our event is ignored, and the other author's event
-    // with the same id cannot be blocked by it.
-    let hostile = event(&other, 5, 1_700_003_040, &[&["e", &art.id.to_hex()]], "");
+    // A stranger's deletion request neither deletes an event nor blocks it from coming back.
+    let kept = event(&k, 1, 1_700_003_050, &[], "kept");
+    let hostile = event(&other, 5, 1_700_003_040, &[&["e", &kept.id.to_hex()]], "");
     store.save(hostile).await.unwrap();
+    assert_eq!(store.save(kept.clone()).await.unwrap(), SaveOutcome::Saved);
+    let hostile2 = event(&other, 5, 1_700_003_060, &[&["e", &kept.id.to_hex()]], "");
+    store.save(hostile2).await.unwrap();
+    assert_eq!(
+        ids_of(&*store, vec![f(json!({"ids": [kept.id.to_hex()]}))]).await,
+        vec![kept.id]
+    );
     // A deletion of a deletion does nothing.
     let del2 = event(&k, 5, 1_700_003_030, &[&["e", &del.id.to_hex()]], "");
     store.save(del2).await.unwrap();
