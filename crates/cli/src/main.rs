@@ -24,7 +24,7 @@ enum Command {
     #[command(subcommand)]
     Key(key::KeyCommand),
     /// Run a Nostr relay, or sync one with another relay.
-    Relay(relay::RelayArgs),
+    Relay(Box<relay::RelayArgs>),
 }
 
 fn main() -> ExitCode {
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Key(k) => key::run(k),
-        Command::Relay(r) => relay::run(r),
+        Command::Relay(r) => relay::run(*r),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use seedstr_client::relay_conn::RelayConn;
 use seedstr_proto::Filter;
 use seedstr_relay::{Relay, RelayConfig};
 use seedstr_store::lmdb::LmdbStore;
+use seedstr_store::postgres::PgStore;
 use seedstr_store::{QueryOptions, Store};
 use serde_json::{json, Value};
 
@@ -31,8 +32,11 @@ enum RelaySub {
 #[derive(Args)]
 struct StoreArgs {
     /// Folder of the embedded LMDB store [default: $SEEDSTR_HOME/relay].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "database")]
     data: Option<PathBuf>,
+    /// Use PostgreSQL instead (postgres://user@host:port/db), shared by several front-ends.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 #[derive(Args)]
@@ -90,7 +94,13 @@ pub fn run(args: RelayArgs) -> Result<()> {
 }
 
 impl StoreArgs {
-    fn open(&self) -> Result<Arc<dyn Store>> {
+    async fn open(&self) -> Result<Arc<dyn Store>> {
+        if let Some(url) = &self.database {
+            let store = PgStore::connect(url)
+                .await
+                .with_context(|| format!("opening the PostgreSQL store at {url}"))?;
+            return Ok(store);
+        }
         let dir = self
             .data
             .clone()
@@ -130,7 +140,7 @@ async fn serve(a: RunArgs) -> Result<()> {
         return Ok(());
     }
     raise_open_files_limit();
-    let store = a.store.open()?;
+    let store = a.store.open().await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -164,7 +174,7 @@ fn raise_open_files_limit() {
 async fn sync(a: SyncArgs) -> Result<()> {
     let filter_json: Value = serde_json::from_str(&a.filter).context("--filter is not JSON")?;
     let filter = Filter::parse(&filter_json).context("--filter")?;
-    let store = a.store.open()?;
+    let store = a.store.open().await?;
     let opts = QueryOptions {
         budget: std::time::Duration::from_secs(600),
         ..QueryOptions::default()

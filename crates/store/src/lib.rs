@@ -11,6 +11,7 @@
 
 pub mod keys;
 pub mod lmdb;
+pub mod postgres;
 
 mod rules;
 
@@ -87,6 +88,8 @@ pub enum StoreError {
     OverBudget(Duration),
     #[error("stored event is corrupt: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Backend(String),
     #[error("the store is shut down")]
     Closed,
     #[error("{0}")]

@@ -18,10 +18,22 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts `seedstr relay` on 127.0.0.1:0 over `data`, with extra flags.
     pub fn start(data: &Path, extra: &[&str]) -> RelayProcess {
+        let mut args = vec!["--data".to_string(), data.display().to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start_with(&args, data)
+    }
+
+    /// Starts `seedstr relay` on 127.0.0.1:0 over a PostgreSQL database.
+    pub fn start_postgres(url: &str, extra: &[&str]) -> RelayProcess {
+        let mut args = vec!["--database".to_string(), url.to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start_with(&args, Path::new(""))
+    }
+
+    fn start_with(args: &[String], data: &Path) -> RelayProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
-            .args(["relay", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .args(extra)
+            .args(["relay", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("SEEDSTR_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -79,4 +91,25 @@ pub fn event_at(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str
         .custom_created_at(Timestamp::from_secs(at))
         .finalize(keys)
         .unwrap()
+}
+
+/// A fresh database on the test PostgreSQL server named by `SEEDSTR_TEST_POSTGRES`.
+pub async fn fresh_database() -> String {
+    let base = std::env::var("SEEDSTR_TEST_POSTGRES").expect(
+        "SEEDSTR_TEST_POSTGRES must name a PostgreSQL server (postgres://user@127.0.0.1:port/db); scripts/test starts one",
+    );
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    tokio::spawn(conn);
+    let name = format!(
+        "seedstr_test_{}",
+        &Keys::generate().public_key().to_hex()[..16]
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    let (prefix, _) = base.rsplit_once('/').expect("URL ends in /dbname");
+    format!("{prefix}/{name}")
 }

@@ -1,0 +1,43 @@
+//! Several relay front-ends on one PostgreSQL database behave as one relay.
+
+mod common;
+
+use common::{event, fresh_database, RelayProcess};
+use nostr::prelude::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn two_front_ends_share_store_and_live_events() {
+    let url = fresh_database().await;
+    let a = RelayProcess::start_postgres(&url, &[]);
+    let b = RelayProcess::start_postgres(&url, &[]);
+    let k = Keys::generate();
+    let mut on_a = a.connect().await;
+    let mut on_b = b.connect().await;
+
+    let stored = event(&k, 30_079, &[&["d", "skyrim-se.foo@1.0.0"]], "release");
+    assert_eq!(on_a.publish(&stored).await.unwrap(), (true, String::new()));
+    let got = on_b
+        .query("s", &[json!({"authors": [k.public_key().to_hex()]})])
+        .await
+        .unwrap();
+    assert_eq!(got, vec![stored.clone()]);
+
+    // Live: a subscriber on B hears an event published through A.
+    let live = event(&k, 1, &[&["t", "fanout"]], "across front-ends");
+    on_b.query("live", &[json!({"#t": ["fanout"]})])
+        .await
+        .unwrap();
+    assert!(on_a.publish(&live).await.unwrap().0);
+    let m = loop {
+        let m = on_b.recv().await.unwrap();
+        if m[0] == "EVENT" && m[1] == "live" {
+            break m;
+        }
+    };
+    assert_eq!(m[2]["id"], live.id.to_hex());
+
+    // Rules hold across front-ends: a duplicate through B is recognised.
+    let (ok, msg) = on_b.publish(&stored).await.unwrap();
+    assert!(ok && msg.starts_with("duplicate:"), "{msg}");
+}

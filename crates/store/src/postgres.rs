@@ -1,0 +1,496 @@
+//! PostgreSQL store, for several relay front-ends on one database.
+//!
+//! The write rules are those of the LMDB store, applied in one transaction per event. Writers
+//! that could race (same id, same address, a deletion and its targets) take transaction-scoped
+//! advisory locks, always in sorted order so they cannot deadlock. A committed event is
+//! announced with NOTIFY; every front-end LISTENs and fans out what the others saved.
+//! PostgreSQL's default `synchronous_commit` makes the commit durable before OK.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Pool, Runtime};
+use futures_util::future::BoxFuture;
+use seedstr_proto::event::{expiration, supersedes_parts};
+use seedstr_proto::{Event, Filter};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::NoTls;
+
+use crate::keys;
+use crate::rules::{address_d, deletion_targets, indexed_tags};
+use crate::{
+    merge_results, IdList, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent,
+};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    id BYTEA PRIMARY KEY,
+    pubkey BYTEA NOT NULL,
+    kind INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    expiration BIGINT,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (created_at DESC, id);
+CREATE INDEX IF NOT EXISTS events_by_author ON events (pubkey, created_at DESC);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, created_at DESC);
+CREATE INDEX IF NOT EXISTS events_by_author_kind ON events (pubkey, kind, created_at DESC);
+CREATE INDEX IF NOT EXISTS events_by_expiration ON events (expiration) WHERE expiration IS NOT NULL;
+-- value_key: the tag value as in the LMDB index (short values as is, long ones hashed), so
+-- btree entries stay small whatever the tag.
+CREATE TABLE IF NOT EXISTS event_tags (
+    event_id BYTEA NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    letter "char" NOT NULL,
+    value_key BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_tags_lookup ON event_tags (letter, value_key, created_at DESC);
+CREATE INDEX IF NOT EXISTS event_tags_event ON event_tags (event_id);
+CREATE TABLE IF NOT EXISTS addresses (
+    address BYTEA PRIMARY KEY,
+    event_id BYTEA NOT NULL REFERENCES events (id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS deleted_ids (
+    id BYTEA NOT NULL,
+    pubkey BYTEA NOT NULL,
+    PRIMARY KEY (id, pubkey)
+);
+CREATE TABLE IF NOT EXISTS deleted_addresses (
+    address BYTEA PRIMARY KEY,
+    until BIGINT NOT NULL
+);
+"#;
+
+const CHANNEL: &str = "seedstr_events";
+
+pub struct PgStore {
+    pool: Pool,
+    /// Distinguishes this process's NOTIFYs from other front-ends'.
+    origin: String,
+    foreign: broadcast::Sender<Arc<Event>>,
+}
+
+fn value_key(v: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    keys::value_key(&mut k, v);
+    k
+}
+
+/// Advisory lock key for a byte string.
+fn lock_key(kind: u8, bytes: &[u8]) -> i64 {
+    let mut h = Sha256::new();
+    h.update([kind]);
+    h.update(bytes);
+    i64::from_be_bytes(h.finalize()[..8].try_into().expect("8 bytes"))
+}
+
+fn over_budget(e: tokio_postgres::Error, budget: Duration) -> StoreError {
+    if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+        StoreError::OverBudget(budget)
+    } else {
+        StoreError::Postgres(e)
+    }
+}
+
+impl PgStore {
+    /// Connects, creates the schema if needed and starts listening for other front-ends.
+    pub async fn connect(url: &str) -> Result<Arc<PgStore>> {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| StoreError::Backend(format!("PostgreSQL pool for {url}: {e}")))?;
+        let client = pool.get().await.map_err(pool_err)?;
+        client.batch_execute(SCHEMA).await?;
+        drop(client);
+        let (foreign, _) = broadcast::channel(4096);
+        let store = Arc::new(PgStore {
+            pool,
+            origin: hex::encode(rand_bytes()),
+            foreign,
+        });
+        store.listen(url).await?;
+        Ok(store)
+    }
+
+    /// A dedicated connection LISTENs; each notification names an event saved elsewhere.
+    async fn listen(self: &Arc<Self>, url: &str) -> Result<()> {
+        let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+            use futures_util::StreamExt;
+            while let Some(Ok(msg)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = msg {
+                    if tx.send(n.payload().to_string()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        let store = Arc::downgrade(self);
+        tokio::spawn(async move {
+            // Keeps the LISTEN connection's client alive as long as the store is.
+            let _client = client;
+            while let Some(payload) = rx.recv().await {
+                let Some(store) = store.upgrade() else { break };
+                let Some((origin, id)) = payload.split_once(':') else {
+                    continue;
+                };
+                if origin == store.origin {
+                    continue;
+                }
+                let Ok(id) = hex::decode(id) else { continue };
+                match store.fetch_json(&id).await {
+                    Ok(Some(json)) => {
+                        if let Ok(e) = Event::from_json(json) {
+                            let _ = store.foreign.send(Arc::new(e));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("fetching a notified event: {e}"),
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn fetch_json(&self, id: &[u8]) -> Result<Option<String>> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt("SELECT json FROM events WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn save_event(&self, event: &Event) -> Result<SaveOutcome> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await?;
+        let id = event.id.as_bytes().to_vec();
+        let pubkey = event.pubkey.as_bytes().to_vec();
+        let kind = event.kind.as_u16();
+        let at = event.created_at.as_secs() as i64;
+        let address = address_d(event).map(|d| keys::address(kind, event.pubkey.as_bytes(), d));
+        let deletion = (kind == seedstr_proto::kind::DELETION).then(|| deletion_targets(event));
+
+        let mut locks = vec![lock_key(b'i', &id)];
+        if let Some(a) = &address {
+            locks.push(lock_key(b'a', a));
+        }
+        if let Some(t) = &deletion {
+            locks.extend(t.ids.iter().map(|i| lock_key(b'i', i)));
+            locks.extend(
+                t.addresses
+                    .iter()
+                    .map(|(k, d)| lock_key(b'a', &keys::address(*k, event.pubkey.as_bytes(), d))),
+            );
+        }
+        locks.sort_unstable();
+        locks.dedup();
+        for l in &locks {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[l]).await?;
+        }
+
+        if tx
+            .query_opt("SELECT 1 FROM events WHERE id = $1", &[&id])
+            .await?
+            .is_some()
+        {
+            return Ok(SaveOutcome::Duplicate);
+        }
+        if tx
+            .query_opt(
+                "SELECT 1 FROM deleted_ids WHERE id = $1 AND pubkey = $2",
+                &[&id, &pubkey],
+            )
+            .await?
+            .is_some()
+        {
+            return Ok(SaveOutcome::Deleted);
+        }
+        if let Some(addr) = &address {
+            if let Some(row) = tx
+                .query_opt(
+                    "SELECT until FROM deleted_addresses WHERE address = $1",
+                    &[addr],
+                )
+                .await?
+            {
+                if at <= row.get::<_, i64>(0) {
+                    return Ok(SaveOutcome::Deleted);
+                }
+            }
+            if let Some(row) = tx
+                .query_opt(
+                    "SELECT e.id, e.created_at FROM addresses a JOIN events e ON e.id = a.event_id WHERE a.address = $1",
+                    &[addr],
+                )
+                .await?
+            {
+                let old_id: Vec<u8> = row.get(0);
+                let old_at: i64 = row.get(1);
+                let old_id32: [u8; 32] = old_id.as_slice().try_into().map_err(|_| StoreError::Corrupt("event id length".into()))?;
+                if !supersedes_parts(at as u64, event.id.as_bytes(), old_at as u64, &old_id32) {
+                    return Ok(SaveOutcome::Superseded);
+                }
+                tx.execute("DELETE FROM events WHERE id = $1", &[&old_id]).await?;
+            }
+        }
+
+        let exp = expiration(event).map(|e| e.min(i64::MAX as u64) as i64);
+        tx.execute(
+            "INSERT INTO events (id, pubkey, kind, created_at, expiration, json) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&id, &pubkey, &(kind as i32), &at, &exp, &event.as_json()],
+        )
+        .await?;
+        let mut tags: Vec<(i8, Vec<u8>)> = indexed_tags(event)
+            .map(|(l, v)| (l as i8, value_key(v)))
+            .collect();
+        tags.sort_unstable();
+        tags.dedup();
+        if !tags.is_empty() {
+            let letters: Vec<i8> = tags.iter().map(|t| t.0).collect();
+            let values: Vec<Vec<u8>> = tags.into_iter().map(|t| t.1).collect();
+            tx.execute(
+                "INSERT INTO event_tags (event_id, letter, value_key, created_at) SELECT $1, l, v, $4 FROM unnest($2::\"char\"[], $3::bytea[]) AS t(l, v)",
+                &[&id, &letters, &values, &at],
+            )
+            .await?;
+        }
+        if let Some(addr) = &address {
+            tx.execute(
+                "INSERT INTO addresses (address, event_id) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET event_id = EXCLUDED.event_id",
+                &[addr, &id],
+            )
+            .await?;
+        }
+        if let Some(targets) = deletion {
+            for target in &targets.ids {
+                let t = target.to_vec();
+                tx.execute(
+                    "DELETE FROM events WHERE id = $1 AND pubkey = $2 AND kind <> 5",
+                    &[&t, &pubkey],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO deleted_ids (id, pubkey) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&t, &pubkey],
+                )
+                .await?;
+            }
+            for (k, d) in &targets.addresses {
+                let addr = keys::address(*k, event.pubkey.as_bytes(), d);
+                tx.execute(
+                    "DELETE FROM events WHERE id = (SELECT event_id FROM addresses WHERE address = $1) AND created_at <= $2",
+                    &[&addr, &at],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO deleted_addresses (address, until) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET until = GREATEST(deleted_addresses.until, EXCLUDED.until)",
+                    &[&addr, &at],
+                )
+                .await?;
+            }
+        }
+        let payload = format!("{}:{}", self.origin, event.id.to_hex());
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+            .await?;
+        tx.commit().await?;
+        Ok(SaveOutcome::Saved)
+    }
+
+    /// Rows `(created_at, id, json)` for one filter, newest first, ties by lowest id.
+    async fn run_filter(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        f: &Filter,
+        limit: Option<usize>,
+        now: u64,
+        with_json: bool,
+    ) -> std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let mut conds = vec!["(e.expiration IS NULL OR e.expiration > $1)".to_string()];
+        let now = now as i64;
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(now)];
+        let push = |params: &mut Vec<Box<dyn ToSql + Sync + Send>>,
+                    p: Box<dyn ToSql + Sync + Send>| {
+            params.push(p);
+            params.len()
+        };
+        if let Some(ids) = &f.ids {
+            let v: Vec<Vec<u8>> = ids.iter().map(|i| i.to_vec()).collect();
+            let n = push(&mut params, Box::new(v));
+            conds.push(format!("e.id = ANY(${n})"));
+        }
+        if let Some(authors) = &f.authors {
+            let v: Vec<Vec<u8>> = authors.iter().map(|i| i.to_vec()).collect();
+            let n = push(&mut params, Box::new(v));
+            conds.push(format!("e.pubkey = ANY(${n})"));
+        }
+        if let Some(kinds) = &f.kinds {
+            let v: Vec<i32> = kinds.iter().map(|k| *k as i32).collect();
+            let n = push(&mut params, Box::new(v));
+            conds.push(format!("e.kind = ANY(${n})"));
+        }
+        if let Some(s) = f.since {
+            let n = push(&mut params, Box::new(s.min(i64::MAX as u64) as i64));
+            conds.push(format!("e.created_at >= ${n}"));
+        }
+        if let Some(u) = f.until {
+            let n = push(&mut params, Box::new(u.min(i64::MAX as u64) as i64));
+            conds.push(format!("e.created_at <= ${n}"));
+        }
+        for (letter, values) in &f.tags {
+            let l = push(&mut params, Box::new(*letter as i8));
+            let v: Vec<Vec<u8>> = values.iter().map(|v| value_key(v)).collect();
+            let n = push(&mut params, Box::new(v));
+            conds.push(format!(
+                "e.id IN (SELECT event_id FROM event_tags WHERE letter = ${l} AND value_key = ANY(${n}))"
+            ));
+        }
+        let cols = if with_json {
+            "e.created_at, e.id, e.json"
+        } else {
+            "e.created_at, e.id"
+        };
+        let mut sql = format!(
+            "SELECT {cols} FROM events e WHERE {} ORDER BY e.created_at DESC, e.id ASC",
+            conds.join(" AND ")
+        );
+        if let Some(l) = limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        tx.query(&sql, &refs).await
+    }
+
+    async fn read<T>(
+        &self,
+        filters: &[Filter],
+        opts: QueryOptions,
+        limit: impl Fn(&Filter) -> Option<usize>,
+        with_json: bool,
+        each: impl Fn(tokio_postgres::Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            opts.budget.as_millis().max(1)
+        ))
+        .await?;
+        let mut out = Vec::new();
+        for f in filters.iter().filter(|f| !f.is_void()) {
+            let rows = self
+                .run_filter(&tx, f, limit(f), opts.now, with_json)
+                .await
+                .map_err(|e| over_budget(e, opts.budget))?;
+            for r in rows {
+                out.push(each(r)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+fn row_id(r: &tokio_postgres::Row) -> Result<[u8; 32]> {
+    let id: Vec<u8> = r.get(1);
+    id.as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("event id length".into()))
+}
+
+fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(format!("PostgreSQL connection: {e}"))
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_be_bytes());
+    h.update(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .to_be_bytes(),
+    );
+    h.finalize()[..8].try_into().expect("8 bytes")
+}
+
+impl Store for PgStore {
+    fn save(&self, event: Event) -> BoxFuture<'_, Result<SaveOutcome>> {
+        Box::pin(async move { self.save_event(&event).await })
+    }
+
+    fn query(
+        &self,
+        filters: Vec<Filter>,
+        opts: QueryOptions,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>>> {
+        Box::pin(async move {
+            let all = self
+                .read(
+                    &filters,
+                    opts,
+                    |f| Some(f.effective_limit(opts.max_limit)),
+                    true,
+                    |r| {
+                        Ok(StoredEvent {
+                            created_at: r.get::<_, i64>(0) as u64,
+                            id: row_id(&r)?,
+                            json: Arc::from(r.get::<_, &str>(2)),
+                        })
+                    },
+                )
+                .await?;
+            Ok(merge_results(all))
+        })
+    }
+
+    fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let mut ids = self
+                .read(&filters, opts, |_| None, false, |r| row_id(&r))
+                .await?;
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids.len() as u64)
+        })
+    }
+
+    fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>> {
+        Box::pin(async move {
+            self.read(
+                std::slice::from_ref(&filter),
+                opts,
+                |f| f.limit,
+                false,
+                |r| Ok((r.get::<_, i64>(0) as u64, row_id(&r)?)),
+            )
+            .await
+        })
+    }
+
+    fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(pool_err)?;
+            let n = client
+                .execute(
+                    "DELETE FROM events WHERE expiration IS NOT NULL AND expiration <= $1",
+                    &[&(now as i64)],
+                )
+                .await?;
+            Ok(n as usize)
+        })
+    }
+
+    fn foreign_events(&self) -> Option<broadcast::Receiver<Arc<Event>>> {
+        Some(self.foreign.subscribe())
+    }
+}
