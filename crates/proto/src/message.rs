@@ -55,13 +55,6 @@ pub enum MessageError {
     BadHex(&'static str),
 }
 
-impl MessageError {
-    /// The subscription id a CLOSED reply should name, when the message carried one.
-    pub fn is_subscription_error(&self) -> bool {
-        matches!(self, MessageError::Filter(_))
-    }
-}
-
 fn sub_id(raw: &RawValue) -> Result<String, MessageError> {
     let id: String =
         serde_json::from_str(raw.get()).map_err(|_| MessageError::BadSubscriptionId)?;

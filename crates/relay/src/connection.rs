@@ -82,7 +82,9 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
             }
         }
     }
-    relay.live.remove_connection(conn.id);
+    for sub in &state.subs {
+        relay.live.remove(conn.id, sub);
+    }
     drop(state);
     drop(conn);
     // The writer ends once the last sender (held by in-flight saves) is gone.
@@ -152,25 +154,8 @@ impl State {
     async fn on_req(&mut self, id: String, filters: Vec<Filter>) {
         let relay = self.relay.clone();
         let limits = &relay.config.limits;
-        if !relay.ip_reqs.allow(&self.ip) {
-            return self
-                .send(out::closed(
-                    &id,
-                    "rate-limited: too many requests from your address; slow down",
-                ))
-                .await;
-        }
-        if filters.len() > limits.max_filters {
-            return self
-                .send(out::closed(
-                    &id,
-                    &format!(
-                        "blocked: {} filters in one REQ, at most {} allowed",
-                        filters.len(),
-                        limits.max_filters
-                    ),
-                ))
-                .await;
+        if let Err(msg) = self.admit_read("REQ", &filters) {
+            return self.send(out::closed(&id, &msg)).await;
         }
         if !self.subs.contains(&id) && self.subs.len() >= limits.max_subscriptions {
             return self
@@ -182,9 +167,6 @@ impl State {
                     ),
                 ))
                 .await;
-        }
-        if let Err(msg) = self.check_private_read(&filters) {
-            return self.send(out::closed(&id, &msg)).await;
         }
         // Registered before the stored query runs, so no event falls between the two; an event
         // may then arrive twice, which clients handle by id.
@@ -215,26 +197,29 @@ impl State {
 
     async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
         let relay = self.relay.clone();
-        if !relay.ip_reqs.allow(&self.ip) {
-            return self
-                .send(out::closed(
-                    &id,
-                    "rate-limited: too many requests from your address; slow down",
-                ))
-                .await;
-        }
-        if filters.len() > relay.config.limits.max_filters {
-            return self
-                .send(out::closed(&id, "blocked: too many filters in one COUNT"))
-                .await;
-        }
-        if let Err(msg) = self.check_private_read(&filters) {
+        if let Err(msg) = self.admit_read("COUNT", &filters) {
             return self.send(out::closed(&id, &msg)).await;
         }
         match relay.store.count(filters, relay.query_options()).await {
             Ok(n) => self.send(out::count(&id, n)).await,
             Err(e) => self.send(out::closed(&id, &query_error(&e))).await,
         }
+    }
+
+    /// Checks shared by REQ and COUNT: the per-IP request rate, the number of filters, and
+    /// private-message protection.
+    fn admit_read(&self, what: &str, filters: &[Filter]) -> Result<(), String> {
+        if !self.relay.ip_reqs.allow(&self.ip) {
+            return Err("rate-limited: too many requests from your address; slow down".into());
+        }
+        let max = self.relay.config.limits.max_filters;
+        if filters.len() > max {
+            return Err(format!(
+                "blocked: {} filters in one {what}, at most {max} allowed",
+                filters.len()
+            ));
+        }
+        self.check_private_read(filters)
     }
 
     /// A filter that names kind 4 or 1059 needs an authenticated connection.
@@ -372,8 +357,9 @@ async fn accept_event(
     ip: IpAddr,
     json: &str,
 ) -> Result<(String, String), (Option<String>, String)> {
-    let id = event_id_of(json);
-    let refuse = |msg: String| (id.clone(), msg);
+    // The id is dug out of unverified JSON only to address a refusal; an accepted event's
+    // JSON is parsed once, by parse_event.
+    let refuse = |msg: String| (event_id_of(json), msg);
     policy::check_size(json, relay.config.limits.max_event_bytes).map_err(refuse)?;
     if !relay.ip_events.allow(&ip) {
         return Err(refuse(

@@ -59,19 +59,6 @@ impl Relay {
         })
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    /// Live subscriptions across all connections.
-    pub fn live_subscriptions(&self) -> usize {
-        self.live.len()
-    }
-
-    pub fn open_connections(&self) -> usize {
-        self.connections.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn query_options(&self) -> QueryOptions {
         QueryOptions {
             max_limit: self.config.limits.max_limit,

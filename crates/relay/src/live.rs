@@ -111,19 +111,6 @@ impl LiveIndex {
         self.inner.write().expect("live lock").remove(&key);
     }
 
-    pub fn remove_connection(&self, conn: u64) {
-        let mut inner = self.inner.write().expect("live lock");
-        let keys: Vec<SubKey> = inner
-            .subs
-            .keys()
-            .filter(|(c, _)| *c == conn)
-            .cloned()
-            .collect();
-        for k in keys {
-            inner.remove(&k);
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.inner.read().expect("live lock").subs.len()
     }
@@ -236,7 +223,8 @@ mod tests {
         assert_eq!(got1.len(), 1);
         assert!(got1[0].starts_with("[\"EVENT\",\"a\""));
         assert_eq!(got2.len(), 2);
-        idx.remove_connection(2);
+        idx.remove(2, "c");
+        idx.remove(2, "d");
         idx.remove(1, "a");
         assert_eq!(idx.len(), 1);
         idx.dispatch(&e, &e.as_json(), |_| true);
