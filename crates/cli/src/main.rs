@@ -1,6 +1,8 @@
 //! `seedstr`: the command line.
 
+mod bench;
 mod key;
+mod open_files;
 mod relay;
 
 use std::process::ExitCode;
@@ -25,6 +27,9 @@ enum Command {
     Key(key::KeyCommand),
     /// Run a Nostr relay, or sync one with another relay.
     Relay(Box<relay::RelayArgs>),
+    /// Measure a running relay under load.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Key(k) => key::run(k),
         Command::Relay(r) => relay::run(*r),
+        Command::Bench(b) => bench::run(b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

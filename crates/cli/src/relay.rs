@@ -139,7 +139,7 @@ async fn serve(a: RunArgs) -> Result<()> {
         print!("{}", config.to_toml());
         return Ok(());
     }
-    raise_open_files_limit();
+    crate::open_files::raise_limit();
     let store = a.store.open().await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -154,21 +154,6 @@ async fn serve(a: RunArgs) -> Result<()> {
         })
         .await?;
     Ok(())
-}
-
-/// A relay holds a descriptor per connection: lift the soft limit to the hard one.
-fn raise_open_files_limit() {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
 }
 
 async fn sync(a: SyncArgs) -> Result<()> {

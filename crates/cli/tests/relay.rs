@@ -67,6 +67,35 @@ async fn publish_query_live_and_close() {
 }
 
 #[tokio::test]
+async fn limit_zero_means_live_events_only() {
+    let (relay, _d) = start(&[]);
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    let k = Keys::generate();
+    assert!(a.publish(&event(&k, 1, &[], "old")).await.unwrap().0);
+    let stored = b
+        .query("live", &[json!({"kinds": [1], "limit": 0})])
+        .await
+        .unwrap();
+    assert!(
+        stored.is_empty(),
+        "limit 0 returned stored events: {stored:?}"
+    );
+    let fresh = event(&k, 1, &[], "new");
+    assert!(a.publish(&fresh).await.unwrap().0);
+    let m = loop {
+        let m = b.recv().await.unwrap();
+        if m[0] == "EVENT" {
+            break m;
+        }
+    };
+    assert_eq!(
+        (m[1].as_str(), m[2]["id"].as_str()),
+        (Some("live"), Some(fresh.id.to_hex().as_str()))
+    );
+}
+
+#[tokio::test]
 async fn limit_order_and_replaceable_over_the_wire() {
     let (relay, _d) = start(&[]);
     let mut c = relay.connect().await;

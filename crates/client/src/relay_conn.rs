@@ -37,7 +37,7 @@ pub struct RelayConn {
 
 impl RelayConn {
     pub async fn connect(url: &str) -> Result<RelayConn, ConnError> {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .map_err(|e| ConnError::Connect(url.to_string(), e.to_string()))?;
         Ok(RelayConn {
@@ -60,25 +60,33 @@ impl RelayConn {
         Ok(())
     }
 
-    /// The next relay message as a JSON array. AUTH challenges are remembered on the way.
-    pub async fn recv(&mut self) -> Result<Vec<Value>, ConnError> {
+    /// The next websocket data message, unparsed, for callers that read it cheaply themselves.
+    pub async fn recv_message(&mut self) -> Result<Message, ConnError> {
         loop {
             let msg = tokio::time::timeout(self.timeout, self.ws.next())
                 .await
                 .map_err(|_| ConnError::Timeout(self.timeout))?;
             match msg {
-                Some(Ok(Message::Text(t))) => {
-                    let v: Vec<Value> = serde_json::from_str(t.as_str())
-                        .map_err(|_| ConnError::Garbled(t.to_string()))?;
-                    if v.first().and_then(Value::as_str) == Some("AUTH") {
-                        self.challenge = v.get(1).and_then(Value::as_str).map(str::to_string);
-                    }
-                    return Ok(v);
-                }
                 Some(Ok(Message::Close(_))) | None => return Err(ConnError::Closed),
+                Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => return Ok(m),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e.into()),
             }
+        }
+    }
+
+    /// The next relay message as a JSON array. AUTH challenges are remembered on the way.
+    pub async fn recv(&mut self) -> Result<Vec<Value>, ConnError> {
+        loop {
+            let Message::Text(t) = self.recv_message().await? else {
+                continue;
+            };
+            let v: Vec<Value> =
+                serde_json::from_str(t.as_str()).map_err(|_| ConnError::Garbled(t.to_string()))?;
+            if v.first().and_then(Value::as_str) == Some("AUTH") {
+                self.challenge = v.get(1).and_then(Value::as_str).map(str::to_string);
+            }
+            return Ok(v);
         }
     }
 

@@ -141,14 +141,14 @@ impl Filter {
         Ok(f)
     }
 
-    /// True when no event can match (an empty list, or `since` after `until`).
+    /// True when no event can match (an empty list, or `since` after `until`). `limit: 0` is
+    /// not void: it asks for no stored events but still matches new ones.
     pub fn is_void(&self) -> bool {
         self.ids.as_ref().is_some_and(Vec::is_empty)
             || self.authors.as_ref().is_some_and(Vec::is_empty)
             || self.kinds.as_ref().is_some_and(Vec::is_empty)
             || self.tags.iter().any(|(_, v)| v.is_empty())
             || matches!((self.since, self.until), (Some(s), Some(u)) if s > u)
-            || self.limit == Some(0)
     }
 
     pub fn matches(&self, event: &Event) -> bool {
@@ -284,6 +284,9 @@ mod tests {
             .unwrap()
             .is_void());
         assert!(!Filter::parse(&json!({"kinds": [1]})).unwrap().is_void());
+        assert!(!Filter::parse(&json!({"kinds": [1], "limit": 0}))
+            .unwrap()
+            .is_void());
     }
 
     #[test]

@@ -44,8 +44,17 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         authed: RwLock::new(None),
     });
     let writer = tokio::spawn(async move {
-        while let Some(msg) = rx.recv().await {
-            if sink.send(Message::Text(msg.into())).await.is_err() {
+        'messages: while let Some(msg) = rx.recv().await {
+            if sink.feed(Message::Text(msg.into())).await.is_err() {
+                break;
+            }
+            // Whatever else is already queued goes out in the same write.
+            while let Ok(more) = rx.try_recv() {
+                if sink.feed(Message::Text(more.into())).await.is_err() {
+                    break 'messages;
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }

@@ -23,6 +23,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use seedstr_proto::Event;
 use seedstr_store::{QueryOptions, Store};
@@ -80,6 +81,12 @@ impl Relay {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.spawn_background();
+        // Small Nostr messages must not wait for Nagle's algorithm (40 ms stalls otherwise).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY: {e}");
+            }
+        });
         axum::serve(
             listener,
             self.router()

@@ -351,6 +351,9 @@ fn run_filter(
     now: u64,
     deadline: &Deadline,
 ) -> Result<Vec<StoredEvent>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     let alive = |r: &Record| r.expiration == 0 || r.expiration > now;
     let mut out = Vec::new();
     if let Some(ids) = &f.ids {

@@ -1,0 +1,259 @@
+//! `seedstr bench relay <ws-url>`: a load generator for any Nostr relay (ours first). It signs
+//! its events before it starts measuring, then reports the machine's verification ceiling,
+//! ingest rate and OK latency, REQ latency on the populated store, and fan-out latency to many
+//! held connections.
+
+mod corpus;
+mod fanout;
+mod ingest;
+mod query;
+mod stats;
+mod verify;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use nostr::prelude::Keys;
+use serde_json::{json, Value};
+
+use corpus::{Corpus, Shape, SplitMix};
+use ingest::Pace;
+use stats::ms;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Load-test a relay: ingest, OK latency, REQ latency, fan-out, verification ceiling.
+    Relay(RelayBench),
+}
+
+#[derive(Args)]
+pub struct RelayBench {
+    /// The relay, ws://host:port. Start ours with --no-rate-limits.
+    url: String,
+    /// Events sent flat out to populate the store (the ingest figure).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Connections the events are spread over.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// Events sent at a fixed rate to measure OK latency.
+    #[arg(long, default_value_t = 20_000)]
+    latency_events: usize,
+    /// Offered rate for the OK-latency run, events/s [default: half the measured ingest rate].
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Distinct authors in the generated events.
+    #[arg(long, default_value_t = 1_000)]
+    authors: usize,
+    /// Distinct topic tags in the generated events.
+    #[arg(long, default_value_t = 200)]
+    topics: usize,
+    /// Queries of each filter shape.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+    /// `limit` of each query.
+    #[arg(long, default_value_t = 100)]
+    query_limit: usize,
+    /// Connections that subscribe and are held open during the fan-out run.
+    #[arg(long, default_value_t = 1_000)]
+    subscribers: usize,
+    /// Events published to the subscribers.
+    #[arg(long, default_value_t = 50)]
+    fanout_events: usize,
+    /// Pause between fan-out events, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    fanout_interval_ms: u64,
+    /// Signatures verified to measure the machine's ceiling.
+    #[arg(long, default_value_t = 20_000)]
+    verify_samples: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    crate::open_files::raise_limit();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cmd {
+        BenchCommand::Relay(b) => {
+            let report = rt.block_on(relay(&b))?;
+            if b.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn relay(b: &RelayBench) -> Result<Value> {
+    if !(b.url.starts_with("ws://") || b.url.starts_with("wss://")) {
+        bail!("{} is not a ws:// or wss:// URL", b.url);
+    }
+    let say = |line: String| {
+        if b.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let shape = Shape {
+        authors: b.authors,
+        topics: b.topics,
+        span_secs: 30 * 86_400,
+        now,
+    };
+    let total = b.events + b.latency_events;
+    let started = Instant::now();
+    let corpus = Corpus::generate(total.max(b.verify_samples), shape.clone())?;
+    say(format!(
+        "signed {} events by {} authors in {:.1} s",
+        corpus.events.len(),
+        corpus.authors.len(),
+        started.elapsed().as_secs_f64()
+    ));
+
+    let v = verify::measure(&corpus.events[..b.verify_samples.min(corpus.events.len())])?;
+    say(format!(
+        "verify ceiling ({} threads): {:.0} BIP-340 signatures/s; {:.0} events/s with JSON parse and id hash",
+        v.threads, v.signatures_per_sec, v.parse_and_verify_per_sec
+    ));
+
+    let authors: Vec<String> = corpus
+        .authors
+        .iter()
+        .map(|k| k.public_key().to_hex())
+        .collect();
+    let events = Arc::new(corpus.events);
+
+    let fill = ingest::run(
+        &b.url,
+        events.clone(),
+        0..b.events,
+        b.connections,
+        Pace::FlatOut,
+    )
+    .await?;
+    ingest::require_all_accepted("ingest", &fill)?;
+    let ingest_rate = fill.accepted_per_sec();
+    say(format!(
+        "ingest flat out over {} connections: {} events in {:.1} s = {:.0} events/s ({:.0}% of the verify ceiling); OK latency under saturation {}",
+        b.connections,
+        fill.accepted,
+        fill.elapsed.as_secs_f64(),
+        ingest_rate,
+        100.0 * ingest_rate / v.signatures_per_sec,
+        fill.ok_latency
+    ));
+
+    let rate = b.rate.unwrap_or((ingest_rate / 2.0).max(1.0));
+    let paced = ingest::run(
+        &b.url,
+        events.clone(),
+        b.events..total,
+        b.connections,
+        Pace::Rate(rate),
+    )
+    .await?;
+    ingest::require_all_accepted("paced ingest", &paced)?;
+    say(format!(
+        "ingest open loop at {:.0} events/s offered: {:.0} events/s; OK latency {}",
+        rate,
+        paced.accepted_per_sec(),
+        paced.ok_latency
+    ));
+
+    let mut rng = SplitMix(now);
+    let pick_author =
+        |rng: &mut SplitMix| authors[rng.below(authors.len() as u64) as usize].clone();
+    let shapes: [(&str, Vec<Value>); 3] = [
+        (
+            "author+kind",
+            (0..b.queries)
+                .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
+                .collect(),
+        ),
+        (
+            "tag",
+            (0..b.queries)
+                .map(|_| json!({"#t": [corpus::topic(rng.below(b.topics.max(1) as u64) as usize)], "limit": b.query_limit}))
+                .collect(),
+        ),
+        (
+            "kind+since",
+            (0..b.queries)
+                .map(|_| {
+                    let since = now - 3_600 - rng.below(7 * 86_400);
+                    json!({"kinds": [7], "since": since, "limit": b.query_limit})
+                })
+                .collect(),
+        ),
+    ];
+    let mut queries = Vec::new();
+    for (name, filters) in shapes {
+        let q = query::run(&b.url, name, filters).await?;
+        say(format!(
+            "REQ {:<12} {} , {:.0} events each",
+            q.name, q.latency, q.mean_events
+        ));
+        queries.push(
+            json!({"filter": q.name, "latency": q.latency.to_json(), "mean_events": q.mean_events}),
+        );
+    }
+
+    let publisher = Keys::generate();
+    let tag = format!("fanout-{}", &publisher.public_key().to_hex()[..12]);
+    let probes = (0..b.fanout_events)
+        .map(|n| corpus::tagged_event(&publisher, &tag, n))
+        .collect::<Result<Vec<_>>>()?;
+    let interval = Duration::from_millis(b.fanout_interval_ms);
+    let f = fanout::run(&b.url, b.subscribers, &tag, probes, interval).await?;
+    say(format!(
+        "fan-out to {} held connections, {} events: delivery {}; last subscriber {}; {} missing; handshakes {}",
+        f.subscribers, f.events, f.delivery, f.last_delivery, f.missing, f.connect
+    ));
+    if f.missing > 0 {
+        bail!(
+            "{} of {} fan-out deliveries never arrived",
+            f.missing,
+            f.subscribers * f.events
+        );
+    }
+
+    Ok(json!({
+        "url": b.url,
+        "verify": {
+            "threads": v.threads,
+            "signatures_per_sec": v.signatures_per_sec,
+            "parse_and_verify_per_sec": v.parse_and_verify_per_sec,
+        },
+        "ingest": {
+            "connections": b.connections,
+            "events": fill.accepted,
+            "rejected": fill.rejected,
+            "seconds": fill.elapsed.as_secs_f64(),
+            "events_per_sec": ingest_rate,
+            "share_of_verify_ceiling": ingest_rate / v.signatures_per_sec,
+            "ok_latency_saturated": fill.ok_latency.to_json(),
+        },
+        "ok_latency": {
+            "offered_per_sec": rate,
+            "events": paced.accepted,
+            "latency": paced.ok_latency.to_json(),
+        },
+        "queries": queries,
+        "fanout": {
+            "subscribers": f.subscribers,
+            "events": f.events,
+            "interval_ms": ms(interval),
+            "delivery": f.delivery.to_json(),
+            "last_subscriber": f.last_delivery.to_json(),
+            "handshake": f.connect.to_json(),
+            "missing": f.missing,
+        },
+    }))
+}
