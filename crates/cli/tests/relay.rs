@@ -408,6 +408,24 @@ async fn auth_for_writes_protected_events_and_private_messages() {
         bob_c.query("dm", &[json!({"kinds": [4]})]).await.unwrap(),
         vec![dm]
     );
+
+    // COUNT leaves out the messages a connection may not read, from the number too.
+    let by_alice = json!({"authors": [alice.public_key().to_hex()]});
+    assert_eq!(count(&mut anon, &by_alice).await, 2);
+    assert_eq!(count(&mut eve_c, &by_alice).await, 2);
+    assert_eq!(count(&mut bob_c, &by_alice).await, 3);
+    assert_eq!(count(&mut c, &by_alice).await, 3);
+}
+
+async fn count(c: &mut seedstr_client::relay_conn::RelayConn, filter: &Value) -> u64 {
+    c.send(&json!(["COUNT", "c", filter])).await.unwrap();
+    loop {
+        let m = c.recv().await.unwrap();
+        if m[0] == "COUNT" {
+            return m[2]["count"].as_u64().unwrap();
+        }
+        assert_ne!(m[0], "CLOSED", "{m:?}");
+    }
 }
 
 #[tokio::test]

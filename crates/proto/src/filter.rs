@@ -183,6 +183,43 @@ impl Filter {
     }
 
     /// The number of results to return for a stored query, bounded by the relay's maximum.
+    /// This filter narrowed to events whose kind is also in `kinds` (sorted).
+    pub fn within_kinds(&self, kinds: &[u16]) -> Filter {
+        let mut f = self.clone();
+        f.kinds = Some(match &self.kinds {
+            None => kinds.to_vec(),
+            Some(own) => own
+                .iter()
+                .copied()
+                .filter(|k| kinds.binary_search(k).is_ok())
+                .collect(),
+        });
+        f
+    }
+
+    /// This filter narrowed to one author.
+    pub fn within_author(&self, author: &[u8; 32]) -> Filter {
+        let mut f = self.clone();
+        f.authors = Some(match &self.authors {
+            Some(own) if own.binary_search(author).is_err() => Vec::new(),
+            _ => vec![*author],
+        });
+        f
+    }
+
+    /// This filter narrowed to events that also carry tag `letter` with `value`.
+    pub fn within_tag(&self, letter: u8, value: &str) -> Filter {
+        let mut f = self.clone();
+        match f.tags.iter_mut().find(|(l, _)| *l == letter) {
+            Some((_, values)) => values.retain(|v| v == value),
+            None => {
+                f.tags.push((letter, vec![value.to_string()]));
+                f.tags.sort_unstable_by_key(|(l, _)| *l);
+            }
+        }
+        f
+    }
+
     pub fn effective_limit(&self, max: usize) -> usize {
         self.limit.map_or(max, |l| l.min(max))
     }
@@ -287,6 +324,26 @@ mod tests {
         assert!(!Filter::parse(&json!({"kinds": [1], "limit": 0}))
             .unwrap()
             .is_void());
+    }
+
+    #[test]
+    fn narrowing_intersects() {
+        let f = Filter::parse(&json!({"kinds": [1, 4], "#p": ["a", "b"]})).unwrap();
+        assert_eq!(f.within_kinds(&[4, 1059]).kinds, Some(vec![4]));
+        assert_eq!(
+            Filter::default().within_kinds(&[4, 1059]).kinds,
+            Some(vec![4, 1059])
+        );
+        assert_eq!(
+            f.within_tag(b'p', "b").tags,
+            vec![(b'p', vec!["b".to_string()])]
+        );
+        assert!(f.within_tag(b'p', "c").is_void());
+        assert_eq!(f.within_tag(b'e', "x").tags.len(), 2);
+        let me = [7u8; 32];
+        assert_eq!(f.within_author(&me).authors, Some(vec![me]));
+        let other = Filter::parse(&json!({"authors": ["ab".repeat(32)]})).unwrap();
+        assert!(other.within_author(&me).is_void());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use seedstr_store::{SaveOutcome, StoreError};
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::live::ConnectionHandle;
-use crate::{auth, is_private_kind, policy, Relay};
+use crate::{auth, is_private_kind, policy, Relay, PRIVATE_KINDS};
 
 /// Events of one connection being verified and saved at once; more wait (back-pressure).
 const EVENTS_IN_FLIGHT: usize = 256;
@@ -205,14 +205,44 @@ impl State {
     }
 
     async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
-        let relay = self.relay.clone();
         if let Err(msg) = self.admit_read("COUNT", &filters) {
             return self.send(out::closed(&id, &msg)).await;
         }
-        match relay.store.count(filters, relay.query_options()).await {
+        match self.visible_count(filters).await {
             Ok(n) => self.send(out::count(&id, n)).await,
             Err(e) => self.send(out::closed(&id, &query_error(&e))).await,
         }
+    }
+
+    /// The number of matching events this connection may see. Private messages that are not
+    /// its own are left out of the number too, not only out of REQ results: the count is
+    /// every match, minus the private ones, plus the private ones it may read.
+    async fn visible_count(&self, filters: Vec<Filter>) -> Result<u64, StoreError> {
+        let relay = &self.relay;
+        let opts = relay.query_options();
+        let all = relay.store.count(filters.clone(), opts).await?;
+        if !relay.config.auth.protect_private_messages || !filters.iter().any(may_match_private) {
+            return Ok(all);
+        }
+        let private: Vec<Filter> = filters
+            .iter()
+            .map(|f| f.within_kinds(&PRIVATE_KINDS))
+            .collect();
+        let hidden = relay.store.count(private.clone(), opts).await?;
+        let readable = match self.conn.authed() {
+            None => 0,
+            Some(me) => {
+                let me_hex = hex::encode(me);
+                let mine = private
+                    .iter()
+                    .flat_map(|f| [f.within_author(&me), f.within_tag(b'p', &me_hex)])
+                    .collect();
+                relay.store.count(mine, opts).await?
+            }
+        };
+        // The three counts are separate reads; saves in between could make `hidden` exceed
+        // `all`, so saturate rather than wrap.
+        Ok(all.saturating_sub(hidden) + readable)
     }
 
     /// Checks shared by REQ and COUNT: the per-IP request rate, the number of filters, and

@@ -154,8 +154,14 @@ impl Relay {
     }
 }
 
+/// Kinds served only to their author or recipient (sorted).
+pub(crate) const PRIVATE_KINDS: [u16; 2] = [
+    seedstr_proto::kind::ENCRYPTED_DM,
+    seedstr_proto::kind::GIFT_WRAP,
+];
+
 pub(crate) fn is_private_kind(kind: u16) -> bool {
-    kind == seedstr_proto::kind::ENCRYPTED_DM || kind == seedstr_proto::kind::GIFT_WRAP
+    PRIVATE_KINDS.contains(&kind)
 }
 
 async fn root(

@@ -36,6 +36,9 @@ pub struct Shape {
     /// Timestamps fall in `[now - span_secs, now)`.
     pub span_secs: u64,
     pub now: u64,
+    /// Timestamps in random order (an import or a sync) rather than rising with the event's
+    /// position, as on a relay that receives events as they are written.
+    pub backfill: bool,
 }
 
 pub const TOPIC_TAG: &str = "t";
@@ -74,7 +77,7 @@ impl Corpus {
                     s.spawn(move || {
                         let range = (t * per).min(count)..((t + 1) * per).min(count);
                         range
-                            .map(|i| make_event(i as u64, seed, authors, shape))
+                            .map(|i| make_event(i as u64, count as u64, seed, authors, shape))
                             .collect()
                     })
                 })
@@ -92,11 +95,18 @@ impl Corpus {
     }
 }
 
-fn make_event(i: u64, seed: u64, authors: &[Keys], shape: &Shape) -> Result<Prepared> {
+fn make_event(i: u64, count: u64, seed: u64, authors: &[Keys], shape: &Shape) -> Result<Prepared> {
     let mut rng = SplitMix(seed ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let keys = &authors[rng.below(authors.len() as u64) as usize];
     let kind = kind_of(i);
-    let at = shape.now - 1 - rng.below(shape.span_secs.max(1));
+    let span = shape.span_secs.max(1);
+    let age = if shape.backfill {
+        rng.below(span)
+    } else {
+        // Rising with i, with a minute of jitter as clocks and clients differ.
+        (span - span * i / count.max(1)).saturating_sub(rng.below(60))
+    };
+    let at = shape.now - 1 - age.min(span - 1);
     let mut tags = vec![Tag::parse([
         TOPIC_TAG.to_string(),
         topic(rng.below(shape.topics.max(1) as u64) as usize),

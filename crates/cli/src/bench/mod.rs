@@ -68,6 +68,10 @@ pub struct RelayBench {
     /// Signatures verified to measure the machine's ceiling.
     #[arg(long, default_value_t = 20_000)]
     verify_samples: usize,
+    /// Give the events random timestamps over the month (an import or sync) instead of
+    /// timestamps that rise as they are sent (a relay receiving events as they are written).
+    #[arg(long)]
+    backfill: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -106,6 +110,7 @@ async fn relay(b: &RelayBench) -> Result<Value> {
         topics: b.topics,
         span_secs: 30 * 86_400,
         now,
+        backfill: b.backfill,
     };
     let total = b.events + b.latency_events;
     let started = Instant::now();
@@ -226,6 +231,7 @@ async fn relay(b: &RelayBench) -> Result<Value> {
 
     Ok(json!({
         "url": b.url,
+        "backfill": b.backfill,
         "verify": {
             "threads": v.threads,
             "signatures_per_sec": v.signatures_per_sec,

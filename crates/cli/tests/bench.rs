@@ -1,0 +1,55 @@
+//! The load generator against the real relay, small: it must complete every phase, with every
+//! event acknowledged and every fan-out delivery arriving, and report each figure. Its speed
+//! is not asserted here; that is what running it is for.
+
+mod common;
+
+use std::process::Command;
+
+use common::RelayProcess;
+use serde_json::Value;
+
+#[test]
+fn bench_relay_completes_every_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+        .args(["bench", "relay", &relay.url, "--json"])
+        .args("--events 2000 --latency-events 300 --rate 1000 --queries 10".split(' '))
+        .args("--subscribers 40 --fanout-events 5 --fanout-interval-ms 5".split(' '))
+        .args(["--verify-samples", "500"])
+        .output()
+        .expect("run seedstr bench");
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(r["ingest"]["events"], 2000);
+    assert_eq!(r["ingest"]["rejected"], 0);
+    assert!(r["ingest"]["events_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(r["verify"]["signatures_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(r["ok_latency"]["events"], 300);
+    assert_eq!(r["ok_latency"]["latency"]["samples"], 300);
+    let queries = r["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 3);
+    for q in queries {
+        assert_eq!(q["latency"]["samples"], 10, "{q}");
+        assert!(q["mean_events"].as_f64().unwrap() > 0.0, "{q}");
+    }
+    assert_eq!(r["fanout"]["subscribers"], 40);
+    assert_eq!(r["fanout"]["missing"], 0);
+    assert_eq!(r["fanout"]["delivery"]["samples"], 200);
+}
+
+#[test]
+fn bench_names_a_bad_url() {
+    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+        .args(["bench", "relay", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a ws:// or wss:// URL"), "{err}");
+}
