@@ -13,7 +13,7 @@ use seedstr_proto::{parse_event, Event, Filter};
 use seedstr_store::{SaveOutcome, StoreError};
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::live::ConnectionHandle;
+use crate::live::{self, ConnectionHandle};
 use crate::{auth, is_private_kind, policy, Relay, PRIVATE_KINDS};
 
 /// Events of one connection being verified and saved at once; more wait (back-pressure).
@@ -177,14 +177,21 @@ impl State {
                 ))
                 .await;
         }
-        // Registered before the stored query runs, so no event falls between the two; an event
-        // may then arrive twice, which clients handle by id.
+        // Registered before the stored query runs, so no event falls between the two; the live
+        // index holds matches back until EOSE and drops those the stored results contain.
         self.relay.live.insert(&self.conn, &id, filters.clone());
         self.subs.insert(id.clone());
         let may_hold_private = filters.iter().any(may_match_private);
         match relay.store.query(filters, relay.query_options()).await {
             Ok(events) => {
                 let authed = self.conn.authed();
+                let stored: HashSet<[u8; 32]> = events.iter().map(|e| e.id).collect();
+                let young = seedstr_store::now().saturating_sub(live::ECHO_AGE_SECS);
+                let recent = events
+                    .iter()
+                    .filter(|e| e.created_at >= young)
+                    .map(|e| e.id)
+                    .collect();
                 for e in events {
                     if may_hold_private && relay.config.auth.protect_private_messages {
                         match Event::from_json(e.json.as_bytes()) {
@@ -195,6 +202,7 @@ impl State {
                     self.send(out::event(&id, &e.json)).await;
                 }
                 self.send(out::eose(&id)).await;
+                self.relay.live.release(self.conn.id, &id, &stored, recent);
             }
             Err(e) => {
                 self.subs.remove(&id);
@@ -429,6 +437,12 @@ async fn accept_event(
     }
     if seedstr_proto::event::kind_class(&event) == seedstr_proto::KindClass::Ephemeral {
         relay.broadcast(&event, &event.as_json());
+        if let Err(e) = relay.store.share_ephemeral(&event).await {
+            tracing::error!("sharing an ephemeral event with other front-ends: {e}");
+            return Err(refuse(
+                "error: the relay could not pass this event to its other front-ends".into(),
+            ));
+        }
         return Ok((id, String::new()));
     }
     match relay.store.save(event.clone()).await {

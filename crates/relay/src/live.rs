@@ -4,10 +4,16 @@
 //! Each filter is filed under one key: its ids, else its authors, else one of its tag
 //! conditions, else its kinds, else the catch-all list. A new event looks up its own id, author,
 //! tags and kind, gathers the candidates and runs the full filter only on them.
+//!
+//! A subscription is registered before its stored query runs, so no event can fall between
+//! the two. Until its EOSE, live matches are held back; at EOSE those the stored results
+//! already held are dropped and the rest follow the EOSE. For a short while after, stored
+//! events that come back live (a late notification from another front-end) are dropped too.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use seedstr_proto::{Event, Filter};
 use tokio::sync::mpsc;
@@ -44,7 +50,25 @@ struct LiveSub {
     conn: Arc<ConnectionHandle>,
     filters: Vec<Filter>,
     keys: Vec<Key>,
+    phase: Mutex<Phase>,
 }
+
+enum Phase {
+    /// The stored query is running: matches wait here, as (id, message).
+    Stored(Vec<([u8; 32], String)>),
+    /// After EOSE: matches go out at once, except the stored ones named here until `until`.
+    Live {
+        echo: HashSet<[u8; 32]>,
+        until: Instant,
+    },
+}
+
+/// How long after EOSE a stored event arriving live is taken for an echo.
+const ECHO_WINDOW: Duration = Duration::from_secs(30);
+/// Stored events younger than this (by `created_at`) are remembered as possible echoes.
+pub const ECHO_AGE_SECS: u64 = 300;
+/// Matches held back during one stored query, at most; more means the connection cannot keep up.
+const HELD_MAX: usize = 4_096;
 
 #[derive(Default)]
 struct Inner {
@@ -102,8 +126,41 @@ impl LiveIndex {
                 conn: conn.clone(),
                 filters,
                 keys,
+                phase: Mutex::new(Phase::Stored(Vec::new())),
             },
         );
+    }
+
+    /// Ends the stored phase of `sub` (call after queuing its EOSE): held matches that the
+    /// stored results did not contain are sent, and `recent` (stored ids young enough to come
+    /// back as a late notification) are suppressed for a while.
+    pub fn release(
+        &self,
+        conn: u64,
+        sub: &str,
+        stored: &HashSet<[u8; 32]>,
+        recent: HashSet<[u8; 32]>,
+    ) {
+        let key: SubKey = (conn, Arc::from(sub));
+        let inner = self.inner.read().expect("live lock");
+        let Some(live) = inner.subs.get(&key) else {
+            return;
+        };
+        let mut phase = live.phase.lock().expect("phase lock");
+        let held = std::mem::replace(
+            &mut *phase,
+            Phase::Live {
+                echo: recent,
+                until: Instant::now() + ECHO_WINDOW,
+            },
+        );
+        if let Phase::Stored(held) = held {
+            for (id, msg) in held {
+                if !stored.contains(&id) {
+                    live.conn.queue(msg);
+                }
+            }
+        }
     }
 
     pub fn remove(&self, conn: u64, sub: &str) {
@@ -147,12 +204,39 @@ impl LiveIndex {
             if !sub.filters.iter().any(|f| f.matches(event)) || !visible(&sub.conn) {
                 continue;
             }
+            let id = *event.id.as_bytes();
             let msg = seedstr_proto::message::relay::event(&key.1, json);
-            if sub.conn.outbound.try_send(msg).is_err()
-                && !sub.conn.overflowed.swap(true, Ordering::Relaxed)
-            {
-                sub.conn.overflow.notify_one();
+            let mut phase = sub.phase.lock().expect("phase lock");
+            match &mut *phase {
+                Phase::Stored(held) if held.len() < HELD_MAX => held.push((id, msg)),
+                Phase::Stored(_) => sub.conn.mark_overflowed(),
+                Phase::Live { echo, until } => {
+                    if !echo.is_empty() {
+                        if Instant::now() > *until {
+                            *echo = HashSet::new();
+                        } else if echo.remove(&id) {
+                            continue;
+                        }
+                    }
+                    sub.conn.queue(msg);
+                }
             }
+        }
+    }
+}
+
+impl ConnectionHandle {
+    /// Queues a message without waiting; a full queue closes the connection rather than
+    /// silently dropping what its subscriptions asked for.
+    fn queue(&self, msg: String) {
+        if self.outbound.try_send(msg).is_err() {
+            self.mark_overflowed();
+        }
+    }
+
+    fn mark_overflowed(&self) {
+        if !self.overflowed.swap(true, Ordering::Relaxed) {
+            self.overflow.notify_one();
         }
     }
 }
@@ -211,6 +295,9 @@ mod tests {
             f(json!({"authors": [keys.public_key().to_hex()]})),
         );
         idx.insert(&c2, "d", f(json!({})));
+        for (c, sub) in [(1, "a"), (1, "b"), (2, "c"), (2, "d")] {
+            idx.release(c, sub, &HashSet::new(), HashSet::new());
+        }
         idx.dispatch(&e, &e.as_json(), |_| true);
         let mut got1 = vec![];
         while let Ok(m) = r1.try_recv() {
@@ -229,5 +316,34 @@ mod tests {
         assert_eq!(idx.len(), 1);
         idx.dispatch(&e, &e.as_json(), |_| true);
         assert!(r1.try_recv().is_err());
+    }
+
+    #[test]
+    fn held_until_eose_and_deduplicated() {
+        let keys = Keys::generate();
+        let make = |c: &str| EventBuilder::new(Kind::from(1), c).finalize(&keys).unwrap();
+        let (stored, fresh, echo) = (make("stored"), make("fresh"), make("echo"));
+        let idx = LiveIndex::default();
+        let (c, mut r) = conn(1);
+        idx.insert(
+            &c,
+            "s",
+            vec![Filter::parse(&json!({"kinds": [1]})).unwrap()],
+        );
+        // Both arrive live while the stored query runs: nothing is sent yet.
+        idx.dispatch(&stored, &stored.as_json(), |_| true);
+        idx.dispatch(&fresh, &fresh.as_json(), |_| true);
+        assert!(r.try_recv().is_err());
+        let stored_ids = HashSet::from([stored.id.to_bytes(), echo.id.to_bytes()]);
+        idx.release(1, "s", &stored_ids, HashSet::from([echo.id.to_bytes()]));
+        let m = r.try_recv().unwrap();
+        assert!(m.contains(&fresh.id.to_hex()), "{m}");
+        assert!(r.try_recv().is_err(), "the stored event came twice");
+        // A late echo of a stored event is dropped once; a new event goes through.
+        idx.dispatch(&echo, &echo.as_json(), |_| true);
+        assert!(r.try_recv().is_err());
+        let later = make("later");
+        idx.dispatch(&later, &later.as_json(), |_| true);
+        assert!(r.try_recv().unwrap().contains(&later.id.to_hex()));
     }
 }

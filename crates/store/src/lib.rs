@@ -122,8 +122,15 @@ pub trait Store: Send + Sync + 'static {
     /// Removes events whose NIP-40 expiration is at or before `now`; returns how many.
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>>;
 
-    /// Events saved by other processes sharing this store, to fan out to live subscribers.
-    /// Embedded stores have no such peers and return None.
+    /// Hands an ephemeral event (never stored) to the other processes sharing this store, so
+    /// their live subscribers hear it too; they receive it through [`Store::foreign_events`].
+    /// Embedded stores have no such peers.
+    fn share_ephemeral(&self, _event: &Event) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Events saved (or ephemeral events shared) by other processes sharing this store, to fan
+    /// out to live subscribers. Embedded stores have no such peers and return None.
     fn foreign_events(&self) -> Option<tokio::sync::broadcast::Receiver<Arc<Event>>> {
         None
     }

@@ -61,7 +61,19 @@ CREATE TABLE IF NOT EXISTS deleted_addresses (
     address BYTEA PRIMARY KEY,
     until BIGINT NOT NULL
 );
+-- Ephemeral events passing between front-ends: never queried, kept a minute, not logged.
+CREATE UNLOGGED TABLE IF NOT EXISTS ephemeral_events (
+    seq BIGSERIAL PRIMARY KEY,
+    json TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
 "#;
+
+/// Ephemeral events older than this are removed from `ephemeral_events` by the sweeper.
+const EPHEMERAL_KEEP_SECS: i64 = 60;
+
+/// Notification payload prefix (after the origin) of a shared ephemeral event.
+const EPHEMERAL_MARK: &str = "eph:";
 
 const CHANNEL: &str = "seedstr_events";
 
@@ -143,8 +155,17 @@ impl PgStore {
                 if origin == store.origin {
                     continue;
                 }
-                let Ok(id) = hex::decode(id) else { continue };
-                match store.fetch_json(&id).await {
+                let fetched = match id.strip_prefix(EPHEMERAL_MARK) {
+                    Some(seq) => match seq.parse::<i64>() {
+                        Ok(seq) => store.fetch_ephemeral(seq).await,
+                        Err(_) => continue,
+                    },
+                    None => match hex::decode(id) {
+                        Ok(id) => store.fetch_json(&id).await,
+                        Err(_) => continue,
+                    },
+                };
+                match fetched {
                     Ok(Some(json)) => {
                         if let Ok(e) = Event::from_json(json) {
                             let _ = store.foreign.send(Arc::new(e));
@@ -162,6 +183,14 @@ impl PgStore {
         let client = self.pool.get().await.map_err(pool_err)?;
         let row = client
             .query_opt("SELECT json FROM events WHERE id = $1", &[&id])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn fetch_ephemeral(&self, seq: i64) -> Result<Option<String>> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        let row = client
+            .query_opt("SELECT json FROM ephemeral_events WHERE seq = $1", &[&seq])
             .await?;
         Ok(row.map(|r| r.get(0)))
     }
@@ -486,7 +515,35 @@ impl Store for PgStore {
                     &[&(now as i64)],
                 )
                 .await?;
+            client
+                .execute(
+                    "DELETE FROM ephemeral_events WHERE at < $1",
+                    &[&(now as i64 - EPHEMERAL_KEEP_SECS)],
+                )
+                .await?;
             Ok(n as usize)
+        })
+    }
+
+    fn share_ephemeral(&self, event: &Event) -> BoxFuture<'_, Result<()>> {
+        let json = event.as_json();
+        Box::pin(async move {
+            let mut client = self.pool.get().await.map_err(pool_err)?;
+            let tx = client.transaction().await?;
+            // The event travels by table, not in the payload: NOTIFY payloads stop at 8000
+            // bytes and an ephemeral event may be larger.
+            let row = tx
+                .query_one(
+                    "INSERT INTO ephemeral_events (json, at) VALUES ($1, $2) RETURNING seq",
+                    &[&json, &(crate::now() as i64)],
+                )
+                .await?;
+            let seq: i64 = row.get(0);
+            let payload = format!("{}:{EPHEMERAL_MARK}{seq}", self.origin);
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+                .await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 
