@@ -56,6 +56,9 @@ pub struct RelayBench {
     /// `limit` of each query.
     #[arg(long, default_value_t = 100)]
     query_limit: usize,
+    /// Connections that keep counting the whole store while short queries are measured.
+    #[arg(long, default_value_t = 2)]
+    heavy_scans: usize,
     /// Connections that subscribe and are held open during the fan-out run.
     #[arg(long, default_value_t = 1_000)]
     subscribers: usize,
@@ -210,6 +213,27 @@ async fn relay(b: &RelayBench) -> Result<Value> {
         );
     }
 
+    let busy: Vec<Value> = (0..b.queries)
+        .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
+        .collect();
+    let (q, bg) =
+        query::run_under_load(&b.url, "author+kind", busy, json!({}), b.heavy_scans).await?;
+    say(format!(
+        "REQ author+kind while {} connections COUNT the whole store: {}; {} COUNTs done, {} refused{}",
+        b.heavy_scans,
+        q.latency,
+        bg.completed,
+        bg.refused,
+        bg.first_refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    ));
+    let under_load = json!({
+        "filter": q.name,
+        "heavy_connections": b.heavy_scans,
+        "latency": q.latency.to_json(),
+        "heavy_completed": bg.completed,
+        "heavy_refused": bg.refused,
+    });
+
     let publisher = Keys::generate();
     let tag = format!("fanout-{}", &publisher.public_key().to_hex()[..12]);
     let probes = (0..b.fanout_events)
@@ -252,6 +276,7 @@ async fn relay(b: &RelayBench) -> Result<Value> {
             "latency": paced.ok_latency.to_json(),
         },
         "queries": queries,
+        "query_under_scans": under_load,
         "fanout": {
             "subscribers": f.subscribers,
             "events": f.events,

@@ -52,3 +52,71 @@ pub async fn run(url: &str, name: &str, filters: Vec<Value>) -> Result<QueryRepo
         mean_events: returned as f64 / count.max(1) as f64,
     })
 }
+
+/// What the heavy queries did while the short ones were measured.
+pub struct Background {
+    pub completed: usize,
+    pub refused: usize,
+    pub first_refusal: Option<String>,
+}
+
+/// REQ latency while `heavy` connections each send `heavy_count` COUNTs over and over: how
+/// well the relay keeps short queries moving behind long scans.
+pub async fn run_under_load(
+    url: &str,
+    name: &str,
+    filters: Vec<Value>,
+    heavy_count: Value,
+    heavy: usize,
+) -> Result<(QueryReport, Background)> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..heavy {
+        let mut conn = RelayConn::connect(url).await?;
+        conn.timeout = Duration::from_secs(120);
+        let (stop, filter) = (stop.clone(), heavy_count.clone());
+        tasks.spawn(async move {
+            let mut bg = Background {
+                completed: 0,
+                refused: 0,
+                first_refusal: None,
+            };
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                conn.send_text(format!("[\"COUNT\",\"heavy{n}\",{filter}]"))
+                    .await?;
+                loop {
+                    let m = conn.recv().await?;
+                    match m.first().and_then(Value::as_str) {
+                        Some("COUNT") => bg.completed += 1,
+                        Some("CLOSED") => {
+                            bg.refused += 1;
+                            bg.first_refusal
+                                .get_or_insert_with(|| Value::Array(m).to_string());
+                        }
+                        _ => continue,
+                    }
+                    break;
+                }
+            }
+            anyhow::Ok(bg)
+        });
+    }
+    // Let the heavy queries get going first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let report = run(url, name, filters).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut bg = Background {
+        completed: 0,
+        refused: 0,
+        first_refusal: None,
+    };
+    while let Some(j) = tasks.join_next().await {
+        let b = j??;
+        bg.completed += b.completed;
+        bg.refused += b.refused;
+        bg.first_refusal = bg.first_refusal.or(b.first_refusal);
+    }
+    Ok((report?, bg))
+}

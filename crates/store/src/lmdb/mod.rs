@@ -3,25 +3,33 @@
 //! One writer thread owns every write transaction. It takes all the jobs waiting for it, applies
 //! them in one transaction and commits (LMDB fsyncs on commit) before any caller hears the
 //! outcome: many events share one fsync, and an acknowledged event survives `kill -9`.
-//! Readers run on blocking threads with their own snapshots and never wait for the writer.
+//! Readers run in the query pool (`query_pool`), in time slices, each slice in its own snapshot;
+//! they never wait for the writer.
 //!
 //! `events` maps a serial number to `id (32) | created_at (8) | expiration (8) | JSON`, so scans
 //! can order, dedupe and hide expired events without parsing JSON; the JSON is parsed only when
 //! a filter asks for more than the scanned index guarantees.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use heed::types::Bytes;
-use heed::{Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
+use heed::{Database, Env, EnvOpenOptions, RwTxn, WithoutTls};
 use seedstr_proto::event::{expiration, supersedes_parts};
 use seedstr_proto::{Event, Filter};
 use tokio::sync::{oneshot, Semaphore};
+
+mod query_pool;
+mod record;
+mod scan;
+
+use query_pool::{QueryPool, ScanResults};
+use record::{decode, parse_json, HEADER};
+use scan::FilterScan;
 
 use crate::keys;
 use crate::rules::{address_d, deletion_targets, indexed_tags};
@@ -31,14 +39,10 @@ use crate::{
 
 type Db = Database<Bytes, Bytes>;
 
-/// Header of a value in `events`: id, created_at, expiration (0 = none).
-const HEADER: usize = 32 + 8 + 8;
 /// Most jobs one write transaction takes.
 const MAX_BATCH: usize = 4096;
-/// Queries running at once; more wait for a slot rather than pile up threads.
-const QUERY_SLOTS: usize = 32;
-/// How often (in scanned keys) a scan looks at the clock.
-const CLOCK_EVERY: u32 = 256;
+/// Queries admitted at once; more wait for a slot before they are even queued.
+const QUERY_SLOTS: usize = 256;
 
 #[derive(Clone, Copy)]
 struct Dbs {
@@ -64,9 +68,8 @@ enum Job {
 }
 
 pub struct LmdbStore {
-    env: Env<WithoutTls>,
-    dbs: Dbs,
     jobs: mpsc::Sender<Job>,
+    pool: Arc<QueryPool>,
     query_slots: Arc<Semaphore>,
 }
 
@@ -87,7 +90,7 @@ impl LmdbStore {
                 .read_txn_without_tls()
                 .map_size(map_size)
                 .max_dbs(16)
-                .max_readers(QUERY_SLOTS as u32 + 64)
+                .max_readers(126)
                 .open(dir)?
         };
         let mut wtxn = env.write_txn()?;
@@ -120,35 +123,44 @@ impl LmdbStore {
         std::thread::Builder::new()
             .name("lmdb-writer".into())
             .spawn(move || writer.run(rx))?;
+        let pool = QueryPool::start(env.clone(), dbs, query_threads())?;
         Ok(Arc::new(LmdbStore {
-            env,
-            dbs,
             jobs: tx,
+            pool,
             query_slots: Arc::new(Semaphore::new(QUERY_SLOTS)),
         }))
     }
 
-    /// Runs `f` on a blocking thread with a read snapshot, once a query slot is free.
-    async fn read<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&RoTxn<WithoutTls>, &Dbs) -> Result<T> + Send + 'static,
-    {
+    /// Sets how long one query runs before others get their turn (tests use zero to make
+    /// every scan stop and resume as often as it can).
+    pub fn set_query_slice(&self, slice: Duration) {
+        self.pool.set_slice(slice);
+    }
+
+    /// Runs the scans in the query pool, once an admission slot is free.
+    async fn scan(&self, scans: Vec<FilterScan>, opts: QueryOptions) -> Result<ScanResults> {
         let _slot = self
             .query_slots
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| StoreError::Closed)?;
-        let env = self.env.clone();
-        let dbs = self.dbs;
-        tokio::task::spawn_blocking(move || {
-            let rtxn = env.read_txn()?;
-            f(&rtxn, &dbs)
-        })
-        .await
-        .map_err(|_| StoreError::Closed)?
+        self.pool
+            .submit(scans, opts.budget)
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
+}
+
+impl Drop for LmdbStore {
+    fn drop(&mut self) {
+        self.pool.close();
+    }
+}
+
+/// One query thread per core: slices keep them fair, so more threads would only contend.
+fn query_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -171,40 +183,42 @@ impl Store for LmdbStore {
         filters: Vec<Filter>,
         opts: QueryOptions,
     ) -> BoxFuture<'_, Result<Vec<StoredEvent>>> {
-        Box::pin(self.read(move |txn, dbs| {
-            let deadline = Deadline::new(opts);
-            let mut all = Vec::new();
-            for f in filters.iter().filter(|f| !f.is_void()) {
+        let scans = filters
+            .into_iter()
+            .map(|f| {
                 let limit = f.effective_limit(opts.max_limit);
-                all.extend(run_filter(txn, dbs, f, limit, opts.now, &deadline)?);
-            }
-            Ok(merge_results(all))
-        }))
+                FilterScan::new(f, limit, opts.now, true)
+            })
+            .collect();
+        Box::pin(async move {
+            let results = self.scan(scans, opts).await?;
+            Ok(merge_results(results.into_iter().flatten().collect()))
+        })
     }
 
     fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(self.read(move |txn, dbs| {
-            let deadline = Deadline::new(opts);
-            let mut seen = HashSet::new();
-            for f in filters.iter().filter(|f| !f.is_void()) {
-                for e in run_filter(txn, dbs, f, usize::MAX, opts.now, &deadline)? {
-                    seen.insert(e.id);
-                }
-            }
-            Ok(seen.len() as u64)
-        }))
+        let scans = filters
+            .into_iter()
+            .map(|f| FilterScan::new(f, usize::MAX, opts.now, false))
+            .collect();
+        Box::pin(async move {
+            let results = self.scan(scans, opts).await?;
+            let ids: HashSet<[u8; 32]> = results.iter().flatten().map(|e| e.id).collect();
+            Ok(ids.len() as u64)
+        })
     }
 
     fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>> {
-        Box::pin(self.read(move |txn, dbs| {
-            if filter.is_void() {
-                return Ok(Vec::new());
-            }
-            let deadline = Deadline::new(opts);
-            let limit = filter.limit.unwrap_or(usize::MAX);
-            let found = run_filter(txn, dbs, &filter, limit, opts.now, &deadline)?;
-            Ok(found.into_iter().map(|e| (e.created_at, e.id)).collect())
-        }))
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let scans = vec![FilterScan::new(filter, limit, opts.now, false)];
+        Box::pin(async move {
+            let results = self.scan(scans, opts).await?;
+            Ok(results
+                .into_iter()
+                .flatten()
+                .map(|e| (e.created_at, e.id))
+                .collect())
+        })
     }
 
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>> {
@@ -216,230 +230,6 @@ impl Store for LmdbStore {
             rx.await.map_err(|_| StoreError::Closed)?
         })
     }
-}
-
-struct Deadline {
-    at: Instant,
-    budget: std::time::Duration,
-}
-
-impl Deadline {
-    fn new(opts: QueryOptions) -> Self {
-        Deadline {
-            at: Instant::now() + opts.budget,
-            budget: opts.budget,
-        }
-    }
-    fn check(&self) -> Result<()> {
-        if Instant::now() > self.at {
-            Err(StoreError::OverBudget(self.budget))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// A decoded `events` value.
-struct Record<'a> {
-    id: [u8; 32],
-    created_at: u64,
-    expiration: u64,
-    json: &'a [u8],
-}
-
-fn decode(value: &[u8]) -> Result<Record<'_>> {
-    if value.len() < HEADER {
-        return Err(corrupt("event record shorter than its header"));
-    }
-    Ok(Record {
-        id: value[..32].try_into().expect("32 bytes"),
-        created_at: u64::from_be_bytes(value[32..40].try_into().expect("8 bytes")),
-        expiration: u64::from_be_bytes(value[40..48].try_into().expect("8 bytes")),
-        json: &value[HEADER..],
-    })
-}
-
-fn parse_json(json: &[u8]) -> Result<Event> {
-    Event::from_json(json).map_err(|e| StoreError::Corrupt(format!("stored event JSON: {e}")))
-}
-
-fn to_stored(r: &Record) -> Result<StoredEvent> {
-    let json = std::str::from_utf8(r.json).map_err(|_| corrupt("stored JSON is not UTF-8"))?;
-    Ok(StoredEvent {
-        created_at: r.created_at,
-        id: r.id,
-        json: Arc::from(json),
-    })
-}
-
-/// Which index a filter is answered from, and which filter fields that index guarantees.
-struct Plan {
-    db: Db,
-    prefixes: Vec<Vec<u8>>,
-    covers_authors: bool,
-    covers_kinds: bool,
-    /// The tag letter the index guarantees, when it is the filter's only tag condition.
-    covers_tag: Option<u8>,
-}
-
-/// Most author×kind prefixes scanned before falling back to a coarser index.
-const MAX_PAIRS: usize = 256;
-
-fn plan(dbs: &Dbs, f: &Filter) -> Plan {
-    let plan = |db, prefixes, a, k, t| Plan {
-        db,
-        prefixes,
-        covers_authors: a,
-        covers_kinds: k,
-        covers_tag: t,
-    };
-    if let (Some(authors), Some(kinds)) = (&f.authors, &f.kinds) {
-        if authors.len() * kinds.len() <= MAX_PAIRS {
-            let prefixes = authors
-                .iter()
-                .flat_map(|a| kinds.iter().map(move |k| keys::author_kind(a, *k)))
-                .collect();
-            return plan(dbs.by_author_kind, prefixes, true, true, None);
-        }
-    }
-    if let Some((letter, values)) = f.tags.iter().min_by_key(|(_, v)| v.len()) {
-        let prefixes = values.iter().map(|v| keys::tag(*letter, v)).collect();
-        let only = (f.tags.len() == 1).then_some(*letter);
-        return plan(dbs.by_tag, prefixes, false, false, only);
-    }
-    if let Some(authors) = &f.authors {
-        let prefixes = authors.iter().map(keys::author).collect();
-        return plan(dbs.by_author, prefixes, true, false, None);
-    }
-    if let Some(kinds) = &f.kinds {
-        let prefixes = kinds.iter().map(|k| keys::kind(*k)).collect();
-        return plan(dbs.by_kind, prefixes, false, true, None);
-    }
-    plan(dbs.by_time, vec![Vec::new()], false, false, None)
-}
-
-/// One position in the k-way merge: the newest unread key of one scan.
-struct Head {
-    created_at: u64,
-    serial: u64,
-    scan: usize,
-}
-
-impl PartialEq for Head {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Head {}
-impl PartialOrd for Head {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Head {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.created_at, self.serial, self.scan).cmp(&(o.created_at, o.serial, o.scan))
-    }
-}
-
-/// Up to `limit` events matching `f`, newest first (ties by lowest id), skipping expired ones.
-fn run_filter(
-    txn: &RoTxn<WithoutTls>,
-    dbs: &Dbs,
-    f: &Filter,
-    limit: usize,
-    now: u64,
-    deadline: &Deadline,
-) -> Result<Vec<StoredEvent>> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let alive = |r: &Record| r.expiration == 0 || r.expiration > now;
-    let mut out = Vec::new();
-    if let Some(ids) = &f.ids {
-        for id in ids {
-            let Some(serial) = dbs.ids.get(txn, id)? else {
-                continue;
-            };
-            let Some(value) = dbs.events.get(txn, serial)? else {
-                continue;
-            };
-            let r = decode(value)?;
-            if alive(&r) && f.matches(&parse_json(r.json)?) {
-                out.push(to_stored(&r)?);
-            }
-        }
-        out.sort_unstable_by_key(StoredEvent::order_key);
-        out.truncate(limit);
-        return Ok(out);
-    }
-
-    let p = plan(dbs, f);
-    let needs_check = (f.authors.is_some() && !p.covers_authors)
-        || (f.kinds.is_some() && !p.covers_kinds)
-        || (!f.tags.is_empty() && p.covers_tag.is_none());
-    let since = f.since.unwrap_or(0);
-    let until = f.until.unwrap_or(u64::MAX);
-
-    let mut scans = Vec::with_capacity(p.prefixes.len());
-    for prefix in &p.prefixes {
-        let lo = keys::with_suffix(prefix.clone(), since, 0);
-        let hi = keys::with_suffix(prefix.clone(), until, u64::MAX);
-        let range = (
-            std::ops::Bound::Included(&lo[..]),
-            std::ops::Bound::Included(&hi[..]),
-        );
-        scans.push(p.db.rev_range(txn, &range)?);
-    }
-    let mut heap = BinaryHeap::new();
-    for (i, scan) in scans.iter_mut().enumerate() {
-        if let Some(entry) = scan.next() {
-            let (k, _) = entry?;
-            let (created_at, serial) = keys::split_suffix(k);
-            heap.push(Head {
-                created_at,
-                serial,
-                scan: i,
-            });
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut last_at = u64::MAX;
-    let mut ticks = 0u32;
-    while let Some(head) = heap.pop() {
-        // Past the limit, keep only events tied with the last one so ties resolve by id.
-        if out.len() >= limit && head.created_at < last_at {
-            break;
-        }
-        if let Some(entry) = scans[head.scan].next() {
-            let (k, _) = entry?;
-            let (created_at, serial) = keys::split_suffix(k);
-            heap.push(Head {
-                created_at,
-                serial,
-                scan: head.scan,
-            });
-        }
-        ticks += 1;
-        if ticks.is_multiple_of(CLOCK_EVERY) {
-            deadline.check()?;
-        }
-        if p.prefixes.len() > 1 && !seen.insert(head.serial) {
-            continue;
-        }
-        let Some(value) = dbs.events.get(txn, &head.serial.to_be_bytes())? else {
-            continue;
-        };
-        let r = decode(value)?;
-        if !alive(&r) || (needs_check && !f.matches(&parse_json(r.json)?)) {
-            continue;
-        }
-        last_at = r.created_at;
-        out.push(to_stored(&r)?);
-    }
-    out.sort_unstable_by_key(StoredEvent::order_key);
-    out.truncate(limit);
-    Ok(out)
 }
 
 /// The single owner of write transactions.

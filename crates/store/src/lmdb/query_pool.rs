@@ -1,0 +1,152 @@
+//! The query pool: a few threads (one per core) take queries from one queue and run each for
+//! a short slice; a query that is not finished goes to the back of the queue and resumes in a
+//! fresh read transaction. A scan over millions of keys thus shares the cores with short
+//! queries instead of holding a thread until it ends (strfry's approach).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use heed::{Env, WithoutTls};
+use tokio::sync::oneshot;
+
+use super::scan::FilterScan;
+use super::Dbs;
+use crate::{Result, StoreError, StoredEvent};
+
+/// Longest run of one query before the others get their turn.
+const DEFAULT_SLICE: Duration = Duration::from_millis(5);
+
+/// The results of each filter of a query, in the order given.
+pub(super) type ScanResults = Vec<Vec<StoredEvent>>;
+
+/// A query in progress: its filters' scans and how much scanning time it has used.
+struct Job {
+    scans: Vec<FilterScan>,
+    spent: Duration,
+    budget: Duration,
+    reply: oneshot::Sender<Result<ScanResults>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+pub(super) struct QueryPool {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    /// The slice, in microseconds.
+    slice_us: AtomicU64,
+}
+
+impl QueryPool {
+    /// Starts `threads` workers over `env`.
+    pub fn start(env: Env<WithoutTls>, dbs: Dbs, threads: usize) -> std::io::Result<Arc<Self>> {
+        let pool = Arc::new(QueryPool {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            slice_us: AtomicU64::new(DEFAULT_SLICE.as_micros() as u64),
+        });
+        for n in 0..threads.max(1) {
+            let (pool, env) = (pool.clone(), env.clone());
+            std::thread::Builder::new()
+                .name(format!("lmdb-query-{n}"))
+                .spawn(move || pool.work(&env, &dbs))?;
+        }
+        Ok(pool)
+    }
+
+    /// Queues the scans; the answer arrives when all are done, or with `OverBudget` once they
+    /// have scanned for longer than `budget` in all.
+    pub fn submit(
+        &self,
+        scans: Vec<FilterScan>,
+        budget: Duration,
+    ) -> oneshot::Receiver<Result<ScanResults>> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            scans,
+            spent: Duration::ZERO,
+            budget,
+            reply,
+        };
+        let mut q = self.queue.lock().expect("query queue");
+        if !q.closed {
+            q.jobs.push_back(job);
+            self.ready.notify_one();
+        }
+        rx
+    }
+
+    pub fn set_slice(&self, slice: Duration) {
+        self.slice_us
+            .store(slice.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Stops the workers once the queue is empty of their current jobs.
+    pub fn close(&self) {
+        self.queue.lock().expect("query queue").closed = true;
+        self.ready.notify_all();
+    }
+
+    fn work(&self, env: &Env<WithoutTls>, dbs: &Dbs) {
+        loop {
+            let mut job = {
+                let mut q = self.queue.lock().expect("query queue");
+                loop {
+                    if q.closed {
+                        return;
+                    }
+                    if let Some(job) = q.jobs.pop_front() {
+                        break job;
+                    }
+                    q = self.ready.wait(q).expect("query queue");
+                }
+            };
+            // Nobody is waiting for the answer any more (the REQ was closed or the client left).
+            if job.reply.is_closed() {
+                continue;
+            }
+            let slice = Duration::from_micros(self.slice_us.load(Ordering::Relaxed));
+            match run_slice(env, dbs, &mut job, slice) {
+                Ok(false) => {
+                    let mut q = self.queue.lock().expect("query queue");
+                    q.jobs.push_back(job);
+                }
+                Ok(true) => {
+                    let results = job
+                        .scans
+                        .into_iter()
+                        .map(FilterScan::into_results)
+                        .collect();
+                    let _ = job.reply.send(Ok(results));
+                }
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// One slice of a job; true when every scan has finished.
+fn run_slice(env: &Env<WithoutTls>, dbs: &Dbs, job: &mut Job, slice: Duration) -> Result<bool> {
+    let started = Instant::now();
+    let stop = started + slice;
+    let txn = env.read_txn()?;
+    let mut finished = true;
+    for scan in job.scans.iter_mut().filter(|s| !s.is_done()) {
+        if !scan.step(&txn, dbs, stop)? {
+            finished = false;
+            break;
+        }
+    }
+    job.spent += started.elapsed();
+    if !finished && job.spent > job.budget {
+        return Err(StoreError::OverBudget(job.budget));
+    }
+    Ok(finished)
+}
