@@ -17,7 +17,8 @@ use crate::live::{self, ConnectionHandle};
 use crate::{auth, is_private_kind, policy, Relay, PRIVATE_KINDS};
 
 /// Events of one connection being verified and saved at once; more wait (back-pressure).
-const EVENTS_IN_FLIGHT: usize = 256;
+/// Large enough that the store's write batches grow under load (see docs/bench.md).
+const EVENTS_IN_FLIGHT: usize = 1024;
 /// Largest negentropy message this relay sends.
 const NEG_FRAME_LIMIT: u64 = 500_000;
 

@@ -40,7 +40,7 @@ use crate::{
 type Db = Database<Bytes, Bytes>;
 
 /// Most jobs one write transaction takes.
-const MAX_BATCH: usize = 4096;
+const MAX_BATCH: usize = 16384;
 /// Queries admitted at once; more wait for a slot before they are even queued.
 const QUERY_SLOTS: usize = 256;
 
