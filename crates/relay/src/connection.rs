@@ -437,7 +437,7 @@ async fn accept_event(
         ));
     }
     if seedstr_proto::event::kind_class(&event) == seedstr_proto::KindClass::Ephemeral {
-        relay.broadcast(&event, &event.as_json());
+        relay.broadcast(&event);
         if let Err(e) = relay.store.share_ephemeral(&event).await {
             tracing::error!("sharing an ephemeral event with other front-ends: {e}");
             return Err(refuse(
@@ -448,7 +448,7 @@ async fn accept_event(
     }
     match relay.store.save(event.clone()).await {
         Ok(SaveOutcome::Saved) => {
-            relay.broadcast(&event, &event.as_json());
+            relay.broadcast(&event);
             Ok((id, String::new()))
         }
         Ok(SaveOutcome::Duplicate) => Ok((id, "duplicate: already have this event".into())),

@@ -123,17 +123,16 @@ impl Relay {
                         Err(_) => break,
                     };
                     let Some(relay) = relay.upgrade() else { break };
-                    relay.broadcast(&event, &event.as_json());
+                    relay.broadcast(&event);
                 }
             });
         }
     }
 
     /// Sends an accepted event to every live subscription that matches and may see it.
-    pub(crate) fn broadcast(&self, event: &Event, json: &str) {
-        self.live.dispatch(event, json, |conn| {
-            self.may_see(event, conn.authed().as_ref())
-        });
+    pub(crate) fn broadcast(&self, event: &Event) {
+        self.live
+            .dispatch(event, |conn| self.may_see(event, conn.authed().as_ref()));
     }
 
     /// Private-message protection: kinds 4 and 1059 go only to their author or a `p`-tagged

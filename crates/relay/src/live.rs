@@ -178,7 +178,9 @@ impl LiveIndex {
 
     /// Sends `event` to every live subscription it matches. `visible` decides, per connection,
     /// whether that connection may see the event at all (private-message protection).
-    pub fn dispatch(&self, event: &Event, json: &str, visible: impl Fn(&ConnectionHandle) -> bool) {
+    pub fn dispatch(&self, event: &Event, visible: impl Fn(&ConnectionHandle) -> bool) {
+        // Serialized once, and only if some subscription wants the event.
+        let json = std::cell::OnceCell::new();
         let inner = self.inner.read().expect("live lock");
         let mut candidates: HashSet<&SubKey> = HashSet::new();
         let mut gather = |k: &Key| {
@@ -205,7 +207,8 @@ impl LiveIndex {
                 continue;
             }
             let id = *event.id.as_bytes();
-            let msg = seedstr_proto::message::relay::event(&key.1, json);
+            let msg =
+                seedstr_proto::message::relay::event(&key.1, json.get_or_init(|| event.as_json()));
             let mut phase = sub.phase.lock().expect("phase lock");
             match &mut *phase {
                 Phase::Stored(held) if held.len() < HELD_MAX => held.push((id, msg)),
@@ -298,7 +301,7 @@ mod tests {
         for (c, sub) in [(1, "a"), (1, "b"), (2, "c"), (2, "d")] {
             idx.release(c, sub, &HashSet::new(), HashSet::new());
         }
-        idx.dispatch(&e, &e.as_json(), |_| true);
+        idx.dispatch(&e, |_| true);
         let mut got1 = vec![];
         while let Ok(m) = r1.try_recv() {
             got1.push(m);
@@ -314,7 +317,7 @@ mod tests {
         idx.remove(2, "d");
         idx.remove(1, "a");
         assert_eq!(idx.len(), 1);
-        idx.dispatch(&e, &e.as_json(), |_| true);
+        idx.dispatch(&e, |_| true);
         assert!(r1.try_recv().is_err());
     }
 
@@ -331,8 +334,8 @@ mod tests {
             vec![Filter::parse(&json!({"kinds": [1]})).unwrap()],
         );
         // Both arrive live while the stored query runs: nothing is sent yet.
-        idx.dispatch(&stored, &stored.as_json(), |_| true);
-        idx.dispatch(&fresh, &fresh.as_json(), |_| true);
+        idx.dispatch(&stored, |_| true);
+        idx.dispatch(&fresh, |_| true);
         assert!(r.try_recv().is_err());
         let stored_ids = HashSet::from([stored.id.to_bytes(), echo.id.to_bytes()]);
         idx.release(1, "s", &stored_ids, HashSet::from([echo.id.to_bytes()]));
@@ -340,10 +343,10 @@ mod tests {
         assert!(m.contains(&fresh.id.to_hex()), "{m}");
         assert!(r.try_recv().is_err(), "the stored event came twice");
         // A late echo of a stored event is dropped once; a new event goes through.
-        idx.dispatch(&echo, &echo.as_json(), |_| true);
+        idx.dispatch(&echo, |_| true);
         assert!(r.try_recv().is_err());
         let later = make("later");
-        idx.dispatch(&later, &later.as_json(), |_| true);
+        idx.dispatch(&later, |_| true);
         assert!(r.try_recv().unwrap().contains(&later.id.to_hex()));
     }
 }

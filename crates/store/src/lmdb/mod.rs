@@ -62,8 +62,15 @@ struct Dbs {
     tomb_addresses: Db,
 }
 
+/// An event on its way to the writer, already serialized (by the caller's thread, so the
+/// single writer spends its time on the B-trees).
+struct Pending {
+    event: Event,
+    json: String,
+}
+
 enum Job {
-    Save(Box<Event>, oneshot::Sender<Result<SaveOutcome>>),
+    Save(Box<Pending>, oneshot::Sender<Result<SaveOutcome>>),
     Purge(u64, oneshot::Sender<Result<usize>>),
 }
 
@@ -172,7 +179,13 @@ impl Store for LmdbStore {
         Box::pin(async move {
             let (tx, rx) = oneshot::channel();
             self.jobs
-                .send(Job::Save(Box::new(event), tx))
+                .send(Job::Save(
+                    Box::new(Pending {
+                        json: event.as_json(),
+                        event,
+                    }),
+                    tx,
+                ))
                 .map_err(|_| StoreError::Closed)?;
             rx.await.map_err(|_| StoreError::Closed)?
         })
@@ -283,7 +296,7 @@ impl Writer {
         let mut wtxn = env.write_txn()?;
         for job in batch {
             outcomes.push(match job {
-                Job::Save(e, _) => self.save(&mut wtxn, e).map(Done::Saved),
+                Job::Save(p, _) => self.save(&mut wtxn, &p.event, &p.json).map(Done::Saved),
                 Job::Purge(now, _) => self.purge(&mut wtxn, *now).map(Done::Purged),
             });
         }
@@ -291,7 +304,7 @@ impl Writer {
         Ok(())
     }
 
-    fn save(&mut self, txn: &mut RwTxn, event: &Event) -> Result<SaveOutcome> {
+    fn save(&mut self, txn: &mut RwTxn, event: &Event, json: &str) -> Result<SaveOutcome> {
         let d = self.dbs;
         let id = event.id.as_bytes();
         let pubkey = event.pubkey.as_bytes();
@@ -325,18 +338,17 @@ impl Writer {
         }
         let serial = self.next_serial;
         self.next_serial += 1;
-        self.insert(txn, event, serial)?;
+        self.insert(txn, event, json, serial)?;
         if kind == seedstr_proto::kind::DELETION {
             self.apply_deletion(txn, event)?;
         }
         Ok(SaveOutcome::Saved)
     }
 
-    fn insert(&self, txn: &mut RwTxn, event: &Event, serial: u64) -> Result<()> {
+    fn insert(&self, txn: &mut RwTxn, event: &Event, json: &str, serial: u64) -> Result<()> {
         let d = &self.dbs;
         let at = event.created_at.as_secs();
         let exp = expiration(event).unwrap_or(0);
-        let json = event.as_json();
         let mut value = Vec::with_capacity(HEADER + json.len());
         value.extend_from_slice(event.id.as_bytes());
         value.extend_from_slice(&at.to_be_bytes());
