@@ -157,11 +157,19 @@ impl PgStore {
                 }
                 let fetched = match id.strip_prefix(EPHEMERAL_MARK) {
                     Some(seq) => match seq.parse::<i64>() {
-                        Ok(seq) => store.fetch_ephemeral(seq).await,
+                        Ok(seq) => {
+                            store
+                                .fetch_one("SELECT json FROM ephemeral_events WHERE seq = $1", &seq)
+                                .await
+                        }
                         Err(_) => continue,
                     },
                     None => match hex::decode(id) {
-                        Ok(id) => store.fetch_json(&id).await,
+                        Ok(id) => {
+                            store
+                                .fetch_one("SELECT json FROM events WHERE id = $1", &id)
+                                .await
+                        }
                         Err(_) => continue,
                     },
                 };
@@ -179,19 +187,14 @@ impl PgStore {
         Ok(())
     }
 
-    async fn fetch_json(&self, id: &[u8]) -> Result<Option<String>> {
+    /// The JSON in the one row (if any) that `sql` finds for `key`.
+    async fn fetch_one<T: tokio_postgres::types::ToSql + Sync>(
+        &self,
+        sql: &str,
+        key: &T,
+    ) -> Result<Option<String>> {
         let client = self.pool.get().await.map_err(pool_err)?;
-        let row = client
-            .query_opt("SELECT json FROM events WHERE id = $1", &[&id])
-            .await?;
-        Ok(row.map(|r| r.get(0)))
-    }
-
-    async fn fetch_ephemeral(&self, seq: i64) -> Result<Option<String>> {
-        let client = self.pool.get().await.map_err(pool_err)?;
-        let row = client
-            .query_opt("SELECT json FROM ephemeral_events WHERE seq = $1", &[&seq])
-            .await?;
+        let row = client.query_opt(sql, &[key]).await?;
         Ok(row.map(|r| r.get(0)))
     }
 

@@ -54,6 +54,7 @@ pub async fn run(url: &str, name: &str, filters: Vec<Value>) -> Result<QueryRepo
 }
 
 /// What the heavy queries did while the short ones were measured.
+#[derive(Default)]
 pub struct Background {
     pub completed: usize,
     pub refused: usize,
@@ -76,11 +77,7 @@ pub async fn run_under_load(
         conn.timeout = Duration::from_secs(120);
         let (stop, filter) = (stop.clone(), heavy_count.clone());
         tasks.spawn(async move {
-            let mut bg = Background {
-                completed: 0,
-                refused: 0,
-                first_refusal: None,
-            };
+            let mut bg = Background::default();
             let mut n = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
@@ -107,11 +104,7 @@ pub async fn run_under_load(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let report = run(url, name, filters).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut bg = Background {
-        completed: 0,
-        refused: 0,
-        first_refusal: None,
-    };
+    let mut bg = Background::default();
     while let Some(j) = tasks.join_next().await {
         let b = j??;
         bg.completed += b.completed;
