@@ -5,6 +5,8 @@ pub mod event;
 pub mod filter;
 pub mod kind;
 pub mod message;
+pub mod path;
+pub mod release;
 
 pub use event::{parse_event, EventError};
 pub use filter::{Filter, FilterError};

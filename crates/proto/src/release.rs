@@ -1,0 +1,646 @@
+//! Projects (kind 30078) and release manifests (kind 30079): typed values, their tags, and the
+//! checks a reader runs before trusting one. docs/release.md is the public description.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, Tag};
+pub use semver::Version;
+
+use crate::event::first_tag_value;
+use crate::path::{check_payload_path, PathError};
+
+pub const PROJECT_KIND: u16 = 30078;
+pub const RELEASE_KIND: u16 = 30079;
+
+/// `<ns>.<slug>`: which project, inside which namespace (a game id, `npm`, `cargo`, `generic`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Coordinate {
+    pub ns: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("bad namespace {0:?}: use 1–64 of a-z, 0-9 and '-', starting with a letter or digit")]
+    Namespace(String),
+    #[error(
+        "bad slug {0:?}: use 1–128 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+    )]
+    Slug(String),
+    #[error("{0:?} is not <namespace>.<slug>")]
+    Coordinate(String),
+    #[error("bad version {0:?}: not semantic versioning (e.g. 1.2.3)")]
+    Version(String),
+    #[error("event kind {found} is not a {expected}")]
+    Kind { expected: &'static str, found: u16 },
+    #[error("the event's signature or id is invalid: {0}")]
+    Signature(String),
+    #[error("the release has no {0:?} tag")]
+    Missing(&'static str),
+    #[error("malformed {tag:?} tag: {why}")]
+    Tag { tag: &'static str, why: String },
+    #[error("the release names {found} but its tags say {expected}")]
+    Mismatch { expected: String, found: String },
+    #[error("the release belongs to namespace {found:?}, not {expected:?}")]
+    ForeignNamespace { expected: String, found: String },
+    #[error("the release lists no files")]
+    NoFiles,
+    #[error("the release lists {0:?} twice, or as both a file and a folder")]
+    DuplicatePath(String),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error("mirror {0:?} is not an http:// or https:// URL")]
+    Mirror(String),
+    #[error("release {version} cannot supersede {previous}: versions must rise")]
+    SupersedesNewer { version: Version, previous: Version },
+}
+
+fn is_name_char(c: char, extra: &str) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c)
+}
+
+fn valid_name(s: &str, max: usize, extra: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars().all(|c| is_name_char(c, extra))
+}
+
+impl Coordinate {
+    pub fn new(ns: &str, slug: &str) -> Result<Coordinate, ManifestError> {
+        if !valid_name(ns, 64, "-") {
+            return Err(ManifestError::Namespace(ns.to_owned()));
+        }
+        if !valid_name(slug, 128, "._-") {
+            return Err(ManifestError::Slug(slug.to_owned()));
+        }
+        Ok(Coordinate {
+            ns: ns.to_owned(),
+            slug: slug.to_owned(),
+        })
+    }
+
+    /// Parses `<ns>.<slug>`; the namespace has no dots, so the first dot splits.
+    pub fn parse(s: &str) -> Result<Coordinate, ManifestError> {
+        let (ns, slug) = s
+            .split_once('.')
+            .ok_or_else(|| ManifestError::Coordinate(s.to_owned()))?;
+        Coordinate::new(ns, slug)
+    }
+
+    /// The project's `d` tag and the prefix of its releases' `d` tags.
+    pub fn d(&self) -> String {
+        format!("{}.{}", self.ns, self.slug)
+    }
+
+    /// The NIP-01 address of the project definition.
+    pub fn project_address(&self, author: &PublicKey) -> String {
+        format!("{PROJECT_KIND}:{}:{}", author.to_hex(), self.d())
+    }
+}
+
+impl fmt::Display for Coordinate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.ns, self.slug)
+    }
+}
+
+pub fn parse_version(s: &str) -> Result<Version, ManifestError> {
+    Version::parse(s).map_err(|_| ManifestError::Version(s.to_owned()))
+}
+
+/// A project definition (30078).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub coordinate: Coordinate,
+    pub name: String,
+    pub summary: String,
+    /// Markdown; the event's content.
+    pub description: String,
+}
+
+impl Project {
+    pub fn to_builder(&self) -> EventBuilder {
+        let mut tags = vec![
+            tag(["d", &self.coordinate.d()]),
+            tag(["name", &self.name]),
+            tag(["alt", &format!("Seedstr project {}", self.coordinate)]),
+        ];
+        if !self.summary.is_empty() {
+            tags.push(tag(["summary", &self.summary]));
+        }
+        EventBuilder::new(Kind::from(PROJECT_KIND), &self.description).tags(tags)
+    }
+
+    /// Reads a project event; the signature is checked.
+    pub fn from_event(event: &Event) -> Result<Project, ManifestError> {
+        check_kind(event, PROJECT_KIND, "project (30078)")?;
+        event
+            .verify()
+            .map_err(|e| ManifestError::Signature(e.to_string()))?;
+        let d = first_tag_value(event, "d").ok_or(ManifestError::Missing("d"))?;
+        Ok(Project {
+            coordinate: Coordinate::parse(d)?,
+            name: first_tag_value(event, "name")
+                .unwrap_or_default()
+                .to_owned(),
+            summary: first_tag_value(event, "summary")
+                .unwrap_or_default()
+                .to_owned(),
+            description: event.content.clone(),
+        })
+    }
+}
+
+/// One file of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseFile {
+    /// Relative, `/`-separated; checked by [`check_payload_path`].
+    pub path: String,
+    pub sha256: [u8; 32],
+    pub size: u64,
+}
+
+/// The release this one replaces: its version and the id of its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersedes {
+    pub version: Version,
+    pub event_id: EventId,
+}
+
+/// A release manifest (30079).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub coordinate: Coordinate,
+    pub version: Version,
+    /// Sorted by path, as in the torrent.
+    pub files: Vec<ReleaseFile>,
+    /// BitTorrent v1 info hash of the payload.
+    pub infohash: [u8; 20],
+    /// The torrent's `name`, shown by other clients.
+    pub torrent_name: String,
+    pub trackers: Vec<String>,
+    /// Web mirrors: a file is at `<mirror>/<path>`.
+    pub mirrors: Vec<String>,
+    pub supersedes: Option<Supersedes>,
+    /// Markdown; the event's content.
+    pub changelog: String,
+}
+
+fn tag<const N: usize>(parts: [&str; N]) -> Tag {
+    Tag::parse(parts).expect("a tag with a name")
+}
+
+fn check_kind(event: &Event, kind: u16, what: &'static str) -> Result<(), ManifestError> {
+    if event.kind.as_u16() != kind {
+        return Err(ManifestError::Kind {
+            expected: what,
+            found: event.kind.as_u16(),
+        });
+    }
+    Ok(())
+}
+
+fn bad(tag: &'static str, why: impl Into<String>) -> ManifestError {
+    ManifestError::Tag {
+        tag,
+        why: why.into(),
+    }
+}
+
+fn parse_hex<const N: usize>(s: &str, tag_name: &'static str) -> Result<[u8; N], ManifestError> {
+    let mut out = [0u8; N];
+    if s.len() != 2 * N || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(bad(
+            tag_name,
+            format!("{s:?} is not {} lowercase hex digits", 2 * N),
+        ));
+    }
+    hex::decode_to_slice(s, &mut out)
+        .map_err(|_| bad(tag_name, format!("{s:?} is not hexadecimal")))?;
+    Ok(out)
+}
+
+fn is_web_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !s.chars().any(|c| c.is_whitespace() || c.is_control()))
+}
+
+/// Percent-encodes a magnet parameter (RFC 3986 unreserved characters pass).
+fn uri_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Release {
+    /// `<ns>.<slug>@<version>`: the release's `d` tag.
+    pub fn d(&self) -> String {
+        format!("{}@{}", self.coordinate.d(), self.version)
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    pub fn infohash_hex(&self) -> String {
+        hex::encode(self.infohash)
+    }
+
+    pub fn magnet(&self) -> String {
+        let mut m = format!(
+            "magnet:?xt=urn:btih:{}&dn={}",
+            self.infohash_hex(),
+            uri_component(&self.torrent_name)
+        );
+        for t in &self.trackers {
+            m.push_str("&tr=");
+            m.push_str(&uri_component(t));
+        }
+        m
+    }
+
+    /// Checks what a publisher controls: paths, duplicates, mirrors, version order.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        if self.files.is_empty() {
+            return Err(ManifestError::NoFiles);
+        }
+        let mut seen = BTreeSet::new();
+        for f in &self.files {
+            check_payload_path(&f.path)?;
+            if !seen.insert(f.path.as_str()) {
+                return Err(ManifestError::DuplicatePath(f.path.clone()));
+            }
+        }
+        // A file "a" and a file "a/b" cannot both exist on disk.
+        for f in &self.files {
+            let mut prefix = f.path.as_str();
+            while let Some((parent, _)) = prefix.rsplit_once('/') {
+                if seen.contains(parent) {
+                    return Err(ManifestError::DuplicatePath(parent.to_owned()));
+                }
+                prefix = parent;
+            }
+        }
+        if let Some(m) = self.mirrors.iter().find(|m| !is_web_url(m)) {
+            return Err(ManifestError::Mirror(m.clone()));
+        }
+        if let Some(s) = &self.supersedes {
+            if s.version >= self.version {
+                return Err(ManifestError::SupersedesNewer {
+                    version: self.version.clone(),
+                    previous: s.version.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The unsigned event; `author` fills the project reference.
+    pub fn to_builder(&self, author: &PublicKey) -> EventBuilder {
+        let mut tags = vec![
+            tag(["d", &self.d()]),
+            tag(["a", &self.coordinate.project_address(author)]),
+            tag(["version", &self.version.to_string()]),
+            tag(["i", &self.infohash_hex()]),
+            tag(["magnet", &self.magnet()]),
+            tag(["distribution", &format!("torrent:{}", self.magnet())]),
+            tag(["size", &self.total_size().to_string()]),
+        ];
+        if !self.torrent_name.is_empty() {
+            tags.push(tag(["title", &self.torrent_name]));
+        }
+        for f in &self.files {
+            tags.push(tag([
+                "file",
+                &f.path,
+                &hex::encode(f.sha256),
+                &f.size.to_string(),
+            ]));
+        }
+        let hashes: BTreeSet<String> = self.files.iter().map(|f| hex::encode(f.sha256)).collect();
+        tags.extend(hashes.iter().map(|h| tag(["x", h])));
+        tags.extend(self.trackers.iter().map(|t| tag(["tracker", t])));
+        tags.extend(self.mirrors.iter().map(|m| tag(["distribution", m])));
+        if let Some(s) = &self.supersedes {
+            tags.push(tag([
+                "supersedes",
+                &s.version.to_string(),
+                &s.event_id.to_hex(),
+            ]));
+        }
+        tags.push(tag([
+            "alt",
+            &format!("Seedstr release {} {}", self.coordinate, self.version),
+        ]));
+        EventBuilder::new(Kind::from(RELEASE_KIND), &self.changelog).tags(tags)
+    }
+
+    /// Reads and checks a release event: signature, kind, that `d`, `a` and `version` agree with
+    /// each other and with the author, and [`Release::validate`].
+    pub fn from_event(event: &Event) -> Result<Release, ManifestError> {
+        check_kind(event, RELEASE_KIND, "release (30079)")?;
+        event
+            .verify()
+            .map_err(|e| ManifestError::Signature(e.to_string()))?;
+        let d = first_tag_value(event, "d").ok_or(ManifestError::Missing("d"))?;
+        let (coord, version) = d
+            .rsplit_once('@')
+            .ok_or_else(|| bad("d", format!("{d:?} is not <ns>.<slug>@<version>")))?;
+        let coordinate = Coordinate::parse(coord)?;
+        let version = parse_version(version)?;
+        let version_tag =
+            first_tag_value(event, "version").ok_or(ManifestError::Missing("version"))?;
+        if version_tag != version.to_string() {
+            return Err(ManifestError::Mismatch {
+                expected: format!("version {version}"),
+                found: format!("version {version_tag}"),
+            });
+        }
+        let project = first_tag_value(event, "a").ok_or(ManifestError::Missing("a"))?;
+        let want = coordinate.project_address(&event.pubkey);
+        if project != want {
+            return Err(ManifestError::Mismatch {
+                expected: want,
+                found: project.to_owned(),
+            });
+        }
+        let infohash = parse_hex::<20>(
+            first_tag_value(event, "i").ok_or(ManifestError::Missing("i"))?,
+            "i",
+        )?;
+
+        let mut files = Vec::new();
+        let mut trackers = Vec::new();
+        let mut mirrors = Vec::new();
+        let mut supersedes = None;
+        for t in event.tags.iter() {
+            let s = t.as_slice();
+            match s[0].as_str() {
+                "file" => {
+                    if s.len() < 4 {
+                        return Err(bad("file", "expected [\"file\", path, sha256, size]"));
+                    }
+                    let size = s[3].parse::<u64>().map_err(|_| {
+                        bad(
+                            "file",
+                            format!("size {:?} of {:?} is not a number", s[3], s[1]),
+                        )
+                    })?;
+                    files.push(ReleaseFile {
+                        path: s[1].clone(),
+                        sha256: parse_hex::<32>(&s[2], "file")?,
+                        size,
+                    });
+                }
+                "tracker" if s.len() >= 2 => trackers.push(s[1].clone()),
+                "distribution" if s.len() >= 2 && !s[1].starts_with("torrent:") => {
+                    mirrors.push(s[1].clone())
+                }
+                "supersedes" => {
+                    if s.len() < 3 {
+                        return Err(bad(
+                            "supersedes",
+                            "expected [\"supersedes\", version, event id]",
+                        ));
+                    }
+                    let event_id = EventId::from_hex(&s[2])
+                        .map_err(|_| bad("supersedes", format!("{:?} is not an event id", s[2])))?;
+                    supersedes = Some(Supersedes {
+                        version: parse_version(&s[1])?,
+                        event_id,
+                    });
+                }
+                _ => {}
+            }
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let release = Release {
+            coordinate,
+            version,
+            files,
+            infohash,
+            torrent_name: first_tag_value(event, "title")
+                .unwrap_or_default()
+                .to_owned(),
+            trackers,
+            mirrors,
+            supersedes,
+            changelog: event.content.clone(),
+        };
+        release.validate()?;
+        Ok(release)
+    }
+
+    /// Refuses a release from another namespace or project than the one asked for.
+    pub fn expect_coordinate(&self, wanted: &Coordinate) -> Result<(), ManifestError> {
+        if self.coordinate.ns != wanted.ns {
+            return Err(ManifestError::ForeignNamespace {
+                expected: wanted.ns.clone(),
+                found: self.coordinate.ns.clone(),
+            });
+        }
+        if self.coordinate != *wanted {
+            return Err(ManifestError::Mismatch {
+                expected: wanted.to_string(),
+                found: self.coordinate.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::FinalizeEvent as _;
+    use nostr::prelude::{Keys, Timestamp};
+
+    fn sample() -> Release {
+        Release {
+            coordinate: Coordinate::new("skyrim-se", "better-trees").unwrap(),
+            version: parse_version("1.2.0").unwrap(),
+            files: vec![
+                ReleaseFile {
+                    path: "Data/trees.esp".into(),
+                    sha256: [1; 32],
+                    size: 10,
+                },
+                ReleaseFile {
+                    path: "README.md".into(),
+                    sha256: [2; 32],
+                    size: 0,
+                },
+            ],
+            infohash: [7; 20],
+            torrent_name: "better-trees-1.2.0".into(),
+            trackers: vec!["udp://127.0.0.1:6969/announce".into()],
+            mirrors: vec!["https://mirror.example/bt/1.2.0".into()],
+            supersedes: Some(Supersedes {
+                version: parse_version("1.1.0").unwrap(),
+                event_id: EventId::from_byte_array([0; 32]),
+            }),
+            changelog: "Taller trees.".into(),
+        }
+    }
+
+    fn sign(r: &Release, keys: &Keys) -> Event {
+        r.to_builder(&keys.public_key()).finalize(keys).unwrap()
+    }
+
+    fn with_tags(keys: &Keys, tags: Vec<Tag>) -> Event {
+        EventBuilder::new(Kind::from(RELEASE_KIND), "")
+            .tags(tags)
+            .finalize(keys)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_release_round_trips_through_its_event() {
+        let keys = Keys::generate();
+        let r = sample();
+        let back = Release::from_event(&sign(&r, &keys)).unwrap();
+        assert_eq!(back, r);
+        assert!(r.magnet().starts_with("magnet:?xt=urn:btih:0707"));
+        assert!(r
+            .magnet()
+            .contains("&tr=udp%3A%2F%2F127.0.0.1%3A6969%2Fannounce"));
+    }
+
+    #[test]
+    fn a_tampered_event_fails_its_signature() {
+        let keys = Keys::generate();
+        let mut e = sign(&sample(), &keys);
+        e.content = "evil".into();
+        assert!(matches!(
+            Release::from_event(&e),
+            Err(ManifestError::Signature(_))
+        ));
+    }
+
+    #[test]
+    fn a_project_reference_to_another_author_is_refused() {
+        let keys = Keys::generate();
+        let other = Keys::generate();
+        let r = sample();
+        let mut b = r.to_builder(&other.public_key());
+        b = b.custom_created_at(Timestamp::from_secs(1));
+        let e = b.finalize(&keys).unwrap();
+        assert!(matches!(
+            Release::from_event(&e),
+            Err(ManifestError::Mismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn escaping_paths_are_refused() {
+        let keys = Keys::generate();
+        for p in ["../../etc/cron.d/x", "/abs", "a/./b", "C:/x"] {
+            let mut r = sample();
+            r.files[0].path = p.into();
+            let e = Release::from_event(&sign(&r, &keys)).unwrap_err();
+            assert!(matches!(e, ManifestError::Path(_)), "{p}: {e}");
+        }
+    }
+
+    #[test]
+    fn duplicate_and_nested_paths_are_refused() {
+        let mut r = sample();
+        r.files[1].path = "Data/trees.esp".into();
+        assert!(matches!(r.validate(), Err(ManifestError::DuplicatePath(_))));
+        let mut r = sample();
+        r.files[1].path = "Data/trees.esp/inner".into();
+        assert!(matches!(r.validate(), Err(ManifestError::DuplicatePath(_))));
+    }
+
+    #[test]
+    fn a_d_version_that_disagrees_with_the_version_tag_is_refused() {
+        let keys = Keys::generate();
+        let coordinate = Coordinate::new("generic", "x").unwrap();
+        let e = with_tags(
+            &keys,
+            vec![
+                tag(["d", "generic.x@1.0.0"]),
+                tag(["a", &coordinate.project_address(&keys.public_key())]),
+                tag(["version", "2.0.0"]),
+                tag(["i", &"00".repeat(20)]),
+                tag(["file", "a", &"00".repeat(32), "1"]),
+            ],
+        );
+        assert!(matches!(
+            Release::from_event(&e),
+            Err(ManifestError::Mismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_tags_name_the_tag() {
+        let keys = Keys::generate();
+        let coordinate = Coordinate::new("generic", "x").unwrap();
+        let base = |file: Tag| {
+            with_tags(
+                &keys,
+                vec![
+                    tag(["d", "generic.x@1.0.0"]),
+                    tag(["a", &coordinate.project_address(&keys.public_key())]),
+                    tag(["version", "1.0.0"]),
+                    tag(["i", &"00".repeat(20)]),
+                    file,
+                ],
+            )
+        };
+        let e = Release::from_event(&base(tag(["file", "a", "zz", "1"]))).unwrap_err();
+        assert!(e.to_string().contains("\"file\""), "{e}");
+        let e = Release::from_event(&base(tag(["file", "a", &"00".repeat(32), "-1"]))).unwrap_err();
+        assert!(e.to_string().contains("size"), "{e}");
+    }
+
+    #[test]
+    fn supersedes_must_point_down() {
+        let mut r = sample();
+        r.supersedes.as_mut().unwrap().version = parse_version("1.2.0").unwrap();
+        assert!(matches!(
+            r.validate(),
+            Err(ManifestError::SupersedesNewer { .. })
+        ));
+    }
+
+    #[test]
+    fn mirrors_must_be_web_urls() {
+        let mut r = sample();
+        r.mirrors = vec!["file:///etc".into()];
+        assert!(matches!(r.validate(), Err(ManifestError::Mirror(_))));
+    }
+
+    #[test]
+    fn coordinates_parse_and_refuse_bad_names() {
+        let c = Coordinate::parse("skyrim-se.better.trees").unwrap();
+        assert_eq!(
+            (c.ns.as_str(), c.slug.as_str()),
+            ("skyrim-se", "better.trees")
+        );
+        assert!(Coordinate::parse("noslug").is_err());
+        assert!(Coordinate::parse("Caps.x").is_err());
+        assert!(Coordinate::parse("ns.-x").is_err());
+        assert!(Coordinate::parse("ns.a/b").is_err());
+    }
+
+    #[test]
+    fn foreign_namespaces_are_named() {
+        let r = sample();
+        let e = r
+            .expect_coordinate(&Coordinate::new("fallout-4", "better-trees").unwrap())
+            .unwrap_err();
+        assert!(matches!(e, ManifestError::ForeignNamespace { .. }));
+        assert!(e.to_string().contains("skyrim-se"));
+    }
+}
