@@ -1,5 +1,9 @@
 //! Seedstr's swarm layer: deterministic torrents, and librqbit sessions that seed and fetch them.
 
+pub mod session;
+pub mod testnet;
 pub mod torrent;
 
+pub use session::{Metadata, Progress, Sources, Stalled, Swarm, SwarmOptions, Transfer};
+pub use testnet::PeerDhtTestnet;
 pub use torrent::{create, CreateError, PayloadFile, Torrent};

@@ -325,6 +325,25 @@ impl Torrent {
         self.total_size().div_ceil(self.piece_length as u64)
     }
 
+    /// The same payload under another name (a new info hash; the pieces are unchanged).
+    pub fn renamed(&self, name: &str) -> Result<Torrent, CreateError> {
+        let file = self.to_file_bytes(&[]);
+        let meta = librqbit_core::torrent_metainfo::torrent_from_bytes(&file)
+            .map_err(|e| CreateError::Encode(e.to_string()))?;
+        let info_bytes = encode_info(
+            name,
+            self.piece_length,
+            meta.info.data.pieces.as_ref(),
+            &self.files,
+        )?;
+        Ok(Torrent {
+            name: name.to_owned(),
+            info_hash: sha1_of(&info_bytes),
+            info_bytes,
+            ..self.clone()
+        })
+    }
+
     /// A complete `.torrent` file; trackers go in `announce` and `announce-list`.
     pub fn to_file_bytes(&self, trackers: &[String]) -> Vec<u8> {
         #[derive(serde::Serialize)]
@@ -362,22 +381,40 @@ impl Torrent {
         let files = match (&info.files, info.length) {
             (Some(files), _) => files
                 .iter()
-                .map(|f| PayloadFile {
-                    path: f
-                        .path
-                        .iter()
-                        .map(|c| String::from_utf8_lossy(c.as_ref()).into_owned())
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                    size: f.length,
-                    sha256: [0; 32],
+                .map(|f| {
+                    let mut parts = Vec::with_capacity(f.path.len());
+                    for c in &f.path {
+                        parts.push(
+                            std::str::from_utf8(c.as_ref()).map_err(|_| {
+                                "a file name in the torrent is not UTF-8".to_owned()
+                            })?,
+                        );
+                    }
+                    let path = parts.join("/");
+                    // Links and padding files would write outside or beside the payload.
+                    let attr = f.attr.as_ref().map(|a| a.as_ref()).unwrap_or_default();
+                    if attr.contains(&b'l') || f.symlink_path.is_some() {
+                        return Err(format!("the torrent declares {path:?} as a link"));
+                    }
+                    if attr.contains(&b'p') {
+                        return Err(format!("the torrent declares {path:?} as padding"));
+                    }
+                    check_payload_path(&path).map_err(|e| format!("the torrent lists an {e}"))?;
+                    Ok(PayloadFile {
+                        path,
+                        size: f.length,
+                        sha256: [0; 32],
+                    })
                 })
-                .collect(),
-            (None, Some(length)) => vec![PayloadFile {
-                path: name.clone(),
-                size: length,
-                sha256: [0; 32],
-            }],
+                .collect::<Result<Vec<_>, String>>()?,
+            (None, Some(length)) => {
+                check_payload_path(&name).map_err(|e| format!("the torrent is named by an {e}"))?;
+                vec![PayloadFile {
+                    path: name.clone(),
+                    size: length,
+                    sha256: [0; 32],
+                }]
+            }
             (None, None) => return Err("the torrent lists no files".into()),
         };
         Ok(Torrent {

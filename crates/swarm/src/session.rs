@@ -1,0 +1,299 @@
+//! A librqbit session set up the way Seedstr needs it: peers from the DHT (with a configurable
+//! bootstrap), from trackers and from explicit addresses; files written straight into the folder
+//! we name; nothing persisted behind our back.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use librqbit::{
+    AddTorrent, AddTorrentOptions, AddTorrentResponse, DhtSessionConfig, ListenerMode,
+    ListenerOptions, ManagedTorrent, Session, SessionOptions,
+};
+
+use crate::torrent::{PayloadFile, Torrent};
+
+/// How a session finds and accepts peers.
+#[derive(Debug, Clone, Default)]
+pub struct SwarmOptions {
+    /// TCP address to accept peers on. Port 0 picks a free port. `None`: leech only.
+    pub listen: Option<SocketAddr>,
+    /// `None` turns the DHT off; `Some(empty)` uses librqbit's public routers.
+    pub dht_bootstrap: Option<Vec<String>>,
+    /// Fixed DHT UDP port (default: random).
+    pub dht_port: Option<u16>,
+    /// Contact trackers named by releases.
+    pub trackers: bool,
+}
+
+/// Where a transfer may find peers beyond the DHT.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub peers: Vec<SocketAddr>,
+    pub trackers: Vec<String>,
+}
+
+pub struct Swarm {
+    session: Arc<Session>,
+}
+
+/// A torrent in the session, seeding or fetching.
+#[derive(Clone)]
+pub struct Transfer {
+    handle: Arc<ManagedTorrent>,
+}
+
+/// A snapshot of a transfer, for progress bars and decisions.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Progress {
+    pub done_bytes: u64,
+    pub total_bytes: u64,
+    pub fetched_bytes: u64,
+    pub uploaded_bytes: u64,
+    pub download_bps: f64,
+    pub live_peers: u32,
+    pub seen_peers: u32,
+    pub finished: bool,
+}
+
+/// A torrent's metadata as announced by peers, before any payload byte is fetched.
+pub struct Metadata {
+    pub torrent: Torrent,
+    pub torrent_file: Vec<u8>,
+    pub seen_peers: Vec<SocketAddr>,
+}
+
+/// Reserves a free TCP port on `ip`: librqbit needs the port up front to announce it.
+fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
+    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
+}
+
+impl Swarm {
+    pub async fn start(opts: SwarmOptions) -> anyhow::Result<Swarm> {
+        let listen = match opts.listen {
+            Some(mut addr) => {
+                if addr.port() == 0 {
+                    addr.set_port(free_port(addr.ip()).context("finding a free port")?);
+                }
+                Some(ListenerOptions {
+                    mode: ListenerMode::TcpOnly,
+                    listen_addr: addr,
+                    // librqbit announces no port for a loopback listener unless told.
+                    announce_port: Some(addr.port()),
+                    ipv4_only: addr.is_ipv4(),
+                    ..Default::default()
+                })
+            }
+            None => None,
+        };
+        let dht = opts.dht_bootstrap.map(|bootstrap| DhtSessionConfig {
+            bootstrap_addrs: (!bootstrap.is_empty()).then_some(bootstrap),
+            port: opts.dht_port,
+            persistence: None,
+        });
+        let session = Session::new_with_opts(
+            PathBuf::from("."),
+            SessionOptions {
+                dht,
+                disable_trackers: !opts.trackers,
+                fastresume: false,
+                persistence: None,
+                listen,
+                disable_local_service_discovery: true,
+                ipv4_only: true,
+                client_name_and_version: Some(format!("seedstr {}", env!("CARGO_PKG_VERSION"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .context("starting the BitTorrent session")?;
+        Ok(Swarm { session })
+    }
+
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.session.listen_addr()
+    }
+
+    /// The address other peers on this machine reach us at (loopback when listening on all).
+    pub fn local_peer_addr(&self) -> Option<SocketAddr> {
+        let addr = self.listen_addr()?;
+        if addr.ip().is_unspecified() {
+            Some(SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())))
+        } else {
+            Some(addr)
+        }
+    }
+
+    fn options(dir: &Path, sources: &Sources) -> AddTorrentOptions {
+        AddTorrentOptions {
+            output_folder: Some(dir.to_string_lossy().into_owned()),
+            overwrite: true,
+            initial_peers: (!sources.peers.is_empty()).then(|| sources.peers.clone()),
+            trackers: (!sources.trackers.is_empty()).then(|| sources.trackers.clone()),
+            ..Default::default()
+        }
+    }
+
+    async fn add(&self, add: AddTorrent<'_>, opts: AddTorrentOptions) -> anyhow::Result<Transfer> {
+        match self.session.add_torrent(add, Some(opts)).await? {
+            AddTorrentResponse::Added(_, handle)
+            | AddTorrentResponse::AlreadyManaged(_, handle) => Ok(Transfer { handle }),
+            AddTorrentResponse::ListOnly(_) => anyhow::bail!("librqbit only listed the torrent"),
+        }
+    }
+
+    /// Seeds the payload whose files sit below `dir` (librqbit re-checks them first).
+    pub async fn seed(
+        &self,
+        torrent_file: &[u8],
+        dir: &Path,
+        sources: &Sources,
+    ) -> anyhow::Result<Transfer> {
+        self.add(
+            AddTorrent::from_bytes(torrent_file.to_vec()),
+            Self::options(dir, sources),
+        )
+        .await
+    }
+
+    /// Asks peers for the torrent's metadata (BEP 9) without fetching any of the payload, so the
+    /// caller can check the file list before a byte lands on disk.
+    pub async fn metadata(&self, magnet: &str, sources: &Sources) -> anyhow::Result<Metadata> {
+        let opts = AddTorrentOptions {
+            list_only: true,
+            ..Self::options(Path::new("."), sources)
+        };
+        match self
+            .session
+            .add_torrent(AddTorrent::from_url(magnet), Some(opts))
+            .await?
+        {
+            AddTorrentResponse::ListOnly(r) => {
+                let torrent_file = r.torrent_bytes.to_vec();
+                let torrent =
+                    Torrent::from_file_bytes(&torrent_file).map_err(anyhow::Error::msg)?;
+                Ok(Metadata {
+                    torrent,
+                    torrent_file,
+                    seen_peers: r.seen_peers,
+                })
+            }
+            _ => anyhow::bail!("librqbit started the torrent instead of listing it"),
+        }
+    }
+
+    /// Fetches (or resumes) a payload into `dir` from a torrent file.
+    pub async fn fetch(
+        &self,
+        torrent_file: &[u8],
+        dir: &Path,
+        sources: &Sources,
+    ) -> anyhow::Result<Transfer> {
+        self.seed(torrent_file, dir, sources).await
+    }
+
+    /// Drops a torrent from the session; its files stay where they are.
+    pub async fn forget(&self, transfer: &Transfer) -> anyhow::Result<()> {
+        self.session
+            .delete(transfer.handle.id().into(), false)
+            .await
+    }
+
+    pub async fn stop(&self) {
+        self.session.stop().await;
+    }
+}
+
+impl Transfer {
+    pub fn info_hash_hex(&self) -> String {
+        hex::encode(self.handle.info_hash().0)
+    }
+
+    pub fn progress(&self) -> Progress {
+        let stats = self.handle.stats();
+        let mut p = Progress {
+            done_bytes: stats.progress_bytes,
+            total_bytes: stats.total_bytes,
+            uploaded_bytes: stats.uploaded_bytes,
+            finished: stats.finished,
+            ..Default::default()
+        };
+        if let Some(live) = &stats.live {
+            p.fetched_bytes = live.snapshot.fetched_bytes;
+            p.download_bps = live.download_speed.mbps * 1024.0 * 1024.0;
+            p.live_peers = live.snapshot.peer_stats.live;
+            p.seen_peers = live.snapshot.peer_stats.seen;
+        }
+        p
+    }
+
+    /// The error librqbit reports for this torrent, if it stopped on one.
+    pub fn error(&self) -> Option<String> {
+        self.handle.stats().error
+    }
+
+    pub async fn wait_until_completed(&self) -> anyhow::Result<()> {
+        self.handle.wait_until_completed().await
+    }
+
+    /// Waits until complete, or until `stall` passes with no new verified byte.
+    pub async fn wait_or_stall(&self, stall: Duration) -> Result<(), Stalled> {
+        let mut last = self.progress().done_bytes;
+        let mut last_change = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                r = self.handle.wait_until_completed() => {
+                    return r.map_err(|e| Stalled { progress: self.progress(), reason: format!("{e:#}") });
+                }
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            if let Some(e) = self.error() {
+                return Err(Stalled {
+                    progress: self.progress(),
+                    reason: e,
+                });
+            }
+            let now = self.progress().done_bytes;
+            if now != last {
+                last = now;
+                last_change = tokio::time::Instant::now();
+            } else if last_change.elapsed() >= stall {
+                return Err(Stalled {
+                    progress: self.progress(),
+                    reason: format!("no verified data for {}s", stall.as_secs()),
+                });
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the swarm stalled at {}/{} bytes ({} peers live, {} seen): {reason}", progress.done_bytes, progress.total_bytes, progress.live_peers, progress.seen_peers)]
+pub struct Stalled {
+    pub progress: Progress,
+    pub reason: String,
+}
+
+/// Files of `listed` whose path or size differ from `expected` (both sorted by path).
+pub fn differing_files(listed: &[PayloadFile], expected: &[(String, u64)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let got: std::collections::BTreeMap<&str, u64> =
+        listed.iter().map(|f| (f.path.as_str(), f.size)).collect();
+    let want: std::collections::BTreeMap<&str, u64> =
+        expected.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    for (path, size) in &want {
+        match got.get(path) {
+            Some(s) if s == size => {}
+            Some(s) => out.push(format!(
+                "{path}: {s} bytes in the torrent, {size} in the release"
+            )),
+            None => out.push(format!("{path}: missing from the torrent")),
+        }
+    }
+    for path in got.keys().filter(|p| !want.contains_key(*p)) {
+        out.push(format!("{path}: in the torrent but not in the release"));
+    }
+    out
+}

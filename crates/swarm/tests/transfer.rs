@@ -1,0 +1,137 @@
+//! Real librqbit sessions on loopback: a seeder and a fetcher, found by explicit address or
+//! through a loopback Mainline DHT testnet.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use seedstr_swarm::{create, Sources, Swarm, SwarmOptions};
+
+fn write_payload(dir: &Path) {
+    std::fs::create_dir_all(dir.join("Data")).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("Data/big.bin"), big).unwrap();
+    std::fs::write(dir.join("readme.txt"), b"hello swarm").unwrap();
+}
+
+fn loopback() -> SwarmOptions {
+    SwarmOptions {
+        listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+        ..Default::default()
+    }
+}
+
+fn magnet(hash: &str) -> String {
+    format!("magnet:?xt=urn:btih:{hash}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetcher_gets_the_payload_from_a_seeder_by_address() {
+    let src = tempfile::tempdir().unwrap();
+    write_payload(src.path());
+    let torrent = create(src.path(), "payload").unwrap();
+    let file = torrent.to_file_bytes(&[]);
+
+    let seeder = Swarm::start(loopback()).await.unwrap();
+    let seeding = seeder
+        .seed(&file, src.path(), &Sources::default())
+        .await
+        .unwrap();
+    seeding.wait_until_completed().await.unwrap();
+    let sources = Sources {
+        peers: vec![seeder.local_peer_addr().unwrap()],
+        trackers: vec![],
+    };
+
+    let fetcher = Swarm::start(loopback()).await.unwrap();
+    let meta = tokio::time::timeout(
+        Duration::from_secs(30),
+        fetcher.metadata(&magnet(&torrent.info_hash_hex()), &sources),
+    )
+    .await
+    .expect("metadata within 30 s")
+    .unwrap();
+    assert_eq!(meta.torrent.info_hash, torrent.info_hash);
+    assert_eq!(meta.torrent.files.len(), 2);
+
+    let out = tempfile::tempdir().unwrap();
+    let t = fetcher
+        .fetch(&meta.torrent_file, out.path(), &sources)
+        .await
+        .unwrap();
+    t.wait_or_stall(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        std::fs::read(out.path().join("Data/big.bin")).unwrap(),
+        std::fs::read(src.path().join("Data/big.bin")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("readme.txt")).unwrap(),
+        b"hello swarm"
+    );
+    assert!(t.progress().finished);
+    fetcher.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_are_found_through_a_loopback_dht() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SEEDSTR_LOG"))
+        .with_test_writer()
+        .try_init();
+    let testnet = seedstr_swarm::PeerDhtTestnet::start(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_dht.py"),
+        8,
+    )
+    .await
+    .unwrap();
+    let bootstrap: Vec<String> = testnet.bootstrap();
+    let with_dht = || SwarmOptions {
+        dht_bootstrap: Some(bootstrap.clone()),
+        ..loopback()
+    };
+
+    let src = tempfile::tempdir().unwrap();
+    write_payload(src.path());
+    let mut torrent = create(src.path(), "payload").unwrap();
+    // Stand in for the real DHT's density: name the payload so a testnet node is near it.
+    let mut n = 0;
+    while !testnet.has_node_near(&torrent.info_hash) {
+        n += 1;
+        torrent = torrent.renamed(&format!("payload-{n}")).unwrap();
+    }
+    let seeder = Swarm::start(with_dht()).await.unwrap();
+    seeder
+        .seed(&torrent.to_file_bytes(&[]), src.path(), &Sources::default())
+        .await
+        .unwrap()
+        .wait_until_completed()
+        .await
+        .unwrap();
+
+    let fetcher = Swarm::start(with_dht()).await.unwrap();
+    let meta = tokio::time::timeout(
+        Duration::from_secs(60),
+        fetcher.metadata(&magnet(&torrent.info_hash_hex()), &Sources::default()),
+    )
+    .await
+    .expect("the DHT finds the seeder within 60 s")
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let t = fetcher
+        .fetch(
+            &meta.torrent_file,
+            out.path(),
+            &Sources {
+                peers: meta.seen_peers.clone(),
+                trackers: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    t.wait_or_stall(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        std::fs::read(out.path().join("readme.txt")).unwrap(),
+        b"hello swarm"
+    );
+}

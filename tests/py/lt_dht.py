@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""A loopback Mainline DHT of libtorrent nodes, for tests.
+
+Usage: lt_dht.py N
+Prints one JSON line {"bootstrap": ["127.0.0.1:port", ...], "ids": [hex node id, ...]} once the nodes know each other,
+then serves until stdin closes.
+"""
+import json
+import warnings
+import sys
+import time
+
+import libtorrent as lt
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def node():
+    s = lt.session({
+        "listen_interfaces": "127.0.0.1:0",
+        "enable_dht": True,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "dht_bootstrap_nodes": "",
+        # Loopback nodes share one IP; libtorrent's defaults would drop them.
+        "dht_restrict_routing_ips": False,
+        "dht_restrict_search_ips": False,
+        "dht_enforce_node_id": False,
+        "dht_ignore_dark_internet": False,
+        "alert_mask": 0,
+    })
+    return s
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    sessions = [node() for _ in range(n)]
+    deadline = time.time() + 10
+    while any(s.listen_port() == 0 for s in sessions) and time.time() < deadline:
+        time.sleep(0.05)
+    ports = [s.listen_port() for s in sessions]
+    for s in sessions:
+        for p in ports:
+            if p != s.listen_port():
+                s.add_dht_node(("127.0.0.1", p))
+    # Wait until every node has met the others.
+    while time.time() < deadline:
+        if all(s.status().dht_nodes >= min(n - 1, 8) for s in sessions):
+            break
+        time.sleep(0.05)
+    ids = [s.dht_state()[b"node-id"][0][:20].hex() for s in sessions]
+    print(json.dumps({"bootstrap": [f"127.0.0.1:{p}" for p in ports], "ids": ids}), flush=True)
+    sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
