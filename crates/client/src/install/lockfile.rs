@@ -1,0 +1,182 @@
+//! `seedstr.lock`: what is installed in an install root, file by file, and from which signed
+//! release. Written whole to a temporary file, synced, then renamed: a reader sees the old or the
+//! new lockfile, never a torn one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const LOCKFILE: &str = "seedstr.lock";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedFile {
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// One installed release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installed {
+    /// Author's public key, hex.
+    pub author: String,
+    /// `<ns>.<slug>`.
+    pub coordinate: String,
+    pub version: String,
+    /// The release event's id, hex.
+    pub event_id: String,
+    pub infohash: String,
+    pub installed_at: u64,
+    pub files: Vec<LockedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lockfile {
+    pub lockfile_version: u32,
+    /// The transaction that wrote this lockfile; recovery uses it to tell a committed
+    /// transaction from an interrupted one.
+    #[serde(default)]
+    pub transaction: String,
+    pub installs: Vec<Installed>,
+}
+
+impl Default for Lockfile {
+    fn default() -> Self {
+        Lockfile {
+            lockfile_version: FORMAT_VERSION,
+            transaction: String::new(),
+            installs: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockfileError {
+    #[error("reading {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("{0} is not a valid lockfile: {1}")]
+    Parse(PathBuf, serde_json::Error),
+    #[error("{0} has format version {1}; this seedstr reads version {FORMAT_VERSION}")]
+    Version(PathBuf, u32),
+    #[error("writing {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+}
+
+impl Lockfile {
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(LOCKFILE)
+    }
+
+    /// The lockfile of `root`, or an empty one when there is none yet.
+    pub fn load(root: &Path) -> Result<Lockfile, LockfileError> {
+        let path = Self::path(root);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lockfile::default()),
+            Err(e) => return Err(LockfileError::Read(path, e)),
+        };
+        let lock: Lockfile =
+            serde_json::from_slice(&bytes).map_err(|e| LockfileError::Parse(path.clone(), e))?;
+        if lock.lockfile_version != FORMAT_VERSION {
+            return Err(LockfileError::Version(path, lock.lockfile_version));
+        }
+        Ok(lock)
+    }
+
+    /// Replaces the lockfile atomically and durably.
+    pub fn save(&self, root: &Path) -> Result<(), LockfileError> {
+        let path = Self::path(root);
+        let err = |e| LockfileError::Write(path.clone(), e);
+        let mut tmp = tempfile::NamedTempFile::new_in(root).map_err(err)?;
+        let mut json = serde_json::to_vec_pretty(self).expect("a lockfile serializes");
+        json.push(b'\n');
+        tmp.write_all(&json).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&path).map_err(|e| err(e.error))?;
+        sync_dir(root).map_err(err)?;
+        Ok(())
+    }
+
+    pub fn find(&self, author: &str, coordinate: &str) -> Option<&Installed> {
+        self.installs
+            .iter()
+            .find(|i| i.author == author && i.coordinate == coordinate)
+    }
+
+    /// Which other install owns `path`, if any.
+    pub fn owner_of(&self, path: &str) -> Option<&Installed> {
+        self.installs
+            .iter()
+            .find(|i| i.files.iter().any(|f| f.path == path))
+    }
+
+    /// Puts `install` in place of the same author's install of the same project.
+    pub fn upsert(&mut self, install: Installed) {
+        self.installs
+            .retain(|i| !(i.author == install.author && i.coordinate == install.coordinate));
+        self.installs.push(install);
+        self.installs
+            .sort_by(|a, b| (&a.coordinate, &a.author).cmp(&(&b.coordinate, &b.author)));
+    }
+}
+
+/// Makes a rename or a new entry in `dir` durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Installed {
+        Installed {
+            author: "ab".repeat(32),
+            coordinate: "generic.tool".into(),
+            version: "1.0.0".into(),
+            event_id: "cd".repeat(32),
+            infohash: "ef".repeat(20),
+            installed_at: 1,
+            files: vec![LockedFile {
+                path: "bin/tool".into(),
+                sha256: "00".repeat(32),
+                size: 3,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_missing_lockfile_is_empty_and_a_saved_one_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Lockfile::load(dir.path()).unwrap(), Lockfile::default());
+        let mut lock = Lockfile::default();
+        lock.upsert(sample());
+        lock.save(dir.path()).unwrap();
+        assert_eq!(Lockfile::load(dir.path()).unwrap(), lock);
+        assert_eq!(
+            lock.owner_of("bin/tool").unwrap().coordinate,
+            "generic.tool"
+        );
+    }
+
+    #[test]
+    fn upsert_replaces_the_same_project() {
+        let mut lock = Lockfile::default();
+        lock.upsert(sample());
+        let mut newer = sample();
+        newer.version = "1.1.0".into();
+        lock.upsert(newer);
+        assert_eq!(lock.installs.len(), 1);
+        assert_eq!(lock.installs[0].version, "1.1.0");
+    }
+
+    #[test]
+    fn a_corrupt_lockfile_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOCKFILE), b"{not json").unwrap();
+        let e = Lockfile::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(LOCKFILE), "{e}");
+    }
+}
