@@ -135,11 +135,7 @@ impl Project {
 
     /// Reads a project event; the signature is checked.
     pub fn from_event(event: &Event) -> Result<Project, ManifestError> {
-        check_kind(event, PROJECT_KIND, "project (30078)")?;
-        event
-            .verify()
-            .map_err(|e| ManifestError::Signature(e.to_string()))?;
-        let d = first_tag_value(event, "d").ok_or(ManifestError::Missing("d"))?;
+        let d = verified_d_tag(event, PROJECT_KIND, "project (30078)")?;
         Ok(Project {
             coordinate: Coordinate::parse(d)?,
             name: first_tag_value(event, "name")
@@ -192,14 +188,22 @@ fn tag<const N: usize>(parts: [&str; N]) -> Tag {
     Tag::parse(parts).expect("a tag with a name")
 }
 
-fn check_kind(event: &Event, kind: u16, what: &'static str) -> Result<(), ManifestError> {
+/// Checks kind, id and signature, and returns the `d` tag every Seedstr event needs.
+fn verified_d_tag<'e>(
+    event: &'e Event,
+    kind: u16,
+    what: &'static str,
+) -> Result<&'e str, ManifestError> {
     if event.kind.as_u16() != kind {
         return Err(ManifestError::Kind {
             expected: what,
             found: event.kind.as_u16(),
         });
     }
-    Ok(())
+    event
+        .verify()
+        .map_err(|e| ManifestError::Signature(e.to_string()))?;
+    first_tag_value(event, "d").ok_or(ManifestError::Missing("d"))
 }
 
 fn bad(tag: &'static str, why: impl Into<String>) -> ManifestError {
@@ -348,11 +352,7 @@ impl Release {
     /// Reads and checks a release event: signature, kind, that `d`, `a` and `version` agree with
     /// each other and with the author, and [`Release::validate`].
     pub fn from_event(event: &Event) -> Result<Release, ManifestError> {
-        check_kind(event, RELEASE_KIND, "release (30079)")?;
-        event
-            .verify()
-            .map_err(|e| ManifestError::Signature(e.to_string()))?;
-        let d = first_tag_value(event, "d").ok_or(ManifestError::Missing("d"))?;
+        let d = verified_d_tag(event, RELEASE_KIND, "release (30079)")?;
         let (coord, version) = d
             .rsplit_once('@')
             .ok_or_else(|| bad("d", format!("{d:?} is not <ns>.<slug>@<version>")))?;

@@ -13,7 +13,7 @@ use librqbit::{
     ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
 
-use crate::torrent::{PayloadFile, Torrent};
+use crate::torrent::Torrent;
 
 /// How a session finds and accepts peers.
 #[derive(Debug, Clone, Default)]
@@ -136,8 +136,20 @@ impl Swarm {
         }
     }
 
-    async fn add(&self, add: AddTorrent<'_>, opts: AddTorrentOptions) -> anyhow::Result<Transfer> {
-        match self.session.add_torrent(add, Some(opts)).await? {
+    /// Seeding and fetching are one operation to librqbit: it checks what `dir` holds, serves
+    /// the pieces it has and fetches the rest.
+    async fn add_file(
+        &self,
+        torrent_file: &[u8],
+        dir: &Path,
+        sources: &Sources,
+    ) -> anyhow::Result<Transfer> {
+        let add = AddTorrent::from_bytes(torrent_file.to_vec());
+        match self
+            .session
+            .add_torrent(add, Some(Self::options(dir, sources)))
+            .await?
+        {
             AddTorrentResponse::Added(_, handle)
             | AddTorrentResponse::AlreadyManaged(_, handle) => Ok(Transfer { handle }),
             AddTorrentResponse::ListOnly(_) => anyhow::bail!("librqbit only listed the torrent"),
@@ -151,11 +163,7 @@ impl Swarm {
         dir: &Path,
         sources: &Sources,
     ) -> anyhow::Result<Transfer> {
-        self.add(
-            AddTorrent::from_bytes(torrent_file.to_vec()),
-            Self::options(dir, sources),
-        )
-        .await
+        self.add_file(torrent_file, dir, sources).await
     }
 
     /// Asks peers for the torrent's metadata (BEP 9) without fetching any of the payload, so the
@@ -191,14 +199,7 @@ impl Swarm {
         dir: &Path,
         sources: &Sources,
     ) -> anyhow::Result<Transfer> {
-        self.seed(torrent_file, dir, sources).await
-    }
-
-    /// Drops a torrent from the session; its files stay where they are.
-    pub async fn forget(&self, transfer: &Transfer) -> anyhow::Result<()> {
-        self.session
-            .delete(transfer.handle.id().into(), false)
-            .await
+        self.add_file(torrent_file, dir, sources).await
     }
 
     pub async fn stop(&self) {
@@ -207,10 +208,6 @@ impl Swarm {
 }
 
 impl Transfer {
-    pub fn info_hash_hex(&self) -> String {
-        hex::encode(self.handle.info_hash().0)
-    }
-
     pub fn progress(&self) -> Progress {
         let stats = self.handle.stats();
         let mut p = Progress {
@@ -222,16 +219,11 @@ impl Transfer {
         };
         if let Some(live) = &stats.live {
             p.fetched_bytes = live.snapshot.fetched_bytes;
-            p.download_bps = live.download_speed.mbps * 1024.0 * 1024.0;
+            p.download_bps = live.download_speed.as_bytes() as f64;
             p.live_peers = live.snapshot.peer_stats.live;
             p.seen_peers = live.snapshot.peer_stats.seen;
         }
         p
-    }
-
-    /// The error librqbit reports for this torrent, if it stopped on one.
-    pub fn error(&self) -> Option<String> {
-        self.handle.stats().error
     }
 
     pub async fn wait_until_completed(&self) -> anyhow::Result<()> {
@@ -240,24 +232,26 @@ impl Transfer {
 
     /// Waits until complete, or until `stall` passes with no new verified byte.
     pub async fn wait_or_stall(&self, stall: Duration) -> Result<(), Stalled> {
+        let completed = self.handle.wait_until_completed();
+        tokio::pin!(completed);
         let mut last = self.progress().done_bytes;
         let mut last_change = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                r = self.handle.wait_until_completed() => {
+                r = &mut completed => {
                     return r.map_err(|e| Stalled { progress: self.progress(), reason: format!("{e:#}") });
                 }
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
-            if let Some(e) = self.error() {
+            let stats = self.handle.stats();
+            if let Some(reason) = stats.error {
                 return Err(Stalled {
                     progress: self.progress(),
-                    reason: e,
+                    reason,
                 });
             }
-            let now = self.progress().done_bytes;
-            if now != last {
-                last = now;
+            if stats.progress_bytes != last {
+                last = stats.progress_bytes;
                 last_change = tokio::time::Instant::now();
             } else if last_change.elapsed() >= stall {
                 return Err(Stalled {
@@ -274,26 +268,4 @@ impl Transfer {
 pub struct Stalled {
     pub progress: Progress,
     pub reason: String,
-}
-
-/// Files of `listed` whose path or size differ from `expected` (both sorted by path).
-pub fn differing_files(listed: &[PayloadFile], expected: &[(String, u64)]) -> Vec<String> {
-    let mut out = Vec::new();
-    let got: std::collections::BTreeMap<&str, u64> =
-        listed.iter().map(|f| (f.path.as_str(), f.size)).collect();
-    let want: std::collections::BTreeMap<&str, u64> =
-        expected.iter().map(|(p, s)| (p.as_str(), *s)).collect();
-    for (path, size) in &want {
-        match got.get(path) {
-            Some(s) if s == size => {}
-            Some(s) => out.push(format!(
-                "{path}: {s} bytes in the torrent, {size} in the release"
-            )),
-            None => out.push(format!("{path}: missing from the torrent")),
-        }
-    }
-    for path in got.keys().filter(|p| !want.contains_key(*p)) {
-        out.push(format!("{path}: in the torrent but not in the release"));
-    }
-    out
 }

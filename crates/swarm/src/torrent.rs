@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
-use librqbit_bencode::{bencode_serialize_to_writer, ByteBufOwned};
+use librqbit_bencode::{bencode_serialize_to_writer, ByteBuf, ByteBufOwned};
 use librqbit_core::torrent_metainfo::{TorrentMetaV1File, TorrentMetaV1Info};
 use seedstr_proto::path::check_payload_path;
 use sha1w::{ISha1, ISha256};
@@ -327,15 +327,10 @@ impl Torrent {
 
     /// The same payload under another name (a new info hash; the pieces are unchanged).
     pub fn renamed(&self, name: &str) -> Result<Torrent, CreateError> {
-        let file = self.to_file_bytes(&[]);
-        let meta = librqbit_core::torrent_metainfo::torrent_from_bytes(&file)
-            .map_err(|e| CreateError::Encode(e.to_string()))?;
-        let info_bytes = encode_info(
-            name,
-            self.piece_length,
-            meta.info.data.pieces.as_ref(),
-            &self.files,
-        )?;
+        let info: TorrentMetaV1Info<ByteBuf<'_>> =
+            librqbit_bencode::from_bytes(&self.info_bytes)
+                .map_err(|e| CreateError::Encode(e.to_string()))?;
+        let info_bytes = encode_info(name, self.piece_length, info.pieces.as_ref(), &self.files)?;
         Ok(Torrent {
             name: name.to_owned(),
             info_hash: sha1_of(&info_bytes),

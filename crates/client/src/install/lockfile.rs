@@ -99,12 +99,6 @@ impl Lockfile {
         Ok(())
     }
 
-    pub fn find(&self, author: &str, coordinate: &str) -> Option<&Installed> {
-        self.installs
-            .iter()
-            .find(|i| i.author == author && i.coordinate == coordinate)
-    }
-
     /// Which other install owns `path`, if any.
     pub fn owner_of(&self, path: &str) -> Option<&Installed> {
         self.installs

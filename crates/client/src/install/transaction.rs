@@ -70,7 +70,7 @@ struct Journal {
     /// Folders the transaction created, parents first.
     created_dirs: Vec<String>,
     /// Paths the transaction places (the rest it only removes).
-    placed: Vec<String>,
+    placed: BTreeSet<String>,
 }
 
 fn tx_root(root: &Path) -> PathBuf {
