@@ -1,9 +1,14 @@
 //! `seedstr`: the command line.
 
 mod bench;
+mod install;
 mod key;
+mod net_args;
 mod open_files;
+mod publish;
 mod relay;
+mod seed;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -27,6 +32,14 @@ enum Command {
     Key(key::KeyCommand),
     /// Run a Nostr relay, or sync one with another relay.
     Relay(Box<relay::RelayArgs>),
+    /// Publish a folder or file as a signed release and register it for seeding.
+    Publish(Box<publish::PublishArgs>),
+    /// Resolve, download, verify and install a release.
+    Install(Box<install::InstallArgs>),
+    /// Seed every published and installed payload until stopped.
+    Seed(Box<seed::SeedArgs>),
+    /// Re-check installed files against the lockfile.
+    Verify(verify::VerifyArgs),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -36,7 +49,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEEDSTR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // librqbit narrates every torrent at info; its warnings are what a user needs.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,librqbit=warn,librqbit_dht=warn")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -45,6 +61,10 @@ fn main() -> ExitCode {
         Command::Key(k) => key::run(k),
         Command::Relay(r) => relay::run(*r),
         Command::Bench(b) => bench::run(b),
+        Command::Publish(p) => publish::run(*p),
+        Command::Install(i) => install::run(*i),
+        Command::Seed(s) => seed::run(*s),
+        Command::Verify(v) => verify::run(v),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

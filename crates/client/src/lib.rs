@@ -1,6 +1,12 @@
-//! The client side of Seedstr: key storage, relay connections and sync.
+//! The client side of Seedstr: keys, relay connections and sync, resolution, publishing,
+//! installing, and the seed registry.
 
 pub mod install;
 pub mod keystore;
+pub mod publish;
 pub mod relay_conn;
+pub mod relays;
+pub mod resolve;
+pub mod seeds;
 pub mod sync;
+pub mod target;

@@ -6,4 +6,4 @@ pub mod torrent;
 
 pub use session::{Metadata, Progress, Sources, Stalled, Swarm, SwarmOptions, Transfer};
 pub use testnet::PeerDhtTestnet;
-pub use torrent::{create, CreateError, PayloadFile, Torrent};
+pub use torrent::{create, sha256_file, CreateError, PayloadFile, Torrent};

@@ -3,14 +3,15 @@
 //! we name; nothing persisted behind our back.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use librqbit::{
-    AddTorrent, AddTorrentOptions, AddTorrentResponse, DhtSessionConfig, ListenerMode,
-    ListenerOptions, ManagedTorrent, Session, SessionOptions,
+    api::TorrentIdOrHash, limits::LimitsConfig, AddTorrent, AddTorrentOptions, AddTorrentResponse,
+    DhtSessionConfig, ListenerMode, ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
 
 use crate::torrent::Torrent;
@@ -26,6 +27,8 @@ pub struct SwarmOptions {
     pub dht_port: Option<u16>,
     /// Contact trackers named by releases.
     pub trackers: bool,
+    /// Upload cap in bytes per second for the whole session.
+    pub upload_limit_bps: Option<NonZeroU32>,
 }
 
 /// Where a transfer may find peers beyond the DHT.
@@ -104,6 +107,10 @@ impl Swarm {
                 disable_local_service_discovery: true,
                 ipv4_only: true,
                 client_name_and_version: Some(format!("seedstr {}", env!("CARGO_PKG_VERSION"))),
+                ratelimits: LimitsConfig {
+                    upload_bps: opts.upload_limit_bps,
+                    download_bps: None,
+                },
                 ..Default::default()
             },
         )
@@ -202,6 +209,13 @@ impl Swarm {
         self.add_file(torrent_file, dir, sources).await
     }
 
+    /// Takes a transfer out of the session; its files stay where they are.
+    pub async fn remove(&self, transfer: &Transfer) -> anyhow::Result<()> {
+        self.session
+            .delete(TorrentIdOrHash::Id(transfer.handle.id()), false)
+            .await
+    }
+
     pub async fn stop(&self) {
         self.session.stop().await;
     }
@@ -209,29 +223,25 @@ impl Swarm {
 
 impl Transfer {
     pub fn progress(&self) -> Progress {
-        let stats = self.handle.stats();
-        let mut p = Progress {
-            done_bytes: stats.progress_bytes,
-            total_bytes: stats.total_bytes,
-            uploaded_bytes: stats.uploaded_bytes,
-            finished: stats.finished,
-            ..Default::default()
-        };
-        if let Some(live) = &stats.live {
-            p.fetched_bytes = live.snapshot.fetched_bytes;
-            p.download_bps = live.download_speed.as_bytes() as f64;
-            p.live_peers = live.snapshot.peer_stats.live;
-            p.seen_peers = live.snapshot.peer_stats.seen;
-        }
-        p
+        progress_of(&self.handle.stats())
+    }
+
+    /// Verified bytes per file, in the torrent's file order.
+    pub fn file_progress(&self) -> Vec<u64> {
+        self.handle.stats().file_progress
     }
 
     pub async fn wait_until_completed(&self) -> anyhow::Result<()> {
         self.handle.wait_until_completed().await
     }
 
-    /// Waits until complete, or until `stall` passes with no new verified byte.
-    pub async fn wait_or_stall(&self, stall: Duration) -> Result<(), Stalled> {
+    /// Waits until complete, or until `stall` passes with no new verified byte. `on_tick` sees
+    /// the progress four times a second.
+    pub async fn wait_or_stall(
+        &self,
+        stall: Duration,
+        mut on_tick: impl FnMut(&Progress),
+    ) -> Result<(), Stalled> {
         let completed = self.handle.wait_until_completed();
         tokio::pin!(completed);
         let mut last = self.progress().done_bytes;
@@ -244,11 +254,10 @@ impl Transfer {
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
             let stats = self.handle.stats();
+            let progress = progress_of(&stats);
+            on_tick(&progress);
             if let Some(reason) = stats.error {
-                return Err(Stalled {
-                    progress: self.progress(),
-                    reason,
-                });
+                return Err(Stalled { progress, reason });
             }
             if stats.progress_bytes != last {
                 last = stats.progress_bytes;
@@ -261,6 +270,23 @@ impl Transfer {
             }
         }
     }
+}
+
+fn progress_of(stats: &librqbit::TorrentStats) -> Progress {
+    let mut p = Progress {
+        done_bytes: stats.progress_bytes,
+        total_bytes: stats.total_bytes,
+        uploaded_bytes: stats.uploaded_bytes,
+        finished: stats.finished,
+        ..Default::default()
+    };
+    if let Some(live) = &stats.live {
+        p.fetched_bytes = live.snapshot.fetched_bytes;
+        p.download_bps = live.download_speed.as_bytes() as f64;
+        p.live_peers = live.snapshot.peer_stats.live;
+        p.seen_peers = live.snapshot.peer_stats.seen;
+    }
+    p
 }
 
 #[derive(Debug, thiserror::Error)]

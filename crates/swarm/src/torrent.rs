@@ -185,6 +185,23 @@ fn hash_files(rx: Receiver<Chunk>) -> Vec<[u8; 32]> {
     out
 }
 
+/// SHA-256 and length of one file, read in large chunks; what verifiers compare with a manifest.
+pub fn sha256_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha1w::Sha256::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok((hasher.finish(), len));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
 /// Creates the torrent of the payload at `root` (a file or a folder), named `name`.
 pub fn create(root: &Path, name: &str) -> Result<Torrent, CreateError> {
     let listed = list_payload(root)?;

@@ -59,7 +59,9 @@ async fn a_fetcher_gets_the_payload_from_a_seeder_by_address() {
         .fetch(&meta.torrent_file, out.path(), &sources)
         .await
         .unwrap();
-    t.wait_or_stall(Duration::from_secs(30)).await.unwrap();
+    t.wait_or_stall(Duration::from_secs(30), |_| {})
+        .await
+        .unwrap();
     assert_eq!(
         std::fs::read(out.path().join("Data/big.bin")).unwrap(),
         std::fs::read(src.path().join("Data/big.bin")).unwrap()
@@ -129,7 +131,9 @@ async fn peers_are_found_through_a_loopback_dht() {
         )
         .await
         .unwrap();
-    t.wait_or_stall(Duration::from_secs(30)).await.unwrap();
+    t.wait_or_stall(Duration::from_secs(30), |_| {})
+        .await
+        .unwrap();
     assert_eq!(
         std::fs::read(out.path().join("readme.txt")).unwrap(),
         b"hello swarm"

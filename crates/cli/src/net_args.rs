@@ -1,0 +1,97 @@
+//! Flags shared by the commands that reach relays and peers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use seedstr_swarm::{Swarm, SwarmOptions};
+
+/// The relay a command uses when none is named: the one `seedstr relay` runs by default.
+pub const DEFAULT_RELAY: &str = "ws://127.0.0.1:7447";
+
+#[derive(Args, Clone)]
+pub struct RelayArgs {
+    /// Relay URL (repeatable) [default: ws://127.0.0.1:7447].
+    #[arg(long = "relay")]
+    pub relays: Vec<String>,
+    /// Seconds to wait for each relay.
+    #[arg(long, default_value_t = 10)]
+    pub relay_timeout: u64,
+}
+
+impl RelayArgs {
+    pub fn relays(&self) -> Vec<String> {
+        if self.relays.is_empty() {
+            vec![DEFAULT_RELAY.to_owned()]
+        } else {
+            self.relays.clone()
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.relay_timeout.max(1))
+    }
+}
+
+#[derive(Args, Clone)]
+pub struct PeerArgs {
+    /// TCP address to accept peers on (port 0: any free port).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    pub listen: SocketAddr,
+    /// A peer to contact directly, host:port (repeatable).
+    #[arg(long = "peer")]
+    pub peers: Vec<SocketAddr>,
+    /// Mainline DHT bootstrap node, host:port (repeatable) [default: the public routers].
+    #[arg(long = "dht-bootstrap")]
+    pub dht_bootstrap: Vec<String>,
+    /// Do not use the DHT (peers then come from --peer and the release's trackers).
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    pub no_dht: bool,
+    /// Do not contact trackers named by releases.
+    #[arg(long)]
+    pub no_trackers: bool,
+}
+
+impl PeerArgs {
+    pub async fn start_swarm(&self, upload_limit_bps: Option<u32>) -> anyhow::Result<Swarm> {
+        Swarm::start(SwarmOptions {
+            listen: Some(self.listen),
+            dht_bootstrap: (!self.no_dht).then(|| self.dht_bootstrap.clone()),
+            dht_port: None,
+            trackers: !self.no_trackers,
+            upload_limit_bps: upload_limit_bps.and_then(std::num::NonZeroU32::new),
+        })
+        .await
+    }
+}
+
+/// A multi-threaded runtime for one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Prints a value as one line of JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string(value).expect("reports serialize")
+    );
+}
+
+/// Bytes for people: 1.5 MB, 320 kB, 12 B.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,128 @@
+//! `seedstr seed`: serve every registered payload until stopped. The registry is a folder, so
+//! payloads published or installed while this runs are picked up, and a restart resumes them all.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use seedstr_client::keystore::home;
+use seedstr_client::seeds::SeedRegistry;
+use seedstr_swarm::{Sources, Transfer};
+use serde_json::json;
+
+use crate::net_args::{print_json, runtime, PeerArgs};
+
+#[derive(Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// Upload cap in bytes per second.
+    #[arg(long)]
+    upload_limit: Option<u32>,
+    /// Seconds between looks at the registry.
+    #[arg(long, default_value_t = 2)]
+    poll_secs: u64,
+    /// Print one JSON object per line for each change.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: SeedArgs) -> Result<()> {
+    runtime()?.block_on(seed(args))
+}
+
+fn say(json: bool, value: serde_json::Value, text: String) {
+    if json {
+        print_json(&value);
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn seed(args: SeedArgs) -> Result<()> {
+    let registry = SeedRegistry::new(&home());
+    let swarm = args.peer.start_swarm(args.upload_limit).await?;
+    let addr = swarm
+        .local_peer_addr()
+        .ok_or_else(|| anyhow::anyhow!("the BitTorrent session is not listening"))?;
+    say(
+        args.json,
+        json!({"listening": addr.to_string(), "registry": registry.dir()}),
+        format!("seedstr seed listening on {addr}"),
+    );
+    let mut active: BTreeMap<String, Transfer> = BTreeMap::new();
+    let mut warned: std::collections::BTreeSet<String> = Default::default();
+    let poll = Duration::from_secs(args.poll_secs.max(1));
+    loop {
+        let (seeds, broken) = registry.list();
+        for b in broken {
+            if warned.insert(b.clone()) {
+                eprintln!("warning: skipping a broken registry entry: {b}");
+            }
+        }
+        let mut listed = std::collections::BTreeSet::new();
+        for seed in seeds {
+            let e = &seed.entry;
+            listed.insert(e.infohash.clone());
+            if active.contains_key(&e.infohash) {
+                continue;
+            }
+            if !e.still_valid() {
+                // The install was upgraded or removed, or the published folder is gone.
+                registry.remove(&e.infohash)?;
+                say(
+                    args.json,
+                    json!({"dropped": e.infohash, "release": e.release, "why": "files gone"}),
+                    format!("dropped {} ({}): its files are gone", e.release, e.infohash),
+                );
+                continue;
+            }
+            let sources = Sources {
+                peers: vec![],
+                trackers: e.trackers.clone(),
+            };
+            match swarm.seed(&seed.torrent_file, &e.dir, &sources).await {
+                Ok(t) => {
+                    say(
+                        args.json,
+                        json!({"seeding": e.infohash, "release": e.release, "dir": e.dir}),
+                        format!(
+                            "seeding {} ({}) from {}",
+                            e.release,
+                            e.infohash,
+                            e.dir.display()
+                        ),
+                    );
+                    active.insert(e.infohash.clone(), t);
+                }
+                Err(err) => {
+                    if warned.insert(e.infohash.clone()) {
+                        eprintln!("warning: cannot seed {}: {err:#}", e.release);
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = active
+            .keys()
+            .filter(|ih| !listed.contains(*ih))
+            .cloned()
+            .collect();
+        for ih in gone {
+            if let Some(t) = active.remove(&ih) {
+                let _ = swarm.remove(&t).await;
+                say(
+                    args.json,
+                    json!({"stopped": ih}),
+                    format!("stopped {ih}: no longer registered"),
+                );
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    swarm.stop().await;
+    Ok(())
+}

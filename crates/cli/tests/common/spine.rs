@@ -1,0 +1,253 @@
+//! Helpers for the publish/install tests: people with their own SEEDSTR_HOME, the real binary,
+//! seeders in their own processes, and payloads.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use nostr::prelude::*;
+use serde_json::Value;
+
+pub const PASSPHRASE: &str = "test passphrase";
+
+/// Someone with a SEEDSTR_HOME and a key in it.
+pub struct Person {
+    pub home: tempfile::TempDir,
+    pub keys: Keys,
+}
+
+impl Person {
+    pub fn new() -> Person {
+        let home = tempfile::tempdir().unwrap();
+        let keys = Keys::generate();
+        let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(["key", "import", &keys.secret_key().to_secret_hex()])
+            .env("SEEDSTR_HOME", home.path())
+            .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Person { home, keys }
+    }
+
+    pub fn hex(&self) -> String {
+        self.keys.public_key().to_hex()
+    }
+
+    /// Runs `seedstr <args>` as this person.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(args)
+            .env("SEEDSTR_HOME", self.home.path())
+            .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
+            .env("SEEDSTR_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    /// `seedstr publish … --json`; the report.
+    pub fn publish(
+        &self,
+        dir: &Path,
+        slug: &str,
+        version: &str,
+        relay: &str,
+        extra: &[&str],
+    ) -> Value {
+        let mut args = vec![
+            "publish",
+            dir.to_str().unwrap(),
+            "--ns",
+            "generic",
+            "--slug",
+            slug,
+            "--version",
+            version,
+            "--relay",
+            relay,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        assert!(
+            out.status.success(),
+            "publish failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// `seedstr install … --json` over loopback with no DHT: Ok(report) or Err(error text).
+    pub fn install(
+        &self,
+        target: &str,
+        root: &Path,
+        relay: &str,
+        peers: &[String],
+        extra: &[&str],
+    ) -> Result<Value, String> {
+        let mut args: Vec<String> = [
+            "install",
+            target,
+            "--into",
+            root.to_str().unwrap(),
+            "--relay",
+            relay,
+            "--no-dht",
+            "--listen",
+            "127.0.0.1:0",
+            "--stall-timeout",
+            "5",
+            "--json",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for p in peers {
+            args.push("--peer".into());
+            args.push(p.clone());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.run(&args);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "install printed no JSON: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        if out.status.success() {
+            Ok(v)
+        } else {
+            Err(v["error"].as_str().unwrap_or_default().to_owned())
+        }
+    }
+
+    /// Starts `seedstr seed` for this person.
+    pub fn seed(&self, extra: &[&str]) -> Seeder {
+        Seeder::start(self.home.path(), extra)
+    }
+}
+
+/// A `seedstr seed` process and the lines it prints.
+pub struct Seeder {
+    child: Child,
+    pub addr: String,
+    lines: Receiver<Value>,
+}
+
+impl Seeder {
+    pub fn start(home: &Path, extra: &[&str]) -> Seeder {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args([
+                "seed",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-dht",
+                "--json",
+                "--poll-secs",
+                "1",
+            ])
+            .args(extra)
+            .env("SEEDSTR_HOME", home)
+            .env("SEEDSTR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("seed prints its address");
+        let addr = first["listening"]
+            .as_str()
+            .expect("a listening line")
+            .to_owned();
+        Seeder { child, addr, lines }
+    }
+
+    /// Waits for a `{"seeding": infohash}` line.
+    pub fn wait_seeding(&self, infohash: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                if v["seeding"] == infohash {
+                    return;
+                }
+            }
+        }
+        panic!("the seeder never reported seeding {infohash}");
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Seeder {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A deterministic pseudo-random payload of `size` bytes.
+pub fn bytes(size: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+pub fn write(root: &Path, rel: &str, content: &[u8]) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+/// Every regular file below `root` except Seedstr's own state, with its bytes.
+pub fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            if rel.starts_with(".seedstr") || rel == Path::new("seedstr.lock") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}

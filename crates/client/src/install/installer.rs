@@ -1,0 +1,599 @@
+//! `install`: from a target to verified files in an install root, atomically.
+//!
+//! Resolve on relays → refuse downgrades, republished versions and files another install (or
+//! nobody) owns → fetch into `.seedstr/staging/<infohash>/` from the swarm, falling back to web
+//! mirrors → check every file's size and SHA-256 against the signed manifest → one transaction
+//! moves them into place and commits the lockfile. The staging folder outlives a failed run, so
+//! the next run resumes where this one stopped.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nostr::prelude::ToBech32;
+use seedstr_proto::release::{Release, Version};
+use seedstr_swarm::{create, Progress, Sources, Swarm};
+
+use super::lockfile::{Installed, LockedFile, Lockfile, LockfileError};
+use super::mirror::{MirrorFailure, Mirrors};
+use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
+use super::verify::{check_file, FileProblem};
+use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
+use crate::target::Target;
+
+const STAGING: &str = "staging";
+
+pub struct InstallOptions {
+    pub relays: Vec<String>,
+    pub relay_timeout: Duration,
+    pub allow_downgrade: bool,
+    /// Peers to try besides the DHT and the release's trackers.
+    pub peers: Vec<SocketAddr>,
+    /// How long the swarm may go without delivering metadata or a verified byte before the
+    /// mirrors take over.
+    pub stall_timeout: Duration,
+}
+
+/// What an install is doing, for progress displays.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Resolved {
+        release: String,
+        event_id: String,
+        total_bytes: u64,
+    },
+    /// Bytes arriving, from the swarm or a mirror.
+    Transfer {
+        progress: Progress,
+        from_mirror: bool,
+    },
+    /// The swarm did not deliver; mirrors take over for the rest.
+    MirrorFallback {
+        reason: String,
+    },
+    Verifying,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Installed,
+    Upgraded,
+    Downgraded,
+    /// The same release was already installed and its files were intact.
+    AlreadyInstalled,
+    /// The same release was installed but files had changed; they were put back.
+    Repaired,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct InstallReport {
+    pub author: String,
+    pub coordinate: String,
+    pub version: String,
+    pub event_id: String,
+    pub infohash: String,
+    pub outcome: Outcome,
+    /// The version replaced, if any.
+    pub previous: Option<String>,
+    pub files: usize,
+    pub bytes: u64,
+    /// Bytes that came from peers in this run (a resumed run counts only the rest).
+    pub swarm_bytes: u64,
+    pub mirror_bytes: u64,
+    pub chain: Chain,
+    pub rejected: Vec<Rejected>,
+    pub relays_answered: Vec<String>,
+    pub relays_failed: Vec<(String, String)>,
+    /// The torrent, when known, so the caller can keep seeding the installed files.
+    #[serde(skip)]
+    pub torrent_file: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    #[error("{chosen} is older than the installed {installed}; pass --allow-downgrade to install it anyway")]
+    Downgrade { installed: Version, chosen: Version },
+    #[error("release {version} changed after you installed it (installed event {installed_event}, relays now hold event {event}); a published version must never change, so this is refused")]
+    Republished {
+        version: Version,
+        installed_event: String,
+        event: String,
+    },
+    #[error("the supersedes chain of {version} names event {claimed} for {installed}, but you installed {installed} as event {held}; refusing a forked history")]
+    ForkFromInstalled {
+        version: String,
+        installed: String,
+        claimed: String,
+        held: String,
+    },
+    #[error("the release would write {path:?}, which belongs to {owner}")]
+    OwnedByOther { path: String, owner: String },
+    #[error(
+        "{path:?} already exists in the install folder and no install owns it; move it away first"
+    )]
+    Unmanaged { path: String },
+    #[error("the release lists {path:?}, a name Seedstr keeps for its own state")]
+    Reserved { path: String },
+    #[error("the torrent peers sent for {infohash} does not match the signed manifest: {why}")]
+    TorrentMismatch { infohash: String, why: String },
+    #[error("wrong bytes for {path:?} from {from}: {problem}; nothing was installed")]
+    WrongBytes {
+        path: String,
+        from: String,
+        problem: FileProblem,
+    },
+    #[error("the swarm did not deliver ({reason}); incomplete: {}; the release names no mirror. Run again to resume", incomplete.join(", "))]
+    Stalled {
+        reason: String,
+        incomplete: Vec<String>,
+    },
+    #[error("the swarm did not deliver ({reason}), nor did the mirrors: {}", list_mirror_failures(.failures))]
+    MirrorsFailed {
+        reason: String,
+        failures: Vec<MirrorFailure>,
+    },
+    #[error("wrong bytes for {path:?}: {0}; nothing was installed", path = .0.path)]
+    MirrorWrongBytes(MirrorFailure),
+    #[error("the lockfile records version {0:?}, which is not semantic versioning; fix or remove that entry")]
+    LockedVersion(String),
+    #[error("the BitTorrent session failed: {0}")]
+    Swarm(String),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn list_mirror_failures(f: &[MirrorFailure]) -> String {
+    f.iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> InstallError + 'a {
+    move |source| InstallError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Installs `target` into `root`, fetching through `swarm`.
+pub async fn install(
+    swarm: &Swarm,
+    root: &Path,
+    target: &Target,
+    opts: &InstallOptions,
+    on_step: &(dyn Fn(Step) + Sync),
+) -> Result<InstallReport, InstallError> {
+    std::fs::create_dir_all(root).map_err(io("creating", root))?;
+    recover(root)?;
+    let lock = Lockfile::load(root)?;
+    let resolution = resolve(target, &opts.relays, opts.relay_timeout).await?;
+    let release = &resolution.release;
+    let event_id = resolution.event.id.to_hex();
+    on_step(Step::Resolved {
+        release: release.d(),
+        event_id: event_id.clone(),
+        total_bytes: release.total_size(),
+    });
+
+    let author = target.author.to_hex();
+    let coordinate = target.coordinate.to_string();
+    let previous = lock
+        .installs
+        .iter()
+        .find(|i| i.author == author && i.coordinate == coordinate)
+        .cloned();
+    let outcome = judge_previous(previous.as_ref(), &resolution, opts.allow_downgrade)?;
+    if outcome == Outcome::AlreadyInstalled
+        && release
+            .files
+            .iter()
+            .all(|f| check_file(&root.join(&f.path), &f.sha256, f.size).is_ok())
+    {
+        return Ok(report(&resolution, outcome, previous, 0, 0, None));
+    }
+    let outcome = if outcome == Outcome::AlreadyInstalled {
+        Outcome::Repaired
+    } else {
+        outcome
+    };
+    check_ownership(root, &lock, release, &author, &coordinate)?;
+
+    let staging = root
+        .join(STATE_DIR)
+        .join(STAGING)
+        .join(release.infohash_hex());
+    std::fs::create_dir_all(&staging).map_err(io("creating", &staging))?;
+    let fetched = fetch(swarm, &staging, release, opts, on_step).await?;
+
+    on_step(Step::Verifying);
+    for f in &release.files {
+        let at = staging.join(&f.path);
+        if f.size == 0 && !at.exists() {
+            // Zero-length files carry no pieces, so peers never write them.
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+            }
+            std::fs::File::create(&at).map_err(io("creating", &at))?;
+        }
+        if let Err(problem) = check_file(&at, &f.sha256, f.size) {
+            // Wrong bytes must not survive into the next run's resume.
+            let _ = std::fs::remove_file(&at);
+            return Err(InstallError::WrongBytes {
+                path: f.path.clone(),
+                from: fetched.source(),
+                problem,
+            });
+        }
+    }
+    // Mirror-only installs have no torrent from peers; ours is deterministic, so rebuild it and
+    // keep it only if it is the very torrent the release names.
+    let torrent_file = match fetched.torrent_file.clone() {
+        Some(t) => Some(t),
+        None => create(&staging, &release.torrent_name)
+            .ok()
+            .filter(|t| t.info_hash == release.infohash)
+            .map(|t| t.to_file_bytes(&release.trackers)),
+    };
+
+    let new_paths: BTreeSet<&str> = release.files.iter().map(|f| f.path.as_str()).collect();
+    let change = Change {
+        place: release
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), staging.join(&f.path)))
+            .collect(),
+        remove: previous
+            .iter()
+            .flat_map(|p| p.files.iter())
+            .filter(|f| !new_paths.contains(f.path.as_str()))
+            .map(|f| f.path.clone())
+            .collect(),
+    };
+    let mut new_lock = lock;
+    new_lock.upsert(Installed {
+        author,
+        coordinate,
+        version: release.version.to_string(),
+        event_id,
+        infohash: release.infohash_hex(),
+        installed_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        files: release
+            .files
+            .iter()
+            .map(|f| LockedFile {
+                path: f.path.clone(),
+                sha256: hex::encode(f.sha256),
+                size: f.size,
+            })
+            .collect(),
+    });
+    commit(root, &change, new_lock)?;
+    // Only leftovers remain (empty folders); the install is already committed.
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(report(
+        &resolution,
+        outcome,
+        previous,
+        fetched.swarm_bytes,
+        fetched.mirror_bytes,
+        torrent_file,
+    ))
+}
+
+fn report(
+    resolution: &Resolution,
+    outcome: Outcome,
+    previous: Option<Installed>,
+    swarm_bytes: u64,
+    mirror_bytes: u64,
+    torrent_file: Option<Vec<u8>>,
+) -> InstallReport {
+    let r = &resolution.release;
+    InstallReport {
+        author: resolution
+            .event
+            .pubkey
+            .to_bech32()
+            .unwrap_or_else(|_| resolution.event.pubkey.to_hex()),
+        coordinate: r.coordinate.to_string(),
+        version: r.version.to_string(),
+        event_id: resolution.event.id.to_hex(),
+        infohash: r.infohash_hex(),
+        outcome,
+        previous: previous
+            .filter(|p| p.version != r.version.to_string())
+            .map(|p| p.version),
+        files: r.files.len(),
+        bytes: r.total_size(),
+        swarm_bytes,
+        mirror_bytes,
+        chain: resolution.chain.clone(),
+        rejected: resolution.rejected.clone(),
+        relays_answered: resolution.relays_answered.clone(),
+        relays_failed: resolution.relays_failed.clone(),
+        torrent_file,
+    }
+}
+
+/// Compares the chosen release with what the lockfile holds for the same project.
+fn judge_previous(
+    previous: Option<&Installed>,
+    resolution: &Resolution,
+    allow_downgrade: bool,
+) -> Result<Outcome, InstallError> {
+    let Some(prev) = previous else {
+        return Ok(Outcome::Installed);
+    };
+    let chosen = &resolution.release.version;
+    let event_id = resolution.event.id.to_hex();
+    let installed = Version::parse(&prev.version)
+        .map_err(|_| InstallError::LockedVersion(prev.version.clone()))?;
+    if installed == *chosen {
+        if prev.event_id != event_id {
+            return Err(InstallError::Republished {
+                version: installed,
+                installed_event: prev.event_id.clone(),
+                event: event_id,
+            });
+        }
+        return Ok(Outcome::AlreadyInstalled);
+    }
+    if let Some((_, claimed)) = resolution.chain.links.iter().find(|(v, _)| *v == installed) {
+        if *claimed != prev.event_id {
+            return Err(InstallError::ForkFromInstalled {
+                version: chosen.to_string(),
+                installed: installed.to_string(),
+                claimed: claimed.clone(),
+                held: prev.event_id.clone(),
+            });
+        }
+    }
+    if *chosen < installed {
+        if !allow_downgrade {
+            return Err(InstallError::Downgrade {
+                installed,
+                chosen: chosen.clone(),
+            });
+        }
+        return Ok(Outcome::Downgraded);
+    }
+    Ok(Outcome::Upgraded)
+}
+
+/// Refuses paths Seedstr keeps for itself, files other installs own, and files nobody owns.
+fn check_ownership(
+    root: &Path,
+    lock: &Lockfile,
+    release: &Release,
+    author: &str,
+    coordinate: &str,
+) -> Result<(), InstallError> {
+    for f in &release.files {
+        let first = f.path.split('/').next().unwrap_or_default();
+        if first == STATE_DIR || f.path == super::lockfile::LOCKFILE {
+            return Err(InstallError::Reserved {
+                path: f.path.clone(),
+            });
+        }
+        match lock.owner_of(&f.path) {
+            Some(owner) if owner.author == author && owner.coordinate == coordinate => {}
+            Some(owner) => {
+                return Err(InstallError::OwnedByOther {
+                    path: f.path.clone(),
+                    owner: format!("{}@{} by {}", owner.coordinate, owner.version, owner.author),
+                })
+            }
+            None => {
+                if std::fs::symlink_metadata(root.join(&f.path)).is_ok() {
+                    return Err(InstallError::Unmanaged {
+                        path: f.path.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the fetch phase brought.
+struct Fetched {
+    torrent_file: Option<Vec<u8>>,
+    swarm_bytes: u64,
+    mirror_bytes: u64,
+}
+
+impl Fetched {
+    fn source(&self) -> String {
+        match (self.swarm_bytes > 0, self.mirror_bytes > 0) {
+            (_, false) => "the swarm".into(),
+            (false, true) => "a mirror".into(),
+            (true, true) => "the swarm and a mirror".into(),
+        }
+    }
+}
+
+/// Fills `staging` with the release's files: from the swarm, then mirrors for what it lacks.
+async fn fetch(
+    swarm: &Swarm,
+    staging: &Path,
+    release: &Release,
+    opts: &InstallOptions,
+    on_step: &(dyn Fn(Step) + Sync),
+) -> Result<Fetched, InstallError> {
+    let sources = Sources {
+        peers: opts.peers.clone(),
+        trackers: release.trackers.clone(),
+    };
+    let mut fetched = Fetched {
+        torrent_file: None,
+        swarm_bytes: 0,
+        mirror_bytes: 0,
+    };
+    let stall = opts.stall_timeout;
+    let reason =
+        match tokio::time::timeout(stall, swarm.metadata(&release.magnet(), &sources)).await {
+            Err(_) => format!("no peer sent the torrent within {}s", stall.as_secs()),
+            Ok(Err(e)) => format!("fetching the torrent failed: {e:#}"),
+            Ok(Ok(meta)) => {
+                check_torrent(release, &meta.torrent)?;
+                fetched.torrent_file = Some(meta.torrent_file.clone());
+                let mut peers = sources.peers.clone();
+                for p in &meta.seen_peers {
+                    if !peers.contains(p) {
+                        peers.push(*p);
+                    }
+                }
+                let transfer = swarm
+                    .fetch(
+                        &meta.torrent_file,
+                        staging,
+                        &Sources {
+                            peers,
+                            trackers: sources.trackers.clone(),
+                        },
+                    )
+                    .await
+                    .map_err(|e| InstallError::Swarm(format!("{e:#}")))?;
+                let waited = transfer
+                    .wait_or_stall(stall, |p| {
+                        on_step(Step::Transfer {
+                            progress: *p,
+                            from_mirror: false,
+                        })
+                    })
+                    .await;
+                fetched.swarm_bytes = transfer.progress().fetched_bytes;
+                // librqbit must let go of the staged files before they move or a mirror rewrites them.
+                let file_progress = transfer.file_progress();
+                swarm
+                    .remove(&transfer)
+                    .await
+                    .map_err(|e| InstallError::Swarm(format!("{e:#}")))?;
+                match waited {
+                    Ok(()) => return Ok(fetched),
+                    Err(stalled) => {
+                        let incomplete: Vec<String> = meta
+                            .torrent
+                            .files
+                            .iter()
+                            .zip(file_progress.iter().copied().chain(std::iter::repeat(0)))
+                            .filter(|(f, done)| *done < f.size)
+                            .map(|(f, _)| f.path.clone())
+                            .collect();
+                        if release.mirrors.is_empty() {
+                            return Err(InstallError::Stalled {
+                                reason: stalled.reason,
+                                incomplete,
+                            });
+                        }
+                        stalled.reason
+                    }
+                }
+            }
+        };
+    if release.mirrors.is_empty() {
+        return Err(InstallError::Stalled {
+            reason,
+            incomplete: release.files.iter().map(|f| f.path.clone()).collect(),
+        });
+    }
+    on_step(Step::MirrorFallback {
+        reason: reason.clone(),
+    });
+    let mirrors = Mirrors::new(&release.mirrors, stall);
+    let total = release.total_size();
+    let mut done: u64 = 0;
+    let mut failures = Vec::new();
+    let mut wrong: Option<MirrorFailure> = None;
+    for f in &release.files {
+        // What the swarm already delivered (and the manifest confirms) stays.
+        if check_file(&staging.join(&f.path), &f.sha256, f.size).is_ok() {
+            done += f.size;
+            continue;
+        }
+        let base = done;
+        let received = std::sync::atomic::AtomicU64::new(0);
+        let on_bytes = |n: u64| {
+            let got = received.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            on_step(Step::Transfer {
+                progress: Progress {
+                    done_bytes: base + got,
+                    total_bytes: total,
+                    ..Default::default()
+                },
+                from_mirror: true,
+            });
+        };
+        match mirrors.fetch(staging, f, &on_bytes).await {
+            Ok(()) => {
+                fetched.mirror_bytes += f.size;
+                done += f.size;
+            }
+            Err(failure) => {
+                if failure.wrong_bytes && wrong.is_none() {
+                    wrong = Some(failure.clone());
+                }
+                failures.push(failure);
+            }
+        }
+    }
+    if let Some(w) = wrong {
+        return Err(InstallError::MirrorWrongBytes(w));
+    }
+    if !failures.is_empty() {
+        return Err(InstallError::MirrorsFailed { reason, failures });
+    }
+    Ok(fetched)
+}
+
+/// The torrent from peers must describe exactly the manifest's files (its info hash already
+/// matched the magnet, or librqbit would not have returned it).
+fn check_torrent(release: &Release, torrent: &seedstr_swarm::Torrent) -> Result<(), InstallError> {
+    let mismatch = |why: String| InstallError::TorrentMismatch {
+        infohash: release.infohash_hex(),
+        why,
+    };
+    if torrent.info_hash != release.infohash {
+        return Err(mismatch(format!(
+            "its info hash is {}",
+            torrent.info_hash_hex()
+        )));
+    }
+    let listed: BTreeSet<(&str, u64)> = torrent
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.size))
+        .collect();
+    let signed: BTreeSet<(&str, u64)> = release
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.size))
+        .collect();
+    if let Some((p, s)) = listed.difference(&signed).next() {
+        return Err(mismatch(format!(
+            "it lists {p:?} ({s} bytes), which the manifest does not"
+        )));
+    }
+    if let Some((p, s)) = signed.difference(&listed).next() {
+        return Err(mismatch(format!(
+            "it lacks {p:?} ({s} bytes), which the manifest lists"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The web-mirror fallback: files fetched over http(s) from `<mirror>/<path>` into the staging
+//! folder, each checked against the manifest before it may stay there.
+
+use std::path::Path;
+use std::time::Duration;
+
+use seedstr_proto::release::ReleaseFile;
+use tokio::io::AsyncWriteExt;
+
+use super::verify::{check_file, FileProblem};
+
+/// Why no mirror delivered a file: one reason per mirror tried.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MirrorFailure {
+    pub path: String,
+    pub attempts: Vec<(String, String)>,
+    /// Whether some mirror answered with bytes that failed the manifest's check.
+    pub wrong_bytes: bool,
+}
+
+impl std::fmt::Display for MirrorFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no mirror delivered {:?}: ", self.path)?;
+        let parts: Vec<String> = self
+            .attempts
+            .iter()
+            .map(|(url, why)| format!("{url}: {why}"))
+            .collect();
+        write!(f, "{}", parts.join("; "))
+    }
+}
+
+/// `<mirror>/<path>` with each path component percent-encoded.
+pub fn file_url(mirror: &str, path: &str) -> String {
+    let mut url = mirror.trim_end_matches('/').to_owned();
+    for part in path.split('/') {
+        url.push('/');
+        for b in part.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                url.push(b as char);
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    url
+}
+
+pub struct Mirrors {
+    client: reqwest::Client,
+    urls: Vec<String>,
+}
+
+impl Mirrors {
+    pub fn new(urls: &[String], timeout: Duration) -> Mirrors {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .user_agent(concat!("seedstr/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a plain http client builds");
+        Mirrors {
+            client,
+            urls: urls.to_vec(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.urls.is_empty()
+    }
+
+    /// Fetches `file` into `staging/<path>`, trying each mirror until one serves the right bytes.
+    /// `on_bytes` hears of every chunk written.
+    pub async fn fetch(
+        &self,
+        staging: &Path,
+        file: &ReleaseFile,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), MirrorFailure> {
+        let target = staging.join(&file.path);
+        let part = staging.join(format!("{}.mirror-part", file.path));
+        let mut failure = MirrorFailure {
+            path: file.path.clone(),
+            attempts: Vec::new(),
+            wrong_bytes: false,
+        };
+        for mirror in &self.urls {
+            let url = file_url(mirror, &file.path);
+            let outcome = match self.download(&url, &part, file.size, on_bytes).await {
+                Ok(()) => check_file(&part, &file.sha256, file.size).map_err(|p| {
+                    failure.wrong_bytes |=
+                        matches!(p, FileProblem::Size { .. } | FileProblem::Hash { .. });
+                    format!("wrong bytes: {p}")
+                }),
+                Err(e) => {
+                    failure.wrong_bytes |= e.starts_with("wrong bytes");
+                    Err(e)
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    return std::fs::rename(&part, &target).map_err(|e| {
+                        failure
+                            .attempts
+                            .push((url, format!("placing the file: {e}")));
+                        failure.clone()
+                    });
+                }
+                Err(why) => {
+                    let _ = std::fs::remove_file(&part);
+                    failure.attempts.push((url, why));
+                }
+            }
+        }
+        if failure.attempts.is_empty() {
+            failure
+                .attempts
+                .push(("-".into(), "the release names no mirror".into()));
+        }
+        Err(failure)
+    }
+
+    async fn download(
+        &self,
+        url: &str,
+        to: &Path,
+        expected: u64,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<(), String> {
+        if let Some(parent) = to.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let mut out = tokio::fs::File::create(to)
+            .await
+            .map_err(|e| format!("writing {}: {e}", to.display()))?;
+        let mut written = 0u64;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("download broke off: {e}"))?
+        {
+            written += chunk.len() as u64;
+            // A mirror sending more than the manifest allows is cut off, not buffered.
+            if written > expected {
+                return Err(format!(
+                    "wrong bytes: more than the {expected} bytes listed"
+                ));
+            }
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| format!("writing {}: {e}", to.display()))?;
+            on_bytes(chunk.len() as u64);
+        }
+        out.sync_all()
+            .await
+            .map_err(|e| format!("writing {}: {e}", to.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_urls_encode_each_component() {
+        assert_eq!(
+            file_url("https://m.example/r/1.0/", "Data/my file#1.esp"),
+            "https://m.example/r/1.0/Data/my%20file%231.esp"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Checking files against what a signed manifest or the lockfile says they are.
+
+use std::path::Path;
+
+use seedstr_swarm::sha256_file;
+
+use super::lockfile::{Lockfile, LockfileError};
+
+/// What is wrong with one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum FileProblem {
+    #[error("missing")]
+    Missing,
+    #[error("{found} bytes where {expected} were expected")]
+    Size { expected: u64, found: u64 },
+    #[error("SHA-256 {found} where {expected} was expected")]
+    Hash { expected: String, found: String },
+    #[error("unreadable: {message}")]
+    Unreadable { message: String },
+}
+
+/// Checks the file at `on_disk` has `size` bytes hashing to `sha256`.
+pub fn check_file(on_disk: &Path, sha256: &[u8; 32], size: u64) -> Result<(), FileProblem> {
+    let meta = match std::fs::symlink_metadata(on_disk) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileProblem::Missing),
+        Err(e) => {
+            return Err(FileProblem::Unreadable {
+                message: e.to_string(),
+            })
+        }
+    };
+    if !meta.is_file() {
+        return Err(FileProblem::Unreadable {
+            message: "not a regular file".into(),
+        });
+    }
+    // The size is free to check and catches truncation before a full read.
+    if meta.len() != size {
+        return Err(FileProblem::Size {
+            expected: size,
+            found: meta.len(),
+        });
+    }
+    let (found, len) = sha256_file(on_disk).map_err(|e| FileProblem::Unreadable {
+        message: e.to_string(),
+    })?;
+    if len != size {
+        return Err(FileProblem::Size {
+            expected: size,
+            found: len,
+        });
+    }
+    if &found != sha256 {
+        return Err(FileProblem::Hash {
+            expected: hex::encode(sha256),
+            found: hex::encode(found),
+        });
+    }
+    Ok(())
+}
+
+/// One installed file that no longer matches the lockfile.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Drift {
+    /// `<ns>.<slug>@<version>` of the install that owns the file.
+    pub release: String,
+    pub path: String,
+    #[serde(flatten)]
+    pub problem: FileProblem,
+}
+
+/// The result of re-checking an install root.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RootReport {
+    pub installs: usize,
+    pub files_checked: usize,
+    pub bytes_checked: u64,
+    pub drift: Vec<Drift>,
+}
+
+/// Re-checks every file the lockfile of `root` lists.
+pub fn verify_root(root: &Path) -> Result<RootReport, LockfileError> {
+    let lock = Lockfile::load(root)?;
+    let mut report = RootReport {
+        installs: lock.installs.len(),
+        ..Default::default()
+    };
+    for install in &lock.installs {
+        for f in &install.files {
+            report.files_checked += 1;
+            let mut want = [0u8; 32];
+            let outcome = match hex::decode_to_slice(&f.sha256, &mut want) {
+                Ok(()) => check_file(&root.join(&f.path), &want, f.size),
+                Err(_) => Err(FileProblem::Unreadable {
+                    message: format!("the lockfile's hash {:?} is not hex", f.sha256),
+                }),
+            };
+            match outcome {
+                Ok(()) => report.bytes_checked += f.size,
+                Err(problem) => report.drift.push(Drift {
+                    release: format!("{}@{}", install.coordinate, install.version),
+                    path: f.path.clone(),
+                    problem,
+                }),
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> [u8; 32] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, bytes).unwrap();
+        sha256_file(&p).unwrap().0
+    }
+
+    #[test]
+    fn each_kind_of_wrong_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        assert_eq!(check_file(&p, &[0; 32], 3), Err(FileProblem::Missing));
+        std::fs::write(&p, b"abc").unwrap();
+        assert_eq!(check_file(&p, &sha(b"abc"), 3), Ok(()));
+        assert_eq!(
+            check_file(&p, &sha(b"abc"), 4),
+            Err(FileProblem::Size {
+                expected: 4,
+                found: 3
+            })
+        );
+        let wrong = check_file(&p, &sha(b"abd"), 3).unwrap_err();
+        assert!(matches!(wrong, FileProblem::Hash { .. }));
+        assert!(wrong.to_string().contains(&hex::encode(sha(b"abc"))));
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        assert!(matches!(
+            check_file(&dir.path().join("d"), &[0; 32], 0),
+            Err(FileProblem::Unreadable { .. })
+        ));
+    }
+}

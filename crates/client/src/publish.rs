@@ -1,0 +1,245 @@
+//! `publish`: a payload folder (or file) becomes a deterministic torrent and a signed release
+//! (30079), plus the project (30078) when it is new or its description changed; both go to every
+//! relay and each relay's answer is reported.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nostr::prelude::FinalizeEvent as _;
+use nostr::prelude::{Event, Keys};
+use seedstr_proto::release::{
+    Coordinate, ManifestError, Project, Release, ReleaseFile, Supersedes, Version, PROJECT_KIND,
+    RELEASE_KIND,
+};
+use seedstr_swarm::{create, CreateError, Torrent};
+use serde_json::json;
+
+use crate::relays::{publish_all, query_all, PublishAnswer};
+
+pub struct PublishRequest {
+    /// The payload: a folder, or a single file.
+    pub path: PathBuf,
+    pub coordinate: Coordinate,
+    pub version: Version,
+    pub relays: Vec<String>,
+    pub mirrors: Vec<String>,
+    pub trackers: Vec<String>,
+    pub changelog: String,
+    /// Project name and summary; `None` keeps what the project already says.
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub relay_timeout: Duration,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct PublishReport {
+    pub release: String,
+    pub event_id: String,
+    /// Set when the project event was (re)signed in this run.
+    pub project_event_id: Option<String>,
+    pub infohash: String,
+    pub magnet: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub supersedes: Option<String>,
+    /// True when this exact release was already published and was only sent again.
+    pub resent: bool,
+    pub answers: Vec<PublishAnswer>,
+    /// The folder the torrent's files sit below, for seeding.
+    pub seed_dir: PathBuf,
+    #[serde(skip)]
+    pub torrent_file: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Payload(#[from] CreateError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("no relay answered, so the release was not published: {}", .0.iter().map(|(r, w)| format!("{r} ({w})")).collect::<Vec<_>>().join("; "))]
+    NoRelay(Vec<(String, String)>),
+    #[error("{release} is already published with other files (event {event_id}, info hash {infohash}); a version never changes: publish a new version")]
+    VersionTaken {
+        release: String,
+        event_id: String,
+        infohash: String,
+    },
+    #[error("no relay accepted the release: {}", .0.iter().map(|a| format!("{} ({})", a.relay, a.message)).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<PublishAnswer>),
+    #[error("signing failed: {0}")]
+    Sign(String),
+    #[error("hashing the payload failed: {0}")]
+    Join(String),
+}
+
+/// Publishes `req` signed by `keys`.
+pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport, PublishError> {
+    let author = keys.public_key();
+    let name = format!("{}-{}", req.coordinate.slug, req.version);
+    let path = req.path.clone();
+    let torrent: Torrent = tokio::task::spawn_blocking(move || create(&path, &name))
+        .await
+        .map_err(|e| PublishError::Join(e.to_string()))??;
+
+    // What the author already published for this project decides supersedes and the project event.
+    let gathered = query_all(
+        &req.relays,
+        &json!({
+            "kinds": [PROJECT_KIND, RELEASE_KIND],
+            "authors": [author.to_hex()],
+            "#a": [req.coordinate.project_address(&author)],
+        }),
+        req.relay_timeout,
+    )
+    .await;
+    let projects = query_all(
+        &req.relays,
+        &json!({"kinds": [PROJECT_KIND], "authors": [author.to_hex()], "#d": [req.coordinate.d()]}),
+        req.relay_timeout,
+    )
+    .await;
+    if gathered.answered.is_empty() {
+        return Err(PublishError::NoRelay(gathered.failed));
+    }
+    let mine: Vec<(Release, &Event)> = gathered
+        .events
+        .iter()
+        .filter(|e| e.pubkey == author)
+        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
+        .filter(|(r, _)| r.coordinate == req.coordinate)
+        .collect();
+
+    let files: Vec<ReleaseFile> = torrent
+        .files
+        .iter()
+        .map(|f| ReleaseFile {
+            path: f.path.clone(),
+            sha256: f.sha256,
+            size: f.size,
+        })
+        .collect();
+    let mut events = Vec::new();
+    let project = project_update(&projects.events, &author, req)?;
+    let project_event_id = match project {
+        Some(p) => {
+            let e = p
+                .to_builder()
+                .finalize(keys)
+                .map_err(|e| PublishError::Sign(e.to_string()))?;
+            let id = e.id.to_hex();
+            events.push(e);
+            Some(id)
+        }
+        None => None,
+    };
+
+    let same = mine
+        .iter()
+        .filter(|(r, _)| r.version == req.version)
+        .max_by_key(|(_, e)| e.created_at);
+    let (release_event, supersedes, resent) = match same {
+        Some((r, e)) if r.infohash == torrent.info_hash => (
+            (*e).clone(),
+            r.supersedes.as_ref().map(|s| s.version.to_string()),
+            true,
+        ),
+        Some((r, e)) => {
+            return Err(PublishError::VersionTaken {
+                release: r.d(),
+                event_id: e.id.to_hex(),
+                infohash: r.infohash_hex(),
+            })
+        }
+        None => {
+            let previous = mine
+                .iter()
+                .filter(|(r, _)| r.version < req.version)
+                .max_by(|a, b| (&a.0.version, a.1.created_at).cmp(&(&b.0.version, b.1.created_at)));
+            let release = Release {
+                coordinate: req.coordinate.clone(),
+                version: req.version.clone(),
+                files,
+                infohash: torrent.info_hash,
+                torrent_name: torrent.name.clone(),
+                trackers: req.trackers.clone(),
+                mirrors: req.mirrors.clone(),
+                supersedes: previous.map(|(r, e)| Supersedes {
+                    version: r.version.clone(),
+                    event_id: e.id,
+                }),
+                changelog: req.changelog.clone(),
+            };
+            release.validate()?;
+            let e = release
+                .to_builder(&author)
+                .finalize(keys)
+                .map_err(|e| PublishError::Sign(e.to_string()))?;
+            (e, previous.map(|(r, _)| r.version.to_string()), false)
+        }
+    };
+    events.push(release_event.clone());
+    let answers = publish_all(&req.relays, &events, req.relay_timeout).await;
+    let release_answers: Vec<PublishAnswer> = answers
+        .iter()
+        .filter(|a| a.event_id == release_event.id.to_hex())
+        .cloned()
+        .collect();
+    if !release_answers.iter().any(|a| a.accepted) {
+        return Err(PublishError::Refused(release_answers));
+    }
+    let seed_dir = if req.path.is_file() {
+        req.path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    } else {
+        req.path.clone()
+    };
+    Ok(PublishReport {
+        release: format!("{}@{}", req.coordinate, req.version),
+        event_id: release_event.id.to_hex(),
+        project_event_id,
+        infohash: torrent.info_hash_hex(),
+        magnet: format!("magnet:?xt=urn:btih:{}", torrent.info_hash_hex()),
+        files: torrent.files.len(),
+        bytes: torrent.total_size(),
+        supersedes,
+        resent,
+        answers,
+        seed_dir,
+        torrent_file: torrent.to_file_bytes(&req.trackers),
+    })
+}
+
+/// The project event to sign: when none exists, or when the request changes it.
+fn project_update(
+    events: &[Event],
+    author: &nostr::prelude::PublicKey,
+    req: &PublishRequest,
+) -> Result<Option<Project>, PublishError> {
+    let current = events
+        .iter()
+        .filter(|e| e.pubkey == *author)
+        .filter_map(|e| Project::from_event(e).ok().map(|p| (p, e.created_at)))
+        .filter(|(p, _)| p.coordinate == req.coordinate)
+        .max_by_key(|(_, at)| *at)
+        .map(|(p, _)| p);
+    let wanted = Project {
+        coordinate: req.coordinate.clone(),
+        name: req
+            .name
+            .clone()
+            .or_else(|| current.as_ref().map(|p| p.name.clone()))
+            .unwrap_or_else(|| req.coordinate.slug.clone()),
+        summary: req
+            .summary
+            .clone()
+            .or_else(|| current.as_ref().map(|p| p.summary.clone()))
+            .unwrap_or_default(),
+        description: current
+            .as_ref()
+            .map(|p| p.description.clone())
+            .unwrap_or_default(),
+    };
+    Ok((current.as_ref() != Some(&wanted)).then_some(wanted))
+}

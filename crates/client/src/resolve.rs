@@ -1,0 +1,365 @@
+//! Resolution: from a target (author, project, maybe a version) to one verified release event.
+//!
+//! Relays are untrusted: every event they return is checked here (signature, namespace, the
+//! agreement of its tags) and a refused event is reported, never silently used. The `supersedes`
+//! chain is walked through whatever releases the relays hold, and a link that names a different
+//! event than the one a relay holds for that version is a fork, refused.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use nostr::prelude::{Event, EventId};
+use seedstr_proto::release::{Release, Version, RELEASE_KIND};
+use serde_json::json;
+
+use crate::relays::query_all;
+use crate::target::Target;
+
+/// A release event that was found and refused.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub event_id: String,
+    /// The `d` tag as the event claims it.
+    pub claims: String,
+    pub reason: String,
+}
+
+/// How far the chosen release's `supersedes` links could be followed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Chain {
+    /// Every link as the releases claim it, newest first: (version, event id).
+    pub links: Vec<(Version, String)>,
+    /// The link where the relays held nothing to compare with, if any.
+    pub unverified_from: Option<Version>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub release: Release,
+    pub event: Event,
+    pub chain: Chain,
+    pub rejected: Vec<Rejected>,
+    pub relays_answered: Vec<String>,
+    pub relays_failed: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no relay answered: {}", list_failures(.0))]
+    NoRelay(Vec<(String, String)>),
+    #[error("no relay holds a release of {target}")]
+    NotFound { target: String },
+    #[error("no relay holds {target}; versions found: {}", list_versions(.available))]
+    VersionNotFound {
+        target: String,
+        available: Vec<Version>,
+    },
+    #[error("every release of {target} that relays returned was refused: {}", list_rejected(.rejected))]
+    AllRejected {
+        target: String,
+        rejected: Vec<Rejected>,
+    },
+    /// `held` says what the relays hold instead.
+    #[error("the supersedes chain of {version} forks: it names event {claimed} for {linked}, but {held}")]
+    ChainFork {
+        version: String,
+        linked: String,
+        claimed: String,
+        held: String,
+    },
+}
+
+fn list_failures(f: &[(String, String)]) -> String {
+    f.iter()
+        .map(|(r, why)| format!("{r} ({why})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn list_versions(v: &[Version]) -> String {
+    if v.is_empty() {
+        return "none".into();
+    }
+    v.iter()
+        .map(Version::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_rejected(r: &[Rejected]) -> String {
+    r.iter()
+        .map(|r| format!("event {} ({}): {}", r.event_id, r.claims, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Asks the relays for the author's releases of the project and picks one.
+pub async fn resolve(
+    target: &Target,
+    relays: &[String],
+    timeout: Duration,
+) -> Result<Resolution, ResolveError> {
+    let filter = json!({
+        "kinds": [RELEASE_KIND],
+        "authors": [target.author.to_hex()],
+        "#a": [target.coordinate.project_address(&target.author)],
+    });
+    let gathered = query_all(relays, &filter, timeout).await;
+    if gathered.answered.is_empty() {
+        return Err(ResolveError::NoRelay(gathered.failed));
+    }
+    let mut resolution = choose(target, &gathered.events)?;
+    resolution.relays_answered = gathered.answered;
+    resolution.relays_failed = gathered.failed;
+    Ok(resolution)
+}
+
+/// Picks the release `target` asks for among `events`, checking each one.
+pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveError> {
+    let mut rejected = Vec::new();
+    let mut valid: BTreeMap<EventId, (Release, &Event)> = BTreeMap::new();
+    // Per version, the newest event: 30079 is addressable, so a later event replaces an earlier
+    // one; the chain may still name a replaced one.
+    let mut newest: BTreeMap<Version, &Event> = BTreeMap::new();
+    for event in events {
+        let checked = Release::from_event(event).and_then(|r| {
+            r.expect_coordinate(&target.coordinate)?;
+            Ok(r)
+        });
+        let release = match checked {
+            Ok(r) if event.pubkey == target.author => r,
+            Ok(_) => {
+                rejected.push(refusal(event, "signed by another author".into()));
+                continue;
+            }
+            Err(e) => {
+                rejected.push(refusal(event, e.to_string()));
+                continue;
+            }
+        };
+        let slot = newest.entry(release.version.clone()).or_insert(event);
+        if (event.created_at, event.id) > (slot.created_at, slot.id) {
+            *slot = event;
+        }
+        valid.insert(event.id, (release, event));
+    }
+    let name = target.to_string();
+    if newest.is_empty() {
+        return Err(if rejected.is_empty() {
+            ResolveError::NotFound { target: name }
+        } else {
+            ResolveError::AllRejected {
+                target: name,
+                rejected,
+            }
+        });
+    }
+    let chosen = match &target.version {
+        Some(v) => *newest.get(v).ok_or_else(|| {
+            let suffix = format!("@{v}");
+            let refused: Vec<Rejected> = rejected
+                .iter()
+                .filter(|r| r.claims.ends_with(&suffix))
+                .cloned()
+                .collect();
+            if refused.is_empty() {
+                ResolveError::VersionNotFound {
+                    target: name.clone(),
+                    available: newest.keys().cloned().collect(),
+                }
+            } else {
+                ResolveError::AllRejected {
+                    target: name.clone(),
+                    rejected: refused,
+                }
+            }
+        })?,
+        // The newest stable release; prereleases only when there is nothing else.
+        None => newest
+            .iter()
+            .rev()
+            .find(|(v, _)| v.pre.is_empty())
+            .or_else(|| newest.iter().next_back())
+            .map(|(_, e)| *e)
+            .expect("not empty"),
+    };
+    let (release, event) = valid[&chosen.id].clone();
+    let chain = walk_chain(&release, &valid, &newest)?;
+    Ok(Resolution {
+        release,
+        event: event.clone(),
+        chain,
+        rejected,
+        relays_answered: Vec::new(),
+        relays_failed: Vec::new(),
+    })
+}
+
+fn refusal(event: &Event, reason: String) -> Rejected {
+    Rejected {
+        event_id: event.id.to_hex(),
+        claims: seedstr_proto::event::first_tag_value(event, "d")
+            .unwrap_or("?")
+            .to_owned(),
+        reason,
+    }
+}
+
+/// Follows `supersedes` links down through the releases the relays hold.
+fn walk_chain(
+    from: &Release,
+    valid: &BTreeMap<EventId, (Release, &Event)>,
+    newest: &BTreeMap<Version, &Event>,
+) -> Result<Chain, ResolveError> {
+    let mut chain = Chain {
+        links: Vec::new(),
+        unverified_from: None,
+    };
+    let mut at = from;
+    // Versions strictly fall along the chain (every release checks its own link), so this ends.
+    while let Some(link) = &at.supersedes {
+        chain
+            .links
+            .push((link.version.clone(), link.event_id.to_hex()));
+        match valid.get(&link.event_id) {
+            Some((linked, _)) if linked.version == link.version => at = linked,
+            Some((linked, _)) => {
+                return Err(ResolveError::ChainFork {
+                    version: at.version.to_string(),
+                    linked: link.version.to_string(),
+                    claimed: link.event_id.to_hex(),
+                    held: format!("that event is release {}", linked.version),
+                })
+            }
+            None => {
+                if let Some(held) = newest.get(&link.version) {
+                    return Err(ResolveError::ChainFork {
+                        version: at.version.to_string(),
+                        linked: link.version.to_string(),
+                        claimed: link.event_id.to_hex(),
+                        held: format!("the author's {} is event {}", link.version, held.id),
+                    });
+                }
+                chain.unverified_from = Some(link.version.clone());
+                break;
+            }
+        }
+    }
+    Ok(chain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::FinalizeEvent as _;
+    use nostr::prelude::{Keys, Timestamp};
+    use seedstr_proto::release::{Coordinate, ReleaseFile, Supersedes};
+
+    fn release(version: &str, supersedes: Option<(&str, EventId)>) -> Release {
+        Release {
+            coordinate: Coordinate::new("generic", "tool").unwrap(),
+            version: Version::parse(version).unwrap(),
+            files: vec![ReleaseFile {
+                path: "tool.bin".into(),
+                sha256: [7; 32],
+                size: 3,
+            }],
+            infohash: [1; 20],
+            torrent_name: format!("tool-{version}"),
+            trackers: vec![],
+            mirrors: vec![],
+            supersedes: supersedes.map(|(v, id)| Supersedes {
+                version: Version::parse(v).unwrap(),
+                event_id: id,
+            }),
+            changelog: String::new(),
+        }
+    }
+
+    fn sign(keys: &Keys, r: &Release, at: u64) -> Event {
+        r.to_builder(&keys.public_key())
+            .custom_created_at(Timestamp::from_secs(at))
+            .finalize(keys)
+            .unwrap()
+    }
+
+    fn target(keys: &Keys, version: Option<&str>) -> Target {
+        Target {
+            author: keys.public_key(),
+            coordinate: Coordinate::new("generic", "tool").unwrap(),
+            version: version.map(|v| Version::parse(v).unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_newest_stable_release_wins_and_its_chain_is_followed() {
+        let k = Keys::generate();
+        let v1 = sign(&k, &release("1.0.0", None), 10);
+        let v2 = sign(&k, &release("1.1.0", Some(("1.0.0", v1.id))), 20);
+        let v3 = sign(&k, &release("2.0.0-rc.1", Some(("1.1.0", v2.id))), 30);
+        let events = [v3.clone(), v1.clone(), v2.clone()];
+        let r = choose(&target(&k, None), &events).unwrap();
+        assert_eq!(r.release.version.to_string(), "1.1.0");
+        assert_eq!(r.chain.links, vec![(Version::new(1, 0, 0), v1.id.to_hex())]);
+        assert_eq!(r.chain.unverified_from, None);
+        // An exact version may be a prerelease.
+        let r = choose(&target(&k, Some("2.0.0-rc.1")), &events).unwrap();
+        assert_eq!(r.event.id, v3.id);
+        assert_eq!(r.chain.links.len(), 2);
+        // A chain reaching below what relays hold is reported, not refused.
+        let r = choose(&target(&k, None), std::slice::from_ref(&v2)).unwrap();
+        assert_eq!(r.chain.unverified_from, Some(Version::new(1, 0, 0)));
+    }
+
+    #[test]
+    fn a_missing_version_lists_what_exists() {
+        let k = Keys::generate();
+        let v1 = sign(&k, &release("1.0.0", None), 10);
+        let err = choose(&target(&k, Some("3.0.0")), &[v1]).unwrap_err();
+        assert!(err.to_string().contains("versions found: 1.0.0"), "{err}");
+        let err = choose(&target(&k, None), &[]).unwrap_err();
+        assert!(matches!(err, ResolveError::NotFound { .. }));
+    }
+
+    #[test]
+    fn forged_foreign_and_other_authors_releases_are_refused_with_reasons() {
+        let k = Keys::generate();
+        let good = sign(&k, &release("1.0.0", None), 10);
+        // A valid signature over different content: the id no longer matches.
+        let mut forged: serde_json::Value = serde_json::from_str(&good.as_json()).unwrap();
+        forged["content"] = "tampered".into();
+        let forged = Event::from_json(forged.to_string()).unwrap();
+        let stranger = sign(&Keys::generate(), &release("1.0.0", None), 10);
+        let err = choose(&target(&k, None), &[forged.clone(), stranger]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("signature or id is invalid"), "{text}");
+        assert!(text.contains("signed by another author"), "{text}");
+        // With a good event beside it, the forged one is reported and skipped.
+        let r = choose(&target(&k, None), &[forged, good.clone()]).unwrap();
+        assert_eq!(r.event.id, good.id);
+        assert_eq!(r.rejected.len(), 1);
+
+        let mut foreign = release("1.0.0", None);
+        foreign.coordinate = Coordinate::new("fallout-4", "tool").unwrap();
+        let foreign = sign(&k, &foreign, 10);
+        let err = choose(&target(&k, None), &[foreign]).unwrap_err();
+        assert!(err.to_string().contains("namespace \"fallout-4\""), "{err}");
+    }
+
+    #[test]
+    fn a_chain_naming_another_event_for_a_held_version_is_a_fork() {
+        let k = Keys::generate();
+        let v1 = sign(&k, &release("1.0.0", None), 10);
+        let v2 = sign(&k, &release("2.0.0", Some(("1.0.0", v1.id))), 20);
+        // 1.0.0 republished later with other bytes: relays now hold only the replacement.
+        let mut other = release("1.0.0", None);
+        other.infohash = [9; 20];
+        let v1b = sign(&k, &other, 30);
+        let err = choose(&target(&k, None), &[v2.clone(), v1b.clone()]).unwrap_err();
+        assert!(matches!(err, ResolveError::ChainFork { .. }), "{err}");
+        assert!(err.to_string().contains(&v1b.id.to_hex()), "{err}");
+        // Both held: the chain follows the event it names.
+        let r = choose(&target(&k, Some("2.0.0")), &[v2, v1, v1b]).unwrap();
+        assert_eq!(r.chain.unverified_from, None);
+    }
+}

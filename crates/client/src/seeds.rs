@@ -1,0 +1,177 @@
+//! The seed registry: what `seedstr seed` serves, one entry per payload under
+//! `$SEEDSTR_HOME/seeds/<infohash>.{torrent,json}`. Entries are files so that publish and
+//! install (other processes) can add to a running seeder, which polls the folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::install::lockfile::{sync_dir, Lockfile};
+
+/// Why a payload is seeded, and where its files are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedEntry {
+    pub infohash: String,
+    /// `<ns>.<slug>@<version>`, for people reading the list.
+    pub release: String,
+    /// The folder the torrent's files sit below.
+    pub dir: PathBuf,
+    pub origin: Origin,
+    #[serde(default)]
+    pub trackers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// The author's own payload folder.
+    Published,
+    /// An install root; valid while its lockfile still holds this payload.
+    Installed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedsError {
+    #[error("seed registry {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub struct SeedRegistry {
+    dir: PathBuf,
+}
+
+/// A registry entry with its torrent file.
+pub struct Seed {
+    pub entry: SeedEntry,
+    pub torrent_file: Vec<u8>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SeedsError + '_ {
+    move |source| SeedsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SeedsError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+impl SeedRegistry {
+    pub fn new(home: &Path) -> SeedRegistry {
+        SeedRegistry {
+            dir: home.join("seeds"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Registers a payload. The torrent goes first and the entry last: an entry on disk always
+    /// has its torrent.
+    pub fn add(&self, entry: &SeedEntry, torrent_file: &[u8]) -> Result<(), SeedsError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let base = self.dir.join(&entry.infohash);
+        write_atomically(&base.with_extension("torrent"), torrent_file)?;
+        let json = serde_json::to_vec_pretty(entry).expect("entries serialize");
+        write_atomically(&base.with_extension("json"), &json)?;
+        sync_dir(&self.dir).map_err(io(&self.dir))
+    }
+
+    pub fn remove(&self, infohash: &str) -> Result<(), SeedsError> {
+        let base = self.dir.join(infohash);
+        for ext in ["json", "torrent"] {
+            match std::fs::remove_file(base.with_extension(ext)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io(&base)(e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every readable entry, and a description of each unreadable one.
+    pub fn list(&self) -> (Vec<Seed>, Vec<String>) {
+        let mut seeds = Vec::new();
+        let mut broken = Vec::new();
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return (seeds, broken);
+        };
+        let mut paths: Vec<PathBuf> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let read = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<SeedEntry>(&b).map_err(|e| e.to_string()))
+                .and_then(|entry| {
+                    std::fs::read(path.with_extension("torrent"))
+                        .map(|torrent_file| Seed {
+                            entry,
+                            torrent_file,
+                        })
+                        .map_err(|e| format!("its torrent: {e}"))
+                });
+            match read {
+                Ok(seed) => seeds.push(seed),
+                Err(why) => broken.push(format!("{}: {why}", path.display())),
+            }
+        }
+        (seeds, broken)
+    }
+}
+
+impl SeedEntry {
+    /// Whether the files are still there to serve: an install root's lockfile must still hold
+    /// this payload (an upgrade or removal replaces it).
+    pub fn still_valid(&self) -> bool {
+        match self.origin {
+            Origin::Published => self.dir.is_dir(),
+            Origin::Installed => Lockfile::load(&self.dir)
+                .map(|l| l.installs.iter().any(|i| i.infohash == self.infohash))
+                .unwrap_or(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_broken_ones_are_reported() {
+        let home = tempfile::tempdir().unwrap();
+        let reg = SeedRegistry::new(home.path());
+        assert!(reg.list().0.is_empty());
+        let entry = SeedEntry {
+            infohash: "ab".repeat(20),
+            release: "generic.tool@1.0.0".into(),
+            dir: home.path().to_path_buf(),
+            origin: Origin::Published,
+            trackers: vec![],
+        };
+        reg.add(&entry, b"d4:infod...ee").unwrap();
+        std::fs::write(reg.dir().join("broken.json"), b"{").unwrap();
+        let (seeds, broken) = reg.list();
+        assert_eq!(seeds.len(), 1);
+        assert_eq!(seeds[0].entry, entry);
+        assert_eq!(seeds[0].torrent_file, b"d4:infod...ee");
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert!(entry.still_valid());
+        reg.remove(&entry.infohash).unwrap();
+        assert!(reg.list().0.is_empty());
+    }
+}
