@@ -1,0 +1,412 @@
+//! Bad input and faults on the install path, each against real parts: releases crafted and
+//! signed here (as a careless or hostile publisher would), a real relay, a librqbit seeder,
+//! a web mirror served by Python's http.server. Every refusal names the problem and installs
+//! nothing.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use common::spine::{bytes, tree, write, Person};
+use common::RelayProcess;
+use nostr::prelude::FinalizeEvent as _;
+use nostr::prelude::*;
+use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
+use seedstr_store::Store;
+use seedstr_swarm::{create, Sources, Swarm, SwarmOptions, Torrent};
+
+fn payload(dir: &Path) {
+    write(dir, "Data/big.bin", &bytes(2_000_000, 3));
+    write(dir, "readme.txt", b"read me\n");
+}
+
+/// The release a publisher would sign for the payload at `dir`, before `mutate` spoils it.
+fn release_for(
+    dir: &Path,
+    slug: &str,
+    version: &str,
+    mutate: impl FnOnce(&mut Release),
+) -> (Release, Torrent) {
+    let torrent = create(dir, &format!("{slug}-{version}")).unwrap();
+    let mut release = Release {
+        coordinate: Coordinate::new("generic", slug).unwrap(),
+        version: Version::parse(version).unwrap(),
+        files: torrent
+            .files
+            .iter()
+            .map(|f| ReleaseFile {
+                path: f.path.clone(),
+                sha256: f.sha256,
+                size: f.size,
+            })
+            .collect(),
+        infohash: torrent.info_hash,
+        torrent_name: torrent.name.clone(),
+        trackers: vec![],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: String::new(),
+    };
+    mutate(&mut release);
+    (release, torrent)
+}
+
+fn sign(person: &Person, release: &Release) -> Event {
+    release
+        .to_builder(&person.keys.public_key())
+        .finalize(&person.keys)
+        .unwrap()
+}
+
+async fn send(relay: &RelayProcess, event: &Event) {
+    let (ok, msg) = relay.connect().await.publish(event).await.unwrap();
+    assert!(ok, "the relay refused a crafted event: {msg}");
+}
+
+async fn seeder_for(torrent: &Torrent, dir: &Path) -> (Swarm, String) {
+    let swarm = Swarm::start(SwarmOptions {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    swarm
+        .seed(&torrent.to_file_bytes(&[]), dir, &Sources::default())
+        .await
+        .unwrap()
+        .wait_until_completed()
+        .await
+        .unwrap();
+    let addr = swarm.local_peer_addr().unwrap().to_string();
+    (swarm, addr)
+}
+
+/// The CLI blocks; run it off the runtime that drives the in-process seeder.
+async fn install(
+    person: &Arc<Person>,
+    target: String,
+    root: &Path,
+    relay: &str,
+    peers: Vec<String>,
+) -> Result<serde_json::Value, String> {
+    let (person, root, relay) = (person.clone(), root.to_path_buf(), relay.to_owned());
+    tokio::task::spawn_blocking(move || person.install(&target, &root, &relay, &peers, &[]))
+        .await
+        .unwrap()
+}
+
+fn assert_nothing_installed(root: &Path) {
+    assert!(
+        tree(root).is_empty(),
+        "files were installed: {:?}",
+        tree(root)
+    );
+    assert!(
+        !root.join("seedstr.lock").exists(),
+        "a lockfile was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_hash_the_swarms_bytes_do_not_match_installs_nothing() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path(), &[]);
+    let (author, player) = (Person::new(), Arc::new(Person::new()));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    payload(&src);
+    // The torrent is sound (librqbit checks its SHA-1 pieces) but the signed SHA-256 is not.
+    let (release, torrent) = release_for(&src, "tool", "1.0.0", |r| r.files[0].sha256[0] ^= 1);
+    send(&relay, &sign(&author, &release)).await;
+    let (_seeder, addr) = seeder_for(&torrent, &src).await;
+    let root = work.path().join("root");
+    let err = install(
+        &player,
+        format!("{}/generic.tool", author.hex()),
+        &root,
+        &relay.url,
+        vec![addr],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("wrong bytes for \"Data/big.bin\" from the swarm: SHA-256"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was installed"), "{err}");
+    assert_nothing_installed(&root);
+}
+
+/// Python's http.server on a loopback port over `dir`; the URL it serves.
+struct WebMirror {
+    child: Child,
+    url: String,
+}
+
+impl WebMirror {
+    fn start(dir: &Path) -> WebMirror {
+        let script = "import functools, http.server, sys\n\
+            h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
+            s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n\
+            print(s.server_address[1], flush=True)\n\
+            s.serve_forever()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", script, dir.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        WebMirror {
+            child,
+            url: format!("http://127.0.0.1:{}", port.trim()),
+        }
+    }
+}
+
+impl Drop for WebMirror {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrors_take_over_from_an_empty_swarm_and_their_bytes_are_checked() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path(), &[]);
+    let (author, player) = (Person::new(), Arc::new(Person::new()));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    payload(&src);
+    let site = work.path().join("site");
+    write(
+        &site,
+        "good/Data/big.bin",
+        &std::fs::read(src.join("Data/big.bin")).unwrap(),
+    );
+    write(&site, "good/readme.txt", b"read me\n");
+    let mut corrupt = std::fs::read(src.join("Data/big.bin")).unwrap();
+    corrupt[1_000_000] ^= 0xff;
+    write(&site, "bad/Data/big.bin", &corrupt);
+    write(&site, "bad/readme.txt", b"read me\n");
+    let mirror = WebMirror::start(&site);
+
+    // No seeder at all: the swarm never answers, the mirror delivers.
+    let (good, _) = release_for(&src, "tool", "1.0.0", |r| {
+        r.mirrors = vec![format!("{}/good", mirror.url)]
+    });
+    send(&relay, &sign(&author, &good)).await;
+    let root = work.path().join("root");
+    let target = format!("{}/generic.tool", author.hex());
+    let r = install(&player, target.clone(), &root, &relay.url, vec![])
+        .await
+        .unwrap();
+    assert_eq!(r["swarm_bytes"], 0);
+    assert_eq!(r["mirror_bytes"], 2_000_008);
+    assert_eq!(tree(&root), tree(&src));
+    // Our torrents are deterministic, so the installer rebuilt the very torrent and seeds it.
+    let seeds = player
+        .home
+        .path()
+        .join("seeds")
+        .join(format!("{}.torrent", good.infohash_hex()));
+    assert!(
+        seeds.exists(),
+        "the mirror-installed payload is registered for seeding"
+    );
+
+    // 1.0.1 names only a mirror with a corrupted file: refused, and 1.0.0 stays.
+    let (bad, _) = release_for(&src, "tool", "1.0.1", |r| {
+        r.mirrors = vec![format!("{}/bad", mirror.url)]
+    });
+    send(&relay, &sign(&author, &bad)).await;
+    let before = tree(&root);
+    let err = install(&player, target, &root, &relay.url, vec![])
+        .await
+        .unwrap_err();
+    assert!(err.contains("wrong bytes for \"Data/big.bin\""), "{err}");
+    assert!(err.contains("SHA-256"), "{err}");
+    assert_eq!(tree(&root), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_event_in_the_relays_own_store_is_refused() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let (author, player) = (Person::new(), Arc::new(Person::new()));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    payload(&src);
+    let (release, _) = release_for(&src, "tool", "1.0.0", |_| {});
+    let signed = sign(&author, &release);
+    // Someone with disk access swaps a file hash; id and signature no longer fit the content.
+    let mut forged: serde_json::Value = serde_json::from_str(&signed.as_json()).unwrap();
+    let tags = forged["tags"].as_array_mut().unwrap();
+    let file_tag = tags.iter_mut().find(|t| t[0] == "file").unwrap();
+    file_tag[2] = serde_json::Value::String("00".repeat(32));
+    let forged = Event::from_json(forged.to_string()).unwrap();
+    {
+        let store = seedstr_store::lmdb::LmdbStore::open(relay_dir.path()).unwrap();
+        store.save(forged.clone()).await.unwrap();
+    }
+    let relay = RelayProcess::start(relay_dir.path(), &[]);
+    let root = work.path().join("root");
+    let err = install(
+        &player,
+        format!("{}/generic.tool", author.hex()),
+        &root,
+        &relay.url,
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("was refused"), "{err}");
+    assert!(err.contains(&forged.id.to_hex()), "{err}");
+    assert!(err.contains("signature or id is invalid"), "{err}");
+    assert_nothing_installed(&root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_namespaces_unsafe_and_reserved_paths_and_links_are_refused() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path(), &[]);
+    let (author, player) = (Person::new(), Arc::new(Person::new()));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    payload(&src);
+    let root = work.path().join("root");
+    let target = |slug: &str| format!("{}/generic.{slug}", author.hex());
+
+    // A release of another game's namespace that also tags itself as ours.
+    let (mut foreign, _) = release_for(&src, "tool", "1.0.0", |_| {});
+    foreign.coordinate = Coordinate::new("fallout-4", "tool").unwrap();
+    let ours = Coordinate::new("generic", "tool")
+        .unwrap()
+        .project_address(&author.keys.public_key());
+    let foreign = foreign
+        .to_builder(&author.keys.public_key())
+        .tag(Tag::parse(["a", &ours]).unwrap())
+        .finalize(&author.keys)
+        .unwrap();
+    send(&relay, &foreign).await;
+    let err = install(&player, target("tool"), &root, &relay.url, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("belongs to namespace \"fallout-4\", not \"generic\""),
+        "{err}"
+    );
+
+    for (slug, path, says) in [
+        ("up", "../escape.txt", "escape"),
+        ("abs", "/etc/escape.txt", "absolute"),
+        ("deep", "Data/../../escape.txt", "escape"),
+    ] {
+        let (r, _) = release_for(&src, slug, "1.0.0", |r| r.files[1].path = path.into());
+        send(&relay, &sign(&author, &r)).await;
+        let err = install(&player, target(slug), &root, &relay.url, vec![])
+            .await
+            .unwrap_err();
+        assert!(err.contains(path) && err.contains(says), "{path}: {err}");
+    }
+    assert!(!work.path().join("escape.txt").exists());
+
+    let (reserved, _) = release_for(&src, "state", "1.0.0", |r| {
+        r.files[1].path = ".seedstr/tx/evil".into()
+    });
+    send(&relay, &sign(&author, &reserved)).await;
+    let err = install(&player, target("state"), &root, &relay.url, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("a name Seedstr keeps for its own state"),
+        "{err}"
+    );
+    assert_nothing_installed(&root);
+
+    // A folder in the root that is a link to elsewhere is never written through.
+    let (linked, torrent) = release_for(&src, "linked", "1.0.0", |_| {});
+    send(&relay, &sign(&author, &linked)).await;
+    let (_seeder, addr) = seeder_for(&torrent, &src).await;
+    let elsewhere = work.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("Data")).unwrap();
+    let err = install(&player, target("linked"), &root, &relay.url, vec![addr])
+        .await
+        .unwrap_err();
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(
+        std::fs::read_dir(&elsewhere).unwrap().next().is_none(),
+        "nothing written through the link"
+    );
+    assert!(
+        !root.join("readme.txt").exists(),
+        "the transaction rolled back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_another_install_or_of_nobody_are_not_overwritten() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(relay_dir.path(), &[]);
+    let (author, player) = (Person::new(), Arc::new(Person::new()));
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("a"), work.path().join("b"));
+    payload(&a);
+    write(&b, "readme.txt", b"another project's readme\n");
+    let (ra, ta) = release_for(&a, "first", "1.0.0", |_| {});
+    let (rb, _) = release_for(&b, "second", "1.0.0", |_| {});
+    send(&relay, &sign(&author, &ra)).await;
+    send(&relay, &sign(&author, &rb)).await;
+    let (_seeder, addr) = seeder_for(&ta, &a).await;
+    let root = work.path().join("root");
+    install(
+        &player,
+        format!("{}/generic.first", author.hex()),
+        &root,
+        &relay.url,
+        vec![addr],
+    )
+    .await
+    .unwrap();
+    let err = install(
+        &player,
+        format!("{}/generic.second", author.hex()),
+        &root,
+        &relay.url,
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("\"readme.txt\", which belongs to generic.first@1.0.0"),
+        "{err}"
+    );
+
+    let fresh = work.path().join("fresh");
+    write(&fresh, "readme.txt", b"mine, not seedstr's\n");
+    let err = install(
+        &player,
+        format!("{}/generic.second", author.hex()),
+        &fresh,
+        &relay.url,
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("already exists in the install folder and no install owns it"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(fresh.join("readme.txt")).unwrap(),
+        b"mine, not seedstr's\n"
+    );
+}
