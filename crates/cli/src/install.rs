@@ -12,7 +12,7 @@ use seedstr_client::keystore::home;
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_client::target::Target;
 
-use crate::net_args::{human_bytes, print_json, runtime, PeerArgs, RelayArgs};
+use crate::net_args::{human_bytes, print_json, swarm_runtime, PeerArgs, RelayArgs};
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -99,12 +99,13 @@ fn install_now(args: &InstallArgs) -> Result<()> {
                 ));
             }
         }
+        Step::Metadata { .. } => bar.set_message("downloading"),
         Step::MirrorFallback { reason } => {
             bar.println(format!("swarm: {reason}; trying mirrors"));
         }
         Step::Verifying => bar.set_message("verifying SHA-256"),
     };
-    let rt = runtime()?;
+    let rt = swarm_runtime()?;
     let report = rt.block_on(async {
         let swarm = args.peer.start_swarm(None).await?;
         let r = install(&swarm, &args.into, &target, &opts, &on_step).await;

@@ -72,12 +72,26 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The runtime for commands that move torrent bytes. On a multi-threaded runtime librqbit hands
+/// every 16 KiB block it writes or reads to `block_in_place`, which costs more than the write
+/// itself; on one thread it writes inline (libtorrent, too, runs its network on one thread).
+/// Measured on a 1 GiB loopback transfer: 231 MB/s multi-threaded, 449 MB/s on one thread.
+pub fn swarm_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string(value).expect("reports serialize")
-    );
+    say(&serde_json::to_string(value).expect("reports serialize"));
+}
+
+/// Prints a line on stdout; a reader that went away does not stop a long-running command.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// Bytes for people: 1.5 MB, 320 kB, 12 B.

@@ -11,7 +11,7 @@ use seedstr_client::seeds::SeedRegistry;
 use seedstr_swarm::{Sources, Transfer};
 use serde_json::json;
 
-use crate::net_args::{print_json, runtime, PeerArgs};
+use crate::net_args::{self, print_json, swarm_runtime, PeerArgs};
 
 #[derive(Args)]
 pub struct SeedArgs {
@@ -29,14 +29,14 @@ pub struct SeedArgs {
 }
 
 pub fn run(args: SeedArgs) -> Result<()> {
-    runtime()?.block_on(seed(args))
+    swarm_runtime()?.block_on(seed(args))
 }
 
 fn say(json: bool, value: serde_json::Value, text: String) {
     if json {
         print_json(&value);
     } else {
-        println!("{text}");
+        net_args::say(&text);
     }
 }
 
@@ -53,6 +53,9 @@ async fn seed(args: SeedArgs) -> Result<()> {
     );
     let mut active: BTreeMap<String, Transfer> = BTreeMap::new();
     let mut warned: std::collections::BTreeSet<String> = Default::default();
+    // Payloads whose files no longer match; checking them again each poll would rehash them
+    // every time. A restart tries again.
+    let mut failed: std::collections::BTreeSet<String> = Default::default();
     let poll = Duration::from_secs(args.poll_secs.max(1));
     loop {
         let (seeds, broken) = registry.list();
@@ -65,7 +68,7 @@ async fn seed(args: SeedArgs) -> Result<()> {
         for seed in seeds {
             let e = &seed.entry;
             listed.insert(e.infohash.clone());
-            if active.contains_key(&e.infohash) {
+            if active.contains_key(&e.infohash) || failed.contains(&e.infohash) {
                 continue;
             }
             if !e.still_valid() {
@@ -97,9 +100,12 @@ async fn seed(args: SeedArgs) -> Result<()> {
                     active.insert(e.infohash.clone(), t);
                 }
                 Err(err) => {
-                    if warned.insert(e.infohash.clone()) {
-                        eprintln!("warning: cannot seed {}: {err:#}", e.release);
-                    }
+                    failed.insert(e.infohash.clone());
+                    say(
+                        args.json,
+                        json!({"refused": e.infohash, "release": e.release, "why": format!("{err:#}")}),
+                        format!("not seeding {}: {err:#}", e.release),
+                    );
                 }
             }
         }

@@ -144,33 +144,66 @@ impl Swarm {
     }
 
     /// Seeding and fetching are one operation to librqbit: it checks what `dir` holds, serves
-    /// the pieces it has and fetches the rest.
+    /// the pieces it has and fetches the rest. `paused` adds it without starting.
     async fn add_file(
         &self,
         torrent_file: &[u8],
         dir: &Path,
         sources: &Sources,
+        paused: bool,
     ) -> anyhow::Result<Transfer> {
         let add = AddTorrent::from_bytes(torrent_file.to_vec());
-        match self
-            .session
-            .add_torrent(add, Some(Self::options(dir, sources)))
-            .await?
-        {
+        let opts = AddTorrentOptions {
+            paused,
+            ..Self::options(dir, sources)
+        };
+        match self.session.add_torrent(add, Some(opts)).await? {
             AddTorrentResponse::Added(_, handle)
             | AddTorrentResponse::AlreadyManaged(_, handle) => Ok(Transfer { handle }),
             AddTorrentResponse::ListOnly(_) => anyhow::bail!("librqbit only listed the torrent"),
         }
     }
 
-    /// Seeds the payload whose files sit below `dir` (librqbit re-checks them first).
+    /// Seeds the payload whose files sit below `dir`, once librqbit's check finds every piece.
+    /// A payload that changed since it was hashed is refused rather than started: started,
+    /// librqbit would "repair" the folder with bytes from other peers.
     pub async fn seed(
         &self,
         torrent_file: &[u8],
         dir: &Path,
         sources: &Sources,
     ) -> anyhow::Result<Transfer> {
-        self.add_file(torrent_file, dir, sources).await
+        // librqbit sets every file to its torrent length when it opens it, so a file that grew or
+        // shrank since hashing would be cut or padded: compare sizes before it sees the folder.
+        let torrent = Torrent::from_file_bytes(torrent_file).map_err(anyhow::Error::msg)?;
+        for f in &torrent.files {
+            let at = dir.join(&f.path);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.is_file() && m.len() == f.size => {}
+                Ok(m) if m.is_file() => anyhow::bail!(
+                    "{} has {} bytes, not the {} published; not seeding a changed copy",
+                    at.display(),
+                    m.len(),
+                    f.size
+                ),
+                Ok(_) => anyhow::bail!("{} is not a regular file; not seeding it", at.display()),
+                Err(e) => anyhow::bail!("{}: {e}; not seeding an incomplete copy", at.display()),
+            }
+        }
+        let transfer = self.add_file(torrent_file, dir, sources, true).await?;
+        transfer.handle.wait_until_initialized().await?;
+        let p = transfer.progress();
+        if p.done_bytes < p.total_bytes {
+            self.remove(&transfer).await?;
+            anyhow::bail!(
+                "{} holds {} of the payload's {} bytes as published; not seeding a changed or incomplete copy",
+                dir.display(),
+                p.done_bytes,
+                p.total_bytes
+            );
+        }
+        self.session.unpause(&transfer.handle).await?;
+        Ok(transfer)
     }
 
     /// Asks peers for the torrent's metadata (BEP 9) without fetching any of the payload, so the
@@ -206,7 +239,7 @@ impl Swarm {
         dir: &Path,
         sources: &Sources,
     ) -> anyhow::Result<Transfer> {
-        self.add_file(torrent_file, dir, sources).await
+        self.add_file(torrent_file, dir, sources, false).await
     }
 
     /// Takes a transfer out of the session; its files stay where they are.

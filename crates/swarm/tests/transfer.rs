@@ -139,3 +139,40 @@ async fn peers_are_found_through_a_loopback_dht() {
         b"hello swarm"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_changed_since_hashing_is_not_seeded() {
+    let src = tempfile::tempdir().unwrap();
+    write_payload(src.path());
+    let torrent = create(src.path(), "payload").unwrap();
+    let file = torrent.to_file_bytes(&[]);
+    let seeder = Swarm::start(loopback()).await.unwrap();
+    let readme = src.path().join("readme.txt");
+    // Same size, other bytes: librqbit's check finds the piece missing.
+    std::fs::write(&readme, b"HELLO SWARM").unwrap();
+    let err = seeder
+        .seed(&file, src.path(), &Sources::default())
+        .await
+        .err()
+        .expect("a changed payload is refused");
+    assert!(
+        err.to_string()
+            .contains("not seeding a changed or incomplete copy"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&readme).unwrap(), b"HELLO SWARM");
+    // Another size: refused before librqbit (which cuts files to length) opens it.
+    std::fs::write(&readme, b"edited after publishing").unwrap();
+    let err = seeder
+        .seed(&file, src.path(), &Sources::default())
+        .await
+        .err()
+        .expect("a changed payload is refused");
+    assert!(err.to_string().contains("not the 11 published"), "{err}");
+    assert_eq!(
+        std::fs::read(&readme).unwrap(),
+        b"edited after publishing",
+        "the author's folder is left alone"
+    );
+    seeder.stop().await;
+}

@@ -1,4 +1,4 @@
-//! `seedstr bench relay <ws-url>`: a load generator for any Nostr relay (ours first). It signs
+//! `seedstr bench transfer` (see transfer.rs), and `seedstr bench relay <ws-url>`: a load generator for any Nostr relay (ours first). It signs
 //! its events before it starts measuring, then reports the machine's verification ceiling,
 //! ingest rate and OK latency, REQ latency on the populated store, and fan-out latency to many
 //! held connections.
@@ -8,6 +8,7 @@ mod fanout;
 mod ingest;
 mod query;
 mod stats;
+mod transfer;
 mod verify;
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ use stats::ms;
 pub enum BenchCommand {
     /// Load-test a relay: ingest, OK latency, REQ latency, fan-out, verification ceiling.
     Relay(RelayBench),
+    /// A loopback transfer: our install end to end vs a libtorrent pair, and the SHA-256 ceiling.
+    Transfer(transfer::TransferBench),
 }
 
 #[derive(Args)]
@@ -82,12 +85,17 @@ pub struct RelayBench {
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     crate::open_files::raise_limit();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     match cmd {
         BenchCommand::Relay(b) => {
+            let rt = crate::net_args::runtime()?;
             let report = rt.block_on(relay(&b))?;
+            if b.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
+        BenchCommand::Transfer(b) => {
+            let report = crate::net_args::swarm_runtime()?.block_on(transfer::run(&b))?;
             if b.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }

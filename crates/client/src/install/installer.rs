@@ -43,6 +43,10 @@ pub enum Step {
         event_id: String,
         total_bytes: u64,
     },
+    /// Peers sent the torrent; the download starts.
+    Metadata {
+        peers: usize,
+    },
     /// Bytes arriving, from the swarm or a mirror.
     Transfer {
         progress: Progress,
@@ -452,6 +456,9 @@ async fn fetch(
             Ok(Err(e)) => format!("fetching the torrent failed: {e:#}"),
             Ok(Ok(meta)) => {
                 check_torrent(release, &meta.torrent)?;
+                on_step(Step::Metadata {
+                    peers: meta.seen_peers.len(),
+                });
                 fetched.torrent_file = Some(meta.torrent_file.clone());
                 let mut peers = sources.peers.clone();
                 for p in &meta.seen_peers {

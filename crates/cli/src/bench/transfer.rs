@@ -1,0 +1,338 @@
+//! `seedstr bench transfer`: one loopback transfer of a large payload, three ways, in one run.
+//!
+//! - the SHA-256 ceiling: the machine's hash speed in memory (aws-lc through librqbit's
+//!   wrapper, and the `sha2` crate) and our verifier's speed over the payload file in the page
+//!   cache, which is the bound on how fast an install can check what it fetched;
+//! - our install end to end: resolve on a real relay, metadata, fetch from a librqbit seeder,
+//!   SHA-256 of every file, atomic commit;
+//! - the same payload between two libtorrent peers (TCP, uTP off), timed by libtorrent.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use nostr::prelude::Keys;
+use seedstr_client::install::{install, InstallOptions, Step};
+use seedstr_client::publish::{publish, PublishRequest};
+use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
+use seedstr_client::target::Target;
+use seedstr_proto::release::{Coordinate, Version};
+use seedstr_swarm::{sha256_file, Swarm, SwarmOptions};
+use serde_json::{json, Value};
+use sha1w::ISha256 as _;
+use sha2::Digest as _;
+
+#[derive(Args)]
+pub struct TransferBench {
+    /// Payload size in MiB.
+    #[arg(long, default_value_t = 1024)]
+    size_mib: u64,
+    /// The libtorrent peer script (tests/py/lt_peer.py).
+    #[arg(long)]
+    lt_script: Option<PathBuf>,
+    /// Skip the libtorrent pair.
+    #[arg(long)]
+    no_libtorrent: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn mbps(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+fn hash_in_memory(buf: &[u8]) -> (f64, f64) {
+    let t = Instant::now();
+    let mut h = sha1w::Sha256::new();
+    h.update(buf);
+    std::hint::black_box(h.finish());
+    let aws = mbps(buf.len() as u64, t.elapsed());
+    let t = Instant::now();
+    std::hint::black_box(sha2::Sha256::digest(buf));
+    let rust = mbps(buf.len() as u64, t.elapsed());
+    (aws, rust)
+}
+
+/// Writes `size` bytes of cheap pseudo-random data (incompressible enough for a transfer).
+fn write_payload(path: &Path, size: u64) -> Result<()> {
+    std::fs::create_dir_all(path.parent().expect("a payload file has a parent"))?;
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for word in chunk.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(chunk.len() as u64) as usize;
+        f.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    f.into_inner()?.sync_all()?;
+    Ok(())
+}
+
+/// A child that prints one JSON line first, killed on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Starts `cmd` and reads its first line; the rest of its output is the caller's.
+fn first_line(cmd: &mut Command) -> Result<(Child, String, Lines)> {
+    let mut child = Child(
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {cmd:?}"))?,
+    );
+    let mut out = BufReader::new(child.0.stdout.take().expect("piped"));
+    let mut line = String::new();
+    out.read_line(&mut line)?;
+    Ok((child, line, out.lines()))
+}
+
+/// Keeps reading a child's output so it never writes into a closed pipe.
+fn drain(lines: Lines) {
+    std::thread::spawn(move || lines.for_each(drop));
+}
+
+pub async fn run(b: &TransferBench) -> Result<Value> {
+    let say = |line: String| {
+        if b.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let size = b.size_mib << 20;
+    let work = tempfile::tempdir()?;
+    let name = "bench-1.0.0";
+    let save = work.path().join("src");
+    let payload_dir = save.join(name);
+    let file = payload_dir.join("payload.bin");
+    write_payload(&file, size)?;
+
+    let sample = vec![0xA5u8; 256 << 20];
+    let (aws_mem, rust_mem) = hash_in_memory(&sample);
+    drop(sample);
+    let t = Instant::now();
+    sha256_file(&file)?;
+    let verifier = mbps(size, t.elapsed());
+    say(format!(
+        "SHA-256 ceiling: {aws_mem:.0} MB/s in memory (aws-lc), {rust_mem:.0} MB/s (sha2 crate); our verifier over the cached payload: {verifier:.0} MB/s"
+    ));
+
+    // A real relay, as a child process of this binary.
+    let exe = std::env::current_exe()?;
+    let relay_data = work.path().join("relay");
+    let (_relay, line, rest) = first_line(
+        Command::new(&exe)
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-rate-limits",
+                "--data",
+            ])
+            .arg(&relay_data)
+            .env("SEEDSTR_LOG", "warn"),
+    )?;
+    let relay = line
+        .trim()
+        .strip_prefix("seedstr relay listening on ")
+        .with_context(|| format!("unexpected relay output {line:?}"))?
+        .to_owned();
+    drain(rest);
+
+    let keys = Keys::generate();
+    let coordinate = Coordinate::new("generic", "bench")?;
+    let t = Instant::now();
+    let published = publish(
+        &keys,
+        &PublishRequest {
+            path: payload_dir.clone(),
+            coordinate: coordinate.clone(),
+            version: Version::new(1, 0, 0),
+            relays: vec![relay.clone()],
+            mirrors: vec![],
+            trackers: vec![],
+            changelog: String::new(),
+            name: None,
+            summary: None,
+            relay_timeout: Duration::from_secs(10),
+        },
+    )
+    .await?;
+    let publish_time = t.elapsed();
+    say(format!(
+        "publish (torrent + SHA-256 in one read, sign, send): {:.1} s, {:.0} MB/s",
+        publish_time.as_secs_f64(),
+        mbps(size, publish_time)
+    ));
+
+    // The seeder is `seedstr seed` in its own process, as on a real network (and as the
+    // libtorrent pair runs).
+    let seed_home = work.path().join("seed-home");
+    SeedRegistry::new(&seed_home).add(
+        &SeedEntry {
+            infohash: published.infohash.clone(),
+            release: published.release.clone(),
+            dir: payload_dir.clone(),
+            origin: Origin::Published,
+            trackers: vec![],
+        },
+        &published.torrent_file,
+    )?;
+    let (seeder, hello, mut lines) = first_line(
+        Command::new(&exe)
+            .args([
+                "seed",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-dht",
+                "--json",
+                "--poll-secs",
+                "1",
+            ])
+            .env("SEEDSTR_HOME", &seed_home)
+            .env("SEEDSTR_LOG", "warn"),
+    )?;
+    let hello: Value = serde_json::from_str(&hello)?;
+    let seeder_addr: std::net::SocketAddr = hello["listening"]
+        .as_str()
+        .with_context(|| format!("seedstr seed said {hello}"))?
+        .parse()?;
+    // Wait for its initial check of the payload.
+    loop {
+        let line = lines.next().context("seedstr seed exited")??;
+        if line.contains("\"seeding\"") {
+            break;
+        }
+    }
+    drain(lines);
+    let loopback = || SwarmOptions {
+        listen: Some("127.0.0.1:0".parse().expect("an address")),
+        ..Default::default()
+    };
+    let fetcher = Swarm::start(loopback()).await?;
+    let root = work.path().join("root");
+    let target = Target {
+        author: keys.public_key(),
+        coordinate,
+        version: None,
+    };
+    let marks = std::sync::Mutex::new(Vec::<(&'static str, Duration)>::new());
+    let t = Instant::now();
+    let mark = |what: &'static str| {
+        let mut m = marks.lock().expect("not poisoned");
+        if m.last().map(|(w, _)| *w) != Some(what) {
+            m.push((what, t.elapsed()));
+        }
+    };
+    let report = install(
+        &fetcher,
+        &root,
+        &target,
+        &InstallOptions {
+            relays: vec![relay],
+            relay_timeout: Duration::from_secs(10),
+            allow_downgrade: false,
+            peers: vec![seeder_addr],
+            stall_timeout: Duration::from_secs(60),
+        },
+        &|step| match step {
+            Step::Resolved { .. } => mark("resolved"),
+            Step::Metadata { .. } => mark("metadata"),
+            Step::Transfer { progress, .. } if progress.done_bytes > 0 => mark("first bytes"),
+            Step::Verifying => mark("fetched"),
+            _ => {}
+        },
+    )
+    .await?;
+    let ours = t.elapsed();
+    let phases: Vec<String> = marks
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .map(|(w, d)| format!("{w} at {:.2} s", d.as_secs_f64()))
+        .collect();
+    fetcher.stop().await;
+    drop(seeder);
+    if report.bytes != size {
+        bail!("installed {} bytes, expected {size}", report.bytes);
+    }
+    say(format!(
+        "seedstr install end to end: {:.2} s, {:.0} MB/s ({:.0}% of the verifier's speed); {}",
+        ours.as_secs_f64(),
+        mbps(size, ours),
+        100.0 * mbps(size, ours) / verifier,
+        phases.join(", ")
+    ));
+    std::fs::remove_dir_all(&root)?;
+
+    let mut lt = Value::Null;
+    if !b.no_libtorrent {
+        let script = b.lt_script.clone().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_peer.py")
+        });
+        let torrent_path = work.path().join("bench.torrent");
+        std::fs::write(&torrent_path, &published.torrent_file)?;
+        let (_lt_seed, hello, rest) = first_line(
+            Command::new("/usr/bin/python3")
+                .arg(&script)
+                .arg("seed")
+                .arg(&torrent_path)
+                .arg(&save),
+        )?;
+        drain(rest);
+        let hello: Value = serde_json::from_str(&hello)
+            .with_context(|| format!("libtorrent seeder said {hello:?}"))?;
+        let addr = hello["listening"]
+            .as_str()
+            .with_context(|| format!("libtorrent seeder: {hello}"))?;
+        let out = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg("fetch")
+            .arg(&torrent_path)
+            .arg(work.path().join("lt-out"))
+            .arg(addr)
+            .output()?;
+        let done: Value = serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "libtorrent fetcher said {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+        let secs = done["seconds"]
+            .as_f64()
+            .with_context(|| format!("libtorrent fetcher: {done}"))?;
+        let rate = size as f64 / 1e6 / secs;
+        say(format!(
+            "libtorrent → libtorrent (TCP, uTP off): {secs:.2} s, {rate:.0} MB/s; seedstr install is {:.0}% of that",
+            100.0 * mbps(size, ours) / rate
+        ));
+        lt = json!({"seconds": secs, "mb_per_s": rate});
+    }
+    Ok(json!({
+        "size_bytes": size,
+        "sha256_mb_per_s": {"aws_lc_memory": aws_mem, "sha2_memory": rust_mem, "verifier_cached_file": verifier},
+        "publish": {"seconds": publish_time.as_secs_f64(), "mb_per_s": mbps(size, publish_time)},
+        "seedstr_install": {"seconds": ours.as_secs_f64(), "mb_per_s": mbps(size, ours), "phases": phases},
+        "libtorrent_pair": lt,
+    }))
+}
