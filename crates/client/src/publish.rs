@@ -83,22 +83,20 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         .map_err(|e| PublishError::Join(e.to_string()))??;
 
     // What the author already published for this project decides supersedes and the project event.
-    let gathered = query_all(
-        &req.relays,
-        &json!({
-            "kinds": [PROJECT_KIND, RELEASE_KIND],
-            "authors": [author.to_hex()],
-            "#a": [req.coordinate.project_address(&author)],
-        }),
-        req.relay_timeout,
-    )
-    .await;
-    let projects = query_all(
-        &req.relays,
-        &json!({"kinds": [PROJECT_KIND], "authors": [author.to_hex()], "#d": [req.coordinate.d()]}),
-        req.relay_timeout,
-    )
-    .await;
+    let releases_filter = json!({
+        "kinds": [RELEASE_KIND],
+        "authors": [author.to_hex()],
+        "#a": [req.coordinate.project_address(&author)],
+    });
+    let project_filter = json!({
+        "kinds": [PROJECT_KIND],
+        "authors": [author.to_hex()],
+        "#d": [req.coordinate.d()],
+    });
+    let (gathered, projects) = tokio::join!(
+        query_all(&req.relays, &releases_filter, req.relay_timeout),
+        query_all(&req.relays, &project_filter, req.relay_timeout),
+    );
     if gathered.answered.is_empty() {
         return Err(PublishError::NoRelay(gathered.failed));
     }
