@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::spine::{bytes, tree, write, Person};
+use common::spine::{bytes, tree, write, Person, Scene};
 use common::RelayProcess;
 use serde_json::Value;
 
@@ -64,10 +64,13 @@ fn published(relay: &RelayProcess, author: &Person, src: &Path) -> (Value, Vec<u
 
 #[test]
 fn libtorrent_downloads_from_our_seeder_and_we_download_from_libtorrent() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Person::new());
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     write(&src, "Data/big.bin", &bytes(5_000_000, 4));
     write(&src, "Data/sub/small.txt", b"small\n");
@@ -127,10 +130,13 @@ fn libtorrent_downloads_from_our_seeder_and_we_download_from_libtorrent() {
 
 #[test]
 fn an_aria2_peer_serving_corrupted_bytes_gets_nothing_installed() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Person::new());
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     write(&src, "Data/big.bin", &bytes(2_000_000, 5));
     write(&src, "readme.txt", b"honest\n");

@@ -7,8 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::spine::{bytes, tree, write, Person};
-use common::RelayProcess;
+use common::spine::{bytes, tree, write, Person, Scene};
 
 fn payload_v1(dir: &Path) {
     write(dir, "Data/big.bin", &bytes(3_000_000, 1));
@@ -24,11 +23,13 @@ fn payload_v2(dir: &Path) {
 
 #[test]
 fn publish_seed_install_upgrade_refuse_downgrade_and_verify() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let author = Person::new();
-    let player = Person::new();
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let (v1, v2, root) = (
         work.path().join("v1"),
         work.path().join("v2"),
@@ -133,10 +134,14 @@ fn publish_seed_install_upgrade_refuse_downgrade_and_verify() {
 
 #[test]
 fn an_installer_serves_the_release_once_the_publisher_is_gone() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, first, second) = (Person::new(), Person::new(), Person::new());
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player: first,
+        work,
+    } = Scene::new();
+    let second = Person::new();
     let src = work.path().join("src");
     payload_v1(&src);
     let p = author.publish(&src, "tool", "1.0.0", &relay.url, &[]);
@@ -197,10 +202,13 @@ fn walkdir(dir: &Path) -> Vec<std::fs::Metadata> {
 
 #[test]
 fn an_interrupted_install_resumes_where_it_stopped() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Person::new());
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     write(&src, "big.bin", &bytes(6_000_000, 9));
     let p = author.publish(&src, "big", "1.0.0", &relay.url, &[]);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use common::spine::{bytes, tree, write, Person};
+use common::spine::{bytes, tree, write, Person, Scene};
 use common::RelayProcess;
 use nostr::prelude::FinalizeEvent as _;
 use nostr::prelude::*;
@@ -34,15 +34,7 @@ fn release_for(
     let mut release = Release {
         coordinate: Coordinate::new("generic", slug).unwrap(),
         version: Version::parse(version).unwrap(),
-        files: torrent
-            .files
-            .iter()
-            .map(|f| ReleaseFile {
-                path: f.path.clone(),
-                sha256: f.sha256,
-                size: f.size,
-            })
-            .collect(),
+        files: torrent.files.iter().map(ReleaseFile::from).collect(),
         infohash: torrent.info_hash,
         torrent_name: torrent.name.clone(),
         trackers: vec![],
@@ -112,10 +104,13 @@ fn assert_nothing_installed(root: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manifest_hash_the_swarms_bytes_do_not_match_installs_nothing() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Arc::new(Person::new()));
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     payload(&src);
     // The torrent is sound (librqbit checks its SHA-1 pieces) but the signed SHA-256 is not.
@@ -179,10 +174,13 @@ impl Drop for WebMirror {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirrors_take_over_from_an_empty_swarm_and_their_bytes_are_checked() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Arc::new(Person::new()));
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     payload(&src);
     let site = work.path().join("site");
@@ -274,10 +272,13 @@ async fn a_forged_event_in_the_relays_own_store_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_namespaces_unsafe_and_reserved_paths_and_links_are_refused() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Arc::new(Person::new()));
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let src = work.path().join("src");
     payload(&src);
     let root = work.path().join("root");
@@ -354,10 +355,13 @@ async fn foreign_namespaces_unsafe_and_reserved_paths_and_links_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_of_another_install_or_of_nobody_are_not_overwritten() {
-    let relay_dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(relay_dir.path(), &[]);
-    let (author, player) = (Person::new(), Arc::new(Person::new()));
-    let work = tempfile::tempdir().unwrap();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
     let (a, b) = (work.path().join("a"), work.path().join("b"));
     payload(&a);
     write(&b, "readme.txt", b"another project's readme\n");

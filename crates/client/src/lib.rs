@@ -1,6 +1,7 @@
 //! The client side of Seedstr: keys, relay connections and sync, resolution, publishing,
 //! installing, and the seed registry.
 
+pub mod durable;
 pub mod install;
 pub mod keystore;
 pub mod publish;

@@ -14,7 +14,7 @@ use seedstr_proto::release::{
 use seedstr_swarm::{create, CreateError, Torrent};
 use serde_json::json;
 
-use crate::relays::{publish_all, query_all, PublishAnswer};
+use crate::relays::{list_failures, publish_all, query_all, PublishAnswer};
 
 pub struct PublishRequest {
     /// The payload: a folder, or a single file.
@@ -57,7 +57,7 @@ pub enum PublishError {
     Payload(#[from] CreateError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("no relay answered, so the release was not published: {}", .0.iter().map(|(r, w)| format!("{r} ({w})")).collect::<Vec<_>>().join("; "))]
+    #[error("no relay answered, so the release was not published: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
     #[error("{release} is already published with other files (event {event_id}, info hash {infohash}); a version never changes: publish a new version")]
     VersionTaken {
@@ -108,15 +108,7 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         .filter(|(r, _)| r.coordinate == req.coordinate)
         .collect();
 
-    let files: Vec<ReleaseFile> = torrent
-        .files
-        .iter()
-        .map(|f| ReleaseFile {
-            path: f.path.clone(),
-            sha256: f.sha256,
-            size: f.size,
-        })
-        .collect();
+    let files: Vec<ReleaseFile> = torrent.files.iter().map(ReleaseFile::from).collect();
     let mut events = Vec::new();
     let project = project_update(&projects.events, &author, req)?;
     let project_event_id = match project {

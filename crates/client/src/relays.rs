@@ -102,3 +102,12 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
     out.events = by_id.into_values().collect();
     out
 }
+
+/// `relay (why); relay (why)`, for errors about relays that could not be asked.
+pub fn list_failures(failed: &[(String, String)]) -> String {
+    failed
+        .iter()
+        .map(|(relay, why)| format!("{relay} ({why})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -12,7 +12,7 @@ use nostr::prelude::{Event, EventId};
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
 use serde_json::json;
 
-use crate::relays::query_all;
+use crate::relays::{list_failures, query_all};
 use crate::target::Target;
 
 /// A release event that was found and refused.
@@ -67,13 +67,6 @@ pub enum ResolveError {
         claimed: String,
         held: String,
     },
-}
-
-fn list_failures(f: &[(String, String)]) -> String {
-    f.iter()
-        .map(|(r, why)| format!("{r} ({why})"))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn list_versions(v: &[Version]) -> String {

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::install::lockfile::{sync_dir, Lockfile};
+use crate::durable::replace_file;
+use crate::install::lockfile::Lockfile;
 
 /// Why a payload is seeded, and where its files are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,16 +57,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SeedsError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SeedsError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
-}
-
 impl SeedRegistry {
     pub fn new(home: &Path) -> SeedRegistry {
         SeedRegistry {
@@ -82,10 +73,11 @@ impl SeedRegistry {
     pub fn add(&self, entry: &SeedEntry, torrent_file: &[u8]) -> Result<(), SeedsError> {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let base = self.dir.join(&entry.infohash);
-        write_atomically(&base.with_extension("torrent"), torrent_file)?;
+        let torrent = base.with_extension("torrent");
+        replace_file(&torrent, torrent_file).map_err(io(&torrent))?;
         let json = serde_json::to_vec_pretty(entry).expect("entries serialize");
-        write_atomically(&base.with_extension("json"), &json)?;
-        sync_dir(&self.dir).map_err(io(&self.dir))
+        let entry_path = base.with_extension("json");
+        replace_file(&entry_path, &json).map_err(io(&entry_path))
     }
 
     pub fn remove(&self, infohash: &str) -> Result<(), SeedsError> {

@@ -33,6 +33,17 @@ pub struct PayloadFile {
     pub sha256: [u8; 32],
 }
 
+/// A release lists each file as the torrent hashed it.
+impl From<&PayloadFile> for seedstr_proto::release::ReleaseFile {
+    fn from(f: &PayloadFile) -> Self {
+        seedstr_proto::release::ReleaseFile {
+            path: f.path.clone(),
+            sha256: f.sha256,
+            size: f.size,
+        }
+    }
+}
+
 /// A torrent we created (or parsed): its info dictionary and what it describes.
 #[derive(Debug, Clone)]
 pub struct Torrent {

@@ -12,6 +12,31 @@ use serde_json::Value;
 
 pub const PASSPHRASE: &str = "test passphrase";
 
+/// What most spine tests start from: a relay on loopback, an author, a player and a scratch
+/// folder. Bind every field: the temporary folders are deleted when dropped.
+pub struct Scene {
+    pub relay_dir: tempfile::TempDir,
+    pub relay: super::RelayProcess,
+    pub author: Person,
+    /// Shared so async tests can hand it to blocking CLI runs.
+    pub player: std::sync::Arc<Person>,
+    pub work: tempfile::TempDir,
+}
+
+impl Scene {
+    pub fn new() -> Scene {
+        let relay_dir = tempfile::tempdir().unwrap();
+        let relay = super::RelayProcess::start(relay_dir.path(), &[]);
+        Scene {
+            relay_dir,
+            relay,
+            author: Person::new(),
+            player: std::sync::Arc::new(Person::new()),
+            work: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
 /// Someone with a SEEDSTR_HOME and a key in it.
 pub struct Person {
     pub home: tempfile::TempDir,

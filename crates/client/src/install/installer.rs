@@ -200,19 +200,25 @@ pub async fn install(
         .iter()
         .find(|i| i.author == author && i.coordinate == coordinate)
         .cloned();
-    let outcome = judge_previous(previous.as_ref(), &resolution, opts.allow_downgrade)?;
-    if outcome == Outcome::AlreadyInstalled
-        && release
-            .files
-            .iter()
-            .all(|f| check_file(&root.join(&f.path), &f.sha256, f.size).is_ok())
-    {
-        return Ok(report(&resolution, outcome, previous, 0, 0, None));
-    }
-    let outcome = if outcome == Outcome::AlreadyInstalled {
-        Outcome::Repaired
-    } else {
-        outcome
+    let outcome = match judge_previous(previous.as_ref(), &resolution, opts.allow_downgrade)? {
+        Outcome::AlreadyInstalled
+            if release
+                .files
+                .iter()
+                .all(|f| check_file(&root.join(&f.path), &f.sha256, f.size).is_ok()) =>
+        {
+            return Ok(report(
+                &resolution,
+                Outcome::AlreadyInstalled,
+                previous,
+                0,
+                0,
+                None,
+            ));
+        }
+        // The same release with a changed or missing file: put it back.
+        Outcome::AlreadyInstalled => Outcome::Repaired,
+        outcome => outcome,
     };
     check_ownership(root, &lock, release, &author, &coordinate)?;
 

@@ -2,10 +2,11 @@
 //! release. Written whole to a temporary file, synced, then renamed: a reader sees the old or the
 //! new lockfile, never a torn one.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::durable::replace_file;
 
 pub const LOCKFILE: &str = "seedstr.lock";
 const FORMAT_VERSION: u32 = 1;
@@ -88,15 +89,9 @@ impl Lockfile {
     /// Replaces the lockfile atomically and durably.
     pub fn save(&self, root: &Path) -> Result<(), LockfileError> {
         let path = Self::path(root);
-        let err = |e| LockfileError::Write(path.clone(), e);
-        let mut tmp = tempfile::NamedTempFile::new_in(root).map_err(err)?;
         let mut json = serde_json::to_vec_pretty(self).expect("a lockfile serializes");
         json.push(b'\n');
-        tmp.write_all(&json).map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(&path).map_err(|e| err(e.error))?;
-        sync_dir(root).map_err(err)?;
-        Ok(())
+        replace_file(&path, &json).map_err(|e| LockfileError::Write(path.clone(), e))
     }
 
     /// Which other install owns `path`, if any.
@@ -114,11 +109,6 @@ impl Lockfile {
         self.installs
             .sort_by(|a, b| (&a.coordinate, &a.author).cmp(&(&b.coordinate, &b.author)));
     }
-}
-
-/// Makes a rename or a new entry in `dir` durable.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use seedstr_proto::path::check_payload_path;
 use serde::{Deserialize, Serialize};
 
-use super::lockfile::{sync_dir, Lockfile, LockfileError};
+use super::lockfile::{Lockfile, LockfileError};
+use crate::durable::{replace_file, sync_dir};
 
 /// Seedstr's own folder inside an install root.
 pub const STATE_DIR: &str = ".seedstr";
@@ -181,12 +182,7 @@ fn run(
 fn write_journal(tx: &Path, journal: &Journal) -> Result<(), TransactionError> {
     let path = tx.join(JOURNAL);
     let json = serde_json::to_vec(journal).expect("a journal serializes");
-    std::fs::write(&path, json).map_err(io("writing", &path))?;
-    std::fs::File::open(&path)
-        .and_then(|f| f.sync_all())
-        .map_err(io("syncing", &path))?;
-    sync_dir(tx).map_err(io("syncing", tx))?;
-    Ok(())
+    replace_file(&path, &json).map_err(io("writing", &path))
 }
 
 fn apply(
