@@ -39,13 +39,13 @@ pub struct Sources {
 }
 
 pub struct Swarm {
-    session: Arc<Session>,
+    pub(crate) session: Arc<Session>,
 }
 
 /// A torrent in the session, seeding or fetching.
 #[derive(Clone)]
 pub struct Transfer {
-    handle: Arc<ManagedTorrent>,
+    pub(crate) handle: Arc<ManagedTorrent>,
 }
 
 /// A snapshot of a transfer, for progress bars and decisions.

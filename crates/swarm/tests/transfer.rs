@@ -176,3 +176,75 @@ async fn a_payload_changed_since_hashing_is_not_seeded() {
     );
     seeder.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digests_taken_during_a_fetch_match_the_files_resumed_or_fetched() {
+    let src = tempfile::tempdir().unwrap();
+    write_payload(src.path());
+    // An empty file, and one that starts and ends inside pieces.
+    std::fs::write(src.path().join("empty"), b"").unwrap();
+    let odd: Vec<u8> = (0..1_234_567u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(src.path().join("odd.bin"), &odd).unwrap();
+    let torrent = create(src.path(), "payload").unwrap();
+    let file = torrent.to_file_bytes(&[]);
+    let seeder = Swarm::start(loopback()).await.unwrap();
+    seeder
+        .seed(&file, src.path(), &Sources::default())
+        .await
+        .unwrap();
+
+    // A resumed fetch: the first half of big.bin is already staged, the rest is not.
+    let out = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(out.path().join("Data")).unwrap();
+    let big = std::fs::read(src.path().join("Data/big.bin")).unwrap();
+    std::fs::write(out.path().join("Data/big.bin"), &big[..big.len() / 2]).unwrap();
+
+    let fetcher = Swarm::start(loopback()).await.unwrap();
+    let t = fetcher
+        .fetch(
+            &file,
+            out.path(),
+            &Sources {
+                peers: vec![seeder.local_peer_addr().unwrap()],
+                trackers: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let digests = fetcher.digest_files(&t, out.path(), &torrent);
+    t.wait_or_stall(Duration::from_secs(30), |_| {})
+        .await
+        .unwrap();
+    let digests = digests.finish().await.unwrap();
+    assert_eq!(digests.len(), torrent.files.len());
+    for (f, digest) in torrent.files.iter().zip(&digests) {
+        let on_disk = seedstr_swarm::sha256_file(&src.path().join(&f.path)).unwrap();
+        assert_eq!(*digest, on_disk, "{}", f.path);
+        assert_eq!(digest.0, f.sha256, "{}", f.path);
+    }
+    assert!(t.progress().fetched_bytes < torrent.files.iter().map(|f| f.size).sum::<u64>());
+    fetcher.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digests_of_a_transfer_with_no_peer_stop_when_dropped() {
+    let src = tempfile::tempdir().unwrap();
+    write_payload(src.path());
+    let torrent = create(src.path(), "payload").unwrap();
+    let fetcher = Swarm::start(loopback()).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let t = fetcher
+        .fetch(&torrent.to_file_bytes(&[]), out.path(), &Sources::default())
+        .await
+        .unwrap();
+    let digests = fetcher.digest_files(&t, out.path(), &torrent);
+    assert!(t
+        .wait_or_stall(Duration::from_millis(500), |_| {})
+        .await
+        .is_err());
+    drop(digests);
+    // The hashing thread held no lock or file that removing the transfer needs.
+    fetcher.remove(&t).await.unwrap();
+    fetcher.stop().await;
+}

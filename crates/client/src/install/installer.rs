@@ -6,19 +6,19 @@
 //! moves them into place and commits the lockfile. The staging folder outlives a failed run, so
 //! the next run resumes where this one stopped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nostr::prelude::ToBech32;
 use seedstr_proto::release::{Release, Version};
-use seedstr_swarm::{create, Progress, Sources, Swarm};
+use seedstr_swarm::{create, FileDigest, Progress, Sources, Swarm};
 
 use super::lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
-use super::verify::{check_file, FileProblem};
+use super::verify::{check_digest, check_file, FileProblem};
 use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
 use crate::target::Target;
 
@@ -239,7 +239,11 @@ pub async fn install(
             }
             std::fs::File::create(&at).map_err(io("creating", &at))?;
         }
-        if let Err(problem) = check_file(&at, &f.sha256, f.size) {
+        let checked = match fetched.digests.get(&f.path) {
+            Some(digest) => check_digest(&at, digest, &f.sha256, f.size),
+            None => check_file(&at, &f.sha256, f.size),
+        };
+        if let Err(problem) = checked {
             // Wrong bytes must not survive into the next run's resume.
             let _ = std::fs::remove_file(&at);
             return Err(InstallError::WrongBytes {
@@ -424,6 +428,9 @@ fn check_ownership(
 /// What the fetch phase brought.
 struct Fetched {
     torrent_file: Option<Vec<u8>>,
+    /// SHA-256 taken while files streamed in from the swarm, by path; files missing here (a
+    /// mirror wrote them, or hashing stopped) are read again to check them.
+    digests: HashMap<String, FileDigest>,
     swarm_bytes: u64,
     mirror_bytes: u64,
 }
@@ -452,6 +459,7 @@ async fn fetch(
     };
     let mut fetched = Fetched {
         torrent_file: None,
+        digests: HashMap::new(),
         swarm_bytes: 0,
         mirror_bytes: 0,
     };
@@ -483,6 +491,7 @@ async fn fetch(
                     )
                     .await
                     .map_err(|e| InstallError::Swarm(format!("{e:#}")))?;
+                let digests = swarm.digest_files(&transfer, staging, &meta.torrent);
                 let waited = transfer
                     .wait_or_stall(stall, |p| {
                         on_step(Step::Transfer {
@@ -492,6 +501,21 @@ async fn fetch(
                     })
                     .await;
                 fetched.swarm_bytes = transfer.progress().fetched_bytes;
+                if waited.is_ok() {
+                    on_step(Step::Verifying);
+                    // A hashing failure only costs time: those files are read again below.
+                    if let Ok(all) = digests.finish().await {
+                        fetched.digests = meta
+                            .torrent
+                            .files
+                            .iter()
+                            .map(|f| f.path.clone())
+                            .zip(all)
+                            .collect();
+                    }
+                } else {
+                    drop(digests);
+                }
                 // librqbit must let go of the staged files before they move or a mirror rewrites them.
                 let file_progress = transfer.file_progress();
                 swarm

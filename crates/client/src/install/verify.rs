@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use seedstr_swarm::sha256_file;
+use seedstr_swarm::{sha256_file, FileDigest};
 
 use super::lockfile::{Lockfile, LockfileError};
 
@@ -22,6 +22,27 @@ pub enum FileProblem {
 
 /// Checks the file at `on_disk` has `size` bytes hashing to `sha256`.
 pub fn check_file(on_disk: &Path, sha256: &[u8; 32], size: u64) -> Result<(), FileProblem> {
+    // The size is free to check and catches truncation before a full read.
+    check_size(on_disk, size)?;
+    let digest = sha256_file(on_disk).map_err(|e| FileProblem::Unreadable {
+        message: e.to_string(),
+    })?;
+    compare(&digest, sha256, size)
+}
+
+/// Like [`check_file`], with the hash already taken (while the file streamed in): only the size
+/// on disk is read again.
+pub fn check_digest(
+    on_disk: &Path,
+    digest: &FileDigest,
+    sha256: &[u8; 32],
+    size: u64,
+) -> Result<(), FileProblem> {
+    check_size(on_disk, size)?;
+    compare(digest, sha256, size)
+}
+
+fn check_size(on_disk: &Path, size: u64) -> Result<(), FileProblem> {
     let meta = match std::fs::symlink_metadata(on_disk) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileProblem::Missing),
@@ -36,23 +57,23 @@ pub fn check_file(on_disk: &Path, sha256: &[u8; 32], size: u64) -> Result<(), Fi
             message: "not a regular file".into(),
         });
     }
-    // The size is free to check and catches truncation before a full read.
     if meta.len() != size {
         return Err(FileProblem::Size {
             expected: size,
             found: meta.len(),
         });
     }
-    let (found, len) = sha256_file(on_disk).map_err(|e| FileProblem::Unreadable {
-        message: e.to_string(),
-    })?;
-    if len != size {
+    Ok(())
+}
+
+fn compare((found, len): &FileDigest, sha256: &[u8; 32], size: u64) -> Result<(), FileProblem> {
+    if *len != size {
         return Err(FileProblem::Size {
             expected: size,
-            found: len,
+            found: *len,
         });
     }
-    if &found != sha256 {
+    if found != sha256 {
         return Err(FileProblem::Hash {
             expected: hex::encode(sha256),
             found: hex::encode(found),
