@@ -3,7 +3,8 @@
 
 Usage: lt_dht.py N
 Prints one JSON line {"bootstrap": ["127.0.0.1:port", ...], "ids": [hex node id, ...]} once the nodes know each other,
-then serves until stdin closes.
+then serves until stdin closes. Each stdin line `peers <hex info hash>` is answered with one JSON line
+{"peers": ["ip:port", ...]}: the peers a lookup from the first node finds announced for that hash.
 """
 import json
 import warnings
@@ -51,7 +52,24 @@ def main():
         time.sleep(0.05)
     ids = [s.dht_state()[b"node-id"][0][:20].hex() for s in sessions]
     print(json.dumps({"bootstrap": [f"127.0.0.1:{p}" for p in ports], "ids": ids}), flush=True)
-    sys.stdin.read()
+    asker = sessions[0]
+    asker.apply_settings({"alert_mask": lt.alert.category_t.dht_operation_notification})
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) == 2 and words[0] == "peers":
+            print(json.dumps({"peers": lookup(asker, words[1])}), flush=True)
+
+
+def lookup(s, info_hash):
+    """Peers a get_peers lookup from node `s` finds for `info_hash`."""
+    s.dht_get_peers(lt.sha1_hash(bytes.fromhex(info_hash)))
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        s.wait_for_alert(100)
+        for a in s.pop_alerts():
+            if isinstance(a, lt.dht_get_peers_reply_alert) and str(a.info_hash) == info_hash:
+                return sorted({f"{ip}:{port}" for ip, port in a.peers()})
+    return []
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 //! The spine end to end with the real binary: publish to a real relay, seed with `seedstr seed`,
-//! install over loopback BitTorrent, upgrade, refuse a downgrade, verify, resume, and an install
-//! served by another installer once the publisher is gone.
+//! install over loopback BitTorrent, upgrade, refuse a downgrade, verify, resume, an install
+//! served by another installer once the publisher is gone, and installs that find their seeder
+//! only through a loopback DHT or only through the release's tracker.
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::spine::{bytes, tree, write, Person, Scene};
+use common::spine::{bytes, tree, write, Person, Scene, Tracker};
 
 fn payload_v1(dir: &Path) {
     write(dir, "Data/big.bin", &bytes(3_000_000, 1));
@@ -267,4 +268,114 @@ fn an_interrupted_install_resumes_where_it_stopped() {
     );
     assert_eq!(tree(&root), tree(&src));
     assert!(!staging.exists(), "staging is cleaned up after the commit");
+}
+
+#[test]
+fn an_install_finds_its_seeder_through_a_loopback_dht_alone() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_dht.py");
+    let mut testnet = runtime
+        .block_on(seedstr_swarm::PeerDhtTestnet::start(&script, 8))
+        .unwrap();
+    let mut dht: Vec<&str> = Vec::new();
+    let bootstrap = testnet.bootstrap();
+    for node in &bootstrap {
+        dht.extend(["--dht-bootstrap", node]);
+    }
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let src = work.path().join("src");
+    payload_v1(&src);
+    // Stand in for the real DHT's density: pick the version (publish names the torrent
+    // `<slug>-<version>`) so that a testnet node is near the info hash.
+    let torrent = seedstr_swarm::create(&src, "tool").unwrap();
+    let (version, infohash) = (0..)
+        .map(|n| {
+            let v = format!("1.0.{n}");
+            let t = torrent.renamed(&format!("tool-{v}")).unwrap();
+            (v, t.info_hash)
+        })
+        .find(|(_, ih)| testnet.has_node_near(ih))
+        .unwrap();
+    let p = author.publish(&src, "tool", &version, &relay.url, &[]);
+    assert_eq!(p["infohash"], hex(&infohash));
+    let seeder = author.seed(&dht);
+    seeder.wait_seeding(p["infohash"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seeder_port = seeder.addr.rsplit(':').next().unwrap().to_owned();
+    while !runtime
+        .block_on(testnet.announced(&infohash))
+        .unwrap()
+        .iter()
+        .any(|p| p.ends_with(&format!(":{seeder_port}")))
+    {
+        assert!(Instant::now() < deadline, "the seeder never announced");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // No --peer and no tracker: the DHT is the only way to the seeder.
+    let root = work.path().join("game");
+    let mut extra = dht.clone();
+    extra.extend(["--stall-timeout", "60"]);
+    let r = player
+        .install(
+            &format!("{}/generic.tool", author.hex()),
+            &root,
+            &relay.url,
+            &[],
+            &extra,
+        )
+        .unwrap();
+    assert_eq!(r["version"], version);
+    assert_eq!(r["swarm_bytes"].as_u64().unwrap(), 3_000_012);
+    assert_eq!(tree(&root), tree(&src));
+    drop(seeder);
+    drop(testnet);
+}
+
+#[test]
+fn an_install_finds_its_seeder_through_the_releases_tracker_alone() {
+    let tracker = Tracker::start();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let src = work.path().join("src");
+    payload_v1(&src);
+    let p = author.publish(
+        &src,
+        "tool",
+        "1.0.0",
+        &relay.url,
+        &["--tracker", &tracker.announce],
+    );
+    let seeder = author.seed(&[]);
+    seeder.wait_seeding(p["infohash"].as_str().unwrap());
+
+    // No --peer and no DHT: the tracker the release names is the only way to the seeder.
+    let root = work.path().join("game");
+    let r = player
+        .install(
+            &format!("{}/generic.tool", author.hex()),
+            &root,
+            &relay.url,
+            &[],
+            &["--stall-timeout", "30"],
+        )
+        .unwrap();
+    assert_eq!(r["swarm_bytes"].as_u64().unwrap(), 3_000_012);
+    assert_eq!(tree(&root), tree(&src));
+    drop(seeder);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

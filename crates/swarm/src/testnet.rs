@@ -12,12 +12,14 @@ use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::Context;
-use tokio::io::AsyncBufReadExt;
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 pub struct PeerDhtTestnet {
     bootstrap: Vec<String>,
     ids: Vec<[u8; 20]>,
+    questions: ChildStdin,
+    answers: BufReader<ChildStdout>,
     // Killed on drop; the script also exits when its stdin closes.
     _child: Child,
 }
@@ -33,11 +35,10 @@ impl PeerDhtTestnet {
             .kill_on_drop(true)
             .spawn()
             .context("starting the libtorrent DHT testnet (is python3-libtorrent installed?)")?;
-        let stdout = child.stdout.take().expect("piped");
+        let questions = child.stdin.take().expect("piped");
+        let mut answers = BufReader::new(child.stdout.take().expect("piped"));
         let mut line = String::new();
-        tokio::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .await?;
+        answers.read_line(&mut line).await?;
         #[derive(serde::Deserialize)]
         struct Ready {
             bootstrap: Vec<String>,
@@ -54,6 +55,8 @@ impl PeerDhtTestnet {
         Ok(PeerDhtTestnet {
             bootstrap: ready.bootstrap,
             ids,
+            questions,
+            answers,
             _child: child,
         })
     }
@@ -70,5 +73,24 @@ impl PeerDhtTestnet {
     /// payload name that lands near one (see [`crate::Torrent::renamed`]).
     pub fn has_node_near(&self, info_hash: &[u8; 20]) -> bool {
         self.ids.iter().any(|id| id[..2] == info_hash[..2])
+    }
+
+    /// The peers a lookup on the testnet finds announced for `info_hash`: lets a test wait for a
+    /// seeder's announce instead of racing it (a fetcher that looked first asks again only a
+    /// minute later).
+    pub async fn announced(&mut self, info_hash: &[u8; 20]) -> anyhow::Result<Vec<String>> {
+        self.questions
+            .write_all(format!("peers {}\n", hex::encode(info_hash)).as_bytes())
+            .await?;
+        self.questions.flush().await?;
+        let mut line = String::new();
+        self.answers.read_line(&mut line).await?;
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            peers: Vec<String>,
+        }
+        let answer: Answer = serde_json::from_str(&line)
+            .with_context(|| format!("the DHT testnet answered {line:?}"))?;
+        Ok(answer.peers)
     }
 }

@@ -71,7 +71,7 @@ impl Person {
             .args(args)
             .env("SEEDSTR_HOME", self.home.path())
             .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
-            .env("SEEDSTR_LOG", "warn")
+            .env("SEEDSTR_LOG", log_filter())
             .output()
             .unwrap()
     }
@@ -108,7 +108,8 @@ impl Person {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// `seedstr install … --json` over loopback with no DHT: Ok(report) or Err(error text).
+    /// `seedstr install … --json` over loopback (no DHT unless `extra` names a bootstrap):
+    /// Ok(report) or Err(error text).
     pub fn install(
         &self,
         target: &str,
@@ -124,11 +125,8 @@ impl Person {
             root.to_str().unwrap(),
             "--relay",
             relay,
-            "--no-dht",
             "--listen",
             "127.0.0.1:0",
-            "--stall-timeout",
-            "5",
             "--json",
         ]
         .iter()
@@ -138,9 +136,14 @@ impl Person {
             args.push("--peer".into());
             args.push(p.clone());
         }
-        args.extend(extra.iter().map(|s| s.to_string()));
+        if !extra.contains(&"--stall-timeout") {
+            args.extend(["--stall-timeout".into(), "5".into()]);
+        }
+        args.extend(no_dht_unless_asked(extra).iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = self.run(&args);
+        // The test harness shows this only when the test fails.
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
             panic!(
                 "install printed no JSON: {}\n{}",
@@ -161,6 +164,21 @@ impl Person {
     }
 }
 
+/// The log filter of the binaries tests run: `SEEDSTR_TEST_LOG` (say `librqbit_dht=trace`) when
+/// chasing a failure, warnings otherwise.
+fn log_filter() -> String {
+    std::env::var("SEEDSTR_TEST_LOG").unwrap_or_else(|_| "warn".into())
+}
+
+/// `extra`, plus `--no-dht` unless it names a DHT bootstrap: tests never reach the public DHT.
+fn no_dht_unless_asked<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = extra.to_vec();
+    if !extra.contains(&"--dht-bootstrap") {
+        args.push("--no-dht");
+    }
+    args
+}
+
 /// A `seedstr seed` process and the lines it prints.
 pub struct Seeder {
     child: Child,
@@ -175,14 +193,13 @@ impl Seeder {
                 "seed",
                 "--listen",
                 "127.0.0.1:0",
-                "--no-dht",
                 "--json",
                 "--poll-secs",
                 "1",
             ])
-            .args(extra)
+            .args(no_dht_unless_asked(extra))
             .env("SEEDSTR_HOME", home)
-            .env("SEEDSTR_LOG", "warn")
+            .env("SEEDSTR_LOG", log_filter())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -275,4 +292,36 @@ pub fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     walk(root, root, &mut out);
     out.sort();
     out
+}
+
+/// `tests/py/tracker.py`: an HTTP tracker on loopback, stopped on drop.
+pub struct Tracker {
+    child: Child,
+    pub announce: String,
+}
+
+impl Tracker {
+    pub fn start() -> Tracker {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/tracker.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: Value = serde_json::from_str(&line).expect("the tracker prints its address");
+        let announce = ready["announce"].as_str().unwrap().to_owned();
+        Tracker { child, announce }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
