@@ -40,12 +40,11 @@ struct Haves {
 }
 
 impl Haves {
-    fn get(&self) -> anyhow::Result<Vec<u8>> {
-        let (bits, _) = self
-            .api
-            .api_dump_haves(self.id)
-            .map_err(anyhow::Error::from)?;
-        Ok(bits.as_raw_slice().to_vec())
+    /// `None` while librqbit cannot tell: the torrent is still checking what a resumed fetch
+    /// left on disk (or is gone, which only happens once the caller stopped waiting).
+    fn get(&self) -> Option<Vec<u8>> {
+        let (bits, _) = self.api.api_dump_haves(self.id).ok()?;
+        Some(bits.as_raw_slice().to_vec())
     }
 }
 
@@ -99,7 +98,7 @@ fn hash_as_verified(
         while done < *len {
             // Bytes of this file covered by the run of verified pieces from `done` on.
             let mut piece = (file_start + done) / piece_length;
-            let bits = haves.get()?;
+            let bits = haves.get().unwrap_or_default();
             while has(&bits, piece) && piece * piece_length < file_start + len {
                 piece += 1;
             }

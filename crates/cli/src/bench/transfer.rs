@@ -1,8 +1,9 @@
-//! `seedstr bench transfer`: one loopback transfer of a large payload, three ways, in one run.
+//! `seedstr bench transfer`: one loopback transfer of a large payload, four ways, in one run.
 //!
 //! - the SHA-256 ceiling: the machine's hash speed in memory (aws-lc through librqbit's
 //!   wrapper, and the `sha2` crate) and our verifier's speed over the payload file in the page
 //!   cache, which is the bound on how fast an install can check what it fetched;
+//! - a raw loopback copy (read, TCP, write, no protocol): the bound on any transfer here;
 //! - our install end to end: resolve on a real relay, metadata, fetch from a librqbit seeder,
 //!   SHA-256 of every file, atomic commit;
 //! - the same payload between two libtorrent peers (TCP, uTP off), timed by libtorrent.
@@ -55,6 +56,42 @@ fn hash_in_memory(buf: &[u8]) -> (f64, f64) {
     std::hint::black_box(sha2::Sha256::digest(buf));
     let rust = mbps(buf.len() as u64, t.elapsed());
     (aws, rust)
+}
+
+/// The bound on any transfer of `file` on this machine: one thread reads it and sends it over
+/// loopback TCP, another receives it and writes a copy into `dir`. No protocol, no hashing.
+fn raw_loopback_copy(file: &Path, dir: &Path) -> Result<Duration> {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let copy = dir.join("raw-copy.bin");
+    let receiver = std::thread::spawn(move || -> Result<u64> {
+        let (mut conn, _) = listener.accept()?;
+        let mut out = std::fs::File::create(&copy)?;
+        let n = std::io::copy(&mut conn, &mut out)?;
+        std::fs::remove_file(&copy)?;
+        Ok(n)
+    });
+    let t = Instant::now();
+    let mut conn = std::net::TcpStream::connect(addr)?;
+    let mut src = std::fs::File::open(file)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        conn.write_all(&buf[..n])?;
+    }
+    drop(conn);
+    let received = receiver
+        .join()
+        .map_err(|_| anyhow::anyhow!("the receiving thread panicked"))??;
+    let took = t.elapsed();
+    if received != std::fs::metadata(file)?.len() {
+        bail!("the raw copy received {received} bytes");
+    }
+    Ok(took)
 }
 
 /// Writes `size` bytes of cheap pseudo-random data (incompressible enough for a transfer).
@@ -135,6 +172,13 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
     let verifier = mbps(size, t.elapsed());
     say(format!(
         "SHA-256 ceiling: {aws_mem:.0} MB/s in memory (aws-lc), {rust_mem:.0} MB/s (sha2 crate); our verifier over the cached payload: {verifier:.0} MB/s"
+    ));
+
+    let raw = raw_loopback_copy(&file, work.path())?;
+    say(format!(
+        "raw loopback copy (read, TCP, write; no protocol): {:.2} s, {:.0} MB/s",
+        raw.as_secs_f64(),
+        mbps(size, raw)
     ));
 
     // A real relay, as a child process of this binary.
@@ -277,10 +321,11 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
         bail!("installed {} bytes, expected {size}", report.bytes);
     }
     say(format!(
-        "seedstr install end to end: {:.2} s, {:.0} MB/s ({:.0}% of the verifier's speed); {}",
+        "seedstr install end to end: {:.2} s, {:.0} MB/s ({:.0}% of in-memory SHA-256, {:.0}% of the raw copy); {}",
         ours.as_secs_f64(),
         mbps(size, ours),
-        100.0 * mbps(size, ours) / verifier,
+        100.0 * mbps(size, ours) / aws_mem,
+        100.0 * mbps(size, ours) / mbps(size, raw),
         phases.join(", ")
     ));
     std::fs::remove_dir_all(&root)?;
@@ -331,6 +376,7 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
     Ok(json!({
         "size_bytes": size,
         "sha256_mb_per_s": {"aws_lc_memory": aws_mem, "sha2_memory": rust_mem, "verifier_cached_file": verifier},
+        "raw_loopback_copy": {"seconds": raw.as_secs_f64(), "mb_per_s": mbps(size, raw)},
         "publish": {"seconds": publish_time.as_secs_f64(), "mb_per_s": mbps(size, publish_time)},
         "seedstr_install": {"seconds": ours.as_secs_f64(), "mb_per_s": mbps(size, ours), "phases": phases},
         "libtorrent_pair": lt,

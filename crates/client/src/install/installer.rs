@@ -504,14 +504,19 @@ async fn fetch(
                 if waited.is_ok() {
                     on_step(Step::Verifying);
                     // A hashing failure only costs time: those files are read again below.
-                    if let Ok(all) = digests.finish().await {
-                        fetched.digests = meta
-                            .torrent
-                            .files
-                            .iter()
-                            .map(|f| f.path.clone())
-                            .zip(all)
-                            .collect();
+                    match digests.finish().await {
+                        Ok(all) => {
+                            fetched.digests = meta
+                                .torrent
+                                .files
+                                .iter()
+                                .map(|f| f.path.clone())
+                                .zip(all)
+                                .collect()
+                        }
+                        Err(e) => tracing::warn!(
+                            "hashing during the transfer failed ({e:#}); reading the files again"
+                        ),
                     }
                 } else {
                     drop(digests);
