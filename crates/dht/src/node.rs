@@ -1,0 +1,211 @@
+//! A Mainline DHT node that puts and gets Seedstr's mutable items with BEP-44's rules kept:
+//! sizes checked first, `seq` only growing, compare-and-swap for concurrent writers.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ed25519_dalek::SigningKey;
+use futures_util::StreamExt;
+use mainline::async_dht::AsyncDht;
+use mainline::errors::{ConcurrencyError, PutMutableError, PutQueryError};
+use mainline::{Dht, MutableItem};
+
+use crate::record::{check_sizes, RecordError};
+
+/// How a node joins the DHT.
+#[derive(Debug, Clone, Default)]
+pub struct DhtOptions {
+    /// `host:port` of nodes to join through; `None` uses the public routers.
+    pub bootstrap: Option<Vec<String>>,
+    /// UDP port (default: any free one).
+    pub port: Option<u16>,
+    /// Bind to loopback only (tests).
+    pub loopback: bool,
+    /// Answer other nodes' queries and store their items (a long-running node should).
+    pub server: bool,
+    /// How long one request may wait for an answer (the library's default is 2 s).
+    pub request_timeout: Option<Duration>,
+}
+
+/// How a put picks its `seq`.
+#[derive(Debug, Clone, Copy)]
+pub enum Write {
+    /// Above whatever the DHT holds (the current Unix time, or one more than the stored `seq`
+    /// if that is higher), with the stored `seq` as the compare-and-swap condition.
+    Next,
+    /// Exactly this `seq`, refused unless it is above the stored one; `cas`, when set, must be
+    /// the stored `seq`.
+    Exact { seq: i64, cas: Option<i64> },
+}
+
+/// A stored item.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stored {
+    pub seq: i64,
+    /// Hex DHT target: SHA-1 of the key and salt.
+    pub target: String,
+    /// Nodes that acknowledged storing it.
+    pub stored_at: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DhtError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("seq {seq} is not above the stored seq {stored}; a record's seq only grows")]
+    NotMostRecent { seq: i64, stored: i64 },
+    #[error("DHT nodes hold a record with a seq at or above {seq}; a record's seq only grows")]
+    NewerStored { seq: i64 },
+    #[error("compare-and-swap failed: expected stored seq {expected}, found {found:?}; another writer changed the record, read it again")]
+    CasFailed { expected: i64, found: Option<i64> },
+    #[error("another writer is updating this record ({0}); read it again and retry")]
+    Conflict(ConcurrencyError),
+    #[error("no DHT node is reachable to store the record; check the bootstrap nodes")]
+    NoNodes,
+    #[error("no DHT node answered the put")]
+    Timeout,
+    #[error("DHT nodes refused the record: {code} {description}")]
+    Refused { code: i32, description: String },
+    #[error("starting the DHT node: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct DhtNode {
+    dht: AsyncDht,
+}
+
+fn salt_opt(salt: &[u8]) -> Option<&[u8]> {
+    (!salt.is_empty()).then_some(salt)
+}
+
+impl DhtNode {
+    pub fn start(opts: &DhtOptions) -> Result<DhtNode, DhtError> {
+        let mut builder = Dht::builder();
+        match &opts.bootstrap {
+            Some(nodes) if nodes.is_empty() => builder.no_bootstrap(),
+            Some(nodes) => builder.bootstrap(nodes),
+            None => &mut builder,
+        };
+        if let Some(port) = opts.port {
+            builder.port(port);
+        }
+        if opts.loopback {
+            builder.bind_address(Ipv4Addr::LOCALHOST);
+        }
+        if opts.server {
+            builder.server_mode();
+        }
+        if let Some(t) = opts.request_timeout {
+            builder.request_timeout(t);
+        }
+        Ok(DhtNode {
+            dht: builder.build()?.as_async(),
+        })
+    }
+
+    /// Waits until the node has joined the DHT; false if it found nobody.
+    pub async fn bootstrapped(&self) -> bool {
+        self.dht.bootstrapped().await
+    }
+
+    /// `host:port` others can join through.
+    pub async fn local_addr(&self) -> String {
+        self.dht.info().await.local_addr().to_string()
+    }
+
+    /// Signs `value` under `key` and `salt` and stores it.
+    pub async fn put(
+        &self,
+        key: &SigningKey,
+        salt: &[u8],
+        value: &[u8],
+        write: Write,
+    ) -> Result<Stored, DhtError> {
+        check_sizes(value, salt)?;
+        let public = key.verifying_key().to_bytes();
+        let stored = self.most_recent(&public, salt).await.map(|i| i.seq());
+        let (seq, cas) = match write {
+            Write::Next => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                (now.max(stored.map_or(0, |s| s + 1)), stored)
+            }
+            Write::Exact { seq, cas } => {
+                if let Some(stored) = stored.filter(|s| *s >= seq) {
+                    return Err(DhtError::NotMostRecent { seq, stored });
+                }
+                if let Some(expected) = cas.filter(|c| Some(*c) != stored) {
+                    return Err(DhtError::CasFailed {
+                        expected,
+                        found: stored,
+                    });
+                }
+                (seq, cas)
+            }
+        };
+        let item = MutableItem::new(key.clone(), value, seq, salt_opt(salt));
+        self.store(item, cas).await
+    }
+
+    /// Puts an item someone already signed, unchanged: how records outlive their author's
+    /// absence (items expire from nodes after about two hours).
+    pub async fn republish(&self, item: MutableItem) -> Result<Stored, DhtError> {
+        check_sizes(item.value(), item.salt().unwrap_or_default())?;
+        self.store(item, None).await
+    }
+
+    async fn store(&self, item: MutableItem, cas: Option<i64>) -> Result<Stored, DhtError> {
+        let seq = item.seq();
+        match self.dht.put_mutable(item, cas).await {
+            Ok(outcome) => Ok(Stored {
+                seq,
+                target: hex::encode(outcome.target.as_bytes()),
+                stored_at: outcome.stored_at,
+            }),
+            Err(PutMutableError::Concurrency(ConcurrencyError::NotMostRecent)) => {
+                Err(DhtError::NewerStored { seq })
+            }
+            Err(PutMutableError::Concurrency(ConcurrencyError::CasFailed)) => {
+                Err(DhtError::CasFailed {
+                    expected: cas.unwrap_or_default(),
+                    found: None,
+                })
+            }
+            Err(PutMutableError::Concurrency(e)) => Err(DhtError::Conflict(e)),
+            Err(PutMutableError::Query(PutQueryError::NoClosestNodes)) => Err(DhtError::NoNodes),
+            Err(PutMutableError::Query(PutQueryError::Timeout)) => Err(DhtError::Timeout),
+            Err(PutMutableError::Query(PutQueryError::ErrorResponse(e))) => {
+                Err(DhtError::Refused {
+                    code: e.code,
+                    description: e.description,
+                })
+            }
+        }
+    }
+
+    /// The first valid item any node returns (the library checks each signature).
+    pub async fn first(&self, public_key: &[u8; 32], salt: &[u8]) -> Option<MutableItem> {
+        self.dht
+            .get_mutable(public_key, salt_opt(salt), None)
+            .next()
+            .await
+    }
+
+    /// The item with the highest `seq` once the lookup has asked every close node.
+    pub async fn most_recent(&self, public_key: &[u8; 32], salt: &[u8]) -> Option<MutableItem> {
+        self.dht
+            .get_mutable_most_recent(public_key, salt_opt(salt))
+            .await
+    }
+
+    /// Every valid item as nodes return them, for callers that act on the first and keep
+    /// listening for newer ones.
+    pub fn items(
+        &self,
+        public_key: &[u8; 32],
+        salt: &[u8],
+    ) -> impl futures_util::Stream<Item = MutableItem> + Unpin {
+        self.dht.get_mutable(public_key, salt_opt(salt), None)
+    }
+}
