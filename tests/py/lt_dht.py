@@ -34,8 +34,8 @@ def node():
     return s
 
 
-def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+def network(n):
+    """`n` libtorrent DHT nodes on loopback that know each other, and their ports."""
     sessions = [node() for _ in range(n)]
     deadline = time.time() + 10
     while any(s.listen_port() == 0 for s in sessions) and time.time() < deadline:
@@ -50,6 +50,12 @@ def main():
         if all(s.status().dht_nodes >= min(n - 1, 8) for s in sessions):
             break
         time.sleep(0.05)
+    return sessions, ports
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    sessions, ports = network(n)
     ids = [s.dht_state()[b"node-id"][0][:20].hex() for s in sessions]
     print(json.dumps({"bootstrap": [f"127.0.0.1:{p}" for p in ports], "ids": ids}), flush=True)
     asker = sessions[0]
