@@ -1,6 +1,7 @@
 //! `seedstr`: the command line.
 
 mod bench;
+mod dht;
 mod install;
 mod key;
 mod net_args;
@@ -40,6 +41,9 @@ enum Command {
     Seed(Box<seed::SeedArgs>),
     /// Re-check installed files against the lockfile.
     Verify(verify::VerifyArgs),
+    /// Transport keys and raw records on the Mainline DHT (BEP-44).
+    #[command(subcommand)]
+    Dht(dht::DhtCommand),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Install(i) => install::run(*i),
         Command::Seed(s) => seed::run(*s),
         Command::Verify(v) => verify::run(v),
+        Command::Dht(d) => dht::run(d),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

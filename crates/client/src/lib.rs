@@ -11,3 +11,4 @@ pub mod resolve;
 pub mod seeds;
 pub mod sync;
 pub mod target;
+pub mod transport_keys;

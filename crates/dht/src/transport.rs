@@ -38,8 +38,8 @@ fn proof_message(author: &PublicKey) -> Vec<u8> {
     format!("{PROOF_LABEL}{}", author.to_hex()).into_bytes()
 }
 
-/// The attestation event, ready to sign with the Nostr key.
-pub fn attestation(keys: &Keys) -> EventBuilder {
+/// The attestation event, signed by the Nostr key.
+pub fn attestation(keys: &Keys) -> Result<Event, String> {
     let transport = derive(keys.secret_key());
     let proof = transport.sign(&proof_message(&keys.public_key()));
     let tags = [
@@ -51,7 +51,10 @@ pub fn attestation(keys: &Keys) -> EventBuilder {
         vec!["proof".to_owned(), hex::encode(proof.to_bytes())],
     ]
     .map(|t| Tag::parse(t).expect("a tag with a name"));
-    EventBuilder::new(Kind::from(ATTESTATION_KIND), "").tags(tags)
+    EventBuilder::new(Kind::from(ATTESTATION_KIND), "")
+        .tags(tags)
+        .finalize(keys)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -147,7 +150,7 @@ mod tests {
     #[test]
     fn an_attestation_verifies_and_forgeries_do_not() {
         let keys = Keys::generate();
-        let event = attestation(&keys).finalize(&keys).unwrap();
+        let event = attestation(&keys).unwrap();
         let key = verify_attestation(&event, &keys.public_key()).unwrap();
         assert_eq!(key, derive(keys.secret_key()).verifying_key().to_bytes());
 

@@ -1,0 +1,236 @@
+//! `seedstr dht …`: the transport-key attestation and raw BEP-44 records.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::relays::publish_all;
+use seedstr_client::target::parse_public_key;
+use seedstr_client::transport_keys::resolve_transport_key;
+use seedstr_dht::transport::{attestation, derive};
+use seedstr_dht::{DhtNode, DhtOptions, Write};
+use serde_json::json;
+
+use crate::net_args::{print_json, runtime, say, RelayArgs};
+
+#[derive(Subcommand)]
+pub enum DhtCommand {
+    /// Sign and send the attestation naming your transport key (kind 10744).
+    Attest(AttestArgs),
+    /// Sign and store a raw mutable item under your transport key.
+    Put(PutArgs),
+    /// Read a mutable item of an identity (npub or hex, resolved through its attestation) or
+    /// of a transport key (`transport:<64 hex>`).
+    Get(GetArgs),
+}
+
+/// How this command joins the Mainline DHT.
+#[derive(Args, Clone)]
+pub struct DhtArgs {
+    /// DHT node to join through, host:port (repeatable) [default: the public routers].
+    #[arg(long = "dht-bootstrap")]
+    pub dht_bootstrap: Vec<String>,
+    /// UDP port for this DHT node [default: any free port].
+    #[arg(long)]
+    pub dht_port: Option<u16>,
+}
+
+impl DhtArgs {
+    pub fn start(&self) -> Result<DhtNode> {
+        let loopback = !self.dht_bootstrap.is_empty()
+            && self
+                .dht_bootstrap
+                .iter()
+                .all(|b| b.starts_with("127.") || b.starts_with("localhost:"));
+        Ok(DhtNode::start(&DhtOptions {
+            bootstrap: (!self.dht_bootstrap.is_empty()).then(|| self.dht_bootstrap.clone()),
+            port: self.dht_port,
+            // A loopback bootstrap means a local test network: stay on loopback with it.
+            loopback,
+            ..Default::default()
+        })?)
+    }
+}
+
+#[derive(Args)]
+pub struct AttestArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct PutArgs {
+    /// Salt naming the record among your records (UTF-8, at most 64 bytes; empty for none).
+    #[arg(long)]
+    salt: String,
+    /// The value as text.
+    #[arg(
+        long,
+        conflicts_with = "value_hex",
+        required_unless_present = "value_hex"
+    )]
+    value: Option<String>,
+    /// The value as hex bytes.
+    #[arg(long)]
+    value_hex: Option<String>,
+    /// Exact sequence number (default: above the stored one).
+    #[arg(long)]
+    seq: Option<i64>,
+    /// Compare-and-swap: only store if the stored record has this seq.
+    #[arg(long, requires = "seq")]
+    cas: Option<i64>,
+    #[command(flatten)]
+    dht: DhtArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// npub, hex public key, or transport:<64 hex>.
+    who: String,
+    #[arg(long)]
+    salt: String,
+    /// Stop at the first valid answer instead of asking every close node for the newest.
+    #[arg(long)]
+    first: bool,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    dht: DhtArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: DhtCommand) -> Result<()> {
+    match cmd {
+        DhtCommand::Attest(a) => attest(a),
+        DhtCommand::Put(p) => put(p),
+        DhtCommand::Get(g) => get(g),
+    }
+}
+
+fn attest(args: AttestArgs) -> Result<()> {
+    let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
+    let event = attestation(&keys)
+        .map_err(anyhow::Error::msg)
+        .context("signing the attestation")?;
+    let answers = runtime()?.block_on(publish_all(
+        &args.relay.relays,
+        std::slice::from_ref(&event),
+        args.relay.timeout(),
+    ));
+    let transport = hex::encode(derive(keys.secret_key()).verifying_key().to_bytes());
+    if args.json {
+        print_json(&json!({
+            "event_id": event.id.to_hex(),
+            "transport_key": transport,
+            "answers": answers,
+        }));
+    } else {
+        say(&format!(
+            "transport key {transport}, attestation {}",
+            event.id
+        ));
+        for a in &answers {
+            let verdict = if a.accepted { "accepted" } else { "refused" };
+            say(&format!("  {}: {verdict} {}", a.relay, a.message));
+        }
+    }
+    if !answers.iter().any(|a| a.accepted) {
+        bail!("no relay accepted the attestation");
+    }
+    Ok(())
+}
+
+fn put(args: PutArgs) -> Result<()> {
+    let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
+    let value = match (&args.value, &args.value_hex) {
+        (Some(v), _) => v.as_bytes().to_vec(),
+        (None, Some(h)) => hex::decode(h).context("--value-hex is not hex")?,
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let write = match args.seq {
+        Some(seq) => Write::Exact { seq, cas: args.cas },
+        None => Write::Next,
+    };
+    let key = derive(keys.secret_key());
+    let stored = runtime()?.block_on(async {
+        let node = args.dht.start()?;
+        Ok::<_, anyhow::Error>(node.put(&key, args.salt.as_bytes(), &value, write).await?)
+    })?;
+    if args.json {
+        print_json(&stored);
+    } else {
+        say(&format!(
+            "stored seq {} at {} nodes (target {})",
+            stored.seq, stored.stored_at, stored.target
+        ));
+    }
+    Ok(())
+}
+
+fn get(args: GetArgs) -> Result<()> {
+    let rt = runtime()?;
+    let (key, via) = match args.who.strip_prefix("transport:") {
+        Some(h) => {
+            let key: [u8; 32] = hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("transport:<key> needs 64 hex digits")?;
+            (key, None)
+        }
+        None => {
+            let author = parse_public_key(&args.who)?;
+            let resolved = rt.block_on(resolve_transport_key(
+                &home(),
+                &author,
+                &args.relay.relays,
+                args.relay.timeout(),
+            ))?;
+            (resolved.transport_key, Some(resolved))
+        }
+    };
+    let item = rt.block_on(async {
+        let node = args.dht.start()?;
+        let salt = args.salt.as_bytes();
+        let timeout = Duration::from_secs(60);
+        let item = if args.first {
+            tokio::time::timeout(timeout, node.first(&key, salt))
+                .await
+                .ok()
+                .flatten()
+        } else {
+            node.most_recent(&key, salt).await
+        };
+        Ok::<_, anyhow::Error>(item)
+    })?;
+    let Some(item) = item else {
+        bail!(
+            "no DHT node holds a record for transport key {} with salt {:?}",
+            hex::encode(key),
+            args.salt
+        );
+    };
+    if args.json {
+        print_json(&json!({
+            "transport_key": hex::encode(key),
+            "resolved": via,
+            "salt": args.salt,
+            "seq": item.seq(),
+            "value_hex": hex::encode(item.value()),
+            "value": std::str::from_utf8(item.value()).ok(),
+            "signature": hex::encode(item.signature()),
+        }));
+    } else {
+        say(&format!(
+            "seq {}: {}",
+            item.seq(),
+            String::from_utf8_lossy(item.value())
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! Resolving an identity to the transport key its DHT records are signed with.
+//!
+//! The key comes from the identity's attestation (kind 10744) on relays. Every verified
+//! attestation is kept in `$SEEDSTR_HOME/dht/attestations/<hex pubkey>.json`. The DHT is the
+//! fallback when relays are down, so a reader that met an identity once can still resolve it
+//! when no relay answers. The cached event is verified again on every use.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nostr::prelude::*;
+use seedstr_dht::transport::{verify_attestation, AttestationError, ATTESTATION_KIND};
+
+use crate::durable::replace_file;
+use crate::relays::{list_failures, query_all};
+
+/// Where the transport key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    Relays,
+    /// No relay answered; an attestation verified earlier was used.
+    Cache,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResolvedKey {
+    #[serde(with = "hex::serde")]
+    pub transport_key: [u8; 32],
+    pub attestation_id: String,
+    pub source: KeySource,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportKeyError {
+    #[error("{author} has published no transport-key attestation (kind {ATTESTATION_KIND}) on the relays asked; they must run `seedstr dht attest` first")]
+    NotAttested { author: String },
+    #[error("every transport-key attestation for {author} was refused: {}", list(.refused))]
+    Forged {
+        author: String,
+        refused: Vec<AttestationError>,
+    },
+    #[error("no relay answered ({}) and no attestation for {author} was seen before", list_failures(.failed))]
+    Unreachable {
+        author: String,
+        failed: Vec<(String, String)>,
+    },
+    #[error("the cached attestation {path} is unreadable or no longer verifies: {why}")]
+    BadCache { path: PathBuf, why: String },
+    #[error("writing {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn list(refused: &[AttestationError]) -> String {
+    refused
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn cache_path(home: &Path, author: &PublicKey) -> PathBuf {
+    home.join("dht")
+        .join("attestations")
+        .join(format!("{}.json", author.to_hex()))
+}
+
+/// The newest valid attestation of `author` on `relays`, or the cached one when no relay
+/// answers.
+pub async fn resolve_transport_key(
+    home: &Path,
+    author: &PublicKey,
+    relays: &[String],
+    timeout: Duration,
+) -> Result<ResolvedKey, TransportKeyError> {
+    let filter = serde_json::json!({"kinds": [ATTESTATION_KIND], "authors": [author.to_hex()]});
+    let gathered = query_all(relays, &filter, timeout).await;
+    if gathered.answered.is_empty() {
+        return from_cache(home, author).and_then(|found| {
+            found.ok_or(TransportKeyError::Unreachable {
+                author: author.to_bech32().unwrap_or_else(|_| author.to_hex()),
+                failed: gathered.failed,
+            })
+        });
+    }
+    let mut events = gathered.events;
+    events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
+    let mut refused = Vec::new();
+    for event in &events {
+        match verify_attestation(event, author) {
+            Ok(key) => {
+                remember(home, author, event)?;
+                return Ok(ResolvedKey {
+                    transport_key: key,
+                    attestation_id: event.id.to_hex(),
+                    source: KeySource::Relays,
+                });
+            }
+            Err(e) => refused.push(e),
+        }
+    }
+    let author_name = author.to_bech32().unwrap_or_else(|_| author.to_hex());
+    if refused.is_empty() {
+        Err(TransportKeyError::NotAttested {
+            author: author_name,
+        })
+    } else {
+        Err(TransportKeyError::Forged {
+            author: author_name,
+            refused,
+        })
+    }
+}
+
+fn remember(home: &Path, author: &PublicKey, event: &Event) -> Result<(), TransportKeyError> {
+    let path = cache_path(home, author);
+    let io = |source| TransportKeyError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    replace_file(&path, event.as_json().as_bytes()).map_err(io)
+}
+
+fn from_cache(home: &Path, author: &PublicKey) -> Result<Option<ResolvedKey>, TransportKeyError> {
+    let path = cache_path(home, author);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(TransportKeyError::BadCache {
+                path,
+                why: e.to_string(),
+            })
+        }
+    };
+    let bad = |why: String| TransportKeyError::BadCache {
+        path: path.clone(),
+        why,
+    };
+    let event = Event::from_json(&text).map_err(|e| bad(e.to_string()))?;
+    let key = verify_attestation(&event, author).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(ResolvedKey {
+        transport_key: key,
+        attestation_id: event.id.to_hex(),
+        source: KeySource::Cache,
+    }))
+}
