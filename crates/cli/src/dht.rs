@@ -37,19 +37,20 @@ pub struct DhtArgs {
 }
 
 impl DhtArgs {
-    pub fn start(&self) -> Result<DhtNode> {
+    pub async fn join(&self) -> Result<DhtNode> {
         let loopback = !self.dht_bootstrap.is_empty()
             && self
                 .dht_bootstrap
                 .iter()
                 .all(|b| b.starts_with("127.") || b.starts_with("localhost:"));
-        Ok(DhtNode::start(&DhtOptions {
+        Ok(DhtNode::join(&DhtOptions {
             bootstrap: (!self.dht_bootstrap.is_empty()).then(|| self.dht_bootstrap.clone()),
             port: self.dht_port,
             // A loopback bootstrap means a local test network: stay on loopback with it.
             loopback,
             ..Default::default()
-        })?)
+        })
+        .await?)
     }
 }
 
@@ -159,7 +160,7 @@ fn put(args: PutArgs) -> Result<()> {
     };
     let key = derive(keys.secret_key());
     let stored = runtime()?.block_on(async {
-        let node = args.dht.start()?;
+        let node = args.dht.join().await?;
         Ok::<_, anyhow::Error>(node.put(&key, args.salt.as_bytes(), &value, write).await?)
     })?;
     if args.json {
@@ -195,7 +196,7 @@ fn get(args: GetArgs) -> Result<()> {
         }
     };
     let item = rt.block_on(async {
-        let node = args.dht.start()?;
+        let node = args.dht.join().await?;
         let salt = args.salt.as_bytes();
         let timeout = Duration::from_secs(60);
         let item = if args.first {

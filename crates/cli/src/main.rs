@@ -55,7 +55,9 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("SEEDSTR_LOG")
                 // librqbit narrates every torrent at info; its warnings are what a user needs.
                 .unwrap_or_else(|_| {
-                    tracing_subscriber::EnvFilter::new("info,librqbit=warn,librqbit_dht=warn")
+                    tracing_subscriber::EnvFilter::new(
+                        "info,librqbit=warn,librqbit_dht=warn,mainline=warn",
+                    )
                 }),
         )
         .with_writer(std::io::stderr)

@@ -60,7 +60,7 @@ pub enum DhtError {
     CasFailed { expected: i64, found: Option<i64> },
     #[error("another writer is updating this record ({0}); read it again and retry")]
     Conflict(ConcurrencyError),
-    #[error("no DHT node is reachable to store the record; check the bootstrap nodes")]
+    #[error("no DHT node is reachable; check the bootstrap nodes")]
     NoNodes,
     #[error("no DHT node answered the put")]
     Timeout,
@@ -101,6 +101,16 @@ impl DhtNode {
         Ok(DhtNode {
             dht: builder.build()?.as_async(),
         })
+    }
+
+    /// Starts a node and waits until it has joined the DHT: a put made before then finds no
+    /// node to store at.
+    pub async fn join(opts: &DhtOptions) -> Result<DhtNode, DhtError> {
+        let node = DhtNode::start(opts)?;
+        if !node.bootstrapped().await {
+            return Err(DhtError::NoNodes);
+        }
+        Ok(node)
     }
 
     /// Waits until the node has joined the DHT; false if it found nobody.

@@ -4,6 +4,7 @@
 //! held connections.
 
 mod corpus;
+mod dht;
 mod fanout;
 mod ingest;
 mod query;
@@ -29,6 +30,8 @@ pub enum BenchCommand {
     Relay(RelayBench),
     /// A loopback transfer: our install end to end vs a libtorrent pair, and the SHA-256 ceiling.
     Transfer(transfer::TransferBench),
+    /// Feed-pointer resolve latency on a loopback Mainline DHT testnet.
+    Dht(dht::DhtBench),
 }
 
 #[derive(Args)]
@@ -89,6 +92,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Relay(b) => {
             let rt = crate::net_args::runtime()?;
             let report = rt.block_on(relay(&b))?;
+            if b.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
+        BenchCommand::Dht(b) => {
+            let report = crate::net_args::runtime()?.block_on(dht::run(&b))?;
             if b.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
