@@ -428,8 +428,9 @@ fn check_ownership(
 /// What the fetch phase brought.
 struct Fetched {
     torrent_file: Option<Vec<u8>>,
-    /// SHA-256 taken while files streamed in from the swarm, by path; files missing here (a
-    /// mirror wrote them, or hashing stopped) are read again to check them.
+    /// SHA-256 of files already read, by path: taken while they streamed in from the swarm, or
+    /// checked when the mirror fallback looked at them. Files missing here (hashing stopped)
+    /// are read again to check them.
     digests: HashMap<String, FileDigest>,
     swarm_bytes: u64,
     mirror_bytes: u64,
@@ -564,9 +565,12 @@ async fn fetch(
     let mut failures = Vec::new();
     let mut wrong: Option<MirrorFailure> = None;
     for f in &release.files {
-        // What the swarm already delivered (and the manifest confirms) stays.
+        // Files checked here (what the swarm delivered, or a mirror's bytes checked on arrival)
+        // match the manifest: record that, so the final check does not read them again.
+        let checked = (f.sha256, f.size);
         if check_file(&staging.join(&f.path), &f.sha256, f.size).is_ok() {
             done += f.size;
+            fetched.digests.insert(f.path.clone(), checked);
             continue;
         }
         let base = done;
@@ -586,6 +590,7 @@ async fn fetch(
             Ok(()) => {
                 fetched.mirror_bytes += f.size;
                 done += f.size;
+                fetched.digests.insert(f.path.clone(), checked);
             }
             Err(failure) => {
                 if failure.wrong_bytes && wrong.is_none() {
