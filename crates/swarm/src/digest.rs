@@ -27,7 +27,7 @@ const CHUNK: usize = 1 << 20;
 /// How often the verified pieces are looked at while nothing new can be read.
 const POLL: Duration = Duration::from_millis(5);
 
-/// Hashing in progress. Dropping it stops the thread.
+/// Hashing in progress. Dropping it stops the thread and waits for it.
 pub struct Digests {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<Vec<FileDigest>>>>,
@@ -143,7 +143,11 @@ impl Digests {
 
 impl Drop for Digests {
     fn drop(&mut self) {
-        // The thread notices between reads; it holds nothing that must be waited for.
+        // The thread notices within one poll or one chunk; waiting for it means no read of the
+        // staged files outlives the caller's decision to move on (to a mirror, or to delete).
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

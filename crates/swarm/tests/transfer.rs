@@ -243,8 +243,15 @@ async fn digests_of_a_transfer_with_no_peer_stop_when_dropped() {
         .wait_or_stall(Duration::from_millis(500), |_| {})
         .await
         .is_err());
-    drop(digests);
-    // The hashing thread held no lock or file that removing the transfer needs.
+    // Dropping waits for the hashing thread, which is waiting for pieces that never come: it
+    // must notice the stop, or the drop never returns.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::task::spawn_blocking(move || drop(digests)),
+    )
+    .await
+    .expect("the hashing thread stops when its digests are dropped")
+    .unwrap();
     fetcher.remove(&t).await.unwrap();
     fetcher.stop().await;
 }
