@@ -118,9 +118,7 @@ impl NameRecord {
 
 fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, RecordError> {
     let bytes = serde_bencode::to_bytes(record).expect("records always encode");
-    if bytes.len() > MAX_VALUE {
-        return Err(RecordError::ValueTooLarge { size: bytes.len() });
-    }
+    check_sizes(&bytes, b"")?;
     Ok(bytes)
 }
 
