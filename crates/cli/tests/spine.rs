@@ -306,8 +306,8 @@ fn an_install_finds_its_seeder_through_a_loopback_dht_alone() {
     assert_eq!(p["infohash"], hex(&infohash));
     let seeder = author.seed(&dht);
     seeder.wait_seeding(p["infohash"].as_str().unwrap());
-    // The seeder announces from its first lookups; one that missed the near node (a loaded
-    // machine drops UDP answers) tries again after librqbit's 60 s requery.
+    // The seeder announces from its first lookups, within seconds; should a UDP answer be lost
+    // it tries again after librqbit's 60 s requery.
     let deadline = Instant::now() + Duration::from_secs(90);
     let seeder_port = seeder.addr.rsplit(':').next().unwrap().to_owned();
     while !runtime
