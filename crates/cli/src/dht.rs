@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::own_events::OwnEvents;
 use seedstr_client::relays::publish_all;
 use seedstr_client::target::parse_public_key;
 use seedstr_client::transport_keys::resolve_transport_key;
@@ -38,20 +39,20 @@ pub struct DhtArgs {
 
 impl DhtArgs {
     pub async fn join(&self) -> Result<DhtNode> {
-        let loopback = !self.dht_bootstrap.is_empty()
-            && self
-                .dht_bootstrap
-                .iter()
-                .all(|b| b.starts_with("127.") || b.starts_with("localhost:"));
-        Ok(DhtNode::join(&DhtOptions {
-            bootstrap: (!self.dht_bootstrap.is_empty()).then(|| self.dht_bootstrap.clone()),
-            port: self.dht_port,
-            // A loopback bootstrap means a local test network: stay on loopback with it.
-            loopback,
-            ..Default::default()
-        })
-        .await?)
+        join_dht(&self.dht_bootstrap, self.dht_port, false).await
     }
+}
+
+/// Joins the Mainline DHT through `bootstrap` (the public routers when empty); a `server`
+/// answers other nodes and stores their items, which a long-running node should do.
+pub async fn join_dht(bootstrap: &[String], port: Option<u16>, server: bool) -> Result<DhtNode> {
+    DhtNode::join(&DhtOptions {
+        port,
+        server,
+        ..DhtOptions::joining(bootstrap)
+    })
+    .await
+    .context("joining the Mainline DHT")
 }
 
 #[derive(Args)]
@@ -119,6 +120,7 @@ fn attest(args: AttestArgs) -> Result<()> {
     let event = attestation(&keys)
         .map_err(anyhow::Error::msg)
         .context("signing the attestation")?;
+    OwnEvents::new(&home()).add(std::slice::from_ref(&event))?;
     let answers = runtime()?.block_on(publish_all(
         &args.relay.relays,
         std::slice::from_ref(&event),

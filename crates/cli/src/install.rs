@@ -11,6 +11,7 @@ use seedstr_client::install::{install, InstallOptions, Outcome, Step};
 use seedstr_client::keystore::home;
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_client::target::Target;
+use seedstr_dht::DhtOptions;
 
 use crate::net_args::{human_bytes, print_json, swarm_runtime, PeerArgs, RelayArgs};
 
@@ -66,6 +67,8 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         allow_downgrade: args.allow_downgrade,
         peers: args.peer.peers.clone(),
         stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
+        home: home(),
+        dht: (!args.peer.no_dht).then(|| DhtOptions::joining(&args.peer.dht_bootstrap)),
     };
     let bar = if args.json {
         ProgressBar::hidden()
@@ -141,6 +144,9 @@ fn install_now(args: &InstallArgs) -> Result<()> {
     }
     for (relay, why) in &report.relays_failed {
         eprintln!("warning: relay {relay} did not answer: {why}");
+    }
+    if report.resolved_via == "dht" {
+        eprintln!("no relay answered: resolved through the author's DHT records");
     }
     let what = format!("{}@{}", report.coordinate, report.version);
     match report.outcome {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod dht;
+mod feed;
 mod install;
 mod key;
 mod net_args;
@@ -44,6 +45,9 @@ enum Command {
     /// Transport keys and raw records on the Mainline DHT (BEP-44).
     #[command(subcommand)]
     Dht(dht::DhtCommand),
+    /// Your feed on the DHT, and reading others' feeds without relays.
+    #[command(subcommand)]
+    Feed(feed::FeedCommand),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Seed(s) => seed::run(*s),
         Command::Verify(v) => verify::run(v),
         Command::Dht(d) => dht::run(d),
+        Command::Feed(f) => feed::run(f),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

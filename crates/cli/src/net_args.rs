@@ -65,6 +65,18 @@ impl PeerArgs {
     }
 }
 
+impl PeerArgs {
+    /// Joins the Mainline DHT through the same bootstrap as the swarm; `None` with `--no-dht`.
+    pub async fn join_dht(&self, server: bool) -> anyhow::Result<Option<seedstr_dht::DhtNode>> {
+        if self.no_dht {
+            return Ok(None);
+        }
+        crate::dht::join_dht(&self.dht_bootstrap, None, server)
+            .await
+            .map(Some)
+    }
+}
+
 /// A multi-threaded runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

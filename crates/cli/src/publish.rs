@@ -4,11 +4,20 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use nostr::prelude::{EventId, Keys};
+use seedstr_client::feed::{publish_feed, FeedPublished};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::publish::{publish, PublishRequest};
+use seedstr_client::names::{put_name_record, NamePut};
+use seedstr_client::own_events::OwnEvents;
+use seedstr_client::publish::{publish, PublishReport, PublishRequest};
+use seedstr_client::relays::publish_all;
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::transport::{attestation, ATTESTATION_KIND};
 use seedstr_proto::release::{parse_version, Coordinate};
+use serde_json::json;
 
+use crate::dht::DhtArgs;
 use crate::net_args::{human_bytes, print_json, runtime, RelayArgs};
 
 #[derive(Args)]
@@ -43,6 +52,11 @@ pub struct PublishArgs {
     summary: Option<String>,
     #[command(flatten)]
     relay: RelayArgs,
+    #[command(flatten)]
+    dht: DhtArgs,
+    /// Do not write the feed and name record on the DHT.
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    no_dht: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -69,7 +83,10 @@ pub fn run(args: PublishArgs) -> Result<()> {
         summary: args.summary.clone(),
         relay_timeout: args.relay.timeout(),
     };
-    let report = runtime()?.block_on(publish(&keys, &req))?;
+    let rt = runtime()?;
+    let report = rt.block_on(publish(&keys, &req))?;
+    // The author's own copy first: the feed is built from it.
+    OwnEvents::new(&home).add(&report.events)?;
     SeedRegistry::new(&home).add(
         &SeedEntry {
             infohash: report.infohash.clone(),
@@ -80,8 +97,19 @@ pub fn run(args: PublishArgs) -> Result<()> {
         },
         &report.torrent_file,
     )?;
+    let dht = if args.no_dht {
+        None
+    } else {
+        Some(rt.block_on(announce_on_dht(&home, &keys, &args, &report)))
+    };
     if args.json {
-        print_json(&report);
+        let mut value = serde_json::to_value(&report)?;
+        value["dht"] = match &dht {
+            None => serde_json::Value::Null,
+            Some(Ok(d)) => serde_json::to_value(d)?,
+            Some(Err(e)) => json!({ "error": format!("{e:#}") }),
+        };
+        print_json(&value);
         return Ok(());
     }
     let verb = if report.resent {
@@ -112,6 +140,82 @@ pub fn run(args: PublishArgs) -> Result<()> {
         };
         println!("  {} {verdict} {}{msg}", a.relay, &a.event_id[..12]);
     }
+    match &dht {
+        None => {}
+        Some(Ok(d)) => {
+            println!(
+                "  DHT feed  {} events in index {}, pointer seq {}",
+                d.feed.events, d.feed.infohash, d.feed.pointer.seq
+            );
+            match &d.name {
+                NamePut::Stored(s) => println!(
+                    "  DHT name  {} -> {} (seq {}, {} nodes)",
+                    report.release, report.event_id, s.seq, s.stored_at
+                ),
+                NamePut::KeptNewer { version } => {
+                    println!("  DHT name  left at the newer {version}")
+                }
+            }
+        }
+        Some(Err(e)) => eprintln!(
+            "warning: published on the relays, but not on the DHT: {e:#}; run `seedstr feed publish` to retry"
+        ),
+    }
     println!("registered for seeding; `seedstr seed` serves it");
     Ok(())
+}
+
+/// What publish wrote on the DHT.
+#[derive(serde::Serialize)]
+struct DhtReport {
+    attestation: String,
+    feed: FeedPublished,
+    name: NamePut,
+}
+
+/// Makes the release findable with no relay: the attestation (kept, or signed now) goes to the
+/// relays, the feed index gains the release, and the project's name record points at it.
+async fn announce_on_dht(
+    home: &std::path::Path,
+    keys: &Keys,
+    args: &PublishArgs,
+    report: &PublishReport,
+) -> Result<DhtReport> {
+    let own = OwnEvents::new(home);
+    let attest = match own.newest(&keys.public_key(), ATTESTATION_KIND) {
+        Some(e) => e,
+        None => {
+            let e = attestation(keys).map_err(anyhow::Error::msg)?;
+            own.add(std::slice::from_ref(&e))?;
+            e
+        }
+    };
+    let answers = publish_all(
+        &args.relay.relays(),
+        std::slice::from_ref(&attest),
+        args.relay.timeout(),
+    )
+    .await;
+    if !answers.iter().any(|a| a.accepted) {
+        eprintln!("warning: no relay accepted the transport-key attestation; readers who never saw it cannot resolve your DHT records");
+    }
+    let dht = args.dht.join().await?;
+    let feed = publish_feed(home, keys, &dht, DEFAULT_FEED_SALT, &[]).await?;
+    let event_id = EventId::from_hex(&report.event_id)?;
+    let coordinate = Coordinate::new(&args.ns, &args.slug)?;
+    let name = put_name_record(
+        home,
+        keys,
+        &dht,
+        &coordinate.to_string(),
+        &parse_version(&args.version)?,
+        &event_id,
+        &report.info_hash,
+    )
+    .await?;
+    Ok(DhtReport {
+        attestation: attest.id.to_hex(),
+        feed,
+        name,
+    })
 }

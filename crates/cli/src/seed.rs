@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use seedstr_client::keystore::home;
+use seedstr_client::republish::{republish_kept, ANNOUNCE_EVERY, REPUBLISH_EVERY};
 use seedstr_client::seeds::SeedRegistry;
+use seedstr_dht::DhtNode;
 use seedstr_swarm::{Sources, Transfer};
 use serde_json::json;
 
@@ -23,6 +25,9 @@ pub struct SeedArgs {
     /// Seconds between looks at the registry.
     #[arg(long, default_value_t = 2)]
     poll_secs: u64,
+    /// Seconds between puts of the kept DHT records (own and followed).
+    #[arg(long, default_value_t = REPUBLISH_EVERY.as_secs())]
+    republish_secs: u64,
     /// Print one JSON object per line for each change.
     #[arg(long)]
     json: bool,
@@ -51,6 +56,19 @@ async fn seed(args: SeedArgs) -> Result<()> {
         json!({"listening": addr.to_string(), "registry": registry.dir()}),
         format!("seedstr seed listening on {addr}"),
     );
+    let announce = match args.peer.join_dht(true).await {
+        Ok(Some(dht)) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let every = Duration::from_secs(args.republish_secs.max(1));
+            tokio::spawn(dht_upkeep(dht, addr.port(), rx, every, args.json));
+            Some(tx)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("warning: {e:#}; seeding without announcing on the Mainline DHT or republishing records");
+            None
+        }
+    };
     let mut active: BTreeMap<String, Transfer> = BTreeMap::new();
     let mut warned: std::collections::BTreeSet<String> = Default::default();
     // Payloads whose files no longer match; checking them again each poll would rehash them
@@ -98,6 +116,11 @@ async fn seed(args: SeedArgs) -> Result<()> {
                         ),
                     );
                     active.insert(e.infohash.clone(), t);
+                    if let (Some(tx), Ok(ih)) = (&announce, hex::decode(&e.infohash)) {
+                        if let Ok(ih) = <[u8; 20]>::try_from(ih) {
+                            let _ = tx.send(ih);
+                        }
+                    }
                 }
                 Err(err) => {
                     failed.insert(e.infohash.clone());
@@ -131,4 +154,58 @@ async fn seed(args: SeedArgs) -> Result<()> {
     }
     swarm.stop().await;
     Ok(())
+}
+
+/// The Mainline DHT side of seeding: every seeded torrent announced when it starts and every
+/// fifteen minutes, every kept record put again every `republish` (and once at the start).
+async fn dht_upkeep(
+    dht: DhtNode,
+    port: u16,
+    mut started: tokio::sync::mpsc::UnboundedReceiver<[u8; 20]>,
+    republish: Duration,
+    json: bool,
+) {
+    let home = home();
+    let mut seeded: Vec<[u8; 20]> = Vec::new();
+    let mut announce_tick = tokio::time::interval(ANNOUNCE_EVERY);
+    let mut republish_tick = tokio::time::interval(republish);
+    loop {
+        tokio::select! {
+            ih = started.recv() => {
+                let Some(ih) = ih else { return };
+                seeded.push(ih);
+                announce_one(&dht, &ih, port, json).await;
+            }
+            _ = announce_tick.tick() => {
+                for ih in &seeded {
+                    announce_one(&dht, ih, port, json).await;
+                }
+            }
+            _ = republish_tick.tick() => {
+                let (done, broken) = republish_kept(&home, &dht).await;
+                for b in broken {
+                    eprintln!("warning: not republishing a kept DHT item: {b}");
+                }
+                for r in done {
+                    let text = match &r.outcome {
+                        Ok(n) => format!("republished {} of {} (seq {}) at {n} nodes", r.label, r.author, r.seq),
+                        Err(e) => format!("could not republish {} of {}: {e}", r.label, r.author),
+                    };
+                    say(json, json!({"republished": r}), text);
+                }
+            }
+        }
+    }
+}
+
+async fn announce_one(dht: &DhtNode, ih: &[u8; 20], port: u16, json: bool) {
+    let infohash = hex::encode(ih);
+    match dht.announce_peer(ih, port).await {
+        Ok(()) => say(
+            json,
+            json!({"announced": infohash, "port": port}),
+            format!("announced {infohash} on the DHT"),
+        ),
+        Err(e) => eprintln!("warning: announcing {infohash} on the DHT: {e}"),
+    }
 }

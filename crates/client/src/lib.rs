@@ -1,12 +1,18 @@
 //! The client side of Seedstr: keys, relay connections and sync, resolution, publishing,
 //! installing, and the seed registry.
 
+pub mod dht_items;
+pub mod dht_resolve;
 pub mod durable;
+pub mod feed;
 pub mod install;
 pub mod keystore;
+pub mod names;
+pub mod own_events;
 pub mod publish;
 pub mod relay_conn;
 pub mod relays;
+pub mod republish;
 pub mod resolve;
 pub mod seeds;
 pub mod sync;

@@ -49,6 +49,11 @@ pub struct PublishReport {
     pub seed_dir: PathBuf,
     #[serde(skip)]
     pub torrent_file: Vec<u8>,
+    /// The events sent (project when signed, then release), for the author's own copy.
+    #[serde(skip)]
+    pub events: Vec<Event>,
+    #[serde(skip)]
+    pub info_hash: [u8; 20],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +203,8 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         answers,
         seed_dir,
         torrent_file: torrent.to_file_bytes(&req.trackers),
+        events,
+        info_hash: torrent.info_hash,
     })
 }
 

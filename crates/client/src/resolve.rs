@@ -41,6 +41,8 @@ pub struct Resolution {
     pub rejected: Vec<Rejected>,
     pub relays_answered: Vec<String>,
     pub relays_failed: Vec<(String, String)>,
+    /// Resolved through the author's DHT records because no relay answered.
+    pub via_dht: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +187,7 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
         rejected,
         relays_answered: Vec::new(),
         relays_failed: Vec::new(),
+        via_dht: false,
     })
 }
 

@@ -1,10 +1,12 @@
 //! Seedstr on the BitTorrent Mainline DHT (BEP-44 mutable items): transport keys attested by
 //! Nostr keys, feed pointers and name records, with their size limits checked before a put.
 
+pub mod item;
 pub mod node;
 pub mod record;
 pub mod transport;
 
+pub use item::{ItemError, SignedItem};
 pub use mainline::{MutableItem, SigningKey, Testnet};
 pub use node::{DhtError, DhtNode, DhtOptions, Stored, Write};
 pub use record::{

@@ -1,14 +1,14 @@
 //! A Mainline DHT node that puts and gets Seedstr's mutable items with BEP-44's rules kept:
 //! sizes checked first, `seq` only growing, compare-and-swap for concurrent writers.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
 use futures_util::StreamExt;
 use mainline::async_dht::AsyncDht;
 use mainline::errors::{ConcurrencyError, PutMutableError, PutQueryError};
-use mainline::{Dht, MutableItem};
+use mainline::{Dht, Id, MutableItem};
 
 use crate::record::{check_sizes, RecordError};
 
@@ -25,6 +25,22 @@ pub struct DhtOptions {
     pub server: bool,
     /// How long one request may wait for an answer (the library's default is 2 s).
     pub request_timeout: Option<Duration>,
+}
+
+impl DhtOptions {
+    /// Joining through `bootstrap` (the public routers when empty). A bootstrap made only of
+    /// loopback addresses is a local test network, and the node stays on loopback with it.
+    pub fn joining(bootstrap: &[String]) -> DhtOptions {
+        let loopback = !bootstrap.is_empty()
+            && bootstrap
+                .iter()
+                .all(|b| b.starts_with("127.") || b.starts_with("localhost:"));
+        DhtOptions {
+            bootstrap: (!bootstrap.is_empty()).then(|| bootstrap.to_vec()),
+            loopback,
+            ..Default::default()
+        }
+    }
 }
 
 /// How a put picks its `seq`.
@@ -46,6 +62,9 @@ pub struct Stored {
     pub target: String,
     /// Nodes that acknowledged storing it.
     pub stored_at: u32,
+    /// The signed item, for keeping and putting again later.
+    #[serde(skip)]
+    pub item: MutableItem,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,11 +186,12 @@ impl DhtNode {
 
     async fn store(&self, item: MutableItem, cas: Option<i64>) -> Result<Stored, DhtError> {
         let seq = item.seq();
-        match self.dht.put_mutable(item, cas).await {
+        match self.dht.put_mutable(item.clone(), cas).await {
             Ok(outcome) => Ok(Stored {
                 seq,
                 target: hex::encode(outcome.target.as_bytes()),
                 stored_at: outcome.stored_at,
+                item,
             }),
             Err(PutMutableError::Concurrency(ConcurrencyError::NotMostRecent)) => {
                 Err(DhtError::NewerStored { seq })
@@ -207,6 +227,29 @@ impl DhtNode {
         self.dht
             .get_mutable_most_recent(public_key, salt_opt(salt))
             .await
+    }
+
+    /// Tells the nodes closest to `info_hash` that this host serves it on TCP `port`.
+    pub async fn announce_peer(&self, info_hash: &[u8; 20], port: u16) -> Result<(), DhtError> {
+        let id = Id::from_bytes(info_hash).expect("20 bytes are an id");
+        match self.dht.announce_peer(id, Some(port)).await {
+            Ok(_) => Ok(()),
+            Err(PutQueryError::NoClosestNodes) => Err(DhtError::NoNodes),
+            Err(PutQueryError::Timeout) => Err(DhtError::Timeout),
+            Err(PutQueryError::ErrorResponse(e)) => Err(DhtError::Refused {
+                code: e.code,
+                description: e.description,
+            }),
+        }
+    }
+
+    /// Peers announced for `info_hash`, in batches as nodes answer.
+    pub fn get_peers(
+        &self,
+        info_hash: &[u8; 20],
+    ) -> impl futures_util::Stream<Item = Vec<SocketAddrV4>> + Unpin {
+        let id = Id::from_bytes(info_hash).expect("20 bytes are an id");
+        self.dht.get_peers(id)
     }
 
     /// Every valid item as nodes return them, for callers that act on the first and keep

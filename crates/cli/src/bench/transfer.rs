@@ -298,6 +298,8 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             allow_downgrade: false,
             peers: vec![seeder_addr],
             stall_timeout: Duration::from_secs(60),
+            home: work.path().join("fetch-home"),
+            dht: None,
         },
         &|step| match step {
             Step::Resolved { .. } => mark("resolved"),

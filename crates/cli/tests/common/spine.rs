@@ -98,7 +98,7 @@ impl Person {
             relay,
             "--json",
         ];
-        args.extend_from_slice(extra);
+        args.extend(no_dht_unless_asked(extra));
         let out = self.run(&args);
         assert!(
             out.status.success(),
@@ -184,6 +184,7 @@ pub struct Seeder {
     child: Child,
     pub addr: String,
     lines: Receiver<Value>,
+    seen: std::sync::Mutex<Vec<Value>>,
 }
 
 impl Seeder {
@@ -222,20 +223,35 @@ impl Seeder {
             .as_str()
             .expect("a listening line")
             .to_owned();
-        Seeder { child, addr, lines }
+        Seeder {
+            child,
+            addr,
+            lines,
+            seen: Default::default(),
+        }
     }
 
     /// Waits for a `{"seeding": infohash}` line.
     pub fn wait_seeding(&self, infohash: &str) {
+        self.wait_for(&format!("seeding {infohash}"), |v| v["seeding"] == infohash);
+    }
+
+    /// Waits up to a minute for a line `matches` accepts, among those printed so far or later.
+    pub fn wait_for(&self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let mut seen = self.seen.lock().unwrap();
+        if let Some(v) = seen.iter().find(|v| matches(v)) {
+            return v.clone();
+        }
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(v) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                if v["seeding"] == infohash {
-                    return;
+                seen.push(v.clone());
+                if matches(&v) {
+                    return v;
                 }
             }
         }
-        panic!("the seeder never reported seeding {infohash}");
+        panic!("the seeder never reported {what}; it printed {seen:?}");
     }
 
     pub fn kill(&mut self) {

@@ -19,8 +19,12 @@ use super::lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 use super::verify::{check_digest, check_file, FileProblem};
+use crate::dht_resolve::{resolve_on_dht, DhtResolveError};
+use crate::feed::ResolveOptions;
+use crate::relays::list_failures;
 use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
 use crate::target::Target;
+use seedstr_dht::DhtOptions;
 
 const STAGING: &str = "staging";
 
@@ -33,6 +37,10 @@ pub struct InstallOptions {
     /// How long the swarm may go without delivering metadata or a verified byte before the
     /// mirrors take over.
     pub stall_timeout: Duration,
+    /// `$SEEDSTR_HOME`, where attestations seen before are kept.
+    pub home: PathBuf,
+    /// How to join the Mainline DHT when no relay answers; `None`: no fallback.
+    pub dht: Option<DhtOptions>,
 }
 
 /// What an install is doing, for progress displays.
@@ -90,6 +98,8 @@ pub struct InstallReport {
     pub rejected: Vec<Rejected>,
     pub relays_answered: Vec<String>,
     pub relays_failed: Vec<(String, String)>,
+    /// `relays`, or `dht` when no relay answered and the author's DHT records were used.
+    pub resolved_via: &'static str,
     /// The torrent, when known, so the caller can keep seeding the installed files.
     #[serde(skip)]
     pub torrent_file: Option<Vec<u8>>,
@@ -99,6 +109,11 @@ pub struct InstallReport {
 pub enum InstallError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    #[error("no relay answered ({}), and the DHT fallback failed: {source}", list_failures(.relays))]
+    Dht {
+        relays: Vec<(String, String)>,
+        source: DhtResolveError,
+    },
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
     #[error(transparent)]
@@ -184,7 +199,28 @@ pub async fn install(
     std::fs::create_dir_all(root).map_err(io("creating", root))?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
-    let resolution = resolve(target, &opts.relays, opts.relay_timeout).await?;
+    let (resolution, dht_peers) = match resolve(target, &opts.relays, opts.relay_timeout).await {
+        Err(ResolveError::NoRelay(failed)) if opts.dht.is_some() => {
+            let feed_opts = ResolveOptions {
+                relays: opts.relays.clone(),
+                relay_timeout: opts.relay_timeout,
+                peers: opts.peers.clone(),
+                stall: opts.stall_timeout,
+            };
+            let dht_opts = opts.dht.as_ref().expect("checked");
+            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &feed_opts)
+                .await
+                .map_err(|source| InstallError::Dht {
+                    relays: failed.clone(),
+                    source,
+                })?;
+            let mut resolution = found.resolution;
+            resolution.relays_failed = failed;
+            resolution.via_dht = true;
+            (resolution, found.peers)
+        }
+        r => (r?, Vec::new()),
+    };
     let release = &resolution.release;
     let event_id = resolution.event.id.to_hex();
     on_step(Step::Resolved {
@@ -227,7 +263,7 @@ pub async fn install(
         .join(STAGING)
         .join(release.infohash_hex());
     std::fs::create_dir_all(&staging).map_err(io("creating", &staging))?;
-    let fetched = fetch(swarm, &staging, release, opts, on_step).await?;
+    let fetched = fetch(swarm, &staging, release, opts, &dht_peers, on_step).await?;
 
     on_step(Step::Verifying);
     for f in &release.files {
@@ -341,6 +377,7 @@ fn report(
         rejected: resolution.rejected.clone(),
         relays_answered: resolution.relays_answered.clone(),
         relays_failed: resolution.relays_failed.clone(),
+        resolved_via: if resolution.via_dht { "dht" } else { "relays" },
         torrent_file,
     }
 }
@@ -452,10 +489,11 @@ async fn fetch(
     staging: &Path,
     release: &Release,
     opts: &InstallOptions,
+    dht_peers: &[SocketAddr],
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<Fetched, InstallError> {
     let sources = Sources {
-        peers: opts.peers.clone(),
+        peers: [&opts.peers[..], dht_peers].concat(),
         trackers: release.trackers.clone(),
     };
     let mut fetched = Fetched {

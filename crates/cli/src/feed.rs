@@ -1,0 +1,156 @@
+//! `seedstr feed …`: an identity's feed on the DHT, written and read without relays.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use nostr::prelude::*;
+use seedstr_client::feed::{publish_feed, resolve_feed, ResolveOptions};
+use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::own_events::OwnEvents;
+use seedstr_client::target::parse_public_key;
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+
+use crate::dht::DhtArgs;
+use crate::net_args::{print_json, runtime, say, swarm_runtime, PeerArgs, RelayArgs};
+
+#[derive(Subcommand)]
+pub enum FeedCommand {
+    /// Write your feed: an index torrent of your newest signed events, registered for seeding
+    /// (`seedstr seed` serves it), and the DHT pointer to it.
+    Publish(PublishArgs),
+    /// Read an identity's feed from the DHT and the swarm, and print its verified events.
+    Resolve(ResolveArgs),
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// Which of your feeds (BEP-44 salt, at most 64 bytes).
+    #[arg(long, default_value = DEFAULT_FEED_SALT)]
+    salt: String,
+    /// Also sign a short text note (kind 1) into the feed.
+    #[arg(long)]
+    post: Option<String>,
+    /// HTTP URL serving the index file, for readers the swarm fails (repeatable; a URL ending
+    /// in `/` gets the file name appended).
+    #[arg(long = "web-seed")]
+    web_seeds: Vec<String>,
+    #[command(flatten)]
+    dht: DhtArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ResolveArgs {
+    /// npub or hex public key.
+    who: String,
+    #[arg(long, default_value = DEFAULT_FEED_SALT)]
+    salt: String,
+    /// Seconds the swarm may go without delivering before web seeds are tried.
+    #[arg(long, default_value_t = 30)]
+    stall_timeout: u64,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// Print the whole result, events included, as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: FeedCommand) -> Result<()> {
+    match cmd {
+        FeedCommand::Publish(p) => publish(p),
+        FeedCommand::Resolve(r) => resolve(r),
+    }
+}
+
+fn publish(args: PublishArgs) -> Result<()> {
+    let home = home();
+    let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
+    if let Some(text) = &args.post {
+        let note = EventBuilder::new(Kind::TextNote, text).finalize(&keys)?;
+        OwnEvents::new(&home).add(std::slice::from_ref(&note))?;
+    }
+    let published = runtime()?.block_on(async {
+        let dht = args.dht.join().await?;
+        anyhow::Ok(publish_feed(&home, &keys, &dht, &args.salt, &args.web_seeds).await?)
+    })?;
+    for b in &published.broken {
+        eprintln!("warning: left out a kept event that no longer verifies: {b}");
+    }
+    if args.json {
+        print_json(&published);
+    } else {
+        say(&format!(
+            "feed {:?}: {} events ({} bytes) in index {}; pointer seq {} stored at {} nodes",
+            published.salt,
+            published.events,
+            published.bytes,
+            published.infohash,
+            published.pointer.seq,
+            published.pointer.stored_at
+        ));
+        say("registered for seeding; `seedstr seed` serves it");
+    }
+    Ok(())
+}
+
+fn resolve(args: ResolveArgs) -> Result<()> {
+    let author = parse_public_key(&args.who)?;
+    let opts = ResolveOptions {
+        relays: args.relay.relays(),
+        relay_timeout: args.relay.timeout(),
+        peers: args.peer.peers.clone(),
+        stall: Duration::from_secs(args.stall_timeout.max(1)),
+    };
+    let home = home();
+    let feed = swarm_runtime()?.block_on(async {
+        let Some(dht) = args.peer.join_dht(false).await? else {
+            bail!("a feed is found through the DHT; drop --no-dht");
+        };
+        let swarm = args.peer.start_swarm(None).await?;
+        let r = resolve_feed(&home, &swarm, &dht, &author, &args.salt, &opts).await;
+        swarm.stop().await;
+        anyhow::Ok(r?)
+    })?;
+    if args.json {
+        print_json(&feed);
+        return Ok(());
+    }
+    for r in &feed.refused {
+        eprintln!(
+            "warning: refused line {} of the index{}: {}",
+            r.line,
+            r.event_id
+                .as_ref()
+                .map(|id| format!(" (event {id})"))
+                .unwrap_or_default(),
+            r.reason
+        );
+    }
+    say(&format!(
+        "feed {:?} of {}: seq {}, index {} from {}, {} verified events",
+        feed.salt,
+        feed.author,
+        feed.seq,
+        feed.infohash,
+        feed.fetched_from,
+        feed.events.len()
+    ));
+    for e in &feed.events {
+        let what = match seedstr_proto::event::first_tag_value(e, "d") {
+            Some(d) => d.to_owned(),
+            None => e.content.chars().take(80).collect(),
+        };
+        say(&format!(
+            "{} kind {:>5} {} {}",
+            e.created_at.as_secs(),
+            e.kind.as_u16(),
+            &e.id.to_hex()[..12],
+            what
+        ));
+    }
+    Ok(())
+}

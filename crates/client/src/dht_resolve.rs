@@ -1,0 +1,107 @@
+//! Resolving a release when no relay answers: the author's transport key (from the attestation
+//! seen before), the project's name record, and the release event itself from the author's
+//! feed index, checked like any event from a relay.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::{DhtError, DhtNode, DhtOptions};
+use seedstr_swarm::Swarm;
+
+use crate::feed::{resolve_feed, FeedResolveError, ResolveOptions};
+use crate::names::{get_name_record, NameError};
+use crate::resolve::{choose, Resolution, ResolveError};
+use crate::target::Target;
+use crate::transport_keys::{resolve_transport_key, TransportKeyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DhtResolveError {
+    #[error("joining the Mainline DHT: {0}")]
+    Join(DhtError),
+    #[error(transparent)]
+    Key(#[from] TransportKeyError),
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("the DHT holds no name record for {target}")]
+    NoName { target: String },
+    #[error("reading the author's feed: {0}")]
+    Feed(#[from] FeedResolveError),
+    #[error("the name record of {name} names version {version} (event {event}), which the author's feed index does not hold")]
+    NotInFeed {
+        name: String,
+        version: String,
+        event: String,
+    },
+    #[error(transparent)]
+    Choose(#[from] ResolveError),
+}
+
+/// A release resolved on the DHT, and where its peers may be.
+pub struct DhtResolution {
+    pub resolution: Resolution,
+    /// Peers announced for the release's torrent.
+    pub peers: Vec<SocketAddr>,
+}
+
+/// Resolves `target` on the DHT joined with `dht_opts`, fetching the feed index through
+/// `swarm`.
+pub async fn resolve_on_dht(
+    home: &Path,
+    swarm: &Swarm,
+    dht_opts: &DhtOptions,
+    target: &Target,
+    feed_opts: &ResolveOptions,
+) -> Result<DhtResolution, DhtResolveError> {
+    let dht = DhtNode::join(dht_opts)
+        .await
+        .map_err(DhtResolveError::Join)?;
+    let key = resolve_transport_key(
+        home,
+        &target.author,
+        &feed_opts.relays,
+        feed_opts.relay_timeout,
+    )
+    .await?;
+    let name = target.coordinate.to_string();
+    let (record, version, _) = get_name_record(&dht, &key.transport_key, &name)
+        .await?
+        .ok_or_else(|| DhtResolveError::NoName {
+            target: target.to_string(),
+        })?;
+    let feed = resolve_feed(
+        home,
+        swarm,
+        &dht,
+        &target.author,
+        DEFAULT_FEED_SALT,
+        feed_opts,
+    )
+    .await?;
+    if !feed
+        .events
+        .iter()
+        .any(|e| e.id.as_bytes()[..] == record.e[..])
+    {
+        return Err(DhtResolveError::NotInFeed {
+            name,
+            version: version.to_string(),
+            event: hex::encode(&record.e),
+        });
+    }
+    let resolution = choose(target, &feed.events)?;
+    let mut peers = Vec::new();
+    let mut announced = dht.get_peers(&resolution.release.infohash);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(batch) = announced.next().await {
+            peers.extend(batch.into_iter().map(SocketAddr::V4));
+            if !peers.is_empty() {
+                break;
+            }
+        }
+    })
+    .await;
+    Ok(DhtResolution { resolution, peers })
+}

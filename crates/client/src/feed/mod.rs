@@ -1,0 +1,10 @@
+//! An identity's feed on the DHT: a pointer under its transport key naming the newest
+//! feed-index torrent, which holds its newest signed events.
+
+pub mod index;
+pub mod publish;
+pub mod resolve;
+
+pub use index::{RefusedLine, FEED_FILE, MAX_FEED_BYTES, MAX_FEED_EVENTS};
+pub use publish::{feed_dir, publish_feed, FeedPublishError, FeedPublished};
+pub use resolve::{fetched_dir, resolve_feed, FeedResolveError, ResolveOptions, ResolvedFeed};

@@ -1,0 +1,282 @@
+//! Reading an identity's feed with no relay holding it: transport key, feed pointer from the
+//! DHT, index torrent from the swarm (or a web seed), and each event checked against the Nostr
+//! key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use nostr::prelude::*;
+use seedstr_dht::{DhtNode, FeedPointer, RecordError};
+use seedstr_swarm::{create, Sources, Swarm};
+
+use super::index::{parse, RefusedLine, FEED_FILE, MAX_FEED_BYTES};
+use crate::transport_keys::{resolve_transport_key, KeySource, TransportKeyError};
+
+pub struct ResolveOptions {
+    pub relays: Vec<String>,
+    pub relay_timeout: Duration,
+    /// Peers to ask for the index besides those the DHT names.
+    pub peers: Vec<SocketAddr>,
+    /// How long the swarm may go without delivering before web seeds are tried.
+    pub stall: Duration,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResolvedFeed {
+    pub author: String,
+    pub salt: String,
+    #[serde(with = "hex::serde")]
+    pub transport_key: [u8; 32],
+    pub key_source: KeySource,
+    pub seq: i64,
+    /// The pointer's own timestamp (Unix seconds).
+    pub updated_at: i64,
+    pub infohash: String,
+    pub web_seeds: Vec<String>,
+    /// `swarm`, `cache` (fetched before) or the web seed's URL.
+    pub fetched_from: String,
+    pub events: Vec<Event>,
+    pub refused: Vec<RefusedLine>,
+    #[serde(skip)]
+    pub item: seedstr_dht::MutableItem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedResolveError {
+    #[error(transparent)]
+    Key(#[from] TransportKeyError),
+    #[error("the DHT holds no feed pointer for {author} under salt {salt:?}; has the author run `seedstr feed publish`?")]
+    NoPointer { author: String, salt: String },
+    #[error("the feed pointer of {author} is unreadable: {source}")]
+    BadPointer { author: String, source: RecordError },
+    #[error("the feed index {infohash} could not be fetched: swarm: {swarm}{}", list_web(.web_seeds))]
+    NotFetched {
+        infohash: String,
+        swarm: String,
+        web_seeds: Vec<(String, String)>,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn list_web(attempts: &[(String, String)]) -> String {
+    attempts
+        .iter()
+        .map(|(url, why)| format!("; web seed {url}: {why}"))
+        .collect()
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FeedResolveError + '_ {
+    move |source| FeedResolveError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Where fetched indexes are kept: `$SEEDSTR_HOME/feeds/fetched/<infohash>/`.
+pub fn fetched_dir(home: &Path, infohash: &str) -> PathBuf {
+    home.join("feeds").join("fetched").join(infohash)
+}
+
+/// The verified events of `author`'s feed `salt`.
+pub async fn resolve_feed(
+    home: &Path,
+    swarm: &Swarm,
+    dht: &DhtNode,
+    author: &PublicKey,
+    salt: &str,
+    opts: &ResolveOptions,
+) -> Result<ResolvedFeed, FeedResolveError> {
+    let key = resolve_transport_key(home, author, &opts.relays, opts.relay_timeout).await?;
+    let author_name = author.to_bech32().unwrap_or_else(|_| author.to_hex());
+    let item = dht
+        .most_recent(&key.transport_key, salt.as_bytes())
+        .await
+        .ok_or_else(|| FeedResolveError::NoPointer {
+            author: author_name.clone(),
+            salt: salt.to_owned(),
+        })?;
+    let pointer =
+        FeedPointer::decode(item.value()).map_err(|source| FeedResolveError::BadPointer {
+            author: author_name.clone(),
+            source,
+        })?;
+    let infohash = hex::encode(&pointer.ih);
+    let (file, fetched_from) = fetch_index(home, swarm, dht, &pointer, opts).await?;
+    let bytes = std::fs::read(&file).map_err(io(&file))?;
+    let (events, refused) = parse(&bytes, author);
+    Ok(ResolvedFeed {
+        author: author_name,
+        salt: salt.to_owned(),
+        transport_key: key.transport_key,
+        key_source: key.source,
+        seq: item.seq(),
+        updated_at: pointer.ts,
+        infohash,
+        web_seeds: pointer.ws.clone(),
+        fetched_from,
+        events,
+        refused,
+        item,
+    })
+}
+
+/// Whether `file` is the index whose torrent has `ih` (our torrents are deterministic, so the
+/// file alone proves it).
+fn is_index(file: &Path, ih: &[u8]) -> bool {
+    file.is_file() && create(file, FEED_FILE).is_ok_and(|t| t.info_hash[..] == *ih)
+}
+
+async fn fetch_index(
+    home: &Path,
+    swarm: &Swarm,
+    dht: &DhtNode,
+    pointer: &FeedPointer,
+    opts: &ResolveOptions,
+) -> Result<(PathBuf, String), FeedResolveError> {
+    let infohash = hex::encode(&pointer.ih);
+    let dest = fetched_dir(home, &infohash);
+    let file = dest.join(FEED_FILE);
+    if is_index(&file, &pointer.ih) {
+        return Ok((file, "cache".into()));
+    }
+    let parent = dest.parent().expect("fetched_dir has a parent");
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
+
+    let swarm_error = from_swarm(swarm, dht, pointer, staging.path(), opts)
+        .await
+        .err();
+    let mut web_seeds = Vec::new();
+    let mut source = "swarm".to_owned();
+    if swarm_error.is_some() {
+        for url in &pointer.ws {
+            let url = if url.ends_with('/') {
+                format!("{url}{FEED_FILE}")
+            } else {
+                url.clone()
+            };
+            match from_web_seed(&url, staging.path(), &pointer.ih, opts.stall).await {
+                Ok(()) => {
+                    source = url;
+                    break;
+                }
+                Err(why) => web_seeds.push((url, why)),
+            }
+        }
+        if web_seeds.len() == pointer.ws.len() {
+            return Err(FeedResolveError::NotFetched {
+                infohash,
+                swarm: swarm_error.unwrap_or_default(),
+                web_seeds,
+            });
+        }
+    }
+    let staged = staging.keep();
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(io(&dest))?;
+    }
+    std::fs::rename(&staged, &dest).map_err(io(&dest))?;
+    Ok((file, source))
+}
+
+async fn from_swarm(
+    swarm: &Swarm,
+    dht: &DhtNode,
+    pointer: &FeedPointer,
+    dir: &Path,
+    opts: &ResolveOptions,
+) -> Result<(), String> {
+    let ih: [u8; 20] = pointer
+        .ih
+        .as_slice()
+        .try_into()
+        .expect("decode checks 20 bytes");
+    let mut peers = opts.peers.clone();
+    // Peers announced on the DHT: the first answers, not the complete lookup.
+    let mut announced = dht.get_peers(&ih);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(batch) = announced.next().await {
+            peers.extend(batch.into_iter().map(SocketAddr::V4));
+            if !peers.is_empty() {
+                break;
+            }
+        }
+    })
+    .await;
+    let sources = Sources {
+        peers,
+        trackers: vec![],
+    };
+    let magnet = format!("magnet:?xt=urn:btih:{}", hex::encode(ih));
+    let meta = tokio::time::timeout(opts.stall, swarm.metadata(&magnet, &sources))
+        .await
+        .map_err(|_| {
+            format!(
+                "no peer sent the index's metadata in {}s",
+                opts.stall.as_secs()
+            )
+        })?
+        .map_err(|e| format!("{e:#}"))?;
+    let t = &meta.torrent;
+    if t.files.len() != 1 || t.files[0].path != FEED_FILE || t.total_size() > MAX_FEED_BYTES {
+        return Err(format!(
+            "the torrent is not a feed index (one file {FEED_FILE} of at most {MAX_FEED_BYTES} bytes)"
+        ));
+    }
+    let transfer = swarm
+        .fetch(&meta.torrent_file, dir, &sources)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let done = transfer.wait_or_stall(opts.stall, |_| {}).await;
+    let _ = swarm.remove(&transfer).await;
+    done.map_err(|e| e.to_string())
+}
+
+async fn from_web_seed(url: &str, dir: &Path, ih: &[u8], timeout: Duration) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .user_agent(concat!("seedstr/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading: {e}"))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 > MAX_FEED_BYTES {
+            return Err(format!(
+                "more than {MAX_FEED_BYTES} bytes; not a feed index"
+            ));
+        }
+    }
+    let file = dir.join(FEED_FILE);
+    std::fs::write(&file, &bytes).map_err(|e| e.to_string())?;
+    if !is_index(&file, ih) {
+        let _ = std::fs::remove_file(&file);
+        return Err(format!(
+            "wrong bytes: they are not the index whose info hash is {}",
+            hex::encode(ih)
+        ));
+    }
+    Ok(())
+}
