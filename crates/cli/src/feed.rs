@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use nostr::prelude::*;
-use seedstr_client::feed::{publish_feed, resolve_feed, ResolveOptions};
+use seedstr_client::feed::{follow_feed, publish_feed, resolve_feed, ResolveOptions};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::own_events::OwnEvents;
 use seedstr_client::target::parse_public_key;
@@ -21,6 +21,9 @@ pub enum FeedCommand {
     Publish(PublishArgs),
     /// Read an identity's feed from the DHT and the swarm, and print its verified events.
     Resolve(ResolveArgs),
+    /// Follow an identity: read its feed now, keep its feed pointer and name records for
+    /// `seedstr seed` to republish every hour, and seed its feed index.
+    Follow(ResolveArgs),
 }
 
 #[derive(Args)]
@@ -63,6 +66,7 @@ pub fn run(cmd: FeedCommand) -> Result<()> {
     match cmd {
         FeedCommand::Publish(p) => publish(p),
         FeedCommand::Resolve(r) => resolve(r),
+        FeedCommand::Follow(f) => follow(f),
     }
 }
 
@@ -97,14 +101,55 @@ fn publish(args: PublishArgs) -> Result<()> {
     Ok(())
 }
 
+impl ResolveArgs {
+    fn options(&self) -> ResolveOptions {
+        ResolveOptions {
+            relays: self.relay.relays(),
+            relay_timeout: self.relay.timeout(),
+            peers: self.peer.peers.clone(),
+            stall: Duration::from_secs(self.stall_timeout.max(1)),
+        }
+    }
+}
+
+fn follow(args: ResolveArgs) -> Result<()> {
+    let author = parse_public_key(&args.who)?;
+    let opts = args.options();
+    let home = home();
+    let followed = swarm_runtime()?.block_on(async {
+        let Some(dht) = args.peer.join_dht(false).await? else {
+            bail!("a feed is found through the DHT; drop --no-dht");
+        };
+        let swarm = args.peer.start_swarm(None).await?;
+        let r = follow_feed(&home, &swarm, &dht, &author, &args.salt, &opts).await;
+        swarm.stop().await;
+        anyhow::Ok(r?)
+    })?;
+    if args.json {
+        print_json(&followed);
+        return Ok(());
+    }
+    say(&format!(
+        "following feed {:?} of {}: pointer seq {}, index {} ({} events) registered for seeding",
+        followed.feed.salt,
+        followed.feed.author,
+        followed.feed.seq,
+        followed.feed.infohash,
+        followed.feed.events.len()
+    ));
+    for name in &followed.names {
+        say(&format!("  keeping the name record of {name}"));
+    }
+    for (name, why) in &followed.missing {
+        eprintln!("warning: no name record kept for {name}: {why}");
+    }
+    say("`seedstr seed` republishes them every hour");
+    Ok(())
+}
+
 fn resolve(args: ResolveArgs) -> Result<()> {
     let author = parse_public_key(&args.who)?;
-    let opts = ResolveOptions {
-        relays: args.relay.relays(),
-        relay_timeout: args.relay.timeout(),
-        peers: args.peer.peers.clone(),
-        stall: Duration::from_secs(args.stall_timeout.max(1)),
-    };
+    let opts = args.options();
     let home = home();
     let feed = swarm_runtime()?.block_on(async {
         let Some(dht) = args.peer.join_dht(false).await? else {

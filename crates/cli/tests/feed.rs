@@ -220,3 +220,65 @@ fn an_install_succeeds_with_every_relay_stopped() {
         .unwrap_err();
     assert!(err.contains("no relay answered"), "{err}");
 }
+
+#[test]
+fn a_follower_keeps_a_feed_alive_after_its_author_is_gone() {
+    // Two networks: the author only ever joins `a`; the follower carries the records to `b`.
+    let a = Testnet::builder(20).build().unwrap();
+    let b = Testnet::builder(20).build().unwrap();
+    let (dht_a, dht_b) = (bootstrap_args(&a), bootstrap_args(&b));
+    let dht_a_refs: Vec<&str> = dht_a.iter().map(String::as_str).collect();
+    let dht_b_refs: Vec<&str> = dht_b.iter().map(String::as_str).collect();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player: follower,
+        work,
+    } = Scene::new();
+    let npub = author.keys.public_key().to_bech32().unwrap();
+    let src = work.path().join("src");
+    write(&src, "tool.txt", b"a tool");
+    let p = author.publish(&src, "tool", "1.0.0", &relay.url, &dht_a_refs);
+    let index = p["dht"]["feed"]["infohash"].as_str().unwrap().to_owned();
+    let mut author_seed = author.seed(&dht_a_refs);
+    author_seed.wait_for("announcing the feed", |v| v["announced"] == index);
+
+    let mut args: Vec<&str> = vec![
+        "feed",
+        "follow",
+        &npub,
+        "--relay",
+        &relay.url,
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+    ];
+    args.extend(&dht_a_refs);
+    let followed = ok_json(&follower.run(&args));
+    assert_eq!(followed["feed"]["infohash"], index);
+    assert_eq!(followed["names"], serde_json::json!(["generic.tool"]));
+
+    // The author goes away for good; the follower's node runs on the other network.
+    author_seed.kill();
+    drop(a);
+    let mut args = dht_b_refs.clone();
+    args.extend(["--republish-secs", "3600"]);
+    let follower_seed = follower.seed(&args);
+    let republished = |label: &str| {
+        follower_seed.wait_for(&format!("republishing {label}"), |v| {
+            v["republished"]["label"] == label
+                && v["republished"]["outcome"]["Ok"].as_u64() > Some(0)
+        })
+    };
+    republished("feed:feed");
+    republished("name:generic.tool");
+    follower_seed.wait_for("announcing the index", |v| v["announced"] == index);
+
+    // A reader on that network finds the author's feed, served by the follower.
+    let reader = Person::new();
+    let feed = ok_json(&resolve(&reader, &npub, &relay.url, &dht_b, &[]));
+    assert_eq!(feed["infohash"], index);
+    assert_eq!(feed["seq"], p["dht"]["feed"]["pointer"]["seq"]);
+    assert_eq!(feed["fetched_from"], "swarm");
+}

@@ -29,6 +29,8 @@ pub enum Origin {
     Published,
     /// An install root; valid while its lockfile still holds this payload.
     Installed,
+    /// The feed index of an identity this node follows, kept under `$SEEDSTR_HOME/feeds/fetched/`.
+    Followed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +133,7 @@ impl SeedEntry {
     /// this payload (an upgrade or removal replaces it).
     pub fn still_valid(&self) -> bool {
         match self.origin {
-            Origin::Published => self.dir.is_dir(),
+            Origin::Published | Origin::Followed => self.dir.is_dir(),
             Origin::Installed => Lockfile::load(&self.dir)
                 .map(|l| l.installs.iter().any(|i| i.infohash == self.infohash))
                 .unwrap_or(false),

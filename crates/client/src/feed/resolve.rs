@@ -12,7 +12,11 @@ use seedstr_dht::{DhtNode, FeedPointer, RecordError};
 use seedstr_swarm::{create, Sources, Swarm};
 
 use super::index::{parse, RefusedLine, FEED_FILE, MAX_FEED_BYTES};
+use crate::dht_items::{ItemStore, ItemStoreError};
+use crate::names::get_name_record;
+use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use crate::transport_keys::{resolve_transport_key, KeySource, TransportKeyError};
+use seedstr_proto::release::Release;
 
 pub struct ResolveOptions {
     pub relays: Vec<String>,
@@ -279,4 +283,79 @@ async fn from_web_seed(url: &str, dir: &Path, ih: &[u8], timeout: Duration) -> R
         ));
     }
     Ok(())
+}
+
+/// What following an identity keeps.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Followed {
+    pub feed: ResolvedFeed,
+    /// Names whose records were kept for republishing.
+    pub names: Vec<String>,
+    /// Names of releases in the feed with no readable record on the DHT, and why.
+    pub missing: Vec<(String, String)>,
+}
+
+/// Follows `author`'s feed: its pointer and the name records of the releases in it are kept for
+/// republishing, and the fetched index is registered for seeding.
+pub async fn follow_feed(
+    home: &Path,
+    swarm: &Swarm,
+    dht: &DhtNode,
+    author: &PublicKey,
+    salt: &str,
+    opts: &ResolveOptions,
+) -> Result<Followed, FollowError> {
+    let feed = resolve_feed(home, swarm, dht, author, salt, opts).await?;
+    let hex_author = author.to_hex();
+    let store = ItemStore::new(home);
+    store.keep(&feed.item, &format!("feed:{salt}"), &hex_author, false)?;
+    let dir = fetched_dir(home, &feed.infohash);
+    let torrent = create(&dir.join(FEED_FILE), FEED_FILE)?;
+    SeedRegistry::new(home).add(
+        &SeedEntry {
+            infohash: feed.infohash.clone(),
+            release: format!("followed feed:{salt} of {}", feed.author),
+            dir,
+            origin: Origin::Followed,
+            trackers: vec![],
+        },
+        &torrent.to_file_bytes(&[]),
+    )?;
+    let mut names: Vec<String> = feed
+        .events
+        .iter()
+        .filter_map(|e| Release::from_event(e).ok())
+        .map(|r| r.coordinate.to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut kept = Vec::new();
+    let mut missing = Vec::new();
+    for name in names {
+        match get_name_record(dht, &feed.transport_key, &name).await {
+            Ok(Some((_, _, item))) => {
+                store.keep(&item, &format!("name:{name}"), &hex_author, false)?;
+                kept.push(name);
+            }
+            Ok(None) => missing.push((name, "no record on the DHT".into())),
+            Err(e) => missing.push((name, e.to_string())),
+        }
+    }
+    Ok(Followed {
+        feed,
+        names: kept,
+        missing,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error(transparent)]
+    Resolve(#[from] FeedResolveError),
+    #[error(transparent)]
+    Items(#[from] ItemStoreError),
+    #[error(transparent)]
+    Seeds(#[from] SeedsError),
+    #[error("hashing the fetched index: {0}")]
+    Torrent(#[from] seedstr_swarm::CreateError),
 }
