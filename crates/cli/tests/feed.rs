@@ -52,10 +52,11 @@ fn resolve(
         "2",
         "--listen",
         "127.0.0.1:0",
-        "--stall-timeout",
-        "10",
         "--json",
     ];
+    if !extra.contains(&"--stall-timeout") {
+        args.extend(["--stall-timeout", "10"]);
+    }
     args.extend(dht.iter().map(String::as_str));
     args.extend_from_slice(extra);
     reader.run(&args)
@@ -281,4 +282,117 @@ fn a_follower_keeps_a_feed_alive_after_its_author_is_gone() {
     assert_eq!(feed["infohash"], index);
     assert_eq!(feed["seq"], p["dht"]["feed"]["pointer"]["seq"]);
     assert_eq!(feed["fetched_from"], "swarm");
+}
+
+/// `python3 -m http.server` on loopback serving `dir`, stopped on drop.
+struct WebServer(std::process::Child);
+
+impl WebServer {
+    fn start(dir: &std::path::Path) -> (WebServer, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "http.server never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (WebServer(child), port)
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_web_seed_serves_the_index_when_no_peer_does_and_wrong_bytes_are_refused() {
+    let net = Testnet::builder(20).build().unwrap();
+    let dht = bootstrap_args(&net);
+    let dht_refs: Vec<&str> = dht.iter().map(String::as_str).collect();
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player: reader,
+        work,
+    } = Scene::new();
+    let npub = author.keys.public_key().to_bech32().unwrap();
+    ok_json(&author.run(&["dht", "attest", "--relay", &relay.url, "--json"]));
+    let www = work.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let (_server, port) = WebServer::start(&www);
+    let web_seed = format!("http://127.0.0.1:{port}/");
+    let published = ok_json(
+        &author.run(
+            &[
+                &[
+                    "feed",
+                    "publish",
+                    "--post",
+                    "over HTTP",
+                    "--web-seed",
+                    &web_seed,
+                    "--json",
+                ][..],
+                &dht_refs,
+            ]
+            .concat(),
+        ),
+    );
+    let index = std::path::Path::new(published["dir"].as_str().unwrap()).join("seedstr-feed.jsonl");
+    let served = www.join("seedstr-feed.jsonl");
+    std::fs::copy(&index, &served).unwrap();
+
+    // No seeder runs: the swarm stalls and the web seed delivers.
+    let feed = ok_json(&resolve(
+        &reader,
+        &npub,
+        &relay.url,
+        &dht,
+        &["--stall-timeout", "3"],
+    ));
+    assert_eq!(
+        feed["fetched_from"],
+        format!("{web_seed}seedstr-feed.jsonl")
+    );
+    assert_eq!(contents(&feed)[0], "over HTTP");
+
+    // A web seed serving other bytes (here: the index with a line dropped) is refused.
+    let text = std::fs::read_to_string(&index).unwrap();
+    let first_line_only = text.lines().next().unwrap().to_owned() + "\n";
+    std::fs::write(&served, first_line_only).unwrap();
+    let stranger = Person::new();
+    let refused = failure(&resolve(
+        &stranger,
+        &npub,
+        &relay.url,
+        &dht,
+        &["--stall-timeout", "3"],
+    ));
+    assert!(
+        refused.contains("could not be fetched") && refused.contains("wrong bytes"),
+        "{refused}"
+    );
 }
