@@ -10,6 +10,8 @@ use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::own_events::OwnEvents;
 use seedstr_client::target::parse_public_key;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::DhtNode;
+use seedstr_swarm::Swarm;
 
 use crate::dht::DhtArgs;
 use crate::net_args::{print_json, runtime, say, swarm_runtime, PeerArgs, RelayArgs};
@@ -102,6 +104,22 @@ fn publish(args: PublishArgs) -> Result<()> {
 }
 
 impl ResolveArgs {
+    /// Runs `read` on a DHT node and a BitTorrent session joined as these flags say.
+    fn with_dht_and_swarm<T>(
+        &self,
+        read: impl AsyncFnOnce(&DhtNode, &Swarm) -> Result<T>,
+    ) -> Result<T> {
+        swarm_runtime()?.block_on(async {
+            let Some(dht) = self.peer.join_dht(false).await? else {
+                bail!("a feed is found through the DHT; drop --no-dht");
+            };
+            let swarm = self.peer.start_swarm(None).await?;
+            let r = read(&dht, &swarm).await;
+            swarm.stop().await;
+            r
+        })
+    }
+
     fn options(&self) -> ResolveOptions {
         ResolveOptions {
             relays: self.relay.relays(),
@@ -116,14 +134,8 @@ fn follow(args: ResolveArgs) -> Result<()> {
     let author = parse_public_key(&args.who)?;
     let opts = args.options();
     let home = home();
-    let followed = swarm_runtime()?.block_on(async {
-        let Some(dht) = args.peer.join_dht(false).await? else {
-            bail!("a feed is found through the DHT; drop --no-dht");
-        };
-        let swarm = args.peer.start_swarm(None).await?;
-        let r = follow_feed(&home, &swarm, &dht, &author, &args.salt, &opts).await;
-        swarm.stop().await;
-        anyhow::Ok(r?)
+    let followed = args.with_dht_and_swarm(async |dht, swarm| {
+        Ok(follow_feed(&home, swarm, dht, &author, &args.salt, &opts).await?)
     })?;
     if args.json {
         print_json(&followed);
@@ -151,14 +163,8 @@ fn resolve(args: ResolveArgs) -> Result<()> {
     let author = parse_public_key(&args.who)?;
     let opts = args.options();
     let home = home();
-    let feed = swarm_runtime()?.block_on(async {
-        let Some(dht) = args.peer.join_dht(false).await? else {
-            bail!("a feed is found through the DHT; drop --no-dht");
-        };
-        let swarm = args.peer.start_swarm(None).await?;
-        let r = resolve_feed(&home, &swarm, &dht, &author, &args.salt, &opts).await;
-        swarm.stop().await;
-        anyhow::Ok(r?)
+    let feed = args.with_dht_and_swarm(async |dht, swarm| {
+        Ok(resolve_feed(&home, swarm, dht, &author, &args.salt, &opts).await?)
     })?;
     if args.json {
         print_json(&feed);

@@ -13,6 +13,7 @@ use seedstr_dht::DhtNode;
 use seedstr_swarm::{Sources, Transfer};
 use serde_json::json;
 
+use crate::dht::join_dht;
 use crate::net_args::{self, print_json, swarm_runtime, PeerArgs};
 
 #[derive(Args)]
@@ -56,19 +57,15 @@ async fn seed(args: SeedArgs) -> Result<()> {
         json!({"listening": addr.to_string(), "registry": registry.dir()}),
         format!("seedstr seed listening on {addr}"),
     );
-    let announce = match args.peer.join_dht(true).await {
-        Ok(Some(dht)) => {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let every = Duration::from_secs(args.republish_secs.max(1));
-            tokio::spawn(dht_upkeep(dht, addr.port(), rx, every, args.json));
-            Some(tx)
-        }
-        Ok(None) => None,
-        Err(e) => {
-            eprintln!("warning: {e:#}; seeding without announcing on the Mainline DHT or republishing records");
-            None
-        }
-    };
+    // Joining the DHT takes a while on the real network: it runs beside seeding, and
+    // announcements wait in the channel until it has joined.
+    let announce = (!args.peer.no_dht).then(|| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let every = Duration::from_secs(args.republish_secs.max(1));
+        let bootstrap = args.peer.dht_bootstrap.clone();
+        tokio::spawn(dht_upkeep(bootstrap, addr.port(), rx, every, args.json));
+        tx
+    });
     let mut active: BTreeMap<String, Transfer> = BTreeMap::new();
     let mut warned: std::collections::BTreeSet<String> = Default::default();
     // Payloads whose files no longer match; checking them again each poll would rehash them
@@ -159,12 +156,19 @@ async fn seed(args: SeedArgs) -> Result<()> {
 /// The Mainline DHT side of seeding: every seeded torrent announced when it starts and every
 /// fifteen minutes, every kept record put again every `republish` (and once at the start).
 async fn dht_upkeep(
-    dht: DhtNode,
+    bootstrap: Vec<String>,
     port: u16,
     mut started: tokio::sync::mpsc::UnboundedReceiver<[u8; 20]>,
     republish: Duration,
     json: bool,
 ) {
+    let dht = match join_dht(&bootstrap, None, true).await {
+        Ok(dht) => dht,
+        Err(e) => {
+            eprintln!("warning: {e:#}; seeding without announcing on the Mainline DHT or republishing records");
+            return;
+        }
+    };
     let home = home();
     let mut seeded: Vec<[u8; 20]> = Vec::new();
     let mut announce_tick = tokio::time::interval(ANNOUNCE_EVERY);

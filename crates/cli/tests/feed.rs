@@ -177,8 +177,16 @@ fn an_install_succeeds_with_every_relay_stopped() {
     write(&v2, "README", b"version two");
     author.publish(&v1, "tool", "1.0.0", &relay.url, &dht_refs);
     let p2 = author.publish(&v2, "tool", "1.1.0", &relay.url, &dht_refs);
+    // A later fix of the older line does not move the name record back.
+    let v101 = work.path().join("v101");
+    write(&v101, "bin/tool", &common::spine::bytes(300_000, 3));
+    let p101 = author.publish(&v101, "tool", "1.0.1", &relay.url, &dht_refs);
+    assert_eq!(
+        p101["dht"]["name"]["kept_newer"]["version"], "1.1.0",
+        "{p101}"
+    );
     let seeder = author.seed(&dht_refs);
-    let feed_index = p2["dht"]["feed"]["infohash"].as_str().unwrap().to_owned();
+    let feed_index = p101["dht"]["feed"]["infohash"].as_str().unwrap().to_owned();
     seeder.wait_for("announcing the feed", |v| v["announced"] == feed_index);
     seeder.wait_for("announcing 1.1.0", |v| v["announced"] == p2["infohash"]);
 

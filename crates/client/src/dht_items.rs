@@ -11,6 +11,7 @@ use seedstr_dht::{MutableItem, SignedItem};
 use serde::{Deserialize, Serialize};
 
 use crate::durable::replace_file;
+use crate::json_files::read_all;
 
 /// One kept item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,26 +89,11 @@ impl ItemStore {
 
     /// Every kept item whose signature still holds, and a description of each other file.
     pub fn list(&self) -> (Vec<(KeptItem, MutableItem)>, Vec<String>) {
-        let mut items = Vec::new();
-        let mut broken = Vec::new();
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return (items, broken);
-        };
-        let mut paths: Vec<PathBuf> = dir
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            match self
-                .read(&path)
-                .and_then(|k| k.item.verified().map(|i| (k, i)).map_err(|e| e.to_string()))
-            {
-                Ok(pair) => items.push(pair),
-                Err(why) => broken.push(format!("{}: {why}", path.display())),
-            }
-        }
-        (items, broken)
+        read_all(&self.dir, |path| {
+            let kept = self.read(path)?;
+            let item = kept.item.verified().map_err(|e| e.to_string())?;
+            Ok((kept, item))
+        })
     }
 }
 

@@ -6,16 +6,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtError, DhtNode, DhtOptions};
 use seedstr_swarm::Swarm;
 
-use crate::feed::{resolve_feed, FeedResolveError, ResolveOptions};
+use crate::feed::{read_feed, FeedResolveError, ResolveOptions};
 use crate::names::{get_name_record, NameError};
 use crate::resolve::{choose, Resolution, ResolveError};
 use crate::target::Target;
-use crate::transport_keys::{resolve_transport_key, TransportKeyError};
+use crate::transport_keys::{cached_transport_key, TransportKeyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DhtResolveError {
@@ -47,35 +46,32 @@ pub struct DhtResolution {
 }
 
 /// Resolves `target` on the DHT joined with `dht_opts`, fetching the feed index through
-/// `swarm`.
+/// `swarm`. The relays already failed as `relays_failed` says, so the author's transport key
+/// comes from the attestation verified earlier without asking them again.
 pub async fn resolve_on_dht(
     home: &Path,
     swarm: &Swarm,
     dht_opts: &DhtOptions,
     target: &Target,
+    relays_failed: &[(String, String)],
     feed_opts: &ResolveOptions,
 ) -> Result<DhtResolution, DhtResolveError> {
+    let key = cached_transport_key(home, &target.author, relays_failed.to_vec())?;
     let dht = DhtNode::join(dht_opts)
         .await
         .map_err(DhtResolveError::Join)?;
-    let key = resolve_transport_key(
-        home,
-        &target.author,
-        &feed_opts.relays,
-        feed_opts.relay_timeout,
-    )
-    .await?;
     let name = target.coordinate.to_string();
     let (record, version, _) = get_name_record(&dht, &key.transport_key, &name)
         .await?
         .ok_or_else(|| DhtResolveError::NoName {
             target: target.to_string(),
         })?;
-    let feed = resolve_feed(
+    let feed = read_feed(
         home,
         swarm,
         &dht,
         &target.author,
+        &key,
         DEFAULT_FEED_SALT,
         feed_opts,
     )
@@ -92,16 +88,8 @@ pub async fn resolve_on_dht(
         });
     }
     let resolution = choose(target, &feed.events)?;
-    let mut peers = Vec::new();
-    let mut announced = dht.get_peers(&resolution.release.infohash);
-    let _ = tokio::time::timeout(Duration::from_secs(3), async {
-        while let Some(batch) = announced.next().await {
-            peers.extend(batch.into_iter().map(SocketAddr::V4));
-            if !peers.is_empty() {
-                break;
-            }
-        }
-    })
-    .await;
+    let peers = dht
+        .first_peers(&resolution.release.infohash, Duration::from_secs(3))
+        .await;
     Ok(DhtResolution { resolution, peers })
 }

@@ -55,6 +55,12 @@ pub async fn get_name_record(
     let Some(item) = dht.most_recent(transport_key, &name_salt(name)).await else {
         return Ok(None);
     };
+    let (record, version) = read_record(&item, name)?;
+    Ok(Some((record, version, item)))
+}
+
+/// The record in `item`, checked to be about `name`.
+fn read_record(item: &MutableItem, name: &str) -> Result<(NameRecord, Version), NameError> {
     let record = NameRecord::decode(item.value()).map_err(|source| NameError::Malformed {
         name: name.to_owned(),
         source,
@@ -69,7 +75,7 @@ pub async fn get_name_record(
         name: name.to_owned(),
         version: record.v.clone(),
     })?;
-    Ok(Some((record, version, item)))
+    Ok((record, version))
 }
 
 /// Points `name` at a release unless the record already names a newer version; the signed
@@ -85,8 +91,10 @@ pub async fn put_name_record(
 ) -> Result<NamePut, NameError> {
     let key = derive(keys.secret_key());
     let public = key.verifying_key().to_bytes();
-    // An unreadable record is ours to overwrite: only this key can have written it.
-    if let Ok(Some((_, held, _))) = get_name_record(dht, &public, name).await {
+    // An unreadable record is ours to overwrite: only this key can have written it. Its seq
+    // still bounds ours.
+    let stored = dht.most_recent(&public, &name_salt(name)).await;
+    if let Some(Ok((_, held))) = stored.as_ref().map(|item| read_record(item, name)) {
         if held > *version {
             return Ok(NamePut::KeptNewer {
                 version: held.to_string(),
@@ -106,7 +114,12 @@ pub async fn put_name_record(
     };
     let value = record.encode().map_err(|e| dht_err(DhtError::from(e)))?;
     let stored = dht
-        .put(&key, &name_salt(name), &value, Write::Next)
+        .put(
+            &key,
+            &name_salt(name),
+            &value,
+            Write::NextAfter(stored.map(|i| i.seq())),
+        )
         .await
         .map_err(dht_err)?;
     ItemStore::new(home).keep(

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use nostr::prelude::*;
 
 use crate::durable::replace_file;
+use crate::json_files::read_all;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OwnEventsError {
@@ -63,26 +64,13 @@ impl OwnEvents {
     /// Every kept event signed by `author` that still verifies, oldest first; unreadable or
     /// altered files are described in the second list.
     pub fn list(&self, author: &PublicKey) -> (Vec<Event>, Vec<String>) {
-        let mut events = Vec::new();
-        let mut broken = Vec::new();
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return (events, broken);
-        };
-        for entry in dir.filter_map(Result::ok) {
-            let path = entry.path();
-            if path.extension().is_none_or(|x| x != "json") {
-                continue;
-            }
-            let read = std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|s| Event::from_json(s).map_err(|e| e.to_string()))
-                .and_then(|e| e.verify().map(|()| e).map_err(|e| e.to_string()));
-            match read {
-                Ok(e) if e.pubkey == *author => events.push(e),
-                Ok(_) => {}
-                Err(why) => broken.push(format!("{}: {why}", path.display())),
-            }
-        }
+        let (events, broken) = read_all(&self.dir, |path| {
+            let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+            let event = Event::from_json(text).map_err(|e| e.to_string())?;
+            event.verify().map_err(|e| e.to_string())?;
+            Ok(event)
+        });
+        let mut events: Vec<Event> = events.into_iter().filter(|e| e.pubkey == *author).collect();
         events.sort_by_key(|e| (e.created_at, e.id));
         (events, broken)
     }

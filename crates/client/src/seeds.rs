@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::durable::replace_file;
 use crate::install::lockfile::Lockfile;
+use crate::json_files::read_all;
 
 /// Why a payload is seeded, and where its files are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,34 +98,16 @@ impl SeedRegistry {
 
     /// Every readable entry, and a description of each unreadable one.
     pub fn list(&self) -> (Vec<Seed>, Vec<String>) {
-        let mut seeds = Vec::new();
-        let mut broken = Vec::new();
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return (seeds, broken);
-        };
-        let mut paths: Vec<PathBuf> = dir
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let read = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<SeedEntry>(&b).map_err(|e| e.to_string()))
-                .and_then(|entry| {
-                    std::fs::read(path.with_extension("torrent"))
-                        .map(|torrent_file| Seed {
-                            entry,
-                            torrent_file,
-                        })
-                        .map_err(|e| format!("its torrent: {e}"))
-                });
-            match read {
-                Ok(seed) => seeds.push(seed),
-                Err(why) => broken.push(format!("{}: {why}", path.display())),
-            }
-        }
-        (seeds, broken)
+        read_all(&self.dir, |path| {
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            let entry: SeedEntry = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+            let torrent_file = std::fs::read(path.with_extension("torrent"))
+                .map_err(|e| format!("its torrent: {e}"))?;
+            Ok(Seed {
+                entry,
+                torrent_file,
+            })
+        })
     }
 }
 

@@ -79,12 +79,7 @@ pub async fn resolve_transport_key(
     let filter = serde_json::json!({"kinds": [ATTESTATION_KIND], "authors": [author.to_hex()]});
     let gathered = query_all(relays, &filter, timeout).await;
     if gathered.answered.is_empty() {
-        return from_cache(home, author).and_then(|found| {
-            found.ok_or(TransportKeyError::Unreachable {
-                author: author.to_bech32().unwrap_or_else(|_| author.to_hex()),
-                failed: gathered.failed,
-            })
-        });
+        return cached_transport_key(home, author, gathered.failed);
     }
     let mut events = gathered.events;
     events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
@@ -113,6 +108,19 @@ pub async fn resolve_transport_key(
             refused,
         })
     }
+}
+
+/// The transport key from the attestation verified earlier, for when the relays did not answer
+/// (`failed` says how each failed).
+pub fn cached_transport_key(
+    home: &Path,
+    author: &PublicKey,
+    failed: Vec<(String, String)>,
+) -> Result<ResolvedKey, TransportKeyError> {
+    from_cache(home, author)?.ok_or_else(|| TransportKeyError::Unreachable {
+        author: author.to_bech32().unwrap_or_else(|_| author.to_hex()),
+        failed,
+    })
 }
 
 fn remember(home: &Path, author: &PublicKey, event: &Event) -> Result<(), TransportKeyError> {

@@ -1,7 +1,7 @@
 //! A Mainline DHT node that puts and gets Seedstr's mutable items with BEP-44's rules kept:
 //! sizes checked first, `seq` only growing, compare-and-swap for concurrent writers.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
@@ -49,6 +49,9 @@ pub enum Write {
     /// Above whatever the DHT holds (the current Unix time, or one more than the stored `seq`
     /// if that is higher), with the stored `seq` as the compare-and-swap condition.
     Next,
+    /// As `Next`, above the stored `seq` the caller has just read itself, so the put does not
+    /// look the record up a second time.
+    NextAfter(Option<i64>),
     /// Exactly this `seq`, refused unless it is above the stored one; `cas`, when set, must be
     /// the stored `seq`.
     Exact { seq: i64, cas: Option<i64> },
@@ -152,9 +155,12 @@ impl DhtNode {
     ) -> Result<Stored, DhtError> {
         check_sizes(value, salt)?;
         let public = key.verifying_key().to_bytes();
-        let stored = self.most_recent(&public, salt).await.map(|i| i.seq());
+        let stored = match write {
+            Write::NextAfter(stored) => stored,
+            _ => self.most_recent(&public, salt).await.map(|i| i.seq()),
+        };
         let (seq, cas) = match write {
-            Write::Next => {
+            Write::Next | Write::NextAfter(_) => {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() as i64);
@@ -250,6 +256,23 @@ impl DhtNode {
     ) -> impl futures_util::Stream<Item = Vec<SocketAddrV4>> + Unpin {
         let id = Id::from_bytes(info_hash).expect("20 bytes are an id");
         self.dht.get_peers(id)
+    }
+
+    /// The first peers nodes name for `info_hash`, without waiting for the complete lookup
+    /// (which waits out nodes that never answer); empty if none come within `wait`.
+    pub async fn first_peers(&self, info_hash: &[u8; 20], wait: Duration) -> Vec<SocketAddr> {
+        let mut peers = Vec::new();
+        let mut announced = self.get_peers(info_hash);
+        let _ = tokio::time::timeout(wait, async {
+            while let Some(batch) = announced.next().await {
+                peers.extend(batch.into_iter().map(SocketAddr::V4));
+                if !peers.is_empty() {
+                    break;
+                }
+            }
+        })
+        .await;
+        peers
     }
 
     /// Every valid item as nodes return them, for callers that act on the first and keep

@@ -6,16 +6,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use nostr::prelude::*;
 use seedstr_dht::{DhtNode, FeedPointer, RecordError};
 use seedstr_swarm::{create, Sources, Swarm};
 
 use super::index::{parse, RefusedLine, FEED_FILE, MAX_FEED_BYTES};
 use crate::dht_items::{ItemStore, ItemStoreError};
+use crate::http::{download_capped, http_client};
 use crate::names::get_name_record;
 use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
-use crate::transport_keys::{resolve_transport_key, KeySource, TransportKeyError};
+use crate::transport_keys::{resolve_transport_key, KeySource, ResolvedKey, TransportKeyError};
 use seedstr_proto::release::Release;
 
 pub struct ResolveOptions {
@@ -97,6 +97,19 @@ pub async fn resolve_feed(
     opts: &ResolveOptions,
 ) -> Result<ResolvedFeed, FeedResolveError> {
     let key = resolve_transport_key(home, author, &opts.relays, opts.relay_timeout).await?;
+    read_feed(home, swarm, dht, author, &key, salt, opts).await
+}
+
+/// The verified events of the feed `salt` of `author`, whose transport key is already known.
+pub async fn read_feed(
+    home: &Path,
+    swarm: &Swarm,
+    dht: &DhtNode,
+    author: &PublicKey,
+    key: &ResolvedKey,
+    salt: &str,
+    opts: &ResolveOptions,
+) -> Result<ResolvedFeed, FeedResolveError> {
     let author_name = author.to_bech32().unwrap_or_else(|_| author.to_hex());
     let item = dht
         .most_recent(&key.transport_key, salt.as_bytes())
@@ -204,18 +217,9 @@ async fn from_swarm(
         .as_slice()
         .try_into()
         .expect("decode checks 20 bytes");
-    let mut peers = opts.peers.clone();
     // Peers announced on the DHT: the first answers, not the complete lookup.
-    let mut announced = dht.get_peers(&ih);
-    let _ = tokio::time::timeout(Duration::from_secs(3), async {
-        while let Some(batch) = announced.next().await {
-            peers.extend(batch.into_iter().map(SocketAddr::V4));
-            if !peers.is_empty() {
-                break;
-            }
-        }
-    })
-    .await;
+    let mut peers = opts.peers.clone();
+    peers.extend(dht.first_peers(&ih, Duration::from_secs(3)).await);
     let sources = Sources {
         peers,
         trackers: vec![],
@@ -246,35 +250,8 @@ async fn from_swarm(
 }
 
 async fn from_web_seed(url: &str, dir: &Path, ih: &[u8], timeout: Duration) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .read_timeout(timeout)
-        .user_agent(concat!("seedstr/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("reading: {e}"))?
-    {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() as u64 > MAX_FEED_BYTES {
-            return Err(format!(
-                "more than {MAX_FEED_BYTES} bytes; not a feed index"
-            ));
-        }
-    }
     let file = dir.join(FEED_FILE);
-    std::fs::write(&file, &bytes).map_err(|e| e.to_string())?;
+    download_capped(&http_client(timeout), url, &file, MAX_FEED_BYTES, &|_| {}).await?;
     if !is_index(&file, ih) {
         let _ = std::fs::remove_file(&file);
         return Err(format!(

@@ -208,7 +208,7 @@ pub async fn install(
                 stall: opts.stall_timeout,
             };
             let dht_opts = opts.dht.as_ref().expect("checked");
-            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &feed_opts)
+            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &failed, &feed_opts)
                 .await
                 .map_err(|source| InstallError::Dht {
                     relays: failed.clone(),

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::http::{download_capped, http_client};
 use seedstr_proto::release::ReleaseFile;
-use tokio::io::AsyncWriteExt;
 
 use super::verify::{check_file, FileProblem};
 
@@ -53,14 +53,8 @@ pub struct Mirrors {
 
 impl Mirrors {
     pub fn new(urls: &[String], timeout: Duration) -> Mirrors {
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .user_agent(concat!("seedstr/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a plain http client builds");
         Mirrors {
-            client,
+            client: http_client(timeout),
             urls: urls.to_vec(),
         }
     }
@@ -86,17 +80,19 @@ impl Mirrors {
         };
         for mirror in &self.urls {
             let url = file_url(mirror, &file.path);
-            let outcome = match self.download(&url, &part, file.size, on_bytes).await {
-                Ok(()) => check_file(&part, &file.sha256, file.size).map_err(|p| {
-                    failure.wrong_bytes |=
-                        matches!(p, FileProblem::Size { .. } | FileProblem::Hash { .. });
-                    format!("wrong bytes: {p}")
-                }),
-                Err(e) => {
-                    failure.wrong_bytes |= e.starts_with("wrong bytes");
-                    Err(e)
-                }
-            };
+            // A mirror sending more than the manifest lists is cut off, not buffered.
+            let outcome =
+                match download_capped(&self.client, &url, &part, file.size, on_bytes).await {
+                    Ok(()) => check_file(&part, &file.sha256, file.size).map_err(|p| {
+                        failure.wrong_bytes |=
+                            matches!(p, FileProblem::Size { .. } | FileProblem::Hash { .. });
+                        format!("wrong bytes: {p}")
+                    }),
+                    Err(e) => {
+                        failure.wrong_bytes |= e.starts_with("wrong bytes");
+                        Err(e)
+                    }
+                };
             match outcome {
                 Ok(()) => {
                     return std::fs::rename(&part, &target).map_err(|e| {
@@ -118,54 +114,6 @@ impl Mirrors {
                 .push(("-".into(), "the release names no mirror".into()));
         }
         Err(failure)
-    }
-
-    async fn download(
-        &self,
-        url: &str,
-        to: &Path,
-        expected: u64,
-        on_bytes: &(dyn Fn(u64) + Sync),
-    ) -> Result<(), String> {
-        if let Some(parent) = to.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        let mut response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("request failed: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("HTTP {}", response.status()));
-        }
-        let mut out = tokio::fs::File::create(to)
-            .await
-            .map_err(|e| format!("writing {}: {e}", to.display()))?;
-        let mut written = 0u64;
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("download broke off: {e}"))?
-        {
-            written += chunk.len() as u64;
-            // A mirror sending more than the manifest allows is cut off, not buffered.
-            if written > expected {
-                return Err(format!(
-                    "wrong bytes: more than the {expected} bytes listed"
-                ));
-            }
-            out.write_all(&chunk)
-                .await
-                .map_err(|e| format!("writing {}: {e}", to.display()))?;
-            on_bytes(chunk.len() as u64);
-        }
-        out.sync_all()
-            .await
-            .map_err(|e| format!("writing {}: {e}", to.display()))?;
-        Ok(())
     }
 }
 
