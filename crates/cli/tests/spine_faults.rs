@@ -41,6 +41,9 @@ fn release_for(
         mirrors: vec![],
         supersedes: None,
         changelog: String::new(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
     };
     mutate(&mut release);
     (release, torrent)

@@ -8,8 +8,8 @@ use std::time::Duration;
 use nostr::prelude::FinalizeEvent as _;
 use nostr::prelude::{Event, Keys};
 use seedstr_proto::release::{
-    Coordinate, ManifestError, Project, Release, ReleaseFile, Supersedes, Version, PROJECT_KIND,
-    RELEASE_KIND,
+    Coordinate, Dependency, ManifestError, Project, Release, ReleaseFile, Supersedes, Version,
+    PROJECT_KIND, RELEASE_KIND,
 };
 use seedstr_swarm::{create, CreateError, Torrent};
 use serde_json::json;
@@ -25,6 +25,9 @@ pub struct PublishRequest {
     pub mirrors: Vec<String>,
     pub trackers: Vec<String>,
     pub changelog: String,
+    pub dependencies: Vec<Dependency>,
+    pub game_versions: Vec<String>,
+    pub zap_target: Option<String>,
     /// Project name and summary; `None` keeps what the project already says.
     pub name: Option<String>,
     pub summary: Option<String>,
@@ -164,6 +167,9 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
                     event_id: e.id,
                 }),
                 changelog: req.changelog.clone(),
+                dependencies: req.dependencies.clone(),
+                game_versions: req.game_versions.clone(),
+                zap_target: req.zap_target.clone(),
             };
             release.validate()?;
             let e = release

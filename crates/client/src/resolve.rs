@@ -269,6 +269,9 @@ mod tests {
                 event_id: id,
             }),
             changelog: String::new(),
+            dependencies: vec![],
+            game_versions: vec![],
+            zap_target: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, Tag};
-pub use semver::Version;
+pub use semver::{Version, VersionReq};
 
 use crate::event::first_tag_value;
 use crate::path::{check_payload_path, PathError};
@@ -54,6 +54,14 @@ pub enum ManifestError {
     Mirror(String),
     #[error("release {version} cannot supersede {previous}: versions must rise")]
     SupersedesNewer { version: Version, previous: Version },
+    #[error("a release cannot depend on its own project ({0})")]
+    SelfDependency(String),
+    #[error("the release names dependency {0} twice")]
+    DuplicateDependency(String),
+    #[error("bad game version {0:?}: use 1–64 of 0-9, a-z, A-Z, '.', '-', '+', with '*' as a whole last part (1.6.*)")]
+    GameVersion(String),
+    #[error("bad zap target {0:?}: use a lightning address (name@host), an lnurl1… string or an lnurlp:// URL")]
+    ZapTarget(String),
 }
 
 fn is_name_char(c: char, extra: &str) -> bool {
@@ -182,6 +190,122 @@ pub struct Release {
     pub supersedes: Option<Supersedes>,
     /// Markdown; the event's content.
     pub changelog: String,
+    /// Other projects this one needs, may use, or cannot live with.
+    pub dependencies: Vec<Dependency>,
+    /// Versions of the host (a game, a runtime) the release works with; empty: any. See
+    /// [`game_version_matches`].
+    pub game_versions: Vec<String>,
+    /// Where tips go (a lightning address or LNURL), for clients that send zaps.
+    pub zap_target: Option<String>,
+}
+
+/// How a release relates to a project it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyKind {
+    /// Installed with the release.
+    Required,
+    /// Shown, installed only when asked for.
+    Optional,
+    /// Must not be installed alongside a matching version.
+    Incompatible,
+}
+
+impl DependencyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencyKind::Required => "required",
+            DependencyKind::Optional => "optional",
+            DependencyKind::Incompatible => "incompatible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DependencyKind> {
+        Some(match s {
+            "required" => DependencyKind::Required,
+            "optional" => DependencyKind::Optional,
+            "incompatible" => DependencyKind::Incompatible,
+            _ => return None,
+        })
+    }
+}
+
+/// One `dependency` tag: a project (by author and coordinate), the versions meant, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub author: PublicKey,
+    pub coordinate: Coordinate,
+    pub range: VersionReq,
+    pub kind: DependencyKind,
+}
+
+impl Dependency {
+    /// The project address, `30078:<hex author>:<ns>.<slug>`.
+    pub fn project_address(&self) -> String {
+        self.coordinate.project_address(&self.author)
+    }
+}
+
+/// Reads `30078:<hex author>:<ns>.<slug>`.
+pub fn parse_project_address(s: &str) -> Result<(PublicKey, Coordinate), ManifestError> {
+    let mut parts = s.splitn(3, ':');
+    let (kind, author, d) = (parts.next(), parts.next(), parts.next());
+    let wrong = || ManifestError::Coordinate(s.to_owned());
+    if kind != Some("30078") {
+        return Err(wrong());
+    }
+    let author = author
+        .and_then(|a| PublicKey::from_hex(a).ok())
+        .ok_or_else(wrong)?;
+    Ok((author, Coordinate::parse(d.ok_or_else(wrong)?)?))
+}
+
+/// A game-version pattern: dot-separated parts, the last of which may be `*` (any rest).
+pub fn check_game_version(pattern: &str) -> Result<(), ManifestError> {
+    let bad = || ManifestError::GameVersion(pattern.to_owned());
+    if pattern.is_empty() || pattern.len() > 64 {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = pattern.split('.').collect();
+    for (i, p) in parts.iter().enumerate() {
+        let star_ok = *p == "*" && i + 1 == parts.len();
+        let plain = !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '+');
+        if !(star_ok || plain) {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `version` (say `1.6.1170.0`) is one `pattern` names: equal parts, or equal parts up
+/// to a final `*`.
+pub fn game_version_matches(pattern: &str, version: &str) -> bool {
+    let (pat, ver): (Vec<&str>, Vec<&str>) =
+        (pattern.split('.').collect(), version.split('.').collect());
+    for (i, p) in pat.iter().enumerate() {
+        if *p == "*" {
+            return true;
+        }
+        if ver.get(i) != Some(p) {
+            return false;
+        }
+    }
+    pat.len() == ver.len()
+}
+
+fn check_zap_target(s: &str) -> Result<(), ManifestError> {
+    let address = s.split_once('@').is_some_and(|(name, host)| {
+        !name.is_empty() && host.contains('.') && !host.starts_with('.')
+    });
+    let ok = !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && (address || s.to_ascii_lowercase().starts_with("lnurl1") || s.starts_with("lnurlp://"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ManifestError::ZapTarget(s.to_owned()))
+    }
 }
 
 fn tag<const N: usize>(parts: [&str; N]) -> Tag {
@@ -306,7 +430,31 @@ impl Release {
                 });
             }
         }
+        let mut named = BTreeSet::new();
+        for d in &self.dependencies {
+            if d.coordinate == self.coordinate {
+                return Err(ManifestError::SelfDependency(d.coordinate.to_string()));
+            }
+            if !named.insert(d.project_address()) {
+                return Err(ManifestError::DuplicateDependency(d.coordinate.to_string()));
+            }
+        }
+        for g in &self.game_versions {
+            check_game_version(g)?;
+        }
+        if let Some(z) = &self.zap_target {
+            check_zap_target(z)?;
+        }
         Ok(())
+    }
+
+    /// Whether the release works with host version `version`: it names none, or a pattern matches.
+    pub fn supports_game_version(&self, version: &str) -> bool {
+        self.game_versions.is_empty()
+            || self
+                .game_versions
+                .iter()
+                .any(|p| game_version_matches(p, version))
     }
 
     /// The unsigned event; `author` fills the project reference.
@@ -341,6 +489,18 @@ impl Release {
                 &s.version.to_string(),
                 &s.event_id.to_hex(),
             ]));
+        }
+        for d in &self.dependencies {
+            tags.push(tag([
+                "dependency",
+                &d.project_address(),
+                &d.range.to_string(),
+                d.kind.as_str(),
+            ]));
+        }
+        tags.extend(self.game_versions.iter().map(|g| tag(["game-version", g])));
+        if let Some(z) = &self.zap_target {
+            tags.push(tag(["zap-target", z]));
         }
         tags.push(tag([
             "alt",
@@ -383,6 +543,9 @@ impl Release {
         let mut trackers = Vec::new();
         let mut mirrors = Vec::new();
         let mut supersedes = None;
+        let mut dependencies = Vec::new();
+        let mut game_versions = Vec::new();
+        let mut zap_target = None;
         for t in event.tags.iter() {
             let s = t.as_slice();
             match s[0].as_str() {
@@ -420,6 +583,40 @@ impl Release {
                         event_id,
                     });
                 }
+                "dependency" => {
+                    if s.len() < 4 {
+                        return Err(bad(
+                            "dependency",
+                            "expected [\"dependency\", 30078:<author>:<ns>.<slug>, range, required|optional|incompatible]",
+                        ));
+                    }
+                    let (author, coordinate) = parse_project_address(&s[1]).map_err(|_| {
+                        bad(
+                            "dependency",
+                            format!(
+                                "{:?} is not a project address 30078:<hex author>:<ns>.<slug>",
+                                s[1]
+                            ),
+                        )
+                    })?;
+                    let range = VersionReq::parse(&s[2]).map_err(|_| {
+                        bad("dependency", format!("{:?} is not a version range", s[2]))
+                    })?;
+                    let kind = DependencyKind::parse(&s[3]).ok_or_else(|| {
+                        bad(
+                            "dependency",
+                            format!("{:?} is not required, optional or incompatible", s[3]),
+                        )
+                    })?;
+                    dependencies.push(Dependency {
+                        author,
+                        coordinate,
+                        range,
+                        kind,
+                    });
+                }
+                "game-version" if s.len() >= 2 => game_versions.push(s[1].clone()),
+                "zap-target" if s.len() >= 2 => zap_target = Some(s[1].clone()),
                 _ => {}
             }
         }
@@ -436,6 +633,9 @@ impl Release {
             mirrors,
             supersedes,
             changelog: event.content.clone(),
+            dependencies,
+            game_versions,
+            zap_target,
         };
         release.validate()?;
         Ok(release)
@@ -490,6 +690,14 @@ mod tests {
                 event_id: EventId::from_byte_array([0; 32]),
             }),
             changelog: "Taller trees.".into(),
+            dependencies: vec![Dependency {
+                author: Keys::generate().public_key(),
+                coordinate: Coordinate::new("skyrim-se", "skse").unwrap(),
+                range: VersionReq::parse(">=2.0, <3").unwrap(),
+                kind: DependencyKind::Required,
+            }],
+            game_versions: vec!["1.6.*".into(), "1.5.97".into()],
+            zap_target: Some("author@example.org".into()),
         }
     }
 
@@ -619,6 +827,63 @@ mod tests {
         let mut r = sample();
         r.mirrors = vec!["file:///etc".into()];
         assert!(matches!(r.validate(), Err(ManifestError::Mirror(_))));
+    }
+
+    #[test]
+    fn dependencies_name_their_fault() {
+        let keys = Keys::generate();
+        let mut r = sample();
+        r.dependencies[0].coordinate = r.coordinate.clone();
+        assert!(matches!(
+            r.validate(),
+            Err(ManifestError::SelfDependency(_))
+        ));
+        let mut r = sample();
+        r.dependencies.push(r.dependencies[0].clone());
+        assert!(matches!(
+            r.validate(),
+            Err(ManifestError::DuplicateDependency(_))
+        ));
+        let e = sign(&sample(), &keys);
+        let mut tags: Vec<Tag> = e
+            .tags
+            .iter()
+            .filter(|t| t.as_slice()[0] != "dependency")
+            .cloned()
+            .collect();
+        tags.push(tag([
+            "dependency",
+            &format!("30078:{}:skyrim-se.skse", keys.public_key().to_hex()),
+            "1.0",
+            "sometimes",
+        ]));
+        let e = Release::from_event(&with_tags(&keys, tags)).unwrap_err();
+        assert!(
+            e.to_string().contains("\"sometimes\" is not required"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn game_versions_match_whole_parts() {
+        assert!(game_version_matches("1.6.*", "1.6.1170.0"));
+        assert!(game_version_matches("1.5.97", "1.5.97"));
+        assert!(!game_version_matches("1.5.97", "1.5.97.1"));
+        assert!(!game_version_matches("1.6.*", "1.61.0"));
+        assert!(check_game_version("1.*.3").is_err());
+        assert!(check_game_version("").is_err());
+        let r = sample();
+        assert!(r.supports_game_version("1.6.640.0"));
+        assert!(!r.supports_game_version("1.4.2"));
+    }
+
+    #[test]
+    fn zap_targets_are_checked() {
+        let mut r = sample();
+        r.zap_target = Some("not a target".into());
+        assert!(matches!(r.validate(), Err(ManifestError::ZapTarget(_))));
+        r.zap_target = Some("lnurlp://pay.example/x".into());
+        r.validate().unwrap();
     }
 
     #[test]

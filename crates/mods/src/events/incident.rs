@@ -1,0 +1,211 @@
+//! Security incidents (30085): the author says which versions are unsafe and what to do. The same
+//! news goes out as a NIP-56 report (1984, `malware`) so other Nostr clients show it too.
+
+use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey};
+use seedstr_proto::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
+
+use super::tags::{tag, EventReadError, Tags};
+use super::{INCIDENT_KIND, REPORT_KIND};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// The project's author and coordinate (the `a` tag).
+    pub project_author: PublicKey,
+    pub coordinate: Coordinate,
+    /// Names this incident among the project's incidents; the `d` tag ends with it.
+    pub id: String,
+    pub versions: VersionReq,
+    pub severity: Severity,
+    /// One line.
+    pub summary: String,
+    /// Markdown: what happened and what to do; the event's content.
+    pub instructions: String,
+    /// Release events known to be affected, for clients that match by id.
+    pub affected_events: Vec<EventId>,
+    /// The author has taken the incident back (a false alarm); a newer event with the same `d`.
+    pub withdrawn: bool,
+}
+
+impl Incident {
+    pub fn d(&self) -> String {
+        format!("{}:incident:{}", self.coordinate, self.id)
+    }
+
+    /// Whether `version` is affected (a withdrawn incident affects nothing).
+    pub fn affects(&self, version: &Version) -> bool {
+        !self.withdrawn && self.versions.matches(version)
+    }
+
+    /// Only the project's author speaks for its releases; anyone else's incident is a warning.
+    pub fn is_authoritative(&self, signer: &PublicKey) -> bool {
+        *signer == self.project_author
+    }
+
+    pub fn to_builder(&self) -> EventBuilder {
+        let mut tags = vec![
+            tag(["d", &self.d()]),
+            tag(["a", &self.coordinate.project_address(&self.project_author)]),
+            tag(["versions", &self.versions.to_string()]),
+            tag(["severity", self.severity.as_str()]),
+            tag(["summary", &self.summary]),
+            tag([
+                "alt",
+                &format!(
+                    "Security incident for {}: {}",
+                    self.coordinate, self.summary
+                ),
+            ]),
+        ];
+        tags.extend(self.affected_events.iter().map(|e| tag(["e", &e.to_hex()])));
+        if self.withdrawn {
+            tags.push(tag(["status", "withdrawn"]));
+        }
+        EventBuilder::new(Kind::from(INCIDENT_KIND), &self.instructions).tags(tags)
+    }
+
+    pub fn from_event(event: &Event) -> Result<Incident, EventReadError> {
+        let t = Tags::of(event, INCIDENT_KIND, "incident (30085)")?;
+        let a = t.one("a")?;
+        let (project_author, coordinate) = parse_project_address(a)
+            .map_err(|_| t.bad("a", format!("{a:?} is not a project address")))?;
+        let d = t.one("d")?;
+        let id = d
+            .strip_prefix(&format!("{coordinate}:incident:"))
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| t.bad("d", format!("{d:?} is not {coordinate}:incident:<id>")))?;
+        let versions = t.one("versions")?;
+        let versions = VersionReq::parse(versions)
+            .map_err(|_| t.bad("versions", format!("{versions:?} is not a version range")))?;
+        let severity = t.one("severity")?;
+        let severity = Severity::parse(severity).ok_or_else(|| {
+            t.bad(
+                "severity",
+                format!("{severity:?} is not low, medium, high or critical"),
+            )
+        })?;
+        let mut affected_events = Vec::new();
+        for e in t.all("e") {
+            let id = e.get(1).and_then(|h| EventId::from_hex(h).ok());
+            affected_events.push(id.ok_or_else(|| t.bad("e", "not an event id"))?);
+        }
+        Ok(Incident {
+            project_author,
+            coordinate,
+            id: id.to_owned(),
+            versions,
+            severity,
+            summary: t.one("summary")?.to_owned(),
+            instructions: event.content.clone(),
+            affected_events,
+            withdrawn: t.opt("status") == Some("withdrawn"),
+        })
+    }
+
+    /// The NIP-56 report of this incident: the author, the affected release events and their
+    /// files' hashes, each typed `malware`.
+    pub fn malware_report(&self, affected: &[(EventId, &Release)]) -> EventBuilder {
+        let mut tags = vec![tag(["p", &self.project_author.to_hex(), "malware"])];
+        for (id, release) in affected {
+            tags.push(tag(["e", &id.to_hex(), "malware"]));
+            for f in &release.files {
+                tags.push(tag(["x", &hex::encode(f.sha256), "malware"]));
+            }
+        }
+        tags.push(tag([
+            "a",
+            &self.coordinate.project_address(&self.project_author),
+        ]));
+        let content = format!("{} ({} {})", self.summary, self.coordinate, self.versions);
+        EventBuilder::new(Kind::from(REPORT_KIND), content).tags(tags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::{FinalizeEvent as _, Keys};
+
+    fn sample(author: &Keys) -> Incident {
+        Incident {
+            project_author: author.public_key(),
+            coordinate: Coordinate::new("skyrim-se", "trees").unwrap(),
+            id: "2026-11-stolen-key".into(),
+            versions: VersionReq::parse(">=1.1.0, <1.2.0").unwrap(),
+            severity: Severity::Critical,
+            summary: "1.1.x was built on a compromised machine".into(),
+            instructions: "Roll back to 1.0.0.".into(),
+            affected_events: vec![EventId::from_byte_array([0; 32])],
+            withdrawn: false,
+        }
+    }
+
+    #[test]
+    fn an_incident_round_trips_and_names_affected_versions() {
+        let keys = Keys::generate();
+        let i = sample(&keys);
+        let e = i.to_builder().finalize(&keys).unwrap();
+        let back = Incident::from_event(&e).unwrap();
+        assert_eq!(back, i);
+        assert!(back.affects(&Version::new(1, 1, 3)));
+        assert!(!back.affects(&Version::new(1, 0, 0)));
+        assert!(back.is_authoritative(&e.pubkey));
+        assert!(!back.is_authoritative(&Keys::generate().public_key()));
+        let mut w = i.clone();
+        w.withdrawn = true;
+        let w = Incident::from_event(&w.to_builder().finalize(&keys).unwrap()).unwrap();
+        assert!(!w.affects(&Version::new(1, 1, 3)));
+    }
+
+    #[test]
+    fn malformed_tags_are_named() {
+        let keys = Keys::generate();
+        let e = EventBuilder::new(Kind::from(INCIDENT_KIND), "")
+            .tags([
+                tag(["d", "skyrim-se.trees:incident:x"]),
+                tag([
+                    "a",
+                    &format!("30078:{}:skyrim-se.trees", keys.public_key().to_hex()),
+                ]),
+                tag(["versions", "not a range"]),
+                tag(["severity", "low"]),
+                tag(["summary", "s"]),
+            ])
+            .finalize(&keys)
+            .unwrap();
+        let err = Incident::from_event(&e).unwrap_err().to_string();
+        assert!(
+            err.contains("\"versions\"") && err.contains("not a range"),
+            "{err}"
+        );
+    }
+}
