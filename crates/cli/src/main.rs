@@ -5,6 +5,7 @@ mod dht;
 mod feed;
 mod install;
 mod key;
+mod mods;
 mod net_args;
 mod open_files;
 mod publish;
@@ -48,6 +49,9 @@ enum Command {
     /// Your feed on the DHT, and reading others' feeds without relays.
     #[command(subcommand)]
     Feed(feed::FeedCommand),
+    /// OpenMods: mod projects and releases for authors, game folders for players.
+    #[command(subcommand)]
+    Mod(mods::ModCommand),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Verify(v) => verify::run(v),
         Command::Dht(d) => dht::run(d),
         Command::Feed(f) => feed::run(f),
+        Command::Mod(m) => mods::run(m),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

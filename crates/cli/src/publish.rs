@@ -1,6 +1,6 @@
 //! `seedstr publish`: sign and send a release, then register its payload for seeding.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -84,30 +84,49 @@ pub fn run(args: PublishArgs) -> Result<()> {
         zap_target: None,
         name: args.name.clone(),
         summary: args.summary.clone(),
+        description: None,
         relay_timeout: args.relay.timeout(),
     };
+    let dht = (!args.no_dht).then_some(&args.dht);
+    let (report, dht) = publish_release(&home, &keys, &req, dht)?;
+    print_published(&report, &dht, args.json)
+}
+
+/// Publishes `req`, keeps the events, registers the payload for seeding and, unless `dht` is
+/// `None`, writes the feed and name record on the DHT (a failure there is only reported).
+pub fn publish_release(
+    home: &Path,
+    keys: &Keys,
+    req: &PublishRequest,
+    dht: Option<&DhtArgs>,
+) -> Result<(PublishReport, Option<Result<DhtReport>>)> {
     let rt = runtime()?;
-    let report = rt.block_on(publish(&keys, &req))?;
+    let report = rt.block_on(publish(keys, req))?;
     // The author's own copy first: the feed is built from it.
-    OwnEvents::new(&home).add(&report.events)?;
-    SeedRegistry::new(&home).add(
+    OwnEvents::new(home).add(&report.events)?;
+    SeedRegistry::new(home).add(
         &SeedEntry {
             infohash: report.infohash.clone(),
             release: report.release.clone(),
             dir: std::fs::canonicalize(&report.seed_dir).unwrap_or(report.seed_dir.clone()),
             origin: Origin::Published,
-            trackers: args.trackers.clone(),
+            trackers: req.trackers.clone(),
         },
         &report.torrent_file,
     )?;
-    let dht = if args.no_dht {
-        None
-    } else {
-        Some(rt.block_on(announce_on_dht(&home, &keys, &args, &report)))
-    };
-    if args.json {
-        let mut value = serde_json::to_value(&report)?;
-        value["dht"] = match &dht {
+    let dht = dht.map(|d| rt.block_on(announce_on_dht(home, keys, req, d, &report)));
+    Ok((report, dht))
+}
+
+/// Prints what [`publish_release`] did, as JSON or for people.
+pub fn print_published(
+    report: &PublishReport,
+    dht: &Option<Result<DhtReport>>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        let mut value = serde_json::to_value(report)?;
+        value["dht"] = match dht {
             None => serde_json::Value::Null,
             Some(Ok(d)) => serde_json::to_value(d)?,
             Some(Err(e)) => json!({ "error": format!("{e:#}") }),
@@ -170,7 +189,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
 
 /// What publish wrote on the DHT.
 #[derive(serde::Serialize)]
-struct DhtReport {
+pub struct DhtReport {
     attestation: String,
     feed: FeedPublished,
     name: NamePut,
@@ -181,7 +200,8 @@ struct DhtReport {
 async fn announce_on_dht(
     home: &std::path::Path,
     keys: &Keys,
-    args: &PublishArgs,
+    req: &PublishRequest,
+    dht_args: &DhtArgs,
     report: &PublishReport,
 ) -> Result<DhtReport> {
     let own = OwnEvents::new(home);
@@ -194,24 +214,23 @@ async fn announce_on_dht(
         }
     };
     let answers = publish_all(
-        &args.relay.relays(),
+        &req.relays,
         std::slice::from_ref(&attest),
-        args.relay.timeout(),
+        req.relay_timeout,
     )
     .await;
     if !answers.iter().any(|a| a.accepted) {
         eprintln!("warning: no relay accepted the transport-key attestation; readers who never saw it cannot resolve your DHT records");
     }
-    let dht = args.dht.join().await?;
+    let dht = dht_args.join().await?;
     let feed = publish_feed(home, keys, &dht, DEFAULT_FEED_SALT, &[]).await?;
     let event_id = EventId::from_hex(&report.event_id)?;
-    let coordinate = Coordinate::new(&args.ns, &args.slug)?;
     let name = put_name_record(
         home,
         keys,
         &dht,
-        &coordinate.to_string(),
-        &parse_version(&args.version)?,
+        &req.coordinate.to_string(),
+        &req.version,
         &event_id,
         &report.info_hash,
     )

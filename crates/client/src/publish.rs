@@ -31,6 +31,8 @@ pub struct PublishRequest {
     /// Project name and summary; `None` keeps what the project already says.
     pub name: Option<String>,
     pub summary: Option<String>,
+    /// Project description (Markdown); `None` keeps what the project already says.
+    pub description: Option<String>,
     pub relay_timeout: Duration,
 }
 
@@ -239,9 +241,10 @@ fn project_update(
             .clone()
             .or_else(|| current.as_ref().map(|p| p.summary.clone()))
             .unwrap_or_default(),
-        description: current
-            .as_ref()
-            .map(|p| p.description.clone())
+        description: req
+            .description
+            .clone()
+            .or_else(|| current.as_ref().map(|p| p.description.clone()))
             .unwrap_or_default(),
     };
     Ok((current.as_ref() != Some(&wanted)).then_some(wanted))

@@ -1,2 +1,4 @@
+pub mod authoring;
 pub mod events;
 pub mod games;
+pub mod install;

@@ -221,6 +221,7 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             zap_target: None,
             name: None,
             summary: None,
+            description: None,
             relay_timeout: Duration::from_secs(10),
         },
     )

@@ -258,46 +258,9 @@ pub async fn install(
     };
     check_ownership(root, &lock, release, &author, &coordinate)?;
 
-    let staging = root
-        .join(STATE_DIR)
-        .join(STAGING)
-        .join(release.infohash_hex());
-    std::fs::create_dir_all(&staging).map_err(io("creating", &staging))?;
-    let fetched = fetch(swarm, &staging, release, opts, &dht_peers, on_step).await?;
-
-    on_step(Step::Verifying);
-    for f in &release.files {
-        let at = staging.join(&f.path);
-        if f.size == 0 && !at.exists() {
-            // Zero-length files carry no pieces, so peers never write them.
-            if let Some(parent) = at.parent() {
-                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
-            }
-            std::fs::File::create(&at).map_err(io("creating", &at))?;
-        }
-        let checked = match fetched.digests.get(&f.path) {
-            Some(digest) => check_digest(&at, digest, &f.sha256, f.size),
-            None => check_file(&at, &f.sha256, f.size),
-        };
-        if let Err(problem) = checked {
-            // Wrong bytes must not survive into the next run's resume.
-            let _ = std::fs::remove_file(&at);
-            return Err(InstallError::WrongBytes {
-                path: f.path.clone(),
-                from: fetched.source(),
-                problem,
-            });
-        }
-    }
-    // Mirror-only installs have no torrent from peers; ours is deterministic, so rebuild it and
-    // keep it only if it is the very torrent the release names.
-    let torrent_file = match fetched.torrent_file.clone() {
-        Some(t) => Some(t),
-        None => create(&staging, &release.torrent_name)
-            .ok()
-            .filter(|t| t.info_hash == release.infohash)
-            .map(|t| t.to_file_bytes(&release.trackers)),
-    };
+    let staged = stage_release(swarm, root, release, opts, &dht_peers, on_step).await?;
+    let staging = staged.dir.clone();
+    let torrent_file = staged.torrent_file.clone();
 
     let new_paths: BTreeSet<&str> = release.files.iter().map(|f| f.path.as_str()).collect();
     let change = Change {
@@ -340,10 +303,80 @@ pub async fn install(
         &resolution,
         outcome,
         previous,
-        fetched.swarm_bytes,
-        fetched.mirror_bytes,
+        staged.swarm_bytes,
+        staged.mirror_bytes,
         torrent_file,
     ))
+}
+
+/// A release's files, fetched and verified, waiting in the root's staging folder.
+#[derive(Debug)]
+pub struct Staged {
+    pub dir: PathBuf,
+    /// The torrent, when known, for seeding the installed files.
+    pub torrent_file: Option<Vec<u8>>,
+    pub swarm_bytes: u64,
+    pub mirror_bytes: u64,
+}
+
+/// Fetches `release` into `<root>/.seedstr/staging/<infohash>/` (from the swarm, then mirrors)
+/// and checks every file's size and SHA-256 against the signed manifest. A failed run leaves
+/// what it verified for the next run to resume from; wrong bytes never stay.
+pub async fn stage_release(
+    swarm: &Swarm,
+    root: &Path,
+    release: &Release,
+    opts: &InstallOptions,
+    extra_peers: &[SocketAddr],
+    on_step: &(dyn Fn(Step) + Sync),
+) -> Result<Staged, InstallError> {
+    let staging = root
+        .join(STATE_DIR)
+        .join(STAGING)
+        .join(release.infohash_hex());
+    std::fs::create_dir_all(&staging).map_err(io("creating", &staging))?;
+    let fetched = fetch(swarm, &staging, release, opts, extra_peers, on_step).await?;
+
+    on_step(Step::Verifying);
+    for f in &release.files {
+        let at = staging.join(&f.path);
+        if f.size == 0 && !at.exists() {
+            // Zero-length files carry no pieces, so peers never write them.
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+            }
+            std::fs::File::create(&at).map_err(io("creating", &at))?;
+        }
+        let checked = match fetched.digests.get(&f.path) {
+            Some(digest) => check_digest(&at, digest, &f.sha256, f.size),
+            None => check_file(&at, &f.sha256, f.size),
+        };
+        if let Err(problem) = checked {
+            // Wrong bytes must not survive into the next run's resume.
+            let _ = std::fs::remove_file(&at);
+            return Err(InstallError::WrongBytes {
+                path: f.path.clone(),
+                from: fetched.source(),
+                problem,
+            });
+        }
+    }
+    // Mirror-only installs have no torrent from peers; ours is deterministic, so rebuild it and
+    // keep it only if it is the very torrent the release names.
+    let torrent_file = match fetched.torrent_file.clone() {
+        Some(t) => Some(t),
+        None => create(&staging, &release.torrent_name)
+            .ok()
+            .filter(|t| t.info_hash == release.infohash)
+            .map(|t| t.to_file_bytes(&release.trackers)),
+    };
+
+    Ok(Staged {
+        dir: staging,
+        torrent_file,
+        swarm_bytes: fetched.swarm_bytes,
+        mirror_bytes: fetched.mirror_bytes,
+    })
 }
 
 fn report(

@@ -41,6 +41,10 @@ pub struct Lockfile {
     #[serde(default)]
     pub transaction: String,
     pub installs: Vec<Installed>,
+    /// State an application keeps with the installs (a game folder's load order, say), so it
+    /// commits in the same atomic write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<serde_json::Value>,
 }
 
 impl Default for Lockfile {
@@ -49,6 +53,7 @@ impl Default for Lockfile {
             lockfile_version: FORMAT_VERSION,
             transaction: String::new(),
             installs: Vec::new(),
+            app: None,
         }
     }
 }

@@ -7,7 +7,9 @@ pub mod mirror;
 pub mod transaction;
 pub mod verify;
 
-pub use installer::{install, InstallError, InstallOptions, InstallReport, Outcome, Step};
+pub use installer::{
+    install, stage_release, InstallError, InstallOptions, InstallReport, Outcome, Staged, Step,
+};
 pub use lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 pub use transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 pub use verify::{check_file, verify_root, FileProblem, RootReport};

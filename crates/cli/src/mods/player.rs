@@ -1,0 +1,542 @@
+//! The player's commands: `mod install|update|rollback|uninstall|list --game-dir DIR`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use seedstr_client::install::{recover, InstallOptions, Lockfile, Step};
+use seedstr_client::keystore::home;
+use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
+use seedstr_client::target::Target;
+use seedstr_mods::games::{game, GameAdapter};
+use seedstr_mods::install::{
+    apply, fetch_projects, plan_install, plan_remove, ActionKind, Folder, GameState, ModKey, Plan,
+    PlanOptions, Want,
+};
+use seedstr_proto::release::Version;
+use serde_json::json;
+
+use crate::net_args::{human_bytes, print_json, runtime, swarm_runtime, PeerArgs, RelayArgs};
+
+/// What every command that changes a game folder takes.
+#[derive(Args)]
+pub struct FolderArgs {
+    /// The game folder (the one holding Data/).
+    #[arg(long)]
+    game_dir: PathBuf,
+    /// The game's version (say 1.6.1170.0); recorded, and releases must support it.
+    #[arg(long)]
+    game_version: Option<String>,
+    /// Install releases whatever game versions they name.
+    #[arg(long)]
+    any_game_version: bool,
+    /// Apply the plan without asking.
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Show the plan and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds without progress before the swarm counts as stalled and mirrors take over.
+    #[arg(long, default_value_t = 60)]
+    stall_timeout: u64,
+    /// Do not register the installed files with `seedstr seed`.
+    #[arg(long)]
+    no_seed: bool,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// Print the plan and the result (or the error) as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct InstallArgs {
+    /// <npub or hex>/<game>.<slug>[@<version>] (repeatable).
+    #[arg(required = true)]
+    mods: Vec<String>,
+    /// Install optional dependencies too.
+    #[arg(long)]
+    with_optional: bool,
+    /// Allow installing an older version than the one installed.
+    #[arg(long)]
+    allow_downgrade: bool,
+    #[command(flatten)]
+    folder: FolderArgs,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// Mods to update: <slug>, <game>.<slug> or <npub>/<game>.<slug> [default: every installed mod].
+    mods: Vec<String>,
+    #[command(flatten)]
+    folder: FolderArgs,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    /// The mod: <slug>, <game>.<slug> or <npub>/<game>.<slug>.
+    name: String,
+    /// The version to go back to [default: the newest older one no incident names].
+    #[arg(long)]
+    to: Option<String>,
+    #[command(flatten)]
+    folder: FolderArgs,
+}
+
+#[derive(Args)]
+pub struct UninstallArgs {
+    #[arg(required = true)]
+    mods: Vec<String>,
+    #[command(flatten)]
+    folder: FolderArgs,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    game_dir: PathBuf,
+    /// List each mod's files.
+    #[arg(long)]
+    files: bool,
+    /// Do not ask relays for incidents and updates.
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `f`; with --json an error is printed as `{"error": …}` too.
+fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let r = f();
+    if let (Err(e), true) = (&r, json) {
+        print_json(&json!({ "error": format!("{e:#}") }));
+        std::process::exit(1);
+    }
+    r
+}
+
+/// Opens the folder's lockfile and state; `game` comes from the mods named, or the folder.
+fn open_folder<'a>(root: &'a Path, game_id: Option<&str>, args: &FolderArgs) -> Result<Folder<'a>> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+    recover(root)?;
+    let lock = Lockfile::load(root)?;
+    let mut state = GameState::load(&lock, &root.display().to_string(), game_id)?;
+    if state.game.is_empty() {
+        bail!(
+            "{} holds no mods yet; name a mod so its game is known",
+            root.display()
+        );
+    }
+    if let Some(v) = &args.game_version {
+        seedstr_proto::release::check_game_version(v)?;
+        state.game_version = Some(v.clone());
+    }
+    Ok(Folder {
+        root,
+        game: game(&state.game)?,
+        lock,
+        state,
+    })
+}
+
+fn plan_options(args: &FolderArgs) -> PlanOptions {
+    PlanOptions {
+        relays: args.relay.relays(),
+        relay_timeout: args.relay.timeout(),
+        any_game_version: args.any_game_version,
+        ..PlanOptions::default()
+    }
+}
+
+fn print_plan(plan: &Plan, root: &Path) {
+    println!("plan for {} ({}):", root.display(), plan.game);
+    for a in &plan.actions {
+        let what = match a.action {
+            ActionKind::Install => {
+                format!("install   {} {}", a.project, a.to.as_deref().unwrap_or(""))
+            }
+            ActionKind::Upgrade => format!(
+                "upgrade   {} {} -> {}",
+                a.project,
+                a.from.as_deref().unwrap_or("?"),
+                a.to.as_deref().unwrap_or("")
+            ),
+            ActionKind::Downgrade => format!(
+                "downgrade {} {} -> {}",
+                a.project,
+                a.from.as_deref().unwrap_or("?"),
+                a.to.as_deref().unwrap_or("")
+            ),
+            ActionKind::Repair => {
+                format!("repair    {} {}", a.project, a.to.as_deref().unwrap_or(""))
+            }
+            ActionKind::Remove => format!(
+                "remove    {} {}",
+                a.project,
+                a.from.as_deref().unwrap_or("")
+            ),
+        };
+        match &a.required_by {
+            Some(by) => println!("  {what} (required by {by})"),
+            None => println!("  {what}"),
+        }
+    }
+    for s in &plan.optional {
+        println!(
+            "  optional: {} {} (suggested by {}; --with-optional installs it)",
+            s.project, s.versions, s.by
+        );
+    }
+    for w in &plan.warnings {
+        println!("  warning: {w}");
+    }
+    if !plan.load_order.is_empty() {
+        println!("  load order: {}", plan.load_order.join(", "));
+    }
+}
+
+/// Shows the plan, asks (unless --yes), applies it, registers the torrents for seeding.
+fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> Result<()> {
+    if plan.changes_nothing() {
+        if args.json {
+            print_json(&json!({ "plan": plan, "applied": null }));
+        } else {
+            println!("nothing to do");
+        }
+        return Ok(());
+    }
+    if !args.json {
+        print_plan(&plan, folder.root);
+    }
+    if args.dry_run {
+        if args.json {
+            print_json(&json!({ "plan": plan, "applied": null }));
+        }
+        return Ok(());
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("not applying the plan without confirmation: pass --yes (or --dry-run to only see it)");
+        }
+        print!("apply? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not applied");
+        }
+    }
+    let opts = InstallOptions {
+        relays: args.relay.relays(),
+        relay_timeout: args.relay.timeout(),
+        allow_downgrade: true,
+        peers: args.peer.peers.clone(),
+        stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
+        home: home(),
+        dht: None,
+    };
+    let quiet = args.json;
+    let on_step = move |release: &str, step: Step| {
+        if quiet {
+            return;
+        }
+        match step {
+            Step::Metadata { peers } => eprintln!("{release}: downloading ({peers} peers)"),
+            Step::MirrorFallback { reason } => {
+                eprintln!("{release}: swarm: {reason}; trying mirrors")
+            }
+            Step::Verifying => eprintln!("{release}: verifying SHA-256"),
+            _ => {}
+        }
+    };
+    let rt = swarm_runtime()?;
+    let applied = rt.block_on(async {
+        let swarm = args.peer.start_swarm(None).await?;
+        let r = apply(&swarm, folder.root, folder.game, &plan, &opts, &on_step).await;
+        swarm.stop().await;
+        anyhow::Ok(r?)
+    })?;
+    if !args.no_seed {
+        let root = std::fs::canonicalize(folder.root).unwrap_or(folder.root.to_path_buf());
+        for (infohash, release, torrent) in &applied.torrents {
+            if let Some(t) = torrent {
+                SeedRegistry::new(&home()).add(
+                    &SeedEntry {
+                        infohash: infohash.clone(),
+                        release: release.clone(),
+                        dir: root.clone(),
+                        origin: Origin::Installed,
+                        trackers: vec![],
+                    },
+                    t,
+                )?;
+            }
+        }
+    }
+    if args.json {
+        print_json(&json!({ "plan": plan, "applied": applied }));
+    } else {
+        println!(
+            "done: {} change(s), swarm {}, mirrors {}; {} written",
+            plan.actions.len(),
+            human_bytes(applied.swarm_bytes),
+            human_bytes(applied.mirror_bytes),
+            folder.game.load_order_file()
+        );
+    }
+    Ok(())
+}
+
+pub fn install(args: InstallArgs) -> Result<()> {
+    reported(args.folder.json, || {
+        let targets: Vec<Target> = args
+            .mods
+            .iter()
+            .map(|m| m.parse::<Target>())
+            .collect::<Result<_, _>>()?;
+        let folder = open_folder(
+            &args.folder.game_dir,
+            Some(&targets[0].coordinate.ns),
+            &args.folder,
+        )?;
+        let wants: Vec<Want> = targets
+            .into_iter()
+            .map(|t| Want {
+                key: ModKey {
+                    author: t.author,
+                    coordinate: t.coordinate,
+                },
+                version: t.version,
+                pinned: None,
+            })
+            .collect();
+        let opts = PlanOptions {
+            with_optional: args.with_optional,
+            allow_downgrade: args.allow_downgrade,
+            ..plan_options(&args.folder)
+        };
+        let plan = runtime()?.block_on(plan_install(&folder, &wants, &opts))?;
+        carry_out(&folder, plan, &args.folder)
+    })
+}
+
+pub fn update(args: UpdateArgs) -> Result<()> {
+    reported(args.folder.json, || {
+        let folder = open_folder(&args.folder.game_dir, None, &args.folder)?;
+        let keys: Vec<ModKey> = if args.mods.is_empty() {
+            folder.installed().into_keys().collect()
+        } else {
+            args.mods
+                .iter()
+                .map(|m| folder.find(m))
+                .collect::<Result<_, _>>()?
+        };
+        let wants: Vec<Want> = keys
+            .into_iter()
+            .map(|key| Want {
+                key,
+                version: None,
+                pinned: None,
+            })
+            .collect();
+        let opts = PlanOptions {
+            update: true,
+            ..plan_options(&args.folder)
+        };
+        let plan = runtime()?.block_on(plan_install(&folder, &wants, &opts))?;
+        carry_out(&folder, plan, &args.folder)
+    })
+}
+
+pub fn rollback(args: RollbackArgs) -> Result<()> {
+    reported(args.folder.json, || {
+        let folder = open_folder(&args.folder.game_dir, None, &args.folder)?;
+        let key = folder.find(&args.name)?;
+        let installed = folder.installed()[&key].version.clone();
+        let installed_v = Version::parse(&installed)?;
+        let rt = runtime()?;
+        let version = match &args.to {
+            Some(v) => seedstr_proto::release::parse_version(v)?,
+            None => {
+                let catalog = rt.block_on(fetch_projects(
+                    &args.folder.relay.relays(),
+                    args.folder.relay.timeout(),
+                    std::slice::from_ref(&key),
+                ))?;
+                let info = &catalog[&key];
+                info.releases
+                    .iter()
+                    .rev()
+                    .filter(|(v, _)| **v < installed_v && info.blocking(v).is_none())
+                    .find(|(_, (r, _))| {
+                        args.folder.any_game_version
+                            || folder
+                                .state
+                                .game_version
+                                .as_ref()
+                                .is_none_or(|gv| r.supports_game_version(gv))
+                    })
+                    .map(|(v, _)| v.clone())
+                    .ok_or_else(|| seedstr_mods::install::ModError::NothingToRollBackTo {
+                        project: key.to_string(),
+                        installed: installed.clone(),
+                    })?
+            }
+        };
+        let wants = [Want {
+            key,
+            version: Some(version),
+            pinned: None,
+        }];
+        let opts = PlanOptions {
+            allow_downgrade: true,
+            ..plan_options(&args.folder)
+        };
+        let plan = rt.block_on(plan_install(&folder, &wants, &opts))?;
+        carry_out(&folder, plan, &args.folder)
+    })
+}
+
+pub fn uninstall(args: UninstallArgs) -> Result<()> {
+    reported(args.folder.json, || {
+        let folder = open_folder(&args.folder.game_dir, None, &args.folder)?;
+        let keys: Vec<ModKey> = args
+            .mods
+            .iter()
+            .map(|m| folder.find(m))
+            .collect::<Result<_, _>>()?;
+        let plan = plan_remove(&folder, &keys)?;
+        carry_out(&folder, plan, &args.folder)
+    })
+}
+
+pub fn list(args: ListArgs) -> Result<()> {
+    reported(args.json, || {
+        let root = &args.game_dir;
+        let lock = Lockfile::load(root)?;
+        let state = GameState::load(&lock, &root.display().to_string(), None)?;
+        let g: Option<&dyn GameAdapter> = game(&state.game).ok();
+        let folder = Folder {
+            root,
+            game: g.unwrap_or(seedstr_mods::games::ALL[0]),
+            lock,
+            state,
+        };
+        let installed = folder.installed();
+        let keys: Vec<ModKey> = installed.keys().cloned().collect();
+        let catalog = if args.offline || keys.is_empty() {
+            None
+        } else {
+            Some(runtime()?.block_on(fetch_projects(
+                &args.relay.relays(),
+                args.relay.timeout(),
+                &keys,
+            ))?)
+        };
+        let mut mods = Vec::new();
+        let mut alerts = 0;
+        for (k, i) in &installed {
+            let v = Version::parse(&i.version).ok();
+            let info = catalog.as_ref().and_then(|c| c.get(k));
+            let blocking = info.zip(v.as_ref()).and_then(|(info, v)| info.blocking(v));
+            let warnings: Vec<String> = info
+                .zip(v.as_ref())
+                .map(|(info, v)| {
+                    info.warnings(v)
+                        .iter()
+                        .map(|w| w.incident.summary.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let newest = info.and_then(|info| {
+                info.releases
+                    .keys()
+                    .rev()
+                    .find(|nv| nv.pre.is_empty() && info.blocking(nv).is_none())
+                    .filter(|nv| v.as_ref().is_some_and(|v| *nv > v))
+                    .map(|nv| nv.to_string())
+            });
+            let alert = blocking.map(|b| {
+                alerts += 1;
+                json!({
+                    "incident": b.incident.id,
+                    "severity": b.incident.severity,
+                    "summary": b.incident.summary,
+                    "instructions": b.incident.instructions,
+                    "versions": b.incident.versions.to_string(),
+                })
+            });
+            mods.push(json!({
+                "mod": k.id(),
+                "project": k.to_string(),
+                "version": i.version,
+                "requested": folder.state.requested.contains(&k.id()),
+                "files": if args.files { json!(i.files.iter().map(|f| &f.path).collect::<Vec<_>>()) } else { json!(i.files.len()) },
+                "alert": alert,
+                "warnings": warnings,
+                "update": newest,
+            }));
+        }
+        if args.json {
+            print_json(&json!({
+                "game": folder.state.game,
+                "game_version": folder.state.game_version,
+                "collection": folder.state.collection,
+                "mods": mods,
+                "load_order": folder.state.load_order,
+                "alerts": alerts,
+            }));
+            return Ok(());
+        }
+        if installed.is_empty() {
+            println!("no mods installed in {}", root.display());
+            return Ok(());
+        }
+        println!("{} ({})", root.display(), folder.state.game);
+        for m in &mods {
+            let mark = if m["requested"] == true {
+                ""
+            } else {
+                " (dependency)"
+            };
+            println!(
+                "  {} {}{mark}",
+                m["project"].as_str().unwrap_or(""),
+                m["version"].as_str().unwrap_or("")
+            );
+            if let Some(files) = m["files"].as_array() {
+                for f in files {
+                    println!("      {}", f.as_str().unwrap_or(""));
+                }
+            }
+            if !m["alert"].is_null() {
+                println!(
+                    "    ALERT {} incident: {} — run `seedstr mod rollback {}`",
+                    m["alert"]["severity"].as_str().unwrap_or(""),
+                    m["alert"]["summary"].as_str().unwrap_or(""),
+                    m["mod"].as_str().unwrap_or("")
+                );
+            }
+            for w in m["warnings"].as_array().into_iter().flatten() {
+                println!(
+                    "    warning (not from the author): {}",
+                    w.as_str().unwrap_or("")
+                );
+            }
+            if let Some(u) = m["update"].as_str() {
+                println!("    update available: {u}");
+            }
+        }
+        println!("  load order: {}", folder.state.load_order.join(", "));
+        if alerts > 0 {
+            bail!("{alerts} installed mod(s) have security incidents");
+        }
+        Ok(())
+    })
+}

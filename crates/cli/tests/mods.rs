@@ -1,0 +1,616 @@
+//! OpenMods end to end with the real binary, a real relay and loopback swarms: authors scaffold
+//! and release mods, players install them into game folders with dependencies, conflicts, game
+//! versions and load orders, and an incident is enforced and rolled back.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::spine::{bytes, tree, write, Person, Scene, Seeder};
+use serde_json::Value;
+
+/// `seedstr mod init` for `person` in a new folder below `work`; returns the project folder.
+fn init(person: &Person, work: &Path, game: &str, slug: &str) -> PathBuf {
+    let dir = work.join(format!("project-{slug}"));
+    let out = person.run(&[
+        "mod",
+        "init",
+        "--game",
+        game,
+        "--slug",
+        slug,
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Writes release/<version>.yaml with `extra` lines, and `files` as its payload.
+fn prepare(dir: &Path, version: &str, extra: &str, files: &[(&str, Vec<u8>)]) {
+    let payload = dir.join(format!("build-{version}"));
+    for (p, b) in files {
+        write(&payload, p, b);
+    }
+    write(
+        dir,
+        &format!("release/{version}.yaml"),
+        format!("version: {version}\nfiles: build-{version}\nchangelog: |\n  Release {version}\n{extra}")
+            .as_bytes(),
+    );
+}
+
+fn release(person: &Person, dir: &Path, version: &str, relay: &str) -> Value {
+    let out = person.run(&[
+        "mod",
+        "release",
+        version,
+        "--dir",
+        dir.to_str().unwrap(),
+        "--relay",
+        relay,
+        "--no-dht",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "mod release failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `seedstr mod <args> --json`: Ok(output) or Err(error text).
+fn run_mod(person: &Person, args: &[&str]) -> Result<Value, String> {
+    let mut all = vec!["mod"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = person.run(&all);
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "mod {args:?} printed no JSON: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    if out.status.success() {
+        Ok(v)
+    } else {
+        Err(v["error"].as_str().unwrap_or_default().to_owned())
+    }
+}
+
+/// The flags every player command needs on loopback.
+fn player_flags<'a>(game_dir: &'a Path, relay: &'a str, seeders: &'a [&'a Seeder]) -> Vec<&'a str> {
+    let mut f = vec![
+        "--game-dir",
+        game_dir.to_str().unwrap(),
+        "--relay",
+        relay,
+        "--listen",
+        "127.0.0.1:0",
+        "--no-dht",
+        "--stall-timeout",
+        "5",
+        "--yes",
+    ];
+    for s in seeders {
+        f.push("--peer");
+        f.push(&s.addr);
+    }
+    f
+}
+
+fn with<'a>(first: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+    [first, rest].concat()
+}
+
+fn plugins_txt(game_dir: &Path) -> String {
+    std::fs::read_to_string(game_dir.join("plugins.txt")).unwrap()
+}
+
+#[test]
+fn authors_release_and_players_install_with_dependencies_conflicts_and_load_order() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let lib_author = Person::new();
+    let url = relay.url.as_str();
+
+    // A library mod, and a mod that requires it.
+    let lib = init(&lib_author, work.path(), "skyrim-se", "lib");
+    prepare(
+        &lib,
+        "1.0.0",
+        "",
+        &[
+            ("Data/Lib.esm", bytes(40_000, 1)),
+            ("Data/Scripts/lib.pex", b"lib scripts".to_vec()),
+        ],
+    );
+    let r = release(&lib_author, &lib, "1.0.0", url);
+    assert_eq!(r["release"], "skyrim-se.lib@1.0.0", "{r}");
+    let trees = init(&author, work.path(), "skyrim-se", "trees");
+    prepare(&trees, "1.0.0", &format!(
+        "game_versions: [\"1.6.*\"]\ndependencies:\n  - project: {}/skyrim-se.lib\n    versions: \">=1.0, <2\"\n  - project: {}/skyrim-se.grass\n    kind: optional\n",
+        lib_author.hex(), lib_author.hex()
+    ), &[
+        ("Data/Trees.esp", bytes(30_000, 2)),
+        ("Data/Textures/trees/oak.dds", bytes(200_000, 3)),
+    ]);
+    release(&author, &trees, "1.0.0", url);
+    let lib_seeder = lib_author.seed(&[]);
+    let trees_seeder = author.seed(&[]);
+    let seeders = [&lib_seeder, &trees_seeder];
+
+    // Game rules are checked before anything is signed.
+    prepare(
+        &trees,
+        "1.0.1",
+        "",
+        &[("Data/hook.dll", b"native".to_vec())],
+    );
+    let out = author.run(&[
+        "mod",
+        "release",
+        "1.0.1",
+        "--dir",
+        trees.to_str().unwrap(),
+        "--relay",
+        url,
+        "--no-dht",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Data/hook.dll") && err.contains("only goes in Data/SKSE/Plugins/"),
+        "{err}"
+    );
+    // A malformed release file names its line and field.
+    write(
+        &trees,
+        "release/1.0.2.yaml",
+        b"version: 1.0.2\ndependencies:\n  - project: nobody/skyrim-se.x\n",
+    );
+    let out = author.run(&[
+        "mod",
+        "release",
+        "1.0.2",
+        "--dir",
+        trees.to_str().unwrap(),
+        "--relay",
+        url,
+        "--no-dht",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1.0.2.yaml:3:") && err.contains("dependencies[0].project"),
+        "{err}"
+    );
+
+    // Player one: the plan pulls in the library first, then the load order lists both.
+    let game_one = work.path().join("game-one");
+    write(&game_one, "Data/Skyrim.esm", b"the game's own master");
+    let flags = player_flags(&game_one, url, &seeders);
+    let trees_target = format!("{}/skyrim-se.trees", author.hex());
+    let dry = run_mod(
+        &player,
+        &with(&["install", &trees_target, "--dry-run"], &flags),
+    )
+    .unwrap();
+    assert!(dry["applied"].is_null());
+    assert!(
+        !game_one.join("Data/Trees.esp").exists(),
+        "a dry run changes nothing"
+    );
+    let done = run_mod(
+        &player,
+        &with(
+            &["install", &trees_target, "--game-version", "1.6.1170.0"],
+            &flags,
+        ),
+    )
+    .unwrap();
+    let actions = done["plan"]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{done}");
+    assert_eq!(
+        actions[0]["project"].as_str().unwrap().split(' ').next(),
+        Some("skyrim-se.lib")
+    );
+    assert!(actions[0]["required_by"]
+        .as_str()
+        .unwrap()
+        .contains("skyrim-se.trees"));
+    assert_eq!(actions[1]["action"], "install");
+    assert!(done["plan"]["optional"][0]["project"]
+        .as_str()
+        .unwrap()
+        .contains("skyrim-se.grass"));
+    assert_eq!(
+        std::fs::read(game_one.join("Data/Lib.esm")).unwrap(),
+        bytes(40_000, 1)
+    );
+    assert_eq!(
+        std::fs::read(game_one.join("Data/Textures/trees/oak.dds")).unwrap(),
+        bytes(200_000, 3)
+    );
+    assert_eq!(
+        plugins_txt(&game_one).lines().skip(1).collect::<Vec<_>>(),
+        ["*Lib.esm", "*Trees.esp"]
+    );
+
+    let list = run_mod(
+        &player,
+        &[
+            "list",
+            "--game-dir",
+            game_one.to_str().unwrap(),
+            "--relay",
+            url,
+            "--files",
+        ],
+    )
+    .unwrap();
+    assert_eq!(list["game"], "skyrim-se");
+    assert_eq!(list["game_version"], "1.6.1170.0");
+    let mods = list["mods"].as_array().unwrap();
+    assert_eq!(mods.len(), 2);
+    let lib_entry = mods
+        .iter()
+        .find(|m| m["project"].as_str().unwrap().starts_with("skyrim-se.lib"))
+        .unwrap();
+    assert_eq!(lib_entry["requested"], false);
+    assert_eq!(
+        lib_entry["files"],
+        serde_json::json!(["Data/Lib.esm", "Data/Scripts/lib.pex"])
+    );
+
+    // A third author's mod that writes one of the library's files: refused, nothing changes.
+    let rocks_author = Person::new();
+    let rocks = init(&rocks_author, work.path(), "skyrim-se", "rocks");
+    prepare(
+        &rocks,
+        "1.0.0",
+        "",
+        &[
+            ("Data/Scripts/lib.pex", b"other scripts".to_vec()),
+            ("Data/Rocks.esp", b"rocks".to_vec()),
+        ],
+    );
+    release(&rocks_author, &rocks, "1.0.0", url);
+    let before = tree(&game_one);
+    let err = run_mod(
+        &player,
+        &with(
+            &[
+                "install",
+                &format!("{}/skyrim-se.rocks", rocks_author.hex()),
+            ],
+            &flags,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("\"Data/Scripts/lib.pex\" is written by both")
+            && err.contains("skyrim-se.rocks"),
+        "{err}"
+    );
+    assert_eq!(tree(&game_one), before);
+    // A mod that would overwrite a game file nobody installed: refused too.
+    let patch = init(&rocks_author, work.path(), "skyrim-se", "patch");
+    prepare(
+        &patch,
+        "1.0.0",
+        "",
+        &[("Data/Skyrim.esm", b"replaced".to_vec())],
+    );
+    let out = rocks_author.run(&[
+        "mod",
+        "release",
+        "1.0.0",
+        "--dir",
+        patch.to_str().unwrap(),
+        "--relay",
+        url,
+        "--no-dht",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the game's own plugins"));
+
+    // The library cannot go while trees needs it; an update moves it to its new version.
+    let err = run_mod(&player, &with(&["uninstall", "lib"], &flags)).unwrap_err();
+    assert!(
+        err.contains("is required by") && err.contains("skyrim-se.trees"),
+        "{err}"
+    );
+    prepare(
+        &lib,
+        "1.1.0",
+        "",
+        &[
+            ("Data/Lib.esm", bytes(40_000, 4)),
+            ("Data/Scripts/lib.pex", b"lib scripts 1.1".to_vec()),
+            ("Data/Lib - Extra.esp", b"extra".to_vec()),
+        ],
+    );
+    let r = release(&lib_author, &lib, "1.1.0", url);
+    lib_seeder.wait_seeding(r["infohash"].as_str().unwrap());
+    let up = run_mod(&player, &with(&["update"], &flags)).unwrap();
+    let actions = up["plan"]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{up}");
+    assert_eq!(
+        (
+            actions[0]["action"].as_str(),
+            actions[0]["from"].as_str(),
+            actions[0]["to"].as_str()
+        ),
+        (Some("upgrade"), Some("1.0.0"), Some("1.1.0"))
+    );
+    assert_eq!(
+        std::fs::read(game_one.join("Data/Lib.esm")).unwrap(),
+        bytes(40_000, 4)
+    );
+    assert_eq!(
+        plugins_txt(&game_one).lines().skip(1).collect::<Vec<_>>(),
+        ["*Lib.esm", "*Trees.esp", "*Lib - Extra.esp"]
+    );
+
+    // Removing trees, then the library, leaves only the game's own file and an empty load order.
+    run_mod(&player, &with(&["uninstall", "trees"], &flags)).unwrap();
+    run_mod(&player, &with(&["uninstall", "skyrim-se.lib"], &flags)).unwrap();
+    assert_eq!(
+        tree(&game_one)
+            .iter()
+            .map(|(p, _)| p.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        ["Data/Skyrim.esm", "plugins.txt"]
+    );
+    assert_eq!(plugins_txt(&game_one).lines().count(), 1);
+
+    // Player two runs an older game: trees names only 1.6.*, so it is refused with the reason.
+    let player_two = Person::new();
+    let game_two = work.path().join("game-two");
+    let flags_two = player_flags(&game_two, url, &seeders);
+    let err = run_mod(
+        &player_two,
+        &with(
+            &["install", &trees_target, "--game-version", "1.5.97.0"],
+            &flags_two,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("does not support game version 1.5.97.0") && err.contains("1.6.*"),
+        "{err}"
+    );
+    // A Fallout 4 mod is refused in a Skyrim folder.
+    let fo = init(&author, work.path(), "fallout-4", "power-armor");
+    prepare(&fo, "1.0.0", "", &[("Data/Armor.esp", b"armor".to_vec())]);
+    release(&author, &fo, "1.0.0", url);
+    run_mod(
+        &player_two,
+        &with(
+            &["install", &trees_target, "--any-game-version"],
+            &flags_two,
+        ),
+    )
+    .unwrap();
+    let err = run_mod(
+        &player_two,
+        &with(
+            &[
+                "install",
+                &format!("{}/fallout-4.power-armor", author.hex()),
+            ],
+            &flags_two,
+        ),
+    )
+    .unwrap_err();
+    assert!(err.contains("skyrim-se folder, not fallout-4"), "{err}");
+}
+
+#[test]
+fn an_incident_alerts_blocks_installs_and_rolls_back() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let url = relay.url.as_str();
+    let trees = init(&author, work.path(), "skyrim-se", "trees");
+    let v1 = [
+        ("Data/Trees.esp", bytes(10_000, 1)),
+        ("Data/Meshes/oak.nif", bytes(50_000, 2)),
+    ];
+    let v2 = [
+        ("Data/Trees.esp", bytes(10_000, 3)),
+        ("Data/Meshes/oak.nif", bytes(50_000, 4)),
+        ("Data/Scripts/evil.pex", b"bad".to_vec()),
+    ];
+    prepare(&trees, "1.0.0", "", &v1);
+    prepare(&trees, "1.1.0", "", &v2);
+    release(&author, &trees, "1.0.0", url);
+    let bad = release(&author, &trees, "1.1.0", url);
+    let seeder = author.seed(&[]);
+    let seeders = [&seeder];
+    let game = work.path().join("game");
+    let flags = player_flags(&game, url, &seeders);
+    let target = format!("{}/skyrim-se.trees", author.hex());
+    let done = run_mod(&player, &with(&["install", &target], &flags)).unwrap();
+    assert_eq!(done["plan"]["actions"][0]["to"], "1.1.0");
+    assert!(game.join("Data/Scripts/evil.pex").exists());
+
+    // Someone else's incident is shown, never enforced.
+    let stranger = Person::new();
+    let out = stranger.run(&[
+        "mod",
+        "incident",
+        &target,
+        "--versions",
+        "*",
+        "--summary",
+        "I dislike trees",
+        "--relay",
+        url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = run_mod(
+        &player,
+        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+    )
+    .unwrap();
+    assert_eq!(list["alerts"], 0, "{list}");
+    assert_eq!(list["mods"][0]["warnings"][0], "I dislike trees");
+
+    // The author's incident: signed, also as a NIP-56 report.
+    let inc = author.run(&[
+        "mod",
+        "incident",
+        "trees",
+        "--dir",
+        trees.to_str().unwrap(),
+        "--versions",
+        "=1.1.0",
+        "--summary",
+        "1.1.0 ships a malicious script",
+        "--severity",
+        "critical",
+        "--instructions",
+        "Roll back to 1.0.0",
+        "--id",
+        "evil-script",
+        "--relay",
+        url,
+        "--json",
+    ]);
+    assert!(
+        inc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inc.stderr)
+    );
+    let inc: Value = serde_json::from_slice(&inc.stdout).unwrap();
+    assert_eq!(inc["affected"], serde_json::json!(["1.1.0"]));
+    let report_id = inc["report"].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reports = rt.block_on(async {
+        let mut conn = relay.connect().await;
+        conn.query(
+            "r",
+            &[serde_json::json!({"kinds": [1984], "authors": [author.hex()], "#p": [author.hex()]})],
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].id.to_hex(), report_id);
+    let tags: Vec<Vec<String>> = reports[0]
+        .tags
+        .iter()
+        .map(|t| t.as_slice().to_vec())
+        .collect();
+    let reported: Vec<&str> = tags
+        .iter()
+        .filter(|t| t[0] == "e" && t[2] == "malware")
+        .map(|t| t[1].as_str())
+        .collect();
+    assert_eq!(
+        reported,
+        [bad["event_id"].as_str().unwrap()],
+        "the 1.1.0 release event"
+    );
+    assert!(
+        tags.iter()
+            .filter(|t| t[0] == "x" && t[2] == "malware")
+            .count()
+            == 3,
+        "{tags:?}"
+    );
+
+    // The player is alerted, with the author's instructions.
+    let list = run_mod(
+        &player,
+        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+    )
+    .unwrap();
+    assert_eq!(list["alerts"], 1);
+    assert_eq!(list["mods"][0]["alert"]["severity"], "critical");
+    assert_eq!(
+        list["mods"][0]["alert"]["instructions"],
+        "Roll back to 1.0.0"
+    );
+    let text = player.run(&[
+        "mod",
+        "list",
+        "--game-dir",
+        game.to_str().unwrap(),
+        "--relay",
+        url,
+    ]);
+    assert!(
+        !text.status.success(),
+        "an alert makes list fail, for scripts"
+    );
+    assert!(String::from_utf8_lossy(&text.stdout)
+        .contains("ALERT critical incident: 1.1.0 ships a malicious script"));
+
+    // New installs refuse 1.1.0, and pick 1.0.0 when no version is named.
+    let other = Person::new();
+    let game_two = work.path().join("game-two");
+    let flags_two = player_flags(&game_two, url, &seeders);
+    let err = run_mod(
+        &other,
+        &with(&["install", &format!("{target}@1.1.0")], &flags_two),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("withdrawn by its author")
+            && err.contains("malicious script")
+            && err.contains("Install 1.0.0 instead"),
+        "{err}"
+    );
+    let fresh = run_mod(&other, &with(&["install", &target], &flags_two)).unwrap();
+    assert_eq!(fresh["plan"]["actions"][0]["to"], "1.0.0");
+
+    // Rollback restores 1.0.0's exact files; the evil script is gone.
+    let back = run_mod(&player, &with(&["rollback", "trees"], &flags)).unwrap();
+    assert_eq!(back["plan"]["actions"][0]["action"], "downgrade");
+    let expected: Vec<(PathBuf, Vec<u8>)> = {
+        let mut t: Vec<(PathBuf, Vec<u8>)> = v1
+            .iter()
+            .map(|(p, b)| (PathBuf::from(p), b.clone()))
+            .collect();
+        t.push((
+            PathBuf::from("plugins.txt"),
+            std::fs::read(game.join("plugins.txt")).unwrap(),
+        ));
+        t.sort();
+        t
+    };
+    assert_eq!(tree(&game), expected);
+    let list = run_mod(
+        &player,
+        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+    )
+    .unwrap();
+    assert_eq!(list["alerts"], 0);
+    // And update does not walk back into the withdrawn version.
+    let up = run_mod(&player, &with(&["update"], &flags)).unwrap();
+    assert!(up["applied"].is_null(), "{up}");
+}

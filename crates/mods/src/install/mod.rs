@@ -1,0 +1,14 @@
+//! Players' side: installing, updating, rolling back and removing mods in a game folder.
+
+pub mod apply;
+pub mod catalog;
+pub mod error;
+pub mod load_order;
+pub mod plan;
+pub mod state;
+
+pub use apply::{apply, Applied};
+pub use catalog::{fetch_projects, ProjectInfo, SignedIncident};
+pub use error::ModError;
+pub use plan::{plan_install, plan_remove, Action, ActionKind, Folder, Plan, PlanOptions, Want};
+pub use state::{GameState, ModKey};

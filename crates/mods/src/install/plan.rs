@@ -1,0 +1,832 @@
+//! Planning a change to a game folder: which releases to install, upgrade, roll back or remove,
+//! with dependencies resolved, incidents and game versions respected, file conflicts and
+//! incompatibilities found, and the load order that results. Nothing is fetched or written here;
+//! the plan is shown before [`super::apply`] carries it out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use nostr::prelude::{Event, EventId};
+use seedstr_client::install::{check_file, Installed, Lockfile};
+use seedstr_proto::release::{DependencyKind, Release, Version, VersionReq};
+use serde::Serialize;
+
+use super::catalog::{fetch_events, fetch_projects, ProjectInfo};
+use super::error::ModError;
+use super::load_order::order_plugins;
+use super::state::{DeclaredDependency, GameState, ModKey};
+use crate::games::{check_paths, FileRole, GameAdapter};
+
+/// A mod the player asks for.
+#[derive(Debug, Clone)]
+pub struct Want {
+    pub key: ModKey,
+    /// `None`: the newest that fits.
+    pub version: Option<Version>,
+    /// A collection's exact event and torrent.
+    pub pinned: Option<(EventId, [u8; 20])>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub relays: Vec<String>,
+    pub relay_timeout: Duration,
+    /// Install optional dependencies too.
+    pub with_optional: bool,
+    /// Move installed mods to the newest version that fits (`mod update`).
+    pub update: bool,
+    pub allow_downgrade: bool,
+    /// Ignore the releases' game-version lists.
+    pub any_game_version: bool,
+    /// The load order to start from instead of the folder's (a collection's).
+    pub load_order: Option<Vec<String>>,
+    /// Recorded as the folder's collection.
+    pub collection: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Install,
+    Upgrade,
+    Downgrade,
+    /// Same release, damaged files put back.
+    Repair,
+    Remove,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    #[serde(rename = "mod")]
+    pub key_id: String,
+    pub project: String,
+    pub action: ActionKind,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The mod that pulled it in, for dependencies.
+    pub required_by: Option<String>,
+    #[serde(skip)]
+    pub key: Option<ModKey>,
+    #[serde(skip)]
+    pub release: Option<Release>,
+    #[serde(skip)]
+    pub event: Option<Event>,
+}
+
+/// An optional dependency that was not installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    pub by: String,
+    pub project: String,
+    pub versions: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub game: String,
+    /// Dependencies before the mods that need them.
+    pub actions: Vec<Action>,
+    pub optional: Vec<Suggestion>,
+    pub warnings: Vec<String>,
+    pub load_order: Vec<String>,
+    #[serde(skip)]
+    pub previous_load_order: Vec<String>,
+    #[serde(skip)]
+    pub state: GameState,
+    /// The lockfile to commit (the installs are updated by [`super::apply`]).
+    #[serde(skip)]
+    pub lock: Lockfile,
+}
+
+impl Plan {
+    /// True when carrying the plan out would change nothing on disk.
+    pub fn changes_nothing(&self) -> bool {
+        self.actions.is_empty() && self.load_order == self.previous_load_order
+    }
+}
+
+/// What a plan starts from: the folder's lockfile and game state.
+pub struct Folder<'a> {
+    pub root: &'a Path,
+    pub game: &'static dyn GameAdapter,
+    pub lock: Lockfile,
+    pub state: GameState,
+}
+
+impl Folder<'_> {
+    pub fn installed(&self) -> BTreeMap<ModKey, &Installed> {
+        self.lock
+            .installs
+            .iter()
+            .filter_map(|i| ModKey::of(i).map(|k| (k, i)))
+            .collect()
+    }
+
+    /// Finds an installed mod by `<slug>`, `<game>.<slug>` or `<npub or hex>/<game>.<slug>`.
+    pub fn find(&self, name: &str) -> Result<ModKey, ModError> {
+        let installed = self.installed();
+        let matches: Vec<&ModKey> = installed
+            .keys()
+            .filter(|k| {
+                let coordinate = k.coordinate.to_string();
+                name == k.coordinate.slug
+                    || name == coordinate
+                    || name.split_once('/').is_some_and(|(a, c)| {
+                        c == coordinate
+                            && seedstr_client::target::parse_public_key(a)
+                                .is_ok_and(|p| p == k.author)
+                    })
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ModError::NotInstalled(name.to_owned())),
+            many => Err(ModError::Ambiguous {
+                name: name.to_owned(),
+                candidates: many.iter().map(|k| k.to_string()).collect(),
+            }),
+        }
+    }
+}
+
+struct Chosen {
+    release: Release,
+    event: Event,
+    required_by: Option<ModKey>,
+    /// Requested by the player (or a collection), not pulled in.
+    requested: bool,
+}
+
+fn declared_of(release: &Release) -> Vec<DeclaredDependency> {
+    release
+        .dependencies
+        .iter()
+        .map(|d| DeclaredDependency {
+            project: ModKey {
+                author: d.author,
+                coordinate: d.coordinate.clone(),
+            }
+            .id(),
+            range: d.range.to_string(),
+            kind: d.kind,
+        })
+        .collect()
+}
+
+/// Plans installing (or updating, or rolling back) `wants`.
+pub async fn plan_install(
+    folder: &Folder<'_>,
+    wants: &[Want],
+    opts: &PlanOptions,
+) -> Result<Plan, ModError> {
+    let installed = folder.installed();
+    let game = folder.game;
+    for w in wants {
+        if w.key.coordinate.ns != game.id() {
+            return Err(ModError::ForeignGame {
+                project: w.key.to_string(),
+                found: w.key.coordinate.ns.clone(),
+                game: game.id().to_owned(),
+            });
+        }
+    }
+    let mut catalog: BTreeMap<ModKey, ProjectInfo> = BTreeMap::new();
+    let mut pinned_events: BTreeMap<EventId, Event> = BTreeMap::new();
+    let pins: Vec<EventId> = wants.iter().filter_map(|w| w.pinned.map(|p| p.0)).collect();
+    for e in fetch_events(&opts.relays, opts.relay_timeout, &pins).await? {
+        pinned_events.insert(e.id, e);
+    }
+
+    let mut chosen: BTreeMap<ModKey, Chosen> = BTreeMap::new();
+    let mut optional = Vec::new();
+    let mut warnings = Vec::new();
+    let mut queue: Vec<(Want, Option<ModKey>, bool)> =
+        wants.iter().map(|w| (w.clone(), None, true)).collect();
+    let mut rounds = 0;
+    while !queue.is_empty() {
+        rounds += 1;
+        if rounds > 64 {
+            return Err(ModError::Unsettled(rounds));
+        }
+        let missing: Vec<ModKey> = queue
+            .iter()
+            .map(|(w, _, _)| w.key.clone())
+            .filter(|k| !catalog.contains_key(k))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        catalog.extend(fetch_projects(&opts.relays, opts.relay_timeout, &missing).await?);
+        let mut next = Vec::new();
+        for (want, by, requested) in std::mem::take(&mut queue) {
+            let key = want.key.clone();
+            if key.coordinate.ns != game.id() {
+                return Err(ModError::ForeignGame {
+                    project: key.to_string(),
+                    found: key.coordinate.ns.clone(),
+                    game: game.id().to_owned(),
+                });
+            }
+            let info = &catalog[&key];
+            let ranges = constraints(&key, &chosen, folder, &installed);
+            let current = installed
+                .get(&key)
+                .and_then(|i| Version::parse(&i.version).ok());
+            let pick = match &want.pinned {
+                Some((id, infohash)) => {
+                    let e = pinned_events.get(id).ok_or_else(|| ModError::Pin {
+                        release: key.to_string(),
+                        event_id: id.to_hex(),
+                        why: "no relay holds that event".into(),
+                    })?;
+                    let r = Release::from_event(e).map_err(|err| ModError::Pin {
+                        release: key.to_string(),
+                        event_id: id.to_hex(),
+                        why: err.to_string(),
+                    })?;
+                    if r.infohash != *infohash
+                        || e.pubkey != key.author
+                        || r.coordinate != key.coordinate
+                    {
+                        return Err(ModError::Pin {
+                            release: key.to_string(),
+                            event_id: id.to_hex(),
+                            why: "that event names another release or torrent".into(),
+                        });
+                    }
+                    Some((r, e.clone()))
+                }
+                None => {
+                    let version = match &want.version {
+                        Some(v) => v.clone(),
+                        None => {
+                            let keep = current.as_ref().filter(|v| {
+                                !opts.update
+                                    && ranges.iter().all(|(r, _)| r.matches(v))
+                                    && info.blocking(v).is_none()
+                            });
+                            match keep {
+                                // A dependency already installed and fitting stays.
+                                Some(_) if !requested => continue,
+                                Some(v) => v.clone(),
+                                None => newest_fitting(&key, info, &ranges, folder, opts)?,
+                            }
+                        }
+                    };
+                    if let Some(b) = info.blocking(&version) {
+                        return Err(ModError::Blocked {
+                            release: format!("{key}@{version}"),
+                            incident: format!(
+                                "{} incident {:?}: {}",
+                                b.incident.severity.as_str(),
+                                b.incident.id,
+                                b.incident.summary
+                            ),
+                            safe: info
+                                .releases
+                                .keys()
+                                .rev()
+                                .find(|v| info.blocking(v).is_none())
+                                .map(|v| v.to_string()),
+                        });
+                    }
+                    let resolution =
+                        info.resolve(&key, &version)
+                            .map_err(|source| ModError::Resolve {
+                                project: key.to_string(),
+                                source,
+                            })?;
+                    Some((resolution.release, resolution.event))
+                }
+            };
+            let Some((release, event)) = pick else {
+                continue;
+            };
+            for w in info.warnings(&release.version) {
+                warnings.push(format!(
+                    "{} reports an incident on {}@{} (not the author, so not enforced): {}",
+                    w.signer.to_hex(),
+                    key,
+                    release.version,
+                    w.incident.summary
+                ));
+            }
+            check_game_version(&key, &release, folder, opts)?;
+            if let Some((_, who)) = ranges.iter().find(|(r, _)| !r.matches(&release.version)) {
+                warnings.push(format!(
+                    "{key}@{} does not fit the range {who} declares; that mod may misbehave",
+                    release.version
+                ));
+            }
+            if let Some(held) = chosen.get(&key) {
+                if held.event.id == event.id {
+                    continue;
+                }
+            }
+            for d in &release.dependencies {
+                let dep = ModKey {
+                    author: d.author,
+                    coordinate: d.coordinate.clone(),
+                };
+                let fits = |v: &Version| d.range.matches(v);
+                let have = chosen
+                    .get(&dep)
+                    .map(|c| c.release.version.clone())
+                    .or_else(|| {
+                        installed
+                            .get(&dep)
+                            .and_then(|i| Version::parse(&i.version).ok())
+                    });
+                match d.kind {
+                    DependencyKind::Required if !have.as_ref().is_some_and(fits) => {
+                        next.push((
+                            Want {
+                                key: dep,
+                                version: None,
+                                pinned: None,
+                            },
+                            Some(key.clone()),
+                            false,
+                        ));
+                    }
+                    DependencyKind::Optional if have.is_none() => {
+                        if opts.with_optional {
+                            next.push((
+                                Want {
+                                    key: dep,
+                                    version: None,
+                                    pinned: None,
+                                },
+                                Some(key.clone()),
+                                false,
+                            ));
+                        } else {
+                            optional.push(Suggestion {
+                                by: key.to_string(),
+                                project: dep.to_string(),
+                                versions: d.range.to_string(),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            chosen.insert(
+                key,
+                Chosen {
+                    release,
+                    event,
+                    required_by: by,
+                    requested,
+                },
+            );
+        }
+        queue = next;
+    }
+    finish(folder, chosen, Vec::new(), optional, warnings, opts)
+}
+
+/// Plans removing `keys`; refused while another remaining mod requires one of them.
+pub fn plan_remove(folder: &Folder<'_>, keys: &[ModKey]) -> Result<Plan, ModError> {
+    let installed = folder.installed();
+    for k in keys {
+        if !installed.contains_key(k) {
+            return Err(ModError::NotInstalled(k.to_string()));
+        }
+    }
+    let gone: BTreeSet<String> = keys.iter().map(ModKey::id).collect();
+    for k in keys {
+        let dependents: Vec<String> = folder
+            .state
+            .declared
+            .iter()
+            .filter(|(id, _)| !gone.contains(*id))
+            .filter(|(_, deps)| {
+                deps.iter()
+                    .any(|d| d.kind == DependencyKind::Required && d.project == k.id())
+            })
+            .map(|(id, _)| ModKey::parse_id(id).map_or(id.clone(), |m| m.to_string()))
+            .collect();
+        if !dependents.is_empty() {
+            return Err(ModError::Required {
+                project: k.to_string(),
+                dependents,
+            });
+        }
+    }
+    finish(
+        folder,
+        BTreeMap::new(),
+        keys.to_vec(),
+        Vec::new(),
+        Vec::new(),
+        &PlanOptions::default(),
+    )
+}
+
+/// Ranges other mods put on `key`: those being installed, and those installed that stay.
+fn constraints(
+    key: &ModKey,
+    chosen: &BTreeMap<ModKey, Chosen>,
+    folder: &Folder<'_>,
+    installed: &BTreeMap<ModKey, &Installed>,
+) -> Vec<(VersionReq, String)> {
+    let mut out = Vec::new();
+    for (k, c) in chosen {
+        for d in &c.release.dependencies {
+            if d.kind == DependencyKind::Required
+                && d.author == key.author
+                && d.coordinate == key.coordinate
+            {
+                out.push((d.range.clone(), format!("{k}@{}", c.release.version)));
+            }
+        }
+    }
+    for (id, deps) in &folder.state.declared {
+        let Some(k) = ModKey::parse_id(id) else {
+            continue;
+        };
+        if chosen.contains_key(&k) || !installed.contains_key(&k) {
+            continue;
+        }
+        for d in deps {
+            if d.kind == DependencyKind::Required && d.project == key.id() {
+                if let Ok(r) = VersionReq::parse(&d.range) {
+                    out.push((r, format!("{k} (installed)")));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn newest_fitting(
+    key: &ModKey,
+    info: &ProjectInfo,
+    ranges: &[(VersionReq, String)],
+    folder: &Folder<'_>,
+    opts: &PlanOptions,
+) -> Result<Version, ModError> {
+    if info.releases.is_empty() {
+        return Err(ModError::NotFound(key.to_string()));
+    }
+    let fits = |v: &Version, r: &Release| {
+        ranges.iter().all(|(req, _)| req.matches(v))
+            && info.blocking(v).is_none()
+            && game_version_ok(r, folder, opts)
+    };
+    // Stable releases first; a prerelease only when nothing stable fits.
+    let found = info
+        .releases
+        .iter()
+        .rev()
+        .find(|(v, (r, _))| v.pre.is_empty() && fits(v, r))
+        .or_else(|| info.releases.iter().rev().find(|(v, (r, _))| fits(v, r)));
+    if let Some((v, _)) = found {
+        return Ok(v.clone());
+    }
+    // When only the game version stands in the way, say so with what the newest release supports.
+    let ignoring_game =
+        info.releases.iter().rev().find(|(v, _)| {
+            ranges.iter().all(|(req, _)| req.matches(v)) && info.blocking(v).is_none()
+        });
+    if let Some((_, (r, _))) = ignoring_game {
+        check_game_version(key, r, folder, opts)?;
+    }
+    let mut why: Vec<String> = ranges
+        .iter()
+        .map(|(r, who)| format!("{who} needs {r}"))
+        .collect();
+    for v in info.releases.keys() {
+        if let Some(b) = info.blocking(v) {
+            why.push(format!("{v} is withdrawn ({})", b.incident.summary));
+        }
+    }
+    if let (Some(gv), false) = (&folder.state.game_version, opts.any_game_version) {
+        why.push(format!("game version {gv}"));
+    }
+    why.push(format!(
+        "versions held: {}",
+        info.releases
+            .keys()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Err(ModError::NoVersion {
+        project: key.to_string(),
+        why,
+    })
+}
+
+fn game_version_ok(r: &Release, folder: &Folder<'_>, opts: &PlanOptions) -> bool {
+    opts.any_game_version
+        || folder
+            .state
+            .game_version
+            .as_ref()
+            .is_none_or(|gv| r.supports_game_version(gv))
+}
+
+fn check_game_version(
+    key: &ModKey,
+    r: &Release,
+    folder: &Folder<'_>,
+    opts: &PlanOptions,
+) -> Result<(), ModError> {
+    if game_version_ok(r, folder, opts) {
+        return Ok(());
+    }
+    Err(ModError::GameVersion {
+        project: key.to_string(),
+        version: r.version.to_string(),
+        game_version: folder.state.game_version.clone().unwrap_or_default(),
+        supported: r.game_versions.clone(),
+    })
+}
+
+/// Checks the result as a whole and turns it into actions, a new state and a new load order.
+fn finish(
+    folder: &Folder<'_>,
+    chosen: BTreeMap<ModKey, Chosen>,
+    removed: Vec<ModKey>,
+    optional: Vec<Suggestion>,
+    mut warnings: Vec<String>,
+    opts: &PlanOptions,
+) -> Result<Plan, ModError> {
+    let installed = folder.installed();
+    let game = folder.game;
+
+    // The folder after the change: each mod's version, files and declared dependencies.
+    struct Final<'r> {
+        version: Version,
+        files: Vec<&'r str>,
+        declared: Vec<DeclaredDependency>,
+    }
+    let mut result: BTreeMap<ModKey, Final<'_>> = BTreeMap::new();
+    for (k, i) in &installed {
+        if removed.contains(k) || chosen.contains_key(k) {
+            continue;
+        }
+        result.insert(
+            k.clone(),
+            Final {
+                version: Version::parse(&i.version).unwrap_or(Version::new(0, 0, 0)),
+                files: i.files.iter().map(|f| f.path.as_str()).collect(),
+                declared: folder
+                    .state
+                    .declared
+                    .get(&k.id())
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+        );
+    }
+    for (k, c) in &chosen {
+        let refused = check_paths(game, c.release.files.iter().map(|f| f.path.as_str()));
+        if let Err(refused) = refused {
+            return Err(ModError::Rules {
+                project: k.to_string(),
+                version: c.release.version.to_string(),
+                refused,
+            });
+        }
+        result.insert(
+            k.clone(),
+            Final {
+                version: c.release.version.clone(),
+                files: c.release.files.iter().map(|f| f.path.as_str()).collect(),
+                declared: declared_of(&c.release),
+            },
+        );
+    }
+
+    // Requirements and incompatibilities across the whole result.
+    for (k, f) in &result {
+        for d in &f.declared {
+            let Some(dep) = ModKey::parse_id(&d.project) else {
+                continue;
+            };
+            let Ok(range) = VersionReq::parse(&d.range) else {
+                continue;
+            };
+            let have = result.get(&dep).map(|x| &x.version);
+            match d.kind {
+                DependencyKind::Incompatible if have.is_some_and(|v| range.matches(v)) => {
+                    return Err(ModError::Incompatible {
+                        a: format!("{k}@{}", f.version),
+                        b: format!("{dep}@{}", have.expect("checked")),
+                        range: d.range.clone(),
+                    });
+                }
+                DependencyKind::Required if have.is_none() => {
+                    warnings.push(format!(
+                        "{k} requires {dep} {range}, which is not installed"
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Files: every path has one owner, and nothing unmanaged is overwritten.
+    let mut owner: BTreeMap<&str, &ModKey> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    for (k, f) in &result {
+        for p in &f.files {
+            if let Some(other) = owner.insert(p, k) {
+                conflicts.push((p.to_string(), other.to_string(), k.to_string()));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(ModError::Conflicts(conflicts));
+    }
+    let owned_before: BTreeSet<&str> = folder
+        .lock
+        .installs
+        .iter()
+        .flat_map(|i| i.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    for c in chosen.values() {
+        for f in &c.release.files {
+            if !owned_before.contains(f.path.as_str())
+                && std::fs::symlink_metadata(folder.root.join(&f.path)).is_ok()
+            {
+                return Err(ModError::Unmanaged {
+                    path: f.path.clone(),
+                });
+            }
+        }
+    }
+
+    // Actions, dependencies first.
+    let mut actions = Vec::new();
+    for k in removed.iter() {
+        actions.push(Action {
+            key_id: k.id(),
+            project: k.to_string(),
+            action: ActionKind::Remove,
+            from: installed.get(k).map(|i| i.version.clone()),
+            to: None,
+            required_by: None,
+            key: Some(k.clone()),
+            release: None,
+            event: None,
+        });
+    }
+    for k in dependency_order(&chosen) {
+        let c = &chosen[&k];
+        let from = installed.get(&k).map(|i| i.version.clone());
+        let kind = match from.as_deref().map(Version::parse) {
+            None => ActionKind::Install,
+            Some(Ok(v)) if v == c.release.version => {
+                let intact = c
+                    .release
+                    .files
+                    .iter()
+                    .all(|f| check_file(&folder.root.join(&f.path), &f.sha256, f.size).is_ok());
+                if intact && installed[&k].event_id == c.event.id.to_hex() {
+                    continue;
+                }
+                ActionKind::Repair
+            }
+            Some(Ok(v)) if v > c.release.version => {
+                if !opts.allow_downgrade {
+                    return Err(ModError::Downgrade {
+                        project: k.to_string(),
+                        installed: v.to_string(),
+                        chosen: c.release.version.to_string(),
+                    });
+                }
+                ActionKind::Downgrade
+            }
+            _ => ActionKind::Upgrade,
+        };
+        actions.push(Action {
+            key_id: k.id(),
+            project: k.to_string(),
+            action: kind,
+            from,
+            to: Some(c.release.version.to_string()),
+            required_by: c.required_by.as_ref().map(ModKey::to_string),
+            key: Some(k.clone()),
+            release: Some(c.release.clone()),
+            event: Some(c.event.clone()),
+        });
+    }
+
+    // The new state and load order.
+    let mut state = folder.state.clone();
+    state.game = game.id().to_owned();
+    for k in &removed {
+        state.requested.remove(&k.id());
+        state.declared.remove(&k.id());
+    }
+    for (k, c) in &chosen {
+        if c.requested {
+            state.requested.insert(k.id());
+        }
+        state.declared.insert(k.id(), declared_of(&c.release));
+    }
+    if let Some(c) = &opts.collection {
+        state.collection = Some(c.clone());
+    }
+    let mut plugins_by_mod: Vec<Vec<(String, bool)>> = Vec::new();
+    let order_keys = dependency_order_all(&result, &chosen);
+    for k in &order_keys {
+        let files = &result[k].files;
+        let mut mine: Vec<(String, bool)> = files
+            .iter()
+            .filter_map(|p| match game.check_path(p) {
+                Ok(FileRole::Plugin { master }) => {
+                    Some((p.rsplit('/').next().unwrap_or(p).to_owned(), master))
+                }
+                _ => None,
+            })
+            .collect();
+        mine.sort();
+        plugins_by_mod.push(mine);
+    }
+    let start = opts
+        .load_order
+        .clone()
+        .unwrap_or_else(|| state.load_order.clone());
+    state.load_order = order_plugins(&start, &plugins_by_mod);
+
+    let mut lock = folder.lock.clone();
+    lock.app = Some(state.to_value());
+    Ok(Plan {
+        game: game.id().to_owned(),
+        load_order: state.load_order.clone(),
+        previous_load_order: folder.state.load_order.clone(),
+        actions,
+        optional,
+        warnings,
+        state,
+        lock,
+    })
+}
+
+/// Chosen mods with each one's chosen dependencies before it.
+fn dependency_order(chosen: &BTreeMap<ModKey, Chosen>) -> Vec<ModKey> {
+    let deps = |k: &ModKey| -> Vec<ModKey> {
+        chosen[k]
+            .release
+            .dependencies
+            .iter()
+            .filter(|d| d.kind != DependencyKind::Incompatible)
+            .map(|d| ModKey {
+                author: d.author,
+                coordinate: d.coordinate.clone(),
+            })
+            .filter(|d| chosen.contains_key(d))
+            .collect()
+    };
+    topological(chosen.keys().cloned().collect(), deps)
+}
+
+/// Every mod of the result, dependencies first; mods already installed keep their lockfile order.
+fn dependency_order_all<T>(
+    result: &BTreeMap<ModKey, T>,
+    chosen: &BTreeMap<ModKey, Chosen>,
+) -> Vec<ModKey> {
+    let keys: Vec<ModKey> = result.keys().cloned().collect();
+    topological(keys, |k| match chosen.get(k) {
+        Some(c) => c
+            .release
+            .dependencies
+            .iter()
+            .filter(|d| d.kind != DependencyKind::Incompatible)
+            .map(|d| ModKey {
+                author: d.author,
+                coordinate: d.coordinate.clone(),
+            })
+            .filter(|d| result.contains_key(d))
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+fn topological(keys: Vec<ModKey>, deps: impl Fn(&ModKey) -> Vec<ModKey>) -> Vec<ModKey> {
+    fn visit(
+        k: &ModKey,
+        deps: &dyn Fn(&ModKey) -> Vec<ModKey>,
+        seen: &mut BTreeSet<ModKey>,
+        out: &mut Vec<ModKey>,
+    ) {
+        if !seen.insert(k.clone()) {
+            return;
+        }
+        for d in deps(k) {
+            visit(&d, deps, seen, out);
+        }
+        out.push(k.clone());
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for k in &keys {
+        visit(k, &deps, &mut seen, &mut out);
+    }
+    out
+}
