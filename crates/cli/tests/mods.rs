@@ -614,3 +614,107 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
     let up = run_mod(&player, &with(&["update"], &flags)).unwrap();
     assert!(up["applied"].is_null(), "{up}");
 }
+
+#[test]
+fn a_collection_reproduces_the_same_folder_on_another_machine() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let url = relay.url.as_str();
+    let lib = init(&author, work.path(), "skyrim-se", "lib");
+    prepare(&lib, "1.0.0", "", &[("Data/Lib.esm", bytes(20_000, 1))]);
+    release(&author, &lib, "1.0.0", url);
+    let trees = init(&author, work.path(), "skyrim-se", "trees");
+    prepare(
+        &trees,
+        "2.0.0",
+        &format!(
+            "dependencies:\n  - project: {}/skyrim-se.lib\n",
+            author.hex()
+        ),
+        &[
+            ("Data/Trees.esp", bytes(20_000, 2)),
+            ("Data/Textures/bark.dds", bytes(90_000, 3)),
+        ],
+    );
+    release(&author, &trees, "2.0.0", url);
+    let grass = init(&author, work.path(), "skyrim-se", "grass");
+    prepare(&grass, "0.3.0", "", &[("Data/Grass.esp", bytes(5_000, 4))]);
+    release(&author, &grass, "0.3.0", url);
+    let seeder = author.seed(&[]);
+    let seeders = [&seeder];
+
+    // The curator sets up a folder, then signs it as a collection.
+    let curator = &player;
+    let curated = work.path().join("curated");
+    let flags = player_flags(&curated, url, &seeders);
+    run_mod(
+        curator,
+        &with(
+            &[
+                "install",
+                &format!("{}/skyrim-se.grass", author.hex()),
+                &format!("{}/skyrim-se.trees", author.hex()),
+            ],
+            &flags,
+        ),
+    )
+    .unwrap();
+    let created = run_mod(
+        curator,
+        &[
+            "collection",
+            "create",
+            "winter",
+            "--game-dir",
+            curated.to_str().unwrap(),
+            "--name",
+            "Winter",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    assert_eq!(created["mods"], 3);
+    let name = created["collection"].as_str().unwrap().to_owned();
+    assert!(name.ends_with("/skyrim-se.collection.winter"), "{name}");
+
+    // Newer releases appear afterwards; the collection still pins what the curator tested.
+    prepare(&lib, "1.1.0", "", &[("Data/Lib.esm", bytes(20_000, 9))]);
+    release(&author, &lib, "1.1.0", url);
+
+    // Another machine: its own home, its own folder.
+    let other = Person::new();
+    let copy = work.path().join("copy");
+    let flags_two = player_flags(&copy, url, &seeders);
+    let done = run_mod(&other, &with(&["collection", "install", &name], &flags_two)).unwrap();
+    assert_eq!(
+        done["plan"]["actions"].as_array().unwrap().len(),
+        3,
+        "{done}"
+    );
+    assert_eq!(
+        tree(&copy),
+        tree(&curated),
+        "the same files, bytes and plugins.txt"
+    );
+    assert_eq!(
+        std::fs::read(copy.join("Data/Lib.esm")).unwrap(),
+        bytes(20_000, 1),
+        "lib 1.0.0, as pinned"
+    );
+    let list = run_mod(
+        &other,
+        &["list", "--game-dir", copy.to_str().unwrap(), "--relay", url],
+    )
+    .unwrap();
+    assert_eq!(list["collection"], name.as_str());
+    assert_eq!(
+        list["load_order"],
+        serde_json::json!(["Lib.esm", "Grass.esp", "Trees.esp"])
+    );
+}

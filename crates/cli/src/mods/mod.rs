@@ -2,6 +2,7 @@
 //! update, rollback, uninstall, list) in a game folder.
 
 mod author;
+mod collection;
 mod player;
 
 use anyhow::Result;
@@ -25,6 +26,9 @@ pub enum ModCommand {
     Uninstall(Box<player::UninstallArgs>),
     /// Show the installed mods, their files, alerts and the load order.
     List(Box<player::ListArgs>),
+    /// Collections: exact releases and a load order, signed by a curator.
+    #[command(subcommand)]
+    Collection(collection::CollectionCommand),
 }
 
 pub fn run(cmd: ModCommand) -> Result<()> {
@@ -37,5 +41,6 @@ pub fn run(cmd: ModCommand) -> Result<()> {
         ModCommand::Rollback(a) => player::rollback(*a),
         ModCommand::Uninstall(a) => player::uninstall(*a),
         ModCommand::List(a) => player::list(*a),
+        ModCommand::Collection(c) => collection::run(c),
     }
 }

@@ -25,7 +25,7 @@ use crate::net_args::{human_bytes, print_json, runtime, swarm_runtime, PeerArgs,
 pub struct FolderArgs {
     /// The game folder (the one holding Data/).
     #[arg(long)]
-    game_dir: PathBuf,
+    pub game_dir: PathBuf,
     /// The game's version (say 1.6.1170.0); recorded, and releases must support it.
     #[arg(long)]
     game_version: Option<String>,
@@ -45,12 +45,12 @@ pub struct FolderArgs {
     #[arg(long)]
     no_seed: bool,
     #[command(flatten)]
-    relay: RelayArgs,
+    pub relay: RelayArgs,
     #[command(flatten)]
     peer: PeerArgs,
     /// Print the plan and the result (or the error) as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 #[derive(Args)]
@@ -112,7 +112,7 @@ pub struct ListArgs {
 }
 
 /// Runs `f`; with --json an error is printed as `{"error": …}` too.
-fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()> {
+pub(super) fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()> {
     let r = f();
     if let (Err(e), true) = (&r, json) {
         print_json(&json!({ "error": format!("{e:#}") }));
@@ -122,7 +122,11 @@ fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()> {
 }
 
 /// Opens the folder's lockfile and state; `game` comes from the mods named, or the folder.
-fn open_folder<'a>(root: &'a Path, game_id: Option<&str>, args: &FolderArgs) -> Result<Folder<'a>> {
+pub(super) fn open_folder<'a>(
+    root: &'a Path,
+    game_id: Option<&str>,
+    args: &FolderArgs,
+) -> Result<Folder<'a>> {
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
@@ -145,7 +149,7 @@ fn open_folder<'a>(root: &'a Path, game_id: Option<&str>, args: &FolderArgs) -> 
     })
 }
 
-fn plan_options(args: &FolderArgs) -> PlanOptions {
+pub(super) fn plan_options(args: &FolderArgs) -> PlanOptions {
     PlanOptions {
         relays: args.relay.relays(),
         relay_timeout: args.relay.timeout(),
@@ -202,7 +206,7 @@ fn print_plan(plan: &Plan, root: &Path) {
 }
 
 /// Shows the plan, asks (unless --yes), applies it, registers the torrents for seeding.
-fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> Result<()> {
+pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> Result<()> {
     if plan.changes_nothing() {
         if args.json {
             print_json(&json!({ "plan": plan, "applied": null }));

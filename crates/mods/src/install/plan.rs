@@ -12,7 +12,7 @@ use seedstr_client::install::{check_file, Installed, Lockfile};
 use seedstr_proto::release::{DependencyKind, Release, Version, VersionReq};
 use serde::Serialize;
 
-use super::catalog::{fetch_events, fetch_projects, ProjectInfo};
+use super::catalog::{fetch_events, fetch_projects, ProjectInfo, SignedIncident};
 use super::error::ModError;
 use super::load_order::order_plugins;
 use super::state::{DeclaredDependency, GameState, ModKey};
@@ -229,6 +229,14 @@ pub async fn plan_install(
             }
             let info = &catalog[&key];
             let ranges = constraints(&key, &chosen, folder, &installed);
+            // Already chosen this run (pinned, or named) and fitting: a dependency changes nothing.
+            if want.version.is_none() && want.pinned.is_none() {
+                if let Some(c) = chosen.get(&key) {
+                    if ranges.iter().all(|(r, _)| r.matches(&c.release.version)) {
+                        continue;
+                    }
+                }
+            }
             let current = installed
                 .get(&key)
                 .and_then(|i| Version::parse(&i.version).ok());
@@ -274,21 +282,7 @@ pub async fn plan_install(
                         }
                     };
                     if let Some(b) = info.blocking(&version) {
-                        return Err(ModError::Blocked {
-                            release: format!("{key}@{version}"),
-                            incident: format!(
-                                "{} incident {:?}: {}",
-                                b.incident.severity.as_str(),
-                                b.incident.id,
-                                b.incident.summary
-                            ),
-                            safe: info
-                                .releases
-                                .keys()
-                                .rev()
-                                .find(|v| info.blocking(v).is_none())
-                                .map(|v| v.to_string()),
-                        });
+                        return Err(blocked(&key, &version, b, info));
                     }
                     let resolution =
                         info.resolve(&key, &version)
@@ -384,6 +378,24 @@ pub async fn plan_install(
         queue = next;
     }
     finish(folder, chosen, Vec::new(), optional, warnings, opts)
+}
+
+fn blocked(key: &ModKey, version: &Version, b: &SignedIncident, info: &ProjectInfo) -> ModError {
+    ModError::Blocked {
+        release: format!("{key}@{version}"),
+        incident: format!(
+            "{} incident {:?}: {}",
+            b.incident.severity.as_str(),
+            b.incident.id,
+            b.incident.summary
+        ),
+        safe: info
+            .releases
+            .keys()
+            .rev()
+            .find(|v| info.blocking(v).is_none())
+            .map(|v| v.to_string()),
+    }
 }
 
 /// Plans removing `keys`; refused while another remaining mod requires one of them.
