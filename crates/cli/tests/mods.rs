@@ -718,3 +718,213 @@ fn a_collection_reproduces_the_same_folder_on_another_machine() {
         serde_json::json!(["Lib.esm", "Grass.esp", "Trees.esp"])
     );
 }
+
+#[test]
+fn curators_review_report_and_govern_and_relays_state_their_policy() {
+    let operator = Person::new();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let config = relay_dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!("[info]\npubkey = \"{}\"\n", operator.hex()),
+    )
+    .unwrap();
+    let relay = common::RelayProcess::start(
+        &relay_dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let url = relay.url.as_str();
+    let author = Person::new();
+    let work = tempfile::tempdir().unwrap();
+    let trees = init(&author, work.path(), "skyrim-se", "trees");
+    prepare(
+        &trees,
+        "1.0.0",
+        "",
+        &[("Data/Trees.esp", b"trees".to_vec())],
+    );
+    release(&author, &trees, "1.0.0", url);
+    let rel = format!("{}/skyrim-se.trees@1.0.0", author.hex());
+    let project = format!("{}/skyrim-se.trees", author.hex());
+
+    let (curator, player) = (Person::new(), Person::new());
+    run_mod(
+        &curator,
+        &[
+            "review",
+            &rel,
+            "--rating",
+            "4",
+            "--text",
+            "Lovely bark",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    run_mod(&player, &["review", &rel, "--rating", "5", "--relay", url]).unwrap();
+    // A reviewer's second review replaces the first.
+    run_mod(
+        &player,
+        &[
+            "review",
+            &rel,
+            "--rating",
+            "3",
+            "--text",
+            "changed my mind",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    let err = run_mod(&player, &["review", &rel, "--rating", "7", "--relay", url]).unwrap_err();
+    assert!(err.contains("--rating 7 is not from 1 to 5"), "{err}");
+    run_mod(
+        &curator,
+        &[
+            "compat",
+            &rel,
+            "--game-version",
+            "1.6.1170",
+            "--status",
+            "works",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    run_mod(
+        &player,
+        &[
+            "bug",
+            &rel,
+            "--title",
+            "Floating trees near Riverwood",
+            "--id",
+            "1",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    run_mod(
+        &player,
+        &["support", &project, "--text", "Thank you!", "--relay", url],
+    )
+    .unwrap();
+    let err = run_mod(
+        &player,
+        &[
+            "compat",
+            &rel,
+            "--game-version",
+            "1.6",
+            "--status",
+            "meh",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("use works, issues or broken"), "{err}");
+
+    let page = run_mod(&player, &["info", &project, "--relay", url]).unwrap();
+    let r = &page["releases"][0];
+    assert_eq!(r["version"], "1.0.0");
+    assert_eq!(r["rating"]["reviews"], 2, "{page}");
+    assert_eq!(r["rating"]["average"], 3.5);
+    assert_eq!(r["compatibility"][0]["status"], "works");
+    assert_eq!(r["bugs"][0]["title"], "Floating trees near Riverwood");
+    assert_eq!(page["support_messages"], 1);
+
+    // Relay policies: the operator's is marked as such; anyone else's is not.
+    for who in [&operator, &curator] {
+        run_mod(
+            who,
+            &[
+                "policy",
+                "publish",
+                "--relay-url",
+                url,
+                "--retention",
+                "forever",
+                "--jurisdiction",
+                "EU",
+                "--moderation",
+                "incidents honoured",
+                "--kind",
+                "30079",
+                "--relay",
+                url,
+            ],
+        )
+        .unwrap();
+    }
+    let shown = run_mod(&player, &["policy", "show", "--relay", url]).unwrap();
+    let policies = shown["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 2, "{shown}");
+    let by_op: Vec<bool> = policies.iter().map(|p| p["by_operator"] == true).collect();
+    assert_eq!(by_op.iter().filter(|b| **b).count(), 1);
+    let op = policies.iter().find(|p| p["by_operator"] == true).unwrap();
+    assert_eq!(op["signer"], operator.hex());
+    assert_eq!(op["policy"]["jurisdiction"], "EU");
+
+    // Governance: a proposal with a quorum of three and a 60% threshold.
+    let voters: Vec<Person> = (0..3).map(|_| Person::new()).collect();
+    let proposed = run_mod(
+        &curator,
+        &[
+            "propose",
+            "skyrim-se",
+            "esl-only",
+            "--title",
+            "Prefer ESL plugins",
+            "--option",
+            "yes",
+            "--option",
+            "no",
+            "--min-voters",
+            "3",
+            "--threshold",
+            "60",
+            "--open-secs",
+            "3",
+            "--relay",
+            url,
+        ],
+    )
+    .unwrap();
+    let address = proposed["proposal"].as_str().unwrap().to_owned();
+    let name = format!("{}/skyrim-se.proposal.esl-only", curator.hex());
+    assert!(address.ends_with(":skyrim-se.proposal.esl-only"));
+    for (v, option) in voters.iter().zip(["no", "yes", "yes"]) {
+        run_mod(v, &["vote", &name, "--option", option, "--relay", url]).unwrap();
+    }
+    // The first voter changes their mind; only the newest vote counts.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    run_mod(
+        &voters[0],
+        &["vote", &name, "--option", "yes", "--relay", url],
+    )
+    .unwrap();
+    let err = run_mod(
+        &voters[0],
+        &["vote", &name, "--option", "maybe", "--relay", url],
+    )
+    .unwrap_err();
+    assert!(err.contains("\"maybe\" is not an option"), "{err}");
+    let open = run_mod(&player, &["tally", &name, "--relay", url]).unwrap();
+    assert_eq!(open["tally"]["outcome"]["state"], "open");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let closed = run_mod(&player, &["tally", &address, "--relay", url]).unwrap();
+    assert_eq!(closed["tally"]["voters"], 3, "{closed}");
+    assert_eq!(
+        closed["tally"]["counts"],
+        serde_json::json!([["yes", 3], ["no", 0]])
+    );
+    assert_eq!(
+        closed["tally"]["outcome"],
+        serde_json::json!({"state": "passed", "option": "yes"})
+    );
+}

@@ -61,3 +61,23 @@ pub async fn download_capped(
         .map_err(|e| format!("writing {}: {e}", to.display()))?;
     Ok(())
 }
+
+/// The `pubkey` a relay's NIP-11 document names (its operator), if it names one.
+pub async fn relay_operator(relay_url: &str, timeout: Duration) -> Result<Option<String>, String> {
+    let url = relay_url
+        .replacen("wss://", "https://", 1)
+        .replacen("ws://", "http://", 1);
+    let response = http_client(timeout)
+        .get(&url)
+        .header("Accept", "application/nostr+json")
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("not a NIP-11 document: {e}"))?;
+    Ok(doc["pubkey"].as_str().map(str::to_owned))
+}

@@ -3,6 +3,7 @@
 
 mod author;
 mod collection;
+mod community;
 mod player;
 
 use anyhow::Result;
@@ -29,6 +30,25 @@ pub enum ModCommand {
     /// Collections: exact releases and a load order, signed by a curator.
     #[command(subcommand)]
     Collection(collection::CollectionCommand),
+    /// Review a release with a rating from 1 to 5 (30081).
+    Review(Box<community::ReviewArgs>),
+    /// Report how a release runs on a game version, maybe with other releases (30082).
+    Compat(Box<community::CompatArgs>),
+    /// Report a bug in a release (30084); the same --id updates it.
+    Bug(Box<community::BugArgs>),
+    /// Send a support message to a project's author (30080).
+    Support(Box<community::SupportArgs>),
+    /// A project's page: releases, incidents, ratings, compatibility, bugs.
+    Info(Box<community::InfoArgs>),
+    /// Relay policies (30086): publish yours, show those of your relays.
+    #[command(subcommand)]
+    Policy(community::PolicyCommand),
+    /// Open a governance proposal (30100) with options and a quorum rule.
+    Propose(Box<community::ProposeArgs>),
+    /// Vote on a proposal (30109); a newer vote replaces yours.
+    Vote(Box<community::VoteArgs>),
+    /// Count a proposal's votes under its quorum rule.
+    Tally(Box<community::TallyArgs>),
 }
 
 pub fn run(cmd: ModCommand) -> Result<()> {
@@ -42,5 +62,20 @@ pub fn run(cmd: ModCommand) -> Result<()> {
         ModCommand::Uninstall(a) => player::uninstall(*a),
         ModCommand::List(a) => player::list(*a),
         ModCommand::Collection(c) => collection::run(c),
+        ModCommand::Review(a) => player::reported(a.common.json, || community::review(*a)),
+        ModCommand::Compat(a) => player::reported(a.common.json, || community::compat(*a)),
+        ModCommand::Bug(a) => player::reported(a.common.json, || community::bug(*a)),
+        ModCommand::Support(a) => player::reported(a.common.json, || community::support(*a)),
+        ModCommand::Info(a) => player::reported(a.common.json, || community::info(*a)),
+        ModCommand::Policy(c) => {
+            let json = match &c {
+                community::PolicyCommand::Publish(a) => a.common.json,
+                community::PolicyCommand::Show(c) => c.json,
+            };
+            player::reported(json, || community::policy(c))
+        }
+        ModCommand::Propose(a) => player::reported(a.common.json, || community::propose(*a)),
+        ModCommand::Vote(a) => player::reported(a.common.json, || community::vote(*a)),
+        ModCommand::Tally(a) => player::reported(a.common.json, || community::tally_cmd(*a)),
     }
 }
