@@ -763,7 +763,9 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     )
     .unwrap();
     run_mod(&player, &["review", &rel, "--rating", "5", "--relay", url]).unwrap();
-    // A reviewer's second review replaces the first.
+    // A reviewer's second review replaces the first (a second later: on a tie in created_at
+    // NIP-01 keeps the lower id, so a same-second update may lose).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     run_mod(
         &player,
         &[
