@@ -133,7 +133,7 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
             }
         };
         let slot = newest.entry(release.version.clone()).or_insert(event);
-        if (event.created_at, event.id) > (slot.created_at, slot.id) {
+        if seedstr_proto::event::supersedes(event, slot) {
             *slot = event;
         }
         valid.insert(event.id, (release, event));

@@ -85,10 +85,52 @@ pub fn supersedes_parts(a_at: u64, a_id: &[u8; 32], b_at: u64, b_id: &[u8; 32]) 
     a_at > b_at || (a_at == b_at && a_id < b_id)
 }
 
+/// Of events merged from several relays, the current version at each address (NIP-01 order, as
+/// a relay keeps them); events of other classes pass through. Order follows first appearance.
+pub fn newest_by_address<'e>(events: impl IntoIterator<Item = &'e Event>) -> Vec<&'e Event> {
+    let mut out: Vec<&Event> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for e in events {
+        match address(e) {
+            None => out.push(e),
+            Some(a) => match at.get(&a) {
+                Some(&i) if supersedes(e, out[i]) => out[i] = e,
+                Some(_) => {}
+                None => {
+                    at.insert(a, out.len());
+                    out.push(e);
+                }
+            },
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use nostr::prelude::*;
+
+    #[test]
+    fn newest_by_address_keeps_the_nip01_winner() {
+        let keys = Keys::generate();
+        let at = |secs: u64, content: &str| {
+            EventBuilder::new(Kind::from(30_081), content)
+                .tags([Tag::parse(["d", "x"]).unwrap()])
+                .custom_created_at(Timestamp::from_secs(secs))
+                .finalize(&keys)
+                .unwrap()
+        };
+        let (old, new, tie) = (at(1, "old"), at(2, "new"), at(2, "tie"));
+        let low = if new.id < tie.id { &new } else { &tie };
+        let note = EventBuilder::new(Kind::from(1), "n")
+            .finalize(&keys)
+            .unwrap();
+        let kept = newest_by_address([&old, &new, &note, &tie]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].id, low.id, "a created_at tie goes to the lower id");
+        assert_eq!(kept[1].id, note.id);
+    }
 
     fn signed(kind: u16, tags: Vec<Tag>) -> Event {
         let keys = Keys::generate();

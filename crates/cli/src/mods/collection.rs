@@ -14,6 +14,7 @@ use seedstr_client::target::parse_public_key;
 use seedstr_mods::events::collection::{Collection, Pinned};
 use seedstr_mods::events::{ReleaseRef, COLLECTION_KIND};
 use seedstr_mods::install::{plan_install, GameState, ModKey, PlanOptions, Want};
+use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Coordinate, Version};
 use serde_json::json;
 
@@ -150,11 +151,8 @@ fn install(args: InstallArgs) -> Result<()> {
         if gathered.answered.is_empty() {
             bail!("no relay answered: {}", list_failures(&gathered.failed));
         }
-        let newest = gathered
-            .events
-            .iter()
-            .filter(|e| e.pubkey == author)
-            .max_by_key(|e| (e.created_at, e.id))
+        let newest = newest_by_address(gathered.events.iter().filter(|e| e.pubkey == author))
+            .pop()
             .with_context(|| format!("no relay holds the collection {}", args.collection))?;
         let collection = Collection::from_event(newest)?;
         let folder = open_folder(&args.folder.game_dir, Some(&collection.game), &args.folder)?;

@@ -1,8 +1,6 @@
 //! Curators and the community: reviews, compatibility and bug reports, support messages, a
 //! project's page (`mod info`), relay policies and governance.
 
-use std::collections::BTreeMap;
-
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, PublicKey};
@@ -21,6 +19,7 @@ use seedstr_mods::events::{
     ReleaseRef, BUG_KIND, COMPAT_KIND, INCIDENT_KIND, PROPOSAL_KIND, RELAY_POLICY_KIND,
     REVIEW_KIND, SUPPORT_KIND, VOTE_KIND,
 };
+use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Coordinate, Project, Release, PROJECT_KIND, RELEASE_KIND};
 use serde_json::{json, Value};
 
@@ -73,12 +72,16 @@ fn report_sent(what: &str, event: &Event, answers: &[PublishAnswer], json: bool)
     }
 }
 
-fn query(c: &RelayArgs, filter: Value) -> Result<Vec<Event>> {
-    let g = runtime()?.block_on(query_all(&c.relays(), &filter, c.timeout()));
+async fn query_async(c: &RelayArgs, filter: Value) -> Result<Vec<Event>> {
+    let g = query_all(&c.relays(), &filter, c.timeout()).await;
     if g.answered.is_empty() {
         bail!("no relay answered: {}", list_failures(&g.failed));
     }
     Ok(g.events)
+}
+
+fn query(c: &RelayArgs, filter: Value) -> Result<Vec<Event>> {
+    runtime()?.block_on(query_async(c, filter))
 }
 
 #[derive(Args)]
@@ -207,40 +210,38 @@ pub struct InfoArgs {
     pub common: Common,
 }
 
-/// Keeps the newest event per (signer, `d`): relays merged may hold several.
-fn newest_per_address(events: &[Event]) -> Vec<&Event> {
-    let mut by: BTreeMap<(PublicKey, u16, String), &Event> = BTreeMap::new();
-    for e in events {
-        let d = seedstr_proto::event::d_tag(e).to_owned();
-        let slot = by.entry((e.pubkey, e.kind.as_u16(), d)).or_insert(e);
-        if (e.created_at, e.id) > (slot.created_at, slot.id) {
-            *slot = e;
-        }
-    }
-    by.into_values().collect()
-}
-
 /// A project's page: the project, its releases, incidents, and what people say about each release.
 pub fn info(a: InfoArgs) -> Result<()> {
     let author = a.project.author;
     let coordinate = a.project.coordinate;
     let project_address = coordinate.project_address(&author);
-    let events = query(
-        &a.common.relay,
-        json!({"kinds": [PROJECT_KIND, RELEASE_KIND, INCIDENT_KIND, SUPPORT_KIND], "#a": [project_address]}),
-    )?;
-    let mut project_events = query(
-        &a.common.relay,
-        json!({"kinds": [PROJECT_KIND], "authors": [author.to_hex()], "#d": [coordinate.d()]}),
-    )?;
-    project_events.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
-    let project = project_events.iter().find_map(|e| {
-        Project::from_event(e)
-            .ok()
-            .filter(|p| p.coordinate == coordinate)
+    let relay = &a.common.relay;
+    let rt = runtime()?;
+    // The project has no `a` tag, so it needs its own filter; both go out at once.
+    let (events, project_events) = rt.block_on(async {
+        tokio::join!(
+            query_async(
+                relay,
+                json!({"kinds": [RELEASE_KIND, INCIDENT_KIND, SUPPORT_KIND], "#a": [project_address]}),
+            ),
+            query_async(
+                relay,
+                json!({"kinds": [PROJECT_KIND], "authors": [author.to_hex()], "#d": [coordinate.d()]}),
+            ),
+        )
     });
-    let mut releases: Vec<(Release, &Event)> = newest_per_address(&events)
+    let (events, project_events) = (events?, project_events?);
+    let current = newest_by_address(&events);
+    let project = newest_by_address(&project_events)
         .into_iter()
+        .find_map(|e| {
+            Project::from_event(e)
+                .ok()
+                .filter(|p| p.coordinate == coordinate)
+        });
+    let mut releases: Vec<(Release, &Event)> = current
+        .iter()
+        .copied()
         .filter(|e| e.pubkey == author)
         .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
         .filter(|(r, _)| r.coordinate == coordinate)
@@ -256,13 +257,13 @@ pub fn info(a: InfoArgs) -> Result<()> {
             }
         );
     }
-    let incidents: Vec<(Incident, PublicKey)> = newest_per_address(&events)
-        .into_iter()
+    let incidents: Vec<(Incident, PublicKey)> = current
+        .iter()
         .filter_map(|e| Incident::from_event(e).ok().map(|i| (i, e.pubkey)))
         .filter(|(i, _)| i.coordinate == coordinate && i.project_author == author)
         .collect();
-    let support = newest_per_address(&events)
-        .into_iter()
+    let support = current
+        .iter()
         .filter(|e| SupportMessage::from_event(e).is_ok())
         .count();
     let addresses: Vec<String> = releases
@@ -279,20 +280,14 @@ pub fn info(a: InfoArgs) -> Result<()> {
     let said = if addresses.is_empty() {
         Vec::new()
     } else {
-        query(
-            &a.common.relay,
+        rt.block_on(query_async(
+            relay,
             json!({"kinds": [REVIEW_KIND, COMPAT_KIND, BUG_KIND], "#a": addresses}),
-        )?
+        ))?
     };
-    let said = newest_per_address(&said);
+    let said = newest_by_address(&said);
     let mut out_releases = Vec::new();
-    for (r, e) in &releases {
-        let address = ReleaseRef {
-            author,
-            coordinate: r.coordinate.clone(),
-            version: r.version.clone(),
-        }
-        .address();
+    for ((r, e), address) in releases.iter().zip(&addresses) {
         let names =
             |e: &Event| seedstr_proto::event::first_tag_value(e, "a") == Some(address.as_str());
         let reviews: Vec<(PublicKey, Review)> = said
@@ -464,7 +459,7 @@ pub fn policy(cmd: PolicyCommand) -> Result<()> {
                         eprintln!("warning: {relay}: no NIP-11 document ({e})");
                         None
                     });
-                for e in newest_per_address(&events) {
+                for e in newest_by_address(&events) {
                     let Ok(p) = RelayPolicy::from_event(e) else {
                         continue;
                     };
@@ -595,10 +590,8 @@ fn fetch_proposal(relay: &RelayArgs, author: &PublicKey, d: &str) -> Result<Prop
         relay,
         json!({"kinds": [PROPOSAL_KIND], "authors": [author.to_hex()], "#d": [d]}),
     )?;
-    let newest = events
-        .iter()
-        .filter(|e| e.pubkey == *author)
-        .max_by_key(|e| (e.created_at, e.id))
+    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
+        .pop()
         .with_context(|| format!("no relay holds the proposal {d}"))?;
     Ok(Proposal::from_event(newest)?)
 }

@@ -204,7 +204,7 @@ pub fn tally(proposal: &Proposal, author: &PublicKey, votes: &[Event], now: u64)
             continue;
         }
         match newest.get(&e.pubkey) {
-            Some((held, _)) if (held.created_at, held.id) >= (e.created_at, e.id) => {}
+            Some((held, _)) if !seedstr_proto::event::supersedes(e, held) => {}
             _ => {
                 newest.insert(e.pubkey, (e, vote));
             }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use nostr::prelude::{Event, EventId, PublicKey};
 use seedstr_client::relays::{list_failures, query_all};
-use seedstr_client::resolve::{choose, Rejected, Resolution, ResolveError};
+use seedstr_client::resolve::{choose, Resolution, ResolveError};
 use seedstr_client::target::Target;
+use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
 use serde_json::json;
 
@@ -20,8 +21,6 @@ use crate::events::INCIDENT_KIND;
 pub struct SignedIncident {
     pub incident: Incident,
     pub signer: PublicKey,
-    pub event_id: EventId,
-    pub created_at: u64,
 }
 
 impl SignedIncident {
@@ -34,9 +33,9 @@ impl SignedIncident {
 pub struct ProjectInfo {
     /// Release events by the project's author (unchecked; [`ProjectInfo::resolve`] checks them).
     pub release_events: Vec<Event>,
-    /// Checked releases, the newest event per version.
+    /// Checked releases, the current event per version.
     pub releases: BTreeMap<Version, (Release, Event)>,
-    /// The newest event per signer and incident.
+    /// The current event of each incident, whoever signed it.
     pub incidents: Vec<SignedIncident>,
 }
 
@@ -68,14 +67,6 @@ impl ProjectInfo {
             &self.release_events,
         )
     }
-
-    /// Refused release events, for warnings.
-    pub fn rejected(&self, key: &ModKey) -> Vec<Rejected> {
-        match self.releases.keys().next_back() {
-            Some(v) => self.resolve(key, v).map(|r| r.rejected).unwrap_or_default(),
-            None => Vec::new(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +92,19 @@ pub async fn fetch_projects(
     if gathered.answered.is_empty() {
         return Err(NoRelay(gathered.failed));
     }
-    for e in gathered.events {
+    for e in &gathered.events {
+        if e.kind.as_u16() != RELEASE_KIND {
+            continue;
+        }
+        // All of them for `choose`, which reports why it refuses one and walks the chain
+        // through replaced events too.
+        if let Some(info) = info_for_address(&mut out, e) {
+            info.release_events.push(e.clone());
+        }
+    }
+    for e in newest_by_address(&gathered.events) {
         if e.kind.as_u16() == RELEASE_KIND {
-            let Ok(r) = Release::from_event(&e) else {
-                // Kept for `choose`, which reports why it was refused.
-                if let Some(info) = info_for_address(&mut out, &e) {
-                    info.release_events.push(e);
-                }
+            let Ok(r) = Release::from_event(e) else {
                 continue;
             };
             let key = ModKey {
@@ -115,43 +112,18 @@ pub async fn fetch_projects(
                 coordinate: r.coordinate.clone(),
             };
             if let Some(info) = out.get_mut(&key) {
-                let newer = match info.releases.get(&r.version) {
-                    Some((_, held)) => (e.created_at, e.id) > (held.created_at, held.id),
-                    None => true,
-                };
-                info.release_events.push(e.clone());
-                if newer {
-                    info.releases.insert(r.version.clone(), (r, e));
-                }
+                info.releases.insert(r.version.clone(), (r, e.clone()));
             }
-        } else if let Ok(incident) = Incident::from_event(&e) {
+        } else if let Ok(incident) = Incident::from_event(e) {
             let key = ModKey {
                 author: incident.project_author,
                 coordinate: incident.coordinate.clone(),
             };
-            let Some(info) = out.get_mut(&key) else {
-                continue;
-            };
-            let same = info
-                .incidents
-                .iter()
-                .position(|i| i.signer == e.pubkey && i.incident.id == incident.id);
-            let signed = SignedIncident {
-                incident,
-                signer: e.pubkey,
-                event_id: e.id,
-                created_at: e.created_at.as_secs(),
-            };
-            match same {
-                // Relays merged: keep the newest event of this incident.
-                Some(at)
-                    if (info.incidents[at].created_at, info.incidents[at].event_id)
-                        < (signed.created_at, e.id) =>
-                {
-                    info.incidents[at] = signed
-                }
-                Some(_) => {}
-                None => info.incidents.push(signed),
+            if let Some(info) = out.get_mut(&key) {
+                info.incidents.push(SignedIncident {
+                    incident,
+                    signer: e.pubkey,
+                });
             }
         }
     }
