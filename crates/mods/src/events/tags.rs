@@ -3,7 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use nostr::prelude::{Event, FromBech32, PublicKey, Tag, ToBech32};
+use nostr::prelude::{Event, PublicKey, Tag, ToBech32};
+use seedstr_client::target::{Target, TargetError};
 use seedstr_proto::release::{parse_version, Coordinate, ManifestError, Version, RELEASE_KIND};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,26 +146,19 @@ impl fmt::Display for ReleaseRef {
 }
 
 impl FromStr for ReleaseRef {
-    type Err = ManifestError;
+    type Err = TargetError;
 
-    /// `<npub or hex>/<ns>.<slug>@<version>`, or the address form.
-    fn from_str(s: &str) -> Result<ReleaseRef, ManifestError> {
+    /// `<npub or hex>/<ns>.<slug>@<version>` (a [`Target`] with its version), or the address
+    /// form.
+    fn from_str(s: &str) -> Result<ReleaseRef, TargetError> {
         if s.starts_with("30079:") {
-            return ReleaseRef::parse_address(s);
+            return Ok(ReleaseRef::parse_address(s)?);
         }
-        let wrong = || ManifestError::Coordinate(s.to_owned());
-        let (author, rest) = s.split_once('/').ok_or_else(wrong)?;
-        let author = if author.starts_with("npub1") {
-            PublicKey::from_bech32(author).ok()
-        } else {
-            PublicKey::from_hex(author).ok()
-        }
-        .ok_or_else(wrong)?;
-        let (coordinate, version) = rest.rsplit_once('@').ok_or_else(wrong)?;
+        let t: Target = s.parse()?;
         Ok(ReleaseRef {
-            author,
-            coordinate: Coordinate::parse(coordinate)?,
-            version: parse_version(version)?,
+            author: t.author,
+            coordinate: t.coordinate,
+            version: t.version.ok_or_else(|| TargetError::Shape(s.to_owned()))?,
         })
     }
 }
