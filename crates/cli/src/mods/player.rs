@@ -10,10 +10,10 @@ use seedstr_client::install::{recover, InstallOptions, Lockfile, Step};
 use seedstr_client::keystore::home;
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_client::target::Target;
-use seedstr_mods::games::{game, GameAdapter};
+use seedstr_mods::games::game;
 use seedstr_mods::install::{
-    apply, fetch_projects, plan_install, plan_remove, ActionKind, Folder, GameState, ModKey, Plan,
-    PlanOptions, Want,
+    apply, fetch_projects, installed_mods, plan_install, plan_remove, plan_rollback, ActionKind,
+    Folder, GameState, ModKey, Plan, PlanOptions, Want,
 };
 use seedstr_proto::release::Version;
 use serde_json::json;
@@ -362,47 +362,17 @@ pub fn rollback(args: RollbackArgs) -> Result<()> {
     reported(args.folder.json, || {
         let folder = open_folder(&args.folder.game_dir, None, &args.folder)?;
         let key = folder.find(&args.name)?;
-        let installed = folder.installed()[&key].version.clone();
-        let installed_v = Version::parse(&installed)?;
-        let rt = runtime()?;
-        let version = match &args.to {
-            Some(v) => seedstr_proto::release::parse_version(v)?,
-            None => {
-                let catalog = rt.block_on(fetch_projects(
-                    &args.folder.relay.relays(),
-                    args.folder.relay.timeout(),
-                    std::slice::from_ref(&key),
-                ))?;
-                let info = &catalog[&key];
-                info.releases
-                    .iter()
-                    .rev()
-                    .filter(|(v, _)| **v < installed_v && info.blocking(v).is_none())
-                    .find(|(_, (r, _))| {
-                        args.folder.any_game_version
-                            || folder
-                                .state
-                                .game_version
-                                .as_ref()
-                                .is_none_or(|gv| r.supports_game_version(gv))
-                    })
-                    .map(|(v, _)| v.clone())
-                    .ok_or_else(|| seedstr_mods::install::ModError::NothingToRollBackTo {
-                        project: key.to_string(),
-                        installed: installed.clone(),
-                    })?
-            }
-        };
-        let wants = [Want {
-            key,
-            version: Some(version),
-            pinned: None,
-        }];
-        let opts = PlanOptions {
-            allow_downgrade: true,
-            ..plan_options(&args.folder)
-        };
-        let plan = rt.block_on(plan_install(&folder, &wants, &opts))?;
+        let to = args
+            .to
+            .as_deref()
+            .map(seedstr_proto::release::parse_version)
+            .transpose()?;
+        let plan = runtime()?.block_on(plan_rollback(
+            &folder,
+            &key,
+            to,
+            &plan_options(&args.folder),
+        ))?;
         carry_out(&folder, plan, &args.folder)
     })
 }
@@ -425,14 +395,7 @@ pub fn list(args: ListArgs) -> Result<()> {
         let root = &args.game_dir;
         let lock = Lockfile::load(root)?;
         let state = GameState::load(&lock, &root.display().to_string(), None)?;
-        let g: Option<&dyn GameAdapter> = game(&state.game).ok();
-        let folder = Folder {
-            root,
-            game: g.unwrap_or(seedstr_mods::games::ALL[0]),
-            lock,
-            state,
-        };
-        let installed = folder.installed();
+        let installed = installed_mods(&lock);
         let keys: Vec<ModKey> = installed.keys().cloned().collect();
         let catalog = if args.offline || keys.is_empty() {
             None
@@ -480,7 +443,7 @@ pub fn list(args: ListArgs) -> Result<()> {
                 "mod": k.id(),
                 "project": k.to_string(),
                 "version": i.version,
-                "requested": folder.state.requested.contains(&k.id()),
+                "requested": state.requested.contains(&k.id()),
                 "files": if args.files { json!(i.files.iter().map(|f| &f.path).collect::<Vec<_>>()) } else { json!(i.files.len()) },
                 "alert": alert,
                 "warnings": warnings,
@@ -489,11 +452,11 @@ pub fn list(args: ListArgs) -> Result<()> {
         }
         if args.json {
             print_json(&json!({
-                "game": folder.state.game,
-                "game_version": folder.state.game_version,
-                "collection": folder.state.collection,
+                "game": state.game,
+                "game_version": state.game_version,
+                "collection": state.collection,
                 "mods": mods,
-                "load_order": folder.state.load_order,
+                "load_order": state.load_order,
                 "alerts": alerts,
             }));
             return Ok(());
@@ -502,7 +465,7 @@ pub fn list(args: ListArgs) -> Result<()> {
             println!("no mods installed in {}", root.display());
             return Ok(());
         }
-        println!("{} ({})", root.display(), folder.state.game);
+        println!("{} ({})", root.display(), state.game);
         for m in &mods {
             let mark = if m["requested"] == true {
                 ""
@@ -537,7 +500,7 @@ pub fn list(args: ListArgs) -> Result<()> {
                 println!("    update available: {u}");
             }
         }
-        println!("  load order: {}", folder.state.load_order.join(", "));
+        println!("  load order: {}", state.load_order.join(", "));
         if alerts > 0 {
             bail!("{alerts} installed mod(s) have security incidents");
         }

@@ -62,17 +62,13 @@ pub fn game(id: &str) -> Result<&'static dyn GameAdapter, UnknownGame> {
 pub fn check_paths<'a>(
     game: &dyn GameAdapter,
     paths: impl IntoIterator<Item = &'a str>,
-) -> Result<Vec<(String, FileRole)>, Vec<RuleError>> {
-    let mut ok = Vec::new();
-    let mut refused = Vec::new();
-    for p in paths {
-        match game.check_path(p) {
-            Ok(role) => ok.push((p.to_owned(), role)),
-            Err(e) => refused.push(e),
-        }
-    }
+) -> Result<(), Vec<RuleError>> {
+    let refused: Vec<RuleError> = paths
+        .into_iter()
+        .filter_map(|p| game.check_path(p).err())
+        .collect();
     if refused.is_empty() {
-        Ok(ok)
+        Ok(())
     } else {
         Err(refused)
     }

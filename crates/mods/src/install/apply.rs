@@ -115,10 +115,10 @@ pub async fn apply(
     }
     // The load-order file goes through the same transaction as the plugins it lists.
     let order_file = game.load_order_file();
-    let staged_order = root
-        .join(STATE_DIR)
-        .join("staging")
-        .join(format!("{order_file}.{}", hex::encode(rand_id())));
+    let staged_order = root.join(STATE_DIR).join("staging").join(format!(
+        "{order_file}.{}",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
     std::fs::create_dir_all(staged_order.parent().expect("in staging"))
         .map_err(io("creating", &staged_order))?;
     std::fs::write(&staged_order, game.render_load_order(&plan.load_order))
@@ -135,12 +135,4 @@ pub async fn apply(
         let _ = std::fs::remove_dir_all(d);
     }
     Ok(applied)
-}
-
-fn rand_id() -> [u8; 8] {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    (n ^ u64::from(std::process::id())).to_le_bytes()
 }

@@ -10,5 +10,7 @@ pub mod state;
 pub use apply::{apply, Applied};
 pub use catalog::{fetch_projects, ProjectInfo, SignedIncident};
 pub use error::ModError;
-pub use plan::{plan_install, plan_remove, Action, ActionKind, Folder, Plan, PlanOptions, Want};
-pub use state::{GameState, ModKey};
+pub use plan::{
+    plan_install, plan_remove, plan_rollback, Action, ActionKind, Folder, Plan, PlanOptions, Want,
+};
+pub use state::{installed_mods, GameState, ModKey};

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::catalog::{fetch_events, fetch_projects, ProjectInfo, SignedIncident};
 use super::error::ModError;
 use super::load_order::order_plugins;
-use super::state::{DeclaredDependency, GameState, ModKey};
+use super::state::{installed_mods, DeclaredDependency, GameState, ModKey};
 use crate::games::{check_paths, FileRole, GameAdapter};
 
 /// A mod the player asks for.
@@ -94,7 +94,7 @@ pub struct Plan {
     pub previous_load_order: Vec<String>,
     #[serde(skip)]
     pub state: GameState,
-    /// The lockfile to commit (the installs are updated by [`super::apply`]).
+    /// The lockfile before the change; [`super::apply`] updates its installs and game state.
     #[serde(skip)]
     pub lock: Lockfile,
 }
@@ -116,11 +116,7 @@ pub struct Folder<'a> {
 
 impl Folder<'_> {
     pub fn installed(&self) -> BTreeMap<ModKey, &Installed> {
-        self.lock
-            .installs
-            .iter()
-            .filter_map(|i| ModKey::of(i).map(|k| (k, i)))
-            .collect()
+        installed_mods(&self.lock)
     }
 
     /// Finds an installed mod by `<slug>`, `<game>.<slug>` or `<npub or hex>/<game>.<slug>`.
@@ -180,6 +176,61 @@ pub async fn plan_install(
     wants: &[Want],
     opts: &PlanOptions,
 ) -> Result<Plan, ModError> {
+    plan_with(folder, wants, opts, BTreeMap::new()).await
+}
+
+/// Plans putting `key` back to version `to`, or by default to the newest version below the
+/// installed one that no incident of the author names and that supports the folder's game
+/// version.
+pub async fn plan_rollback(
+    folder: &Folder<'_>,
+    key: &ModKey,
+    to: Option<Version>,
+    opts: &PlanOptions,
+) -> Result<Plan, ModError> {
+    let installed = folder
+        .installed()
+        .get(key)
+        .map(|i| i.version.clone())
+        .ok_or_else(|| ModError::NotInstalled(key.to_string()))?;
+    let catalog =
+        fetch_projects(&opts.relays, opts.relay_timeout, std::slice::from_ref(key)).await?;
+    let version = match to {
+        Some(v) => v,
+        None => {
+            let info = &catalog[key];
+            let below = Version::parse(&installed).ok();
+            info.releases
+                .iter()
+                .rev()
+                .filter(|(v, _)| below.as_ref().is_some_and(|b| *v < b))
+                .find(|(v, (r, _))| info.blocking(v).is_none() && game_version_ok(r, folder, opts))
+                .map(|(v, _)| v.clone())
+                .ok_or_else(|| ModError::NothingToRollBackTo {
+                    project: key.to_string(),
+                    installed,
+                })?
+        }
+    };
+    let wants = [Want {
+        key: key.clone(),
+        version: Some(version),
+        pinned: None,
+    }];
+    let opts = PlanOptions {
+        allow_downgrade: true,
+        ..opts.clone()
+    };
+    plan_with(folder, &wants, &opts, catalog).await
+}
+
+/// [`plan_install`], starting from what is already known of some projects.
+async fn plan_with(
+    folder: &Folder<'_>,
+    wants: &[Want],
+    opts: &PlanOptions,
+    mut catalog: BTreeMap<ModKey, ProjectInfo>,
+) -> Result<Plan, ModError> {
     let installed = folder.installed();
     let game = folder.game;
     for w in wants {
@@ -191,7 +242,6 @@ pub async fn plan_install(
             });
         }
     }
-    let mut catalog: BTreeMap<ModKey, ProjectInfo> = BTreeMap::new();
     let mut pinned_events: BTreeMap<EventId, Event> = BTreeMap::new();
     let pins: Vec<EventId> = wants.iter().filter_map(|w| w.pinned.map(|p| p.0)).collect();
     for e in fetch_events(&opts.relays, opts.relay_timeout, &pins).await? {
@@ -277,7 +327,15 @@ pub async fn plan_install(
                                 // A dependency already installed and fitting stays.
                                 Some(_) if !requested => continue,
                                 Some(v) => v.clone(),
-                                None => newest_fitting(&key, info, &ranges, folder, opts)?,
+                                None => {
+                                    let v = newest_fitting(&key, info, &ranges, folder, opts)?;
+                                    // Already the newest: an update leaves it alone rather than
+                                    // re-reading its files for a repair check.
+                                    if opts.update && current.as_ref() == Some(&v) {
+                                        continue;
+                                    }
+                                    v
+                                }
                             }
                         }
                     };
@@ -557,6 +615,13 @@ fn check_game_version(
     })
 }
 
+/// A mod of the folder after the change: its version, files and declared dependencies.
+struct Final<'r> {
+    version: Version,
+    files: Vec<&'r str>,
+    declared: Vec<DeclaredDependency>,
+}
+
 /// Checks the result as a whole and turns it into actions, a new state and a new load order.
 fn finish(
     folder: &Folder<'_>,
@@ -569,12 +634,6 @@ fn finish(
     let installed = folder.installed();
     let game = folder.game;
 
-    // The folder after the change: each mod's version, files and declared dependencies.
-    struct Final<'r> {
-        version: Version,
-        files: Vec<&'r str>,
-        declared: Vec<DeclaredDependency>,
-    }
     let mut result: BTreeMap<ModKey, Final<'_>> = BTreeMap::new();
     for (k, i) in &installed {
         if removed.contains(k) || chosen.contains_key(k) {
@@ -687,7 +746,9 @@ fn finish(
             event: None,
         });
     }
-    for k in dependency_order(&chosen) {
+    let order = dependency_order(&result);
+    for k in order.iter().filter(|k| chosen.contains_key(*k)) {
+        let k = k.clone();
         let c = &chosen[&k];
         let from = installed.get(&k).map(|i| i.version.clone());
         let kind = match from.as_deref().map(Version::parse) {
@@ -745,8 +806,7 @@ fn finish(
         state.collection = Some(c.clone());
     }
     let mut plugins_by_mod: Vec<Vec<(String, bool)>> = Vec::new();
-    let order_keys = dependency_order_all(&result, &chosen);
-    for k in &order_keys {
+    for k in &order {
         let files = &result[k].files;
         let mut mine: Vec<(String, bool)> = files
             .iter()
@@ -766,8 +826,6 @@ fn finish(
         .unwrap_or_else(|| state.load_order.clone());
     state.load_order = order_plugins(&start, &plugins_by_mod);
 
-    let mut lock = folder.lock.clone();
-    lock.app = Some(state.to_value());
     Ok(Plan {
         game: game.id().to_owned(),
         load_order: state.load_order.clone(),
@@ -776,47 +834,20 @@ fn finish(
         optional,
         warnings,
         state,
-        lock,
+        lock: folder.lock.clone(),
     })
 }
 
-/// Chosen mods with each one's chosen dependencies before it.
-fn dependency_order(chosen: &BTreeMap<ModKey, Chosen>) -> Vec<ModKey> {
-    let deps = |k: &ModKey| -> Vec<ModKey> {
-        chosen[k]
-            .release
-            .dependencies
+/// The mods of the result, each after the mods it requires or may use.
+fn dependency_order(result: &BTreeMap<ModKey, Final<'_>>) -> Vec<ModKey> {
+    topological(result.keys().cloned().collect(), |k| {
+        result[k]
+            .declared
             .iter()
             .filter(|d| d.kind != DependencyKind::Incompatible)
-            .map(|d| ModKey {
-                author: d.author,
-                coordinate: d.coordinate.clone(),
-            })
-            .filter(|d| chosen.contains_key(d))
-            .collect()
-    };
-    topological(chosen.keys().cloned().collect(), deps)
-}
-
-/// Every mod of the result, dependencies first; mods already installed keep their lockfile order.
-fn dependency_order_all<T>(
-    result: &BTreeMap<ModKey, T>,
-    chosen: &BTreeMap<ModKey, Chosen>,
-) -> Vec<ModKey> {
-    let keys: Vec<ModKey> = result.keys().cloned().collect();
-    topological(keys, |k| match chosen.get(k) {
-        Some(c) => c
-            .release
-            .dependencies
-            .iter()
-            .filter(|d| d.kind != DependencyKind::Incompatible)
-            .map(|d| ModKey {
-                author: d.author,
-                coordinate: d.coordinate.clone(),
-            })
+            .filter_map(|d| ModKey::parse_id(&d.project))
             .filter(|d| result.contains_key(d))
-            .collect(),
-        None => Vec::new(),
+            .collect()
     })
 }
 

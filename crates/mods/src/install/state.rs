@@ -56,6 +56,14 @@ impl fmt::Display for ModKey {
     }
 }
 
+/// The mods a lockfile records, by project.
+pub fn installed_mods(lock: &Lockfile) -> BTreeMap<ModKey, &Installed> {
+    lock.installs
+        .iter()
+        .filter_map(|i| ModKey::of(i).map(|k| (k, i)))
+        .collect()
+}
+
 /// One dependency an installed mod declared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeclaredDependency {
