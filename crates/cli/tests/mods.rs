@@ -44,7 +44,8 @@ fn prepare(dir: &Path, version: &str, extra: &str, files: &[(&str, Vec<u8>)]) {
     );
 }
 
-fn release(person: &Person, dir: &Path, version: &str, relay: &str) -> Value {
+/// `seedstr mod release … --json` as `person`: Ok(report) or Err(what it printed on stderr).
+fn try_release(person: &Person, dir: &Path, version: &str, relay: &str) -> Result<Value, String> {
     let out = person.run(&[
         "mod",
         "release",
@@ -56,12 +57,15 @@ fn release(person: &Person, dir: &Path, version: &str, relay: &str) -> Value {
         "--no-dht",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "mod release failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn release(person: &Person, dir: &Path, version: &str, relay: &str) -> Value {
+    try_release(person, dir, version, relay).unwrap_or_else(|e| panic!("mod release failed: {e}"))
 }
 
 /// `seedstr mod <args> --json`: Ok(output) or Err(error text).
@@ -159,18 +163,7 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
         "",
         &[("Data/hook.dll", b"native".to_vec())],
     );
-    let out = author.run(&[
-        "mod",
-        "release",
-        "1.0.1",
-        "--dir",
-        trees.to_str().unwrap(),
-        "--relay",
-        url,
-        "--no-dht",
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = try_release(&author, &trees, "1.0.1", url).unwrap_err();
     assert!(
         err.contains("Data/hook.dll") && err.contains("only goes in Data/SKSE/Plugins/"),
         "{err}"
@@ -181,17 +174,7 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
         "release/1.0.2.yaml",
         b"version: 1.0.2\ndependencies:\n  - project: nobody/skyrim-se.x\n",
     );
-    let out = author.run(&[
-        "mod",
-        "release",
-        "1.0.2",
-        "--dir",
-        trees.to_str().unwrap(),
-        "--relay",
-        url,
-        "--no-dht",
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = try_release(&author, &trees, "1.0.2", url).unwrap_err();
     assert!(
         err.contains("1.0.2.yaml:3:") && err.contains("dependencies[0].project"),
         "{err}"
@@ -305,7 +288,7 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
         "{err}"
     );
     assert_eq!(tree(&game_one), before);
-    // A mod that would overwrite a game file nobody installed: refused too.
+    // A release that would replace one of the game's own masters is refused before signing.
     let patch = init(&rocks_author, work.path(), "skyrim-se", "patch");
     prepare(
         &patch,
@@ -313,17 +296,8 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
         "",
         &[("Data/Skyrim.esm", b"replaced".to_vec())],
     );
-    let out = rocks_author.run(&[
-        "mod",
-        "release",
-        "1.0.0",
-        "--dir",
-        patch.to_str().unwrap(),
-        "--relay",
-        url,
-        "--no-dht",
-    ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the game's own plugins"));
+    let err = try_release(&rocks_author, &patch, "1.0.0", url).unwrap_err();
+    assert!(err.contains("the game's own plugins"), "{err}");
 
     // The library cannot go while trees needs it; an update moves it to its new version.
     let err = run_mod(&player, &with(&["uninstall", "lib"], &flags)).unwrap_err();
@@ -395,6 +369,31 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
     let fo = init(&author, work.path(), "fallout-4", "power-armor");
     prepare(&fo, "1.0.0", "", &[("Data/Armor.esp", b"armor".to_vec())]);
     release(&author, &fo, "1.0.0", url);
+    // A file put there by hand, which no mod owns, is never overwritten.
+    write(&game_two, "Data/Textures/trees/oak.dds", b"hand-made oak");
+    let err = run_mod(
+        &player_two,
+        &with(
+            &["install", &trees_target, "--any-game-version"],
+            &flags_two,
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains(
+            "\"Data/Textures/trees/oak.dds\" already exists in the game folder and no mod owns it"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(game_two.join("Data/Textures/trees/oak.dds")).unwrap(),
+        b"hand-made oak"
+    );
+    assert!(
+        !game_two.join("Data/Lib.esm").exists(),
+        "nothing of the plan was installed"
+    );
+    std::fs::remove_file(game_two.join("Data/Textures/trees/oak.dds")).unwrap();
     run_mod(
         &player_two,
         &with(
