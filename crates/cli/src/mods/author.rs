@@ -1,6 +1,6 @@
 //! The author's commands: `mod init`, `mod release`, `mod incident`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -14,6 +14,7 @@ use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE
 use seedstr_mods::events::incident::{Incident, Severity};
 use seedstr_mods::games::{check_paths, game};
 use seedstr_proto::release::{Coordinate, Release, VersionReq, RELEASE_KIND};
+use seedstr_swarm::torrent::list_payload;
 use serde_json::json;
 
 use crate::dht::DhtArgs;
@@ -72,42 +73,20 @@ pub struct ReleaseArgs {
     json: bool,
 }
 
-/// Every file below `dir`, as payload paths.
-fn payload_paths(dir: &Path) -> Result<Vec<String>> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-        for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-            let p = e?.path();
-            let meta = std::fs::symlink_metadata(&p)?;
-            if meta.is_dir() {
-                walk(root, &p, out)?;
-            } else {
-                let rel = p.strip_prefix(root).expect("below root");
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out)?;
-    // `mod init` leaves a marker so git keeps the empty Data/ folder; it is not part of a mod.
-    out.retain(|p| !p.ends_with("/.keep"));
-    out.sort();
-    Ok(out)
-}
-
 pub fn release(args: ReleaseArgs) -> Result<()> {
     let project = read_project(&args.dir)?;
     let rel = read_release(&args.dir, &args.version)?;
     let g = game(&project.coordinate.ns)?;
-    let paths = payload_paths(&rel.files)?;
+    // The same listing the torrent is made from: links and special files are refused here too.
+    let paths: Vec<String> = list_payload(&rel.files)?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     if paths.is_empty() {
         bail!(
             "{} holds no files; put the mod's files there first",
             rel.files.display()
         );
-    }
-    if let Some(keep) = paths.iter().find(|p| p.ends_with(".keep")) {
-        bail!("{keep:?} is only a placeholder; remove it");
     }
     if let Err(refused) = check_paths(g, paths.iter().map(String::as_str)) {
         let lines: Vec<String> = refused.iter().map(|r| format!("  {r}")).collect();
@@ -117,11 +96,6 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
             rel.files.display(),
             lines.join("\n")
         );
-    }
-    let keep_marker = rel.files.join("Data/.keep");
-    if keep_marker.exists() {
-        std::fs::remove_file(&keep_marker)
-            .with_context(|| format!("removing {}", keep_marker.display()))?;
     }
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;

@@ -7,8 +7,8 @@ use seedstr_proto::release::Coordinate;
 use super::{release_file_path, AuthoringError, PROJECT_FILE};
 use crate::games::GameAdapter;
 
-/// Writes the templates of a new project into `dir`; refuses to overwrite anything. Returns the
-/// files written.
+/// Writes the templates of a new project into `dir`, and its empty `build/Data/` folder; refuses
+/// to overwrite anything. Returns what it wrote.
 pub fn scaffold(
     dir: &Path,
     game: &dyn GameAdapter,
@@ -17,7 +17,7 @@ pub fn scaffold(
 ) -> Result<Vec<PathBuf>, AuthoringError> {
     let project = dir.join(PROJECT_FILE);
     let release = release_file_path(dir, "0.1.0");
-    let keep = dir.join("build").join("Data").join(".keep");
+    let data = dir.join("build").join("Data");
     for p in [&project, &release] {
         if p.exists() {
             return Err(AuthoringError::Invalid {
@@ -54,10 +54,12 @@ pub fn scaffold(
     };
     write(&project, &project_text)?;
     write(&release, &release_text)?;
-    if !keep.exists() {
-        write(&keep, "")?;
-    }
-    Ok(vec![project, release, keep])
+    std::fs::create_dir_all(&data).map_err(|source| AuthoringError::Io {
+        what: "creating",
+        path: data.clone(),
+        source,
+    })?;
+    Ok(vec![project, release, data])
 }
 
 fn yaml_string(s: &str) -> String {
