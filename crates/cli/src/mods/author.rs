@@ -6,9 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nostr::prelude::FinalizeEvent as _;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::own_events::OwnEvents;
 use seedstr_client::publish::PublishRequest;
-use seedstr_client::relays::{publish_all, query_all};
+use seedstr_client::relays::query_all;
 use seedstr_client::target::parse_public_key;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
 use seedstr_mods::events::incident::{Incident, Severity};
@@ -230,21 +229,7 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
             affected.iter().map(|(id, r)| (*id, r)).collect();
         events.push(incident.malware_report(&refs).finalize(&keys)?);
     }
-    let answers = rt.block_on(publish_all(&relays, &events, args.relay.timeout()));
-    if !answers
-        .iter()
-        .any(|a| a.accepted && a.event_id == event.id.to_hex())
-    {
-        bail!(
-            "no relay accepted the incident: {}",
-            answers
-                .iter()
-                .map(|a| format!("{} ({})", a.relay, a.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    OwnEvents::new(&home).add(&events)?;
+    let answers = super::send_and_keep(&home, &events, &args.relay)?;
     if args.json {
         print_json(&json!({
             "incident": event.id.to_hex(),

@@ -8,8 +8,7 @@ use clap::{Args, Subcommand};
 use nostr::prelude::{EventId, FinalizeEvent as _, ToBech32};
 use seedstr_client::install::Lockfile;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::own_events::OwnEvents;
-use seedstr_client::relays::{list_failures, publish_all, query_all};
+use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::target::parse_public_key;
 use seedstr_mods::events::collection::{Collection, Pinned};
 use seedstr_mods::events::{ReleaseRef, COLLECTION_KIND};
@@ -96,23 +95,7 @@ fn create(args: CreateArgs) -> Result<()> {
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     let event = collection.to_builder().finalize(&keys)?;
-    let rt = runtime()?;
-    let answers = rt.block_on(publish_all(
-        &args.relay.relays(),
-        std::slice::from_ref(&event),
-        args.relay.timeout(),
-    ));
-    if !answers.iter().any(|a| a.accepted) {
-        bail!(
-            "no relay accepted the collection: {}",
-            answers
-                .iter()
-                .map(|a| format!("{} ({})", a.relay, a.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    OwnEvents::new(&home).add(std::slice::from_ref(&event))?;
+    let answers = super::send_and_keep(&home, std::slice::from_ref(&event), &args.relay)?;
     let name = format!("{}/{}", keys.public_key().to_bech32()?, collection.d());
     if args.json {
         print_json(&json!({

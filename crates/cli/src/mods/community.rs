@@ -6,8 +6,7 @@ use clap::{Args, Subcommand};
 use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, PublicKey};
 use seedstr_client::http::relay_operator;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::own_events::OwnEvents;
-use seedstr_client::relays::{list_failures, publish_all, query_all, PublishAnswer};
+use seedstr_client::relays::{list_failures, query_all, PublishAnswer};
 use seedstr_client::target::{parse_public_key, Target};
 use seedstr_mods::events::curation::{
     rating_summary, BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
@@ -39,28 +38,12 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Signs `builder` with the stored key, sends it, keeps it; refuses when no relay accepted.
+/// Signs `builder` with the stored key, then [`super::send_and_keep`].
 fn sign_and_send(builder: EventBuilder, c: &Common) -> Result<(Event, Vec<PublishAnswer>)> {
     let home = home();
     let keys: Keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     let event = builder.finalize(&keys)?;
-    let answers = runtime()?.block_on(publish_all(
-        &c.relay.relays(),
-        std::slice::from_ref(&event),
-        c.relay.timeout(),
-    ));
-    if !answers.iter().any(|a| a.accepted) {
-        bail!(
-            "no relay accepted event {}: {}",
-            event.id,
-            answers
-                .iter()
-                .map(|a| format!("{} ({})", a.relay, a.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    OwnEvents::new(&home).add(std::slice::from_ref(&event))?;
+    let answers = super::send_and_keep(&home, std::slice::from_ref(&event), &c.relay)?;
     Ok((event, answers))
 }
 
