@@ -1,6 +1,7 @@
 //! Seedstr's swarm layer: deterministic torrents, and librqbit sessions that seed and fetch them.
 
 pub mod digest;
+pub mod health;
 pub mod session;
 pub mod testnet;
 pub mod torrent;

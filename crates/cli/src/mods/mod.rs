@@ -5,6 +5,7 @@ mod author;
 mod collection;
 mod community;
 mod player;
+mod seed_health;
 
 use std::path::Path;
 
@@ -76,6 +77,8 @@ pub enum ModCommand {
     Vote(Box<community::VoteArgs>),
     /// Count a proposal's votes under its quorum rule.
     Tally(Box<community::TallyArgs>),
+    /// Who seeds a release: tracker counts, DHT peers, and what each peer holds.
+    SeedHealth(Box<seed_health::SeedHealthArgs>),
 }
 
 pub fn run(cmd: ModCommand) -> Result<()> {
@@ -104,5 +107,9 @@ pub fn run(cmd: ModCommand) -> Result<()> {
         ModCommand::Propose(a) => player::reported(a.common.json, || community::propose(*a)),
         ModCommand::Vote(a) => player::reported(a.common.json, || community::vote(*a)),
         ModCommand::Tally(a) => player::reported(a.common.json, || community::tally_cmd(*a)),
+        ModCommand::SeedHealth(a) => {
+            let json = a.json;
+            player::reported(json, || seed_health::seed_health_cmd(*a))
+        }
     }
 }

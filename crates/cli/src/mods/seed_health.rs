@@ -1,0 +1,120 @@
+//! `seedstr mod seed-health <release>`: who seeds a release, asked of its trackers, the DHT and
+//! the peers themselves.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use seedstr_client::resolve::resolve;
+use seedstr_client::seed_health::{seed_health, HealthOptions, SeedHealth};
+use seedstr_client::target::Target;
+use seedstr_swarm::health::Holding;
+use serde_json::json;
+
+use crate::net_args::{print_json, runtime, PeerArgs, RelayArgs};
+
+#[derive(Args)]
+pub struct SeedHealthArgs {
+    /// <npub>/<ns>.<slug>[@<version>] (the newest version when none is given).
+    release: Target,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// Seconds for each tracker exchange, the DHT lookup and each peer.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exits 1 when no peer answered as a seeder and no tracker counts one, so a cron job or a
+/// monitor can alert on it.
+pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
+    let rt = runtime()?;
+    let resolution = rt.block_on(resolve(&a.release, &a.relay.relays(), a.relay.timeout()))?;
+    let release = &resolution.release;
+    let health = rt.block_on(async {
+        let dht = a.peer.join_dht(false).await?;
+        let opts = HealthOptions {
+            dht: dht.as_ref(),
+            peers: a.peer.peers.clone(),
+            trackers: !a.peer.no_trackers,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+        };
+        anyhow::Ok(seed_health(release, &opts).await)
+    })?;
+    let name = format!("{}@{}", release.coordinate, release.version);
+    let seeded = health.seeders() > 0 || health.tracker_seeders() > 0;
+    let verdict = (!seeded).then(|| format!("nobody is seeding {name}"));
+    if a.json {
+        print_json(&json!({
+            "error": verdict,
+            "release": name,
+            "event_id": resolution.event.id.to_hex(),
+            "seeders": health.seeders(),
+            "partial": health.partial(),
+            "unreachable": health.unreachable(),
+            "tracker_seeders": health.tracker_seeders(),
+            "health": health,
+        }));
+    } else {
+        print_text(&name, &health);
+    }
+    if let Some(verdict) = verdict {
+        if !a.json {
+            eprintln!("error: {verdict}");
+        }
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn print_text(name: &str, h: &SeedHealth) {
+    println!("{name} ({}, {} pieces)", h.infohash, h.pieces);
+    for t in &h.trackers {
+        let counts = match (&t.counts, &t.scrape_error) {
+            (Some(c), _) => format!(
+                "{} seeders, {} leechers, {} completed",
+                c.seeders, c.leechers, c.completed
+            ),
+            (None, Some(e)) => format!("no counts ({e})"),
+            (None, None) => "no counts".into(),
+        };
+        let listed = match (&t.peers, &t.peers_error) {
+            (Some(n), _) => format!("{n} peers listed"),
+            (None, Some(e)) => format!("no peer list ({e})"),
+            (None, None) => String::new(),
+        };
+        println!("  tracker {}: {counts}; {listed}", t.url);
+    }
+    match h.dht_peers {
+        Some(n) => println!("  DHT: {n} peers announced"),
+        None => println!("  DHT: not asked"),
+    }
+    for p in &h.peers {
+        let state = match (&p.report, &p.error) {
+            (Some(r), _) => {
+                let holds = match r.holding {
+                    Holding::Everything => "seeder".to_string(),
+                    Holding::Part { pieces, of } => format!("has {pieces} of {of} pieces"),
+                    Holding::Nothing => "has nothing yet".to_string(),
+                };
+                match &r.client {
+                    Some(c) => format!("{holds} ({c})"),
+                    None => holds,
+                }
+            }
+            (None, Some(e)) => format!("unreachable: {e}"),
+            (None, None) => "unknown".into(),
+        };
+        println!("  peer {} [{}]: {state}", p.addr, p.named_by.join(", "));
+    }
+    println!(
+        "{} seeders, {} downloading, {} unreachable among {} peers",
+        h.seeders(),
+        h.partial(),
+        h.unreachable(),
+        h.peers.len()
+    );
+}

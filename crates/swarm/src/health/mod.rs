@@ -1,0 +1,15 @@
+//! How well a torrent is seeded, asked of trackers and peers without fetching it.
+
+pub mod peer_probe;
+pub mod tracker;
+
+pub use peer_probe::{probe_peer, Holding, PeerReport, ProbeError};
+pub use tracker::{list_peers, scrape, Scrape, TrackerError};
+
+use crate::torrent::piece_length_for;
+
+/// The piece count of a Seedstr torrent of `total` bytes: its layout is fixed by the payload
+/// (docs/release.md), so a release's size is enough to read a peer's bitfield.
+pub fn piece_count(total: u64) -> u64 {
+    total.div_ceil(piece_length_for(total) as u64)
+}
