@@ -5,6 +5,7 @@ mod dht;
 mod feed;
 mod install;
 mod key;
+mod mirror;
 mod mods;
 mod net_args;
 mod open_files;
@@ -41,6 +42,8 @@ enum Command {
     Install(Box<install::InstallArgs>),
     /// Seed every published and installed payload until stopped.
     Seed(Box<seed::SeedArgs>),
+    /// Seed, and fetch every new release of the authors followed as it appears (a mirror bot).
+    Mirror(Box<mirror::MirrorArgs>),
     /// Re-check installed files against the lockfile.
     Verify(verify::VerifyArgs),
     /// Transport keys and raw records on the Mainline DHT (BEP-44).
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Publish(p) => publish::run(*p),
         Command::Install(i) => install::run(*i),
         Command::Seed(s) => seed::run(*s),
+        Command::Mirror(m) => mirror::run(*m),
         Command::Verify(v) => verify::run(v),
         Command::Dht(d) => dht::run(d),
         Command::Feed(f) => feed::run(f),

@@ -1,7 +1,7 @@
 //! `seedstr seed`: serve every registered payload until stopped. The registry is a folder, so
 //! payloads published or installed while this runs are picked up, and a restart resumes them all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,7 +10,7 @@ use seedstr_client::keystore::home;
 use seedstr_client::republish::{republish_kept, ANNOUNCE_EVERY, REPUBLISH_EVERY};
 use seedstr_client::seeds::SeedRegistry;
 use seedstr_dht::DhtNode;
-use seedstr_swarm::{Sources, Transfer};
+use seedstr_swarm::{Sources, Swarm, Transfer};
 use serde_json::json;
 
 use crate::dht::join_dht;
@@ -38,7 +38,7 @@ pub fn run(args: SeedArgs) -> Result<()> {
     swarm_runtime()?.block_on(seed(args))
 }
 
-fn say(json: bool, value: serde_json::Value, text: String) {
+pub(crate) fn say(json: bool, value: serde_json::Value, text: String) {
     if json {
         print_json(&value);
     } else {
@@ -47,50 +47,99 @@ fn say(json: bool, value: serde_json::Value, text: String) {
 }
 
 async fn seed(args: SeedArgs) -> Result<()> {
-    let registry = SeedRegistry::new(&home());
-    let swarm = args.peer.start_swarm(args.upload_limit).await?;
-    let addr = swarm
-        .local_peer_addr()
-        .ok_or_else(|| anyhow::anyhow!("the BitTorrent session is not listening"))?;
-    say(
+    let mut seeder = Seeder::start(
+        &args.peer,
+        args.upload_limit,
+        Duration::from_secs(args.republish_secs.max(1)),
         args.json,
-        json!({"listening": addr.to_string(), "registry": registry.dir()}),
-        format!("seedstr seed listening on {addr}"),
-    );
-    // Joining the DHT takes a while on the real network: it runs beside seeding, and
-    // announcements wait in the channel until it has joined.
-    let announce = (!args.peer.no_dht).then(|| {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let every = Duration::from_secs(args.republish_secs.max(1));
-        let bootstrap = args.peer.dht_bootstrap.clone();
-        tokio::spawn(dht_upkeep(bootstrap, addr.port(), rx, every, args.json));
-        tx
-    });
-    let mut active: BTreeMap<String, Transfer> = BTreeMap::new();
-    let mut warned: std::collections::BTreeSet<String> = Default::default();
-    // Payloads whose files no longer match; checking them again each poll would rehash them
-    // every time. A restart tries again.
-    let mut failed: std::collections::BTreeSet<String> = Default::default();
+    )
+    .await?;
     let poll = Duration::from_secs(args.poll_secs.max(1));
     loop {
-        let (seeds, broken) = registry.list();
+        seeder.pass().await?;
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    seeder.swarm.stop().await;
+    Ok(())
+}
+
+/// Serves what the seed registry lists, one [`Seeder::pass`] at a time; `seed` and `mirror`
+/// both run one.
+pub struct Seeder {
+    pub swarm: Swarm,
+    registry: SeedRegistry,
+    active: BTreeMap<String, Transfer>,
+    warned: BTreeSet<String>,
+    /// Payloads whose files no longer match; checking them again each pass would rehash them
+    /// every time. A restart tries again.
+    failed: BTreeSet<String>,
+    /// Started payloads, for the DHT side to announce; `None` without the DHT.
+    announce: Option<tokio::sync::mpsc::UnboundedSender<[u8; 20]>>,
+    json: bool,
+}
+
+impl Seeder {
+    /// Starts the BitTorrent session and, unless `--no-dht`, the DHT upkeep beside it.
+    pub async fn start(
+        peer: &PeerArgs,
+        upload_limit: Option<u32>,
+        republish: Duration,
+        json: bool,
+    ) -> Result<Seeder> {
+        let registry = SeedRegistry::new(&home());
+        let swarm = peer.start_swarm(upload_limit).await?;
+        let addr = swarm
+            .local_peer_addr()
+            .ok_or_else(|| anyhow::anyhow!("the BitTorrent session is not listening"))?;
+        say(
+            json,
+            json!({"listening": addr.to_string(), "registry": registry.dir()}),
+            format!("seedstr seed listening on {addr}"),
+        );
+        // Joining the DHT takes a while on the real network: it runs beside seeding, and
+        // announcements wait in the channel until it has joined.
+        let announce = (!peer.no_dht).then(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let bootstrap = peer.dht_bootstrap.clone();
+            tokio::spawn(dht_upkeep(bootstrap, addr.port(), rx, republish, json));
+            tx
+        });
+        Ok(Seeder {
+            swarm,
+            registry,
+            active: BTreeMap::new(),
+            warned: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            announce,
+            json,
+        })
+    }
+
+    /// One look at the registry: starts what is new, drops entries whose files are gone, and
+    /// stops what is no longer registered.
+    pub async fn pass(&mut self) -> Result<()> {
+        let json = self.json;
+        let (seeds, broken) = self.registry.list();
         for b in broken {
-            if warned.insert(b.clone()) {
+            if self.warned.insert(b.clone()) {
                 eprintln!("warning: skipping a broken registry entry: {b}");
             }
         }
-        let mut listed = std::collections::BTreeSet::new();
+        let mut listed = BTreeSet::new();
         for seed in seeds {
             let e = &seed.entry;
             listed.insert(e.infohash.clone());
-            if active.contains_key(&e.infohash) || failed.contains(&e.infohash) {
+            if self.active.contains_key(&e.infohash) || self.failed.contains(&e.infohash) {
                 continue;
             }
             if !e.still_valid() {
                 // The install was upgraded or removed, or the published folder is gone.
-                registry.remove(&e.infohash)?;
+                self.registry.remove(&e.infohash)?;
                 say(
-                    args.json,
+                    json,
                     json!({"dropped": e.infohash, "release": e.release, "why": "files gone"}),
                     format!("dropped {} ({}): its files are gone", e.release, e.infohash),
                 );
@@ -100,10 +149,10 @@ async fn seed(args: SeedArgs) -> Result<()> {
                 peers: vec![],
                 trackers: e.trackers.clone(),
             };
-            match swarm.seed(&seed.torrent_file, &e.dir, &sources).await {
+            match self.swarm.seed(&seed.torrent_file, &e.dir, &sources).await {
                 Ok(t) => {
                     say(
-                        args.json,
+                        json,
                         json!({"seeding": e.infohash, "release": e.release, "dir": e.dir}),
                         format!(
                             "seeding {} ({}) from {}",
@@ -112,45 +161,46 @@ async fn seed(args: SeedArgs) -> Result<()> {
                             e.dir.display()
                         ),
                     );
-                    active.insert(e.infohash.clone(), t);
-                    if let (Some(tx), Ok(ih)) = (&announce, hex::decode(&e.infohash)) {
+                    self.active.insert(e.infohash.clone(), t);
+                    if let (Some(tx), Ok(ih)) = (&self.announce, hex::decode(&e.infohash)) {
                         if let Ok(ih) = <[u8; 20]>::try_from(ih) {
                             let _ = tx.send(ih);
                         }
                     }
                 }
                 Err(err) => {
-                    failed.insert(e.infohash.clone());
+                    self.failed.insert(e.infohash.clone());
                     say(
-                        args.json,
+                        json,
                         json!({"refused": e.infohash, "release": e.release, "why": format!("{err:#}")}),
                         format!("not seeding {}: {err:#}", e.release),
                     );
                 }
             }
         }
-        let gone: Vec<String> = active
+        let gone: Vec<String> = self
+            .active
             .keys()
             .filter(|ih| !listed.contains(*ih))
             .cloned()
             .collect();
         for ih in gone {
-            if let Some(t) = active.remove(&ih) {
-                let _ = swarm.remove(&t).await;
-                say(
-                    args.json,
-                    json!({"stopped": ih}),
-                    format!("stopped {ih}: no longer registered"),
-                );
-            }
+            self.stop(&ih).await;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            _ = tokio::signal::ctrl_c() => break,
+        Ok(())
+    }
+
+    /// Stops serving one payload, so its files can go.
+    pub async fn stop(&mut self, infohash: &str) {
+        if let Some(t) = self.active.remove(infohash) {
+            let _ = self.swarm.remove(&t).await;
+            say(
+                self.json,
+                json!({"stopped": infohash}),
+                format!("stopped {infohash}: no longer registered"),
+            );
         }
     }
-    swarm.stop().await;
-    Ok(())
 }
 
 /// The Mainline DHT side of seeding: every seeded torrent announced when it starts and every

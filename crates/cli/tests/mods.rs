@@ -4,119 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::spine::{bytes, tree, write, Person, Scene, Seeder};
+use common::mods::{init, player_flags, plugins_txt, prepare, release, run_mod, try_release, with};
+use common::spine::{bytes, tree, write, Person, Scene};
 use serde_json::Value;
-
-/// `seedstr mod init` for `person` in a new folder below `work`; returns the project folder.
-fn init(person: &Person, work: &Path, game: &str, slug: &str) -> PathBuf {
-    let dir = work.join(format!("project-{slug}"));
-    let out = person.run(&[
-        "mod",
-        "init",
-        "--game",
-        game,
-        "--slug",
-        slug,
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
-/// Writes release/<version>.yaml with `extra` lines, and `files` as its payload.
-fn prepare(dir: &Path, version: &str, extra: &str, files: &[(&str, Vec<u8>)]) {
-    let payload = dir.join(format!("build-{version}"));
-    for (p, b) in files {
-        write(&payload, p, b);
-    }
-    write(
-        dir,
-        &format!("release/{version}.yaml"),
-        format!("version: {version}\nfiles: build-{version}\nchangelog: |\n  Release {version}\n{extra}")
-            .as_bytes(),
-    );
-}
-
-/// `seedstr mod release … --json` as `person`: Ok(report) or Err(what it printed on stderr).
-fn try_release(person: &Person, dir: &Path, version: &str, relay: &str) -> Result<Value, String> {
-    let out = person.run(&[
-        "mod",
-        "release",
-        version,
-        "--dir",
-        dir.to_str().unwrap(),
-        "--relay",
-        relay,
-        "--no-dht",
-        "--json",
-    ]);
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn release(person: &Person, dir: &Path, version: &str, relay: &str) -> Value {
-    try_release(person, dir, version, relay).unwrap_or_else(|e| panic!("mod release failed: {e}"))
-}
-
-/// `seedstr mod <args> --json`: Ok(output) or Err(error text).
-fn run_mod(person: &Person, args: &[&str]) -> Result<Value, String> {
-    let mut all = vec!["mod"];
-    all.extend_from_slice(args);
-    all.push("--json");
-    let out = person.run(&all);
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "mod {args:?} printed no JSON: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    if out.status.success() {
-        Ok(v)
-    } else {
-        Err(v["error"].as_str().unwrap_or_default().to_owned())
-    }
-}
-
-/// The flags every player command needs on loopback.
-fn player_flags<'a>(game_dir: &'a Path, relay: &'a str, seeders: &'a [&'a Seeder]) -> Vec<&'a str> {
-    let mut f = vec![
-        "--game-dir",
-        game_dir.to_str().unwrap(),
-        "--relay",
-        relay,
-        "--listen",
-        "127.0.0.1:0",
-        "--no-dht",
-        "--stall-timeout",
-        "5",
-        "--yes",
-    ];
-    for s in seeders {
-        f.push("--peer");
-        f.push(&s.addr);
-    }
-    f
-}
-
-fn with<'a>(first: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
-    [first, rest].concat()
-}
-
-fn plugins_txt(game_dir: &Path) -> String {
-    std::fs::read_to_string(game_dir.join("plugins.txt")).unwrap()
-}
 
 #[test]
 fn authors_release_and_players_install_with_dependencies_conflicts_and_load_order() {
@@ -615,7 +507,7 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
 }
 
 #[test]
-fn a_collection_reproduces_the_same_folder_on_another_machine() {
+fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere() {
     let Scene {
         relay_dir: _relay_dir,
         relay,
@@ -716,6 +608,31 @@ fn a_collection_reproduces_the_same_folder_on_another_machine() {
         list["load_order"],
         serde_json::json!(["Lib.esm", "Grass.esp", "Trees.esp"])
     );
+
+    // A second player installs trees on its own: unpinned, it gets the newest library. The
+    // curator and this player review it, and the project's page shows both.
+    let player_two = Person::new();
+    let own = work.path().join("own");
+    let flags_own = player_flags(&own, url, &seeders);
+    let trees_target = format!("{}/skyrim-se.trees", author.hex());
+    run_mod(&player_two, &with(&["install", &trees_target], &flags_own)).unwrap();
+    assert_eq!(
+        std::fs::read(own.join("Data/Lib.esm")).unwrap(),
+        bytes(20_000, 9),
+        "lib 1.1.0, the newest"
+    );
+    let trees_release = format!("{trees_target}@2.0.0");
+    for (who, rating) in [(curator.as_ref(), "5"), (&player_two, "4")] {
+        run_mod(
+            who,
+            &["review", &trees_release, "--rating", rating, "--relay", url],
+        )
+        .unwrap();
+    }
+    let page = run_mod(&other, &["info", &trees_target, "--relay", url]).unwrap();
+    let r = &page["releases"][0];
+    assert_eq!(r["rating"]["reviews"], 2, "{page}");
+    assert_eq!(r["rating"]["average"], 4.5, "{page}");
 }
 
 #[test]

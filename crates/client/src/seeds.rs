@@ -32,6 +32,8 @@ pub enum Origin {
     Installed,
     /// The feed index of an identity this node follows, kept under `$SEEDSTR_HOME/feeds/fetched/`.
     Followed,
+    /// A release of an author `seedstr mirror` follows, kept in the mirror's folder.
+    Mirrored,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +118,7 @@ impl SeedEntry {
     /// this payload (an upgrade or removal replaces it).
     pub fn still_valid(&self) -> bool {
         match self.origin {
-            Origin::Published | Origin::Followed => self.dir.is_dir(),
+            Origin::Published | Origin::Followed | Origin::Mirrored => self.dir.is_dir(),
             Origin::Installed => Lockfile::load(&self.dir)
                 .map(|l| l.installs.iter().any(|i| i.infohash == self.infohash))
                 .unwrap_or(false),

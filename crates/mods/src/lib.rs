@@ -2,3 +2,4 @@ pub mod authoring;
 pub mod events;
 pub mod games;
 pub mod install;
+pub mod mirror;

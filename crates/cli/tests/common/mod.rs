@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod mods;
 pub mod spine;
 
 use std::io::{BufRead, BufReader};

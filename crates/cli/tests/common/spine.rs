@@ -179,7 +179,7 @@ fn no_dht_unless_asked<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// A `seedstr seed` process and the lines it prints.
+/// A `seedstr seed` (or `seedstr mirror`) process and the lines it prints.
 pub struct Seeder {
     child: Child,
     pub addr: String,
@@ -189,9 +189,18 @@ pub struct Seeder {
 
 impl Seeder {
     pub fn start(home: &Path, extra: &[&str]) -> Seeder {
+        Seeder::spawn(home, "seed", extra)
+    }
+
+    /// `seedstr mirror <args>` in `home`.
+    pub fn mirror(home: &Path, args: &[&str]) -> Seeder {
+        Seeder::spawn(home, "mirror", args)
+    }
+
+    fn spawn(home: &Path, command: &str, extra: &[&str]) -> Seeder {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
             .args([
-                "seed",
+                command,
                 "--listen",
                 "127.0.0.1:0",
                 "--json",
@@ -218,7 +227,7 @@ impl Seeder {
         });
         let first = lines
             .recv_timeout(Duration::from_secs(30))
-            .expect("seed prints its address");
+            .unwrap_or_else(|_| panic!("{command} prints its address"));
         let addr = first["listening"]
             .as_str()
             .expect("a listening line")
@@ -252,6 +261,15 @@ impl Seeder {
             }
         }
         panic!("the seeder never reported {what}; it printed {seen:?}");
+    }
+
+    /// Every line read so far.
+    pub fn printed(&self) -> Vec<Value> {
+        let mut seen = self.seen.lock().unwrap();
+        while let Ok(v) = self.lines.try_recv() {
+            seen.push(v);
+        }
+        seen.clone()
     }
 
     pub fn kill(&mut self) {
@@ -336,6 +354,67 @@ impl Tracker {
 }
 
 impl Drop for Tracker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// opentracker (Debian's package) on loopback, answering HTTP and UDP on one port, stopped on
+/// drop. Debian builds it with a whitelist: it tracks only the info hashes given.
+pub struct Opentracker {
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Opentracker {
+    /// A free port for a tracker started later, once the info hashes are known.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    pub fn http(port: u16) -> String {
+        format!("http://127.0.0.1:{port}/announce")
+    }
+
+    pub fn udp(port: u16) -> String {
+        format!("udp://127.0.0.1:{port}")
+    }
+
+    pub fn start(port: u16, info_hashes: &[&str]) -> Opentracker {
+        let dir = tempfile::tempdir().unwrap();
+        // It drops to `nobody` and chroots into its folder when it can.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.path().join("whitelist"), info_hashes.join("\n") + "\n").unwrap();
+        let port_s = port.to_string();
+        let child = Command::new("opentracker")
+            .args(["-i", "127.0.0.1", "-p", &port_s, "-P", &port_s, "-d"])
+            .arg(dir.path())
+            // Relative: it is read after the chroot (or the chdir, without root).
+            .args(["-w", "whitelist"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("opentracker runs (Debian package opentracker; scripts/test installs it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "opentracker never listened");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Opentracker {
+            child,
+            _dir: dir,
+            port,
+        }
+    }
+}
+
+impl Drop for Opentracker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

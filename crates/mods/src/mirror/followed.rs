@@ -1,0 +1,283 @@
+//! What a mirror should hold: every current release of the authors it follows, less the
+//! versions their own incidents withdraw. Built up event by event as relays send them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use nostr::prelude::{Event, PublicKey};
+use seedstr_proto::event::{d_tag, supersedes};
+use seedstr_proto::release::{Release, RELEASE_KIND};
+
+use crate::events::incident::Incident;
+use crate::events::INCIDENT_KIND;
+
+/// The followed authors' releases and incidents, the current event at each address.
+pub struct Followed {
+    authors: BTreeSet<PublicKey>,
+    releases: BTreeMap<(PublicKey, String), (Release, Event)>,
+    incidents: BTreeMap<(PublicKey, String), (Incident, Event)>,
+    /// Every payload a followed release ever named, and the address that named it, so that a
+    /// replaced or withdrawn payload can be let go.
+    named: BTreeMap<String, (PublicKey, String)>,
+}
+
+/// What to change so that the mirror holds what it should.
+#[derive(Debug, Default)]
+pub struct MirrorPlan {
+    pub fetch: Vec<(Release, Event)>,
+    pub drop: Vec<Dropped>,
+    /// Current releases an incident withdraws, and the incident: not fetched.
+    pub withheld: Vec<(Release, Incident)>,
+}
+
+#[derive(Debug)]
+pub struct Dropped {
+    pub infohash: String,
+    /// `<ns>.<slug>@<version>`
+    pub release: String,
+    pub why: String,
+}
+
+/// How an event changed what is known.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// A new current event at its address.
+    New,
+    /// Known already, or older than the one held.
+    Known,
+}
+
+impl Followed {
+    pub fn new(authors: impl IntoIterator<Item = PublicKey>) -> Followed {
+        Followed {
+            authors: authors.into_iter().collect(),
+            releases: BTreeMap::new(),
+            incidents: BTreeMap::new(),
+            named: BTreeMap::new(),
+        }
+    }
+
+    /// Takes one event from a relay. Events by others, of other kinds, or that fail their
+    /// checks (the signature first) are refused with the reason.
+    pub fn take(&mut self, event: &Event) -> Result<Taken, String> {
+        if !self.authors.contains(&event.pubkey) {
+            return Err("not by a followed author".into());
+        }
+        let key = (event.pubkey, d_tag(event).to_owned());
+        match event.kind.as_u16() {
+            RELEASE_KIND => {
+                let release = Release::from_event(event).map_err(|e| e.to_string())?;
+                self.named
+                    .entry(release.infohash_hex())
+                    .or_insert_with(|| key.clone());
+                Ok(keep_newest(&mut self.releases, key, release, event))
+            }
+            INCIDENT_KIND => {
+                let incident = Incident::from_event(event).map_err(|e| e.to_string())?;
+                if !incident.is_authoritative(&event.pubkey) {
+                    // A follower's word on someone else's mod: not the mirror's business.
+                    return Err("an incident about another author's project".into());
+                }
+                Ok(keep_newest(&mut self.incidents, key, incident, event))
+            }
+            k => Err(format!("kind {k} is not a release or an incident")),
+        }
+    }
+
+    /// The author's incident that withdraws `release`, if any.
+    fn withdrawing(&self, author: &PublicKey, release: &Release) -> Option<&Incident> {
+        self.incidents
+            .iter()
+            .filter(|((a, _), _)| a == author)
+            .map(|(_, (i, _))| i)
+            .find(|i| i.coordinate == release.coordinate && i.affects(&release.version))
+    }
+
+    /// What to fetch and what to let go, given the payloads held: `held` (any origin, so that a
+    /// payload published or installed here is not fetched again) and `mirrored` (what the
+    /// mirror may drop). A payload is dropped only for a reason seen in an event — an incident
+    /// or a newer event at its address — never because a relay stopped listing it.
+    pub fn plan(&self, held: &BTreeSet<String>, mirrored: &BTreeSet<String>) -> MirrorPlan {
+        let mut plan = MirrorPlan::default();
+        let mut wanted = BTreeSet::new();
+        for ((author, _), (release, event)) in &self.releases {
+            match self.withdrawing(author, release) {
+                Some(incident) => plan.withheld.push((release.clone(), incident.clone())),
+                None => {
+                    let ih = release.infohash_hex();
+                    if !held.contains(&ih) {
+                        plan.fetch.push((release.clone(), event.clone()));
+                    }
+                    wanted.insert(ih);
+                }
+            }
+        }
+        for ih in mirrored.difference(&wanted) {
+            let Some(key) = self.named.get(ih) else {
+                continue;
+            };
+            let Some((current, _)) = self.releases.get(key) else {
+                continue;
+            };
+            let name = format!("{}@{}", current.coordinate, current.version);
+            let why = if current.infohash_hex() != *ih {
+                format!(
+                    "replaced by a newer event of {name} naming {}",
+                    current.infohash_hex()
+                )
+            } else {
+                match self.withdrawing(&key.0, current) {
+                    Some(i) => format!("withdrawn by incident {}: {}", i.id, i.summary),
+                    None => continue,
+                }
+            };
+            plan.drop.push(Dropped {
+                infohash: ih.clone(),
+                release: name,
+                why,
+            });
+        }
+        plan
+    }
+}
+
+fn keep_newest<T>(
+    at: &mut BTreeMap<(PublicKey, String), (T, Event)>,
+    key: (PublicKey, String),
+    value: T,
+    event: &Event,
+) -> Taken {
+    match at.get(&key) {
+        Some((_, held)) if !supersedes(event, held) => Taken::Known,
+        _ => {
+            at.insert(key, (value, event.clone()));
+            Taken::New
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::incident::Severity;
+    use nostr::prelude::{EventBuilder, FinalizeEvent as _, Keys, Timestamp};
+    use seedstr_proto::release::{Coordinate, ReleaseFile, Version, VersionReq};
+
+    fn release(version: &str, seed: u8) -> Release {
+        Release {
+            coordinate: Coordinate::parse("skyrim-se.lamps").unwrap(),
+            version: Version::parse(version).unwrap(),
+            files: vec![ReleaseFile {
+                path: "Data/Lamps.esp".into(),
+                sha256: [seed; 32],
+                size: 10,
+            }],
+            infohash: [seed; 20],
+            torrent_name: "lamps".into(),
+            trackers: vec![],
+            mirrors: vec![],
+            supersedes: None,
+            changelog: String::new(),
+            dependencies: vec![],
+            game_versions: vec![],
+            zap_target: None,
+        }
+    }
+
+    fn sign(keys: &Keys, builder: EventBuilder, at: u64) -> Event {
+        builder
+            .custom_created_at(Timestamp::from_secs(at))
+            .finalize(keys)
+            .unwrap()
+    }
+
+    fn sign_release(keys: &Keys, r: &Release, at: u64) -> Event {
+        sign(keys, r.to_builder(&keys.public_key()), at)
+    }
+
+    fn incident(keys: &Keys, versions: &str, withdrawn: bool, at: u64) -> Event {
+        let i = Incident {
+            project_author: keys.public_key(),
+            coordinate: Coordinate::parse("skyrim-se.lamps").unwrap(),
+            id: "bad-dll".into(),
+            versions: VersionReq::parse(versions).unwrap(),
+            severity: Severity::Critical,
+            summary: "ships a bad dll".into(),
+            instructions: String::new(),
+            affected_events: vec![],
+            withdrawn,
+        };
+        sign(keys, i.to_builder(), at)
+    }
+
+    fn sets(ihs: &[&str]) -> BTreeSet<String> {
+        ihs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn releases_are_fetched_withheld_dropped_and_fetched_again_as_events_arrive() {
+        let author = Keys::generate();
+        let stranger = Keys::generate();
+        let mut f = Followed::new([author.public_key()]);
+        let v1 = release("1.0.0", 1);
+        let v2 = release("1.1.0", 2);
+        let e1 = sign_release(&author, &v1, 100);
+        let e2 = sign_release(&author, &v2, 200);
+        assert_eq!(f.take(&e1), Ok(Taken::New));
+        assert_eq!(f.take(&e1), Ok(Taken::Known));
+        assert_eq!(f.take(&e2), Ok(Taken::New));
+        let by_stranger = sign_release(&stranger, &release("9.0.0", 9), 100);
+        assert!(f
+            .take(&by_stranger)
+            .unwrap_err()
+            .contains("not by a followed"));
+
+        let none = BTreeSet::new();
+        let plan = f.plan(&none, &none);
+        assert_eq!(plan.fetch.len(), 2);
+        let (ih1, ih2) = (v1.infohash_hex(), v2.infohash_hex());
+        let both = sets(&[&ih1, &ih2]);
+        assert!(f.plan(&both, &both).fetch.is_empty());
+
+        // The author withdraws 1.1.0: it is dropped and not fetched again.
+        assert_eq!(
+            f.take(&incident(&author, ">=1.1.0", false, 300)),
+            Ok(Taken::New)
+        );
+        let plan = f.plan(&both, &both);
+        assert_eq!(plan.drop.len(), 1, "{plan:?}");
+        assert_eq!(plan.drop[0].infohash, ih2);
+        assert!(plan.drop[0].why.contains("bad-dll"), "{}", plan.drop[0].why);
+        assert_eq!(plan.withheld.len(), 1);
+        let after = sets(&[&ih1]);
+        assert!(f.plan(&after, &after).fetch.is_empty());
+
+        // The incident is taken back: 1.1.0 is wanted again.
+        assert_eq!(
+            f.take(&incident(&author, ">=1.1.0", true, 400)),
+            Ok(Taken::New)
+        );
+        let plan = f.plan(&after, &after);
+        assert_eq!(plan.fetch.len(), 1);
+        assert_eq!(plan.fetch[0].0.version, v2.version);
+
+        // A newer event for 1.0.0 names other bytes: the old payload goes, the new one comes.
+        let v1b = release("1.0.0", 3);
+        f.take(&sign_release(&author, &v1b, 500)).unwrap();
+        let plan = f.plan(&both, &both);
+        assert_eq!(plan.drop.len(), 1);
+        assert_eq!(plan.drop[0].infohash, ih1);
+        assert!(
+            plan.drop[0].why.contains("replaced"),
+            "{}",
+            plan.drop[0].why
+        );
+        assert_eq!(plan.fetch.len(), 1);
+        assert_eq!(plan.fetch[0].0.infohash, [3; 20]);
+
+        // A payload held for another reason (published here) is never fetched or dropped.
+        let mirrored = sets(&[&ih2]);
+        let held = sets(&[&ih2, &v1b.infohash_hex()]);
+        let plan = f.plan(&held, &mirrored);
+        assert!(plan.fetch.is_empty() && plan.drop.is_empty(), "{plan:?}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Mirror bots: follow authors on relays and hold every current release of theirs for seeding,
+//! letting go of what their incidents withdraw.
+
+pub mod followed;
+pub mod store;
+
+pub use followed::{Dropped, Followed, MirrorPlan, Taken};
+pub use store::{Held, MirrorError, MirrorStore};

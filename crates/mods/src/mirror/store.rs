@@ -1,0 +1,118 @@
+//! The mirror's folder: each payload fetched, verified, then renamed into `<dir>/<infohash>/`
+//! and registered for seeding. A half-fetched payload stays in the staging folder, never in
+//! its place.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use seedstr_client::durable::sync_dir;
+use seedstr_client::install::{stage_release, InstallError, InstallOptions};
+use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use seedstr_proto::release::Release;
+use seedstr_swarm::Swarm;
+
+pub struct MirrorStore {
+    dir: PathBuf,
+    registry: SeedRegistry,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error(transparent)]
+    Fetch(#[from] InstallError),
+    #[error("the files arrived from web mirrors only, and the torrent built from them is not the one the release names; nothing to seed")]
+    NoTorrent,
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Registry(#[from] SeedsError),
+}
+
+/// What the registry holds.
+pub struct Held {
+    /// Every registered payload, whatever registered it.
+    pub all: BTreeSet<String>,
+    /// Those the mirror registered.
+    pub mirrored: BTreeSet<String>,
+}
+
+impl MirrorStore {
+    pub fn new(home: &Path, dir: PathBuf) -> MirrorStore {
+        MirrorStore {
+            dir,
+            registry: SeedRegistry::new(home),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn held(&self) -> Held {
+        let (seeds, _) = self.registry.list();
+        Held {
+            all: seeds.iter().map(|s| s.entry.infohash.clone()).collect(),
+            mirrored: seeds
+                .iter()
+                .filter(|s| s.entry.origin == Origin::Mirrored)
+                .map(|s| s.entry.infohash.clone())
+                .collect(),
+        }
+    }
+
+    /// Fetches and verifies `release` (swarm first, then its web mirrors), moves it into place
+    /// and registers it for seeding. Returns where it now is.
+    pub async fn fetch(
+        &self,
+        swarm: &Swarm,
+        release: &Release,
+        opts: &InstallOptions,
+    ) -> Result<PathBuf, MirrorError> {
+        let staged = stage_release(swarm, &self.dir, release, opts, &[], &|_| {}).await?;
+        let torrent_file = staged.torrent_file.ok_or(MirrorError::NoTorrent)?;
+        let place = self.dir.join(release.infohash_hex());
+        if place.exists() {
+            // Left by a run that stopped between the rename and the registration.
+            std::fs::remove_dir_all(&place).map_err(io("clearing", &place))?;
+        }
+        std::fs::rename(&staged.dir, &place).map_err(io("moving the payload to", &place))?;
+        sync_dir(&self.dir).map_err(io("syncing", &self.dir))?;
+        self.registry.add(
+            &SeedEntry {
+                infohash: release.infohash_hex(),
+                release: format!("{}@{}", release.coordinate, release.version),
+                dir: place.clone(),
+                origin: Origin::Mirrored,
+                trackers: release.trackers.clone(),
+            },
+            &torrent_file,
+        )?;
+        Ok(place)
+    }
+
+    /// Takes a payload out of the registry; its files stay until [`MirrorStore::delete`], so a
+    /// seeder can let go of them first.
+    pub fn unregister(&self, infohash: &str) -> Result<(), MirrorError> {
+        Ok(self.registry.remove(infohash)?)
+    }
+
+    pub fn delete(&self, infohash: &str) -> Result<(), MirrorError> {
+        let place = self.dir.join(infohash);
+        match std::fs::remove_dir_all(&place) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("deleting", &place)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> MirrorError + 'a {
+    move |source| MirrorError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
