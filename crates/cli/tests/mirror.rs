@@ -200,6 +200,7 @@ fn a_mirror_follows_an_author_serves_without_them_and_seed_health_counts_seeders
         "1.1.0 breaks saves",
         "--relay",
         url,
+        "--no-dht",
     ]);
     assert!(
         out.status.success(),

@@ -1,12 +1,15 @@
 //! OpenMods end to end with the real binary, a real relay and loopback swarms: authors scaffold
 //! and release mods, players install them into game folders with dependencies, conflicts, game
-//! versions and load orders, and an incident is enforced and rolled back.
+//! versions and load orders, an incident is enforced and rolled back, a curator's collection is
+//! reproduced elsewhere, and installs read the authors' DHT feeds when every relay is down.
 
 mod common;
 
 use std::path::PathBuf;
 
-use common::mods::{init, player_flags, plugins_txt, prepare, release, run_mod, try_release, with};
+use common::mods::{
+    init, player_flags, plugins_txt, prepare, release, run_mod, try_release, try_release_with, with,
+};
 use common::spine::{bytes, tree, write, Person, Scene};
 use serde_json::Value;
 
@@ -353,6 +356,7 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
         "I dislike trees",
         "--relay",
         url,
+        "--no-dht",
     ]);
     assert!(
         out.status.success(),
@@ -386,6 +390,7 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
         "evil-script",
         "--relay",
         url,
+        "--no-dht",
         "--json",
     ]);
     assert!(
@@ -845,4 +850,167 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
         closed["tally"]["outcome"],
         serde_json::json!({"state": "passed", "option": "yes"})
     );
+}
+
+#[test]
+fn with_every_relay_down_mods_install_from_the_authors_feeds_on_the_dht() {
+    let net = seedstr_dht::Testnet::builder(20).build().unwrap();
+    let dht: Vec<&str> = net
+        .bootstrap
+        .iter()
+        .flat_map(|n| ["--dht-bootstrap", n.as_str()])
+        .collect();
+    let Scene {
+        relay_dir: _relay_dir,
+        mut relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let url = relay.url.clone();
+    let lib_author = Person::new();
+    let lib = init(&lib_author, work.path(), "skyrim-se", "lib");
+    prepare(&lib, "1.0.0", "", &[("Data/Lib.esm", bytes(20_000, 1))]);
+    let lib_feed = try_release_with(&lib_author, &lib, "1.0.0", &url, &dht).unwrap()["dht"]["feed"]
+        ["infohash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let trees = init(&author, work.path(), "skyrim-se", "trees");
+    let requires_lib = format!(
+        "dependencies:\n  - project: {}/skyrim-se.lib\n",
+        lib_author.hex()
+    );
+    for (version, seed) in [("1.0.0", 2), ("1.1.0", 3)] {
+        prepare(
+            &trees,
+            version,
+            &requires_lib,
+            &[("Data/Trees.esp", bytes(30_000, seed))],
+        );
+        try_release_with(&author, &trees, version, &url, &dht).unwrap();
+    }
+    // The incident also rewrites the author's feed, so it reaches players without relays.
+    let mut incident = vec![
+        "mod",
+        "incident",
+        "trees",
+        "--dir",
+        trees.to_str().unwrap(),
+        "--versions",
+        "=1.1.0",
+        "--summary",
+        "1.1.0 corrupts saves",
+        "--relay",
+        &url,
+        "--json",
+    ];
+    incident.extend(&dht);
+    let out = author.run(&incident);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trees_feed = serde_json::from_slice::<Value>(&out.stdout).unwrap()["feed"]
+        .as_str()
+        .expect("the feed was rewritten")
+        .to_owned();
+    let lib_seed = lib_author.seed(&dht);
+    let trees_seed = author.seed(&dht);
+    lib_seed.wait_for("the lib feed announced", |v| v["announced"] == lib_feed);
+    trees_seed.wait_for("the trees feed announced", |v| v["announced"] == trees_feed);
+
+    // The player met both authors while the relay was up (their attestations are kept).
+    for who in [&author, &lib_author] {
+        let mut args: Vec<String> = vec![
+            "feed".into(),
+            "resolve".into(),
+            who.hex(),
+            "--relay".into(),
+            url.clone(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--json".into(),
+        ];
+        args.extend(dht.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = player.run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = relay.child.kill();
+    let _ = relay.child.wait();
+
+    let game = work.path().join("game");
+    write(&game, "Data/Skyrim.esm", b"the game's master");
+    let target = format!("{}/skyrim-se.trees", author.hex());
+    let mut args = vec![
+        "install",
+        &target,
+        "--game-dir",
+        game.to_str().unwrap(),
+        "--relay",
+        &url,
+        "--relay-timeout",
+        "2",
+        "--listen",
+        "127.0.0.1:0",
+        "--stall-timeout",
+        "20",
+        "--yes",
+        "--peer",
+        &lib_seed.addr,
+        "--peer",
+        &trees_seed.addr,
+    ];
+    args.extend(&dht);
+    let done = run_mod(&player, &args).unwrap();
+    let actions: Vec<(String, String)> = done["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["mod"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned(),
+                a["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("skyrim-se.lib".to_owned(), "1.0.0".to_owned()),
+            ("skyrim-se.trees".to_owned(), "1.0.0".to_owned())
+        ],
+        "1.1.0 is withdrawn by the incident read from the feed: {done}"
+    );
+    let warnings = done["plan"]["warnings"].to_string();
+    assert!(warnings.contains("feeds on the DHT"), "{done}");
+    assert_eq!(
+        std::fs::read(game.join("Data/Trees.esp")).unwrap(),
+        bytes(30_000, 2)
+    );
+    assert!(
+        plugins_txt(&game).ends_with("*Lib.esm\r\n*Trees.esp\r\n"),
+        "{}",
+        plugins_txt(&game)
+    );
+
+    // Without the DHT the same install fails, naming the relay.
+    let err = run_mod(
+        &player,
+        &with(&["install", &target], &player_flags(&game, &url, &[])),
+    )
+    .unwrap_err();
+    assert!(err.contains("no relay answered"), "{err}");
 }

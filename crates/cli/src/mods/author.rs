@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use nostr::prelude::FinalizeEvent as _;
+use seedstr_client::feed::publish_feed;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::publish::PublishRequest;
 use seedstr_client::relays::query_all;
 use seedstr_client::target::parse_public_key;
+use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
 use seedstr_mods::events::incident::{Incident, Severity};
 use seedstr_mods::games::{check_paths, game};
@@ -149,6 +151,11 @@ pub struct IncidentArgs {
     dir: PathBuf,
     #[command(flatten)]
     relay: RelayArgs,
+    #[command(flatten)]
+    dht: DhtArgs,
+    /// Do not rewrite your feed on the DHT (players without relays read incidents there).
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    no_dht: bool,
     #[arg(long)]
     json: bool,
 }
@@ -230,6 +237,19 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
         events.push(incident.malware_report(&refs).finalize(&keys)?);
     }
     let answers = super::send_and_keep(&home, &events, &args.relay)?;
+    // The feed holds the author's kept events, the incident now among them: players whose
+    // relays are down read it there. The relays have it already, so a failure only warns.
+    let feed = (!args.no_dht).then(|| {
+        rt.block_on(async {
+            let dht = args.dht.join().await?;
+            Ok::<_, anyhow::Error>(publish_feed(&home, &keys, &dht, DEFAULT_FEED_SALT, &[]).await?)
+        })
+    });
+    if let Some(Err(e)) = &feed {
+        eprintln!(
+            "warning: the incident is on the relays, but rewriting your DHT feed failed: {e:#}"
+        );
+    }
     if args.json {
         print_json(&json!({
             "incident": event.id.to_hex(),
@@ -237,6 +257,7 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
             "d": incident.d(),
             "affected": affected.iter().map(|(_, r)| r.version.to_string()).collect::<Vec<_>>(),
             "answers": answers,
+            "feed": feed.and_then(Result::ok).map(|f| f.infohash),
         }));
         return Ok(());
     }

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use seedstr_client::feed::ResolveOptions;
 use seedstr_client::install::{recover, InstallOptions, Lockfile, Step};
 use seedstr_client::keystore::home;
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_client::target::Target;
+use seedstr_dht::DhtOptions;
 use seedstr_mods::games::game;
 use seedstr_mods::install::{
     apply, fetch_projects, installed_mods, plan_install, plan_remove, plan_rollback, ActionKind,
-    Folder, GameState, ModKey, Plan, PlanOptions, Want,
+    FeedLookup, Folder, GameState, ModKey, Plan, PlanOptions, Want,
 };
 use seedstr_proto::release::Version;
 use serde_json::json;
@@ -150,10 +152,25 @@ pub(super) fn open_folder<'a>(
 }
 
 pub(super) fn plan_options(args: &FolderArgs) -> PlanOptions {
+    let relays = args.relay.relays();
+    // Like `install`: with the relays down, the authors' feeds on the DHT stand in.
+    let feeds = (!args.peer.no_dht).then(|| {
+        std::sync::Arc::new(FeedLookup::new(
+            home(),
+            DhtOptions::joining(&args.peer.dht_bootstrap),
+            ResolveOptions {
+                relays: relays.clone(),
+                relay_timeout: args.relay.timeout(),
+                peers: args.peer.peers.clone(),
+                stall: Duration::from_secs(args.stall_timeout.max(1)),
+            },
+        ))
+    });
     PlanOptions {
-        relays: args.relay.relays(),
+        relays,
         relay_timeout: args.relay.timeout(),
         any_game_version: args.any_game_version,
+        feeds,
         ..PlanOptions::default()
     }
 }
@@ -404,6 +421,7 @@ pub fn list(args: ListArgs) -> Result<()> {
                 &args.relay.relays(),
                 args.relay.timeout(),
                 &keys,
+                None,
             ))?)
         };
         let mut mods = Vec::new();

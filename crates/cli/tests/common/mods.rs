@@ -47,7 +47,18 @@ pub fn try_release(
     version: &str,
     relay: &str,
 ) -> Result<Value, String> {
-    let out = person.run(&[
+    try_release_with(person, dir, version, relay, &["--no-dht"])
+}
+
+/// [`try_release`] with `extra` flags instead of `--no-dht` (a DHT bootstrap, say).
+pub fn try_release_with(
+    person: &Person,
+    dir: &Path,
+    version: &str,
+    relay: &str,
+    extra: &[&str],
+) -> Result<Value, String> {
+    let mut args = vec![
         "mod",
         "release",
         version,
@@ -55,9 +66,10 @@ pub fn try_release(
         dir.to_str().unwrap(),
         "--relay",
         relay,
-        "--no-dht",
         "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = person.run(&args);
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).unwrap())
     } else {

@@ -1,16 +1,25 @@
 //! What relays know about mod projects: every release of each (checked, newest event per
-//! version) and every incident naming it. One query serves a whole batch of projects.
+//! version) and every incident naming it. One query serves a whole batch of projects. When no
+//! relay answers, the authors' own feeds on the DHT stand in (they hold each author's releases
+//! and incidents).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nostr::prelude::{Event, EventId, PublicKey};
+use seedstr_client::feed::{read_feed, ResolveOptions};
 use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::resolve::{choose, Resolution, ResolveError};
 use seedstr_client::target::Target;
+use seedstr_client::transport_keys::cached_transport_key;
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::{DhtNode, DhtOptions};
 use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
+use seedstr_swarm::{Swarm, SwarmOptions};
 use serde_json::json;
+use tokio::sync::{Mutex, OnceCell};
 
 use super::state::ModKey;
 use crate::events::incident::Incident;
@@ -31,6 +40,8 @@ impl SignedIncident {
 
 #[derive(Debug, Clone, Default)]
 pub struct ProjectInfo {
+    /// Read from the author's feed on the DHT because no relay answered.
+    pub from_feed: bool,
     /// Release events by the project's author (unchecked; [`ProjectInfo::resolve`] checks them).
     pub release_events: Vec<Event>,
     /// Checked releases, the current event per version.
@@ -70,29 +81,139 @@ impl ProjectInfo {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("no relay answered: {}", list_failures(.0))]
-pub struct NoRelay(pub Vec<(String, String)>);
+#[error("no relay answered: {}{}", list_failures(.relays), .dht.as_ref().map(|d| format!("; and the DHT fallback failed: {d}")).unwrap_or_default())]
+pub struct NoRelay {
+    pub relays: Vec<(String, String)>,
+    /// Why the authors' feeds on the DHT did not stand in, when they were asked.
+    pub dht: Option<String>,
+}
+
+/// How to read the authors' feeds on the DHT when no relay answers. The DHT node and the
+/// session that fetches feed indexes start at the first need, and each author's feed is read
+/// once per command.
+pub struct FeedLookup {
+    pub home: PathBuf,
+    pub dht: DhtOptions,
+    pub feed: ResolveOptions,
+    joined: OnceCell<(Swarm, DhtNode)>,
+    read: Mutex<BTreeMap<PublicKey, Vec<Event>>>,
+}
+
+impl std::fmt::Debug for FeedLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedLookup")
+            .field("dht", &self.dht)
+            .finish()
+    }
+}
+
+impl FeedLookup {
+    pub fn new(home: PathBuf, dht: DhtOptions, feed: ResolveOptions) -> FeedLookup {
+        FeedLookup {
+            home,
+            dht,
+            feed,
+            joined: OnceCell::new(),
+            read: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Every event in the feeds of `authors`. `failed` names the relays that did not answer:
+    /// the transport keys come from attestations verified before.
+    async fn events(
+        &self,
+        authors: &BTreeSet<PublicKey>,
+        failed: &[(String, String)],
+    ) -> Result<Vec<Event>, String> {
+        let (swarm, dht) = self
+            .joined
+            .get_or_try_init(|| async {
+                let swarm = Swarm::start(SwarmOptions {
+                    listen: None,
+                    dht_bootstrap: None,
+                    dht_port: None,
+                    trackers: false,
+                    upload_limit_bps: None,
+                })
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+                let dht = DhtNode::join(&self.dht)
+                    .await
+                    .map_err(|e| format!("joining the Mainline DHT: {e}"))?;
+                Ok::<_, String>((swarm, dht))
+            })
+            .await?;
+        let mut read = self.read.lock().await;
+        let mut events = Vec::new();
+        for author in authors {
+            if !read.contains_key(author) {
+                let key = cached_transport_key(&self.home, author, failed.to_vec())
+                    .map_err(|e| e.to_string())?;
+                let feed = read_feed(
+                    &self.home,
+                    swarm,
+                    dht,
+                    author,
+                    &key,
+                    DEFAULT_FEED_SALT,
+                    &self.feed,
+                )
+                .await
+                .map_err(|e| format!("reading the feed of {}: {e}", author.to_hex()))?;
+                read.insert(*author, feed.events);
+            }
+            events.extend(read[author].iter().cloned());
+        }
+        Ok(events)
+    }
+}
 
 /// Asks the relays about every project in `keys` at once.
 pub async fn fetch_projects(
     relays: &[String],
     timeout: Duration,
     keys: &[ModKey],
+    feeds: Option<&FeedLookup>,
 ) -> Result<BTreeMap<ModKey, ProjectInfo>, NoRelay> {
-    let mut out: BTreeMap<ModKey, ProjectInfo> = keys
-        .iter()
-        .map(|k| (k.clone(), ProjectInfo::default()))
-        .collect();
     if keys.is_empty() {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     }
     let addresses: Vec<String> = keys.iter().map(ModKey::project_address).collect();
     let filter = json!({ "kinds": [RELEASE_KIND, INCIDENT_KIND], "#a": addresses });
     let gathered = query_all(relays, &filter, timeout).await;
-    if gathered.answered.is_empty() {
-        return Err(NoRelay(gathered.failed));
+    if !gathered.answered.is_empty() {
+        return Ok(catalog_of(keys, &gathered.events, false));
     }
-    for e in &gathered.events {
+    let Some(feeds) = feeds else {
+        return Err(NoRelay {
+            relays: gathered.failed,
+            dht: None,
+        });
+    };
+    let authors: BTreeSet<PublicKey> = keys.iter().map(|k| k.author).collect();
+    match feeds.events(&authors, &gathered.failed).await {
+        // Only the authors' own events: other people's incidents need a relay.
+        Ok(events) => Ok(catalog_of(keys, &events, true)),
+        Err(why) => Err(NoRelay {
+            relays: gathered.failed,
+            dht: Some(why),
+        }),
+    }
+}
+
+/// The projects `keys` as `events` describe them.
+fn catalog_of(keys: &[ModKey], events: &[Event], from_feed: bool) -> BTreeMap<ModKey, ProjectInfo> {
+    let mut out: BTreeMap<ModKey, ProjectInfo> = keys
+        .iter()
+        .map(|k| {
+            let info = ProjectInfo {
+                from_feed,
+                ..ProjectInfo::default()
+            };
+            (k.clone(), info)
+        })
+        .collect();
+    for e in events {
         if e.kind.as_u16() != RELEASE_KIND {
             continue;
         }
@@ -102,7 +223,7 @@ pub async fn fetch_projects(
             info.release_events.push(e.clone());
         }
     }
-    for e in newest_by_address(&gathered.events) {
+    for e in newest_by_address(events) {
         if e.kind.as_u16() == RELEASE_KIND {
             let Ok(r) = Release::from_event(e) else {
                 continue;
@@ -127,7 +248,7 @@ pub async fn fetch_projects(
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// The project a release event claims by its `a` tag, when that project was asked for.
@@ -152,7 +273,10 @@ pub async fn fetch_events(
     let ids: Vec<String> = ids.iter().map(|i| i.to_hex()).collect();
     let gathered = query_all(relays, &json!({ "ids": ids }), timeout).await;
     if gathered.answered.is_empty() {
-        return Err(NoRelay(gathered.failed));
+        return Err(NoRelay {
+            relays: gathered.failed,
+            dht: None,
+        });
     }
     Ok(gathered.events)
 }

@@ -8,7 +8,7 @@ pub mod plan;
 pub mod state;
 
 pub use apply::{apply, Applied};
-pub use catalog::{fetch_projects, ProjectInfo, SignedIncident};
+pub use catalog::{fetch_projects, FeedLookup, ProjectInfo, SignedIncident};
 pub use error::ModError;
 pub use plan::{
     plan_install, plan_remove, plan_rollback, Action, ActionKind, Folder, Plan, PlanOptions, Want,

@@ -12,7 +12,7 @@ use seedstr_client::install::{check_file, Installed, Lockfile};
 use seedstr_proto::release::{DependencyKind, Release, Version, VersionReq};
 use serde::Serialize;
 
-use super::catalog::{fetch_events, fetch_projects, ProjectInfo, SignedIncident};
+use super::catalog::{fetch_events, fetch_projects, FeedLookup, ProjectInfo, SignedIncident};
 use super::error::ModError;
 use super::load_order::order_plugins;
 use super::state::{installed_mods, DeclaredDependency, GameState, ModKey};
@@ -43,6 +43,8 @@ pub struct PlanOptions {
     pub load_order: Option<Vec<String>>,
     /// Recorded as the folder's collection.
     pub collection: Option<String>,
+    /// The authors' feeds on the DHT, asked when no relay answers.
+    pub feeds: Option<std::sync::Arc<FeedLookup>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -193,8 +195,13 @@ pub async fn plan_rollback(
         .get(key)
         .map(|i| i.version.clone())
         .ok_or_else(|| ModError::NotInstalled(key.to_string()))?;
-    let catalog =
-        fetch_projects(&opts.relays, opts.relay_timeout, std::slice::from_ref(key)).await?;
+    let catalog = fetch_projects(
+        &opts.relays,
+        opts.relay_timeout,
+        std::slice::from_ref(key),
+        opts.feeds.as_deref(),
+    )
+    .await?;
     let version = match to {
         Some(v) => v,
         None => {
@@ -266,7 +273,15 @@ async fn plan_with(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        catalog.extend(fetch_projects(&opts.relays, opts.relay_timeout, &missing).await?);
+        catalog.extend(
+            fetch_projects(
+                &opts.relays,
+                opts.relay_timeout,
+                &missing,
+                opts.feeds.as_deref(),
+            )
+            .await?,
+        );
         let mut next = Vec::new();
         for (want, by, requested) in std::mem::take(&mut queue) {
             let key = want.key.clone();
@@ -434,6 +449,11 @@ async fn plan_with(
             );
         }
         queue = next;
+    }
+    if catalog.values().any(|i| i.from_feed) {
+        warnings.push(
+            "no relay answered: releases and incidents were read from the authors' feeds on the DHT, so incidents signed by others are not shown".into(),
+        );
     }
     finish(folder, chosen, Vec::new(), optional, warnings, opts)
 }
