@@ -114,6 +114,9 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
         vec![json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "authors": authors})],
     );
     let mut tick = tokio::time::interval(Duration::from_secs(a.poll_secs.max(1)));
+    // Payloads can leave the registry behind the mirror's back (their folder deleted, say):
+    // every --retry-secs the plan is made again even without a new event.
+    let mut next_check = Instant::now() + m.retry_after;
     loop {
         let mut changed = false;
         tokio::select! {
@@ -129,6 +132,10 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
                 m.seeder.pass().await?;
                 let now = Instant::now();
                 changed |= m.retry_at.values().any(|at| *at <= now);
+                if now >= next_check {
+                    changed = true;
+                    next_check = now + m.retry_after;
+                }
             }
             _ = tokio::signal::ctrl_c() => break,
         }
