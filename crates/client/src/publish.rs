@@ -86,7 +86,7 @@ pub enum PublishError {
 /// Publishes `req` signed by `keys`.
 pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport, PublishError> {
     let author = keys.public_key();
-    let name = format!("{}-{}", req.coordinate.slug, req.version);
+    let name = format!("{}-{}", req.coordinate.file_stem(), req.version);
     let path = req.path.clone();
     let torrent: Torrent = tokio::task::spawn_blocking(move || create(&path, &name))
         .await

@@ -43,8 +43,11 @@ impl FromStr for Target {
         let (author, rest) = s
             .split_once('/')
             .ok_or_else(|| TargetError::Shape(s.to_owned()))?;
-        let (coordinate, version) = match rest.split_once('@') {
-            Some((c, v)) => (c, Some(parse_version(v)?)),
+        // The version follows the last '@', unless that '@' opens a scoped npm name
+        // (`npm.@scope/name`).
+        let at = rest.rfind('@').filter(|&i| !rest[..i].ends_with('.'));
+        let (coordinate, version) = match at {
+            Some(i) => (&rest[..i], Some(parse_version(&rest[i + 1..])?)),
             None => (rest, None),
         };
         Ok(Target {
@@ -88,6 +91,19 @@ mod tests {
         let newest: Target = format!("{}/generic.tool", pk.to_hex()).parse().unwrap();
         assert_eq!(newest.version, None);
         assert_eq!(newest.to_string().parse::<Target>().unwrap(), newest);
+    }
+
+    #[test]
+    fn scoped_npm_names_keep_their_at_sign() {
+        let keys = Keys::generate();
+        let npub = keys.public_key().to_bech32().unwrap();
+        let t: Target = format!("{npub}/npm.@babel/core@7.24.0").parse().unwrap();
+        assert_eq!(t.coordinate.slug, "@babel/core");
+        assert_eq!(t.version.unwrap().to_string(), "7.24.0");
+        let t: Target = format!("{npub}/npm.@babel/core").parse().unwrap();
+        assert_eq!(t.coordinate.slug, "@babel/core");
+        assert!(t.version.is_none());
+        assert_eq!(t.coordinate.file_stem(), "babel-core");
     }
 
     #[test]

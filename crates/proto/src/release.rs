@@ -25,7 +25,7 @@ pub enum ManifestError {
     #[error("bad namespace {0:?}: use 1–64 of a-z, 0-9 and '-', starting with a letter or digit")]
     Namespace(String),
     #[error(
-        "bad slug {0:?}: use 1–128 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit"
+        "bad slug {0:?}: use 1–128 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (in the npm namespace, the package's npm name, @scope/name when scoped)"
     )]
     Slug(String),
     #[error("{0:?} is not <namespace>.<slug>")]
@@ -75,12 +75,35 @@ fn valid_name(s: &str, max: usize, extra: &str) -> bool {
         && s.chars().all(|c| is_name_char(c, extra))
 }
 
+/// A slug: 1–128 of a-z, 0-9, `.`, `_`, `-`, starting with a letter or digit. In the `npm`
+/// namespace the slug is the package name as npm spells it, so it may also hold `~` and be
+/// scoped: `@<scope>/<name>`.
+fn valid_slug(ns: &str, slug: &str) -> bool {
+    if ns != "npm" {
+        return valid_name(slug, 128, "._-");
+    }
+    let bare = match slug.strip_prefix('@') {
+        Some(scoped) => match scoped.split_once('/') {
+            Some((scope, bare)) if valid_name(scope, 128, "._-~") => bare,
+            _ => return false,
+        },
+        None => slug,
+    };
+    slug.len() <= 214 && valid_name(bare, 214, "._-~")
+}
+
 impl Coordinate {
+    /// The slug as one file-name component: a scoped npm name loses its `@` and its `/` becomes
+    /// `-`, as `npm pack` names archives.
+    pub fn file_stem(&self) -> String {
+        self.slug.trim_start_matches('@').replace('/', "-")
+    }
+
     pub fn new(ns: &str, slug: &str) -> Result<Coordinate, ManifestError> {
         if !valid_name(ns, 64, "-") {
             return Err(ManifestError::Namespace(ns.to_owned()));
         }
-        if !valid_name(slug, 128, "._-") {
+        if !valid_slug(ns, slug) {
             return Err(ManifestError::Slug(slug.to_owned()));
         }
         Ok(Coordinate {
@@ -897,6 +920,16 @@ mod tests {
         assert!(Coordinate::parse("Caps.x").is_err());
         assert!(Coordinate::parse("ns.-x").is_err());
         assert!(Coordinate::parse("ns.a/b").is_err());
+        // npm's namespace takes npm names, scoped ones too; nowhere else.
+        let scoped = Coordinate::parse("npm.@babel/core").unwrap();
+        assert_eq!(scoped.slug, "@babel/core");
+        assert_eq!(scoped.file_stem(), "babel-core");
+        assert!(Coordinate::parse("npm.x~y").is_ok());
+        assert!(Coordinate::parse("generic.@babel/core").is_err());
+        assert!(Coordinate::parse("npm.@babel").is_err());
+        assert!(Coordinate::parse("npm.@/core").is_err());
+        assert!(Coordinate::parse("npm.@babel/core/x").is_err());
+        assert!(Coordinate::parse("npm.Babel").is_err());
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! A package archive (npm `.tgz`, Cargo `.crate`: both gzip'd tar): its digests, as the
+//! ecosystems name them, and the manifest inside it. The bytes are read, never rewritten.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256, Sha512};
+
+/// The digests registries publish for an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digests {
+    pub sha256: [u8; 32],
+    pub sha512: [u8; 64],
+    pub size: u64,
+}
+
+impl Digests {
+    pub fn of(bytes: &[u8]) -> Digests {
+        Digests {
+            sha256: Sha256::digest(bytes).into(),
+            sha512: Sha512::digest(bytes).into(),
+            size: bytes.len() as u64,
+        }
+    }
+
+    /// npm's Subresource Integrity string: `sha512-<base64>`.
+    pub fn integrity(&self) -> String {
+        format!(
+            "sha512-{}",
+            base64::engine::general_purpose::STANDARD.encode(self.sha512)
+        )
+    }
+
+    /// Cargo's index `cksum`: the archive's SHA-256 in hex.
+    pub fn cksum(&self) -> String {
+        hex::encode(self.sha256)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a gzip'd tar archive: {why}", path.display())]
+    NotTarGz { path: PathBuf, why: String },
+    #[error("{}: no {wanted} in the archive (entries start with {found:?})", path.display())]
+    NoManifest {
+        path: PathBuf,
+        wanted: String,
+        found: Vec<String>,
+    },
+    #[error("{}: {entry} is {size} bytes; a manifest over 1 MiB is refused", path.display())]
+    ManifestTooLarge {
+        path: PathBuf,
+        entry: String,
+        size: u64,
+    },
+}
+
+/// An archive read into memory: packages are small, and the same bytes are hashed, searched
+/// and later seeded, so nothing can change between the three.
+pub struct Archive {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub digests: Digests,
+}
+
+const MAX_MANIFEST: u64 = 1 << 20;
+
+impl Archive {
+    pub fn read(path: &Path) -> Result<Archive, ArchiveError> {
+        let bytes = std::fs::read(path).map_err(|source| ArchiveError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Archive {
+            path: path.to_owned(),
+            digests: Digests::of(&bytes),
+            bytes,
+        })
+    }
+
+    /// The bytes of the first entry `wanted` accepts (given its path inside the archive), and
+    /// that path.
+    pub fn find(
+        &self,
+        describe: &str,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<(String, Vec<u8>), ArchiveError> {
+        let not_tar = |e: std::io::Error| ArchiveError::NotTarGz {
+            path: self.path.clone(),
+            why: e.to_string(),
+        };
+        let gz = flate2::read::GzDecoder::new(&self.bytes[..]);
+        let mut tar = tar::Archive::new(gz);
+        let mut found = Vec::new();
+        for entry in tar.entries().map_err(not_tar)? {
+            let mut entry = entry.map_err(not_tar)?;
+            let name = entry
+                .path()
+                .map_err(not_tar)?
+                .to_string_lossy()
+                .into_owned();
+            if wanted(&name) && entry.header().entry_type().is_file() {
+                let size = entry.size();
+                if size > MAX_MANIFEST {
+                    return Err(ArchiveError::ManifestTooLarge {
+                        path: self.path.clone(),
+                        entry: name,
+                        size,
+                    });
+                }
+                let mut bytes = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut bytes).map_err(not_tar)?;
+                return Ok((name, bytes));
+            }
+            if found.len() < 5 {
+                found.push(name);
+            }
+        }
+        Err(ArchiveError::NoManifest {
+            path: self.path.clone(),
+            wanted: describe.to_owned(),
+            found,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_use_each_ecosystems_spelling() {
+        let d = Digests::of(b"hello");
+        assert_eq!(
+            d.cksum(),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(
+            d.integrity(),
+            "sha512-m3HSJL1i83hdltRq0+o9czGb+8KJDKra4t/3JRlnPKcjI8PZm6XBHXx6zG4UuMXaDEZjR1wuXDre9G9zvN7AQw=="
+        );
+        assert_eq!(d.size, 5);
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_archive_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.tgz");
+        std::fs::write(&p, b"plain text").unwrap();
+        let a = Archive::read(&p).unwrap();
+        let e = a.find("package.json", |_| true).unwrap_err().to_string();
+        assert!(e.contains("not a gzip'd tar archive"), "{e}");
+    }
+}
