@@ -207,7 +207,7 @@ impl Mirror {
         for (release, incident) in plan.withheld {
             let ih = release.infohash_hex();
             if self.told_withheld.insert(ih.clone()) {
-                let name = format!("{}@{}", release.coordinate, release.version);
+                let name = release.d();
                 say(
                     self.json,
                     json!({"withheld": ih, "release": name, "incident": incident.id, "summary": incident.summary}),
@@ -224,7 +224,7 @@ impl Mirror {
             if self.retry_at.get(&ih).is_some_and(|at| *at > now) {
                 continue;
             }
-            let name = format!("{}@{}", release.coordinate, release.version);
+            let name = release.d();
             say(
                 self.json,
                 json!({"fetching": ih, "release": name}),

@@ -84,7 +84,7 @@ pub async fn seed_health(release: &Release, opts: &HealthOptions<'_>) -> SeedHea
     };
     let (asked, dht_peers) = tokio::join!(asked, async {
         match opts.dht {
-            Some(dht) => Some(dht_lookup(dht, &info_hash, opts.timeout).await),
+            Some(dht) => Some(dht.all_peers(&info_hash, opts.timeout).await),
             None => None,
         }
     });
@@ -141,24 +141,6 @@ pub async fn seed_health(release: &Release, opts: &HealthOptions<'_>) -> SeedHea
         dht_peers: dht_peers.map(|p| p.len()),
         peers,
     }
-}
-
-/// Every peer a complete DHT lookup names within `wait`.
-async fn dht_lookup(dht: &DhtNode, info_hash: &[u8; 20], wait: Duration) -> Vec<SocketAddr> {
-    let mut peers = Vec::new();
-    let mut found = dht.get_peers(info_hash);
-    let _ = tokio::time::timeout(wait, async {
-        while let Some(batch) = found.next().await {
-            for p in batch {
-                let p = SocketAddr::V4(p);
-                if !peers.contains(&p) {
-                    peers.push(p);
-                }
-            }
-        }
-    })
-    .await;
-    peers
 }
 
 impl SeedHealth {

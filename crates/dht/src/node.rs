@@ -258,6 +258,23 @@ impl DhtNode {
         self.dht.get_peers(id)
     }
 
+    /// Every peer a complete lookup for `info_hash` names, or those named within `wait`.
+    pub async fn all_peers(&self, info_hash: &[u8; 20], wait: Duration) -> Vec<SocketAddr> {
+        let mut peers = Vec::new();
+        let mut found = self.get_peers(info_hash);
+        let _ = tokio::time::timeout(wait, async {
+            while let Some(batch) = found.next().await {
+                for p in batch.into_iter().map(SocketAddr::V4) {
+                    if !peers.contains(&p) {
+                        peers.push(p);
+                    }
+                }
+            }
+        })
+        .await;
+        peers
+    }
+
     /// The first peers nodes name for `info_hash`, without waiting for the complete lookup
     /// (which waits out nodes that never answer); empty if none come within `wait`.
     pub async fn first_peers(&self, info_hash: &[u8; 20], wait: Duration) -> Vec<SocketAddr> {

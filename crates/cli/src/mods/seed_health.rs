@@ -44,7 +44,7 @@ pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
         };
         anyhow::Ok(seed_health(release, &opts).await)
     })?;
-    let name = format!("{}@{}", release.coordinate, release.version);
+    let name = release.d();
     let seeded = health.seeders() > 0 || health.tracker_seeders() > 0;
     let verdict = (!seeded).then(|| format!("nobody is seeding {name}"));
     if a.json {

@@ -118,7 +118,7 @@ impl Followed {
             let Some((current, _)) = self.releases.get(key) else {
                 continue;
             };
-            let name = format!("{}@{}", current.coordinate, current.version);
+            let name = current.d();
             let why = if current.infohash_hex() != *ih {
                 format!(
                     "replaced by a newer event of {name} naming {}",

@@ -84,7 +84,7 @@ impl MirrorStore {
         self.registry.add(
             &SeedEntry {
                 infohash: release.infohash_hex(),
-                release: format!("{}@{}", release.coordinate, release.version),
+                release: release.d(),
                 dir: place.clone(),
                 origin: Origin::Mirrored,
                 trackers: release.trackers.clone(),

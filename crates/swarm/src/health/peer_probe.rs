@@ -120,10 +120,7 @@ fn handshake(info_hash: &[u8; 20]) -> [u8; 68] {
     // Reserved bits: the extension protocol (BEP 10), so peers send their client name.
     h[25] = 0x10;
     h[28..48].copy_from_slice(info_hash);
-    h[48..56].copy_from_slice(b"-SD0001-");
-    for b in &mut h[56..68] {
-        *b = b'0' + rand::random_range(0..10u8);
-    }
+    h[48..68].copy_from_slice(&super::probe_peer_id());
     h
 }
 

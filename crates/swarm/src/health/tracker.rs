@@ -68,7 +68,7 @@ pub async fn list_peers(
     size: u64,
     timeout: Duration,
 ) -> Result<Vec<SocketAddr>, TrackerError> {
-    let peer_id = peer_id();
+    let peer_id = super::probe_peer_id();
     let mut peers = match scheme(url)? {
         Scheme::Http => {
             let peers = http_announce(url, info_hash, &peer_id, size, "started", timeout).await?;
@@ -105,15 +105,6 @@ fn scheme(url: &str) -> Result<Scheme, TrackerError> {
         }
     }
     Err(TrackerError::Scheme(url.to_owned()))
-}
-
-/// A random Azureus-style peer id for the probe.
-fn peer_id() -> [u8; 20] {
-    let mut id = *b"-SD0001-000000000000";
-    for b in &mut id[8..] {
-        *b = b'0' + rand::random_range(0..10u8);
-    }
-    id
 }
 
 /// BEP 48: the scrape address is the announce address with its last `announce` segment renamed.
