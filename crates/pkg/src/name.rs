@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use seedstr_proto::release::Coordinate;
+
 /// Which registry's rules and formats a package follows; also its Seedstr namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecosystem {
@@ -141,6 +143,12 @@ impl PackageName {
         }
     }
 
+    /// The project this package is published as: `<npm|cargo>.<slug>`.
+    pub fn coordinate(&self) -> Coordinate {
+        Coordinate::new(self.ecosystem.namespace(), &self.slug())
+            .expect("names checked by their ecosystem's rules are valid slugs")
+    }
+
     /// The DHT name record: `libreseed:<name>` (`libreseed:@scope/name` when scoped).
     pub fn dht_name(&self) -> String {
         format!("libreseed:{}", self.name)
@@ -149,11 +157,8 @@ impl PackageName {
     /// The file name the ecosystem gives the package's archive.
     pub fn archive_name(&self, version: &str) -> String {
         match self.ecosystem {
-            // What `npm pack` writes: the scope's '@' dropped, '/' as '-'.
-            Ecosystem::Npm => format!(
-                "{}-{version}.tgz",
-                self.name.trim_start_matches('@').replace('/', "-")
-            ),
+            // What `npm pack` writes, which is the coordinate's file stem.
+            Ecosystem::Npm => format!("{}-{version}.tgz", self.coordinate().file_stem()),
             Ecosystem::Cargo => format!("{}-{version}.crate", self.name),
         }
     }
@@ -223,9 +228,7 @@ mod tests {
         let inflector = cargo("Inflector").unwrap();
         assert_eq!(inflector.slug(), "inflector");
         assert_eq!(inflector.archive_name("0.11.4"), "Inflector-0.11.4.crate");
-        for n in [&core, &pad, &inflector] {
-            seedstr_proto::release::Coordinate::new(n.ecosystem.namespace(), &n.slug())
-                .unwrap_or_else(|e| panic!("{n}: {e}"));
-        }
+        assert_eq!(core.coordinate().to_string(), "npm.@babel/core");
+        assert_eq!(inflector.coordinate().to_string(), "cargo.inflector");
     }
 }

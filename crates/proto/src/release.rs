@@ -82,14 +82,18 @@ fn valid_slug(ns: &str, slug: &str) -> bool {
     if ns != "npm" {
         return valid_name(slug, 128, "._-");
     }
+    // npm's own rule for each part: lowercase URL-safe characters, not starting with `.` or `_`.
+    let npm_part = |p: &str| {
+        !p.is_empty() && !p.starts_with(['.', '_']) && p.chars().all(|c| is_name_char(c, "._-~"))
+    };
     let bare = match slug.strip_prefix('@') {
         Some(scoped) => match scoped.split_once('/') {
-            Some((scope, bare)) if valid_name(scope, 128, "._-~") => bare,
+            Some((scope, bare)) if npm_part(scope) => bare,
             _ => return false,
         },
         None => slug,
     };
-    slug.len() <= 214 && valid_name(bare, 214, "._-~")
+    slug.len() <= 214 && npm_part(bare)
 }
 
 impl Coordinate {
@@ -925,6 +929,8 @@ mod tests {
         assert_eq!(scoped.slug, "@babel/core");
         assert_eq!(scoped.file_stem(), "babel-core");
         assert!(Coordinate::parse("npm.x~y").is_ok());
+        assert!(Coordinate::parse("npm.-dash").is_ok());
+        assert!(Coordinate::parse("npm._under").is_err());
         assert!(Coordinate::parse("generic.@babel/core").is_err());
         assert!(Coordinate::parse("npm.@babel").is_err());
         assert!(Coordinate::parse("npm.@/core").is_err());
