@@ -13,10 +13,12 @@ use nostr::prelude::PublicKey;
 use seedstr_client::install::InstallOptions;
 use seedstr_client::keystore::home;
 use seedstr_client::live::{subscribe, LiveNote};
+use seedstr_client::payload_store::PayloadStore;
 use seedstr_client::republish::REPUBLISH_EVERY;
+use seedstr_client::seeds::Origin;
 use seedstr_client::target::parse_public_key;
 use seedstr_mods::events::INCIDENT_KIND;
-use seedstr_mods::mirror::{Followed, MirrorStore, Taken};
+use seedstr_mods::mirror::{Followed, Taken};
 use seedstr_proto::release::RELEASE_KIND;
 use serde_json::json;
 use tokio::time::Instant;
@@ -60,7 +62,7 @@ pub fn run(args: MirrorArgs) -> Result<()> {
 /// The mirror's state between events.
 struct Mirror {
     followed: Followed,
-    store: MirrorStore,
+    store: PayloadStore,
     seeder: Seeder,
     opts: InstallOptions,
     /// Releases whose fetch failed, and when to try again.
@@ -80,7 +82,7 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
     let relays = a.relay.relays();
     let mut m = Mirror {
         followed: Followed::new(a.follow.iter().copied()),
-        store: MirrorStore::new(&home, dir.clone()),
+        store: PayloadStore::new(&home, dir.clone(), Origin::Mirrored),
         seeder,
         opts: InstallOptions {
             relays: relays.clone(),
@@ -192,7 +194,7 @@ impl Mirror {
     /// Brings the mirror's folder in line with what the followed authors publish.
     async fn reconcile(&mut self) -> Result<()> {
         let held = self.store.held();
-        let plan = self.followed.plan(&held.all, &held.mirrored);
+        let plan = self.followed.plan(&held.all, &held.ours);
         for d in plan.drop {
             // Out of the registry, out of the session, then off the disk.
             self.store.unregister(&d.infohash)?;

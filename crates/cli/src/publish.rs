@@ -82,6 +82,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
         dependencies: Vec::new(),
         game_versions: Vec::new(),
         zap_target: None,
+        package: None,
         name: args.name.clone(),
         summary: args.summary.clone(),
         description: None,

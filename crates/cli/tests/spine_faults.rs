@@ -44,6 +44,7 @@ fn release_for(
         dependencies: vec![],
         game_versions: vec![],
         zap_target: None,
+        package: None,
     };
     mutate(&mut release);
     (release, torrent)

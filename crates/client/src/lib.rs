@@ -12,6 +12,7 @@ pub mod keystore;
 pub mod live;
 pub mod names;
 pub mod own_events;
+pub mod payload_store;
 pub mod publish;
 pub mod relay_conn;
 pub mod relays;

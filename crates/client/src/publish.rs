@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use nostr::prelude::FinalizeEvent as _;
 use nostr::prelude::{Event, Keys};
+use seedstr_proto::package::PackageTags;
 use seedstr_proto::release::{
     Coordinate, Dependency, ManifestError, Project, Release, ReleaseFile, Supersedes, Version,
     PROJECT_KIND, RELEASE_KIND,
@@ -28,6 +29,8 @@ pub struct PublishRequest {
     pub dependencies: Vec<Dependency>,
     pub game_versions: Vec<String>,
     pub zap_target: Option<String>,
+    /// The package tags, when the payload is one npm or Cargo archive.
+    pub package: Option<PackageTags>,
     /// Project name and summary; `None` keeps what the project already says.
     pub name: Option<String>,
     pub summary: Option<String>,
@@ -172,6 +175,7 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
                 dependencies: req.dependencies.clone(),
                 game_versions: req.game_versions.clone(),
                 zap_target: req.zap_target.clone(),
+                package: req.package.clone(),
             };
             release.validate()?;
             let e = release

@@ -34,6 +34,9 @@ pub enum Origin {
     Followed,
     /// A release of an author `seedstr mirror` follows, kept in the mirror's folder.
     Mirrored,
+    /// A package archive in the package store (`$SEEDSTR_HOME/packages/`), fetched for an
+    /// install or a registry view.
+    Package,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +121,9 @@ impl SeedEntry {
     /// this payload (an upgrade or removal replaces it).
     pub fn still_valid(&self) -> bool {
         match self.origin {
-            Origin::Published | Origin::Followed | Origin::Mirrored => self.dir.is_dir(),
+            Origin::Published | Origin::Followed | Origin::Mirrored | Origin::Package => {
+                self.dir.is_dir()
+            }
             Origin::Installed => Lockfile::load(&self.dir)
                 .map(|l| l.installs.iter().any(|i| i.infohash == self.infohash))
                 .unwrap_or(false),

@@ -4,8 +4,10 @@ pub mod archive;
 pub mod manifest;
 pub mod name;
 pub mod package;
+pub mod release;
 
 pub use archive::{Archive, ArchiveError, Digests};
 pub use manifest::{CargoManifest, ManifestError, NpmManifest};
 pub use name::{Ecosystem, NameError, PackageName};
 pub use package::{Manifest, Package, PackageError};
+pub use release::{package_tags, NpmDependency, PackageRelease, PackageReleaseError};

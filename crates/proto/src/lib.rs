@@ -5,6 +5,7 @@ pub mod event;
 pub mod filter;
 pub mod kind;
 pub mod message;
+pub mod package;
 pub mod path;
 pub mod release;
 

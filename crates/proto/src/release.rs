@@ -8,6 +8,7 @@ use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, Tag};
 pub use semver::{Version, VersionReq};
 
 use crate::event::first_tag_value;
+use crate::package::PackageTags;
 use crate::path::{check_payload_path, PathError};
 
 pub const PROJECT_KIND: u16 = 30078;
@@ -224,6 +225,8 @@ pub struct Release {
     pub game_versions: Vec<String>,
     /// Where tips go (a lightning address or LNURL), for clients that send zaps.
     pub zap_target: Option<String>,
+    /// Set when the payload is an npm or Cargo package (see [`PackageTags`]).
+    pub package: Option<PackageTags>,
 }
 
 /// How a release relates to a project it names.
@@ -472,6 +475,9 @@ impl Release {
         if let Some(z) = &self.zap_target {
             check_zap_target(z)?;
         }
+        if let Some(p) = &self.package {
+            p.validate(&self.coordinate, &self.files)?;
+        }
         Ok(())
     }
 
@@ -528,6 +534,9 @@ impl Release {
         tags.extend(self.game_versions.iter().map(|g| tag(["game-version", g])));
         if let Some(z) = &self.zap_target {
             tags.push(tag(["zap-target", z]));
+        }
+        if let Some(p) = &self.package {
+            tags.extend(p.tags().iter().map(|[n, v]| tag([n.as_str(), v.as_str()])));
         }
         tags.push(tag([
             "alt",
@@ -648,6 +657,13 @@ impl Release {
             }
         }
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        let pairs: Vec<(&str, &[String])> = event
+            .tags
+            .iter()
+            .map(|t| t.as_slice())
+            .filter_map(|s| s.split_first().map(|(n, v)| (n.as_str(), v)))
+            .collect();
+        let package = PackageTags::read(&pairs)?;
         let release = Release {
             coordinate,
             version,
@@ -663,6 +679,7 @@ impl Release {
             dependencies,
             game_versions,
             zap_target,
+            package,
         };
         release.validate()?;
         Ok(release)
@@ -725,6 +742,7 @@ mod tests {
             }],
             game_versions: vec!["1.6.*".into(), "1.5.97".into()],
             zap_target: Some("author@example.org".into()),
+            package: None,
         }
     }
 

@@ -219,6 +219,7 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             dependencies: vec![],
             game_versions: vec![],
             zap_target: None,
+            package: None,
             name: None,
             summary: None,
             description: None,

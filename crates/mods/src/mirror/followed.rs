@@ -180,6 +180,7 @@ mod tests {
             dependencies: vec![],
             game_versions: vec![],
             zap_target: None,
+            package: None,
         }
     }
 

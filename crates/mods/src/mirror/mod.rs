@@ -2,7 +2,5 @@
 //! letting go of what their incidents withdraw.
 
 pub mod followed;
-pub mod store;
 
 pub use followed::{Dropped, Followed, MirrorPlan, Taken};
-pub use store::{Held, MirrorError, MirrorStore};

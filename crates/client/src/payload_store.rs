@@ -1,23 +1,25 @@
-//! The mirror's folder: each payload fetched, verified, then renamed into `<dir>/<infohash>/`
-//! and registered for seeding. A half-fetched payload stays in the staging folder, never in
-//! its place.
+//! A folder of payloads held for seeding (a mirror's folder, the package store): each payload
+//! fetched, verified, then renamed into `<dir>/<infohash>/` and registered under one origin. A
+//! half-fetched payload stays in the staging folder, never in its place.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use seedstr_client::durable::sync_dir;
-use seedstr_client::install::{stage_release, InstallError, InstallOptions};
-use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use crate::durable::sync_dir;
+use crate::install::{stage_release, InstallError, InstallOptions};
+use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
 use seedstr_swarm::Swarm;
 
-pub struct MirrorStore {
+pub struct PayloadStore {
     dir: PathBuf,
     registry: SeedRegistry,
+    /// What this store registers its payloads as.
+    origin: Origin,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
+pub enum PayloadStoreError {
     #[error(transparent)]
     Fetch(#[from] InstallError),
     #[error("the files arrived from web mirrors only, and the torrent built from them is not the one the release names; nothing to seed")]
@@ -36,15 +38,16 @@ pub enum MirrorError {
 pub struct Held {
     /// Every registered payload, whatever registered it.
     pub all: BTreeSet<String>,
-    /// Those the mirror registered.
-    pub mirrored: BTreeSet<String>,
+    /// Those this store registered.
+    pub ours: BTreeSet<String>,
 }
 
-impl MirrorStore {
-    pub fn new(home: &Path, dir: PathBuf) -> MirrorStore {
-        MirrorStore {
+impl PayloadStore {
+    pub fn new(home: &Path, dir: PathBuf, origin: Origin) -> PayloadStore {
+        PayloadStore {
             dir,
             registry: SeedRegistry::new(home),
+            origin,
         }
     }
 
@@ -56,9 +59,9 @@ impl MirrorStore {
         let (seeds, _) = self.registry.list();
         Held {
             all: seeds.iter().map(|s| s.entry.infohash.clone()).collect(),
-            mirrored: seeds
+            ours: seeds
                 .iter()
-                .filter(|s| s.entry.origin == Origin::Mirrored)
+                .filter(|s| s.entry.origin == self.origin)
                 .map(|s| s.entry.infohash.clone())
                 .collect(),
         }
@@ -71,9 +74,9 @@ impl MirrorStore {
         swarm: &Swarm,
         release: &Release,
         opts: &InstallOptions,
-    ) -> Result<PathBuf, MirrorError> {
+    ) -> Result<PathBuf, PayloadStoreError> {
         let staged = stage_release(swarm, &self.dir, release, opts, &[], &|_| {}).await?;
-        let torrent_file = staged.torrent_file.ok_or(MirrorError::NoTorrent)?;
+        let torrent_file = staged.torrent_file.ok_or(PayloadStoreError::NoTorrent)?;
         let place = self.dir.join(release.infohash_hex());
         if place.exists() {
             // Left by a run that stopped between the rename and the registration.
@@ -86,7 +89,7 @@ impl MirrorStore {
                 infohash: release.infohash_hex(),
                 release: release.d(),
                 dir: place.clone(),
-                origin: Origin::Mirrored,
+                origin: self.origin,
                 trackers: release.trackers.clone(),
             },
             &torrent_file,
@@ -94,13 +97,13 @@ impl MirrorStore {
         Ok(place)
     }
 
-    /// Takes a payload out of the registry; its files stay until [`MirrorStore::delete`], so a
+    /// Takes a payload out of the registry; its files stay until [`PayloadStore::delete`], so a
     /// seeder can let go of them first.
-    pub fn unregister(&self, infohash: &str) -> Result<(), MirrorError> {
+    pub fn unregister(&self, infohash: &str) -> Result<(), PayloadStoreError> {
         Ok(self.registry.remove(infohash)?)
     }
 
-    pub fn delete(&self, infohash: &str) -> Result<(), MirrorError> {
+    pub fn delete(&self, infohash: &str) -> Result<(), PayloadStoreError> {
         let place = self.dir.join(infohash);
         match std::fs::remove_dir_all(&place) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("deleting", &place)(e)),
@@ -109,8 +112,11 @@ impl MirrorStore {
     }
 }
 
-fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> MirrorError + 'a {
-    move |source| MirrorError::Io {
+fn io<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> PayloadStoreError + 'a {
+    move |source| PayloadStoreError::Io {
         what,
         path: path.to_owned(),
         source,
