@@ -9,6 +9,7 @@ mod mirror;
 mod mods;
 mod net_args;
 mod open_files;
+mod pkg;
 mod publish;
 mod relay;
 mod seed;
@@ -55,6 +56,9 @@ enum Command {
     /// OpenMods: mod projects and releases for authors, game folders for players.
     #[command(subcommand)]
     Mod(mods::ModCommand),
+    /// LibreSeed: npm and Cargo packages, published and installed through Seedstr.
+    #[command(subcommand)]
+    Pkg(pkg::PkgCommand),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Dht(d) => dht::run(d),
         Command::Feed(f) => feed::run(f),
         Command::Mod(m) => mods::run(m),
+        Command::Pkg(p) => pkg::run(p),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

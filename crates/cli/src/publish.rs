@@ -89,17 +89,20 @@ pub fn run(args: PublishArgs) -> Result<()> {
         relay_timeout: args.relay.timeout(),
     };
     let dht = (!args.no_dht).then_some(&args.dht);
-    let (report, dht) = publish_release(&home, &keys, &req, dht)?;
+    let name = req.coordinate.to_string();
+    let (report, dht) = publish_release(&home, &keys, &req, dht, &name)?;
     print_published(&report, &dht, args.json)
 }
 
 /// Publishes `req`, keeps the events, registers the payload for seeding and, unless `dht` is
-/// `None`, writes the feed and name record on the DHT (a failure there is only reported).
+/// `None`, writes the feed and the name record `dht_name` on the DHT (a failure there is only
+/// reported).
 pub fn publish_release(
     home: &Path,
     keys: &Keys,
     req: &PublishRequest,
     dht: Option<&DhtArgs>,
+    dht_name: &str,
 ) -> Result<(PublishReport, Option<Result<DhtReport>>)> {
     let rt = runtime()?;
     let report = rt.block_on(publish(keys, req))?;
@@ -115,7 +118,7 @@ pub fn publish_release(
         },
         &report.torrent_file,
     )?;
-    let dht = dht.map(|d| rt.block_on(announce_on_dht(home, keys, req, d, &report)));
+    let dht = dht.map(|d| rt.block_on(announce_on_dht(home, keys, req, d, &report, dht_name)));
     Ok((report, dht))
 }
 
@@ -173,7 +176,7 @@ pub fn print_published(
             match &d.name {
                 NamePut::Stored(s) => println!(
                     "  DHT name  {} -> {} (seq {}, {} nodes)",
-                    report.release, report.event_id, s.seq, s.stored_at
+                    d.name_record, report.event_id, s.seq, s.stored_at
                 ),
                 NamePut::KeptNewer { version } => {
                     println!("  DHT name  left at the newer {version}")
@@ -193,6 +196,8 @@ pub fn print_published(
 pub struct DhtReport {
     attestation: String,
     feed: FeedPublished,
+    /// The name record written: `<ns>.<slug>`, or `libreseed:<name>` for a package.
+    name_record: String,
     name: NamePut,
 }
 
@@ -204,6 +209,7 @@ async fn announce_on_dht(
     req: &PublishRequest,
     dht_args: &DhtArgs,
     report: &PublishReport,
+    name_record: &str,
 ) -> Result<DhtReport> {
     let own = OwnEvents::new(home);
     let attest = match own.newest(&keys.public_key(), ATTESTATION_KIND) {
@@ -230,7 +236,7 @@ async fn announce_on_dht(
         home,
         keys,
         &dht,
-        &req.coordinate.to_string(),
+        name_record,
         &req.version,
         &event_id,
         &report.info_hash,
@@ -239,6 +245,7 @@ async fn announce_on_dht(
     Ok(DhtReport {
         attestation: attest.id.to_hex(),
         feed,
+        name_record: name_record.to_owned(),
         name,
     })
 }

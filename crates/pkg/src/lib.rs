@@ -4,7 +4,10 @@ pub mod archive;
 pub mod manifest;
 pub mod name;
 pub mod package;
+pub mod publish;
+pub mod registry;
 pub mod release;
+pub mod resolve;
 
 pub use archive::{Archive, ArchiveError, Digests};
 pub use manifest::{CargoManifest, ManifestError, NpmManifest};

@@ -269,6 +269,46 @@ impl PackageRelease {
     }
 }
 
+/// A signed npm package release with `manifest` as its tag, for tests.
+#[cfg(test)]
+pub(crate) fn test_release(
+    keys: &nostr::prelude::Keys,
+    name: &str,
+    version: &str,
+    manifest: Value,
+) -> PackageRelease {
+    use nostr::prelude::FinalizeEvent as _;
+    let name = PackageName::parse(Ecosystem::Npm, name).unwrap();
+    let release = Release {
+        coordinate: name.coordinate(),
+        version: Version::parse(version).unwrap(),
+        files: vec![ReleaseFile {
+            path: name.archive_name(version),
+            sha256: [1; 32],
+            size: 10,
+        }],
+        infohash: [2; 20],
+        torrent_name: String::new(),
+        trackers: vec![],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: String::new(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
+        package: Some(PackageTags {
+            name: name.as_str().to_owned(),
+            integrity: crate::archive::Digests::of(b"x").integrity(),
+            manifest: manifest.as_object().cloned().unwrap_or_default(),
+        }),
+    };
+    let event = release
+        .to_builder(&keys.public_key())
+        .finalize(keys)
+        .unwrap();
+    PackageRelease::from_event(&event).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,7 +118,7 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
         relay_timeout: args.relay.timeout(),
     };
     let dht = (!args.no_dht).then_some(&args.dht);
-    let (report, dht) = publish_release(&home, &keys, &req, dht)?;
+    let (report, dht) = publish_release(&home, &keys, &req, dht, &req.coordinate.to_string())?;
     print_published(&report, &dht, args.json)
 }
 

@@ -42,6 +42,7 @@ pub struct CargoManifest {
     pub features: BTreeMap<String, Vec<String>>,
     pub links: Option<String>,
     pub rust_version: Option<String>,
+    pub description: Option<String>,
 }
 
 fn field(name: impl Into<String>, why: impl Into<String>) -> ManifestError {
@@ -185,6 +186,10 @@ impl CargoManifest {
                 .map(str::to_owned),
             rust_version: package
                 .get("rust-version")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            description: package
+                .get("description")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         })
