@@ -12,6 +12,7 @@ mod open_files;
 mod pkg;
 mod publish;
 mod relay;
+mod run;
 mod seed;
 mod verify;
 
@@ -59,6 +60,8 @@ enum Command {
     /// LibreSeed: npm and Cargo packages, published and installed through Seedstr.
     #[command(subcommand)]
     Pkg(pkg::PkgCommand),
+    /// Run a Node script with the project's LibreSeed packages resolvable (require and import).
+    Run(run::RunArgs),
     /// Measure a running relay under load.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -78,6 +81,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Run(r) = cli.command {
+        return match run::run(r) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = match cli.command {
         Command::Key(k) => key::run(k),
         Command::Relay(r) => relay::run(*r),
@@ -91,6 +103,7 @@ fn main() -> ExitCode {
         Command::Feed(f) => feed::run(f),
         Command::Mod(m) => mods::run(m),
         Command::Pkg(p) => pkg::run(p),
+        Command::Run(_) => unreachable!("handled above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

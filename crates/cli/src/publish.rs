@@ -2,15 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use nostr::prelude::{EventId, Keys};
+use nostr::prelude::{Event, EventId, Keys};
 use seedstr_client::feed::{publish_feed, FeedPublished};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::names::{put_name_record, NamePut};
 use seedstr_client::own_events::OwnEvents;
 use seedstr_client::publish::{publish, PublishReport, PublishRequest};
-use seedstr_client::relays::publish_all;
+use seedstr_client::relays::{publish_all, PublishAnswer};
 use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::transport::{attestation, ATTESTATION_KIND};
@@ -248,4 +248,28 @@ async fn announce_on_dht(
         name_record: name_record.to_owned(),
         name,
     })
+}
+
+/// Sends signed `events` to the relays and keeps them among the identity's own events. Refused
+/// unless some relay accepted the first (the one the command is about).
+pub fn send_and_keep(
+    home: &Path,
+    events: &[Event],
+    relay: &RelayArgs,
+) -> Result<Vec<PublishAnswer>> {
+    let first = events[0].id.to_hex();
+    let answers = runtime()?.block_on(publish_all(&relay.relays(), events, relay.timeout()));
+    if !answers.iter().any(|a| a.accepted && a.event_id == first) {
+        bail!(
+            "no relay accepted event {first}: {}",
+            answers
+                .iter()
+                .filter(|a| a.event_id == first)
+                .map(|a| format!("{} ({})", a.relay, a.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    OwnEvents::new(home).add(events)?;
+    Ok(answers)
 }

@@ -1,13 +1,20 @@
 //! LibreSeed: npm and Cargo packages published, resolved and installed through Seedstr.
 
 pub mod archive;
+pub mod catalog;
+pub mod install;
 pub mod manifest;
 pub mod name;
+pub mod node;
 pub mod package;
+pub mod project;
 pub mod publish;
 pub mod registry;
 pub mod release;
 pub mod resolve;
+pub mod store;
+pub mod trust;
+pub mod unpack;
 
 pub use archive::{Archive, ArchiveError, Digests};
 pub use manifest::{CargoManifest, ManifestError, NpmManifest};

@@ -237,7 +237,7 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
             affected.iter().map(|(id, r)| (*id, r)).collect();
         events.push(incident.malware_report(&refs).finalize(&keys)?);
     }
-    let answers = super::send_and_keep(&home, &events, &args.relay)?;
+    let answers = crate::publish::send_and_keep(&home, &events, &args.relay)?;
     // The feed holds the author's kept events, the incident now among them: players whose
     // relays are down read it there. The relays have it already, so a failure only warns.
     let feed = (!args.no_dht).then(|| {

@@ -95,7 +95,7 @@ fn create(args: CreateArgs) -> Result<()> {
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     let event = collection.to_builder().finalize(&keys)?;
-    let answers = super::send_and_keep(&home, std::slice::from_ref(&event), &args.relay)?;
+    let answers = crate::publish::send_and_keep(&home, std::slice::from_ref(&event), &args.relay)?;
     let name = format!("{}/{}", keys.public_key().to_bech32()?, collection.d());
     if args.json {
         print_json(&json!({

@@ -38,12 +38,12 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Signs `builder` with the stored key, then [`super::send_and_keep`].
+/// Signs `builder` with the stored key, then [`crate::publish::send_and_keep`].
 fn sign_and_send(builder: EventBuilder, c: &Common) -> Result<(Event, Vec<PublishAnswer>)> {
     let home = home();
     let keys: Keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     let event = builder.finalize(&keys)?;
-    let answers = super::send_and_keep(&home, std::slice::from_ref(&event), &c.relay)?;
+    let answers = crate::publish::send_and_keep(&home, std::slice::from_ref(&event), &c.relay)?;
     Ok((event, answers))
 }
 

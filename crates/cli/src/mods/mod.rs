@@ -7,35 +7,8 @@ mod community;
 mod player;
 mod seed_health;
 
-use std::path::Path;
-
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use nostr::prelude::Event;
-use seedstr_client::own_events::OwnEvents;
-use seedstr_client::relays::{publish_all, PublishAnswer};
-
-use crate::net_args::{runtime, RelayArgs};
-
-/// Sends signed `events` to the relays and keeps them among the identity's own events. Refused
-/// unless some relay accepted the first (the one the command is about).
-fn send_and_keep(home: &Path, events: &[Event], relay: &RelayArgs) -> Result<Vec<PublishAnswer>> {
-    let first = events[0].id.to_hex();
-    let answers = runtime()?.block_on(publish_all(&relay.relays(), events, relay.timeout()));
-    if !answers.iter().any(|a| a.accepted && a.event_id == first) {
-        bail!(
-            "no relay accepted event {first}: {}",
-            answers
-                .iter()
-                .filter(|a| a.event_id == first)
-                .map(|a| format!("{} ({})", a.relay, a.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    OwnEvents::new(home).add(events)?;
-    Ok(answers)
-}
 
 #[derive(Subcommand)]
 pub enum ModCommand {

@@ -1,7 +1,9 @@
 //! `seedstr pkg …`: LibreSeed, npm and Cargo packages published, resolved and installed
 //! through Seedstr.
 
+mod install;
 mod publish;
+mod registry;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -11,10 +13,21 @@ pub enum PkgCommand {
     /// Publish a package (a folder, a .tgz or a .crate) as a signed release, and point its
     /// DHT name record (`libreseed:<name>`) at it.
     Publish(Box<publish::PublishArgs>),
+    /// Install npm packages and their dependencies into .libreseed_modules, locked in
+    /// libreseed-lock.json.
+    Install(Box<install::InstallArgs>),
+    /// Publisher registries: who may publish which name, and which registries you trust.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// Revoke a key in your registry, or your own key (--self).
+    Revoke(Box<registry::RevokeArgs>),
 }
 
 pub fn run(cmd: PkgCommand) -> Result<()> {
     match cmd {
         PkgCommand::Publish(a) => publish::run(*a),
+        PkgCommand::Install(a) => install::run(*a),
+        PkgCommand::Registry(c) => registry::run(c),
+        PkgCommand::Revoke(a) => registry::revoke(*a),
     }
 }

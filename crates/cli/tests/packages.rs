@@ -1,0 +1,355 @@
+//! LibreSeed end to end: npm packages packed by the real `npm pack`, published by one person,
+//! mapped to her key by a registry maintainer, installed by a player who trusts that registry
+//! (over a real relay and a real swarm), then run by the real Node for `require` and `import`.
+//! A stranger's release of the same name, a tampered store copy and a revoked key are refused.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::spine::{write, Person};
+use nostr::prelude::ToBech32;
+use serde_json::Value;
+
+fn npub(p: &Person) -> String {
+    p.keys.public_key().to_bech32().unwrap()
+}
+
+/// Runs `seedstr <args>` as `p`; Ok(stdout JSON) or Err(stderr).
+fn json(p: &Person, args: &[&str]) -> Result<Value, String> {
+    let out = p.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("seedstr {}: {stderr}", args.join(" "));
+    if !out.status.success() {
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        return Err(printed["error"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or(stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+fn ok(p: &Person, args: &[&str]) -> Value {
+    json(p, args).unwrap_or_else(|e| panic!("seedstr {}: {e}", args.join(" ")))
+}
+
+/// An npm package folder: package.json plus files.
+fn package(root: &Path, folder: &str, manifest: &str, files: &[(&str, &str)]) -> String {
+    let dir = root.join(folder);
+    write(&dir, "package.json", manifest.as_bytes());
+    for (path, text) in files {
+        write(&dir, path, text.as_bytes());
+    }
+    dir.to_str().unwrap().to_owned()
+}
+
+fn pad_package(root: &Path, version: &str, fill: &str) -> String {
+    package(
+        root,
+        &format!("pad-{version}-{fill}"),
+        &format!(r#"{{"name":"@acme/pad","version":"{version}","main":"index.js"}}"#),
+        &[(
+            "index.js",
+            &format!("module.exports = (s, n) => s.padStart(n, '{fill}');\nmodule.exports.version = '{version}';\n"),
+        )],
+    )
+}
+
+fn run_node(p: &Person, project: &Path, script: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+        .args(["run", script])
+        .current_dir(project)
+        .env("SEEDSTR_HOME", p.home.path())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, player, mallory) =
+        (Person::new(), Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+
+    // Alice publishes @acme/pad 1.0.0 and 1.1.0 (CommonJS) and greet 2.0.0, which needs
+    // @acme/pad ^1.0.0 and offers both an ES module and a CommonJS entry.
+    for (v, fill) in [("1.0.0", "."), ("1.1.0", "*")] {
+        let dir = pad_package(work.path(), v, fill);
+        let report = ok(
+            &alice,
+            &[
+                "pkg", "publish", &dir, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+            ],
+        );
+        assert_eq!(report["release"], format!("npm.@acme/pad@{v}"));
+    }
+    let greet = package(
+        work.path(),
+        "greet",
+        r#"{"name":"greet","version":"2.0.0","type":"module",
+            "exports":{"import":"./index.mjs","require":"./index.cjs"},
+            "dependencies":{"@acme/pad":"^1.0.0"}}"#,
+        &[
+            ("index.mjs", "import { createRequire } from 'node:module';\nconst pad = createRequire(import.meta.url)('@acme/pad');\nexport const greet = (who) => 'hello ' + pad(who, 6) + ' (pad ' + pad.version + ')';\n"),
+            ("index.cjs", "const pad = require('@acme/pad');\nexports.greet = (who) => 'hi ' + pad(who, 6);\n"),
+        ],
+    );
+    let greet_report = ok(
+        &alice,
+        &[
+            "pkg", "publish", &greet, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+        ],
+    );
+    let greet_infohash = greet_report["infohash"].as_str().unwrap().to_owned();
+
+    // A version never changes: other bytes under 1.0.0 are refused before anything is sent.
+    let changed = pad_package(work.path(), "1.0.0", "#");
+    let why = json(
+        &alice,
+        &[
+            "pkg", "publish", &changed, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+        ],
+    )
+    .unwrap_err();
+    assert!(why.contains("already published from other bytes"), "{why}");
+
+    let seeder = alice.seed(&[]);
+    seeder.wait_seeding(&greet_infohash);
+
+    // The maintainer's registry lets alice publish both names; the player trusts it.
+    for name in ["@acme/pad", "greet"] {
+        ok(
+            &maintainer,
+            &[
+                "pkg",
+                "registry",
+                "add",
+                name,
+                &npub(&alice),
+                "--relay",
+                r,
+                "--json",
+            ],
+        );
+    }
+    let shown = ok(
+        &player,
+        &[
+            "pkg",
+            "registry",
+            "show",
+            "--registry",
+            &npub(&maintainer),
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+    assert_eq!(
+        shown["registries"][0]["publishers"]["npm.greet"][0],
+        npub(&alice)
+    );
+    player.run(&["pkg", "registry", "trust", &npub(&maintainer)]);
+
+    // Mallory publishes a higher @acme/pad; nobody maps the name to her.
+    let rogue = pad_package(work.path(), "1.9.0", "!");
+    ok(
+        &mallory,
+        &[
+            "pkg", "publish", &rogue, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+        ],
+    );
+
+    let project = work.path().join("app");
+    write(&project, "app.mjs", b"import { greet } from 'greet';\nimport pad from '@acme/pad';\nconsole.log(greet('bob'), pad('x', 3));\n");
+    write(
+        &project,
+        "app.cjs",
+        b"const { greet } = require('greet');\nconsole.log(greet('ann'));\n",
+    );
+    let install = |extra: &[&str]| {
+        let mut args = vec![
+            "pkg",
+            "install",
+            "--project",
+            project.to_str().unwrap(),
+            "--relay",
+            r,
+            "--peer",
+            &seeder.addr,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dht",
+            "--stall-timeout",
+            "5",
+            "--json",
+        ];
+        args.extend(extra);
+        json(&player, &args)
+    };
+    let report = install(&["greet"]).unwrap();
+    let packages: Vec<(String, String, String)> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().into(),
+                p["version"].as_str().unwrap().into(),
+                p["signer"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            (
+                "node_modules/@acme/pad".into(),
+                "1.1.0".into(),
+                npub(&alice)
+            ),
+            ("node_modules/greet".into(), "2.0.0".into(), npub(&alice)),
+        ]
+    );
+
+    let lock: Value =
+        serde_json::from_slice(&std::fs::read(project.join("libreseed-lock.json")).unwrap())
+            .unwrap();
+    assert_eq!(lock["requires"]["greet"], "^2.0.0");
+    let locked = &lock["packages"]["node_modules/greet"];
+    assert_eq!(locked["version"], "2.0.0");
+    assert_eq!(locked["signer"], npub(&alice));
+    assert_eq!(locked["infohash"], greet_infohash);
+    assert!(locked["integrity"].as_str().unwrap().starts_with("sha512-"));
+    assert!(project
+        .join(".libreseed_modules/node_modules/@acme/pad/index.js")
+        .is_file());
+
+    let (ran, out, err) = run_node(&player, &project, "app.mjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hello ***bob (pad 1.1.0) **x");
+    let (ran, out, err) = run_node(&player, &project, "app.cjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hi ***ann");
+
+    // A store copy changed on disk is refused and fetched again before anything reads it.
+    let stored = player
+        .home
+        .path()
+        .join("packages/store")
+        .join(&greet_infohash)
+        .join("greet-2.0.0.tgz");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+    let report = install(&[]).unwrap();
+    let greet_entry = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "greet")
+        .unwrap()
+        .clone();
+    assert!(
+        greet_entry["replaced_bad_copy"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{greet_entry}"
+    );
+    assert_eq!(greet_entry["fetched"], true);
+    let (ran, out, _) = run_node(&player, &project, "app.cjs");
+    assert!(ran && out == "hi ***ann");
+
+    // The maintainer takes greet from alice: the locked release is refused by name, and the
+    // project stays as it was.
+    ok(
+        &maintainer,
+        &[
+            "pkg",
+            "registry",
+            "remove",
+            "greet",
+            &npub(&alice),
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+    let lock_before = std::fs::read(project.join("libreseed-lock.json")).unwrap();
+    let why = install(&[]).unwrap_err();
+    assert!(
+        why.contains(&format!(
+            "refused greet@2.0.0: no trusted registry maps greet to {}",
+            npub(&alice)
+        )),
+        "{why}"
+    );
+    assert_eq!(
+        std::fs::read(project.join("libreseed-lock.json")).unwrap(),
+        lock_before
+    );
+    assert!(run_node(&player, &project, "app.cjs").0);
+    ok(
+        &maintainer,
+        &[
+            "pkg",
+            "registry",
+            "add",
+            "greet",
+            &npub(&alice),
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+
+    // Alice's key is stolen: she revokes it, and every package it signed is refused.
+    ok(
+        &alice,
+        &[
+            "pkg",
+            "revoke",
+            "--self",
+            "--reason",
+            "laptop stolen",
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+    let fresh = work.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let why = json(
+        &player,
+        &[
+            "pkg",
+            "install",
+            "greet",
+            "--project",
+            fresh.to_str().unwrap(),
+            "--relay",
+            r,
+            "--no-dht",
+            "--json",
+        ],
+    )
+    .unwrap_err();
+    assert!(why.contains("no accepted release of greet"), "{why}");
+    assert!(
+        why.contains("is revoked (by itself)") && why.contains("laptop stolen"),
+        "{why}"
+    );
+    assert!(!fresh.join(".libreseed_modules").exists());
+    assert!(!fresh.join("libreseed-lock.json").exists());
+}

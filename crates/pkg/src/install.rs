@@ -1,0 +1,201 @@
+//! `pkg install`: what the project asks for, resolved over the releases the trusted registries
+//! allow, each archive fetched into the package store and checked, then laid out and locked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use seedstr_client::install::InstallOptions;
+use seedstr_swarm::Swarm;
+
+use crate::catalog::{load_registry, look_up, CatalogError, Sources};
+use crate::name::Ecosystem;
+use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError};
+use crate::resolve::{resolve, Catalog, ResolveError, Step, Tree};
+use crate::store::{PackageStore, StoreError};
+
+/// Lookups stop after this many rounds: each round is one more level of the dependency graph.
+const MAX_ROUNDS: usize = 100;
+
+pub struct InstallRequest {
+    pub project: PathBuf,
+    /// Packages to add: name and range (`None`: the newest, locked as `^<version>`).
+    pub add: Vec<(String, Option<String>)>,
+    pub sources: Sources,
+    pub fetch: InstallOptions,
+    pub home: PathBuf,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct InstalledPackage {
+    pub path: String,
+    pub name: String,
+    pub version: String,
+    pub signer: String,
+    pub infohash: String,
+    /// Fetched in this run (otherwise it came from the package store).
+    pub fetched: bool,
+    /// Why the store's copy was refused and fetched again, when it was.
+    pub replaced_bad_copy: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct InstallReport {
+    pub packages: Vec<InstalledPackage>,
+    pub requires: BTreeMap<String, String>,
+    pub files: usize,
+    /// Optional dependencies left out: (dependent, name, range).
+    pub skipped: Vec<(String, String, String)>,
+    /// Releases of installed names that were refused, and why.
+    pub refused: Vec<(String, String)>,
+    /// Registry events that failed their checks.
+    pub registry_problems: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("{0:?} is not <name>[@<range>]")]
+    Spec(String),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("the dependency graph is still growing after {MAX_ROUNDS} lookups")]
+    Endless,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error("nothing to install: name packages, or run this in a project with a package.json or a libreseed-lock.json")]
+    Nothing,
+}
+
+/// `<name>[@<range>]`, where a scoped name's own `@` comes first.
+pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), InstallError> {
+    let at = spec
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '@')
+        .map(|(i, _)| i);
+    let (name, range) = match at {
+        Some(i) => (&spec[..i], Some(spec[i + 1..].to_owned())),
+        None => (spec, None),
+    };
+    if name.is_empty() || range.as_deref() == Some("") {
+        return Err(InstallError::Spec(spec.to_owned()));
+    }
+    Ok((name.to_owned(), range))
+}
+
+/// Resolves `roots` against the relays, looking up each new level of names as it appears.
+/// `lock`'s versions are preferred, and its signers asked too, so that one the registries no
+/// longer allow is refused by name rather than silently replaced.
+pub async fn resolve_tree(
+    roots: &[(String, String)],
+    lock: Option<&Lock>,
+    sources: &Sources,
+) -> Result<(Tree, Catalog, Vec<String>), InstallError> {
+    let locked = lock.map(Lock::versions).unwrap_or_default();
+    let known = lock.map(Lock::signers).unwrap_or_default();
+    let (mut registry, problems) = load_registry(sources).await?;
+    let mut catalog = Catalog::default();
+    for _ in 0..MAX_ROUNDS {
+        match resolve(roots, &catalog, &locked)? {
+            Step::Done(tree) => return Ok((tree, catalog, problems)),
+            Step::Lookup(names) => {
+                look_up(
+                    &mut registry,
+                    &mut catalog,
+                    Ecosystem::Npm,
+                    &names,
+                    &known,
+                    sources,
+                )
+                .await?
+            }
+        }
+    }
+    Err(InstallError::Endless)
+}
+
+pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallReport, InstallError> {
+    recover(&req.project)?;
+    let lock = Lock::load(&req.project)?;
+    let mut requires = package_json_requires(&req.project)?;
+    if let Some(l) = &lock {
+        for (name, range) in &l.requires {
+            requires.entry(name.clone()).or_insert(range.clone());
+        }
+    }
+    for (name, range) in &req.add {
+        requires.insert(
+            name.clone(),
+            range.clone().unwrap_or_else(|| "latest".into()),
+        );
+    }
+    if requires.is_empty() {
+        return Err(InstallError::Nothing);
+    }
+    let roots: Vec<(String, String)> = requires.clone().into_iter().collect();
+    let (tree, catalog, registry_problems) =
+        resolve_tree(&roots, lock.as_ref(), &req.sources).await?;
+    // A package added without a range is recorded as npm records it: ^<version installed>.
+    for (name, range) in requires.iter_mut() {
+        if range == "latest" {
+            if let Some(p) = tree.placed.get(&format!("node_modules/{name}")) {
+                *range = format!("^{}", p.release.version());
+            }
+        }
+    }
+
+    let store = PackageStore::new(&req.home);
+    let mut archives = BTreeMap::new();
+    let mut packages = Vec::new();
+    for p in tree.placed.values() {
+        let archive = store.archive(swarm, &p.release, &req.fetch).await?;
+        packages.push(InstalledPackage {
+            path: p.path.clone(),
+            name: p.release.name.as_str().to_owned(),
+            version: p.release.version().to_string(),
+            signer: Lock::signer_of(&p.release),
+            infohash: p.release.release.infohash_hex(),
+            fetched: archive.fetched,
+            replaced_bad_copy: archive.replaced_bad_copy,
+        });
+        archives.insert(p.path.clone(), archive.bytes);
+    }
+    let new_lock = Lock::of(&tree, requires.clone());
+    let files = lay_out(&req.project, &tree, &archives, &new_lock)?;
+    let installed: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    let refused = catalog
+        .refused
+        .iter()
+        .filter(|(name, _)| installed.contains(&name.as_str()))
+        .flat_map(|(_, r)| r.iter().cloned())
+        .collect();
+    Ok(InstallReport {
+        packages,
+        requires,
+        files,
+        skipped: tree.skipped,
+        refused,
+        registry_problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_split_after_a_scope() {
+        let p = |s: &str| parse_spec(s).unwrap();
+        assert_eq!(p("left-pad"), ("left-pad".into(), None));
+        assert_eq!(p("left-pad@^1.3"), ("left-pad".into(), Some("^1.3".into())));
+        assert_eq!(p("@acme/greet"), ("@acme/greet".into(), None));
+        assert_eq!(
+            p("@acme/greet@2.x"),
+            ("@acme/greet".into(), Some("2.x".into()))
+        );
+        assert!(parse_spec("greet@").is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! The package store, `$SEEDSTR_HOME/packages/store/<infohash>/<archive>`: every archive this
+//! node fetched, checked against its signed release (size, SHA-256, and npm's SHA-512) before
+//! anything reads it, and seeded afterwards. Installs and the registry views both read it.
+
+use std::path::{Path, PathBuf};
+
+use seedstr_client::install::InstallOptions;
+use seedstr_client::payload_store::{PayloadStore, PayloadStoreError};
+use seedstr_client::seeds::Origin;
+use seedstr_swarm::Swarm;
+
+use crate::archive::Digests;
+use crate::release::PackageRelease;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("fetching {spec}: {source}")]
+    Fetch {
+        spec: String,
+        source: Box<PayloadStoreError>,
+    },
+    #[error("{spec}: the archive's SHA-512 is not the signed integrity {integrity}; refused")]
+    Integrity { spec: String, integrity: String },
+    #[error("{spec}: {why}")]
+    Tags { spec: String, why: String },
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A verified archive: its bytes, read once after the checks.
+pub struct Archive {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// Whether it had to be fetched in this call.
+    pub fetched: bool,
+    /// Set when a copy already held failed its check and was fetched again.
+    pub replaced_bad_copy: Option<String>,
+}
+
+pub struct PackageStore {
+    payloads: PayloadStore,
+}
+
+pub fn store_dir(home: &Path) -> PathBuf {
+    home.join("packages").join("store")
+}
+
+impl PackageStore {
+    pub fn new(home: &Path) -> PackageStore {
+        PackageStore {
+            payloads: PayloadStore::new(home, store_dir(home), Origin::Package),
+        }
+    }
+
+    /// The archive of `release`, from the store when the copy there passes every check, else
+    /// fetched (swarm first, then web mirrors), checked and kept. Bytes that fail a check are
+    /// never returned.
+    pub async fn archive(
+        &self,
+        swarm: &Swarm,
+        release: &PackageRelease,
+        opts: &InstallOptions,
+    ) -> Result<Archive, StoreError> {
+        let held = self
+            .payloads
+            .dir()
+            .join(release.release.infohash_hex())
+            .join(&release.archive().path);
+        let mut replaced_bad_copy = None;
+        if held.exists() {
+            match self.check(release, &held) {
+                Ok(bytes) => {
+                    return Ok(Archive {
+                        path: held,
+                        bytes,
+                        fetched: false,
+                        replaced_bad_copy: None,
+                    })
+                }
+                Err(e) => replaced_bad_copy = Some(e.to_string()),
+            }
+        }
+        let place = self
+            .payloads
+            .fetch(swarm, &release.release, opts)
+            .await
+            .map_err(|source| StoreError::Fetch {
+                spec: release.spec(),
+                source: Box::new(source),
+            })?;
+        let path = place.join(&release.archive().path);
+        let bytes = self.check(release, &path)?;
+        Ok(Archive {
+            path,
+            bytes,
+            fetched: true,
+            replaced_bad_copy,
+        })
+    }
+
+    /// The archive's bytes if they are the ones signed: size and SHA-256 (the release's file)
+    /// and SHA-512 (its integrity tag), all computed over the bytes returned.
+    fn check(&self, release: &PackageRelease, path: &Path) -> Result<Vec<u8>, StoreError> {
+        let spec = release.spec();
+        let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let got = Digests::of(&bytes);
+        let f = release.archive();
+        if got.size != f.size || got.sha256 != f.sha256 {
+            return Err(StoreError::Tags {
+                spec,
+                why: format!(
+                    "{}: {} bytes with SHA-256 {}, but the release signed {} bytes with SHA-256 {}; refused",
+                    path.display(),
+                    got.size,
+                    hex::encode(got.sha256),
+                    f.size,
+                    hex::encode(f.sha256)
+                ),
+            });
+        }
+        let signed = release.tags.sha512().map_err(|e| StoreError::Tags {
+            spec: spec.clone(),
+            why: e.to_string(),
+        })?;
+        if got.sha512 != signed {
+            return Err(StoreError::Integrity {
+                spec,
+                integrity: release.tags.integrity.clone(),
+            });
+        }
+        Ok(bytes)
+    }
+}

@@ -1,0 +1,183 @@
+//! Unpacking an npm archive into a package folder, as npm does: the archive's one top folder
+//! (`package/`) is dropped, files keep their executable bit, and nothing may land outside the
+//! folder (no `..`, no absolute path, no link, no device).
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use seedstr_proto::path::check_payload_path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    #[error("{archive}: not a gzip'd tar archive: {why}")]
+    NotTarGz { archive: String, why: String },
+    #[error("{archive}: entry {entry:?} is refused: {why}")]
+    Entry {
+        archive: String,
+        entry: String,
+        why: String,
+    },
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Unpacks `bytes` (named `archive` in errors) into `into`, which must not exist yet.
+pub fn unpack_npm(archive: &str, bytes: &[u8], into: &Path) -> Result<usize, UnpackError> {
+    let not_tar = |e: std::io::Error| UnpackError::NotTarGz {
+        archive: archive.to_owned(),
+        why: e.to_string(),
+    };
+    let io = |what: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source| UnpackError::Io { what, path, source }
+    };
+    std::fs::create_dir_all(into).map_err(io("creating", into))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = 0;
+    for entry in tar.entries().map_err(not_tar)? {
+        let mut entry = entry.map_err(not_tar)?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let refused = |why: &str| UnpackError::Entry {
+            archive: archive.to_owned(),
+            entry: raw.clone(),
+            why: why.to_owned(),
+        };
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        // npm packs into `package/`; older tools used other names for the one top folder.
+        let Some((_, inner)) = raw.trim_end_matches('/').split_once('/') else {
+            if kind.is_dir() {
+                continue;
+            }
+            return Err(refused("a file outside the archive's top folder"));
+        };
+        check_payload_path(inner).map_err(|e| refused(&e.to_string()))?;
+        let target = into.join(inner);
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).map_err(io("creating", &target))?;
+            continue;
+        }
+        if !kind.is_file() {
+            return Err(refused(
+                "only files and folders are unpacked (not links or devices)",
+            ));
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+        }
+        let mut content = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut content).map_err(not_tar)?;
+        std::fs::write(&target, &content).map_err(io("writing", &target))?;
+        let executable = entry
+            .header()
+            .mode()
+            .map(|m| m & 0o111 != 0)
+            .unwrap_or(false);
+        set_mode(&target, if executable { 0o755 } else { 0o644 })
+            .map_err(io("setting the mode of", &target))?;
+        files += 1;
+    }
+    Ok(files)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(entries: &[(&str, &[u8], u32, tar::EntryType)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (path, data, mode, kind) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            // Written raw so that hostile names reach the reader as they are.
+            h.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path.as_bytes());
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn the_top_folder_is_dropped_and_modes_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tgz(&[
+            (
+                "package/package.json",
+                b"{}",
+                0o644,
+                tar::EntryType::Regular,
+            ),
+            (
+                "package/bin/cli.js",
+                b"#!/usr/bin/env node",
+                0o755,
+                tar::EntryType::Regular,
+            ),
+        ]);
+        let into = dir.path().join("greet");
+        assert_eq!(unpack_npm("greet.tgz", &bytes, &into).unwrap(), 2);
+        assert_eq!(std::fs::read(into.join("package.json")).unwrap(), b"{}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(into.join("bin/cli.js"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o755);
+        }
+    }
+
+    #[test]
+    fn escapes_links_and_loose_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (entries, why) in [
+            (
+                vec![(
+                    "package/../../evil",
+                    &b"x"[..],
+                    0o644,
+                    tar::EntryType::Regular,
+                )],
+                "escapes",
+            ),
+            (
+                vec![("package/link", &b""[..], 0o777, tar::EntryType::Symlink)],
+                "only files",
+            ),
+            (
+                vec![("loose.js", &b"x"[..], 0o644, tar::EntryType::Regular)],
+                "outside the archive's top folder",
+            ),
+        ] {
+            let into = dir.path().join(format!("p{}", why.len()));
+            let e = unpack_npm("bad.tgz", &tgz(&entries), &into)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        assert!(!dir.path().join("evil").exists());
+    }
+}
