@@ -353,3 +353,246 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     assert!(!fresh.join(".libreseed_modules").exists());
     assert!(!fresh.join("libreseed-lock.json").exists());
 }
+
+/// `seedstr pkg serve` as `p`, and the address it serves on.
+struct ViewServer {
+    child: std::process::Child,
+    addr: String,
+    /// Held open: the server prints more lines, and a closed pipe would kill it.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl ViewServer {
+    fn start(p: &Person, args: &[&str]) -> ViewServer {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args([
+                "pkg",
+                "serve",
+                "--http",
+                "127.0.0.1:0",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-dht",
+                "--stall-timeout",
+                "5",
+            ])
+            .args(args)
+            .env("SEEDSTR_HOME", p.home.path())
+            .env("SEEDSTR_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("seedstr pkg serve listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        ViewServer {
+            child,
+            addr,
+            _stdout: stdout,
+        }
+    }
+}
+
+impl Drop for ViewServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET: status and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn npm(project: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("npm")
+        .args(args)
+        .args(["--no-audit", "--no-fund", "--cache"])
+        .arg(cache)
+        .current_dir(project)
+        .output()
+        .expect("npm runs")
+}
+
+#[test]
+fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_bytes() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, viewer) = (Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+
+    let pad = pad_package(work.path(), "1.1.0", "*");
+    ok(
+        &alice,
+        &[
+            "pkg", "publish", &pad, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+        ],
+    );
+    let greet = package(
+        work.path(),
+        "greet",
+        r#"{"name":"greet","version":"2.0.0","type":"module",
+            "exports":{"import":"./index.mjs","require":"./index.cjs"},
+            "dependencies":{"@acme/pad":"^1.0.0"}}"#,
+        &[
+            ("index.mjs", "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n"),
+            ("index.cjs", "const pad = require('@acme/pad');\nexports.greet = (who) => 'hi ' + pad(who, 6);\n"),
+        ],
+    );
+    let greet_infohash = ok(
+        &alice,
+        &[
+            "pkg", "publish", &greet, "--ns", "npm", "--relay", r, "--no-dht", "--json",
+        ],
+    )["infohash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for name in ["@acme/pad", "greet"] {
+        ok(
+            &maintainer,
+            &[
+                "pkg",
+                "registry",
+                "add",
+                name,
+                &npub(&alice),
+                "--relay",
+                r,
+                "--json",
+            ],
+        );
+    }
+    let mut seeder = alice.seed(&[]);
+    seeder.wait_seeding(&greet_infohash);
+    let view = ViewServer::start(
+        &viewer,
+        &[
+            "--registry",
+            &npub(&maintainer),
+            "--relay",
+            r,
+            "--peer",
+            &seeder.addr,
+        ],
+    );
+
+    // Both spellings of a scoped name give the packument, with the signed integrity.
+    for path in ["/npm/@acme%2fpad", "/npm/@acme/pad"] {
+        let (status, body) = http_get(&view.addr, path);
+        assert_eq!(status, 200, "{body}");
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["dist-tags"]["latest"], "1.1.0");
+        let dist = &doc["versions"]["1.1.0"]["dist"];
+        assert!(dist["integrity"].as_str().unwrap().starts_with("sha512-"));
+        assert_eq!(
+            dist["tarball"],
+            format!("http://{}/npm/@acme/pad/-/acme-pad-1.1.0.tgz", view.addr)
+        );
+    }
+    let (status, body) = http_get(&view.addr, "/npm/nobody-maps-this");
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("no trusted registry names a publisher"),
+        "{body}"
+    );
+
+    let project = work.path().join("app");
+    write(
+        &project,
+        "package.json",
+        br#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"greet":"^2.0.0"}}"#,
+    );
+    write(
+        &project,
+        "app.mjs",
+        b"import { greet } from 'greet';\nconsole.log(greet('bob'));\n",
+    );
+    write(
+        &project,
+        "app.cjs",
+        b"console.log(require('greet').greet('ann'));\n",
+    );
+    let registry = format!("--registry=http://{}/npm/", view.addr);
+    let cache = work.path().join("npm-cache");
+    let out = npm(&project, &cache, &["install", &registry]);
+    assert!(
+        out.status.success(),
+        "npm install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let node = |script: &str| {
+        let out = Command::new("node")
+            .arg(script)
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(node("app.mjs"), "hello ***bob");
+    assert_eq!(node("app.cjs"), "hi ***ann");
+    let npm_lock: Value =
+        serde_json::from_slice(&std::fs::read(project.join("package-lock.json")).unwrap()).unwrap();
+    assert!(npm_lock["packages"]["node_modules/@acme/pad"]["integrity"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha512-"));
+
+    // The publisher's seeder is gone and the view's copy was changed on disk: the view refuses
+    // the bytes, so npm gets an error instead of them.
+    seeder.kill();
+    let stored = viewer
+        .home
+        .path()
+        .join("packages/store")
+        .join(&greet_infohash)
+        .join("greet-2.0.0.tgz");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+    let (status, body) = http_get(&view.addr, "/npm/greet/-/greet-2.0.0.tgz");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("greet@2.0.0") && body.contains("the stored copy was refused"),
+        "{body}"
+    );
+    std::fs::remove_dir_all(project.join("node_modules")).unwrap();
+    std::fs::remove_dir_all(&cache).unwrap();
+    let out = npm(
+        &project,
+        &cache,
+        &["install", &registry, "--fetch-retries=0"],
+    );
+    assert!(!out.status.success(), "npm installed refused bytes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("502"), "{err}");
+    assert!(!project.join("node_modules/greet/index.mjs").exists());
+}

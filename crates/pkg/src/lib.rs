@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod store;
 pub mod trust;
 pub mod unpack;
+pub mod views;
 
 pub use archive::{Archive, ArchiveError, Digests};
 pub use manifest::{CargoManifest, ManifestError, NpmManifest};

@@ -14,10 +14,12 @@ use crate::release::PackageRelease;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("fetching {spec}: {source}")]
+    #[error("fetching {spec}: {source}{}", bad_copy.as_ref().map(|w| format!(" (the stored copy was refused: {w})")).unwrap_or_default())]
     Fetch {
         spec: String,
         source: Box<PayloadStoreError>,
+        /// Why the copy already held was refused, when there was one.
+        bad_copy: Option<String>,
     },
     #[error("{spec}: the archive's SHA-512 is not the signed integrity {integrity}; refused")]
     Integrity { spec: String, integrity: String },
@@ -90,6 +92,7 @@ impl PackageStore {
             .map_err(|source| StoreError::Fetch {
                 spec: release.spec(),
                 source: Box::new(source),
+                bad_copy: replaced_bad_copy.clone(),
             })?;
         let path = place.join(&release.archive().path);
         let bytes = self.check(release, &path)?;

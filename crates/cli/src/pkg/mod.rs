@@ -4,6 +4,7 @@
 mod install;
 mod publish;
 mod registry;
+mod serve;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -21,6 +22,8 @@ pub enum PkgCommand {
     Registry(registry::RegistryCommand),
     /// Revoke a key in your registry, or your own key (--self).
     Revoke(Box<registry::RevokeArgs>),
+    /// Serve the npm and Cargo registry views over HTTP for the unmodified clients.
+    Serve(Box<serve::ServeArgs>),
 }
 
 pub fn run(cmd: PkgCommand) -> Result<()> {
@@ -29,5 +32,6 @@ pub fn run(cmd: PkgCommand) -> Result<()> {
         PkgCommand::Install(a) => install::run(*a),
         PkgCommand::Registry(c) => registry::run(c),
         PkgCommand::Revoke(a) => registry::revoke(*a),
+        PkgCommand::Serve(a) => serve::run(*a),
     }
 }

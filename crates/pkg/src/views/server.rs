@@ -1,0 +1,225 @@
+//! The views over HTTP (axum): npm under `/npm/`, the Cargo sparse index under
+//! `/cargo/index/` with downloads under `/cargo/dl/`. Every answer is built from the relays'
+//! signed releases as the trusted registries allow them, and every archive is checked against
+//! its release before one byte of it is sent.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use seedstr_client::install::InstallOptions;
+use seedstr_client::relays::query_all;
+use seedstr_proto::release::RELEASE_KIND;
+use seedstr_swarm::Swarm;
+use serde_json::json;
+
+use super::{cargo, npm};
+use crate::catalog::{load_registry, look_up, CatalogError, Sources};
+use crate::name::Ecosystem;
+use crate::release::PackageRelease;
+use crate::resolve::Catalog;
+use crate::store::{PackageStore, StoreError};
+
+pub struct ViewState {
+    pub sources: Sources,
+    pub swarm: Swarm,
+    pub store: PackageStore,
+    pub fetch: InstallOptions,
+}
+
+/// An answer that is not the document asked for, with a message that names the problem.
+enum ViewError {
+    NotFound(String),
+    /// The relays or the swarm failed, or bytes were refused.
+    Upstream(String),
+}
+
+impl From<CatalogError> for ViewError {
+    fn from(e: CatalogError) -> ViewError {
+        ViewError::Upstream(e.to_string())
+    }
+}
+
+impl From<StoreError> for ViewError {
+    fn from(e: StoreError) -> ViewError {
+        ViewError::Upstream(e.to_string())
+    }
+}
+
+impl IntoResponse for ViewError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ViewError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ViewError::Upstream(m) => (StatusCode::BAD_GATEWAY, m),
+        };
+        tracing::warn!("{status}: {message}");
+        (status, axum::Json(json!({ "error": message }))).into_response()
+    }
+}
+
+pub fn router(state: Arc<ViewState>) -> Router {
+    Router::new()
+        .route("/npm/{*path}", get(npm_get))
+        .route("/cargo/index/config.json", get(cargo_config))
+        .route("/cargo/index/{*path}", get(cargo_index))
+        .route("/cargo/dl/{sha256}", get(cargo_download))
+        .with_state(state)
+}
+
+/// `http://<host>`: what the client used to reach us, so the URLs we hand out work for it.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+impl ViewState {
+    /// The accepted releases of `name`, or why there are none.
+    async fn accepted(
+        &self,
+        ecosystem: Ecosystem,
+        name: &str,
+    ) -> Result<Vec<PackageRelease>, ViewError> {
+        let (mut registry, _) = load_registry(&self.sources).await?;
+        let mut catalog = Catalog::default();
+        let names = [name.to_owned()];
+        look_up(
+            &mut registry,
+            &mut catalog,
+            ecosystem,
+            &names,
+            &BTreeMap::new(),
+            &self.sources,
+        )
+        .await?;
+        let accepted = catalog.accepted.remove(name).unwrap_or_default();
+        if accepted.is_empty() {
+            let refused: Vec<String> = catalog
+                .refused
+                .remove(name)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(spec, why)| format!("{spec}: {why}"))
+                .collect();
+            return Err(ViewError::NotFound(format!(
+                "no accepted release of {name}{}",
+                if refused.is_empty() {
+                    String::new()
+                } else {
+                    format!("; refused {}", refused.join("; "))
+                }
+            )));
+        }
+        Ok(accepted)
+    }
+
+    /// The checked bytes of `release`'s archive.
+    async fn archive(&self, release: &PackageRelease) -> Result<Vec<u8>, ViewError> {
+        let a = self
+            .store
+            .archive(&self.swarm, release, &self.fetch)
+            .await?;
+        if let Some(why) = &a.replaced_bad_copy {
+            tracing::warn!(
+                "the stored copy of {} was refused ({why}); fetched again",
+                release.spec()
+            );
+        }
+        Ok(a.bytes)
+    }
+}
+
+fn archive_response(bytes: Vec<u8>, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+/// `GET /npm/<name>` (scoped: `@scope%2fname` or `@scope/name`) and
+/// `GET /npm/<name>/-/<archive>`.
+async fn npm_get(
+    State(state): State<Arc<ViewState>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ViewError> {
+    // Axum has already percent-decoded the path, so `@scope%2fname` reads `@scope/name`.
+    if let Some((name, file)) = path.split_once("/-/") {
+        let releases = state.accepted(Ecosystem::Npm, name).await?;
+        let release = releases
+            .iter()
+            .find(|r| r.archive().path == file)
+            .ok_or_else(|| {
+                ViewError::NotFound(format!(
+                    "{name} has no accepted release with archive {file}"
+                ))
+            })?;
+        let bytes = state.archive(release).await?;
+        return Ok(archive_response(bytes, "application/octet-stream"));
+    }
+    let releases = state.accepted(Ecosystem::Npm, &path).await?;
+    let registry = format!("{}/npm/", origin(&headers));
+    Ok(axum::Json(npm::packument(&path, &releases, &registry)).into_response())
+}
+
+async fn cargo_config(headers: HeaderMap) -> Response {
+    axum::Json(cargo::config(&format!("{}/cargo/dl/", origin(&headers)))).into_response()
+}
+
+/// `GET /cargo/index/<prefix>/<name>`: the crate's index file.
+async fn cargo_index(
+    State(state): State<Arc<ViewState>>,
+    Path(path): Path<String>,
+) -> Result<Response, ViewError> {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if cargo::index_path(name) != path.to_ascii_lowercase() {
+        return Err(ViewError::NotFound(format!(
+            "{path} is not where the index keeps a crate"
+        )));
+    }
+    let releases = state.accepted(Ecosystem::Cargo, name).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain")],
+        cargo::index_file(&releases),
+    )
+        .into_response())
+}
+
+/// `GET /cargo/dl/<sha256>`: the archive with that SHA-256, from a release the registries allow.
+async fn cargo_download(
+    State(state): State<Arc<ViewState>>,
+    Path(sha256): Path<String>,
+) -> Result<Response, ViewError> {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ViewError::NotFound(format!("{sha256:?} is not a SHA-256")));
+    }
+    let sha256 = sha256.to_ascii_lowercase();
+    // Releases carry an `x` tag per file hash, so relays find them by the archive's hash.
+    let filter = json!({"kinds": [RELEASE_KIND], "#x": [sha256]});
+    let found = query_all(&state.sources.relays, &filter, state.sources.relay_timeout).await;
+    let names: Vec<String> = found
+        .events
+        .iter()
+        .filter_map(|e| PackageRelease::from_event(e).ok())
+        .filter(|p| p.name.ecosystem == Ecosystem::Cargo)
+        .map(|p| p.name.as_str().to_owned())
+        .collect();
+    for name in names {
+        let Ok(releases) = state.accepted(Ecosystem::Cargo, &name).await else {
+            continue;
+        };
+        if let Some(r) = releases
+            .iter()
+            .find(|r| hex::encode(r.archive().sha256) == sha256)
+        {
+            let bytes = state.archive(r).await?;
+            return Ok(archive_response(bytes, "application/x-tar"));
+        }
+    }
+    Err(ViewError::NotFound(format!(
+        "no accepted crate release has the SHA-256 {sha256}"
+    )))
+}
