@@ -45,6 +45,48 @@ fn package(root: &Path, folder: &str, manifest: &str, files: &[(&str, &str)]) ->
     dir.to_str().unwrap().to_owned()
 }
 
+/// `seedstr pkg publish <dir> --ns npm` as `p`; the report.
+fn publish(p: &Person, dir: &str, relay: &str) -> Value {
+    ok(
+        p,
+        &[
+            "pkg", "publish", dir, "--ns", "npm", "--relay", relay, "--no-dht", "--json",
+        ],
+    )
+}
+
+/// `seedstr pkg registry add|remove <name> <publisher>` as the maintainer `m`.
+fn registry(m: &Person, verb: &str, name: &str, publisher: &Person, relay: &str) -> Value {
+    ok(
+        m,
+        &[
+            "pkg",
+            "registry",
+            verb,
+            name,
+            &npub(publisher),
+            "--relay",
+            relay,
+            "--json",
+        ],
+    )
+}
+
+/// greet 2.0.0: `index_mjs` for `import`, a CommonJS entry for `require`, and @acme/pad ^1.0.0.
+fn greet_package(root: &Path, index_mjs: &str) -> String {
+    package(
+        root,
+        "greet",
+        r#"{"name":"greet","version":"2.0.0","type":"module",
+            "exports":{"import":"./index.mjs","require":"./index.cjs"},
+            "dependencies":{"@acme/pad":"^1.0.0"}}"#,
+        &[
+            ("index.mjs", index_mjs),
+            ("index.cjs", "const pad = require('@acme/pad');\nexports.greet = (who) => 'hi ' + pad(who, 6);\n"),
+        ],
+    )
+}
+
 fn pad_package(root: &Path, version: &str, fill: &str) -> String {
     package(
         root,
@@ -84,31 +126,14 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     // @acme/pad ^1.0.0 and offers both an ES module and a CommonJS entry.
     for (v, fill) in [("1.0.0", "."), ("1.1.0", "*")] {
         let dir = pad_package(work.path(), v, fill);
-        let report = ok(
-            &alice,
-            &[
-                "pkg", "publish", &dir, "--ns", "npm", "--relay", r, "--no-dht", "--json",
-            ],
-        );
+        let report = publish(&alice, &dir, r);
         assert_eq!(report["release"], format!("npm.@acme/pad@{v}"));
     }
-    let greet = package(
+    let greet = greet_package(
         work.path(),
-        "greet",
-        r#"{"name":"greet","version":"2.0.0","type":"module",
-            "exports":{"import":"./index.mjs","require":"./index.cjs"},
-            "dependencies":{"@acme/pad":"^1.0.0"}}"#,
-        &[
-            ("index.mjs", "import { createRequire } from 'node:module';\nconst pad = createRequire(import.meta.url)('@acme/pad');\nexport const greet = (who) => 'hello ' + pad(who, 6) + ' (pad ' + pad.version + ')';\n"),
-            ("index.cjs", "const pad = require('@acme/pad');\nexports.greet = (who) => 'hi ' + pad(who, 6);\n"),
-        ],
+        "import { createRequire } from 'node:module';\nconst pad = createRequire(import.meta.url)('@acme/pad');\nexport const greet = (who) => 'hello ' + pad(who, 6) + ' (pad ' + pad.version + ')';\n",
     );
-    let greet_report = ok(
-        &alice,
-        &[
-            "pkg", "publish", &greet, "--ns", "npm", "--relay", r, "--no-dht", "--json",
-        ],
-    );
+    let greet_report = publish(&alice, &greet, r);
     let greet_infohash = greet_report["infohash"].as_str().unwrap().to_owned();
 
     // A version never changes: other bytes under 1.0.0 are refused before anything is sent.
@@ -127,19 +152,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
 
     // The maintainer's registry lets alice publish both names; the player trusts it.
     for name in ["@acme/pad", "greet"] {
-        ok(
-            &maintainer,
-            &[
-                "pkg",
-                "registry",
-                "add",
-                name,
-                &npub(&alice),
-                "--relay",
-                r,
-                "--json",
-            ],
-        );
+        registry(&maintainer, "add", name, &alice, r);
     }
     let shown = ok(
         &player,
@@ -162,12 +175,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
 
     // Mallory publishes a higher @acme/pad; nobody maps the name to her.
     let rogue = pad_package(work.path(), "1.9.0", "!");
-    ok(
-        &mallory,
-        &[
-            "pkg", "publish", &rogue, "--ns", "npm", "--relay", r, "--no-dht", "--json",
-        ],
-    );
+    publish(&mallory, &rogue, r);
 
     let project = work.path().join("app");
     write(&project, "app.mjs", b"import { greet } from 'greet';\nimport pad from '@acme/pad';\nconsole.log(greet('bob'), pad('x', 3));\n");
@@ -273,19 +281,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
 
     // The maintainer takes greet from alice: the locked release is refused by name, and the
     // project stays as it was.
-    ok(
-        &maintainer,
-        &[
-            "pkg",
-            "registry",
-            "remove",
-            "greet",
-            &npub(&alice),
-            "--relay",
-            r,
-            "--json",
-        ],
-    );
+    registry(&maintainer, "remove", "greet", &alice, r);
     let lock_before = std::fs::read(project.join("libreseed-lock.json")).unwrap();
     let why = install(&[]).unwrap_err();
     assert!(
@@ -300,19 +296,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
         lock_before
     );
     assert!(run_node(&player, &project, "app.cjs").0);
-    ok(
-        &maintainer,
-        &[
-            "pkg",
-            "registry",
-            "add",
-            "greet",
-            &npub(&alice),
-            "--relay",
-            r,
-            "--json",
-        ],
-    );
+    registry(&maintainer, "add", "greet", &alice, r);
 
     // Alice's key is stolen: she revokes it, and every package it signed is refused.
     ok(
@@ -445,46 +429,17 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     let work = tempfile::tempdir().unwrap();
 
     let pad = pad_package(work.path(), "1.1.0", "*");
-    ok(
-        &alice,
-        &[
-            "pkg", "publish", &pad, "--ns", "npm", "--relay", r, "--no-dht", "--json",
-        ],
-    );
-    let greet = package(
+    publish(&alice, &pad, r);
+    let greet = greet_package(
         work.path(),
-        "greet",
-        r#"{"name":"greet","version":"2.0.0","type":"module",
-            "exports":{"import":"./index.mjs","require":"./index.cjs"},
-            "dependencies":{"@acme/pad":"^1.0.0"}}"#,
-        &[
-            ("index.mjs", "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n"),
-            ("index.cjs", "const pad = require('@acme/pad');\nexports.greet = (who) => 'hi ' + pad(who, 6);\n"),
-        ],
+        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
     );
-    let greet_infohash = ok(
-        &alice,
-        &[
-            "pkg", "publish", &greet, "--ns", "npm", "--relay", r, "--no-dht", "--json",
-        ],
-    )["infohash"]
+    let greet_infohash = publish(&alice, &greet, r)["infohash"]
         .as_str()
         .unwrap()
         .to_owned();
     for name in ["@acme/pad", "greet"] {
-        ok(
-            &maintainer,
-            &[
-                "pkg",
-                "registry",
-                "add",
-                name,
-                &npub(&alice),
-                "--relay",
-                r,
-                "--json",
-            ],
-        );
+        registry(&maintainer, "add", name, &alice, r);
     }
     let mut seeder = alice.seed(&[]);
     seeder.wait_seeding(&greet_infohash);

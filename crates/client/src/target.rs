@@ -24,6 +24,11 @@ pub enum TargetError {
     Manifest(#[from] ManifestError),
 }
 
+/// A key as people read it: its npub.
+pub fn npub(key: &PublicKey) -> String {
+    key.to_bech32().unwrap_or_else(|_| key.to_hex())
+}
+
 /// Reads an npub or a 64-character hex key.
 pub fn parse_public_key(s: &str) -> Result<PublicKey, TargetError> {
     let key = if s.starts_with("npub1") {

@@ -97,7 +97,7 @@ pub async fn resolve_transport_key(
             Err(e) => refused.push(e),
         }
     }
-    let author_name = author.to_bech32().unwrap_or_else(|_| author.to_hex());
+    let author_name = crate::target::npub(author);
     if refused.is_empty() {
         Err(TransportKeyError::NotAttested {
             author: author_name,
@@ -118,7 +118,7 @@ pub fn cached_transport_key(
     failed: Vec<(String, String)>,
 ) -> Result<ResolvedKey, TransportKeyError> {
     from_cache(home, author)?.ok_or_else(|| TransportKeyError::Unreachable {
-        author: author.to_bech32().unwrap_or_else(|_| author.to_hex()),
+        author: crate::target::npub(author),
         failed,
     })
 }

@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use nostr::prelude::{PublicKey, ToBech32 as _};
+use nostr::prelude::PublicKey;
 use seedstr_client::durable::{replace_file, sync_dir};
+use seedstr_client::target::{npub, parse_public_key};
 use serde::{Deserialize, Serialize};
 
 use crate::release::PackageRelease;
 use crate::resolve::Tree;
-use crate::trust::parse_key;
 use crate::unpack::{unpack_npm, UnpackError};
 
 pub const MODULES_DIR: &str = ".libreseed_modules";
@@ -113,15 +113,14 @@ impl Lock {
 
     /// The signer as the lockfile and reports show it: an npub.
     pub fn signer_of(release: &PackageRelease) -> String {
-        let key = release.signer();
-        key.to_bech32().unwrap_or_else(|_| key.to_hex())
+        npub(&release.signer())
     }
 
     /// Package name to the keys that signed what the lock holds.
     pub fn signers(&self) -> BTreeMap<String, BTreeSet<PublicKey>> {
         let mut out: BTreeMap<String, BTreeSet<PublicKey>> = BTreeMap::new();
         for p in self.packages.values() {
-            if let Some(key) = parse_key(&p.signer) {
+            if let Ok(key) = parse_public_key(&p.signer) {
                 out.entry(p.name.clone()).or_default().insert(key);
             }
         }

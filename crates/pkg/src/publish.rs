@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seedstr_client::durable::sync_dir;
+use seedstr_client::durable::replace_file;
 use seedstr_client::publish::PublishRequest;
 
 use crate::package::{Manifest, Package};
@@ -26,8 +26,8 @@ pub fn published_dir(home: &Path) -> PathBuf {
     home.join("packages").join("published")
 }
 
-/// Copies the archive to `<home>/packages/published/<stem>-<version>/<archive name>` (written
-/// aside, synced, renamed). The same bytes there already are kept; other bytes are refused.
+/// Copies the archive to `<home>/packages/published/<stem>-<version>/<archive name>`
+/// durably. The same bytes there already are kept; other bytes are refused.
 pub fn keep_archive(home: &Path, package: &Package) -> Result<PathBuf, KeepError> {
     let name = package.name();
     let version = package.version().to_string();
@@ -49,13 +49,7 @@ pub fn keep_archive(home: &Path, package: &Package) -> Result<PathBuf, KeepError
         Err(e) => return Err(io("reading", &path)(e)),
     }
     std::fs::create_dir_all(&folder).map_err(io("creating", &folder))?;
-    let aside = folder.join(".incoming");
-    std::fs::write(&aside, &package.archive.bytes).map_err(io("writing", &aside))?;
-    std::fs::File::open(&aside)
-        .and_then(|f| f.sync_all())
-        .map_err(io("syncing", &aside))?;
-    std::fs::rename(&aside, &path).map_err(io("moving into place", &path))?;
-    sync_dir(&folder).map_err(io("syncing", &folder))?;
+    replace_file(&path, &package.archive.bytes).map_err(io("writing", &path))?;
     Ok(path)
 }
 

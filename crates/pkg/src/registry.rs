@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nostr::prelude::{Event, EventBuilder, Kind, PublicKey, Tag, Timestamp, ToBech32};
+use nostr::prelude::{Event, EventBuilder, Kind, PublicKey, Tag, Timestamp};
+use seedstr_client::target::npub;
 use seedstr_proto::release::Coordinate;
 
 pub const REGISTRY_KIND: u16 = 30087;
@@ -147,10 +148,6 @@ pub enum Refusal {
     },
 }
 
-fn npub(key: &PublicKey) -> String {
-    key.to_bech32().unwrap_or_else(|_| key.to_hex())
-}
-
 /// What the trusted registries, and self-revocations, say together.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -248,7 +245,7 @@ impl Registry {
     }
 }
 
-/// `list` with `key` allowed to publish `coordinate`, re-dated for signing.
+/// `list` with `key` allowed to publish `coordinate`.
 pub fn with_publisher(
     mut list: RegistryList,
     coordinate: Coordinate,

@@ -9,7 +9,7 @@ use seedstr_proto::package::PackageTags;
 use seedstr_proto::release::{ManifestError as ReleaseError, Release, ReleaseFile, Version};
 use serde_json::{json, Map, Value};
 
-use crate::manifest::{CargoManifest, DependencyKind, NpmManifest};
+use crate::manifest::{CargoManifest, NpmManifest};
 use crate::name::{Ecosystem, NameError, PackageName};
 use crate::package::{Manifest, Package};
 
@@ -78,11 +78,7 @@ fn cargo_manifest(m: &CargoManifest) -> Map<String, Value> {
                 "optional": d.optional,
                 "default_features": d.default_features,
                 "target": d.target,
-                "kind": match d.kind {
-                    DependencyKind::Normal => "normal",
-                    DependencyKind::Dev => "dev",
-                    DependencyKind::Build => "build",
-                },
+                "kind": d.kind,
             });
             if let Some(p) = &d.package {
                 dep["package"] = json!(p);
@@ -269,6 +265,31 @@ impl PackageRelease {
     }
 }
 
+/// A release of `name`'s one archive `file`, carrying `tags`, for tests.
+#[cfg(test)]
+pub(crate) fn test_package_release(
+    name: &PackageName,
+    version: &Version,
+    file: ReleaseFile,
+    tags: PackageTags,
+) -> Release {
+    Release {
+        coordinate: name.coordinate(),
+        version: version.clone(),
+        files: vec![file],
+        infohash: [2; 20],
+        torrent_name: String::new(),
+        trackers: vec![],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: String::new(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
+        package: Some(tags),
+    }
+}
+
 /// A signed npm package release with `manifest` as its tag, for tests.
 #[cfg(test)]
 pub(crate) fn test_release(
@@ -279,30 +300,17 @@ pub(crate) fn test_release(
 ) -> PackageRelease {
     use nostr::prelude::FinalizeEvent as _;
     let name = PackageName::parse(Ecosystem::Npm, name).unwrap();
-    let release = Release {
-        coordinate: name.coordinate(),
-        version: Version::parse(version).unwrap(),
-        files: vec![ReleaseFile {
-            path: name.archive_name(version),
-            sha256: [1; 32],
-            size: 10,
-        }],
-        infohash: [2; 20],
-        torrent_name: String::new(),
-        trackers: vec![],
-        mirrors: vec![],
-        supersedes: None,
-        changelog: String::new(),
-        dependencies: vec![],
-        game_versions: vec![],
-        zap_target: None,
-        package: Some(PackageTags {
-            name: name.as_str().to_owned(),
-            integrity: crate::archive::Digests::of(b"x").integrity(),
-            manifest: manifest.as_object().cloned().unwrap_or_default(),
-        }),
+    let file = ReleaseFile {
+        path: name.archive_name(version),
+        sha256: [1; 32],
+        size: 10,
     };
-    let event = release
+    let tags = PackageTags {
+        name: name.as_str().to_owned(),
+        integrity: crate::archive::Digests::of(b"x").integrity(),
+        manifest: manifest.as_object().cloned().unwrap_or_default(),
+    };
+    let event = test_package_release(&name, &Version::parse(version).unwrap(), file, tags)
         .to_builder(&keys.public_key())
         .finalize(keys)
         .unwrap();
@@ -328,25 +336,17 @@ mod tests {
     }
 
     fn release_of(package: &Package, file: &str) -> Release {
-        Release {
-            coordinate: package.name().coordinate(),
-            version: package.version().clone(),
-            files: vec![ReleaseFile {
-                path: file.into(),
-                sha256: package.archive.digests.sha256,
-                size: package.archive.digests.size,
-            }],
-            infohash: [7; 20],
-            torrent_name: "t".into(),
-            trackers: vec![],
-            mirrors: vec![],
-            supersedes: None,
-            changelog: String::new(),
-            dependencies: vec![],
-            game_versions: vec![],
-            zap_target: None,
-            package: Some(package_tags(package)),
-        }
+        let file = ReleaseFile {
+            path: file.into(),
+            sha256: package.archive.digests.sha256,
+            size: package.archive.digests.size,
+        };
+        test_package_release(
+            package.name(),
+            package.version(),
+            file,
+            package_tags(package),
+        )
     }
 
     #[test]

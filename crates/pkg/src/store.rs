@@ -73,7 +73,7 @@ impl PackageStore {
             .join(&release.archive().path);
         let mut replaced_bad_copy = None;
         if held.exists() {
-            match self.check(release, &held) {
+            match check(release, &held) {
                 Ok(bytes) => {
                     return Ok(Archive {
                         path: held,
@@ -95,7 +95,7 @@ impl PackageStore {
                 bad_copy: replaced_bad_copy.clone(),
             })?;
         let path = place.join(&release.archive().path);
-        let bytes = self.check(release, &path)?;
+        let bytes = check(release, &path)?;
         Ok(Archive {
             path,
             bytes,
@@ -103,19 +103,20 @@ impl PackageStore {
             replaced_bad_copy,
         })
     }
+}
 
-    /// The archive's bytes if they are the ones signed: size and SHA-256 (the release's file)
-    /// and SHA-512 (its integrity tag), all computed over the bytes returned.
-    fn check(&self, release: &PackageRelease, path: &Path) -> Result<Vec<u8>, StoreError> {
-        let spec = release.spec();
-        let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let got = Digests::of(&bytes);
-        let f = release.archive();
-        if got.size != f.size || got.sha256 != f.sha256 {
-            return Err(StoreError::Tags {
+/// The archive's bytes if they are the ones signed: size and SHA-256 (the release's file) and
+/// SHA-512 (its integrity tag), all computed over the bytes returned.
+fn check(release: &PackageRelease, path: &Path) -> Result<Vec<u8>, StoreError> {
+    let spec = release.spec();
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let got = Digests::of(&bytes);
+    let f = release.archive();
+    if got.size != f.size || got.sha256 != f.sha256 {
+        return Err(StoreError::Tags {
                 spec,
                 why: format!(
                     "{}: {} bytes with SHA-256 {}, but the release signed {} bytes with SHA-256 {}; refused",
@@ -126,17 +127,16 @@ impl PackageStore {
                     hex::encode(f.sha256)
                 ),
             });
-        }
-        let signed = release.tags.sha512().map_err(|e| StoreError::Tags {
-            spec: spec.clone(),
-            why: e.to_string(),
-        })?;
-        if got.sha512 != signed {
-            return Err(StoreError::Integrity {
-                spec,
-                integrity: release.tags.integrity.clone(),
-            });
-        }
-        Ok(bytes)
     }
+    let signed = release.tags.sha512().map_err(|e| StoreError::Tags {
+        spec: spec.clone(),
+        why: e.to_string(),
+    })?;
+    if got.sha512 != signed {
+        return Err(StoreError::Integrity {
+            spec,
+            integrity: release.tags.integrity.clone(),
+        });
+    }
+    Ok(bytes)
 }

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use nostr::prelude::{FromBech32 as _, PublicKey, ToBech32 as _};
+use nostr::prelude::PublicKey;
 use seedstr_client::durable::replace_file;
+use seedstr_client::target::{npub, parse_public_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
@@ -26,13 +27,6 @@ pub fn trust_file(home: &Path) -> PathBuf {
     home.join("pkg").join("trusted-registries")
 }
 
-/// An npub or a 64-hex key.
-pub fn parse_key(text: &str) -> Option<PublicKey> {
-    PublicKey::from_bech32(text)
-        .or_else(|_| PublicKey::from_hex(text))
-        .ok()
-}
-
 pub fn load(home: &Path) -> Result<Vec<PublicKey>, TrustError> {
     let path = trust_file(home);
     let text = match std::fs::read_to_string(&path) {
@@ -52,7 +46,7 @@ pub fn load(home: &Path) -> Result<Vec<PublicKey>, TrustError> {
         if line.is_empty() {
             continue;
         }
-        let key = parse_key(line).ok_or_else(|| TrustError::Line {
+        let key = parse_public_key(line).map_err(|_| TrustError::Line {
             path: path.clone(),
             line: i + 1,
             text: line.to_owned(),
@@ -70,7 +64,7 @@ pub fn save(home: &Path, keys: &[PublicKey]) -> Result<(), TrustError> {
     let mut text =
         String::from("# Publisher registries trusted by `seedstr pkg` (one npub per line)\n");
     for k in keys {
-        text.push_str(&k.to_bech32().unwrap_or_else(|_| k.to_hex()));
+        text.push_str(&npub(k));
         text.push('\n');
     }
     let io = |what, source| TrustError::Io {

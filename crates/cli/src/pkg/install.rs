@@ -1,19 +1,15 @@
 //! `seedstr pkg install`: resolve, fetch, check and lay out npm packages in a project.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::install::InstallOptions;
 use seedstr_client::keystore::home;
-use seedstr_dht::DhtOptions;
-use seedstr_pkg::catalog::Sources;
 use seedstr_pkg::install::{install, parse_spec, InstallRequest};
 use seedstr_pkg::project::MODULES_DIR;
 
-use super::registry::trusted;
-use crate::net_args::{print_json, swarm_runtime, PeerArgs, RelayArgs};
+use super::LookupArgs;
+use crate::net_args::{print_json, swarm_runtime};
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -22,16 +18,8 @@ pub struct InstallArgs {
     /// The project folder.
     #[arg(long, default_value = ".")]
     project: PathBuf,
-    /// Also trust this publisher registry (npub or hex, repeatable).
-    #[arg(long = "registry")]
-    registries: Vec<String>,
-    /// Seconds without progress before the swarm counts as stalled and mirrors take over.
-    #[arg(long, default_value_t = 60)]
-    stall_timeout: u64,
     #[command(flatten)]
-    relay: RelayArgs,
-    #[command(flatten)]
-    peer: PeerArgs,
+    lookup: LookupArgs,
     /// Print the report (or the error) as JSON.
     #[arg(long)]
     json: bool,
@@ -54,28 +42,17 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         .map(|s| parse_spec(s))
         .collect::<Result<Vec<_>, _>>()?;
     std::fs::create_dir_all(&args.project)?;
+    let (sources, fetch) = args.lookup.sources_and_fetch(&home)?;
     let req = InstallRequest {
         project: args.project.clone(),
         add,
-        sources: Sources {
-            relays: args.relay.relays(),
-            relay_timeout: args.relay.timeout(),
-            trusted: trusted(&home, &args.registries)?,
-        },
-        fetch: InstallOptions {
-            relays: args.relay.relays(),
-            relay_timeout: args.relay.timeout(),
-            allow_downgrade: true,
-            peers: args.peer.peers.clone(),
-            stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
-            home: home.clone(),
-            dht: (!args.peer.no_dht).then(|| DhtOptions::joining(&args.peer.dht_bootstrap)),
-        },
+        sources,
+        fetch,
         home,
     };
     let rt = swarm_runtime()?;
     let report = rt.block_on(async {
-        let swarm = args.peer.start_swarm(None).await?;
+        let swarm = args.lookup.peer.start_swarm(None).await?;
         let r = install(&swarm, &req).await;
         swarm.stop().await;
         anyhow::Ok(r?)

@@ -6,8 +6,52 @@ mod publish;
 mod registry;
 mod serve;
 
+use std::path::Path;
+use std::time::Duration;
+
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use seedstr_client::install::InstallOptions;
+use seedstr_dht::DhtOptions;
+use seedstr_pkg::catalog::Sources;
+
+use crate::net_args::{PeerArgs, RelayArgs};
+
+/// Where packages are looked up and fetched from: `pkg install` and `pkg serve`.
+#[derive(Args)]
+pub struct LookupArgs {
+    /// Also trust this publisher registry (npub or hex, repeatable).
+    #[arg(long = "registry")]
+    registries: Vec<String>,
+    /// Seconds without progress before the swarm counts as stalled and mirrors take over.
+    #[arg(long, default_value_t = 60)]
+    stall_timeout: u64,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    peer: PeerArgs,
+}
+
+impl LookupArgs {
+    /// The relays and trusted registries to read, and how to fetch archives.
+    fn sources_and_fetch(&self, home: &Path) -> Result<(Sources, InstallOptions)> {
+        let sources = Sources {
+            relays: self.relay.relays(),
+            relay_timeout: self.relay.timeout(),
+            trusted: registry::trusted(home, &self.registries)?,
+        };
+        let fetch = InstallOptions {
+            relays: self.relay.relays(),
+            relay_timeout: self.relay.timeout(),
+            allow_downgrade: true,
+            peers: self.peer.peers.clone(),
+            stall_timeout: Duration::from_secs(self.stall_timeout.max(1)),
+            home: home.to_owned(),
+            dht: (!self.peer.no_dht).then(|| DhtOptions::joining(&self.peer.dht_bootstrap)),
+        };
+        Ok((sources, fetch))
+    }
+}
 
 #[derive(Subcommand)]
 pub enum PkgCommand {

@@ -6,15 +6,16 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use nostr::prelude::FinalizeEvent as _;
-use nostr::prelude::{Event, Keys, PublicKey, Timestamp, ToBech32 as _};
+use nostr::prelude::{Event, Keys, PublicKey, Timestamp};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::own_events::OwnEvents;
 use seedstr_client::relays::query_all;
+use seedstr_client::target::{npub, parse_public_key};
 use seedstr_pkg::catalog::{load_registry, Sources};
 use seedstr_pkg::registry::{
     with_publisher, with_revoked, RegistryList, REGISTRY_D, REGISTRY_KIND,
 };
-use seedstr_pkg::trust::{self, parse_key};
+use seedstr_pkg::trust;
 use seedstr_pkg::{Ecosystem, PackageName};
 use serde_json::json;
 
@@ -87,11 +88,7 @@ pub struct RevokeArgs {
 }
 
 fn key_arg(text: &str) -> Result<PublicKey> {
-    parse_key(text).ok_or_else(|| anyhow!("{text:?} is not an npub or a hex public key"))
-}
-
-fn npub(key: &PublicKey) -> String {
-    key.to_bech32().unwrap_or_else(|_| key.to_hex())
+    Ok(parse_public_key(text)?)
 }
 
 /// The trusted registries: the list kept in `$SEEDSTR_HOME`, plus `extra`.

@@ -3,55 +3,30 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use seedstr_client::install::InstallOptions;
 use seedstr_client::keystore::home;
-use seedstr_dht::DhtOptions;
-use seedstr_pkg::catalog::Sources;
 use seedstr_pkg::store::PackageStore;
 use seedstr_pkg::views::server::{router, ViewState};
 
-use super::registry::trusted;
-use crate::net_args::{swarm_runtime, PeerArgs, RelayArgs};
+use super::LookupArgs;
+use crate::net_args::swarm_runtime;
 
 #[derive(Args)]
 pub struct ServeArgs {
     /// HTTP address for the views (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:7448")]
     http: SocketAddr,
-    /// Also trust this publisher registry (npub or hex, repeatable).
-    #[arg(long = "registry")]
-    registries: Vec<String>,
-    /// Seconds without progress before the swarm counts as stalled and mirrors take over.
-    #[arg(long, default_value_t = 60)]
-    stall_timeout: u64,
     #[command(flatten)]
-    relay: RelayArgs,
-    #[command(flatten)]
-    peer: PeerArgs,
+    lookup: LookupArgs,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let home = home();
-    let sources = Sources {
-        relays: args.relay.relays(),
-        relay_timeout: args.relay.timeout(),
-        trusted: trusted(&home, &args.registries)?,
-    };
-    let fetch = InstallOptions {
-        relays: args.relay.relays(),
-        relay_timeout: args.relay.timeout(),
-        allow_downgrade: true,
-        peers: args.peer.peers.clone(),
-        stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
-        home: home.clone(),
-        dht: (!args.peer.no_dht).then(|| DhtOptions::joining(&args.peer.dht_bootstrap)),
-    };
+    let (sources, fetch) = args.lookup.sources_and_fetch(&home)?;
     swarm_runtime()?.block_on(async {
-        let swarm = args.peer.start_swarm(None).await?;
+        let swarm = args.lookup.peer.start_swarm(None).await?;
         let state = Arc::new(ViewState {
             sources,
             swarm,

@@ -110,7 +110,7 @@ pub async fn read_feed(
     salt: &str,
     opts: &ResolveOptions,
 ) -> Result<ResolvedFeed, FeedResolveError> {
-    let author_name = author.to_bech32().unwrap_or_else(|_| author.to_hex());
+    let author_name = crate::target::npub(author);
     let item = dht
         .most_recent(&key.transport_key, salt.as_bytes())
         .await

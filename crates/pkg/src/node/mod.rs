@@ -67,23 +67,14 @@ pub fn node_command(
     };
     let mut cmd = Command::new(node);
     cmd.arg("--import")
-        .arg(file_url(&dir.join("register.mjs")))
+        .arg(
+            url::Url::from_file_path(dir.join("register.mjs"))
+                .map_err(|()| RunError::NoModules(project.to_owned()))?
+                .as_str(),
+        )
         .arg(script)
         .args(args)
         .env("LIBRESEED_MODULES", &modules)
         .env("NODE_PATH", node_path);
     Ok(cmd)
-}
-
-/// `file://` URL of an absolute path, percent-encoding what a URL path cannot hold.
-fn file_url(path: &Path) -> String {
-    let mut out = String::from("file://");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

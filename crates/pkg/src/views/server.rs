@@ -200,7 +200,8 @@ async fn cargo_download(
     // Releases carry an `x` tag per file hash, so relays find them by the archive's hash.
     let filter = json!({"kinds": [RELEASE_KIND], "#x": [sha256]});
     let found = query_all(&state.sources.relays, &filter, state.sources.relay_timeout).await;
-    let names: Vec<String> = found
+    // One lookup per crate, however many releases of it share the hash.
+    let names: std::collections::BTreeSet<String> = found
         .events
         .iter()
         .filter_map(|e| PackageRelease::from_event(e).ok())
