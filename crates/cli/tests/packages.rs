@@ -2,6 +2,8 @@
 //! mapped to her key by a registry maintainer, installed by a player who trusts that registry
 //! (over a real relay and a real swarm), then run by the real Node for `require` and `import`.
 //! A stranger's release of the same name, a tampered store copy and a revoked key are refused.
+//! Then the unmodified npm and cargo install and build through the registry views, and never
+//! receive bytes Seedstr refused.
 
 mod common;
 
@@ -18,9 +20,14 @@ fn npub(p: &Person) -> String {
 
 /// Runs `seedstr <args>` as `p`; Ok(stdout JSON) or Err(stderr).
 fn json(p: &Person, args: &[&str]) -> Result<Value, String> {
-    let out = p.run(args);
+    report(p.command(args), &args.join(" "))
+}
+
+/// Runs a `seedstr … --json` command; Ok(stdout JSON) or Err(the error it printed).
+fn report(mut command: Command, what: &str) -> Result<Value, String> {
+    let out = command.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("seedstr {}: {stderr}", args.join(" "));
+    eprintln!("seedstr {what}: {stderr}");
     if !out.status.success() {
         let printed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         return Err(printed["error"]
@@ -55,8 +62,19 @@ fn publish(p: &Person, dir: &str, relay: &str) -> Value {
     )
 }
 
-/// `seedstr pkg registry add|remove <name> <publisher>` as the maintainer `m`.
+/// `seedstr pkg registry add|remove <name> <publisher>` (an npm name) as the maintainer `m`.
 fn registry(m: &Person, verb: &str, name: &str, publisher: &Person, relay: &str) -> Value {
+    registry_in(m, "npm", verb, name, publisher, relay)
+}
+
+fn registry_in(
+    m: &Person,
+    ns: &str,
+    verb: &str,
+    name: &str,
+    publisher: &Person,
+    relay: &str,
+) -> Value {
     ok(
         m,
         &[
@@ -65,6 +83,8 @@ fn registry(m: &Person, verb: &str, name: &str, publisher: &Person, relay: &str)
             verb,
             name,
             &npub(publisher),
+            "--ns",
+            ns,
             "--relay",
             relay,
             "--json",
@@ -550,4 +570,188 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("502"), "{err}");
     assert!(!project.join("node_modules/greet/index.mjs").exists());
+}
+
+/// A crate folder: Cargo.toml ending with `[dependencies]` and `tail`, and src/lib.rs or
+/// src/main.rs.
+fn crate_folder(dir: &Path, name: &str, version: &str, tail: &str, source: (&str, &str)) {
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+         description = \"{name}, for the LibreSeed tests\"\nlicense = \"MIT\"\n\n\
+         [dependencies]\n{tail}"
+    );
+    write(dir, "Cargo.toml", manifest.as_bytes());
+    write(dir, &format!("src/{}", source.0), source.1.as_bytes());
+}
+
+/// `.cargo/config.toml` in `dir`: crates.io replaced by the Cargo view at `addr`, as a user
+/// points plain cargo at Seedstr.
+fn use_view(dir: &Path, addr: &str) {
+    let config = format!(
+        "[source.crates-io]\nreplace-with = \"seedstr\"\n\n\
+         [source.seedstr]\nregistry = \"sparse+http://{addr}/cargo/index/\"\n"
+    );
+    write(dir, ".cargo/config.toml", config.as_bytes());
+}
+
+/// The real cargo in `dir`, with its own home (index cache and downloads) and target folder.
+fn cargo(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("cargo")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_HOME", home)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CARGO_NET_RETRY", "0")
+        .output()
+        .expect("cargo runs")
+}
+
+#[test]
+fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_bytes() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, viewer) = (Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+    let alice_cargo = work.path().join("alice-cargo-home");
+    let publish_crate = |dir: &Path| {
+        let mut command = alice.command(&[
+            "pkg",
+            "publish",
+            dir.to_str().unwrap(),
+            "--ns",
+            "cargo",
+            "--relay",
+            r,
+            "--no-dht",
+            "--json",
+        ]);
+        command.env("CARGO_HOME", &alice_cargo);
+        report(command, "pkg publish --ns cargo").unwrap()
+    };
+    for name in ["pad", "greet"] {
+        registry_in(&maintainer, "cargo", "add", name, &alice, r);
+    }
+
+    // pad has no dependencies, so `cargo package` packs it without asking any registry. It
+    // pads with dots, or with stars under its `stars` feature.
+    let crates = work.path().join("alice");
+    crate_folder(
+        &crates.join("pad"),
+        "pad",
+        "0.1.3",
+        "\n[features]\nstars = []\n",
+        (
+            "lib.rs",
+            "pub fn pad(s: &str, n: usize) -> String {\n    \
+             let fill = if cfg!(feature = \"stars\") { \"*\" } else { \".\" };\n    \
+             format!(\"{}{s}\", fill.repeat(n.saturating_sub(s.len())))\n}\n",
+        ),
+    );
+    let pad = publish_crate(&crates.join("pad"));
+    assert_eq!(pad["release"], "cargo.pad@0.1.3");
+
+    // greet needs pad 0.1: `cargo package` resolves it (for the crate's Cargo.lock) through
+    // alice's own view of the registry, as any publisher of a dependent crate would.
+    let alice_view = ViewServer::start(&alice, &["--registry", &npub(&maintainer), "--relay", r]);
+    use_view(&crates, &alice_view.addr);
+    crate_folder(
+        &crates.join("greet"),
+        "greet",
+        "0.2.0",
+        "pad = { version = \"0.1\", features = [\"stars\"] }\n",
+        (
+            "lib.rs",
+            "pub fn greet(who: &str) -> String {\n    format!(\"hello {}\", pad::pad(who, 6))\n}\n",
+        ),
+    );
+    let greet = publish_crate(&crates.join("greet"));
+    let greet_infohash = greet["infohash"].as_str().unwrap().to_owned();
+    drop(alice_view);
+
+    let mut seeder = alice.seed(&[]);
+    seeder.wait_seeding(&greet_infohash);
+    let view = ViewServer::start(
+        &viewer,
+        &[
+            "--registry",
+            &npub(&maintainer),
+            "--relay",
+            r,
+            "--peer",
+            &seeder.addr,
+        ],
+    );
+
+    // The index lines come from the signed releases: greet lists pad as a normal dependency.
+    let (status, body) = http_get(&view.addr, "/cargo/index/gr/ee/greet");
+    assert_eq!(status, 200, "{body}");
+    let line: Value = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(line["vers"], "0.2.0");
+    assert_eq!(line["deps"][0]["name"], "pad");
+    assert_eq!(line["deps"][0]["req"], "^0.1");
+    assert_eq!(line["deps"][0]["kind"], "normal");
+    assert_eq!(line["deps"][0]["features"][0], "stars");
+    let greet_sha256 = line["cksum"].as_str().unwrap().to_owned();
+    let (status, body) = http_get(&view.addr, "/cargo/index/no/bo/nobody");
+    assert_eq!(status, 404, "{body}");
+
+    // An application that depends on greet builds and runs with plain cargo.
+    let app = work.path().join("app");
+    crate_folder(
+        &app,
+        "app",
+        "1.0.0",
+        "greet = \"0.2\"\n",
+        (
+            "main.rs",
+            "fn main() {\n    println!(\"{}\", greet::greet(\"bob\"));\n}\n",
+        ),
+    );
+    use_view(&app, &view.addr);
+    let out = cargo(
+        &app,
+        &work.path().join("app-cargo-home"),
+        &["run", "--quiet"],
+    );
+    assert!(
+        out.status.success(),
+        "cargo run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello ***bob");
+    let lock = std::fs::read_to_string(app.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains(&format!("checksum = \"{greet_sha256}\"")),
+        "{lock}"
+    );
+
+    // The publisher's seeder is gone and the view's copy was changed on disk: the view refuses
+    // the bytes, so cargo gets an error instead of them.
+    seeder.kill();
+    let stored = viewer
+        .home
+        .path()
+        .join("packages/store")
+        .join(&greet_infohash)
+        .join("greet-0.2.0.crate");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+    let (status, body) = http_get(&view.addr, &format!("/cargo/dl/{greet_sha256}"));
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("greet@0.2.0") && body.contains("the stored copy was refused"),
+        "{body}"
+    );
+    std::fs::remove_dir_all(app.join("target")).unwrap();
+    let out = cargo(&app, &work.path().join("fresh-cargo-home"), &["build"]);
+    assert!(!out.status.success(), "cargo built with refused bytes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // cargo shows the view's answer, which names the refusal.
+    assert!(
+        err.contains("got 502") && err.contains("the stored copy was refused: greet@0.2.0"),
+        "{err}"
+    );
 }

@@ -65,15 +65,19 @@ impl Person {
         self.keys.public_key().to_hex()
     }
 
-    /// Runs `seedstr <args>` as this person.
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_seedstr"))
-            .args(args)
+    /// `seedstr <args>` as this person, to run with more settings.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_seedstr"));
+        cmd.args(args)
             .env("SEEDSTR_HOME", self.home.path())
             .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
-            .env("SEEDSTR_LOG", log_filter())
-            .output()
-            .unwrap()
+            .env("SEEDSTR_LOG", log_filter());
+        cmd
+    }
+
+    /// Runs `seedstr <args>` as this person.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// `seedstr publish … --json`; the report.
