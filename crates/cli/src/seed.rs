@@ -219,42 +219,62 @@ async fn dht_upkeep(
             return;
         }
     };
-    let home = home();
+    // Each put and announce waits out the DHT's request timeout, so republishing runs beside
+    // the announces (a torrent started meanwhile is findable at once), and announces run
+    // several at a time.
+    tokio::spawn(republish_every(dht.clone(), republish, json));
     let mut seeded: Vec<[u8; 20]> = Vec::new();
+    let mut waiting: std::collections::VecDeque<[u8; 20]> = Default::default();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
     let mut announce_tick = tokio::time::interval(ANNOUNCE_EVERY);
-    let mut republish_tick = tokio::time::interval(republish);
+    // The first tick is immediate; torrents are announced as they start.
+    announce_tick.tick().await;
     loop {
+        while in_flight.len() < ANNOUNCES_AT_ONCE {
+            let Some(ih) = waiting.pop_front() else { break };
+            in_flight.push(announce_one(&dht, ih, port, json));
+        }
         tokio::select! {
             ih = started.recv() => {
                 let Some(ih) = ih else { return };
                 seeded.push(ih);
-                announce_one(&dht, &ih, port, json).await;
+                waiting.push_back(ih);
             }
-            _ = announce_tick.tick() => {
-                for ih in &seeded {
-                    announce_one(&dht, ih, port, json).await;
-                }
-            }
-            _ = republish_tick.tick() => {
-                let (done, broken) = republish_kept(&home, &dht).await;
-                for b in broken {
-                    eprintln!("warning: not republishing a kept DHT item: {b}");
-                }
-                for r in done {
-                    let text = match &r.outcome {
-                        Ok(n) => format!("republished {} of {} (seq {}) at {n} nodes", r.label, r.author, r.seq),
-                        Err(e) => format!("could not republish {} of {}: {e}", r.label, r.author),
-                    };
-                    say(json, json!({"republished": r}), text);
-                }
-            }
+            _ = announce_tick.tick() => waiting.extend(&seeded),
+            Some(()) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {}
         }
     }
 }
 
-async fn announce_one(dht: &DhtNode, ih: &[u8; 20], port: u16, json: bool) {
+/// Announces in flight at once: enough to start a large registry in minutes, few enough not to
+/// flood the node's DHT actor.
+const ANNOUNCES_AT_ONCE: usize = 16;
+
+async fn republish_every(dht: DhtNode, every: Duration, json: bool) {
+    let home = home();
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (done, broken) = republish_kept(&home, &dht).await;
+        for b in broken {
+            eprintln!("warning: not republishing a kept DHT item: {b}");
+        }
+        for r in done {
+            let text = match &r.outcome {
+                Ok(n) => format!(
+                    "republished {} of {} (seq {}) at {n} nodes",
+                    r.label, r.author, r.seq
+                ),
+                Err(e) => format!("could not republish {} of {}: {e}", r.label, r.author),
+            };
+            say(json, json!({"republished": r}), text);
+        }
+    }
+}
+
+async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, json: bool) {
     let infohash = hex::encode(ih);
-    match dht.announce_peer(ih, port).await {
+    match dht.announce_peer(&ih, port).await {
         Ok(()) => say(
             json,
             json!({"announced": infohash, "port": port}),

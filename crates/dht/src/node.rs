@@ -92,6 +92,8 @@ pub enum DhtError {
     Io(#[from] std::io::Error),
 }
 
+/// A handle on one DHT node; clones share it.
+#[derive(Clone)]
 pub struct DhtNode {
     dht: AsyncDht,
 }
