@@ -43,6 +43,23 @@ impl DhtArgs {
     }
 }
 
+/// The DHT flags of commands that sign something readers should find without relays.
+#[derive(Args)]
+pub struct DhtWriteArgs {
+    #[command(flatten)]
+    pub dht: DhtArgs,
+    /// Do not write the feed (and name record) on the DHT.
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    pub no_dht: bool,
+}
+
+impl DhtWriteArgs {
+    /// The DHT to write to, unless `--no-dht`.
+    pub fn enabled(&self) -> Option<&DhtArgs> {
+        (!self.no_dht).then_some(&self.dht)
+    }
+}
+
 /// Joins the Mainline DHT through `bootstrap` (the public routers when empty); a `server`
 /// answers other nodes and stores their items, which a long-running node should do.
 pub async fn join_dht(bootstrap: &[String], port: Option<u16>, server: bool) -> Result<DhtNode> {

@@ -17,7 +17,7 @@ use seedstr_dht::transport::{attestation, ATTESTATION_KIND};
 use seedstr_proto::release::{parse_version, Coordinate};
 use serde_json::json;
 
-use crate::dht::DhtArgs;
+use crate::dht::{DhtArgs, DhtWriteArgs};
 use crate::net_args::{human_bytes, print_json, runtime, RelayArgs};
 
 #[derive(Args)]
@@ -53,10 +53,7 @@ pub struct PublishArgs {
     #[command(flatten)]
     relay: RelayArgs,
     #[command(flatten)]
-    dht: DhtArgs,
-    /// Do not write the feed and name record on the DHT.
-    #[arg(long, conflicts_with = "dht_bootstrap")]
-    no_dht: bool,
+    dht: DhtWriteArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -88,7 +85,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
         description: None,
         relay_timeout: args.relay.timeout(),
     };
-    let dht = (!args.no_dht).then_some(&args.dht);
+    let dht = args.dht.enabled();
     let name = req.coordinate.to_string();
     let (report, dht) = publish_release(&home, &keys, &req, dht, &name)?;
     print_published(&report, &dht, args.json)
@@ -201,8 +198,8 @@ pub struct DhtReport {
     name: NamePut,
 }
 
-/// Makes the release findable with no relay: the attestation (kept, or signed now) goes to the
-/// relays, the feed index gains the release, and the project's name record points at it.
+/// Makes the release findable with no relay: the feed index gains it (see [`announce_feed`])
+/// and the project's name record points at it.
 async fn announce_on_dht(
     home: &std::path::Path,
     keys: &Keys,
@@ -211,26 +208,9 @@ async fn announce_on_dht(
     report: &PublishReport,
     name_record: &str,
 ) -> Result<DhtReport> {
-    let own = OwnEvents::new(home);
-    let attest = match own.newest(&keys.public_key(), ATTESTATION_KIND) {
-        Some(e) => e,
-        None => {
-            let e = attestation(keys).map_err(anyhow::Error::msg)?;
-            own.add(std::slice::from_ref(&e))?;
-            e
-        }
-    };
-    let answers = publish_all(
-        &req.relays,
-        std::slice::from_ref(&attest),
-        req.relay_timeout,
-    )
-    .await;
-    if !answers.iter().any(|a| a.accepted) {
-        eprintln!("warning: no relay accepted the transport-key attestation; readers who never saw it cannot resolve your DHT records");
-    }
     let dht = dht_args.join().await?;
-    let feed = publish_feed(home, keys, &dht, DEFAULT_FEED_SALT, &[]).await?;
+    let (attestation, feed) =
+        announce_feed(home, keys, &req.relays, req.relay_timeout, &dht).await?;
     let event_id = EventId::from_hex(&report.event_id)?;
     let name = put_name_record(
         home,
@@ -243,11 +223,38 @@ async fn announce_on_dht(
     )
     .await?;
     Ok(DhtReport {
-        attestation: attest.id.to_hex(),
+        attestation,
         feed,
         name_record: name_record.to_owned(),
         name,
     })
+}
+
+/// Rebuilds the identity's feed index from its own events and points the feed at it, after
+/// sending the transport-key attestation (kept, or signed now) to the relays so readers can
+/// find the feed later without them. Returns the attestation's id and the feed written.
+pub async fn announce_feed(
+    home: &Path,
+    keys: &Keys,
+    relays: &[String],
+    relay_timeout: std::time::Duration,
+    dht: &seedstr_dht::DhtNode,
+) -> Result<(String, FeedPublished)> {
+    let own = OwnEvents::new(home);
+    let attest = match own.newest(&keys.public_key(), ATTESTATION_KIND) {
+        Some(e) => e,
+        None => {
+            let e = attestation(keys).map_err(anyhow::Error::msg)?;
+            own.add(std::slice::from_ref(&e))?;
+            e
+        }
+    };
+    let answers = publish_all(relays, std::slice::from_ref(&attest), relay_timeout).await;
+    if !answers.iter().any(|a| a.accepted) {
+        eprintln!("warning: no relay accepted the transport-key attestation; readers who never saw it cannot resolve your DHT records");
+    }
+    let feed = publish_feed(home, keys, dht, DEFAULT_FEED_SALT, &[]).await?;
+    Ok((attest.id.to_hex(), feed))
 }
 
 /// Sends signed `events` to the relays and keeps them among the identity's own events. Refused

@@ -52,19 +52,22 @@ fn package(root: &Path, folder: &str, manifest: &str, files: &[(&str, &str)]) ->
     dir.to_str().unwrap().to_owned()
 }
 
-/// `seedstr pkg publish <dir> --ns npm` as `p`; the report.
+/// `seedstr pkg publish <dir> --ns npm --no-dht` as `p`; the report.
 fn publish(p: &Person, dir: &str, relay: &str) -> Value {
-    ok(
-        p,
-        &[
-            "pkg", "publish", dir, "--ns", "npm", "--relay", relay, "--no-dht", "--json",
-        ],
-    )
+    publish_with(p, dir, relay, &["--no-dht"])
+}
+
+fn publish_with(p: &Person, dir: &str, relay: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "pkg", "publish", dir, "--ns", "npm", "--relay", relay, "--json",
+    ];
+    args.extend(extra);
+    ok(p, &args)
 }
 
 /// `seedstr pkg registry add|remove <name> <publisher>` (an npm name) as the maintainer `m`.
 fn registry(m: &Person, verb: &str, name: &str, publisher: &Person, relay: &str) -> Value {
-    registry_in(m, "npm", verb, name, publisher, relay)
+    registry_in(m, "npm", verb, name, publisher, relay, &["--no-dht"])
 }
 
 fn registry_in(
@@ -74,22 +77,14 @@ fn registry_in(
     name: &str,
     publisher: &Person,
     relay: &str,
+    extra: &[&str],
 ) -> Value {
-    ok(
-        m,
-        &[
-            "pkg",
-            "registry",
-            verb,
-            name,
-            &npub(publisher),
-            "--ns",
-            ns,
-            "--relay",
-            relay,
-            "--json",
-        ],
-    )
+    let publisher = npub(publisher);
+    let mut args = vec![
+        "pkg", "registry", verb, name, &publisher, "--ns", ns, "--relay", relay, "--json",
+    ];
+    args.extend(extra);
+    ok(m, &args)
 }
 
 /// greet 2.0.0: `index_mjs` for `import`, a CommonJS entry for `require`, and @acme/pad ^1.0.0.
@@ -329,6 +324,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
             "laptop stolen",
             "--relay",
             r,
+            "--no-dht",
             "--json",
         ],
     );
@@ -631,7 +627,7 @@ fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_b
         report(command, "pkg publish --ns cargo").unwrap()
     };
     for name in ["pad", "greet"] {
-        registry_in(&maintainer, "cargo", "add", name, &alice, r);
+        registry_in(&maintainer, "cargo", "add", name, &alice, r, &["--no-dht"]);
     }
 
     // pad has no dependencies, so `cargo package` packs it without asking any registry. It
@@ -754,4 +750,146 @@ fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_b
         err.contains("got 502") && err.contains("the stored copy was refused: greet@0.2.0"),
         "{err}"
     );
+}
+
+#[test]
+fn packages_install_from_the_dht_when_no_relay_answers() {
+    let net = seedstr_dht::Testnet::builder(20).build().unwrap();
+    let dht: Vec<String> = net
+        .bootstrap
+        .iter()
+        .flat_map(|n| ["--dht-bootstrap".to_owned(), n.clone()])
+        .collect();
+    let dht: Vec<&str> = dht.iter().map(String::as_str).collect();
+    let relay_dir = tempfile::tempdir().unwrap();
+    let mut relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.clone();
+    let (alice, maintainer, player, stranger) =
+        (Person::new(), Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+
+    // Alice's releases and the maintainer's registry go to the relay and into their feeds on
+    // the DHT; alice's name records point at her newest releases.
+    let pad = pad_package(work.path(), "1.1.0", "*");
+    let pad_report = publish_with(&alice, &pad, &r, &dht);
+    assert_eq!(pad_report["dht"]["name_record"], "libreseed:@acme/pad");
+    let greet = greet_package(
+        work.path(),
+        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
+    );
+    let greet_report = publish_with(&alice, &greet, &r, &dht);
+    let greet_infohash = greet_report["infohash"].as_str().unwrap().to_owned();
+    let mut registry_feed = String::new();
+    for name in ["@acme/pad", "greet"] {
+        let added = registry_in(&maintainer, "npm", "add", name, &alice, &r, &dht);
+        registry_feed = added["dht"]["feed"].as_str().unwrap().to_owned();
+    }
+    // Alice's node serves her archives and feed index, the maintainer's the feed index its
+    // registry is in; both announce them on the DHT.
+    let announced = |seeder: &common::spine::Seeder, infohash: &str| {
+        seeder.wait_for(&format!("announced {infohash}"), |v| {
+            v["announced"] == infohash
+        });
+    };
+    let seeder = alice.seed(&dht);
+    announced(&seeder, &greet_infohash);
+    announced(
+        &seeder,
+        greet_report["dht"]["feed"]["infohash"].as_str().unwrap(),
+    );
+    let maintainer_seeder = maintainer.seed(&dht);
+    announced(&maintainer_seeder, &registry_feed);
+
+    let maintainer_npub = npub(&maintainer);
+    let install = |who: &Person, spec: &str, project: &Path, extra: &[&str]| {
+        std::fs::create_dir_all(project).unwrap();
+        let mut args = vec![
+            "pkg",
+            "install",
+            spec,
+            "--project",
+            project.to_str().unwrap(),
+            "--registry",
+            &maintainer_npub,
+            "--relay",
+            &r,
+            "--relay-timeout",
+            "2",
+            "--listen",
+            "127.0.0.1:0",
+            "--stall-timeout",
+            "20",
+            "--json",
+        ];
+        args.extend(extra);
+        json(who, &args)
+    };
+
+    // The player meets everyone once while the relay is up, installing pad from alice's
+    // seeder: the install keeps the attestations that tie the registry's and the publisher's
+    // keys to their DHT records.
+    let mut first: Vec<&str> = vec!["--peer", &seeder.addr];
+    first.extend(&dht);
+    let met = install(&player, "@acme/pad", &work.path().join("first"), &first).unwrap();
+    assert_eq!(met["resolved_via"], "relays");
+
+    // Every relay stops. A fresh project still installs, from the feeds on the DHT, with the
+    // same releases, signer and checks.
+    let _ = relay.child.kill();
+    let _ = relay.child.wait();
+    let project = work.path().join("offline");
+    let report = install(&player, "greet", &project, &dht).unwrap();
+    assert_eq!(report["resolved_via"], "dht", "{report}");
+    let installed: Vec<(String, String, String)> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["version"].as_str().unwrap().into(),
+                p["signer"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        installed,
+        [
+            ("@acme/pad".into(), "1.1.0".into(), npub(&alice)),
+            ("greet".into(), "2.0.0".into(), npub(&alice)),
+        ]
+    );
+    // greet came from alice's seeder, found on the DHT; pad was already in the store.
+    let fetched: Vec<bool> = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["fetched"].as_bool().unwrap())
+        .collect();
+    assert_eq!(fetched, [false, true]);
+    assert!(report["refused"].as_array().unwrap().is_empty(), "{report}");
+    let lock: Value =
+        serde_json::from_slice(&std::fs::read(project.join("libreseed-lock.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        lock["packages"]["node_modules/greet"]["infohash"],
+        greet_infohash
+    );
+    write(
+        &project,
+        "app.mjs",
+        b"import { greet } from 'greet';\nconsole.log(greet('bob'));\n",
+    );
+    let (ran, out, err) = run_node(&player, &project, "app.mjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hello ***bob");
+
+    // Someone who never met the registry's maintainer cannot read its feed without a relay,
+    // and is told why rather than left waiting.
+    let why = install(&stranger, "greet", &work.path().join("stranger"), &dht).unwrap_err();
+    assert!(
+        why.contains("no relay answered") && why.contains("no attestation for"),
+        "{why}"
+    );
+    assert!(!work.path().join("stranger/libreseed-lock.json").exists());
 }

@@ -159,3 +159,55 @@ fn from_cache(home: &Path, author: &PublicKey) -> Result<Option<ResolvedKey>, Tr
         source: KeySource::Cache,
     }))
 }
+
+/// Keeps, for each author among `events`, the newest attestation that verifies and is newer
+/// than the one kept before; other events are ignored. Lookups that ask relays about many
+/// authors call this with what they got, so the DHT can stand in for those relays later.
+pub fn remember_attestations(home: &Path, events: &[Event]) -> Result<(), TransportKeyError> {
+    let mut newest: std::collections::HashMap<PublicKey, &Event> = Default::default();
+    for e in events {
+        if e.kind.as_u16() != ATTESTATION_KIND || verify_attestation(e, &e.pubkey).is_err() {
+            continue;
+        }
+        let slot = newest.entry(e.pubkey).or_insert(e);
+        if e.created_at > slot.created_at {
+            *slot = e;
+        }
+    }
+    for (author, event) in newest {
+        let kept = std::fs::read_to_string(cache_path(home, &author))
+            .ok()
+            .and_then(|t| Event::from_json(t).ok());
+        if kept.is_none_or(|k| k.created_at <= event.created_at) {
+            remember(home, &author, event)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seedstr_dht::transport::attestation;
+
+    #[test]
+    fn only_attestations_that_verify_are_kept() {
+        let home = tempfile::tempdir().unwrap();
+        let (alice, bob) = (Keys::generate(), Keys::generate());
+        let good = attestation(&alice).unwrap();
+        // Alice's transport key and proof, re-signed by bob: the proof is not for bob's key.
+        let forged = EventBuilder::new(Kind::from(ATTESTATION_KIND), "")
+            .tags(good.tags.clone())
+            .finalize(&bob)
+            .unwrap();
+        let note = EventBuilder::new(Kind::from(1), "hi")
+            .finalize(&bob)
+            .unwrap();
+        remember_attestations(home.path(), &[note, forged, good.clone()]).unwrap();
+        let kept = cached_transport_key(home.path(), &alice.public_key(), vec![]).unwrap();
+        assert_eq!(kept.attestation_id, good.id.to_hex());
+        assert_eq!(kept.source, KeySource::Cache);
+        let why = cached_transport_key(home.path(), &bob.public_key(), vec![]).unwrap_err();
+        assert!(why.to_string().contains("no attestation"), "{why}");
+    }
+}

@@ -1,13 +1,24 @@
-//! Looking packages up on relays: the trusted publisher registries first, then, name by name,
-//! the releases their publishers signed and any revocation those publishers signed of
-//! themselves. Every release is checked before the resolver sees it; refusals are kept with why.
+//! Looking packages up: the trusted publisher registries first, then, name by name, the
+//! releases their publishers signed and any revocation those publishers signed of themselves.
+//! Relays are asked first; when none answers, the same questions go to those authors' feeds
+//! over the DHT (their transport keys known from attestations seen on relays before). Every
+//! release is checked before the resolver sees it; refusals are kept with why.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use nostr::prelude::{Event, PublicKey};
+use seedstr_client::feed::{FeedReader, ResolveOptions};
+use seedstr_client::install::InstallOptions;
+use seedstr_client::names::get_name_record;
 use seedstr_client::relays::{list_failures, query_all};
+use seedstr_client::target::npub;
+use seedstr_client::transport_keys::remember_attestations;
+use seedstr_dht::transport::ATTESTATION_KIND;
 use seedstr_proto::release::RELEASE_KIND;
+use seedstr_swarm::Swarm;
 use serde_json::json;
 
 use crate::name::{Ecosystem, PackageName};
@@ -22,6 +33,24 @@ pub struct Sources {
     pub relay_timeout: Duration,
     /// The registries trusted to say who may publish a name.
     pub trusted: Vec<PublicKey>,
+    /// Where attestations seen on relays are kept for relay-less lookups.
+    pub home: PathBuf,
+}
+
+/// Where a lookup's answers come from.
+pub enum Via<'a> {
+    Relays,
+    /// No relay answered: the authors' feeds over the DHT.
+    Dht(Box<FeedReader<'a>>),
+}
+
+impl Via<'_> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Via::Relays => "relays",
+            Via::Dht(_) => "dht",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +59,26 @@ pub enum CatalogError {
     NoRelay(Vec<(String, String)>),
     #[error("no publisher registry is trusted: name one with --registry <npub> (your own key counts once you have one)")]
     NoRegistry,
+    #[error("no relay answered ({}), and joining the DHT to read the registries' feeds failed: {why}", list_failures(.failed))]
+    NoDht {
+        failed: Vec<(String, String)>,
+        why: String,
+    },
+    #[error("no relay answered ({}), and no trusted registry could be read over the DHT: {}", list_failures(.failed), .unread.join("; "))]
+    NoFeed {
+        failed: Vec<(String, String)>,
+        unread: Vec<String>,
+    },
 }
 
-/// The trusted registries' newest lists. Registry events that fail their checks are returned,
-/// described.
-pub async fn load_registry(sources: &Sources) -> Result<(Registry, Vec<String>), CatalogError> {
+/// The trusted registries' newest lists, and where later lookups should go: the relays, or,
+/// when none answered and `fallback` (the swarm and a DHT to join) is given, the DHT.
+/// Registry events that fail their checks, and registries that could not be read, are
+/// returned, described.
+pub async fn load_registry<'a>(
+    sources: &Sources,
+    fallback: Option<(&'a Swarm, &InstallOptions)>,
+) -> Result<(Registry, Vec<String>, Via<'a>), CatalogError> {
     if sources.trusted.is_empty() {
         return Err(CatalogError::NoRegistry);
     }
@@ -43,13 +87,62 @@ pub async fn load_registry(sources: &Sources) -> Result<(Registry, Vec<String>),
         "authors": sources.trusted.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
         "#d": [REGISTRY_D],
     });
-    let found = query_all(&sources.relays, &filter, sources.relay_timeout).await;
-    if found.answered.is_empty() {
-        return Err(CatalogError::NoRelay(found.failed));
-    }
+    let (found, _) = tokio::join!(
+        query_all(&sources.relays, &filter, sources.relay_timeout),
+        keep_attestations(sources, &sources.trusted),
+    );
     let mut registry = Registry::new(sources.trusted.clone());
-    let problems = registry.absorb(&found.events);
-    Ok((registry, problems))
+    if !found.answered.is_empty() {
+        let problems = registry.absorb(&found.events);
+        return Ok((registry, problems, Via::Relays));
+    }
+    let Some((swarm, opts)) = fallback.filter(|(_, o)| o.dht.is_some()) else {
+        return Err(CatalogError::NoRelay(found.failed));
+    };
+    let feed_opts = ResolveOptions {
+        relays: Vec::new(),
+        relay_timeout: sources.relay_timeout,
+        peers: opts.peers.clone(),
+        stall: opts.stall_timeout,
+    };
+    let dht = opts.dht.as_ref().expect("checked");
+    let reader = FeedReader::join(
+        sources.home.clone(),
+        swarm,
+        dht,
+        feed_opts,
+        found.failed.clone(),
+    )
+    .await
+    .map_err(|e| CatalogError::NoDht {
+        failed: found.failed.clone(),
+        why: e.to_string(),
+    })?;
+    let (events, unread) = reader.query(&filter, &sources.trusted).await;
+    let unread: Vec<String> = unread.into_iter().map(|(_, why)| why).collect();
+    if unread.len() == sources.trusted.len() {
+        return Err(CatalogError::NoFeed {
+            failed: found.failed,
+            unread,
+        });
+    }
+    let mut problems = registry.absorb(&events);
+    problems.extend(unread);
+    Ok((registry, problems, Via::Dht(Box::new(reader))))
+}
+
+/// Asks the relays for `authors`' transport-key attestations and keeps those that verify, so
+/// a lookup can turn to those authors' feeds on the DHT when the relays are gone. Best effort:
+/// a relay that fails here fails the lookup itself too.
+async fn keep_attestations(sources: &Sources, authors: &[PublicKey]) {
+    let filter = json!({
+        "kinds": [ATTESTATION_KIND],
+        "authors": authors.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+    });
+    let found = query_all(&sources.relays, &filter, sources.relay_timeout).await;
+    if let Err(e) = remember_attestations(&sources.home, &found.events) {
+        tracing::warn!("keeping transport-key attestations: {e}");
+    }
 }
 
 /// Looks `names` up and files each release as accepted or refused in `catalog`; revocations
@@ -64,10 +157,12 @@ pub async fn look_up(
     names: &[String],
     known: &BTreeMap<String, BTreeSet<PublicKey>>,
     sources: &Sources,
+    via: &Via<'_>,
 ) -> Result<(), CatalogError> {
     let mut wanted: BTreeMap<String, PackageName> = BTreeMap::new();
     let mut addresses = Vec::new();
-    let mut publishers: BTreeSet<PublicKey> = BTreeSet::new();
+    // Who is asked about which name.
+    let mut asked: BTreeMap<PublicKey, Vec<PackageName>> = BTreeMap::new();
     for n in names {
         catalog.accepted.entry(n.clone()).or_default();
         let name = match PackageName::parse(ecosystem, n) {
@@ -93,26 +188,86 @@ pub async fn look_up(
         }
         for k in &keys {
             addresses.push(name.coordinate().project_address(k));
+            asked.entry(*k).or_default().push(name.clone());
         }
-        publishers.extend(keys);
         wanted.insert(name.coordinate().d(), name);
     }
-    if publishers.is_empty() {
+    if asked.is_empty() {
         return Ok(());
     }
+    let publishers: Vec<PublicKey> = asked.keys().copied().collect();
     let authors: Vec<String> = publishers.iter().map(|k| k.to_hex()).collect();
     let releases = json!({"kinds": [RELEASE_KIND], "authors": authors, "#a": addresses});
     let own = json!({"kinds": [REGISTRY_KIND], "authors": authors, "#d": [REGISTRY_D]});
-    let (releases, own) = tokio::join!(
-        query_all(&sources.relays, &releases, sources.relay_timeout),
-        query_all(&sources.relays, &own, sources.relay_timeout),
-    );
-    if releases.answered.is_empty() {
-        return Err(CatalogError::NoRelay(releases.failed));
-    }
-    registry.absorb(&own.events);
-    file_releases(registry, catalog, &wanted, &releases.events);
+    let (release_events, own_events) = match via {
+        Via::Relays => {
+            let (releases, own, _) = tokio::join!(
+                query_all(&sources.relays, &releases, sources.relay_timeout),
+                query_all(&sources.relays, &own, sources.relay_timeout),
+                keep_attestations(sources, &publishers),
+            );
+            if releases.answered.is_empty() {
+                return Err(CatalogError::NoRelay(releases.failed));
+            }
+            (releases.events, own.events)
+        }
+        Via::Dht(reader) => {
+            let (release_events, unread) = reader.query(&releases, &publishers).await;
+            for (key, why) in unread {
+                for name in &asked[&key] {
+                    refuse(catalog, name.as_str(), &npub(&key), why.clone());
+                }
+            }
+            let (own_events, _) = reader.query(&own, &publishers).await;
+            check_name_records(reader, catalog, &asked).await;
+            (release_events, own_events)
+        }
+    };
+    registry.absorb(&own_events);
+    file_releases(registry, catalog, &wanted, &release_events);
     Ok(())
+}
+
+/// On the DHT, each publisher's name record (`libreseed:<name>`) names its newest release of
+/// the name. A feed index that does not hold that release is older than the record: what it
+/// offers is still signed, but may not be the newest, and the refusals say so.
+async fn check_name_records(
+    reader: &FeedReader<'_>,
+    catalog: &mut Catalog,
+    asked: &BTreeMap<PublicKey, Vec<PackageName>>,
+) {
+    let mut checks = Vec::new();
+    for (key, names) in asked {
+        let Ok(feed) = reader.feed(key).await else {
+            continue;
+        };
+        for name in names {
+            let feed = feed.clone();
+            checks.push(async move {
+                let record_name = name.dht_name();
+                let stale = match get_name_record(reader.dht(), &feed.transport_key, &record_name).await {
+                    Ok(None) => None,
+                    Ok(Some((record, version, _))) => (!feed
+                        .events
+                        .iter()
+                        .any(|e| e.id.as_bytes()[..] == record.e[..]))
+                    .then(|| {
+                        format!(
+                            "the DHT name record of {record_name} names {version} (event {}), which {}'s feed index does not hold yet; the feed's releases were used",
+                            hex::encode(&record.e),
+                            npub(key)
+                        )
+                    }),
+                    Err(e) => Some(e.to_string()),
+                };
+                stale.map(|why| (name, record_name, why))
+            });
+        }
+    }
+    // Each lookup waits out the DHT's request timeout, so they run side by side.
+    for (name, record_name, why) in join_all(checks).await.into_iter().flatten() {
+        refuse(catalog, name.as_str(), &record_name, why);
+    }
 }
 
 fn refuse(catalog: &mut Catalog, name: &str, spec: &str, why: String) {

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use seedstr_client::install::InstallOptions;
 use seedstr_swarm::Swarm;
 
-use crate::catalog::{load_registry, look_up, CatalogError, Sources};
+use crate::catalog::{load_registry, look_up, CatalogError, Sources, Via};
 use crate::name::Ecosystem;
 use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError};
 use crate::resolve::{resolve, Catalog, ResolveError, Step, Tree};
@@ -15,6 +16,9 @@ use crate::store::{PackageStore, StoreError};
 
 /// Lookups stop after this many rounds: each round is one more level of the dependency graph.
 const MAX_ROUNDS: usize = 100;
+
+/// How long to wait for the DHT's first peers of an archive.
+const PEER_WAIT: Duration = Duration::from_secs(3);
 
 pub struct InstallRequest {
     pub project: PathBuf,
@@ -47,8 +51,10 @@ pub struct InstallReport {
     pub skipped: Vec<(String, String, String)>,
     /// Releases of installed names that were refused, and why.
     pub refused: Vec<(String, String)>,
-    /// Registry events that failed their checks.
+    /// Registry events that failed their checks, and registries that could not be read.
     pub registry_problems: Vec<String>,
+    /// `relays`, or `dht` when no relay answered and the authors' feeds were read instead.
+    pub resolved_via: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,21 +92,39 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), InstallError> 
     Ok((name.to_owned(), range))
 }
 
-/// Resolves `roots` against the relays, looking up each new level of names as it appears.
-/// `lock`'s versions are preferred, and its signers asked too, so that one the registries no
-/// longer allow is refused by name rather than silently replaced.
-pub async fn resolve_tree(
+/// A resolved tree, with every release looked at and where the answers came from.
+pub struct Resolved<'a> {
+    pub tree: Tree,
+    pub catalog: Catalog,
+    /// Registry events that failed their checks, and registries that could not be read.
+    pub registry_problems: Vec<String>,
+    pub via: Via<'a>,
+}
+
+/// Resolves `roots` against the relays (or, when none answers and `fallback` is given, the
+/// publishers' feeds on the DHT), looking up each new level of names as it appears. `lock`'s
+/// versions are preferred, and its signers asked too, so that one the registries no longer
+/// allow is refused by name rather than silently replaced.
+pub async fn resolve_tree<'a>(
     roots: &[(String, String)],
     lock: Option<&Lock>,
     sources: &Sources,
-) -> Result<(Tree, Catalog, Vec<String>), InstallError> {
+    fallback: Option<(&'a Swarm, &InstallOptions)>,
+) -> Result<Resolved<'a>, InstallError> {
     let locked = lock.map(Lock::versions).unwrap_or_default();
     let known = lock.map(Lock::signers).unwrap_or_default();
-    let (mut registry, problems) = load_registry(sources).await?;
+    let (mut registry, registry_problems, via) = load_registry(sources, fallback).await?;
     let mut catalog = Catalog::default();
     for _ in 0..MAX_ROUNDS {
         match resolve(roots, &catalog, &locked)? {
-            Step::Done(tree) => return Ok((tree, catalog, problems)),
+            Step::Done(tree) => {
+                return Ok(Resolved {
+                    tree,
+                    catalog,
+                    registry_problems,
+                    via,
+                })
+            }
             Step::Lookup(names) => {
                 look_up(
                     &mut registry,
@@ -109,6 +133,7 @@ pub async fn resolve_tree(
                     &names,
                     &known,
                     sources,
+                    &via,
                 )
                 .await?
             }
@@ -136,8 +161,18 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
         return Err(InstallError::Nothing);
     }
     let roots: Vec<(String, String)> = requires.clone().into_iter().collect();
-    let (tree, catalog, registry_problems) =
-        resolve_tree(&roots, lock.as_ref(), &req.sources).await?;
+    let Resolved {
+        tree,
+        catalog,
+        registry_problems,
+        via,
+    } = resolve_tree(
+        &roots,
+        lock.as_ref(),
+        &req.sources,
+        Some((swarm, &req.fetch)),
+    )
+    .await?;
     // A package added without a range is recorded as npm records it: ^<version installed>.
     for (name, range) in requires.iter_mut() {
         if range == "latest" {
@@ -151,7 +186,14 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
     let mut archives = BTreeMap::new();
     let mut packages = Vec::new();
     for p in tree.placed.values() {
-        let archive = store.archive(swarm, &p.release, &req.fetch).await?;
+        let mut fetch = req.fetch.clone();
+        if let (Via::Dht(reader), false) = (&via, matches!(store.held(&p.release), Ok(Some(_)))) {
+            // With no relay, the publishers' seeders are found where their feeds were: on
+            // the DHT, which they announce to.
+            let peers = reader.peers(&p.release.release.infohash, PEER_WAIT).await;
+            fetch.peers.extend(peers);
+        }
+        let archive = store.archive(swarm, &p.release, &fetch).await?;
         packages.push(InstalledPackage {
             path: p.path.clone(),
             name: p.release.name.as_str().to_owned(),
@@ -179,6 +221,7 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
         skipped: tree.skipped,
         refused,
         registry_problems,
+        resolved_via: via.name(),
     })
 }
 

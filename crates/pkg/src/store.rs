@@ -57,6 +57,28 @@ impl PackageStore {
         }
     }
 
+    /// The held copy of `release`'s archive when it passes every check; `Ok(None)` when none
+    /// is held, `Err(why)` when the held copy is refused.
+    pub fn held(&self, release: &PackageRelease) -> Result<Option<Archive>, String> {
+        let path = self
+            .payloads
+            .dir()
+            .join(release.release.infohash_hex())
+            .join(&release.archive().path);
+        if !path.exists() {
+            return Ok(None);
+        }
+        match check(release, &path) {
+            Ok(bytes) => Ok(Some(Archive {
+                path,
+                bytes,
+                fetched: false,
+                replaced_bad_copy: None,
+            })),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// The archive of `release`, from the store when the copy there passes every check, else
     /// fetched (swarm first, then web mirrors), checked and kept. Bytes that fail a check are
     /// never returned.
@@ -66,25 +88,11 @@ impl PackageStore {
         release: &PackageRelease,
         opts: &InstallOptions,
     ) -> Result<Archive, StoreError> {
-        let held = self
-            .payloads
-            .dir()
-            .join(release.release.infohash_hex())
-            .join(&release.archive().path);
-        let mut replaced_bad_copy = None;
-        if held.exists() {
-            match check(release, &held) {
-                Ok(bytes) => {
-                    return Ok(Archive {
-                        path: held,
-                        bytes,
-                        fetched: false,
-                        replaced_bad_copy: None,
-                    })
-                }
-                Err(e) => replaced_bad_copy = Some(e.to_string()),
-            }
-        }
+        let replaced_bad_copy = match self.held(release) {
+            Ok(Some(archive)) => return Ok(archive),
+            Ok(None) => None,
+            Err(why) => Some(why),
+        };
         let place = self
             .payloads
             .fetch(swarm, &release.release, opts)

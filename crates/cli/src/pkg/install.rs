@@ -61,6 +61,9 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         print_json(&report);
         return Ok(());
     }
+    if report.resolved_via == "dht" {
+        eprintln!("note: no relay answered; resolved from the registries' and publishers' feeds on the DHT");
+    }
     for p in &report.registry_problems {
         eprintln!("warning: {p}");
     }

@@ -39,6 +39,7 @@ impl LookupArgs {
             relays: self.relay.relays(),
             relay_timeout: self.relay.timeout(),
             trusted: registry::trusted(home, &self.registries)?,
+            home: home.to_owned(),
         };
         let fetch = InstallOptions {
             relays: self.relay.relays(),

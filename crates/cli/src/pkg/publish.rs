@@ -9,7 +9,7 @@ use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_pkg::publish::{keep_archive, publish_request};
 use seedstr_pkg::{Ecosystem, Package};
 
-use crate::dht::DhtArgs;
+use crate::dht::DhtWriteArgs;
 use crate::net_args::RelayArgs;
 use crate::publish::{print_published, publish_release};
 
@@ -32,10 +32,7 @@ pub struct PublishArgs {
     #[command(flatten)]
     relay: RelayArgs,
     #[command(flatten)]
-    dht: DhtArgs,
-    /// Do not write the feed and name record on the DHT.
-    #[arg(long, conflicts_with = "dht_bootstrap")]
-    no_dht: bool,
+    dht: DhtWriteArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -54,7 +51,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
     req.mirrors = args.mirrors.clone();
     req.trackers = args.trackers.clone();
     req.changelog = args.changelog.clone();
-    let dht = (!args.no_dht).then_some(&args.dht);
+    let dht = args.dht.enabled();
     let (report, dht) = publish_release(&home, &keys, &req, dht, &package.name().dht_name())?;
     print_published(&report, &dht, args.json)
 }

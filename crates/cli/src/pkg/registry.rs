@@ -19,8 +19,9 @@ use seedstr_pkg::trust;
 use seedstr_pkg::{Ecosystem, PackageName};
 use serde_json::json;
 
+use crate::dht::{DhtArgs, DhtWriteArgs};
 use crate::net_args::{print_json, runtime, RelayArgs};
-use crate::publish::send_and_keep;
+use crate::publish::{announce_feed, send_and_keep};
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
@@ -47,6 +48,8 @@ pub struct EditArgs {
     ns: String,
     #[command(flatten)]
     relay: RelayArgs,
+    #[command(flatten)]
+    dht: DhtWriteArgs,
     #[arg(long)]
     json: bool,
 }
@@ -83,6 +86,8 @@ pub struct RevokeArgs {
     since: Option<u64>,
     #[command(flatten)]
     relay: RelayArgs,
+    #[command(flatten)]
+    dht: DhtWriteArgs,
     #[arg(long)]
     json: bool,
 }
@@ -124,14 +129,18 @@ fn own_list(
     }
 }
 
-/// Signs `list` as your registry and sends it. It is dated after the one it replaces even
-/// within the same second: on a tie NIP-01 keeps the lower id, which could be the old list.
+/// Signs `list` as your registry and sends it, then puts it in your feed on the DHT (unless
+/// `dht` is `None`) so readers find it with no relay. It is dated after the one it replaces
+/// even within the same second: on a tie NIP-01 keeps the lower id, which could be the old
+/// list. Returns the event and what the DHT step did (`null` when skipped); the relays
+/// already hold the list, so a DHT failure is reported there, not raised.
 fn sign_and_send(
     home: &Path,
     keys: &Keys,
     (list, previous): (&RegistryList, Option<Timestamp>),
     relay: &RelayArgs,
-) -> Result<Event> {
+    dht: Option<&DhtArgs>,
+) -> Result<(Event, serde_json::Value)> {
     let now = Timestamp::now();
     let at = match previous {
         Some(p) if p >= now => Timestamp::from(p.as_secs() + 1),
@@ -139,7 +148,23 @@ fn sign_and_send(
     };
     let event = list.to_builder().custom_created_at(at).finalize(keys)?;
     send_and_keep(home, std::slice::from_ref(&event), relay)?;
-    Ok(event)
+    let Some(dht) = dht else {
+        return Ok((event, serde_json::Value::Null));
+    };
+    let put = runtime()?.block_on(async {
+        let node = dht.join().await?;
+        announce_feed(home, keys, &relay.relays(), relay.timeout(), &node).await
+    });
+    let report = match put {
+        Ok((_, feed)) => {
+            json!({"feed": feed.infohash, "events": feed.events, "seq": feed.pointer.seq})
+        }
+        Err(e) => {
+            eprintln!("warning: sent to the relays, but not put in your DHT feed: {e:#}; run `seedstr feed publish` to retry");
+            json!({"error": format!("{e:#}")})
+        }
+    };
+    Ok((event, report))
 }
 
 pub fn run(cmd: RegistryCommand) -> Result<()> {
@@ -193,7 +218,7 @@ fn edit(home: &Path, a: EditArgs, allow: bool) -> Result<()> {
         }
         list.publishers.retain(|_, set| !set.is_empty());
     }
-    let event = sign_and_send(home, &keys, (&list, previous), &a.relay)?;
+    let (event, dht) = sign_and_send(home, &keys, (&list, previous), &a.relay, a.dht.enabled())?;
     // Your own registry is one you trust.
     let mut trusted = trust::load(home)?;
     if !trusted.contains(&keys.public_key()) {
@@ -207,7 +232,7 @@ fn edit(home: &Path, a: EditArgs, allow: bool) -> Result<()> {
     };
     if a.json {
         print_json(
-            &json!({"event": event.id.to_hex(), "name": name.as_str(), "publisher": npub(&publisher), "allowed": allow}),
+            &json!({"event": event.id.to_hex(), "name": name.as_str(), "publisher": npub(&publisher), "allowed": allow, "dht": dht}),
         );
     } else {
         println!(
@@ -230,10 +255,10 @@ pub fn revoke(a: RevokeArgs) -> Result<()> {
     let since = Timestamp::from(a.since.unwrap_or_else(|| Timestamp::now().as_secs()));
     let (list, previous) = own_list(&home, &keys, &a.relay)?;
     let list = with_revoked(list, key, since, &a.reason);
-    let event = sign_and_send(&home, &keys, (&list, previous), &a.relay)?;
+    let (event, dht) = sign_and_send(&home, &keys, (&list, previous), &a.relay, a.dht.enabled())?;
     if a.json {
         print_json(
-            &json!({"event": event.id.to_hex(), "revoked": npub(&key), "since": since.as_secs(), "reason": a.reason}),
+            &json!({"event": event.id.to_hex(), "revoked": npub(&key), "since": since.as_secs(), "reason": a.reason, "dht": dht}),
         );
     } else if key == keys.public_key() {
         println!(
@@ -252,8 +277,9 @@ fn show(home: &Path, a: ShowArgs) -> Result<()> {
         relays: a.relay.relays(),
         relay_timeout: a.relay.timeout(),
         trusted: trusted(home, &a.registries)?,
+        home: home.to_owned(),
     };
-    let (registry, problems) = runtime()?.block_on(load_registry(&sources))?;
+    let (registry, problems, _) = runtime()?.block_on(load_registry(&sources, None))?;
     for p in &problems {
         eprintln!("warning: {p}");
     }

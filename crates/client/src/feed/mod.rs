@@ -3,10 +3,12 @@
 
 pub mod index;
 pub mod publish;
+pub mod reader;
 pub mod resolve;
 
 pub use index::{RefusedLine, FEED_FILE, MAX_FEED_BYTES, MAX_FEED_EVENTS};
 pub use publish::{feed_dir, publish_feed, FeedPublishError, FeedPublished};
+pub use reader::FeedReader;
 pub use resolve::{
     fetched_dir, follow_feed, read_feed, resolve_feed, FeedResolveError, FollowError, Followed,
     ResolveOptions, ResolvedFeed,

@@ -28,6 +28,7 @@ use seedstr_dht::DhtOptions;
 
 const STAGING: &str = "staging";
 
+#[derive(Debug, Clone)]
 pub struct InstallOptions {
     pub relays: Vec<String>,
     pub relay_timeout: Duration,

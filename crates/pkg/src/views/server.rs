@@ -86,7 +86,8 @@ impl ViewState {
         ecosystem: Ecosystem,
         name: &str,
     ) -> Result<Vec<PackageRelease>, ViewError> {
-        let (mut registry, _) = load_registry(&self.sources).await?;
+        // Relays only: joining the DHT for one request would cost more than the request.
+        let (mut registry, _, via) = load_registry(&self.sources, None).await?;
         let mut catalog = Catalog::default();
         let names = [name.to_owned()];
         look_up(
@@ -96,6 +97,7 @@ impl ViewState {
             &names,
             &BTreeMap::new(),
             &self.sources,
+            &via,
         )
         .await?;
         let accepted = catalog.accepted.remove(name).unwrap_or_default();

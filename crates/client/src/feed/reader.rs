@@ -1,0 +1,125 @@
+//! Reading several identities' feeds over the DHT, each at most once per reader: the fallback
+//! for lookups that ask many authors (a package's registries and publishers) when no relay
+//! answers. Transport keys come only from attestations verified earlier, since the relays that
+//! would vouch for them are the ones that failed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use nostr::prelude::*;
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::{DhtError, DhtNode, DhtOptions};
+use seedstr_swarm::Swarm;
+use tokio::sync::{Mutex, OnceCell};
+
+use super::resolve::{read_feed, ResolveOptions, ResolvedFeed};
+use crate::transport_keys::cached_transport_key;
+
+pub struct FeedReader<'a> {
+    home: PathBuf,
+    swarm: &'a Swarm,
+    dht: DhtNode,
+    opts: ResolveOptions,
+    /// How each relay failed, for the errors of authors never met.
+    relays_failed: Vec<(String, String)>,
+    feeds: Mutex<HashMap<PublicKey, Arc<OnceCell<FeedRead>>>>,
+}
+
+type FeedRead = Result<Arc<ResolvedFeed>, String>;
+
+impl<'a> FeedReader<'a> {
+    /// Joins the DHT; `relays_failed` says why the relays could not be used.
+    pub async fn join(
+        home: PathBuf,
+        swarm: &'a Swarm,
+        dht: &DhtOptions,
+        opts: ResolveOptions,
+        relays_failed: Vec<(String, String)>,
+    ) -> Result<FeedReader<'a>, DhtError> {
+        Ok(FeedReader {
+            home,
+            swarm,
+            dht: DhtNode::join(dht).await?,
+            opts,
+            relays_failed,
+            feeds: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn dht(&self) -> &DhtNode {
+        &self.dht
+    }
+
+    /// `author`'s feed (salt `feed`), read once; the error says why it could not be read.
+    pub async fn feed(&self, author: &PublicKey) -> Result<Arc<ResolvedFeed>, String> {
+        // One cell per author: concurrent asks for one author wait for the same read, while
+        // different authors are read side by side.
+        let cell = self.feeds.lock().await.entry(*author).or_default().clone();
+        cell.get_or_init(|| async {
+            let key = cached_transport_key(&self.home, author, self.relays_failed.clone())
+                .map_err(|e| e.to_string())?;
+            read_feed(
+                &self.home,
+                self.swarm,
+                &self.dht,
+                author,
+                &key,
+                DEFAULT_FEED_SALT,
+                &self.opts,
+            )
+            .await
+            .map(Arc::new)
+            .map_err(|e| format!("reading the feed of {}: {e}", crate::target::npub(author)))
+        })
+        .await
+        .clone()
+    }
+
+    /// The events of `authors`' feeds that `filter` (a NIP-01 filter as JSON) matches, as a
+    /// relay would have answered; and, per author whose feed could not be read, why.
+    pub async fn query(
+        &self,
+        filter: &serde_json::Value,
+        authors: &[PublicKey],
+    ) -> (Vec<Event>, Vec<(PublicKey, String)>) {
+        let filter = match Filter::from_json(filter.to_string()) {
+            Ok(f) => f,
+            Err(e) => {
+                let why = format!("filter {filter} does not parse: {e}");
+                return (
+                    Vec::new(),
+                    authors.iter().map(|a| (*a, why.clone())).collect(),
+                );
+            }
+        };
+        let reads = join_all(
+            authors
+                .iter()
+                .map(|a| async move { (*a, self.feed(a).await) }),
+        )
+        .await;
+        let mut events = Vec::new();
+        let mut failed = Vec::new();
+        for (author, read) in reads {
+            match read {
+                Ok(feed) => events.extend(
+                    feed.events
+                        .iter()
+                        .filter(|e| filter.match_event(e, MatchEventOptions::default()))
+                        .cloned(),
+                ),
+                Err(why) => failed.push((author, why)),
+            }
+        }
+        (events, failed)
+    }
+
+    /// Peers the DHT names for `info_hash`, waiting at most `wait` for the first.
+    pub async fn peers(&self, info_hash: &[u8; 20], wait: Duration) -> Vec<SocketAddr> {
+        self.dht.first_peers(info_hash, wait).await
+    }
+}
