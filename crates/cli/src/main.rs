@@ -3,6 +3,7 @@
 mod bench;
 mod dht;
 mod feed;
+mod incident;
 mod install;
 mod key;
 mod mirror;

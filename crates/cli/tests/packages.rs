@@ -294,6 +294,48 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     let (ran, out, _) = run_node(&player, &project, "app.cjs");
     assert!(ran && out == "hi ***ann");
 
+    // Alice learns @acme/pad 1.1.0 is unsafe and says so: the next install refuses the locked
+    // 1.1.0, names her incident, and rolls back to 1.0.0, which still satisfies ^1.0.0.
+    let incident = ok(
+        &alice,
+        &[
+            "pkg",
+            "incident",
+            "@acme/pad",
+            "--versions",
+            "=1.1.0",
+            "--summary",
+            "1.1.0 mangles unicode",
+            "--instructions",
+            "use 1.0.0",
+            "--id",
+            "unicode",
+            "--relay",
+            r,
+            "--no-dht",
+            "--json",
+        ],
+    );
+    assert_eq!(incident["affected"][0], "1.1.0");
+    let report = install(&[]).unwrap();
+    let pad_entry = report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "@acme/pad")
+        .unwrap()
+        .clone();
+    assert_eq!(pad_entry["version"], "1.0.0");
+    let refusals = report["refused"].to_string();
+    assert!(
+        refusals.contains("@acme/pad@1.1.0")
+            && refusals.contains("its publisher declared incident unicode (high, versions =1.1.0): 1.1.0 mangles unicode (use 1.0.0)"),
+        "{refusals}"
+    );
+    let (ran, out, err) = run_node(&player, &project, "app.mjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hello ...bob (pad 1.0.0) ..x");
+
     // The maintainer takes greet from alice: the locked release is refused by name, and the
     // project stays as it was.
     registry(&maintainer, "remove", "greet", &alice, r);

@@ -17,6 +17,7 @@ use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::target::npub;
 use seedstr_client::transport_keys::remember_attestations;
 use seedstr_dht::transport::ATTESTATION_KIND;
+use seedstr_proto::incident::{Incident, INCIDENT_KIND};
 use seedstr_proto::release::RELEASE_KIND;
 use seedstr_swarm::Swarm;
 use serde_json::json;
@@ -197,7 +198,9 @@ pub async fn look_up(
     }
     let publishers: Vec<PublicKey> = asked.keys().copied().collect();
     let authors: Vec<String> = publishers.iter().map(|k| k.to_hex()).collect();
-    let releases = json!({"kinds": [RELEASE_KIND], "authors": authors, "#a": addresses});
+    // A publisher's incidents name the project by the same address as its releases.
+    let releases =
+        json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "authors": authors, "#a": addresses});
     let own = json!({"kinds": [REGISTRY_KIND], "authors": authors, "#d": [REGISTRY_D]});
     let (release_events, own_events) = match via {
         Via::Relays => {
@@ -278,16 +281,44 @@ fn refuse(catalog: &mut Catalog, name: &str, spec: &str, why: String) {
         .push((spec.to_owned(), why));
 }
 
-/// Checks each event and files it under its package name. A version published twice with
-/// different archives is refused whole: a reader cannot tell which is meant.
+/// The newest of each incident, as (signer, incident). Only a project's own author speaks for
+/// its releases, so only those count.
+fn authoritative_incidents(events: &[Event]) -> Vec<Incident> {
+    let mut newest: BTreeMap<(PublicKey, String), (&Event, Incident)> = BTreeMap::new();
+    for e in events.iter().filter(|e| e.kind.as_u16() == INCIDENT_KIND) {
+        let Ok(i) = Incident::from_event(e) else {
+            continue;
+        };
+        if !i.is_authoritative(&e.pubkey) {
+            continue;
+        }
+        let slot = newest.entry((e.pubkey, i.d()));
+        match slot {
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if e.created_at > o.get().0.created_at {
+                    o.insert((e, i));
+                }
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((e, i));
+            }
+        }
+    }
+    newest.into_values().map(|(_, i)| i).collect()
+}
+
+/// Checks each event and files it under its package name. A version an incident of its
+/// publisher covers is refused, and so is a version published twice with different archives:
+/// a reader cannot tell which is meant.
 fn file_releases(
     registry: &Registry,
     catalog: &mut Catalog,
     wanted: &BTreeMap<String, PackageName>,
     events: &[Event],
 ) {
+    let incidents = authoritative_incidents(events);
     let mut by_version: BTreeMap<(String, String), Vec<PackageRelease>> = BTreeMap::new();
-    for e in events {
+    for e in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
         let p = match PackageRelease::from_event(e) {
             Ok(p) => p,
             Err(err) => {
@@ -311,6 +342,30 @@ fn file_releases(
         };
         if let Err(why) = registry.check(&p.release.coordinate, name.as_str(), &p.signer()) {
             refuse(catalog, name.as_str(), &p.spec(), why.to_string());
+            continue;
+        }
+        if let Some(i) = incidents.iter().find(|i| {
+            i.project_author == p.signer()
+                && i.coordinate == p.release.coordinate
+                && i.affects(p.version())
+        }) {
+            let what_to_do = if i.instructions.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", i.instructions.trim())
+            };
+            refuse(
+                catalog,
+                name.as_str(),
+                &p.spec(),
+                format!(
+                    "its publisher declared incident {} ({}, versions {}): {}{what_to_do}",
+                    i.id,
+                    i.severity.as_str(),
+                    i.versions,
+                    i.summary
+                ),
+            );
             continue;
         }
         by_version
@@ -343,5 +398,89 @@ fn file_releases(
             .entry(name)
             .or_default()
             .push(same.remove(0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{with_publisher, RegistryList};
+    use crate::release::test_release;
+    use nostr::prelude::{FinalizeEvent as _, Keys, Timestamp};
+    use seedstr_proto::incident::Severity;
+    use seedstr_proto::release::VersionReq;
+
+    fn incident(author: &Keys, signer: &Keys, range: &str, withdrawn: bool, at: u64) -> Event {
+        let name = PackageName::parse(Ecosystem::Npm, "pad").unwrap();
+        Incident {
+            project_author: author.public_key(),
+            coordinate: name.coordinate(),
+            id: "bad".into(),
+            versions: VersionReq::parse(range).unwrap(),
+            severity: Severity::Critical,
+            summary: "broken".into(),
+            instructions: String::new(),
+            affected_events: vec![],
+            withdrawn,
+        }
+        .to_builder()
+        .custom_created_at(Timestamp::from(at))
+        .finalize(signer)
+        .unwrap()
+    }
+
+    /// Files pad 1.0.0 and 1.1.0 by `alice` (mapped by the maintainer) with `incidents`; the
+    /// accepted versions and the refusals.
+    fn file_with(alice: &Keys, incidents: Vec<Event>) -> (Vec<String>, Vec<(String, String)>) {
+        let maintainer = Keys::generate();
+        let name = PackageName::parse(Ecosystem::Npm, "pad").unwrap();
+        let list = with_publisher(
+            RegistryList::default(),
+            name.coordinate(),
+            alice.public_key(),
+        );
+        let mut registry = Registry::new(vec![maintainer.public_key()]);
+        registry.absorb([&list.to_builder().finalize(&maintainer).unwrap()]);
+        let mut events: Vec<Event> = ["1.0.0", "1.1.0"]
+            .iter()
+            .map(|v| test_release(alice, "pad", v, serde_json::json!({})).event)
+            .collect();
+        events.extend(incidents);
+        let mut catalog = Catalog::default();
+        let wanted = BTreeMap::from([(name.coordinate().d(), name)]);
+        file_releases(&registry, &mut catalog, &wanted, &events);
+        let accepted = catalog.accepted["pad"]
+            .iter()
+            .map(|p| p.version().to_string())
+            .collect();
+        (accepted, catalog.refused.remove("pad").unwrap_or_default())
+    }
+
+    #[test]
+    fn the_publishers_own_newest_incident_refuses_the_versions_it_covers() {
+        let alice = Keys::generate();
+        let (accepted, refused) =
+            file_with(&alice, vec![incident(&alice, &alice, "=1.1.0", false, 10)]);
+        assert_eq!(accepted, ["1.0.0"]);
+        assert_eq!(refused[0].0, "pad@1.1.0");
+        assert!(
+            refused[0].1.contains("declared incident bad (critical"),
+            "{refused:?}"
+        );
+
+        // Someone else's incident about alice's package is not hers to enforce.
+        let mallory = Keys::generate();
+        let (accepted, _) = file_with(&alice, vec![incident(&alice, &mallory, "*", false, 10)]);
+        assert_eq!(accepted.len(), 2);
+
+        // A newer event withdrawing the incident replaces it.
+        let (accepted, _) = file_with(
+            &alice,
+            vec![
+                incident(&alice, &alice, "=1.1.0", false, 10),
+                incident(&alice, &alice, "=1.1.0", true, 20),
+            ],
+        );
+        assert_eq!(accepted.len(), 2);
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod event;
 pub mod filter;
+pub mod incident;
 pub mod kind;
 pub mod message;
 pub mod package;
 pub mod path;
 pub mod release;
+pub mod tags;
 
 pub use event::{parse_event, EventError};
 pub use filter::{Filter, FilterError};

@@ -4,22 +4,17 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nostr::prelude::FinalizeEvent as _;
-use seedstr_client::feed::publish_feed;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_client::publish::PublishRequest;
-use seedstr_client::relays::query_all;
 use seedstr_client::target::parse_public_key;
-use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
-use seedstr_mods::events::incident::{Incident, Severity};
 use seedstr_mods::games::{check_paths, game};
-use seedstr_proto::release::{Coordinate, Release, VersionReq, RELEASE_KIND};
+use seedstr_proto::release::Coordinate;
 use seedstr_swarm::torrent::list_payload;
-use serde_json::json;
 
 use crate::dht::DhtArgs;
-use crate::net_args::{print_json, runtime, RelayArgs};
+use crate::incident::{sign_incident, IncidentFields};
+use crate::net_args::RelayArgs;
 use crate::publish::{print_published, publish_release};
 
 #[derive(Args)]
@@ -129,44 +124,17 @@ pub struct IncidentArgs {
     project: String,
     #[arg(long)]
     game: Option<String>,
-    /// Affected versions, a range: "=1.1.0", ">=1.1.0, <1.2.0".
-    #[arg(long)]
-    versions: String,
-    /// One line: what happened.
-    #[arg(long)]
-    summary: String,
-    /// low, medium, high or critical.
-    #[arg(long, default_value = "high")]
-    severity: String,
-    /// What players should do (Markdown).
-    #[arg(long, default_value = "")]
-    instructions: String,
-    /// Names the incident among the project's [default: the current unix time].
-    #[arg(long)]
-    id: Option<String>,
-    /// Take the incident back (a false alarm); use the same --id.
-    #[arg(long, requires = "id")]
-    withdraw: bool,
     /// The project folder, to find the game.
     #[arg(long, default_value = ".")]
     dir: PathBuf,
     #[command(flatten)]
-    relay: RelayArgs,
-    #[command(flatten)]
-    dht: DhtArgs,
-    /// Do not rewrite your feed on the DHT (players without relays read incidents there).
-    #[arg(long, conflicts_with = "dht_bootstrap")]
-    no_dht: bool,
-    #[arg(long)]
-    json: bool,
+    incident: IncidentFields,
 }
 
 pub fn incident(args: IncidentArgs) -> Result<()> {
-    let home = home();
-    let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
-    let (project_author, name) = match args.project.split_once('/') {
-        Some((a, rest)) => (parse_public_key(a)?, rest.to_owned()),
-        None => (keys.public_key(), args.project.clone()),
+    let (author, name) = match args.project.split_once('/') {
+        Some((a, rest)) => (Some(parse_public_key(a)?), rest.to_owned()),
+        None => (None, args.project.clone()),
     };
     let coordinate = match (Coordinate::parse(&name), &args.game) {
         (_, Some(g)) => Coordinate::new(g, &name)?,
@@ -182,94 +150,5 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
         }
     };
     game(&coordinate.ns)?;
-    let versions = VersionReq::parse(&args.versions)
-        .with_context(|| format!("--versions {:?} is not a version range", args.versions))?;
-    let severity = Severity::parse(&args.severity).with_context(|| {
-        format!(
-            "--severity {:?}: use low, medium, high or critical",
-            args.severity
-        )
-    })?;
-    let author = project_author;
-    let rt = runtime()?;
-    let relays = args.relay.relays();
-    // The affected releases, so the incident and the NIP-56 report can name their events.
-    let gathered = rt.block_on(query_all(
-        &relays,
-        &json!({"kinds": [RELEASE_KIND], "authors": [author.to_hex()], "#a": [coordinate.project_address(&author)]}),
-        args.relay.timeout(),
-    ));
-    if gathered.answered.is_empty() {
-        bail!(
-            "no relay answered: {}",
-            seedstr_client::relays::list_failures(&gathered.failed)
-        );
-    }
-    let affected: Vec<(nostr::prelude::EventId, Release)> = gathered
-        .events
-        .iter()
-        .filter_map(|e| Release::from_event(e).ok().map(|r| (e.id, r)))
-        .filter(|(_, r)| r.coordinate == coordinate && versions.matches(&r.version))
-        .collect();
-    if affected.is_empty() && !args.withdraw {
-        eprintln!("warning: the relays hold no release of {coordinate} in {versions}; the incident is signed anyway");
-    }
-    let incident = Incident {
-        project_author: author,
-        coordinate: coordinate.clone(),
-        id: args.id.clone().unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                .to_string()
-        }),
-        versions,
-        severity,
-        summary: args.summary.clone(),
-        instructions: args.instructions.clone(),
-        affected_events: affected.iter().map(|(id, _)| *id).collect(),
-        withdrawn: args.withdraw,
-    };
-    let event = incident.to_builder().finalize(&keys)?;
-    let mut events = vec![event.clone()];
-    if !args.withdraw {
-        let refs: Vec<(nostr::prelude::EventId, &Release)> =
-            affected.iter().map(|(id, r)| (*id, r)).collect();
-        events.push(incident.malware_report(&refs).finalize(&keys)?);
-    }
-    let answers = crate::publish::send_and_keep(&home, &events, &args.relay)?;
-    // The feed holds the author's kept events, the incident now among them: players whose
-    // relays are down read it there. The relays have it already, so a failure only warns.
-    let feed = (!args.no_dht).then(|| {
-        rt.block_on(async {
-            let dht = args.dht.join().await?;
-            Ok::<_, anyhow::Error>(publish_feed(&home, &keys, &dht, DEFAULT_FEED_SALT, &[]).await?)
-        })
-    });
-    if let Some(Err(e)) = &feed {
-        eprintln!(
-            "warning: the incident is on the relays, but rewriting your DHT feed failed: {e:#}"
-        );
-    }
-    if args.json {
-        print_json(&json!({
-            "incident": event.id.to_hex(),
-            "report": events.get(1).map(|e| e.id.to_hex()),
-            "d": incident.d(),
-            "affected": affected.iter().map(|(_, r)| r.version.to_string()).collect::<Vec<_>>(),
-            "answers": answers,
-            "feed": feed.and_then(Result::ok).map(|f| f.infohash),
-        }));
-        return Ok(());
-    }
-    let verb = if args.withdraw { "withdrew" } else { "signed" };
-    println!("{verb} incident {} ({})", incident.d(), event.id.to_hex());
-    for (_, r) in &affected {
-        println!("  affects {}@{}", r.coordinate, r.version);
-    }
-    for a in &answers {
-        let verdict = if a.accepted { "accepted" } else { "refused" };
-        println!("  {} {verdict} {}", a.relay, &a.event_id[..12]);
-    }
-    Ok(())
+    sign_incident(author, &coordinate, &args.incident)
 }

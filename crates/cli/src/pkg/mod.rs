@@ -1,6 +1,7 @@
 //! `seedstr pkg …`: LibreSeed, npm and Cargo packages published, resolved and installed
 //! through Seedstr.
 
+mod incident;
 mod install;
 mod publish;
 mod registry;
@@ -67,6 +68,8 @@ pub enum PkgCommand {
     Registry(registry::RegistryCommand),
     /// Revoke a key in your registry, or your own key (--self).
     Revoke(Box<registry::RevokeArgs>),
+    /// Say which versions of a package you published are unsafe: installs and views refuse them.
+    Incident(Box<incident::IncidentArgs>),
     /// Serve the npm and Cargo registry views over HTTP for the unmodified clients.
     Serve(Box<serve::ServeArgs>),
 }
@@ -77,6 +80,7 @@ pub fn run(cmd: PkgCommand) -> Result<()> {
         PkgCommand::Install(a) => install::run(*a),
         PkgCommand::Registry(c) => registry::run(c),
         PkgCommand::Revoke(a) => registry::revoke(*a),
+        PkgCommand::Incident(a) => incident::run(*a),
         PkgCommand::Serve(a) => serve::run(*a),
     }
 }

@@ -2,10 +2,13 @@
 //! news goes out as a NIP-56 report (1984, `malware`) so other Nostr clients show it too.
 
 use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey};
-use seedstr_proto::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
 
-use super::tags::{tag, EventReadError, Tags};
-use super::{INCIDENT_KIND, REPORT_KIND};
+use crate::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
+use crate::tags::{tag, EventReadError, Tags};
+
+pub const INCIDENT_KIND: u16 = 30085;
+/// NIP-56 report; an incident is also sent as one, type `malware`.
+pub const REPORT_KIND: u16 = 1984;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
