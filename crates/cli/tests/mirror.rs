@@ -11,13 +11,6 @@ use nostr::prelude::ToBech32;
 use seedstr_dht::Testnet;
 use serde_json::Value;
 
-fn bootstrap(net: &Testnet) -> Vec<&str> {
-    net.bootstrap
-        .iter()
-        .flat_map(|n| ["--dht-bootstrap", n.as_str()])
-        .collect()
-}
-
 /// `mod seed-health` until `ready` accepts its report (swarms and trackers settle over a few
 /// seconds); the last report if it never does.
 fn seed_health_until(
@@ -49,7 +42,7 @@ fn a_mirror_follows_an_author_serves_without_them_and_seed_health_counts_seeders
     } = Scene::new();
     let url = relay.url.as_str();
     let net = Testnet::builder(20).build().unwrap();
-    let dht = bootstrap(&net);
+    let dht = common::dht_bootstrap(&net);
     let tracker_port = Opentracker::free_port();
 
     // 1.0.0 names the tracker (over HTTP and UDP); the stranger's mod is never mirrored.

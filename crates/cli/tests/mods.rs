@@ -855,11 +855,7 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
 #[test]
 fn with_every_relay_down_mods_install_from_the_authors_feeds_on_the_dht() {
     let net = seedstr_dht::Testnet::builder(20).build().unwrap();
-    let dht: Vec<&str> = net
-        .bootstrap
-        .iter()
-        .flat_map(|n| ["--dht-bootstrap", n.as_str()])
-        .collect();
+    let dht = common::dht_bootstrap(&net);
     let Scene {
         relay_dir: _relay_dir,
         mut relay,

@@ -114,6 +114,19 @@ fn pad_package(root: &Path, version: &str, fill: &str) -> String {
     )
 }
 
+/// `pkg install`'s packages as (`first` field: name or path, version, signer).
+fn installed(report: &Value, first: &str) -> Vec<(String, String, String)> {
+    report["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let text = |k: &str| p[k].as_str().unwrap().to_owned();
+            (text(first), text("version"), text("signer"))
+        })
+        .collect()
+}
+
 fn run_node(p: &Person, project: &Path, script: &str) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
         .args(["run", script])
@@ -220,20 +233,8 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
         json(&player, &args)
     };
     let report = install(&["greet"]).unwrap();
-    let packages: Vec<(String, String, String)> = report["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["path"].as_str().unwrap().into(),
-                p["version"].as_str().unwrap().into(),
-                p["signer"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
     assert_eq!(
-        packages,
+        installed(&report, "path"),
         [
             (
                 "node_modules/@acme/pad".into(),
@@ -797,12 +798,7 @@ fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_b
 #[test]
 fn packages_install_from_the_dht_when_no_relay_answers() {
     let net = seedstr_dht::Testnet::builder(20).build().unwrap();
-    let dht: Vec<String> = net
-        .bootstrap
-        .iter()
-        .flat_map(|n| ["--dht-bootstrap".to_owned(), n.clone()])
-        .collect();
-    let dht: Vec<&str> = dht.iter().map(String::as_str).collect();
+    let dht = common::dht_bootstrap(&net);
     let relay_dir = tempfile::tempdir().unwrap();
     let mut relay = common::RelayProcess::start(relay_dir.path(), &[]);
     let r = relay.url.clone();
@@ -882,20 +878,8 @@ fn packages_install_from_the_dht_when_no_relay_answers() {
     let project = work.path().join("offline");
     let report = install(&player, "greet", &project, &dht).unwrap();
     assert_eq!(report["resolved_via"], "dht", "{report}");
-    let installed: Vec<(String, String, String)> = report["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().into(),
-                p["version"].as_str().unwrap().into(),
-                p["signer"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
     assert_eq!(
-        installed,
+        installed(&report, "name"),
         [
             ("@acme/pad".into(), "1.1.0".into(), npub(&alice)),
             ("greet".into(), "2.0.0".into(), npub(&alice)),

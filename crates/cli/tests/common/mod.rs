@@ -116,3 +116,11 @@ pub async fn fresh_database() -> String {
     let (prefix, _) = base.rsplit_once('/').expect("URL ends in /dbname");
     format!("{prefix}/{name}")
 }
+
+/// `--dht-bootstrap <node>` for each node of a loopback testnet.
+pub fn dht_bootstrap(net: &seedstr_dht::Testnet) -> Vec<&str> {
+    net.bootstrap
+        .iter()
+        .flat_map(|n| ["--dht-bootstrap", n.as_str()])
+        .collect()
+}
