@@ -127,6 +127,19 @@ fn installed(report: &Value, first: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Flips a byte of `p`'s package store copy of `file` in `infohash`.
+fn tamper_store_copy(p: &Person, infohash: &str, file: &str) {
+    let stored = p
+        .home
+        .path()
+        .join("packages/store")
+        .join(infohash)
+        .join(file);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+}
+
 fn run_node(p: &Person, project: &Path, script: &str) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
         .args(["run", script])
@@ -266,16 +279,7 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     assert_eq!(out, "hi ***ann");
 
     // A store copy changed on disk is refused and fetched again before anything reads it.
-    let stored = player
-        .home
-        .path()
-        .join("packages/store")
-        .join(&greet_infohash)
-        .join("greet-2.0.0.tgz");
-    let mut bytes = std::fs::read(&stored).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&stored, bytes).unwrap();
+    tamper_store_copy(&player, &greet_infohash, "greet-2.0.0.tgz");
     let report = install(&[]).unwrap();
     let greet_entry = report["packages"]
         .as_array()
@@ -583,15 +587,7 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     // The publisher's seeder is gone and the view's copy was changed on disk: the view refuses
     // the bytes, so npm gets an error instead of them.
     seeder.kill();
-    let stored = viewer
-        .home
-        .path()
-        .join("packages/store")
-        .join(&greet_infohash)
-        .join("greet-2.0.0.tgz");
-    let mut bytes = std::fs::read(&stored).unwrap();
-    bytes[10] ^= 0xff;
-    std::fs::write(&stored, bytes).unwrap();
+    tamper_store_copy(&viewer, &greet_infohash, "greet-2.0.0.tgz");
     let (status, body) = http_get(&view.addr, "/npm/greet/-/greet-2.0.0.tgz");
     assert_eq!(status, 502, "{body}");
     assert!(
@@ -769,15 +765,7 @@ fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_b
     // The publisher's seeder is gone and the view's copy was changed on disk: the view refuses
     // the bytes, so cargo gets an error instead of them.
     seeder.kill();
-    let stored = viewer
-        .home
-        .path()
-        .join("packages/store")
-        .join(&greet_infohash)
-        .join("greet-0.2.0.crate");
-    let mut bytes = std::fs::read(&stored).unwrap();
-    bytes[10] ^= 0xff;
-    std::fs::write(&stored, bytes).unwrap();
+    tamper_store_copy(&viewer, &greet_infohash, "greet-0.2.0.crate");
     let (status, body) = http_get(&view.addr, &format!("/cargo/dl/{greet_sha256}"));
     assert_eq!(status, 502, "{body}");
     assert!(
