@@ -186,14 +186,19 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
     let mut archives = BTreeMap::new();
     let mut packages = Vec::new();
     for p in tree.placed.values() {
-        let mut fetch = req.fetch.clone();
-        if let (Via::Dht(reader), false) = (&via, matches!(store.held(&p.release), Ok(Some(_)))) {
-            // With no relay, the publishers' seeders are found where their feeds were: on
-            // the DHT, which they announce to.
-            let peers = reader.peers(&p.release.release.infohash, PEER_WAIT).await;
-            fetch.peers.extend(peers);
-        }
-        let archive = store.archive(swarm, &p.release, &fetch).await?;
+        let archive = match store.held(&p.release) {
+            Ok(Some(held)) => held,
+            _ => {
+                let mut fetch = req.fetch.clone();
+                if let Via::Dht(reader) = &via {
+                    // With no relay, the publishers' seeders are found where their feeds
+                    // were: on the DHT, which they announce to.
+                    let peers = reader.peers(&p.release.release.infohash, PEER_WAIT).await;
+                    fetch.peers.extend(peers);
+                }
+                store.archive(swarm, &p.release, &fetch).await?
+            }
+        };
         packages.push(InstalledPackage {
             path: p.path.clone(),
             name: p.release.name.as_str().to_owned(),
