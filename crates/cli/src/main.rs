@@ -9,6 +9,7 @@ mod key;
 mod mirror;
 mod mods;
 mod net_args;
+mod node;
 mod open_files;
 mod pkg;
 mod publish;
@@ -37,6 +38,8 @@ enum Command {
     /// Manage your Nostr identity (stored encrypted, NIP-49).
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Run the node: relay, seeder, DHT node and registry views on one HTTP port.
+    Node(Box<node::NodeArgs>),
     /// Run a Nostr relay, or sync one with another relay.
     Relay(Box<relay::RelayArgs>),
     /// Publish a folder or file as a signed release and register it for seeding.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Key(k) => key::run(k),
+        Command::Node(n) => node::run(*n),
         Command::Relay(r) => relay::run(*r),
         Command::Bench(b) => bench::run(b),
         Command::Publish(p) => publish::run(*p),

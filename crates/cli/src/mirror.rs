@@ -24,7 +24,9 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::net_args::{swarm_runtime, PeerArgs, RelayArgs};
-use crate::seed::{say, Seeder};
+use seedstr_node::seeding::Seeder;
+
+use crate::seed::{say, start_seeder};
 
 #[derive(Args)]
 pub struct MirrorArgs {
@@ -78,7 +80,7 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
     let dir = a.dir.clone().unwrap_or_else(|| home.join("mirror"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = std::fs::canonicalize(&dir)?;
-    let seeder = Seeder::start(&a.peer, a.upload_limit, REPUBLISH_EVERY, a.json).await?;
+    let seeder = start_seeder(&a.peer, a.upload_limit, REPUBLISH_EVERY, a.json).await?;
     let relays = a.relay.relays();
     let mut m = Mirror {
         followed: Followed::new(a.follow.iter().copied()),

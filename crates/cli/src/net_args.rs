@@ -54,14 +54,17 @@ pub struct PeerArgs {
 
 impl PeerArgs {
     pub async fn start_swarm(&self, upload_limit_bps: Option<u32>) -> anyhow::Result<Swarm> {
-        Swarm::start(SwarmOptions {
+        Swarm::start(self.swarm_options(upload_limit_bps)).await
+    }
+
+    pub fn swarm_options(&self, upload_limit_bps: Option<u32>) -> SwarmOptions {
+        SwarmOptions {
             listen: Some(self.listen),
             dht_bootstrap: (!self.no_dht).then(|| self.dht_bootstrap.clone()),
             dht_port: None,
             trackers: !self.no_trackers,
             upload_limit_bps: upload_limit_bps.and_then(std::num::NonZeroU32::new),
-        })
-        .await
+        }
     }
 }
 

@@ -101,6 +101,12 @@ impl SeedRegistry {
         Ok(())
     }
 
+    /// The entry registered for `infohash`, if one is and it reads.
+    pub fn entry(&self, infohash: &str) -> Option<SeedEntry> {
+        let bytes = std::fs::read(self.dir.join(infohash).with_extension("json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
     /// Every readable entry, and a description of each unreadable one.
     pub fn list(&self) -> (Vec<Seed>, Vec<String>) {
         read_all(&self.dir, |path| {

@@ -58,7 +58,7 @@ impl Via<'_> {
 pub enum CatalogError {
     #[error("no relay answered: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
-    #[error("no publisher registry is trusted: name one with --registry <npub> (your own key counts once you have one)")]
+    #[error("no publisher registry is trusted: trust one with `seedstr pkg registry trust <npub>` (or name it with --registry, or in the node's packages.registries); your own registry counts once you have one")]
     NoRegistry,
     #[error("no relay answered ({}), and joining the DHT to read the registries' feeds failed: {why}", list_failures(.failed))]
     NoDht {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use seedstr_client::install::InstallOptions;
 use seedstr_client::payload_store::{PayloadStore, PayloadStoreError};
-use seedstr_client::seeds::Origin;
+use seedstr_client::seeds::{Origin, SeedRegistry};
 use seedstr_swarm::Swarm;
 
 use crate::archive::Digests;
@@ -44,6 +44,8 @@ pub struct Archive {
 
 pub struct PackageStore {
     payloads: PayloadStore,
+    /// Payloads registered for seeding, among them the packages this identity published.
+    seeds: SeedRegistry,
 }
 
 pub fn store_dir(home: &Path) -> PathBuf {
@@ -54,19 +56,35 @@ impl PackageStore {
     pub fn new(home: &Path) -> PackageStore {
         PackageStore {
             payloads: PayloadStore::new(home, store_dir(home), Origin::Package),
+            seeds: SeedRegistry::new(home),
         }
     }
 
-    /// The held copy of `release`'s archive when it passes every check; `Ok(None)` when none
-    /// is held, `Err(why)` when the held copy is refused.
+    /// The held copy of `release`'s archive when it passes every check: the store's, or the
+    /// one this node registered for seeding (a package it published). `Ok(None)` when none is
+    /// held, `Err(why)` when the store's copy is refused.
     pub fn held(&self, release: &PackageRelease) -> Result<Option<Archive>, String> {
+        let infohash = release.release.infohash_hex();
         let path = self
             .payloads
             .dir()
-            .join(release.release.infohash_hex())
+            .join(&infohash)
             .join(&release.archive().path);
         if !path.exists() {
-            return Ok(None);
+            let registered = self
+                .seeds
+                .entry(&infohash)
+                .map(|e| e.dir.join(&release.archive().path))
+                .filter(|p| p.is_file());
+            // A registered copy that fails its check is not ours to replace; it is skipped.
+            return Ok(registered.and_then(|path| {
+                check(release, &path).ok().map(|bytes| Archive {
+                    path,
+                    bytes,
+                    fetched: false,
+                    replaced_bad_copy: None,
+                })
+            }));
         }
         match check(release, &path) {
             Ok(bytes) => Ok(Some(Archive {

@@ -68,6 +68,11 @@ impl Relay {
         }
     }
 
+    /// Open WebSocket connections.
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
     /// The relay's routes, for mounting in a larger server (the node).
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new().route("/", get(root)).with_state(self.clone())
@@ -80,7 +85,7 @@ impl Relay {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.spawn_background();
+        self.start_background();
         // Small Nostr messages must not wait for Nagle's algorithm (40 ms stalls otherwise).
         let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
@@ -96,7 +101,10 @@ impl Relay {
         .await
     }
 
-    fn spawn_background(self: &Arc<Self>) {
+    /// Starts the expiration sweeper and, for shared stores, the fan-out of events saved by
+    /// other front-ends; [`Relay::serve`] does this itself, a server mounting
+    /// [`Relay::router`] calls it once.
+    pub fn start_background(self: &Arc<Self>) {
         let relay = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));

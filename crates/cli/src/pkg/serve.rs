@@ -29,7 +29,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let swarm = args.lookup.peer.start_swarm(None).await?;
         let state = Arc::new(ViewState {
             sources,
-            swarm,
+            swarm: Arc::new(swarm),
             store: PackageStore::new(&home),
             fetch,
         });

@@ -26,7 +26,7 @@ use crate::store::{PackageStore, StoreError};
 
 pub struct ViewState {
     pub sources: Sources,
-    pub swarm: Swarm,
+    pub swarm: Arc<Swarm>,
     pub store: PackageStore,
     pub fetch: InstallOptions,
 }

@@ -1,0 +1,95 @@
+//! `seedstr node`: everything in one process (relay, seeder, DHT node, registry views) with the
+//! embedded defaults, or those of `seedstr.toml`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use seedstr_client::keystore::home;
+use seedstr_node::NodeConfig;
+
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The configuration file [default: seedstr.toml in the data folder, when it exists].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print the configuration in effect (every default written out) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// HTTP address: relay, API, registry views and web UI (overrides http.listen).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// TCP address for BitTorrent peers (overrides torrent.listen).
+    #[arg(long)]
+    torrent_listen: Option<SocketAddr>,
+    /// DHT node to join through, host:port (repeatable; overrides dht.bootstrap).
+    #[arg(long = "dht-bootstrap")]
+    dht_bootstrap: Vec<String>,
+    /// Run without the Mainline DHT (overrides dht.enabled).
+    #[arg(long, conflicts_with = "dht_bootstrap")]
+    no_dht: bool,
+}
+
+pub fn run(args: NodeArgs) -> Result<()> {
+    let home = home();
+    let config = config(&args, &home)?;
+    if args.print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
+    }
+    crate::open_files::raise_limit();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(seedstr_node::run(
+        &home,
+        config,
+        |a| {
+            // Tests and scripts read the first line to find ephemeral ports.
+            println!("seedstr node listening on http://{}", a.http);
+            println!("  relay:   ws://{}/", a.http);
+            println!(
+                "  npm:     npm install --registry http://{}/npm/ <package>",
+                a.http
+            );
+            println!("  cargo:   sparse+http://{}/cargo/index/", a.http);
+            println!("  health:  http://{}/health", a.http);
+            println!("  torrent: {}", a.torrent);
+        },
+        shutdown_signal(),
+    ))
+}
+
+fn config(args: &NodeArgs, home: &std::path::Path) -> Result<NodeConfig> {
+    let default_file = home.join("seedstr.toml");
+    let mut config = match &args.config {
+        Some(path) => NodeConfig::load(path)?,
+        None if default_file.is_file() => NodeConfig::load(&default_file)?,
+        None => NodeConfig::default(),
+    };
+    if let Some(l) = args.listen {
+        config.http.listen = l;
+    }
+    if let Some(l) = args.torrent_listen {
+        config.torrent.listen = l;
+    }
+    if !args.dht_bootstrap.is_empty() {
+        config.dht.bootstrap = args.dht_bootstrap.clone();
+    }
+    if args.no_dht {
+        config.dht.enabled = false;
+    }
+    Ok(config)
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("seedstr node: stopping");
+}

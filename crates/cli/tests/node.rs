@@ -1,0 +1,267 @@
+//! `seedstr node`: one process, one HTTP port for the relay, the health report and the registry
+//! views, beside the seeder. Configured from its own `--print-config` output, it relays a
+//! release and seeds it, lets the unmodified npm install a package through it, stops cleanly on
+//! SIGTERM and comes back with what it had acknowledged.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::spine::{write, Person};
+use nostr::prelude::ToBech32;
+use serde_json::Value;
+
+struct NodeProcess {
+    child: Child,
+    http: String,
+    torrent: String,
+    /// Held open: a closed pipe would fail the node's next line of output.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl NodeProcess {
+    fn start(home: &Path, config: &Path) -> NodeProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(["node", "--config", config.to_str().unwrap()])
+            .env("SEEDSTR_HOME", home)
+            .env("SEEDSTR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().unwrap().unwrap();
+        let first = next();
+        let http = first
+            .strip_prefix("seedstr node listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        let torrent = loop {
+            let line = next();
+            if let Some(t) = line.trim().strip_prefix("torrent: ") {
+                break t.to_owned();
+            }
+        };
+        NodeProcess {
+            child,
+            http,
+            torrent,
+            _stdout: lines,
+        }
+    }
+
+    fn relay(&self) -> String {
+        format!("ws://{}/", self.http)
+    }
+
+    /// SIGTERM, as a service manager stops it; whether it exited cleanly.
+    fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(addr: &str, path: &str, accept: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn health(node: &NodeProcess) -> Value {
+    let (status, body) = http_get(&node.http, "/health", "application/json");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn ok(p: &Person, args: &[&str]) -> Value {
+    let out = p.run(args);
+    assert!(
+        out.status.success(),
+        "seedstr {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[test]
+fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
+    let (alice, player) = (Person::new(), Person::new());
+    let alice_npub = alice.keys.public_key().to_bech32().unwrap();
+
+    // The printed defaults, edited as an operator would: loopback ports, no public DHT, and
+    // alice's publisher registry trusted by the views.
+    let printed = String::from_utf8(alice.run(&["node", "--print-config"]).stdout).unwrap();
+    assert!(printed.contains("[relay.limits]") && printed.contains("[packages]"));
+    let config = printed
+        .replace("listen = \"127.0.0.1:7447\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"0.0.0.0:6881\"", "listen = \"127.0.0.1:0\"")
+        .replace("enabled = true", "enabled = false")
+        .replace("poll_secs = 2", "poll_secs = 1")
+        .replace(
+            "registries = []",
+            &format!("registries = [\"{alice_npub}\"]"),
+        );
+    let config_file = alice.home.path().join("node.toml");
+    std::fs::write(&config_file, config).unwrap();
+    let node = NodeProcess::start(alice.home.path(), &config_file);
+
+    let h = health(&node);
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["dht"]["state"], "off");
+    let (status, body) = http_get(&node.http, "/", "application/nostr+json");
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["name"],
+        "seedstr"
+    );
+
+    // Alice publishes through the node's relay; the node, whose data folder is hers, starts
+    // seeding the payload on its next look at the registry.
+    let work = tempfile::tempdir().unwrap();
+    let payload = work.path().join("tool");
+    write(&payload, "bin/tool.sh", b"echo tool\n");
+    let published = alice.publish(&payload, "tool", "1.0.0", &node.relay(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&node)["seeding"]["torrents"] != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the node never seeded the release"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let target = format!("{alice_npub}/generic.tool");
+    let root = work.path().join("game");
+    let installed = player
+        .install(
+            &target,
+            &root,
+            &node.relay(),
+            std::slice::from_ref(&node.torrent),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(installed["event_id"], published["event_id"]);
+    assert!(root.join("bin/tool.sh").is_file());
+
+    // An npm package through the node's view: published by alice, mapped in her registry,
+    // served from the copy she published.
+    let pad = work.path().join("pad");
+    write(
+        &pad,
+        "package.json",
+        br#"{"name":"pad","version":"1.0.0","main":"index.js"}"#,
+    );
+    write(
+        &pad,
+        "index.js",
+        b"module.exports = (s) => s.padStart(5, '*');\n",
+    );
+    let relay = node.relay();
+    ok(
+        &alice,
+        &[
+            "pkg",
+            "publish",
+            pad.to_str().unwrap(),
+            "--ns",
+            "npm",
+            "--relay",
+            &relay,
+            "--no-dht",
+            "--json",
+        ],
+    );
+    ok(
+        &alice,
+        &[
+            "pkg",
+            "registry",
+            "add",
+            "pad",
+            &alice_npub,
+            "--relay",
+            &relay,
+            "--no-dht",
+            "--json",
+        ],
+    );
+    let project = work.path().join("app");
+    write(
+        &project,
+        "package.json",
+        br#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"pad":"^1.0.0"}}"#,
+    );
+    let npm = Command::new("npm")
+        .args(["install", &format!("--registry=http://{}/npm/", node.http)])
+        .args(["--no-audit", "--no-fund", "--cache"])
+        .arg(work.path().join("npm-cache"))
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(
+        npm.status.success(),
+        "npm install: {}",
+        String::from_utf8_lossy(&npm.stderr)
+    );
+    let ran = Command::new("node")
+        .args(["-e", "console.log(require('pad')('x'))"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "****x");
+
+    // SIGTERM stops it cleanly; started again on the same data, it still holds the release it
+    // acknowledged and seeds it again.
+    assert!(node.terminate(), "the node did not exit cleanly");
+    let node = NodeProcess::start(alice.home.path(), &config_file);
+    let again = work.path().join("game2");
+    let installed = player
+        .install(
+            &target,
+            &again,
+            &node.relay(),
+            std::slice::from_ref(&node.torrent),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(installed["event_id"], published["event_id"]);
+    assert!(again.join("bin/tool.sh").is_file());
+}

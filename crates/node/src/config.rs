@@ -1,0 +1,185 @@
+//! `seedstr.toml`: the node's configuration. Every field has a default, so an empty file (or
+//! none) runs a working node; `seedstr node --print-config` writes every default out.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use seedstr_relay::RelayConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Keys, the seed registry, package store and (by default) the event store live here.
+    /// Empty: `$SEEDSTR_HOME`, else `~/.config/seedstr`.
+    pub data: PathBuf,
+    pub http: HttpConfig,
+    pub store: StoreConfig,
+    pub torrent: TorrentConfig,
+    pub dht: DhtConfig,
+    pub packages: PackagesConfig,
+    /// The relay served on the HTTP port (limits, policy, auth, rates, NIP-11 info).
+    pub relay: RelayConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// One port for the relay's WebSocket, NIP-11, the API, the registry views and the web UI.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The LMDB folder; empty: `<data>/relay`.
+    pub lmdb: PathBuf,
+    /// A PostgreSQL URL to use instead of LMDB (several nodes or relays on one database).
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TorrentConfig {
+    /// TCP address peers connect to.
+    pub listen: SocketAddr,
+    /// Upload cap in bytes per second; 0: none.
+    pub upload_limit: u32,
+    /// Contact the trackers releases name.
+    pub trackers: bool,
+    /// Seconds between looks at the seed registry for payloads to start or stop.
+    pub poll_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DhtConfig {
+    pub enabled: bool,
+    /// `host:port` of nodes to join through; empty: the public Mainline routers.
+    pub bootstrap: Vec<String>,
+    /// Seconds between puts of the kept records (own and followed); nodes drop items after
+    /// about two hours.
+    pub republish_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PackagesConfig {
+    /// Publisher registries trusted by the npm and Cargo views (npub or hex), besides those in
+    /// `<data>/pkg/trusted-registries`.
+    pub registries: Vec<String>,
+    /// Relays the views ask besides this node's own.
+    pub relays: Vec<String>,
+    /// Seconds to wait for a relay's answer.
+    pub relay_timeout_secs: u64,
+    /// Seconds the swarm may go without delivering an archive before mirrors are tried.
+    pub stall_timeout_secs: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> NodeConfig {
+        NodeConfig {
+            data: PathBuf::new(),
+            http: HttpConfig::default(),
+            store: StoreConfig::default(),
+            torrent: TorrentConfig::default(),
+            dht: DhtConfig::default(),
+            packages: PackagesConfig::default(),
+            relay: RelayConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7447)),
+        }
+    }
+}
+
+impl Default for TorrentConfig {
+    fn default() -> TorrentConfig {
+        TorrentConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 6881)),
+            upload_limit: 0,
+            trackers: true,
+            poll_secs: 2,
+        }
+    }
+}
+
+impl Default for DhtConfig {
+    fn default() -> DhtConfig {
+        DhtConfig {
+            enabled: true,
+            bootstrap: Vec::new(),
+            republish_secs: 3600,
+        }
+    }
+}
+
+impl Default for PackagesConfig {
+    fn default() -> PackagesConfig {
+        PackagesConfig {
+            registries: Vec::new(),
+            relays: Vec::new(),
+            relay_timeout_secs: 5,
+            stall_timeout_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {why}")]
+    Parse { path: PathBuf, why: String },
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the config always serializes")
+    }
+
+    /// The data folder: `data`, or `home` when it is empty.
+    pub fn data_dir(&self, home: &Path) -> PathBuf {
+        if self.data.as_os_str().is_empty() {
+            home.to_owned()
+        } else {
+            self.data.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_defaults_load_back_and_unknown_fields_are_named() {
+        let printed = NodeConfig::default().to_toml();
+        let back: NodeConfig = toml::from_str(&printed).unwrap();
+        assert_eq!(back.to_toml(), printed);
+        assert!(printed.contains("[http]") && printed.contains("[relay.limits]"));
+        let why = toml::from_str::<NodeConfig>("[http]\nlisten = \"127.0.0.1:1\"\nport = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("port"), "{why}");
+    }
+}

@@ -1,0 +1,10 @@
+//! The Seedstr node: one long-running process that is a relay, a seeder, a DHT node and a
+//! registry gateway at once, on one HTTP port plus the torrent and DHT ports.
+
+pub mod config;
+pub mod health;
+pub mod node;
+pub mod seeding;
+
+pub use config::NodeConfig;
+pub use node::{run, Addresses};

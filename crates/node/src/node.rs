@@ -1,0 +1,198 @@
+//! Running the node: the event store and relay, the seeder with its DHT upkeep, and the
+//! registry views, served together on one HTTP port until shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use axum::Router;
+use seedstr_client::install::InstallOptions;
+use seedstr_client::target::parse_public_key;
+use seedstr_dht::DhtOptions;
+use seedstr_pkg::catalog::Sources;
+use seedstr_pkg::store::PackageStore;
+use seedstr_pkg::views::server::ViewState;
+use seedstr_relay::Relay;
+use seedstr_store::lmdb::LmdbStore;
+use seedstr_store::postgres::PgStore;
+use seedstr_store::Store;
+use seedstr_swarm::SwarmOptions;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::config::NodeConfig;
+use crate::health::{self, Status};
+use crate::seeding::{Report, SeedOptions, Seeder};
+
+/// Where a started node can be reached.
+#[derive(Debug, Clone)]
+pub struct Addresses {
+    pub http: SocketAddr,
+    pub torrent: SocketAddr,
+}
+
+/// Runs the node from `config` (its data folder defaulting to `home`) until `shutdown`
+/// resolves; `started` hears where it listens once everything is up. On shutdown the HTTP
+/// server stops taking connections and lets open requests finish, the seeder stops, and the
+/// store, which commits every event before the relay acknowledges it, is closed.
+pub async fn run(
+    home: &Path,
+    config: NodeConfig,
+    started: impl FnOnce(&Addresses),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let data = config.data_dir(home);
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let store = open_store(&config, &data).await?;
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+    let http = listener.local_addr()?;
+    let own_relay = format!("ws://{}/", loopback_for(http));
+
+    let relay = Relay::new(config.relay.clone(), store);
+    relay.start_background();
+
+    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
+    let report: Report = Arc::new(|value: Value, text: String| {
+        tracing::info!(target: "seedstr::seeding", event = %value, "{text}");
+    });
+    let mut seeder = Seeder::start(
+        &data,
+        SeedOptions {
+            swarm: SwarmOptions {
+                listen: Some(config.torrent.listen),
+                dht_bootstrap: dht_bootstrap.clone(),
+                dht_port: None,
+                trackers: config.torrent.trackers,
+                upload_limit_bps: std::num::NonZeroU32::new(config.torrent.upload_limit),
+            },
+            dht: dht_bootstrap.clone(),
+            republish: Duration::from_secs(config.dht.republish_secs.max(1)),
+        },
+        report,
+    )
+    .await
+    .context("starting the BitTorrent session")?;
+    let torrent = seeder
+        .swarm
+        .local_peer_addr()
+        .context("the BitTorrent session is not listening")?;
+
+    let views = Arc::new(ViewState {
+        sources: Sources {
+            relays: std::iter::once(own_relay.clone())
+                .chain(config.packages.relays.iter().cloned())
+                .collect(),
+            relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
+            trusted: trusted_registries(&data, &config.packages.registries)?,
+            home: data.clone(),
+        },
+        swarm: seeder.swarm.clone(),
+        store: PackageStore::new(&data),
+        fetch: InstallOptions {
+            relays: vec![own_relay],
+            relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
+            allow_downgrade: true,
+            peers: Vec::new(),
+            stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
+            home: data.clone(),
+            dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
+        },
+    });
+
+    let serving = Arc::new(AtomicUsize::new(0));
+    let status = Arc::new(Status {
+        started: Instant::now(),
+        relay: relay.clone(),
+        serving: serving.clone(),
+        torrent,
+        dht: seeder.dht_state(),
+    });
+    let app: Router = relay
+        .router()
+        .merge(seedstr_pkg::views::server::router(views))
+        .merge(health::router(status));
+
+    // The seeder looks at its registry on its own schedule; the HTTP server only reads the
+    // count it publishes.
+    let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
+    let (stop_seeding, mut seeding_stopped) = tokio::sync::watch::channel(false);
+    let seeding = tokio::spawn(async move {
+        loop {
+            if let Err(e) = seeder.pass().await {
+                tracing::warn!("seed registry: {e:#}");
+            }
+            serving.store(seeder.serving(), Ordering::Relaxed);
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = seeding_stopped.changed() => break,
+            }
+        }
+        seeder.swarm.stop().await;
+    });
+
+    started(&Addresses { http, torrent });
+    // Small Nostr messages must not wait for Nagle's algorithm (40 ms stalls otherwise).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    let _ = stop_seeding.send(true);
+    let _ = seeding.await;
+    served.context("serving HTTP")
+}
+
+async fn open_store(config: &NodeConfig, data: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    if !config.store.database.is_empty() {
+        let store = PgStore::connect(&config.store.database)
+            .await
+            .context("opening the PostgreSQL store")?;
+        return Ok(store);
+    }
+    let dir = if config.store.lmdb.as_os_str().is_empty() {
+        data.join("relay")
+    } else {
+        config.store.lmdb.clone()
+    };
+    let store = LmdbStore::open(&dir)
+        .with_context(|| format!("opening the event store in {}", dir.display()))?;
+    Ok(store)
+}
+
+/// The registries the views trust: those kept in the data folder, plus the configured ones.
+fn trusted_registries(
+    data: &Path,
+    configured: &[String],
+) -> anyhow::Result<Vec<nostr::prelude::PublicKey>> {
+    let mut keys = seedstr_pkg::trust::load(data)?;
+    for text in configured {
+        let key = parse_public_key(text)
+            .with_context(|| format!("packages.registries: {text:?} is not a public key"))?;
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+/// An address this machine can reach `addr` at: the loopback one for a wildcard bind.
+fn loopback_for(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}

@@ -1,0 +1,311 @@
+//! Seeding: serve every registered payload until stopped. The registry is a folder, so
+//! payloads published or installed while this runs are picked up, and a restart resumes them
+//! all. Beside the swarm, the DHT upkeep announces every seeded torrent and puts the kept
+//! records again. `seedstr seed`, `seedstr mirror` and the node each run one [`Seeder`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use seedstr_client::republish::{republish_kept, ANNOUNCE_EVERY};
+use seedstr_client::seeds::SeedRegistry;
+use seedstr_dht::{DhtNode, DhtOptions};
+use seedstr_swarm::{Sources, Swarm, SwarmOptions, Transfer};
+use serde_json::{json, Value};
+
+/// Where a seeder says what it does: a JSON object and the same news for people. The CLI
+/// prints one or the other; the node logs it.
+pub type Report = Arc<dyn Fn(Value, String) + Send + Sync>;
+
+pub struct SeedOptions {
+    pub swarm: SwarmOptions,
+    /// Bootstrap nodes of the DHT to announce on and republish to (empty: the public
+    /// routers); `None`: no DHT.
+    pub dht: Option<Vec<String>>,
+    /// Between puts of the kept DHT records.
+    pub republish: Duration,
+}
+
+/// Serves what the seed registry lists, one [`Seeder::pass`] at a time; `seed` and `mirror`
+/// both run one.
+pub struct Seeder {
+    pub swarm: Arc<Swarm>,
+    registry: SeedRegistry,
+    active: BTreeMap<String, Transfer>,
+    warned: BTreeSet<String>,
+    /// Payloads whose files no longer match; checking them again each pass would rehash them
+    /// every time. A restart tries again.
+    failed: BTreeSet<String>,
+    /// Started payloads, for the DHT side to announce; `None` without the DHT.
+    announce: Option<tokio::sync::mpsc::UnboundedSender<[u8; 20]>>,
+    report: Report,
+    dht_state: Arc<AtomicU8>,
+}
+
+/// Reads a seeder's [`DhtState`] from elsewhere.
+#[derive(Clone)]
+pub struct DhtStateHandle(Arc<AtomicU8>);
+
+impl DhtStateHandle {
+    pub fn get(&self) -> DhtState {
+        DhtState::from_u8(self.0.load(Ordering::Relaxed))
+    }
+}
+
+impl Seeder {
+    /// Starts the BitTorrent session for the registry in `home` and, with a DHT, the DHT
+    /// upkeep beside it.
+    pub async fn start(home: &Path, opts: SeedOptions, report: Report) -> anyhow::Result<Seeder> {
+        let registry = SeedRegistry::new(home);
+        let swarm = Arc::new(Swarm::start(opts.swarm).await?);
+        let addr = swarm
+            .local_peer_addr()
+            .ok_or_else(|| anyhow::anyhow!("the BitTorrent session is not listening"))?;
+        report(
+            json!({"listening": addr.to_string(), "registry": registry.dir()}),
+            // The CLI prints this first; scripts read it to find the port.
+            format!("seedstr seed listening on {addr}"),
+        );
+        // Joining the DHT takes a while on the real network: it runs beside seeding, and
+        // announcements wait in the channel until it has joined.
+        let dht_state = Arc::new(AtomicU8::new(DhtState::Off as u8));
+        let announce = opts.dht.map(|bootstrap| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            dht_state.store(DhtState::Joining as u8, Ordering::Relaxed);
+            let upkeep = DhtUpkeep {
+                home: home.to_owned(),
+                bootstrap,
+                port: addr.port(),
+                republish: opts.republish,
+                report: report.clone(),
+                state: dht_state.clone(),
+            };
+            tokio::spawn(upkeep.run(rx));
+            tx
+        });
+        Ok(Seeder {
+            swarm,
+            registry,
+            active: BTreeMap::new(),
+            warned: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            announce,
+            report,
+            dht_state,
+        })
+    }
+
+    /// A handle on where the DHT side is, for status reports.
+    pub fn dht_state(&self) -> DhtStateHandle {
+        DhtStateHandle(self.dht_state.clone())
+    }
+
+    /// How many payloads are being served.
+    pub fn serving(&self) -> usize {
+        self.active.len()
+    }
+
+    /// One look at the registry: starts what is new, drops entries whose files are gone, and
+    /// stops what is no longer registered.
+    pub async fn pass(&mut self) -> anyhow::Result<()> {
+        let report = self.report.clone();
+        let (seeds, broken) = self.registry.list();
+        for b in broken {
+            if self.warned.insert(b.clone()) {
+                eprintln!("warning: skipping a broken registry entry: {b}");
+            }
+        }
+        let mut listed = BTreeSet::new();
+        for seed in seeds {
+            let e = &seed.entry;
+            listed.insert(e.infohash.clone());
+            if self.active.contains_key(&e.infohash) || self.failed.contains(&e.infohash) {
+                continue;
+            }
+            if !e.still_valid() {
+                // The install was upgraded or removed, or the published folder is gone.
+                self.registry.remove(&e.infohash)?;
+                report(
+                    json!({"dropped": e.infohash, "release": e.release, "why": "files gone"}),
+                    format!("dropped {} ({}): its files are gone", e.release, e.infohash),
+                );
+                continue;
+            }
+            let sources = Sources {
+                peers: vec![],
+                trackers: e.trackers.clone(),
+            };
+            match self.swarm.seed(&seed.torrent_file, &e.dir, &sources).await {
+                Ok(t) => {
+                    report(
+                        json!({"seeding": e.infohash, "release": e.release, "dir": e.dir}),
+                        format!(
+                            "seeding {} ({}) from {}",
+                            e.release,
+                            e.infohash,
+                            e.dir.display()
+                        ),
+                    );
+                    self.active.insert(e.infohash.clone(), t);
+                    if let (Some(tx), Ok(ih)) = (&self.announce, hex::decode(&e.infohash)) {
+                        if let Ok(ih) = <[u8; 20]>::try_from(ih) {
+                            let _ = tx.send(ih);
+                        }
+                    }
+                }
+                Err(err) => {
+                    self.failed.insert(e.infohash.clone());
+                    report(
+                        json!({"refused": e.infohash, "release": e.release, "why": format!("{err:#}")}),
+                        format!("not seeding {}: {err:#}", e.release),
+                    );
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .active
+            .keys()
+            .filter(|ih| !listed.contains(*ih))
+            .cloned()
+            .collect();
+        for ih in gone {
+            self.stop(&ih).await;
+        }
+        Ok(())
+    }
+
+    /// Stops serving one payload, so its files can go.
+    pub async fn stop(&mut self, infohash: &str) {
+        if let Some(t) = self.active.remove(infohash) {
+            let _ = self.swarm.remove(&t).await;
+            (self.report)(
+                json!({"stopped": infohash}),
+                format!("stopped {infohash}: no longer registered"),
+            );
+        }
+    }
+}
+
+/// The Mainline DHT side of seeding: every seeded torrent announced when it starts and every
+/// fifteen minutes, every kept record put again every `republish` (and once at the start).
+struct DhtUpkeep {
+    home: std::path::PathBuf,
+    bootstrap: Vec<String>,
+    /// The BitTorrent port announced.
+    port: u16,
+    republish: Duration,
+    report: Report,
+    state: Arc<AtomicU8>,
+}
+
+/// Where the seeder's DHT side is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DhtState {
+    Off = 0,
+    Joining = 1,
+    Joined = 2,
+    /// No bootstrap node answered; seeding goes on without the DHT.
+    Unreachable = 3,
+}
+
+impl DhtState {
+    fn from_u8(v: u8) -> DhtState {
+        match v {
+            1 => DhtState::Joining,
+            2 => DhtState::Joined,
+            3 => DhtState::Unreachable,
+            _ => DhtState::Off,
+        }
+    }
+}
+
+/// Announces in flight at once: enough to start a large registry in minutes, few enough not to
+/// flood the node's DHT actor.
+const ANNOUNCES_AT_ONCE: usize = 16;
+
+impl DhtUpkeep {
+    async fn run(self, mut started: tokio::sync::mpsc::UnboundedReceiver<[u8; 20]>) {
+        // A long-running seeder answers other nodes and stores their items.
+        let opts = DhtOptions {
+            server: true,
+            ..DhtOptions::joining(&self.bootstrap)
+        };
+        let dht = match DhtNode::join(&opts).await {
+            Ok(dht) => {
+                self.state.store(DhtState::Joined as u8, Ordering::Relaxed);
+                dht
+            }
+            Err(e) => {
+                tracing::warn!("joining the Mainline DHT: {e}; seeding without announcing on it or republishing records");
+                self.state
+                    .store(DhtState::Unreachable as u8, Ordering::Relaxed);
+                return;
+            }
+        };
+        // Each put and announce waits out the DHT's request timeout, so republishing runs
+        // beside the announces (a torrent started meanwhile is findable at once), and
+        // announces run several at a time.
+        tokio::spawn(republish_every(
+            self.home.clone(),
+            dht.clone(),
+            self.republish,
+            self.report.clone(),
+        ));
+        let mut seeded: Vec<[u8; 20]> = Vec::new();
+        let mut waiting: std::collections::VecDeque<[u8; 20]> = Default::default();
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        let mut announce_tick = tokio::time::interval(ANNOUNCE_EVERY);
+        // The first tick is immediate; torrents are announced as they start.
+        announce_tick.tick().await;
+        loop {
+            while in_flight.len() < ANNOUNCES_AT_ONCE {
+                let Some(ih) = waiting.pop_front() else { break };
+                in_flight.push(announce_one(&dht, ih, self.port, &self.report));
+            }
+            tokio::select! {
+                ih = started.recv() => {
+                    let Some(ih) = ih else { return };
+                    seeded.push(ih);
+                    waiting.push_back(ih);
+                }
+                _ = announce_tick.tick() => waiting.extend(&seeded),
+                Some(()) = futures_util::StreamExt::next(&mut in_flight), if !in_flight.is_empty() => {}
+            }
+        }
+    }
+}
+
+async fn republish_every(home: std::path::PathBuf, dht: DhtNode, every: Duration, report: Report) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let (done, broken) = republish_kept(&home, &dht).await;
+        for b in broken {
+            eprintln!("warning: not republishing a kept DHT item: {b}");
+        }
+        for r in done {
+            let text = match &r.outcome {
+                Ok(n) => format!(
+                    "republished {} of {} (seq {}) at {n} nodes",
+                    r.label, r.author, r.seq
+                ),
+                Err(e) => format!("could not republish {} of {}: {e}", r.label, r.author),
+            };
+            report(json!({"republished": r}), text);
+        }
+    }
+}
+
+async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, report: &Report) {
+    let infohash = hex::encode(ih);
+    match dht.announce_peer(&ih, port).await {
+        Ok(()) => report(
+            json!({"announced": infohash, "port": port}),
+            format!("announced {infohash} on the DHT"),
+        ),
+        Err(e) => eprintln!("warning: announcing {infohash} on the DHT: {e}"),
+    }
+}
