@@ -110,6 +110,15 @@ fn health(node: &NodeProcess) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// The value of `name` in a Prometheus text exposition.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from {text}"))
+        .parse()
+        .unwrap()
+}
+
 fn ok(p: &Person, args: &[&str]) -> Value {
     let out = p.run(args);
     assert!(
@@ -167,6 +176,20 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The metrics count the event stored and the torrent served, in Prometheus's format.
+    let metrics = || {
+        let (status, text) = http_get(&node.http, "/metrics", "text/plain");
+        assert_eq!(status, 200);
+        text
+    };
+    let text = metrics();
+    assert!(text.contains("# TYPE seedstr_relay_events_saved_total counter"));
+    assert!(
+        metric(&text, "seedstr_relay_events_saved_total") >= 2,
+        "{text}"
+    );
+    assert_eq!(metric(&text, "seedstr_torrents_seeding"), 1);
+    assert_eq!(metric(&text, "seedstr_dht_joined"), 0);
     let target = format!("{alice_npub}/generic.tool");
     let root = work.path().join("game");
     let installed = player
@@ -180,6 +203,16 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         .unwrap();
     assert_eq!(installed["event_id"], published["event_id"]);
     assert!(root.join("bin/tool.sh").is_file());
+    // The bytes the player fetched show up as uploaded once the seeder looks again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(&metrics(), "seedstr_torrent_uploaded_bytes") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no upload counted: {}",
+            metrics()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // An npm package through the node's view: published by alice, mapped in her registry,
     // served from the copy she published.

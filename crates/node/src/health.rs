@@ -1,41 +1,149 @@
-//! `GET /health`: whether the node is up, and the few numbers that say it is working.
+//! `GET /health` (is the node up, in a few numbers) and `GET /metrics` (the same and more, in
+//! Prometheus's text format).
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use seedstr_relay::Relay;
 use serde_json::{json, Value};
 
-use crate::seeding::DhtStateHandle;
+use crate::seeding::{DhtState, DhtStateHandle, SeedingStats};
 
 /// What the node's parts report, shared with the HTTP handlers.
 pub struct Status {
     pub started: Instant,
     pub relay: Arc<Relay>,
-    /// Payloads the seeder serves, as of its last look at the registry.
-    pub serving: Arc<AtomicUsize>,
+    /// As of the seeder's last look at its registry.
+    pub seeding: Arc<Mutex<SeedingStats>>,
     pub torrent: SocketAddr,
     pub dht: DhtStateHandle,
+    /// The data folder, where the kept DHT records are counted.
+    pub data: PathBuf,
+}
+
+impl Status {
+    fn seeding(&self) -> SeedingStats {
+        *self.seeding.lock().expect("seeding stats lock")
+    }
+
+    /// DHT records kept for republishing (own and followed).
+    fn kept_records(&self) -> usize {
+        std::fs::read_dir(self.data.join("dht").join("items"))
+            .map(|d| d.filter_map(Result::ok).count())
+            .unwrap_or(0)
+    }
 }
 
 pub fn router(status: Arc<Status>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .with_state(status)
 }
 
 async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
+    let seeding = s.seeding();
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": s.started.elapsed().as_secs(),
         "relay": {"connections": s.relay.connection_count()},
-        "seeding": {"torrents": s.serving.load(Ordering::Relaxed), "listen": s.torrent.to_string()},
+        "seeding": {"torrents": seeding.torrents, "peers": seeding.live_peers, "listen": s.torrent.to_string()},
         "dht": {"state": s.dht.get()},
     }))
+}
+
+async fn metrics(State(s): State<Arc<Status>>) -> impl IntoResponse {
+    let seeding = s.seeding();
+    let dht_joined = u64::from(s.dht.get() == DhtState::Joined);
+    let rows: [(&str, &str, &str, u64); 11] = [
+        (
+            "seedstr_uptime_seconds",
+            "gauge",
+            "Seconds since the node started.",
+            s.started.elapsed().as_secs(),
+        ),
+        (
+            "seedstr_relay_connections",
+            "gauge",
+            "Open WebSocket connections.",
+            s.relay.connection_count() as u64,
+        ),
+        (
+            "seedstr_relay_subscriptions",
+            "gauge",
+            "Open subscriptions over every connection.",
+            s.relay.subscription_count() as u64,
+        ),
+        (
+            "seedstr_relay_events_saved_total",
+            "counter",
+            "New events stored since start.",
+            s.relay.events_saved(),
+        ),
+        (
+            "seedstr_torrents_seeding",
+            "gauge",
+            "Payloads being served.",
+            seeding.torrents as u64,
+        ),
+        (
+            "seedstr_torrent_peers",
+            "gauge",
+            "Peers connected, over every torrent.",
+            seeding.live_peers,
+        ),
+        (
+            "seedstr_torrent_uploaded_bytes",
+            "gauge",
+            "Bytes sent to peers by the torrents being served, since each started.",
+            seeding.uploaded_bytes,
+        ),
+        (
+            "seedstr_torrent_served_bytes",
+            "gauge",
+            "Total size of the payloads being served.",
+            seeding.served_bytes,
+        ),
+        (
+            "seedstr_dht_joined",
+            "gauge",
+            "1 when the DHT node has joined the network.",
+            dht_joined,
+        ),
+        (
+            "seedstr_dht_announces_total",
+            "counter",
+            "Successful announces of seeded torrents.",
+            s.dht.announces(),
+        ),
+        (
+            "seedstr_dht_records_kept",
+            "gauge",
+            "DHT records kept and put again periodically.",
+            s.kept_records() as u64,
+        ),
+    ];
+    let mut text = String::new();
+    for (name, kind, help, value) in rows {
+        let _ = writeln!(
+            text,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -3,8 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -26,7 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::config::NodeConfig;
 use crate::health::{self, Status};
-use crate::seeding::{Report, SeedOptions, Seeder};
+use crate::seeding::{Report, SeedOptions, Seeder, SeedingStats};
 
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
@@ -106,13 +105,14 @@ pub async fn run(
         },
     });
 
-    let serving = Arc::new(AtomicUsize::new(0));
+    let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
     let status = Arc::new(Status {
         started: Instant::now(),
         relay: relay.clone(),
-        serving: serving.clone(),
+        seeding: seeding_stats.clone(),
         torrent,
         dht: seeder.dht_state(),
+        data: data.clone(),
     });
     let app: Router = relay
         .router()
@@ -120,7 +120,7 @@ pub async fn run(
         .merge(health::router(status));
 
     // The seeder looks at its registry on its own schedule; the HTTP server only reads the
-    // count it publishes.
+    // summary it publishes after each look.
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
     let (stop_seeding, mut seeding_stopped) = tokio::sync::watch::channel(false);
     let seeding = tokio::spawn(async move {
@@ -128,7 +128,7 @@ pub async fn run(
             if let Err(e) = seeder.pass().await {
                 tracing::warn!("seed registry: {e:#}");
             }
-            serving.store(seeder.serving(), Ordering::Relaxed);
+            *seeding_stats.lock().expect("seeding stats lock") = seeder.stats();
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
                 _ = seeding_stopped.changed() => break,

@@ -41,16 +41,40 @@ pub struct Seeder {
     /// Started payloads, for the DHT side to announce; `None` without the DHT.
     announce: Option<tokio::sync::mpsc::UnboundedSender<[u8; 20]>>,
     report: Report,
-    dht_state: Arc<AtomicU8>,
+    dht_state: Arc<DhtStatus>,
 }
 
-/// Reads a seeder's [`DhtState`] from elsewhere.
+/// A summary of the payloads a seeder serves.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct SeedingStats {
+    pub torrents: usize,
+    /// Peers connected now, over every torrent.
+    pub live_peers: u64,
+    /// Sent to peers since each torrent started.
+    pub uploaded_bytes: u64,
+    /// The payloads' total size.
+    pub served_bytes: u64,
+}
+
+/// The DHT side's state and work, shared with status reports.
+#[derive(Default)]
+struct DhtStatus {
+    state: AtomicU8,
+    announces: std::sync::atomic::AtomicU64,
+}
+
+/// Reads a seeder's [`DhtState`] and announce count from elsewhere.
 #[derive(Clone)]
-pub struct DhtStateHandle(Arc<AtomicU8>);
+pub struct DhtStateHandle(Arc<DhtStatus>);
 
 impl DhtStateHandle {
     pub fn get(&self) -> DhtState {
-        DhtState::from_u8(self.0.load(Ordering::Relaxed))
+        DhtState::from_u8(self.0.state.load(Ordering::Relaxed))
+    }
+
+    /// Announces that succeeded since start.
+    pub fn announces(&self) -> u64 {
+        self.0.announces.load(Ordering::Relaxed)
     }
 }
 
@@ -70,10 +94,12 @@ impl Seeder {
         );
         // Joining the DHT takes a while on the real network: it runs beside seeding, and
         // announcements wait in the channel until it has joined.
-        let dht_state = Arc::new(AtomicU8::new(DhtState::Off as u8));
+        let dht_state = Arc::new(DhtStatus::default());
         let announce = opts.dht.map(|bootstrap| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            dht_state.store(DhtState::Joining as u8, Ordering::Relaxed);
+            dht_state
+                .state
+                .store(DhtState::Joining as u8, Ordering::Relaxed);
             let upkeep = DhtUpkeep {
                 home: home.to_owned(),
                 bootstrap,
@@ -102,9 +128,19 @@ impl Seeder {
         DhtStateHandle(self.dht_state.clone())
     }
 
-    /// How many payloads are being served.
-    pub fn serving(&self) -> usize {
-        self.active.len()
+    /// What is being served, summed over the payloads.
+    pub fn stats(&self) -> SeedingStats {
+        let mut stats = SeedingStats {
+            torrents: self.active.len(),
+            ..SeedingStats::default()
+        };
+        for t in self.active.values() {
+            let p = t.progress();
+            stats.live_peers += u64::from(p.live_peers);
+            stats.uploaded_bytes += p.uploaded_bytes;
+            stats.served_bytes += p.total_bytes;
+        }
+        stats
     }
 
     /// One look at the registry: starts what is new, drops entries whose files are gone, and
@@ -197,7 +233,7 @@ struct DhtUpkeep {
     port: u16,
     republish: Duration,
     report: Report,
-    state: Arc<AtomicU8>,
+    state: Arc<DhtStatus>,
 }
 
 /// Where the seeder's DHT side is.
@@ -235,12 +271,15 @@ impl DhtUpkeep {
         };
         let dht = match DhtNode::join(&opts).await {
             Ok(dht) => {
-                self.state.store(DhtState::Joined as u8, Ordering::Relaxed);
+                self.state
+                    .state
+                    .store(DhtState::Joined as u8, Ordering::Relaxed);
                 dht
             }
             Err(e) => {
                 tracing::warn!("joining the Mainline DHT: {e}; seeding without announcing on it or republishing records");
                 self.state
+                    .state
                     .store(DhtState::Unreachable as u8, Ordering::Relaxed);
                 return;
             }
@@ -263,7 +302,7 @@ impl DhtUpkeep {
         loop {
             while in_flight.len() < ANNOUNCES_AT_ONCE {
                 let Some(ih) = waiting.pop_front() else { break };
-                in_flight.push(announce_one(&dht, ih, self.port, &self.report));
+                in_flight.push(announce_one(&dht, ih, self.port, &self.report, &self.state));
             }
             tokio::select! {
                 ih = started.recv() => {
@@ -299,13 +338,16 @@ async fn republish_every(home: std::path::PathBuf, dht: DhtNode, every: Duration
     }
 }
 
-async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, report: &Report) {
+async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, report: &Report, status: &DhtStatus) {
     let infohash = hex::encode(ih);
     match dht.announce_peer(&ih, port).await {
-        Ok(()) => report(
-            json!({"announced": infohash, "port": port}),
-            format!("announced {infohash} on the DHT"),
-        ),
+        Ok(()) => {
+            status.announces.fetch_add(1, Ordering::Relaxed);
+            report(
+                json!({"announced": infohash, "port": port}),
+                format!("announced {infohash} on the DHT"),
+            )
+        }
         Err(e) => eprintln!("warning: announcing {infohash} on the DHT: {e}"),
     }
 }

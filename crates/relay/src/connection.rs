@@ -448,6 +448,9 @@ async fn accept_event(
     }
     match relay.store.save(event.clone()).await {
         Ok(SaveOutcome::Saved) => {
+            relay
+                .events_saved
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             relay.broadcast(&event);
             Ok((id, String::new()))
         }

@@ -40,6 +40,8 @@ pub struct Relay {
     ip_reqs: limiter::Limiter<IpAddr>,
     next_connection: AtomicU64,
     connections: AtomicUsize,
+    /// New events stored since start, for the node's metrics.
+    pub(crate) events_saved: AtomicU64,
 }
 
 impl Relay {
@@ -57,6 +59,7 @@ impl Relay {
             live: live::LiveIndex::default(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            events_saved: AtomicU64::new(0),
         })
     }
 
@@ -71,6 +74,16 @@ impl Relay {
     /// Open WebSocket connections.
     pub fn connection_count(&self) -> usize {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Open subscriptions, over every connection.
+    pub fn subscription_count(&self) -> usize {
+        self.live.len()
+    }
+
+    /// New events stored since the relay started (duplicates and refusals not counted).
+    pub fn events_saved(&self) -> u64 {
+        self.events_saved.load(Ordering::Relaxed)
     }
 
     /// The relay's routes, for mounting in a larger server (the node).
