@@ -281,6 +281,78 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "****x");
 
+    // The API answers from the node's store: status, search, a project and a release with
+    // what was checked, an incident shown on the release it blocks, and errors that say why.
+    let api = |path: &str| -> (u16, Value) {
+        let (status, body) = http_get(&node.http, path, "application/json");
+        let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+        (status, value)
+    };
+    let (status, st) = api("/api/v1/status");
+    assert_eq!(status, 200, "{st}");
+    assert!(
+        st["seeding"]["registered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["release"] == "generic.tool@1.0.0"),
+        "{st}"
+    );
+    let (_, found) = api("/api/v1/search?q=TOOL");
+    assert_eq!(found["results"][0]["coordinate"], "generic.tool", "{found}");
+    assert_eq!(found["results"][0]["author"], alice_npub.as_str());
+    let (_, found) = api("/api/v1/search?type=package&q=pad&ns=npm");
+    assert_eq!(found["results"][0]["package"], "pad", "{found}");
+    assert_eq!(found["results"][0]["version"], "1.0.0");
+    let (_, none) = api("/api/v1/search?q=nothing+like+this");
+    assert_eq!(none["results"].as_array().unwrap().len(), 0);
+    let (status, bad) = api("/api/v1/search?type=planet");
+    assert_eq!(status, 400);
+    assert!(bad["error"].as_str().unwrap().contains("planet"), "{bad}");
+
+    let (status, project) = api(&format!("/api/v1/projects/{alice_npub}/generic.tool"));
+    assert_eq!(status, 200, "{project}");
+    assert_eq!(project["versions"][0]["version"], "1.0.0");
+    let (status, release) = api(&format!("/api/v1/releases/{alice_npub}/generic.tool"));
+    assert_eq!(status, 200, "{release}");
+    assert_eq!(release["version"], "1.0.0");
+    assert_eq!(release["event_id"], published["event_id"]);
+    assert_eq!(release["files"][0]["path"], "bin/tool.sh");
+    assert_eq!(release["seeded_here"], true);
+    assert_eq!(release["verification"]["signature"], "valid");
+    assert!(release["verification"]["blocked_by"].is_null());
+    let (status, missing) = api(&format!("/api/v1/releases/{alice_npub}/generic.tool@9.9.9"));
+    assert_eq!(status, 404);
+    assert!(
+        missing["error"].as_str().unwrap().contains("1.0.0"),
+        "{missing}"
+    );
+    ok(
+        &alice,
+        &[
+            "pkg",
+            "incident",
+            "pad",
+            "--versions",
+            "=1.0.0",
+            "--summary",
+            "pads with the wrong character",
+            "--id",
+            "fill",
+            "--relay",
+            &relay,
+            "--no-dht",
+            "--json",
+        ],
+    );
+    let (_, pad_release) = api(&format!("/api/v1/releases/{alice_npub}/npm.pad@1.0.0"));
+    assert_eq!(pad_release["package"]["name"], "pad", "{pad_release}");
+    assert_eq!(pad_release["verification"]["blocked_by"], "fill");
+    assert_eq!(
+        pad_release["verification"]["incidents"][0]["summary"],
+        "pads with the wrong character"
+    );
+
     // SIGTERM stops it cleanly; started again on the same data, it still holds the release it
     // acknowledged and seeds it again.
     assert!(node.terminate(), "the node did not exit cleanly");

@@ -30,12 +30,12 @@ pub struct Status {
 }
 
 impl Status {
-    fn seeding(&self) -> SeedingStats {
+    pub fn seeding_stats(&self) -> SeedingStats {
         *self.seeding.lock().expect("seeding stats lock")
     }
 
     /// DHT records kept for republishing (own and followed).
-    fn kept_records(&self) -> usize {
+    pub fn kept_records(&self) -> usize {
         std::fs::read_dir(self.data.join("dht").join("items"))
             .map(|d| d.filter_map(Result::ok).count())
             .unwrap_or(0)
@@ -50,7 +50,7 @@ pub fn router(status: Arc<Status>) -> Router {
 }
 
 async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
-    let seeding = s.seeding();
+    let seeding = s.seeding_stats();
     Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -62,7 +62,7 @@ async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
 }
 
 async fn metrics(State(s): State<Arc<Status>>) -> impl IntoResponse {
-    let seeding = s.seeding();
+    let seeding = s.seeding_stats();
     let dht_joined = u64::from(s.dht.get() == DhtState::Joined);
     let rows: [(&str, &str, &str, u64); 11] = [
         (

@@ -1,6 +1,7 @@
 //! The Seedstr node: one long-running process that is a relay, a seeder, a DHT node and a
 //! registry gateway at once, on one HTTP port plus the torrent and DHT ports.
 
+pub mod api;
 pub mod config;
 pub mod health;
 pub mod node;

@@ -23,6 +23,7 @@ use seedstr_swarm::SwarmOptions;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
 use crate::health::{self, Status};
 use crate::seeding::{Report, SeedOptions, Seeder, SeedingStats};
@@ -54,7 +55,7 @@ pub async fn run(
     let http = listener.local_addr()?;
     let own_relay = format!("ws://{}/", loopback_for(http));
 
-    let relay = Relay::new(config.relay.clone(), store);
+    let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
 
     let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
@@ -117,7 +118,12 @@ pub async fn run(
     let app: Router = relay
         .router()
         .merge(seedstr_pkg::views::server::router(views))
-        .merge(health::router(status));
+        .merge(health::router(status.clone()))
+        .merge(api::router(Arc::new(ApiState {
+            store,
+            status,
+            data: data.clone(),
+        })));
 
     // The seeder looks at its registry on its own schedule; the HTTP server only reads the
     // summary it publishes after each look.

@@ -1,0 +1,82 @@
+//! The HTTP API under `/api/v1`, answered from the node's own store and seeder (docs/api.md
+//! and docs/openapi.yaml describe it). Errors are `{"error": "..."}` naming the problem.
+
+mod release;
+mod search;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use nostr::prelude::Event;
+use seedstr_proto::Filter;
+use seedstr_store::{QueryOptions, Store};
+use serde_json::json;
+
+use crate::health::Status;
+
+/// What the handlers read.
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub status: Arc<Status>,
+    pub data: PathBuf,
+}
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(status::status))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/projects/{*target}", get(release::project))
+        .route("/api/v1/releases/{*target}", get(release::release))
+        .with_state(state)
+}
+
+/// An answer that is not what was asked for.
+pub enum ApiError {
+    BadRequest(String),
+    NotFound(String),
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+/// Most events one API call reads from the store.
+const SCAN_LIMIT: usize = 5000;
+
+impl ApiState {
+    /// The stored events `filter` (NIP-01 JSON) matches, newest first, at most `SCAN_LIMIT`.
+    /// Stored events were checked on arrival; each is parsed (and its signature checked again
+    /// by the readers that use it).
+    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Event>, ApiError> {
+        let filter = Filter::parse(&filter)
+            .map_err(|e| ApiError::Internal(format!("an API filter does not parse: {e:?}")))?;
+        let opts = QueryOptions {
+            max_limit: SCAN_LIMIT,
+            budget: Duration::from_secs(5),
+            now: seedstr_store::now(),
+        };
+        let stored = self
+            .store
+            .query(vec![filter], opts)
+            .await
+            .map_err(|e| ApiError::Internal(format!("reading the store: {e}")))?;
+        Ok(stored
+            .iter()
+            .filter_map(|s| Event::from_json(s.json.as_ref()).ok())
+            .collect())
+    }
+}

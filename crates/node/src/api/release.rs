@@ -1,0 +1,138 @@
+//! `GET /api/v1/projects/<npub>/<ns>.<slug>` and `GET /api/v1/releases/<npub>/<ns>.<slug>[@v]`:
+//! a project with its versions, and one release with what was checked about it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use seedstr_client::resolve::{choose, ResolveError};
+use seedstr_client::seeds::SeedRegistry;
+use seedstr_client::target::{npub, Target};
+use seedstr_proto::incident::{Incident, INCIDENT_KIND};
+use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
+use serde_json::{json, Value};
+
+use super::{ApiError, ApiState};
+
+fn target(text: &str) -> Result<Target, ApiError> {
+    text.parse()
+        .map_err(|e: seedstr_client::target::TargetError| ApiError::BadRequest(e.to_string()))
+}
+
+pub async fn project(
+    State(s): State<Arc<ApiState>>,
+    Path(text): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let t = target(&text)?;
+    let address = t.coordinate.project_address(&t.author);
+    let definition = s
+        .events(json!({"kinds": [PROJECT_KIND], "authors": [t.author.to_hex()], "#d": [t.coordinate.d()]}))
+        .await?
+        .iter()
+        .find_map(|e| Project::from_event(e).ok());
+    let releases = s
+        .events(json!({"kinds": [RELEASE_KIND], "authors": [t.author.to_hex()], "#a": [address]}))
+        .await?;
+    let mut versions: Vec<(Release, Value)> = releases
+        .iter()
+        .filter_map(|e| {
+            let r = Release::from_event(e).ok()?;
+            (r.coordinate == t.coordinate).then(|| {
+                let v = json!({
+                    "version": r.version.to_string(),
+                    "published_at": e.created_at.as_secs(),
+                    "event_id": e.id.to_hex(),
+                    "size": r.total_size(),
+                });
+                (r, v)
+            })
+        })
+        .collect();
+    if definition.is_none() && versions.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "this node holds nothing of {}/{}",
+            npub(&t.author),
+            t.coordinate
+        )));
+    }
+    versions.sort_by(|a, b| b.0.version.cmp(&a.0.version));
+    Ok(Json(json!({
+        "author": npub(&t.author),
+        "coordinate": t.coordinate.to_string(),
+        "name": definition.as_ref().map(|p| p.name.clone()),
+        "summary": definition.as_ref().map(|p| p.summary.clone()),
+        "description": definition.as_ref().map(|p| p.description.clone()),
+        "versions": versions.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    })))
+}
+
+pub async fn release(
+    State(s): State<Arc<ApiState>>,
+    Path(text): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let t = target(&text)?;
+    let address = t.coordinate.project_address(&t.author);
+    // Every release by anyone that names the project: the checks say which are refused.
+    let events = s
+        .events(json!({"kinds": [RELEASE_KIND], "#a": [address]}))
+        .await?;
+    let resolution = choose(&t, &events).map_err(|e| match e {
+        ResolveError::NotFound { .. } | ResolveError::VersionNotFound { .. } => ApiError::NotFound(
+            e.to_string()
+                .replace("no relay holds", "this node holds no"),
+        ),
+        other => ApiError::NotFound(other.to_string()),
+    })?;
+    let r = &resolution.release;
+    let incidents = s
+        .events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
+        .await?;
+    let mut blocked_by = None;
+    let incidents: Vec<Value> = incidents
+        .iter()
+        .filter_map(|e| Some((e, Incident::from_event(e).ok()?)))
+        .filter(|(_, i)| i.affects(&r.version))
+        .map(|(e, i)| {
+            let authoritative = i.is_authoritative(&e.pubkey);
+            if authoritative && blocked_by.is_none() {
+                blocked_by = Some(i.id.clone());
+            }
+            json!({
+                "id": i.id,
+                "signer": npub(&e.pubkey),
+                "authoritative": authoritative,
+                "severity": i.severity.as_str(),
+                "versions": i.versions.to_string(),
+                "summary": i.summary,
+                "instructions": i.instructions,
+            })
+        })
+        .collect();
+    let seeded_here = SeedRegistry::new(&s.data)
+        .entry(&r.infohash_hex())
+        .is_some();
+    Ok(Json(json!({
+        "author": npub(&t.author),
+        "coordinate": r.coordinate.to_string(),
+        "version": r.version.to_string(),
+        "event_id": resolution.event.id.to_hex(),
+        "published_at": resolution.event.created_at.as_secs(),
+        "infohash": r.infohash_hex(),
+        "magnet": r.magnet(),
+        "size": r.total_size(),
+        "files": r.files.iter().map(|f| json!({"path": f.path, "size": f.size, "sha256": hex::encode(f.sha256)})).collect::<Vec<_>>(),
+        "mirrors": r.mirrors,
+        "trackers": r.trackers,
+        "changelog": r.changelog,
+        "dependencies": r.dependencies.iter().map(|d| json!({"address": d.project_address(), "versions": d.range.to_string(), "kind": d.kind.as_str()})).collect::<Vec<_>>(),
+        "package": r.package.as_ref().map(|p| json!({"name": p.name, "integrity": p.integrity})),
+        "seeded_here": seeded_here,
+        "verification": {
+            "signature": "valid",
+            "chain": resolution.chain,
+            "rejected": resolution.rejected,
+            "incidents": incidents,
+            "blocked_by": blocked_by,
+        },
+    })))
+}

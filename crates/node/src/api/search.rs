@@ -1,0 +1,155 @@
+//! `GET /api/v1/search`: projects, releases, packages and collections in the node's store, by
+//! text, namespace and author.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use nostr::prelude::Event;
+use seedstr_client::target::{npub, parse_public_key};
+use seedstr_proto::package::PackageTags;
+use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
+use serde_json::{json, Value};
+
+use super::{ApiError, ApiState};
+
+const COLLECTION_KIND: u16 = 30083;
+
+#[derive(serde::Deserialize)]
+pub struct SearchParams {
+    /// Words that must all appear (case-insensitive) in the name, slug, summary or text.
+    #[serde(default)]
+    q: String,
+    /// project (default), release, package or collection.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    ns: Option<String>,
+    author: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn search(
+    State(s): State<Arc<ApiState>>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = p.kind.as_deref().unwrap_or("project");
+    let event_kind = match kind {
+        "project" => PROJECT_KIND,
+        "release" | "package" => RELEASE_KIND,
+        "collection" => COLLECTION_KIND,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "type {other:?}: use project, release, package or collection"
+            )))
+        }
+    };
+    let mut filter = json!({ "kinds": [event_kind] });
+    if let Some(a) = &p.author {
+        let key = parse_public_key(a).map_err(|e| ApiError::BadRequest(format!("author: {e}")))?;
+        filter["authors"] = json!([key.to_hex()]);
+    }
+    let limit = p.limit.unwrap_or(20).clamp(1, 100);
+    let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
+    let mut results = Vec::new();
+    for event in s.events(filter).await? {
+        let Some(hit) = describe(kind, &event) else {
+            continue;
+        };
+        if p.ns.as_deref().is_some_and(|ns| hit.ns != ns) {
+            continue;
+        }
+        let text = hit.text.to_lowercase();
+        if words.iter().all(|w| text.contains(w)) {
+            results.push(hit.json);
+            if results.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(Json(json!({ "type": kind, "results": results })))
+}
+
+/// One search result: its namespace, the text searched, and what is returned.
+struct Hit {
+    ns: String,
+    text: String,
+    json: Value,
+}
+
+fn describe(kind: &str, event: &Event) -> Option<Hit> {
+    let author = npub(&event.pubkey);
+    match kind {
+        "project" => {
+            let p = Project::from_event(event).ok()?;
+            Some(Hit {
+                ns: p.coordinate.ns.clone(),
+                text: format!(
+                    "{} {} {} {}",
+                    p.name, p.coordinate, p.summary, p.description
+                ),
+                json: json!({
+                    "type": "project",
+                    "author": author,
+                    "coordinate": p.coordinate.to_string(),
+                    "name": p.name,
+                    "summary": p.summary,
+                    "updated_at": event.created_at.as_secs(),
+                    "event_id": event.id.to_hex(),
+                }),
+            })
+        }
+        "release" | "package" => {
+            let r = Release::from_event(event).ok()?;
+            let package = r.package.as_ref();
+            if (kind == "package") != package.is_some() {
+                return None;
+            }
+            let name = package.map(|t: &PackageTags| t.name.clone());
+            Some(Hit {
+                ns: r.coordinate.ns.clone(),
+                text: format!(
+                    "{} {} {} {}",
+                    r.coordinate,
+                    r.version,
+                    name.as_deref().unwrap_or(""),
+                    r.changelog
+                ),
+                json: json!({
+                    "type": kind,
+                    "author": author,
+                    "coordinate": r.coordinate.to_string(),
+                    "version": r.version.to_string(),
+                    "package": name,
+                    "infohash": r.infohash_hex(),
+                    "size": r.total_size(),
+                    "published_at": event.created_at.as_secs(),
+                    "event_id": event.id.to_hex(),
+                }),
+            })
+        }
+        _ => {
+            // A collection: its d is `<ns>.collection.<slug>`; name and summary tags.
+            let d = seedstr_proto::event::d_tag(event).to_owned();
+            let ns = d.split('.').next().unwrap_or_default().to_owned();
+            let tag = |n: &str| {
+                seedstr_proto::event::first_tag_value(event, n)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let (name, summary) = (tag("name"), tag("summary"));
+            Some(Hit {
+                ns,
+                text: format!("{d} {name} {summary} {}", event.content),
+                json: json!({
+                    "type": "collection",
+                    "author": author,
+                    "d": d,
+                    "name": name,
+                    "summary": summary,
+                    "updated_at": event.created_at.as_secs(),
+                    "event_id": event.id.to_hex(),
+                }),
+            })
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! `GET /api/v1/status`: what the node is doing: relay, seeding (with each payload), DHT.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use seedstr_client::seeds::SeedRegistry;
+use serde_json::{json, Value};
+
+use super::ApiState;
+
+pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
+    let st = &s.status;
+    let seeding = st.seeding_stats();
+    let (seeds, broken) = SeedRegistry::new(&s.data).list();
+    let payloads: Vec<Value> = seeds
+        .iter()
+        .map(|seed| {
+            json!({
+                "infohash": seed.entry.infohash,
+                "release": seed.entry.release,
+                "origin": seed.entry.origin,
+            })
+        })
+        .collect();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": st.started.elapsed().as_secs(),
+        "relay": {
+            "connections": st.relay.connection_count(),
+            "subscriptions": st.relay.subscription_count(),
+            "events_saved": st.relay.events_saved(),
+        },
+        "seeding": {
+            "listen": st.torrent.to_string(),
+            "torrents": seeding.torrents,
+            "peers": seeding.live_peers,
+            "uploaded_bytes": seeding.uploaded_bytes,
+            "registered": payloads,
+            "broken_entries": broken,
+        },
+        "dht": {
+            "state": st.dht.get(),
+            "announces": st.dht.announces(),
+            "records_kept": st.kept_records(),
+        },
+    }))
+}
