@@ -3,6 +3,7 @@
 
 pub mod dht_items;
 pub mod dht_resolve;
+pub mod display;
 pub mod durable;
 pub mod feed;
 pub mod http;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod health;
 pub mod node;
 pub mod seeding;
+pub mod ui;
 
 pub use config::NodeConfig;
 pub use node::{run, Addresses};

@@ -7,6 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use seedstr_client::install::InstallOptions;
@@ -27,6 +33,7 @@ use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
 use crate::health::{self, Status};
 use crate::seeding::{Report, SeedOptions, Seeder, SeedingStats};
+use crate::ui;
 
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
@@ -115,15 +122,21 @@ pub async fn run(
         dht: seeder.dht_state(),
         data: data.clone(),
     });
-    let app: Router = relay
-        .router()
+    let api_state = Arc::new(ApiState {
+        store,
+        status: status.clone(),
+        data: data.clone(),
+    });
+    let app: Router = Router::new()
+        .route("/", get(root))
+        .with_state(Arc::new(Root {
+            relay: relay.clone(),
+            api: api_state.clone(),
+        }))
         .merge(seedstr_pkg::views::server::router(views))
-        .merge(health::router(status.clone()))
-        .merge(api::router(Arc::new(ApiState {
-            store,
-            status,
-            data: data.clone(),
-        })));
+        .merge(health::router(status))
+        .merge(api::router(api_state.clone()))
+        .merge(ui::router(api_state));
 
     // The seeder looks at its registry on its own schedule; the HTTP server only reads the
     // summary it publishes after each look.
@@ -159,6 +172,25 @@ pub async fn run(
     let _ = stop_seeding.send(true);
     let _ = seeding.await;
     served.context("serving HTTP")
+}
+
+/// What `/` needs: the relay for WebSocket and NIP-11 requests, the UI's state for browsers.
+struct Root {
+    relay: Arc<Relay>,
+    api: Arc<ApiState>,
+}
+
+/// `GET /`: Nostr clients get the relay (WebSocket, NIP-11), browsers the home page.
+async fn root(
+    State(app): State<Arc<Root>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if ws.is_ok() || seedstr_relay::wants_nip11(&headers) {
+        return seedstr_relay::root(State(app.relay.clone()), ConnectInfo(addr), headers, ws).await;
+    }
+    ui::home(app.api.clone()).await
 }
 
 async fn open_store(config: &NodeConfig, data: &Path) -> anyhow::Result<Arc<dyn Store>> {

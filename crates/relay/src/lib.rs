@@ -184,7 +184,18 @@ pub(crate) fn is_private_kind(kind: u16) -> bool {
     PRIVATE_KINDS.contains(&kind)
 }
 
-async fn root(
+/// Whether a request asks for the NIP-11 document.
+pub fn wants_nip11(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/nostr+json"))
+}
+
+/// `GET /`: a WebSocket upgrade speaks Nostr, `Accept: application/nostr+json` gets NIP-11,
+/// anything else a line saying what this is. Public so a server that puts its own page at `/`
+/// (the node) can hand the first two here.
+pub async fn root(
     State(relay): State<Arc<Relay>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -210,10 +221,7 @@ async fn root(
             .max_frame_size(max)
             .on_upgrade(move |socket| connection::run(relay, socket, addr.ip(), hosts));
     }
-    let wants_nip11 = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/nostr+json"));
+    let wants_nip11 = wants_nip11(&headers);
     let cors = [
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),

@@ -1,9 +1,9 @@
 //! The HTTP API under `/api/v1`, answered from the node's own store and seeder (docs/api.md
 //! and docs/openapi.yaml describe it). Errors are `{"error": "..."}` naming the problem.
 
-mod release;
-mod search;
-mod status;
+pub mod release;
+pub mod search;
+pub mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,20 +37,32 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 /// An answer that is not what was asked for.
+#[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
     NotFound(String),
     Internal(String),
 }
 
+impl ApiError {
+    pub fn message(&self) -> &str {
+        match self {
+            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Internal(m) => m,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
-        };
-        (status, Json(json!({ "error": message }))).into_response()
+        (self.status(), Json(json!({ "error": self.message() }))).into_response()
     }
 }
 

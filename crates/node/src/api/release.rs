@@ -23,7 +23,19 @@ pub async fn project(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = target(&text)?;
+    project_view(&s, &text).await.map(Json)
+}
+
+pub async fn release(
+    State(s): State<Arc<ApiState>>,
+    Path(text): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    release_view(&s, &text).await.map(Json)
+}
+
+/// A project and its versions, for the API and the web UI alike.
+pub async fn project_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+    let t = target(text)?;
     let address = t.coordinate.project_address(&t.author);
     let definition = s
         .events(json!({"kinds": [PROJECT_KIND], "authors": [t.author.to_hex()], "#d": [t.coordinate.d()]}))
@@ -33,16 +45,22 @@ pub async fn project(
     let releases = s
         .events(json!({"kinds": [RELEASE_KIND], "authors": [t.author.to_hex()], "#a": [address]}))
         .await?;
+    let incidents = incidents_of(s, &address).await?;
     let mut versions: Vec<(Release, Value)> = releases
         .iter()
         .filter_map(|e| {
             let r = Release::from_event(e).ok()?;
             (r.coordinate == t.coordinate).then(|| {
+                let blocked_by = incidents
+                    .iter()
+                    .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version))
+                    .map(|(_, i)| i.id.clone());
                 let v = json!({
                     "version": r.version.to_string(),
                     "published_at": e.created_at.as_secs(),
                     "event_id": e.id.to_hex(),
                     "size": r.total_size(),
+                    "blocked_by": blocked_by,
                 });
                 (r, v)
             })
@@ -56,21 +74,45 @@ pub async fn project(
         )));
     }
     versions.sort_by(|a, b| b.0.version.cmp(&a.0.version));
-    Ok(Json(json!({
+    Ok(json!({
         "author": npub(&t.author),
         "coordinate": t.coordinate.to_string(),
         "name": definition.as_ref().map(|p| p.name.clone()),
         "summary": definition.as_ref().map(|p| p.summary.clone()),
         "description": definition.as_ref().map(|p| p.description.clone()),
         "versions": versions.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-    })))
+        "incidents": incidents.iter().map(|(signer, i)| incident_json(signer, i)).collect::<Vec<_>>(),
+    }))
 }
 
-pub async fn release(
-    State(s): State<Arc<ApiState>>,
-    Path(text): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let t = target(&text)?;
+/// The current incidents naming the project at `address`, each with its signer.
+async fn incidents_of(
+    s: &ApiState,
+    address: &str,
+) -> Result<Vec<(nostr::prelude::PublicKey, Incident)>, ApiError> {
+    Ok(s.events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
+        .await?
+        .iter()
+        .filter_map(|e| Some((e.pubkey, Incident::from_event(e).ok()?)))
+        .collect())
+}
+
+fn incident_json(signer: &nostr::prelude::PublicKey, i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "signer": npub(signer),
+        "authoritative": i.is_authoritative(signer),
+        "severity": i.severity.as_str(),
+        "versions": i.versions.to_string(),
+        "summary": i.summary,
+        "instructions": i.instructions,
+        "withdrawn": i.withdrawn,
+    })
+}
+
+/// One release and what was checked about it, for the API and the web UI alike.
+pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+    let t = target(text)?;
     let address = t.coordinate.project_address(&t.author);
     // Every release by anyone that names the project: the checks say which are refused.
     let events = s
@@ -84,36 +126,32 @@ pub async fn release(
         other => ApiError::NotFound(other.to_string()),
     })?;
     let r = &resolution.release;
-    let incidents = s
-        .events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
-        .await?;
-    let mut blocked_by = None;
-    let incidents: Vec<Value> = incidents
-        .iter()
-        .filter_map(|e| Some((e, Incident::from_event(e).ok()?)))
+    let affecting: Vec<_> = incidents_of(s, &address)
+        .await?
+        .into_iter()
         .filter(|(_, i)| i.affects(&r.version))
-        .map(|(e, i)| {
-            let authoritative = i.is_authoritative(&e.pubkey);
-            if authoritative && blocked_by.is_none() {
-                blocked_by = Some(i.id.clone());
-            }
-            json!({
-                "id": i.id,
-                "signer": npub(&e.pubkey),
-                "authoritative": authoritative,
-                "severity": i.severity.as_str(),
-                "versions": i.versions.to_string(),
-                "summary": i.summary,
-                "instructions": i.instructions,
-            })
-        })
         .collect();
+    let blocked_by = affecting
+        .iter()
+        .find(|(signer, i)| i.is_authoritative(signer))
+        .map(|(_, i)| i.id.clone());
+    let incidents: Vec<Value> = affecting
+        .iter()
+        .map(|(signer, i)| incident_json(signer, i))
+        .collect();
+    let project_name = s
+        .events(json!({"kinds": [PROJECT_KIND], "authors": [t.author.to_hex()], "#d": [t.coordinate.d()]}))
+        .await?
+        .iter()
+        .find_map(|e| Project::from_event(e).ok())
+        .map(|p| p.name);
     let seeded_here = SeedRegistry::new(&s.data)
         .entry(&r.infohash_hex())
         .is_some();
-    Ok(Json(json!({
+    Ok(json!({
         "author": npub(&t.author),
         "coordinate": r.coordinate.to_string(),
+        "name": project_name,
         "version": r.version.to_string(),
         "event_id": resolution.event.id.to_hex(),
         "published_at": resolution.event.created_at.as_secs(),
@@ -134,5 +172,5 @@ pub async fn release(
             "incidents": incidents,
             "blocked_by": blocked_by,
         },
-    })))
+    }))
 }

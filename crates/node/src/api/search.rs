@@ -15,23 +15,28 @@ use super::{ApiError, ApiState};
 
 const COLLECTION_KIND: u16 = 30083;
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 pub struct SearchParams {
     /// Words that must all appear (case-insensitive) in the name, slug, summary or text.
     #[serde(default)]
-    q: String,
+    pub q: String,
     /// project (default), release, package or collection.
     #[serde(default, rename = "type")]
-    kind: Option<String>,
-    ns: Option<String>,
-    author: Option<String>,
-    limit: Option<usize>,
+    pub kind: Option<String>,
+    pub ns: Option<String>,
+    pub author: Option<String>,
+    pub limit: Option<usize>,
 }
 
 pub async fn search(
     State(s): State<Arc<ApiState>>,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<Value>, ApiError> {
+    find(&s, &p).await.map(Json)
+}
+
+/// The search's answer: `{"type": …, "results": […]}`, for the API and the web UI alike.
+pub async fn find(s: &ApiState, p: &SearchParams) -> Result<Value, ApiError> {
     let kind = p.kind.as_deref().unwrap_or("project");
     let event_kind = match kind {
         "project" => PROJECT_KIND,
@@ -66,7 +71,7 @@ pub async fn search(
             }
         }
     }
-    Ok(Json(json!({ "type": kind, "results": results })))
+    Ok(json!({ "type": kind, "results": results }))
 }
 
 /// One search result: its namespace, the text searched, and what is returned.

@@ -10,6 +10,11 @@ use serde_json::{json, Value};
 use super::ApiState;
 
 pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
+    Json(status_view(&s))
+}
+
+/// The node's status, for the API and the web UI alike.
+pub fn status_view(s: &ApiState) -> Value {
     let st = &s.status;
     let seeding = st.seeding_stats();
     let (seeds, broken) = SeedRegistry::new(&s.data).list();
@@ -23,7 +28,7 @@ pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({
+    json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": st.started.elapsed().as_secs(),
         "relay": {
@@ -44,5 +49,5 @@ pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
             "announces": st.dht.announces(),
             "records_kept": st.kept_records(),
         },
-    }))
+    })
 }

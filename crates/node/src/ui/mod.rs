@@ -1,0 +1,99 @@
+//! The web UI: server-rendered pages over the same views the API returns, so the two never
+//! disagree. Plain HTML and one stylesheet, no script and no build step; maud escapes every
+//! value it prints.
+
+mod pages;
+
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+
+use crate::api::{ApiError, ApiState};
+
+pub use pages::home;
+
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/search", get(pages::search))
+        .route("/p/{*target}", get(pages::project))
+        .route("/r/{*target}", get(pages::release))
+        .route("/status", get(pages::status))
+        .route("/style.css", get(style))
+        .with_state(state)
+}
+
+const STYLE: &str = include_str!("style.css");
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        STYLE,
+    )
+}
+
+/// A whole page: header with the search box, then `body`.
+fn page(title: &str, query: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Seedstr" }
+                link rel="stylesheet" href="/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/" { "Seedstr" }
+                    form.search action="/search" method="get" role="search" {
+                        input type="search" name="q" value=(query) placeholder="Search projects, packages, collections" aria-label="Search";
+                        button type="submit" { "Search" }
+                    }
+                    nav { a href="/status" { "Node" } }
+                }
+                main { (body) }
+                footer { "Signed metadata on Nostr and the Mainline DHT, bytes over BitTorrent, trust from signatures and SHA-256." }
+            }
+        }
+    }
+}
+
+/// An error as a page, with the status it deserves.
+fn error_page(e: ApiError) -> Response {
+    let status = e.status();
+    let body = page(
+        "Not here",
+        "",
+        html! {
+            h1 { (if status == StatusCode::NOT_FOUND { "Not found" } else { "Cannot show this" }) }
+            p.error { (e.message()) }
+        },
+    );
+    (status, body).into_response()
+}
+
+/// `1a2b3c…` for long hex strings and keys.
+fn short(s: &str) -> String {
+    if s.chars().count() > 20 {
+        format!("{}…{}", &s[..12], &s[s.len() - 6..])
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A Unix time as an HTTP date, in UTC.
+fn date(secs: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+/// Text with line breaks kept (changelogs, descriptions): escaped, never interpreted.
+fn text_block(s: &str) -> Markup {
+    html! { pre.text { (s) } }
+}

@@ -1,0 +1,287 @@
+//! The pages: home, search results, a project, a release, the node's status.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use seedstr_client::display::human_bytes;
+use serde_json::Value;
+
+use super::{date, error_page, page, short, text_block};
+use crate::api::release::{project_view, release_view};
+use crate::api::search::{find, SearchParams};
+use crate::api::status::status_view;
+use crate::api::ApiState;
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_default()
+}
+
+fn project_link(author: &str, coordinate: &str) -> String {
+    format!("/p/{author}/{coordinate}")
+}
+
+fn release_link(author: &str, coordinate: &str, version: &str) -> String {
+    format!("/r/{author}/{coordinate}@{version}")
+}
+
+/// `GET /` for a browser: search, and what this node holds most recently.
+pub async fn home(state: Arc<ApiState>) -> Response {
+    let recent = find(
+        &state,
+        &SearchParams {
+            limit: Some(10),
+            ..SearchParams::default()
+        },
+    )
+    .await;
+    let packages = find(
+        &state,
+        &SearchParams {
+            kind: Some("package".into()),
+            limit: Some(10),
+            ..SearchParams::default()
+        },
+    )
+    .await;
+    let status = status_view(&state);
+    let body = html! {
+        h1 { "Find, verify and install" }
+        p.muted {
+            "This node relays signed releases and serves their bytes: "
+            (n(&status["seeding"]["torrents"])) " torrents seeded, DHT "
+            (s(&status["dht"]["state"])) "."
+        }
+        h2 { "Recent projects" }
+        @match recent {
+            Ok(r) => (results(&r["results"])),
+            Err(e) => p.error { (e.message()) },
+        }
+        h2 { "Recent packages" }
+        @match packages {
+            Ok(r) => (results(&r["results"])),
+            Err(e) => p.error { (e.message()) },
+        }
+    };
+    page("Home", "", body).into_response()
+}
+
+/// Search results as cards.
+fn results(list: &Value) -> Markup {
+    let items = list.as_array().cloned().unwrap_or_default();
+    html! {
+        @if items.is_empty() {
+            p.muted { "Nothing here yet." }
+        }
+        @for r in &items {
+            @let author = s(&r["author"]);
+            div.card.result {
+                @match s(&r["type"]) {
+                    "project" => {
+                        h3 { a href=(project_link(author, s(&r["coordinate"]))) { (s(&r["name"])) } }
+                        div.meta { code { (s(&r["coordinate"])) } " by " code { (short(author)) } }
+                        @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
+                    }
+                    "collection" => {
+                        h3 { (s(&r["name"])) }
+                        div.meta { code { (s(&r["d"])) } " by " code { (short(author)) } }
+                        @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
+                    }
+                    _ => {
+                        @let title = r["package"].as_str().unwrap_or(s(&r["coordinate"]));
+                        h3 {
+                            a href=(release_link(author, s(&r["coordinate"]), s(&r["version"]))) {
+                                (title) " " (s(&r["version"]))
+                            }
+                        }
+                        div.meta {
+                            code { (s(&r["coordinate"])) } " by " code { (short(author)) }
+                            " · " (human_bytes(n(&r["size"]))) " · " (date(n(&r["published_at"])))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /search?q=&type=`.
+pub async fn search(
+    State(state): State<Arc<ApiState>>,
+    Query(params): Query<SearchParams>,
+) -> Response {
+    let kind = params.kind.clone().unwrap_or_else(|| "project".into());
+    let found = find(&state, &params).await;
+    let body = html! {
+        form.filters action="/search" method="get" {
+            input type="hidden" name="q" value=(params.q);
+            select name="type" aria-label="What to search" {
+                @for (value, label) in [("project", "Projects"), ("release", "Releases"), ("package", "Packages"), ("collection", "Collections")] {
+                    option value=(value) selected[kind == value] { (label) }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        h1 { "Results for “" (params.q) "”" }
+        @match found {
+            Ok(r) => (results(&r["results"])),
+            Err(e) => p.error { (e.message()) },
+        }
+    };
+    page("Search", &params.q, body).into_response()
+}
+
+/// The banners of the incidents in `incidents` (authoritative ones block installs).
+fn incident_banners(incidents: &Value) -> Markup {
+    html! {
+        @for i in incidents.as_array().into_iter().flatten() {
+            @if !i["withdrawn"].as_bool().unwrap_or(false) {
+                @let authoritative = i["authoritative"].as_bool().unwrap_or(false);
+                div class=(if authoritative { "banner incident" } else { "banner warning" }) role="alert" {
+                    strong {
+                        (if authoritative { "Security incident" } else { "Reported by someone else" })
+                        " (" (s(&i["severity"])) ", versions " (s(&i["versions"])) "): " (s(&i["summary"]))
+                    }
+                    @if !s(&i["instructions"]).is_empty() { span { (s(&i["instructions"])) } }
+                    @if authoritative {
+                        " " span.muted { "Installs of these versions are refused." }
+                    } @else {
+                        " " span.muted { "Not signed by the author: shown, not enforced. Signed by " (short(s(&i["signer"]))) "." }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /p/<npub>/<ns>.<slug>`.
+pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<String>) -> Response {
+    let p = match project_view(&state, &target).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e),
+    };
+    let author = s(&p["author"]);
+    let coordinate = s(&p["coordinate"]);
+    let title = p["name"].as_str().unwrap_or(coordinate).to_owned();
+    let body = html! {
+        (incident_banners(&p["incidents"]))
+        h1 { (title) }
+        p.meta { code { (coordinate) } " by " code { (author) } }
+        @if let Some(summary) = p["summary"].as_str() { p { (summary) } }
+        @if let Some(d) = p["description"].as_str() { @if !d.is_empty() { (text_block(d)) } }
+        h2 { "Versions" }
+        table {
+            thead { tr { th { "Version" } th { "Published" } th { "Size" } } }
+            tbody {
+                @for v in p["versions"].as_array().into_iter().flatten() {
+                    tr {
+                        td {
+                            a href=(release_link(author, coordinate, s(&v["version"]))) { (s(&v["version"])) }
+                            @if v["blocked_by"].is_string() { span.badge.bad { "incident" } }
+                        }
+                        td { (date(n(&v["published_at"]))) }
+                        td { (human_bytes(n(&v["size"]))) }
+                    }
+                }
+            }
+        }
+    };
+    page(&title, "", body).into_response()
+}
+
+/// `GET /r/<npub>/<ns>.<slug>[@<version>]`.
+pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<String>) -> Response {
+    let r = match release_view(&state, &target).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    let author = s(&r["author"]);
+    let coordinate = s(&r["coordinate"]);
+    let version = s(&r["version"]);
+    let v = &r["verification"];
+    let title = match (r["package"]["name"].as_str(), r["name"].as_str()) {
+        (Some(package), _) => format!("{package} {version}"),
+        (None, Some(name)) => format!("{name} {version}"),
+        _ => format!("{coordinate} {version}"),
+    };
+    let chain = v["chain"]["links"].as_array().map_or(0, Vec::len);
+    let body = html! {
+        (incident_banners(&v["incidents"]))
+        h1 { (title)
+            @if v["blocked_by"].is_string() { span.badge.bad { "blocked" } } @else { span.badge.ok { "verified" } }
+        }
+        p.meta {
+            a href=(project_link(author, coordinate)) { code { (coordinate) } }
+            " by " code { (author) } " · published " (date(n(&r["published_at"])))
+        }
+        dl.facts {
+            dt { "Signature" } dd { "valid (checked by this node)" }
+            dt { "Supersedes chain" } dd {
+                (chain) " earlier release" (if chain == 1 { "" } else { "s" }) " linked"
+                @if let Some(from) = v["chain"]["unverified_from"].as_str() { ", not checked from " (from) }
+            }
+            dt { "Seeded here" } dd { (if r["seeded_here"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
+            dt { "Size" } dd { (human_bytes(n(&r["size"]))) }
+            dt { "Infohash" } dd.hash { (s(&r["infohash"])) }
+            dt { "Magnet" } dd { a.hash href=(s(&r["magnet"])) { "magnet link" } }
+            @if let Some(integrity) = r["package"]["integrity"].as_str() {
+                dt { "Integrity" } dd.hash { (integrity) }
+            }
+            dt { "Event" } dd.hash { (s(&r["event_id"])) }
+        }
+        h2 { "Files" }
+        table.files {
+            thead { tr { th { "Path" } th { "Size" } th { "SHA-256" } } }
+            tbody {
+                @for f in r["files"].as_array().into_iter().flatten() {
+                    tr { td { code { (s(&f["path"])) } } td { (human_bytes(n(&f["size"]))) } td.hash { (s(&f["sha256"])) } }
+                }
+            }
+        }
+        @if !s(&r["changelog"]).is_empty() {
+            h2 { "Changelog" }
+            (text_block(s(&r["changelog"])))
+        }
+        @let deps = r["dependencies"].as_array().cloned().unwrap_or_default();
+        @if !deps.is_empty() {
+            h2 { "Dependencies" }
+            ul { @for d in &deps { li { code { (s(&d["address"])) } " " (s(&d["versions"])) " (" (s(&d["kind"])) ")" } } }
+        }
+        @let rejected = v["rejected"].as_array().cloned().unwrap_or_default();
+        @if !rejected.is_empty() {
+            h2 { "Refused events claiming this project" }
+            ul { @for x in &rejected { li { code { (short(s(&x["event_id"]))) } ": " (s(&x["reason"])) } } }
+        }
+    };
+    page(&title, "", body).into_response()
+}
+
+/// `GET /status`.
+pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
+    let st = status_view(&state);
+    let body = html! {
+        h1 { "This node" }
+        dl.facts {
+            dt { "Version" } dd { (s(&st["version"])) }
+            dt { "Up for" } dd { (n(&st["uptime_secs"])) " s" }
+            dt { "Relay" } dd { (n(&st["relay"]["connections"])) " connections, " (n(&st["relay"]["subscriptions"])) " subscriptions, " (n(&st["relay"]["events_saved"])) " events stored since start" }
+            dt { "BitTorrent" } dd { "peers connect to " code { (s(&st["seeding"]["listen"])) } "; " (n(&st["seeding"]["peers"])) " connected, " (human_bytes(n(&st["seeding"]["uploaded_bytes"]))) " uploaded" }
+            dt { "DHT" } dd { (s(&st["dht"]["state"])) ", " (n(&st["dht"]["announces"])) " announces, " (n(&st["dht"]["records_kept"])) " records kept" }
+        }
+        h2 { "Seeding" }
+        table {
+            thead { tr { th { "Release" } th { "Origin" } th { "Infohash" } } }
+            tbody {
+                @for p in st["seeding"]["registered"].as_array().into_iter().flatten() {
+                    tr { td { code { (s(&p["release"])) } } td { (s(&p["origin"])) } td.hash { (s(&p["infohash"])) } }
+                }
+            }
+        }
+    };
+    page("Node status", "", body).into_response()
+}

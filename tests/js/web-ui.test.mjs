@@ -1,0 +1,93 @@
+// The node's web UI in a real browser: Debian's Chromium, headless, driven by Playwright.
+// A person searches, opens a project and its releases, and sees the incident banner on the
+// version its author flagged; a screenshot of that page is kept as a test artifact.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+import { generateSecretKey } from 'nostr-tools/pure';
+
+const bin = process.env.SEEDSTR_BIN;
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = process.env.SEEDSTR_ARTIFACTS ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+const home = mkdtempSync(join(tmpdir(), 'seedstr-ui-'));
+const env = { ...process.env, SEEDSTR_HOME: home, SEEDSTR_PASSPHRASE: 'ui test', SEEDSTR_LOG: 'warn' };
+let node;
+let base;
+let browser;
+
+const seedstr = (...args) => execFileSync(bin, args, { env, encoding: 'utf8' });
+
+before(async () => {
+  assert.ok(bin, 'SEEDSTR_BIN must name the seedstr binary');
+  assert.ok(existsSync(browserPath), `${browserPath} is missing: scripts/test installs Debian's chromium`);
+  seedstr('key', 'import', Buffer.from(generateSecretKey()).toString('hex'));
+  node = spawn(bin, ['node', '--listen', '127.0.0.1:0', '--torrent-listen', '127.0.0.1:0', '--no-dht'], {
+    env, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: node.stdout }).once('line', resolve);
+    node.once('exit', (code) => reject(new Error(`the node exited with ${code}`)));
+  });
+  base = line.replace('seedstr node listening on ', '').trim();
+  const relay = `ws://${base.replace('http://', '')}/`;
+  for (const version of ['1.0.0', '1.1.0']) {
+    const dir = join(home, `trees-${version}`);
+    mkdirSync(join(dir, 'meshes'), { recursive: true });
+    writeFileSync(join(dir, 'meshes', 'oak.nif'), `oak ${version}\n`);
+    seedstr('publish', dir, '--ns', 'skyrim-se', '--slug', 'lush-trees', '--version', version,
+      '--name', 'Lush Trees', '--summary', 'Taller oaks and denser pines',
+      '--changelog', `Release ${version}`, '--relay', relay, '--no-dht', '--json');
+  }
+  seedstr('mod', 'incident', 'skyrim-se.lush-trees', '--versions', '=1.1.0',
+    '--summary', '1.1.0 ships a corrupted mesh', '--instructions', 'Roll back to 1.0.0.',
+    '--severity', 'critical', '--id', 'mesh', '--relay', relay, '--no-dht', '--json');
+  browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+  node?.kill('SIGTERM');
+});
+
+test('search, open a release, and see the incident banner', async () => {
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.getByRole('searchbox', { name: 'Search' }).fill('oaks');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/\/search\?q=oaks/);
+  await page.getByRole('link', { name: 'Lush Trees' }).click();
+  await page.waitForURL(/\/p\//);
+  // The project page flags the affected version and carries the banner too.
+  await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'corrupted mesh' }).waitFor());
+  await page.getByRole('link', { name: '1.1.0' }).click();
+  await page.waitForURL(/@1\.1\.0$/);
+  const banner = page.getByRole('alert');
+  assert.match(await banner.innerText(), /Security incident \(critical, versions =1\.1\.0\): 1\.1\.0 ships a corrupted mesh/);
+  assert.match(await banner.innerText(), /Roll back to 1\.0\.0\./);
+  assert.equal(await page.locator('h1 .badge').innerText(), 'blocked');
+  assert.equal(await page.locator('table.files td code').first().innerText(), 'meshes/oak.nif');
+  mkdirSync(artifacts, { recursive: true });
+  const shot = join(artifacts, 'release-with-incident.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok(existsSync(shot));
+
+  // The version before it is clean: no banner, verified.
+  await page.goto(page.url().replace('@1.1.0', '@1.0.0'));
+  assert.equal(await page.getByRole('alert').count(), 0);
+  assert.equal(await page.locator('h1 .badge').innerText(), 'verified');
+  await page.close();
+});
+
+test('a release that does not exist is a 404 page that says so', async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(`${base}/r/${'0'.repeat(64)}/skyrim-se.nothing`);
+  assert.equal(response.status(), 404);
+  assert.match(await page.locator('p.error').innerText(), /holds no|nothing/);
+  await page.close();
+});
