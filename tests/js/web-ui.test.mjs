@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,8 @@ test('search, open a release, and see the incident banner', async () => {
   assert.match(await banner.innerText(), /Roll back to 1\.0\.0\./);
   assert.equal(await page.locator('h1 .badge').innerText(), 'blocked');
   assert.equal(await page.locator('table.files td code').first().innerText(), 'meshes/oak.nif');
+  // A withdrawn version offers no download.
+  assert.equal(await page.getByRole('link', { name: 'download' }).count(), 0);
   mkdirSync(artifacts, { recursive: true });
   const shot = join(artifacts, 'release-with-incident.png');
   await page.screenshot({ path: shot, fullPage: true });
@@ -81,6 +83,13 @@ test('search, open a release, and see the incident banner', async () => {
   await page.goto(page.url().replace('@1.1.0', '@1.0.0'));
   assert.equal(await page.getByRole('alert').count(), 0);
   assert.equal(await page.locator('h1 .badge').innerText(), 'verified');
+  // Its file downloads through the node, checked against the release on the way.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'download' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'oak.nif');
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'oak 1.0.0\n');
   await page.close();
 });
 

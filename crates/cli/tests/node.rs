@@ -104,6 +104,26 @@ fn http_get(addr: &str, path: &str, accept: &str) -> (u16, String) {
     (status, body)
 }
 
+fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
 fn health(node: &NodeProcess) -> Value {
     let (status, body) = http_get(&node.http, "/health", "application/json");
     assert_eq!(status, 200, "{body}");
@@ -352,6 +372,44 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         pad_release["verification"]["incidents"][0]["summary"],
         "pads with the wrong character"
     );
+
+    // Downloads: a file checked against the signed release, streamed; a withdrawn version and
+    // a file the release does not hold are refused, saying why.
+    let release_q = format!("{alice_npub}/generic.tool@1.0.0");
+    let (status, body) = http_get(
+        &node.http,
+        &format!("/api/v1/download?release={release_q}&path=bin/tool.sh"),
+        "*/*",
+    );
+    assert_eq!((status, body.as_str()), (200, "echo tool\n"));
+    let (status, body) = http_get(
+        &node.http,
+        &format!("/api/v1/download?release={release_q}&path=bin/other.sh"),
+        "*/*",
+    );
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains("no file") && body.contains("bin/other.sh"),
+        "{body}"
+    );
+    let (status, body) = http_get(
+        &node.http,
+        &format!("/api/v1/download?release={alice_npub}/npm.pad@1.0.0&path=pad-1.0.0.tgz"),
+        "*/*",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("incident fill"), "{body}");
+
+    // An event published over HTTP goes through the relay's own checks.
+    let note = common::event(&alice.keys, 1, &[], "over HTTP");
+    let json = serde_json::to_string(&note).unwrap();
+    let (status, body) = http_post(&node.http, "/api/v1/events", &json);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"accepted\":true"), "{body}");
+    let forged = json.replace("over HTTP", "forged");
+    let (status, body) = http_post(&node.http, "/api/v1/events", &forged);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid:"), "{body}");
 
     // SIGTERM stops it cleanly; started again on the same data, it still holds the release it
     // acknowledged and seeds it again.

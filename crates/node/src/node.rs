@@ -16,6 +16,8 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use seedstr_client::install::InstallOptions;
+use seedstr_client::payload_store::PayloadStore;
+use seedstr_client::seeds::Origin;
 use seedstr_client::target::parse_public_key;
 use seedstr_dht::DhtOptions;
 use seedstr_pkg::catalog::Sources;
@@ -91,6 +93,15 @@ pub async fn run(
         .local_peer_addr()
         .context("the BitTorrent session is not listening")?;
 
+    let fetch = InstallOptions {
+        relays: vec![own_relay.clone()],
+        relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
+        allow_downgrade: true,
+        peers: Vec::new(),
+        stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
+        home: data.clone(),
+        dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
+    };
     let views = Arc::new(ViewState {
         sources: Sources {
             relays: std::iter::once(own_relay.clone())
@@ -102,15 +113,7 @@ pub async fn run(
         },
         swarm: seeder.swarm.clone(),
         store: PackageStore::new(&data),
-        fetch: InstallOptions {
-            relays: vec![own_relay],
-            relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
-            allow_downgrade: true,
-            peers: Vec::new(),
-            stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
-            home: data.clone(),
-            dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
-        },
+        fetch: fetch.clone(),
     });
 
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
@@ -126,6 +129,10 @@ pub async fn run(
         store,
         status: status.clone(),
         data: data.clone(),
+        swarm: seeder.swarm.clone(),
+        fetch,
+        // Releases fetched for a download are kept and seeded, as a mirror's are.
+        downloads: PayloadStore::new(&data, data.join("downloads"), Origin::Mirrored),
     });
     let app: Router = Router::new()
         .route("/", get(root))

@@ -147,7 +147,7 @@ impl State {
         // Verification and the durable save run off the reader loop, so one connection can
         // pipeline many events and the signature checks spread over every core.
         tokio::spawn(async move {
-            let reply = match accept_event(&relay, &conn, ip, &json).await {
+            let reply = match accept_event(&relay, conn.authed(), ip, &json).await {
                 Ok((id, msg)) => out::ok(
                     &id,
                     msg.is_empty() || msg.starts_with("duplicate: already"),
@@ -399,9 +399,9 @@ fn event_id_of(json: &str) -> Option<String> {
 
 /// Admission, verification, storage and fan-out of one event. Ok carries the OK message
 /// (empty for a plain accept); Err carries the refusal, with the event id when known.
-async fn accept_event(
+pub(crate) async fn accept_event(
     relay: &Relay,
-    conn: &ConnectionHandle,
+    authed: Option<[u8; 32]>,
     ip: IpAddr,
     json: &str,
 ) -> Result<(String, String), (Option<String>, String)> {
@@ -417,7 +417,6 @@ async fn accept_event(
     let event = parse_event(json).map_err(|e| refuse(format!("invalid: {e}")))?;
     let id = event.id.to_hex();
     let refuse = |msg: String| (Some(id.clone()), msg);
-    let authed = conn.authed();
     if relay.config.auth.required_for_writes && authed.is_none() {
         return Err(refuse(
             "auth-required: this relay accepts events only from authenticated clients (NIP-42)"

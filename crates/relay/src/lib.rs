@@ -81,6 +81,18 @@ impl Relay {
         self.live.len()
     }
 
+    /// Takes one event (NIP-01 JSON) as an `EVENT` from an unauthenticated client at `ip`
+    /// would be taken: the same size, rate, policy and signature checks, then stored and sent
+    /// to live subscriptions. Ok: the event id and the OK message (empty for a plain accept);
+    /// Err: the event id when known, and the refusal with its NIP-01 prefix.
+    pub async fn submit(
+        &self,
+        ip: IpAddr,
+        json: &str,
+    ) -> Result<(String, String), (Option<String>, String)> {
+        connection::accept_event(self, None, ip, json).await
+    }
+
     /// New events stored since the relay started (duplicates and refusals not counted).
     pub fn events_saved(&self) -> u64 {
         self.events_saved.load(Ordering::Relaxed)

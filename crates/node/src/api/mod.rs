@@ -1,6 +1,8 @@
 //! The HTTP API under `/api/v1`, answered from the node's own store and seeder (docs/api.md
 //! and docs/openapi.yaml describe it). Errors are `{"error": "..."}` naming the problem.
 
+pub mod download;
+pub mod events;
 pub mod release;
 pub mod search;
 pub mod status;
@@ -11,11 +13,14 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use nostr::prelude::Event;
+use seedstr_client::install::InstallOptions;
+use seedstr_client::payload_store::PayloadStore;
 use seedstr_proto::Filter;
 use seedstr_store::{QueryOptions, Store};
+use seedstr_swarm::Swarm;
 use serde_json::json;
 
 use crate::health::Status;
@@ -25,6 +30,10 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub status: Arc<Status>,
     pub data: PathBuf,
+    /// For downloads of releases this node does not seed yet.
+    pub swarm: Arc<Swarm>,
+    pub fetch: InstallOptions,
+    pub downloads: PayloadStore,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -33,6 +42,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/search", get(search::search))
         .route("/api/v1/projects/{*target}", get(release::project))
         .route("/api/v1/releases/{*target}", get(release::release))
+        .route("/api/v1/download", get(download::download))
+        .route("/api/v1/events", post(events::publish))
         .with_state(state)
 }
 
@@ -41,13 +52,21 @@ pub fn router(state: Arc<ApiState>) -> Router {
 pub enum ApiError {
     BadRequest(String),
     NotFound(String),
+    /// Refused on purpose, say a version its author withdrew.
+    Forbidden(String),
+    /// The swarm or the bytes failed.
+    Upstream(String),
     Internal(String),
 }
 
 impl ApiError {
     pub fn message(&self) -> &str {
         match self {
-            ApiError::BadRequest(m) | ApiError::NotFound(m) | ApiError::Internal(m) => m,
+            ApiError::BadRequest(m)
+            | ApiError::NotFound(m)
+            | ApiError::Forbidden(m)
+            | ApiError::Upstream(m)
+            | ApiError::Internal(m) => m,
         }
     }
 
@@ -55,6 +74,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

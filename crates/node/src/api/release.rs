@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use seedstr_client::resolve::{choose, ResolveError};
+use nostr::prelude::PublicKey;
+use seedstr_client::resolve::{choose, Resolution, ResolveError};
 use seedstr_client::seeds::SeedRegistry;
 use seedstr_client::target::{npub, Target};
 use seedstr_proto::incident::{Incident, INCIDENT_KIND};
@@ -86,10 +87,7 @@ pub async fn project_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
 }
 
 /// The current incidents naming the project at `address`, each with its signer.
-async fn incidents_of(
-    s: &ApiState,
-    address: &str,
-) -> Result<Vec<(nostr::prelude::PublicKey, Incident)>, ApiError> {
+async fn incidents_of(s: &ApiState, address: &str) -> Result<Vec<(PublicKey, Incident)>, ApiError> {
     Ok(s.events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
         .await?
         .iter()
@@ -97,7 +95,7 @@ async fn incidents_of(
         .collect())
 }
 
-fn incident_json(signer: &nostr::prelude::PublicKey, i: &Incident) -> Value {
+fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
     json!({
         "id": i.id,
         "signer": npub(signer),
@@ -110,8 +108,17 @@ fn incident_json(signer: &nostr::prelude::PublicKey, i: &Incident) -> Value {
     })
 }
 
-/// One release and what was checked about it, for the API and the web UI alike.
-pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+/// A release chosen and checked as install does, with the incidents covering it.
+pub struct Chosen {
+    pub target: Target,
+    pub resolution: Resolution,
+    pub incidents: Vec<(PublicKey, Incident)>,
+    /// The author's incident covering this version: id and summary.
+    pub blocked_by: Option<(String, String)>,
+}
+
+/// The release `text` (`<npub>/<ns>.<slug>[@<version>]`) names, from this node's store.
+pub async fn chosen_release(s: &ApiState, text: &str) -> Result<Chosen, ApiError> {
     let t = target(text)?;
     let address = t.coordinate.project_address(&t.author);
     // Every release by anyone that names the project: the checks say which are refused.
@@ -125,16 +132,34 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
         ),
         other => ApiError::NotFound(other.to_string()),
     })?;
-    let r = &resolution.release;
-    let affecting: Vec<_> = incidents_of(s, &address)
+    let version = resolution.release.version.clone();
+    let incidents: Vec<_> = incidents_of(s, &address)
         .await?
         .into_iter()
-        .filter(|(_, i)| i.affects(&r.version))
+        .filter(|(_, i)| i.affects(&version))
         .collect();
-    let blocked_by = affecting
+    let blocked_by = incidents
         .iter()
         .find(|(signer, i)| i.is_authoritative(signer))
-        .map(|(_, i)| i.id.clone());
+        .map(|(_, i)| (i.id.clone(), i.summary.clone()));
+    Ok(Chosen {
+        target: t,
+        resolution,
+        incidents,
+        blocked_by,
+    })
+}
+
+/// One release and what was checked about it, for the API and the web UI alike.
+pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+    let Chosen {
+        target: t,
+        resolution,
+        incidents: affecting,
+        blocked_by,
+    } = chosen_release(s, text).await?;
+    let r = &resolution.release;
+    let blocked_by = blocked_by.map(|(id, _)| id);
     let incidents: Vec<Value> = affecting
         .iter()
         .map(|(signer, i)| incident_json(signer, i))

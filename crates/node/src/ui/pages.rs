@@ -30,6 +30,15 @@ fn release_link(author: &str, coordinate: &str, version: &str) -> String {
     format!("/r/{author}/{coordinate}@{version}")
 }
 
+/// The API's download URL for one file, checked against the release before it is sent.
+fn download_link(release: &str, path: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("release", release)
+        .append_pair("path", path)
+        .finish();
+    format!("/api/v1/download?{query}")
+}
+
 /// `GET /` for a browser: search, and what this node holds most recently.
 pub async fn home(state: Arc<ApiState>) -> Response {
     let recent = find(
@@ -235,11 +244,22 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
             dt { "Event" } dd.hash { (s(&r["event_id"])) }
         }
         h2 { "Files" }
+        @let blocked = v["blocked_by"].is_string();
+        @let spec = format!("{author}/{coordinate}@{version}");
         table.files {
             thead { tr { th { "Path" } th { "Size" } th { "SHA-256" } } }
             tbody {
                 @for f in r["files"].as_array().into_iter().flatten() {
-                    tr { td { code { (s(&f["path"])) } } td { (human_bytes(n(&f["size"]))) } td.hash { (s(&f["sha256"])) } }
+                    tr {
+                        td {
+                            code { (s(&f["path"])) }
+                            @if !blocked {
+                                " " a.download href=(download_link(&spec, s(&f["path"]))) { "download" }
+                            }
+                        }
+                        td { (human_bytes(n(&f["size"]))) }
+                        td.hash { (s(&f["sha256"])) }
+                    }
                 }
             }
         }
