@@ -15,7 +15,9 @@ mod pkg;
 mod publish;
 mod relay;
 mod run;
+mod search;
 mod seed;
+mod status;
 mod verify;
 
 use std::process::ExitCode;
@@ -40,6 +42,10 @@ enum Command {
     Key(key::KeyCommand),
     /// Run the node: relay, seeder, DHT node and registry views on one HTTP port.
     Node(Box<node::NodeArgs>),
+    /// What the running node is doing (or, with none, what this data folder holds).
+    Status(status::StatusArgs),
+    /// Search projects, releases, packages or collections (the node's store, else the relays).
+    Search(Box<search::SearchArgs>),
     /// Run a Nostr relay, or sync one with another relay.
     Relay(Box<relay::RelayArgs>),
     /// Publish a folder or file as a signed release and register it for seeding.
@@ -97,6 +103,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Key(k) => key::run(k),
         Command::Node(n) => node::run(*n),
+        Command::Status(a) => status::run(a),
+        Command::Search(a) => search::run(*a),
         Command::Relay(r) => relay::run(*r),
         Command::Bench(b) => bench::run(b),
         Command::Publish(p) => publish::run(*p),

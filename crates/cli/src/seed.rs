@@ -31,7 +31,17 @@ pub struct SeedArgs {
 }
 
 pub fn run(args: SeedArgs) -> Result<()> {
-    swarm_runtime()?.block_on(seed(args))
+    let rt = swarm_runtime()?;
+    // A node already serves this registry; a second seeder would only compete with it.
+    if let Some(node) = rt.block_on(seedstr_node::discovery::running(&home())) {
+        println!(
+            "the node at http://{} already seeds everything registered in {}; nothing to do",
+            node.http,
+            home().display()
+        );
+        return Ok(());
+    }
+    rt.block_on(seed(args))
 }
 
 pub(crate) fn say(json: bool, value: serde_json::Value, text: String) {

@@ -411,9 +411,39 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid:"), "{body}");
 
+    // Commands find the running node and ask its API.
+    let st = ok(&alice, &["status", "--json"]);
+    assert_eq!(st["node"], format!("http://{}", node.http), "{st}");
+    // The tool and the pad package alice published.
+    assert_eq!(st["seeding"]["torrents"], 2);
+    let found = ok(&alice, &["search", "tool", "--json"]);
+    assert_eq!(found["results"][0]["coordinate"], "generic.tool", "{found}");
+    let seed = alice.run(&["seed"]);
+    assert!(seed.status.success());
+    assert!(String::from_utf8_lossy(&seed.stdout).contains("already seeds everything"));
+
     // SIGTERM stops it cleanly; started again on the same data, it still holds the release it
     // acknowledged and seeds it again.
     assert!(node.terminate(), "the node did not exit cleanly");
+    // With no node, status says what the data folder holds, and search asks the relays.
+    let st = ok(&alice, &["status", "--json"]);
+    assert!(st["node"].is_null(), "{st}");
+    assert!(
+        st["seeding"]["registered"].as_array().unwrap().len() >= 2,
+        "{st}"
+    );
+    let out = alice.run(&[
+        "search",
+        "tool",
+        "--relay",
+        "ws://127.0.0.1:9/",
+        "--relay-timeout",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no node is running and no relay answered")
+    );
     let node = NodeProcess::start(alice.home.path(), &config_file);
     let again = work.path().join("game2");
     let installed = player

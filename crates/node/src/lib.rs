@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod discovery;
 pub mod health;
 pub mod node;
 pub mod seeding;

@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
+use crate::discovery::{self, loopback_for, NodeFile};
 use crate::health::{self, Status};
 use crate::seeding::{Report, SeedOptions, Seeder, SeedingStats};
 use crate::ui;
@@ -164,6 +165,20 @@ pub async fn run(
     });
 
     started(&Addresses { http, torrent });
+    // Commands find the node through this file; it goes when the node stops.
+    if let Err(e) = discovery::announce(
+        &data,
+        &NodeFile {
+            http,
+            torrent,
+            pid: std::process::id(),
+        },
+    ) {
+        tracing::warn!(
+            "writing {}: {e}; commands will not find this node",
+            data.join(discovery::NODE_FILE).display()
+        );
+    }
     // Small Nostr messages must not wait for Nagle's algorithm (40 ms stalls otherwise).
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
@@ -176,6 +191,7 @@ pub async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await;
+    discovery::withdraw(&data);
     let _ = stop_seeding.send(true);
     let _ = seeding.await;
     served.context("serving HTTP")
@@ -231,13 +247,4 @@ fn trusted_registries(
         }
     }
     Ok(keys)
-}
-
-/// An address this machine can reach `addr` at: the loopback one for a wildcard bind.
-fn loopback_for(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        SocketAddr::from(([127, 0, 0, 1], addr.port()))
-    } else {
-        addr
-    }
 }

@@ -37,8 +37,13 @@ pub async fn search(
 
 /// The search's answer: `{"type": …, "results": […]}`, for the API and the web UI alike.
 pub async fn find(s: &ApiState, p: &SearchParams) -> Result<Value, ApiError> {
-    let kind = p.kind.as_deref().unwrap_or("project");
-    let event_kind = match kind {
+    let events = s.events(filter_for(p)?).await?;
+    select(p, &events)
+}
+
+/// The NIP-01 filter that fetches what a search looks through.
+pub fn filter_for(p: &SearchParams) -> Result<Value, ApiError> {
+    let event_kind = match kind_of(p) {
         "project" => PROJECT_KIND,
         "release" | "package" => RELEASE_KIND,
         "collection" => COLLECTION_KIND,
@@ -53,11 +58,23 @@ pub async fn find(s: &ApiState, p: &SearchParams) -> Result<Value, ApiError> {
         let key = parse_public_key(a).map_err(|e| ApiError::BadRequest(format!("author: {e}")))?;
         filter["authors"] = json!([key.to_hex()]);
     }
+    Ok(filter)
+}
+
+fn kind_of(p: &SearchParams) -> &str {
+    p.kind.as_deref().unwrap_or("project")
+}
+
+/// The results among `events` (newest first): every word of `q` in the text, the namespace
+/// asked, at most `limit`. Pure, so a command without a node runs it over relays' answers.
+pub fn select(p: &SearchParams, events: &[Event]) -> Result<Value, ApiError> {
+    let kind = kind_of(p);
+    filter_for(p)?;
     let limit = p.limit.unwrap_or(20).clamp(1, 100);
     let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
     let mut results = Vec::new();
-    for event in s.events(filter).await? {
-        let Some(hit) = describe(kind, &event) else {
+    for event in events {
+        let Some(hit) = describe(kind, event) else {
             continue;
         };
         if p.ns.as_deref().is_some_and(|ns| hit.ns != ns) {

@@ -1,0 +1,86 @@
+//! How commands find a running node: it writes `<data>/node.json` once it is up and removes
+//! the file when it stops. A reader believes the file only when the node answers `/health`
+//! at the address inside it, so a file left behind by a crash is harmless.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use seedstr_client::durable::replace_file;
+use seedstr_client::http::http_client;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const NODE_FILE: &str = "node.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeFile {
+    pub http: SocketAddr,
+    pub torrent: SocketAddr,
+    pub pid: u32,
+}
+
+fn path(data: &Path) -> PathBuf {
+    data.join(NODE_FILE)
+}
+
+pub fn announce(data: &Path, file: &NodeFile) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(file).expect("a node file serializes");
+    replace_file(&path(data), &json)
+}
+
+pub fn withdraw(data: &Path) {
+    let _ = std::fs::remove_file(path(data));
+}
+
+/// A node that answered, and how to ask it things.
+pub struct RunningNode {
+    pub http: SocketAddr,
+    client: reqwest::Client,
+}
+
+/// The node running on `data`, if one answers.
+pub async fn running(data: &Path) -> Option<RunningNode> {
+    let text = std::fs::read_to_string(path(data)).ok()?;
+    let file: NodeFile = serde_json::from_str(&text).ok()?;
+    let node = RunningNode {
+        http: loopback_for(file.http),
+        client: http_client(Duration::from_secs(5)),
+    };
+    node.get("/health").await.ok()?;
+    Some(node)
+}
+
+impl RunningNode {
+    /// `GET <path>` as JSON; Err names the status and the node's error message.
+    pub async fn get(&self, path: &str) -> Result<Value, String> {
+        let url = format!("http://{}{path}", self.http);
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("asking the node at {url}: {e}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("reading the node's answer: {e}"))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("the node's answer is not JSON ({e}): {text}"))?;
+        if status.is_success() {
+            Ok(value)
+        } else {
+            Err(value["error"].as_str().unwrap_or(&text).to_owned())
+        }
+    }
+}
+
+/// An address this machine can reach `addr` at: the loopback one for a wildcard bind.
+pub fn loopback_for(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}
