@@ -47,6 +47,12 @@ before(async () => {
   seedstr('mod', 'incident', 'skyrim-se.lush-trees', '--versions', '=1.1.0',
     '--summary', '1.1.0 ships a corrupted mesh', '--instructions', 'Roll back to 1.0.0.',
     '--severity', 'critical', '--id', 'mesh', '--relay', relay, '--no-dht', '--json');
+  // A player's review and a compatibility report on 1.0.0, shown on its page.
+  const npub = seedstr('key', 'show').match(/npub: (npub1\w+)/)[1];
+  seedstr('mod', 'review', `${npub}/skyrim-se.lush-trees@1.0.0`, '--rating', '4',
+    '--text', 'Lovely forests, a little heavy on old GPUs', '--relay', relay, '--json');
+  seedstr('mod', 'compat', `${npub}/skyrim-se.lush-trees@1.0.0`, '--game-version', '1.6.1170',
+    '--status', 'works', '--notes', 'No crashes in two hours', '--relay', relay, '--json');
   browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
 });
 
@@ -83,6 +89,8 @@ test('search, open a release, and see the incident banner', async () => {
   await page.goto(page.url().replace('@1.1.0', '@1.0.0'));
   assert.equal(await page.getByRole('alert').count(), 0);
   assert.equal(await page.locator('h1 .badge').innerText(), 'verified');
+  assert.match(await page.locator('.review').innerText(), /★★★★☆[\s\S]*Lovely forests/);
+  assert.match(await page.locator('table.compat').innerText(), /1\.6\.1170\s+works[\s\S]*No crashes/);
   // Its file downloads through the node, checked against the release on the way.
   const [download] = await Promise.all([
     page.waitForEvent('download'),

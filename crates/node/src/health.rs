@@ -27,6 +27,8 @@ pub struct Status {
     pub dht: DhtStateHandle,
     /// The data folder, where the kept DHT records are counted.
     pub data: PathBuf,
+    /// The relays the node's lookups ask: its own, then the configured ones.
+    pub relays: Vec<String>,
 }
 
 impl Status {

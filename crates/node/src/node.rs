@@ -125,6 +125,9 @@ pub async fn run(
         torrent,
         dht: seeder.dht_state(),
         data: data.clone(),
+        relays: std::iter::once(own_relay.clone())
+            .chain(config.packages.relays.iter().cloned())
+            .collect(),
     });
     let api_state = Arc::new(ApiState {
         store,

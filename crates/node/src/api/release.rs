@@ -9,6 +9,8 @@ use nostr::prelude::PublicKey;
 use seedstr_client::resolve::{choose, Resolution, ResolveError};
 use seedstr_client::seeds::SeedRegistry;
 use seedstr_client::target::{npub, Target};
+use seedstr_mods::events::curation::{CompatReport, Review};
+use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
 use seedstr_proto::incident::{Incident, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
 use serde_json::{json, Value};
@@ -170,6 +172,7 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
         .iter()
         .find_map(|e| Project::from_event(e).ok())
         .map(|p| p.name);
+    let (reviews, compatibility) = community(s, &t, r).await?;
     let seeded_here = SeedRegistry::new(&s.data)
         .entry(&r.infohash_hex())
         .is_some();
@@ -190,6 +193,8 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
         "dependencies": r.dependencies.iter().map(|d| json!({"address": d.project_address(), "versions": d.range.to_string(), "kind": d.kind.as_str()})).collect::<Vec<_>>(),
         "package": r.package.as_ref().map(|p| json!({"name": p.name, "integrity": p.integrity})),
         "seeded_here": seeded_here,
+        "reviews": reviews,
+        "compatibility": compatibility,
         "verification": {
             "signature": "valid",
             "chain": resolution.chain,
@@ -198,4 +203,41 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
             "blocked_by": blocked_by,
         },
     }))
+}
+
+/// The reviews (with their mean rating) and compatibility reports that name this release,
+/// newest first. Each reviewer's newest review counts once: reviews are addressable.
+async fn community(s: &ApiState, t: &Target, r: &Release) -> Result<(Value, Value), ApiError> {
+    let address = format!("{RELEASE_KIND}:{}:{}", t.author.to_hex(), r.d());
+    let events = s
+        .events(json!({"kinds": [REVIEW_KIND, COMPAT_KIND], "#a": [address]}))
+        .await?;
+    let mut reviews = Vec::new();
+    let mut ratings = Vec::new();
+    let mut reports = Vec::new();
+    for e in &events {
+        if let Ok(review) = Review::from_event(e) {
+            ratings.push(f64::from(review.rating));
+            reviews.push(json!({
+                "author": npub(&e.pubkey),
+                "rating": review.rating,
+                "text": review.text,
+                "at": e.created_at.as_secs(),
+            }));
+        } else if let Ok(report) = CompatReport::from_event(e) {
+            reports.push(json!({
+                "reporter": npub(&e.pubkey),
+                "game_version": report.game_version,
+                "status": report.status.as_str(),
+                "with": report.with.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+                "notes": report.notes,
+                "at": e.created_at.as_secs(),
+            }));
+        }
+    }
+    let mean = (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64);
+    Ok((
+        json!({"count": reviews.len(), "mean_rating": mean, "items": reviews}),
+        Value::Array(reports),
+    ))
 }

@@ -44,6 +44,7 @@ pub fn status_view(s: &ApiState) -> Value {
             "registered": payloads,
             "broken_entries": broken,
         },
+        "relays": st.relays,
         "dht": {
             "state": st.dht.get(),
             "announces": st.dht.announces(),

@@ -56,7 +56,12 @@ fn page(title: &str, query: &str, body: Markup) -> Markup {
                         input type="search" name="q" value=(query) placeholder="Search projects, packages, collections" aria-label="Search";
                         button type="submit" { "Search" }
                     }
-                    nav { a href="/status" { "Node" } }
+                    nav {
+                        a href="/search?type=project" { "Projects" }
+                        a href="/search?type=package" { "Packages" }
+                        a href="/search?type=collection" { "Collections" }
+                        a href="/status" { "Node" }
+                    }
                 }
                 main { (body) }
                 footer { "Signed metadata on Nostr and the Mainline DHT, bytes over BitTorrent, trust from signatures and SHA-256." }

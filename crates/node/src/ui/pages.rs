@@ -30,6 +30,12 @@ fn release_link(author: &str, coordinate: &str, version: &str) -> String {
     format!("/r/{author}/{coordinate}@{version}")
 }
 
+/// A 1–5 rating as stars.
+fn stars(rating: u64) -> String {
+    let r = rating.min(5) as usize;
+    format!("{}{}", "★".repeat(r), "☆".repeat(5 - r))
+}
+
 /// The API's download URL for one file, checked against the release before it is sent.
 fn download_link(release: &str, path: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
@@ -136,7 +142,11 @@ pub async fn search(
             }
             button type="submit" { "Filter" }
         }
-        h1 { "Results for “" (params.q) "”" }
+        @if params.q.trim().is_empty() {
+            h1 { (match kind.as_str() { "package" => "Packages", "release" => "Releases", "collection" => "Collections", _ => "Projects" }) }
+        } @else {
+            h1 { "Results for “" (params.q) "”" }
+        }
         @match found {
             Ok(r) => (results(&r["results"])),
             Err(e) => p.error { (e.message()) },
@@ -272,6 +282,37 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
             h2 { "Dependencies" }
             ul { @for d in &deps { li { code { (s(&d["address"])) } " " (s(&d["versions"])) " (" (s(&d["kind"])) ")" } } }
         }
+        h2 { "Reviews" }
+        @let reviews = r["reviews"]["items"].as_array().cloned().unwrap_or_default();
+        @if reviews.is_empty() {
+            p.muted { "No reviews yet." }
+        } @else {
+            p { (format!("{:.1}", r["reviews"]["mean_rating"].as_f64().unwrap_or_default())) " / 5 from " (reviews.len()) " review" (if reviews.len() == 1 { "" } else { "s" }) }
+            @for x in &reviews {
+                div.card.review {
+                    strong { (stars(n(&x["rating"]))) } " " span.meta { code { (short(s(&x["author"]))) } " · " (date(n(&x["at"]))) }
+                    @if !s(&x["text"]).is_empty() { p { (s(&x["text"])) } }
+                }
+            }
+        }
+        @let reports = r["compatibility"].as_array().cloned().unwrap_or_default();
+        @if !reports.is_empty() {
+            h2 { "Compatibility" }
+            table.compat {
+                thead { tr { th { "Game version" } th { "Status" } th { "Tested with" } th { "Notes" } th { "Reporter" } } }
+                tbody {
+                    @for c in &reports {
+                        tr {
+                            td { code { (s(&c["game_version"])) } }
+                            td { span class=(format!("badge {}", match s(&c["status"]) { "works" => "ok", "broken" => "bad", _ => "info" })) { (s(&c["status"])) } }
+                            td { @for w in c["with"].as_array().into_iter().flatten() { code { (short(s(w))) } " " } }
+                            td { (s(&c["notes"])) }
+                            td { code { (short(s(&c["reporter"]))) } }
+                        }
+                    }
+                }
+            }
+        }
         @let rejected = v["rejected"].as_array().cloned().unwrap_or_default();
         @if !rejected.is_empty() {
             h2 { "Refused events claiming this project" }
@@ -292,6 +333,7 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
             dt { "Relay" } dd { (n(&st["relay"]["connections"])) " connections, " (n(&st["relay"]["subscriptions"])) " subscriptions, " (n(&st["relay"]["events_saved"])) " events stored since start" }
             dt { "BitTorrent" } dd { "peers connect to " code { (s(&st["seeding"]["listen"])) } "; " (n(&st["seeding"]["peers"])) " connected, " (human_bytes(n(&st["seeding"]["uploaded_bytes"]))) " uploaded" }
             dt { "DHT" } dd { (s(&st["dht"]["state"])) ", " (n(&st["dht"]["announces"])) " announces, " (n(&st["dht"]["records_kept"])) " records kept" }
+            dt { "Relays asked" } dd { @for r in st["relays"].as_array().into_iter().flatten() { code { (s(r)) } " " } }
         }
         h2 { "Seeding" }
         table {
