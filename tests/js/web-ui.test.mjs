@@ -10,7 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
-import { generateSecretKey } from 'nostr-tools/pure';
+import { generateSecretKey, getPublicKey, finalizeEvent } from 'nostr-tools/pure';
 
 const bin = process.env.SEEDSTR_BIN;
 const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -26,7 +26,8 @@ const seedstr = (...args) => execFileSync(bin, args, { env, encoding: 'utf8' });
 before(async () => {
   assert.ok(bin, 'SEEDSTR_BIN must name the seedstr binary');
   assert.ok(existsSync(browserPath), `${browserPath} is missing: scripts/test installs Debian's chromium`);
-  seedstr('key', 'import', Buffer.from(generateSecretKey()).toString('hex'));
+  const sk = generateSecretKey();
+  seedstr('key', 'import', Buffer.from(sk).toString('hex'));
   node = spawn(bin, ['node', '--listen', '127.0.0.1:0', '--torrent-listen', '127.0.0.1:0', '--no-dht'], {
     env, stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -36,14 +37,29 @@ before(async () => {
   });
   base = line.replace('seedstr node listening on ', '').trim();
   const relay = `ws://${base.replace('http://', '')}/`;
+  const published = {};
   for (const version of ['1.0.0', '1.1.0']) {
     const dir = join(home, `trees-${version}`);
     mkdirSync(join(dir, 'meshes'), { recursive: true });
     writeFileSync(join(dir, 'meshes', 'oak.nif'), `oak ${version}\n`);
-    seedstr('publish', dir, '--ns', 'skyrim-se', '--slug', 'lush-trees', '--version', version,
+    published[version] = JSON.parse(seedstr('publish', dir, '--ns', 'skyrim-se', '--slug', 'lush-trees', '--version', version,
       '--name', 'Lush Trees', '--summary', 'Taller oaks and denser pines',
-      '--changelog', `Release ${version}`, '--relay', relay, '--no-dht', '--json');
+      '--changelog', `Release ${version}`, '--relay', relay, '--no-dht', '--json'));
   }
+  // A curator's collection pinning 1.1.0, signed here with nostr-tools and published through
+  // the node's HTTP API.
+  const collection = finalizeEvent({
+    kind: 30083,
+    created_at: Math.floor(Date.now() / 1000),
+    content: 'A greener Skyrim.',
+    tags: [
+      ['d', 'skyrim-se.collection.forest'],
+      ['name', 'Forest Pack'],
+      ['mod', `30079:${getPublicKey(sk)}:skyrim-se.lush-trees@1.1.0`, published['1.1.0'].event_id, published['1.1.0'].infohash],
+    ],
+  }, sk);
+  const posted = await fetch(`${base}/api/v1/events`, { method: 'POST', body: JSON.stringify(collection) });
+  assert.equal(posted.status, 200, await posted.text());
   seedstr('mod', 'incident', 'skyrim-se.lush-trees', '--versions', '=1.1.0',
     '--summary', '1.1.0 ships a corrupted mesh', '--instructions', 'Roll back to 1.0.0.',
     '--severity', 'critical', '--id', 'mesh', '--relay', relay, '--no-dht', '--json');
@@ -98,6 +114,16 @@ test('search, open a release, and see the incident banner', async () => {
   ]);
   assert.equal(download.suggestedFilename(), 'oak.nif');
   assert.equal(readFileSync(await download.path(), 'utf8'), 'oak 1.0.0\n');
+  await page.close();
+});
+
+test('a collection pinning a flagged release carries the banner', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/search?type=collection`);
+  await page.getByRole('link', { name: 'Forest Pack' }).click();
+  await page.waitForURL(/\/c\//);
+  assert.match(await page.getByRole('alert').innerText(), /Security incident in skyrim-se\.lush-trees 1\.1\.0 \(critical\): 1\.1\.0 ships a corrupted mesh/);
+  assert.match(await page.locator('table.mods').innerText(), /skyrim-se\.lush-trees 1\.1\.0/);
   await page.close();
 });
 

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1`, answered from the node's own store and seeder (docs/api.md
 //! and docs/openapi.yaml describe it). Errors are `{"error": "..."}` naming the problem.
 
+pub mod collection;
 pub mod download;
 pub mod events;
 pub mod release;
@@ -42,6 +43,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/search", get(search::search))
         .route("/api/v1/projects/{*target}", get(release::project))
         .route("/api/v1/releases/{*target}", get(release::release))
+        .route("/api/v1/collections/{*target}", get(collection::collection))
         .route("/api/v1/download", get(download::download))
         .route("/api/v1/events", post(events::publish))
         .with_state(state)

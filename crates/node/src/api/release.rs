@@ -89,7 +89,10 @@ pub async fn project_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
 }
 
 /// The current incidents naming the project at `address`, each with its signer.
-async fn incidents_of(s: &ApiState, address: &str) -> Result<Vec<(PublicKey, Incident)>, ApiError> {
+pub async fn incidents_of(
+    s: &ApiState,
+    address: &str,
+) -> Result<Vec<(PublicKey, Incident)>, ApiError> {
     Ok(s.events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
         .await?
         .iter()

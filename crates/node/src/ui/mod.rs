@@ -21,6 +21,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/search", get(pages::search))
         .route("/p/{*target}", get(pages::project))
         .route("/r/{*target}", get(pages::release))
+        .route("/c/{*target}", get(pages::collection))
         .route("/status", get(pages::status))
         .route("/style.css", get(style))
         .with_state(state)

@@ -9,6 +9,7 @@ use seedstr_client::display::human_bytes;
 use serde_json::Value;
 
 use super::{date, error_page, page, short, text_block};
+use crate::api::collection::collection_view;
 use crate::api::release::{project_view, release_view};
 use crate::api::search::{find, SearchParams};
 use crate::api::status::status_view;
@@ -103,7 +104,7 @@ fn results(list: &Value) -> Markup {
                         @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
                     }
                     "collection" => {
-                        h3 { (s(&r["name"])) }
+                        h3 { a href=(format!("/c/{author}/{}", s(&r["d"]))) { (s(&r["name"])) } }
                         div.meta { code { (s(&r["d"])) } " by " code { (short(author)) } }
                         @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
                     }
@@ -317,6 +318,65 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         @if !rejected.is_empty() {
             h2 { "Refused events claiming this project" }
             ul { @for x in &rejected { li { code { (short(s(&x["event_id"]))) } ": " (s(&x["reason"])) } } }
+        }
+    };
+    page(&title, "", body).into_response()
+}
+
+/// `GET /c/<npub>/<game>.collection.<slug>`.
+pub async fn collection(
+    State(state): State<Arc<ApiState>>,
+    Path(target): Path<String>,
+) -> Response {
+    let c = match collection_view(&state, &target).await {
+        Ok(c) => c,
+        Err(e) => return error_page(e),
+    };
+    let mods = c["mods"].as_array().cloned().unwrap_or_default();
+    let title = s(&c["name"]).to_owned();
+    let body = html! {
+        @for m in &mods {
+            @if let Some(i) = m["incident"].as_object() {
+                div.banner.incident role="alert" {
+                    strong {
+                        "Security incident in " (s(&m["coordinate"])) " " (s(&m["version"]))
+                        " (" (i["severity"].as_str().unwrap_or_default()) "): " (i["summary"].as_str().unwrap_or_default())
+                    }
+                    span { (i["instructions"].as_str().unwrap_or_default()) }
+                    " " span.muted { "Installing this collection is refused until the curator replaces it." }
+                }
+            }
+        }
+        h1 { (title) }
+        p.meta {
+            "A collection for " code { (s(&c["game"])) }
+            @if let Some(v) = c["game_version"].as_str() { ", tested on " code { (v) } }
+            " by " code { (s(&c["author"])) } " · updated " (date(n(&c["updated_at"])))
+        }
+        @if !s(&c["description"]).is_empty() { (text_block(s(&c["description"]))) }
+        h2 { "Mods, in install order" }
+        table.mods {
+            thead { tr { th { "#" } th { "Release" } th { "Author" } th { "Infohash" } } }
+            tbody {
+                @for (i, m) in mods.iter().enumerate() {
+                    tr {
+                        td { (i + 1) }
+                        td {
+                            a href=(release_link(s(&m["author"]), s(&m["coordinate"]), s(&m["version"]))) {
+                                (s(&m["coordinate"])) " " (s(&m["version"]))
+                            }
+                            @if m["blocked_by"].is_string() { span.badge.bad { "incident" } }
+                        }
+                        td { code { (short(s(&m["author"]))) } }
+                        td.hash { (s(&m["infohash"])) }
+                    }
+                }
+            }
+        }
+        @let order = c["load_order"].as_array().cloned().unwrap_or_default();
+        @if !order.is_empty() {
+            h2 { "Load order" }
+            ol { @for p in &order { li { code { (s(p)) } } } }
         }
     };
     page(&title, "", body).into_response()
