@@ -3,8 +3,9 @@
 
 use anyhow::Result;
 use clap::Args;
+use seedstr_client::dht_items::ItemStore;
 use seedstr_client::keystore::home;
-use seedstr_client::seeds::SeedRegistry;
+use seedstr_node::api::status::registered;
 use seedstr_node::discovery::running;
 use serde_json::{json, Value};
 
@@ -83,15 +84,9 @@ pub fn run(a: StatusArgs) -> Result<()> {
 
 /// What the data folder says without a node: what is registered and kept, nothing live.
 fn offline(home: &std::path::Path) -> Value {
-    let (seeds, broken) = SeedRegistry::new(home).list();
-    let kept = std::fs::read_dir(home.join("dht").join("items"))
-        .map(|d| d.filter_map(Result::ok).count())
-        .unwrap_or(0);
+    let (registered, broken) = registered(home);
     json!({
-        "seeding": {
-            "registered": seeds.iter().map(|s| json!({"infohash": s.entry.infohash, "release": s.entry.release, "origin": s.entry.origin})).collect::<Vec<_>>(),
-            "broken_entries": broken,
-        },
-        "dht": {"records_kept": kept},
+        "seeding": {"registered": registered, "broken_entries": broken},
+        "dht": {"records_kept": ItemStore::new(home).count()},
     })
 }

@@ -46,6 +46,13 @@ impl ItemStore {
         }
     }
 
+    /// How many items are kept, counted without reading them (for status reports).
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|d| d.filter_map(Result::ok).count())
+            .unwrap_or(0)
+    }
+
     fn path(&self, target: &str) -> PathBuf {
         self.dir.join(format!("{target}.json"))
     }

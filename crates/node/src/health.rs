@@ -38,9 +38,7 @@ impl Status {
 
     /// DHT records kept for republishing (own and followed).
     pub fn kept_records(&self) -> usize {
-        std::fs::read_dir(self.data.join("dht").join("items"))
-            .map(|d| d.filter_map(Result::ok).count())
-            .unwrap_or(0)
+        seedstr_client::dht_items::ItemStore::new(&self.data).count()
     }
 }
 

@@ -103,11 +103,13 @@ pub async fn run(
         home: data.clone(),
         dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
     };
+    // The relays lookups ask: the node's own first, then the configured ones.
+    let relays: Vec<String> = std::iter::once(own_relay.clone())
+        .chain(config.packages.relays.iter().cloned())
+        .collect();
     let views = Arc::new(ViewState {
         sources: Sources {
-            relays: std::iter::once(own_relay.clone())
-                .chain(config.packages.relays.iter().cloned())
-                .collect(),
+            relays: relays.clone(),
             relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
             trusted: trusted_registries(&data, &config.packages.registries)?,
             home: data.clone(),
@@ -125,9 +127,7 @@ pub async fn run(
         torrent,
         dht: seeder.dht_state(),
         data: data.clone(),
-        relays: std::iter::once(own_relay.clone())
-            .chain(config.packages.relays.iter().cloned())
-            .collect(),
+        relays,
     });
     let api_state = Arc::new(ApiState {
         store,

@@ -7,13 +7,12 @@ use axum::extract::{Query, State};
 use axum::Json;
 use nostr::prelude::Event;
 use seedstr_client::target::{npub, parse_public_key};
+use seedstr_mods::events::COLLECTION_KIND;
 use seedstr_proto::package::PackageTags;
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
 use serde_json::{json, Value};
 
 use super::{ApiError, ApiState};
-
-const COLLECTION_KIND: u16 = 30083;
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct SearchParams {

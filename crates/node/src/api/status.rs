@@ -13,12 +13,10 @@ pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
     Json(status_view(&s))
 }
 
-/// The node's status, for the API and the web UI alike.
-pub fn status_view(s: &ApiState) -> Value {
-    let st = &s.status;
-    let seeding = st.seeding_stats();
-    let (seeds, broken) = SeedRegistry::new(&s.data).list();
-    let payloads: Vec<Value> = seeds
+/// The payloads registered for seeding in `data` (as JSON), and the unreadable entries.
+pub fn registered(data: &std::path::Path) -> (Vec<Value>, Vec<String>) {
+    let (seeds, broken) = SeedRegistry::new(data).list();
+    let payloads = seeds
         .iter()
         .map(|seed| {
             json!({
@@ -28,6 +26,14 @@ pub fn status_view(s: &ApiState) -> Value {
             })
         })
         .collect();
+    (payloads, broken)
+}
+
+/// The node's status, for the API and the web UI alike.
+pub fn status_view(s: &ApiState) -> Value {
+    let st = &s.status;
+    let seeding = st.seeding_stats();
+    let (payloads, broken) = registered(&s.data);
     json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": st.started.elapsed().as_secs(),

@@ -87,8 +87,11 @@ fn error_page(e: ApiError) -> Response {
 
 /// `1a2b3c…` for long hex strings and keys.
 fn short(s: &str) -> String {
-    if s.chars().count() > 20 {
-        format!("{}…{}", &s[..12], &s[s.len() - 6..])
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() > 20 {
+        let head: String = chars[..12].iter().collect();
+        let tail: String = chars[chars.len() - 6..].iter().collect();
+        format!("{head}…{tail}")
     } else {
         s.to_owned()
     }
