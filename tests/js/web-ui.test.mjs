@@ -20,6 +20,7 @@ const env = { ...process.env, SEEDSTR_HOME: home, SEEDSTR_PASSPHRASE: 'ui test',
 let node;
 let base;
 let browser;
+let npub;
 
 const seedstr = (...args) => execFileSync(bin, args, { env, encoding: 'utf8' });
 
@@ -64,11 +65,23 @@ before(async () => {
     '--summary', '1.1.0 ships a corrupted mesh', '--instructions', 'Roll back to 1.0.0.',
     '--severity', 'critical', '--id', 'mesh', '--relay', relay, '--no-dht', '--json');
   // A player's review and a compatibility report on 1.0.0, shown on its page.
-  const npub = seedstr('key', 'show').match(/npub: (npub1\w+)/)[1];
+  npub = seedstr('key', 'show').match(/npub: (npub1\w+)/)[1];
   seedstr('mod', 'review', `${npub}/skyrim-se.lush-trees@1.0.0`, '--rating', '4',
     '--text', 'Lovely forests, a little heavy on old GPUs', '--relay', relay, '--json');
   seedstr('mod', 'compat', `${npub}/skyrim-se.lush-trees@1.0.0`, '--game-version', '1.6.1170',
     '--status', 'works', '--notes', 'No crashes in two hours', '--relay', relay, '--json');
+  // Two npm packages, greet depending on pad, both mapped in this identity's own registry.
+  for (const [name, manifest] of [
+    ['pad', { name: 'pad', version: '1.0.0' }],
+    ['greet', { name: 'greet', version: '2.0.0', dependencies: { pad: '^1.0.0' } }],
+  ]) {
+    const dir = join(home, `pkg-${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    writeFileSync(join(dir, 'index.js'), 'module.exports = 1;\n');
+    seedstr('pkg', 'publish', dir, '--ns', 'npm', '--relay', relay, '--no-dht', '--json');
+    seedstr('pkg', 'registry', 'add', name, npub, '--relay', relay, '--no-dht', '--json');
+  }
   browser = await chromium.launch({ executablePath: browserPath, args: ['--no-sandbox'] });
 });
 
@@ -124,6 +137,41 @@ test('a collection pinning a flagged release carries the banner', async () => {
   await page.waitForURL(/\/c\//);
   assert.match(await page.getByRole('alert').innerText(), /Security incident in skyrim-se\.lush-trees 1\.1\.0 \(critical\): 1\.1\.0 ships a corrupted mesh/);
   assert.match(await page.locator('table.mods').innerText(), /skyrim-se\.lush-trees 1\.1\.0/);
+  await page.close();
+});
+
+test('a package page lists what it needs and what needs it, and links its author', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/search?type=package`);
+  await page.getByRole('link', { name: 'pad', exact: true }).click();
+  await page.waitForURL(/\/pkg\/npm\/pad$/);
+  assert.match(await page.locator('pre.install').innerText(), /seedstr pkg install pad/);
+  assert.match(await page.locator('ul.dependents').innerText(), /greet 2\.0\.0 needs \^1\.0\.0/);
+  await page.locator('ul.dependents').getByRole('link', { name: 'greet' }).click();
+  await page.waitForURL(/\/pkg\/npm\/greet$/);
+  assert.match(await page.locator('ul.dependencies').innerText(), /pad \^1\.0\.0/);
+  assert.match(await page.locator('table.versions').innerText(), /2\.0\.0/);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, 'package-page.png'), fullPage: true });
+  await page.locator('ul.publishers a').first().click();
+  await page.waitForURL(/\/u\/npub1/);
+  const main = await page.locator('main').innerText();
+  assert.match(main, /Lush Trees/);
+  assert.match(main, /greet/);
+  await page.close();
+});
+
+test('a release page says how many seeders the swarm has', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/r/${npub}/skyrim-se.lush-trees@1.0.0`);
+  // The first view may start the check; a reload shows its answer.
+  let text = await page.locator('dd.seeders').innerText();
+  for (let i = 0; i < 50 && /asking the swarm/.test(text); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.reload();
+    text = await page.locator('dd.seeders').innerText();
+  }
+  assert.match(text, /^\d+ seeders?, \d+ downloading/);
   await page.close();
 });
 

@@ -99,6 +99,13 @@ fn http_post(addr: &str, path: &str, body: &str) -> (u16, String) {
     )
 }
 
+/// An API answer: status and JSON body.
+fn api_get(node: &NodeProcess, path: &str) -> (u16, Value) {
+    let (status, body) = http_get(&node.http, path, "application/json");
+    let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
+    (status, value)
+}
+
 fn health(node: &NodeProcess) -> Value {
     let (status, body) = http_get(&node.http, "/health", "application/json");
     assert_eq!(status, 200, "{body}");
@@ -125,6 +132,40 @@ fn ok(p: &Person, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+/// `pkg publish` of the npm package in `dir`, to `relay` only.
+fn publish_npm(p: &Person, dir: &Path, relay: &str) -> Value {
+    let dir = dir.to_str().unwrap();
+    ok(
+        p,
+        &[
+            "pkg", "publish", dir, "--ns", "npm", "--relay", relay, "--no-dht", "--json",
+        ],
+    )
+}
+
+/// `owner`'s node configuration, written to a file: the printed defaults with loopback ports,
+/// the owner's publisher registry trusted, and `edits` (text replaced).
+fn node_config(owner: &Person, edits: &[(&str, &str)]) -> std::path::PathBuf {
+    let printed = String::from_utf8(owner.run(&["node", "--print-config"]).stdout).unwrap();
+    assert!(printed.contains("[relay.limits]") && printed.contains("[packages]"));
+    let npub = owner.keys.public_key().to_bech32().unwrap();
+    let mut config = printed
+        .replace("listen = \"127.0.0.1:7447\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"0.0.0.0:6881\"", "listen = \"127.0.0.1:0\"")
+        .replace("poll_secs = 2", "poll_secs = 1")
+        .replace("registries = []", &format!("registries = [\"{npub}\"]"));
+    for (from, to) in edits {
+        assert!(
+            config.contains(from),
+            "{from:?} is not in the printed defaults"
+        );
+        config = config.replace(from, to);
+    }
+    let file = owner.home.path().join("node.toml");
+    std::fs::write(&file, config).unwrap();
+    file
+}
+
 #[test]
 fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
     let (alice, player) = (Person::new(), Person::new());
@@ -132,19 +173,7 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
 
     // The printed defaults, edited as an operator would: loopback ports, no public DHT, and
     // alice's publisher registry trusted by the views.
-    let printed = String::from_utf8(alice.run(&["node", "--print-config"]).stdout).unwrap();
-    assert!(printed.contains("[relay.limits]") && printed.contains("[packages]"));
-    let config = printed
-        .replace("listen = \"127.0.0.1:7447\"", "listen = \"127.0.0.1:0\"")
-        .replace("listen = \"0.0.0.0:6881\"", "listen = \"127.0.0.1:0\"")
-        .replace("enabled = true", "enabled = false")
-        .replace("poll_secs = 2", "poll_secs = 1")
-        .replace(
-            "registries = []",
-            &format!("registries = [\"{alice_npub}\"]"),
-        );
-    let config_file = alice.home.path().join("node.toml");
-    std::fs::write(&config_file, config).unwrap();
+    let config_file = node_config(&alice, &[("enabled = true", "enabled = false")]);
     let node = NodeProcess::start(alice.home.path(), &config_file);
 
     let h = health(&node);
@@ -223,20 +252,7 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         b"module.exports = (s) => s.padStart(5, '*');\n",
     );
     let relay = node.relay();
-    ok(
-        &alice,
-        &[
-            "pkg",
-            "publish",
-            pad.to_str().unwrap(),
-            "--ns",
-            "npm",
-            "--relay",
-            &relay,
-            "--no-dht",
-            "--json",
-        ],
-    );
+    publish_npm(&alice, &pad, &relay);
     ok(
         &alice,
         &[
@@ -278,11 +294,7 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
 
     // The API answers from the node's store: status, search, a project and a release with
     // what was checked, an incident shown on the release it blocks, and errors that say why.
-    let api = |path: &str| -> (u16, Value) {
-        let (status, body) = http_get(&node.http, path, "application/json");
-        let value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{path}: {body}"));
-        (status, value)
-    };
+    let api = |path: &str| api_get(&node, path);
     let (status, st) = api("/api/v1/status");
     assert_eq!(status, 200, "{st}");
     assert!(
@@ -432,4 +444,296 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         .unwrap();
     assert_eq!(installed["event_id"], published["event_id"]);
     assert!(again.join("bin/tool.sh").is_file());
+}
+
+/// A tar archive of `files` (path, bytes).
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = tar::Builder::new(Vec::new());
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        out.append_data(&mut header, path, *bytes).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+#[test]
+fn the_node_shows_packages_authors_feeds_seeders_and_takes_payloads() {
+    let net = seedstr_dht::Testnet::builder(12).build().unwrap();
+    let dht = common::dht_bootstrap(&net);
+    let (alice, bob, player) = (Person::new(), Person::new(), Person::new());
+    let alice_npub = alice.keys.public_key().to_bech32().unwrap();
+    let bob_npub = bob.keys.public_key().to_bech32().unwrap();
+    let bootstrap: Vec<String> = net.bootstrap.iter().map(|b| format!("\"{b}\"")).collect();
+    let bootstrap = format!("bootstrap = [{}]", bootstrap.join(", "));
+    let config_file = node_config(
+        &alice,
+        &[
+            ("bootstrap = []", &bootstrap),
+            ("max_upload_mib = 4096", "max_upload_mib = 1"),
+        ],
+    );
+    let node = NodeProcess::start(alice.home.path(), &config_file);
+    let relay = node.relay();
+    let api = |path: &str| api_get(&node, path);
+    let page = |path: &str| http_get(&node.http, path, "text/html");
+
+    // Packages: alice's pad, and her greet that depends on it, both mapped in her registry;
+    // bob's rogue, which no trusted registry maps.
+    let work = tempfile::tempdir().unwrap();
+    let package = |p: &Person, name: &str, json: &str| {
+        let dir = work.path().join(name);
+        write(&dir, "package.json", json.as_bytes());
+        write(&dir, "index.js", b"module.exports = 1;\n");
+        publish_npm(p, &dir, &relay);
+    };
+    package(&alice, "pad", r#"{"name":"pad","version":"1.0.0"}"#);
+    package(
+        &alice,
+        "greet",
+        r#"{"name":"greet","version":"2.0.0","dependencies":{"pad":"^1.0.0"}}"#,
+    );
+    package(
+        &bob,
+        "rogue",
+        r#"{"name":"rogue","version":"0.1.0","dependencies":{"pad":"*"}}"#,
+    );
+    for name in ["pad", "greet"] {
+        ok(
+            &alice,
+            &[
+                "pkg",
+                "registry",
+                "add",
+                name,
+                &alice_npub,
+                "--relay",
+                &relay,
+                "--no-dht",
+                "--json",
+            ],
+        );
+    }
+    let (status, pad) = api("/api/v1/packages/npm/pad");
+    assert_eq!(status, 200, "{pad}");
+    assert_eq!(pad["checked"], true, "{pad}");
+    assert_eq!(pad["latest"], "1.0.0");
+    assert_eq!(pad["publishers"][0]["key"], alice_npub.as_str());
+    assert_eq!(pad["publishers"][0]["mapped_by"][0], alice_npub.as_str());
+    // greet depends on pad and is accepted; rogue names pad too but is refused, so it is not
+    // listed as a dependent.
+    let dependents = pad["dependents"].as_array().unwrap();
+    assert_eq!(dependents.len(), 1, "{pad}");
+    assert_eq!(dependents[0]["name"], "greet");
+    assert_eq!(dependents[0]["range"], "^1.0.0");
+    let (_, greet) = api("/api/v1/packages/npm/greet");
+    assert_eq!(greet["dependencies"][0]["name"], "pad", "{greet}");
+    let (status, rogue) = api("/api/v1/packages/npm/rogue");
+    assert_eq!(status, 200, "{rogue}");
+    assert!(rogue["versions"].as_array().unwrap().is_empty(), "{rogue}");
+    assert!(
+        rogue["refused"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("no trusted registry names a publisher"),
+        "{rogue}"
+    );
+    let (status, missing) = api("/api/v1/packages/npm/left-pad");
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing["error"].as_str().unwrap().contains("left-pad"));
+    let (status, bad) = api("/api/v1/packages/pypi/pad");
+    assert_eq!(status, 400, "{bad}");
+    let (status, html) = page("/pkg/npm/pad");
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/pkg/npm/greet\""), "{html}");
+
+    // Bob publishes a tool with its feed on the DHT and seeds it: the node reads his feed,
+    // and asks the swarm who holds his release.
+    let tool = work.path().join("tool");
+    write(&tool, "tool.txt", b"bob's tool");
+    let published = bob.publish(&tool, "bobtool", "1.0.0", &relay, &dht);
+    let infohash = published["infohash"].as_str().unwrap().to_owned();
+    let index = published["dht"]["feed"]["infohash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut seeder = bob.seed(&dht);
+    seeder.wait_for("announcing the payload", |v| v["announced"] == infohash);
+    seeder.wait_for("announcing the feed index", |v| v["announced"] == index);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&node)["dht"]["state"] != "joined" {
+        assert!(Instant::now() < deadline, "the node never joined the DHT");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let (status, feed) = api(&format!("/api/v1/feeds/{bob_npub}"));
+    assert_eq!(status, 200, "{feed}");
+    assert_eq!(feed["infohash"], index.as_str());
+    assert_eq!(feed["fetched_from"], "swarm");
+    let what: Vec<&str> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert!(what.contains(&"release generic.bobtool 1.0.0"), "{what:?}");
+    let (status, html) = page(&format!("/f/{bob_npub}"));
+    assert_eq!(status, 200);
+    assert!(html.contains("release generic.bobtool 1.0.0"), "{html}");
+    let (status, nofeed) = api(&format!(
+        "/api/v1/feeds/{}",
+        player.keys.public_key().to_bech32().unwrap()
+    ));
+    assert_eq!(status, 404, "{nofeed}");
+    assert!(
+        nofeed["error"].as_str().unwrap().contains("attestation"),
+        "{nofeed}"
+    );
+
+    let target = format!("{bob_npub}/generic.bobtool@1.0.0");
+    let (_, release) = api(&format!("/api/v1/releases/{target}"));
+    assert_eq!(release["seeders"]["state"], "checking", "{release}");
+    let (status, seeders) = api(&format!("/api/v1/seeders?release={target}"));
+    assert_eq!(status, 200, "{seeders}");
+    assert_eq!(seeders["dht_asked"], true, "{seeders}");
+    assert!(seeders["seeders"].as_u64().unwrap() >= 1, "{seeders}");
+    let (_, release) = api(&format!("/api/v1/releases/{target}"));
+    assert_eq!(
+        release["seeders"]["seeders"], seeders["seeders"],
+        "{release}"
+    );
+    let (_, html) = page(&format!("/r/{target}"));
+    assert!(html.contains("seeder"), "{html}");
+    seeder.kill();
+
+    // The author page lists what the node holds of bob's.
+    let (status, author) = api(&format!("/api/v1/authors/{bob_npub}"));
+    assert_eq!(status, 200, "{author}");
+    assert_eq!(
+        author["projects"][0]["coordinate"], "generic.bobtool",
+        "{author}"
+    );
+    assert_eq!(author["packages"][0]["package"], "rogue", "{author}");
+    let (status, html) = page(&format!("/u/{bob_npub}"));
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("/f/{bob_npub}")), "{html}");
+
+    // A payload handed to the node over HTTP: seeded by the node, signed by its author, and
+    // installed from the node alone.
+    let archive = tar_of(&[("docs/readme.txt", b"uploaded"), ("run.sh", b"echo up\n")]);
+    let (status, body) = common::http_bytes(
+        &node.http,
+        "POST",
+        "/api/v1/payloads?coordinate=generic.uploaded&version=1.0.0",
+        &[("Content-Type", "application/x-tar")],
+        &archive,
+    );
+    assert_eq!(status, 200, "{body}");
+    let held: Value = serde_json::from_str(&body).unwrap();
+    let files: Vec<seedstr_proto::release::ReleaseFile> = held["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| seedstr_proto::release::ReleaseFile {
+            path: f["path"].as_str().unwrap().into(),
+            size: f["size"].as_u64().unwrap(),
+            sha256: hex::decode(f["sha256"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        })
+        .collect();
+    assert_eq!(files.len(), 2, "{held}");
+    let release = seedstr_proto::release::Release {
+        coordinate: seedstr_proto::release::Coordinate::parse("generic.uploaded").unwrap(),
+        version: seedstr_proto::release::parse_version("1.0.0").unwrap(),
+        files,
+        infohash: hex::decode(held["infohash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+        torrent_name: held["name"].as_str().unwrap().into(),
+        trackers: vec![],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: "sent over HTTP".into(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
+        package: None,
+    };
+    use nostr::prelude::FinalizeEvent as _;
+    let event = release
+        .to_builder(&alice.keys.public_key())
+        .finalize(&alice.keys)
+        .unwrap();
+    let (status, body) = http_post(
+        &node.http,
+        "/api/v1/events",
+        &serde_json::to_string(&event).unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let root = work.path().join("uploaded");
+    let installed = player
+        .install(
+            &format!("{alice_npub}/generic.uploaded"),
+            &root,
+            &relay,
+            std::slice::from_ref(&node.torrent),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(installed["event_id"], event.id.to_hex());
+    assert_eq!(
+        std::fs::read(root.join("docs/readme.txt")).unwrap(),
+        b"uploaded"
+    );
+
+    // Refused uploads say why and leave nothing behind.
+    let post = |query: &str, body: &[u8]| {
+        common::http_bytes(
+            &node.http,
+            "POST",
+            &format!("/api/v1/payloads?{query}"),
+            &[("Content-Type", "application/x-tar")],
+            body,
+        )
+    };
+    let escaping = {
+        // tar::Builder refuses `..` itself, so the header is written by hand.
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..9].copy_from_slice(b"../x.txt\0");
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        let mut out = tar::Builder::new(Vec::new());
+        out.append(&header, &b"x"[..]).unwrap();
+        out.into_inner().unwrap()
+    };
+    let (status, body) = post("coordinate=generic.bad&version=1.0.0", &escaping);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("../x.txt") && body.contains("plain relative path"),
+        "{body}"
+    );
+    // Refused from the declared length, before a byte of the body is read.
+    let (status, body) = common::http_bytes(
+        &node.http,
+        "POST",
+        "/api/v1/payloads?coordinate=generic.big&version=1.0.0",
+        &[("Content-Length", "2097152")],
+        b"",
+    );
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("http.max_upload_mib"), "{body}");
+    let (status, body) = post("coordinate=nodot&version=1.0.0", &archive);
+    assert_eq!(status, 400, "{body}");
+    let left: Vec<String> = std::fs::read_dir(alice.home.path().join("uploads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [held["infohash"].as_str().unwrap()], "{left:?}");
 }

@@ -27,6 +27,19 @@ pub struct NodeConfig {
 pub struct HttpConfig {
     /// One port for the relay's WebSocket, NIP-11, the API, the registry views and the web UI.
     pub listen: SocketAddr,
+    /// Who may hand the node payloads to seed (`POST /api/v1/payloads`): `loopback` (commands
+    /// on this machine), `anyone`, or `off`.
+    pub uploads: Uploads,
+    /// Largest payload accepted, in MiB.
+    pub max_upload_mib: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Uploads {
+    Loopback,
+    Anyone,
+    Off,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -94,6 +107,8 @@ impl Default for HttpConfig {
     fn default() -> HttpConfig {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7447)),
+            uploads: Uploads::Loopback,
+            max_upload_mib: 4096,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Running the node: the event store and relay, the seeder with its DHT upkeep, and the
 //! registry views, served together on one HTTP port until shutdown.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -120,6 +121,9 @@ pub async fn run(
     });
 
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
+    // Uploads ask for a look at the registry at once, and wait to see their payload served.
+    let (served_tx, served) = tokio::sync::watch::channel(BTreeSet::new());
+    let look_now = Arc::new(tokio::sync::Notify::new());
     let status = Arc::new(Status {
         started: Instant::now(),
         relay: relay.clone(),
@@ -137,6 +141,17 @@ pub async fn run(
         fetch,
         // Releases fetched for a download are kept and seeded, as a mirror's are.
         downloads: PayloadStore::new(&data, data.join("downloads"), Origin::Mirrored),
+        packages: views.sources.clone(),
+        seeders: api::seeders::SeedersCache::new(status.dht.clone()),
+        feeds: api::feed::FeedCache::default(),
+        uploads: api::payloads::UploadPolicy {
+            who: config.http.uploads,
+            max_bytes: config.http.max_upload_mib.saturating_mul(1024 * 1024),
+        },
+        seeder: api::payloads::SeederLink {
+            look_now: look_now.clone(),
+            served,
+        },
     });
     let app: Router = Router::new()
         .route("/", get(root))
@@ -159,8 +174,10 @@ pub async fn run(
                 tracing::warn!("seed registry: {e:#}");
             }
             *seeding_stats.lock().expect("seeding stats lock") = seeder.stats();
+            served_tx.send_replace(seeder.active());
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}
+                _ = look_now.notified() => {}
                 _ = seeding_stopped.changed() => break,
             }
         }

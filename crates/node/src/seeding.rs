@@ -61,6 +61,8 @@ pub struct SeedingStats {
 struct DhtStatus {
     state: AtomicU8,
     announces: std::sync::atomic::AtomicU64,
+    /// The joined node, for lookups others make through it (seeders, feeds).
+    node: std::sync::OnceLock<DhtNode>,
 }
 
 /// Reads a seeder's [`DhtState`] and announce count from elsewhere.
@@ -75,6 +77,11 @@ impl DhtStateHandle {
     /// Announces that succeeded since start.
     pub fn announces(&self) -> u64 {
         self.0.announces.load(Ordering::Relaxed)
+    }
+
+    /// The DHT node, once it has joined.
+    pub fn node(&self) -> Option<DhtNode> {
+        self.0.node.get().cloned()
     }
 }
 
@@ -126,6 +133,11 @@ impl Seeder {
     /// A handle on where the DHT side is, for status reports.
     pub fn dht_state(&self) -> DhtStateHandle {
         DhtStateHandle(self.dht_state.clone())
+    }
+
+    /// The infohashes being served.
+    pub fn active(&self) -> BTreeSet<String> {
+        self.active.keys().cloned().collect()
     }
 
     /// What is being served, summed over the payloads.
@@ -248,6 +260,15 @@ pub enum DhtState {
 }
 
 impl DhtState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DhtState::Off => "off",
+            DhtState::Joining => "joining",
+            DhtState::Joined => "joined",
+            DhtState::Unreachable => "unreachable",
+        }
+    }
+
     fn from_u8(v: u8) -> DhtState {
         match v {
             1 => DhtState::Joining,
@@ -271,6 +292,7 @@ impl DhtUpkeep {
         };
         let dht = match DhtNode::join(&opts).await {
             Ok(dht) => {
+                let _ = self.state.node.set(dht.clone());
                 self.state
                     .state
                     .store(DhtState::Joined as u8, Ordering::Relaxed);

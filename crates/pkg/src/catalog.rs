@@ -80,19 +80,32 @@ pub async fn load_registry<'a>(
     sources: &Sources,
     fallback: Option<(&'a Swarm, &InstallOptions)>,
 ) -> Result<(Registry, Vec<String>, Via<'a>), CatalogError> {
-    if sources.trusted.is_empty() {
+    // The trust file is read on every lookup: a long-running node then follows
+    // `pkg registry trust` and `pkg registry add` without a restart.
+    let mut trusted = sources.trusted.clone();
+    match crate::trust::load(&sources.home) {
+        Ok(keys) => {
+            for k in keys {
+                if !trusted.contains(&k) {
+                    trusted.push(k);
+                }
+            }
+        }
+        Err(e) => tracing::warn!("{e}"),
+    }
+    if trusted.is_empty() {
         return Err(CatalogError::NoRegistry);
     }
     let filter = json!({
         "kinds": [REGISTRY_KIND],
-        "authors": sources.trusted.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+        "authors": trusted.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
         "#d": [REGISTRY_D],
     });
     let (found, _) = tokio::join!(
         query_all(&sources.relays, &filter, sources.relay_timeout),
-        keep_attestations(sources, &sources.trusted),
+        keep_attestations(sources, &trusted),
     );
-    let mut registry = Registry::new(sources.trusted.clone());
+    let mut registry = Registry::new(trusted.clone());
     if !found.answered.is_empty() {
         let problems = registry.absorb(&found.events);
         return Ok((registry, problems, Via::Relays));
@@ -119,9 +132,9 @@ pub async fn load_registry<'a>(
         failed: found.failed.clone(),
         why: e.to_string(),
     })?;
-    let (events, unread) = reader.query(&filter, &sources.trusted).await;
+    let (events, unread) = reader.query(&filter, &trusted).await;
     let unread: Vec<String> = unread.into_iter().map(|(_, why)| why).collect();
-    if unread.len() == sources.trusted.len() {
+    if unread.len() == trusted.len() {
         return Err(CatalogError::NoFeed {
             failed: found.failed,
             unread,
@@ -130,6 +143,29 @@ pub async fn load_registry<'a>(
     let mut problems = registry.absorb(&events);
     problems.extend(unread);
     Ok((registry, problems, Via::Dht(Box::new(reader))))
+}
+
+/// `names` looked up on the relays alone, as a long-running server does for each request
+/// (joining the DHT for one request would cost more than the request): what the registries
+/// say, and each release accepted or refused.
+pub async fn look_up_on_relays(
+    sources: &Sources,
+    ecosystem: Ecosystem,
+    names: &[String],
+) -> Result<(Registry, Catalog), CatalogError> {
+    let (mut registry, _, via) = load_registry(sources, None).await?;
+    let mut catalog = Catalog::default();
+    look_up(
+        &mut registry,
+        &mut catalog,
+        ecosystem,
+        names,
+        &BTreeMap::new(),
+        sources,
+        &via,
+    )
+    .await?;
+    Ok((registry, catalog))
 }
 
 /// Asks the relays for `authors`' transport-key attestations and keeps those that verify, so

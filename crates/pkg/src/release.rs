@@ -147,6 +147,15 @@ pub struct NpmDependency {
     pub peer: bool,
 }
 
+/// One dependency in either ecosystem, for people to read: what it names, the range, and
+/// how it is used (`normal`, `optional`, `peer`, `optional peer`; cargo's `dev` and `build`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DependencyLine {
+    pub name: String,
+    pub range: String,
+    pub kind: String,
+}
+
 impl PackageRelease {
     /// Reads and checks `event` (signature, tags, the package tags and their fit).
     pub fn from_event(event: &Event) -> Result<PackageRelease, PackageReleaseError> {
@@ -250,6 +259,54 @@ impl PackageRelease {
         Ok(out)
     }
 
+    /// Every dependency this release declares, by package name (a renamed cargo dependency
+    /// under the crate it really names), sorted by name.
+    pub fn dependencies(&self) -> Result<Vec<DependencyLine>, PackageReleaseError> {
+        let mut out = match self.name.ecosystem {
+            Ecosystem::Npm => self
+                .npm_dependencies()?
+                .into_iter()
+                .map(|d| DependencyLine {
+                    kind: match (d.optional, d.peer) {
+                        (false, false) => "normal",
+                        (true, false) => "optional",
+                        (false, true) => "peer",
+                        (true, true) => "optional peer",
+                    }
+                    .to_owned(),
+                    name: d.name,
+                    range: d.range,
+                })
+                .collect(),
+            Ecosystem::Cargo => {
+                let deps = match self.tags.manifest.get("deps") {
+                    None | Some(Value::Null) => &Vec::new(),
+                    Some(Value::Array(deps)) => deps,
+                    Some(_) => return Err(self.manifest_error("deps", "is not an array")),
+                };
+                let mut out = Vec::new();
+                for d in deps {
+                    let field = |f: &str| d.get(f).and_then(Value::as_str);
+                    let name = field("package").or(field("name")).ok_or_else(|| {
+                        self.manifest_error("deps", "lists a dependency with no name")
+                    })?;
+                    let mut kind = field("kind").unwrap_or("normal").to_owned();
+                    if d.get("optional").and_then(Value::as_bool) == Some(true) {
+                        kind = format!("optional {kind}");
+                    }
+                    out.push(DependencyLine {
+                        name: name.to_owned(),
+                        range: field("req").unwrap_or("*").to_owned(),
+                        kind,
+                    });
+                }
+                out
+            }
+        };
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
     /// `bin`: command name to the path inside the package.
     pub fn npm_bin(&self) -> BTreeMap<String, String> {
         self.tags
@@ -298,8 +355,20 @@ pub(crate) fn test_release(
     version: &str,
     manifest: Value,
 ) -> PackageRelease {
+    test_release_in(keys, Ecosystem::Npm, name, version, manifest)
+}
+
+/// A signed package release of `ecosystem` with `manifest` as its tag, for tests.
+#[cfg(test)]
+pub(crate) fn test_release_in(
+    keys: &nostr::prelude::Keys,
+    ecosystem: Ecosystem,
+    name: &str,
+    version: &str,
+    manifest: Value,
+) -> PackageRelease {
     use nostr::prelude::FinalizeEvent as _;
-    let name = PackageName::parse(Ecosystem::Npm, name).unwrap();
+    let name = PackageName::parse(ecosystem, name).unwrap();
     let file = ReleaseFile {
         path: name.archive_name(version),
         sha256: [1; 32],
@@ -417,5 +486,58 @@ mod tests {
         assert_eq!(out["deps"][0]["req"], "^1");
         assert_eq!(out["deps"][0]["optional"], true);
         assert_eq!(out["rust_version"], "1.70");
+    }
+
+    #[test]
+    fn dependency_lines_name_packages_in_both_ecosystems() {
+        let keys = Keys::generate();
+        let npm = test_release(
+            &keys,
+            "@acme/greet",
+            "1.0.0",
+            json!({"dependencies": {"pad": "^1"}, "peerDependencies": {"react": ">=18"}}),
+        );
+        let lines: Vec<(String, String, String)> = npm
+            .dependencies()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.range, d.kind))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("pad".into(), "^1".into(), "normal".into()),
+                ("react".into(), ">=18".into(), "peer".into())
+            ]
+        );
+
+        // A renamed cargo dependency is listed under the crate it names.
+        let cargo = test_release_in(
+            &keys,
+            Ecosystem::Cargo,
+            "greet",
+            "0.2.0",
+            json!({"deps": [
+                {"name": "padding", "package": "pad", "req": "^0.1", "kind": "normal", "optional": false},
+                {"name": "cc", "req": "^1", "kind": "build", "optional": true}
+            ]}),
+        );
+        let lines: Vec<(String, String)> = cargo
+            .dependencies()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.kind))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("cc".into(), "optional build".into()),
+                ("pad".into(), "normal".into())
+            ]
+        );
+
+        let broken = test_release_in(&keys, Ecosystem::Cargo, "x", "1.0.0", json!({"deps": {}}));
+        let why = broken.dependencies().unwrap_err().to_string();
+        assert!(why.contains("deps"), "{why}");
     }
 }

@@ -1,11 +1,16 @@
 //! The HTTP API under `/api/v1`, answered from the node's own store and seeder (docs/api.md
 //! and docs/openapi.yaml describe it). Errors are `{"error": "..."}` naming the problem.
 
+pub mod author;
 pub mod collection;
 pub mod download;
 pub mod events;
+pub mod feed;
+pub mod package;
+pub mod payloads;
 pub mod release;
 pub mod search;
+pub mod seeders;
 pub mod status;
 
 use std::path::PathBuf;
@@ -19,6 +24,7 @@ use axum::{Json, Router};
 use nostr::prelude::Event;
 use seedstr_client::install::InstallOptions;
 use seedstr_client::payload_store::PayloadStore;
+use seedstr_pkg::catalog::Sources;
 use seedstr_proto::Filter;
 use seedstr_store::{QueryOptions, Store};
 use seedstr_swarm::Swarm;
@@ -35,6 +41,12 @@ pub struct ApiState {
     pub swarm: Arc<Swarm>,
     pub fetch: InstallOptions,
     pub downloads: PayloadStore,
+    /// Where package lookups go and which registries they trust, as for the registry views.
+    pub packages: Sources,
+    pub seeders: seeders::SeedersCache,
+    pub feeds: feed::FeedCache,
+    pub uploads: payloads::UploadPolicy,
+    pub seeder: payloads::SeederLink,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -44,18 +56,25 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/projects/{*target}", get(release::project))
         .route("/api/v1/releases/{*target}", get(release::release))
         .route("/api/v1/collections/{*target}", get(collection::collection))
+        .route("/api/v1/packages/{ns}/{*name}", get(package::package))
+        .route("/api/v1/authors/{author}", get(author::author))
+        .route("/api/v1/feeds/{author}", get(feed::feed))
+        .route("/api/v1/seeders", get(seeders::seeders))
         .route("/api/v1/download", get(download::download))
         .route("/api/v1/events", post(events::publish))
+        .route("/api/v1/payloads", post(payloads::upload))
         .with_state(state)
 }
 
 /// An answer that is not what was asked for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     BadRequest(String),
     NotFound(String),
     /// Refused on purpose, say a version its author withdrew.
     Forbidden(String),
+    /// A body larger than the node takes.
+    TooLarge(String),
     /// The swarm or the bytes failed.
     Upstream(String),
     Internal(String),
@@ -67,6 +86,7 @@ impl ApiError {
             ApiError::BadRequest(m)
             | ApiError::NotFound(m)
             | ApiError::Forbidden(m)
+            | ApiError::TooLarge(m)
             | ApiError::Upstream(m)
             | ApiError::Internal(m) => m,
         }
@@ -77,6 +97,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

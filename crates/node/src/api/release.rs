@@ -100,7 +100,7 @@ pub async fn incidents_of(
         .collect())
 }
 
-fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
+pub(crate) fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
     json!({
         "id": i.id,
         "signer": npub(signer),
@@ -196,6 +196,11 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
         "dependencies": r.dependencies.iter().map(|d| json!({"address": d.project_address(), "versions": d.range.to_string(), "kind": d.kind.as_str()})).collect::<Vec<_>>(),
         "package": r.package.as_ref().map(|p| json!({"name": p.name, "integrity": p.integrity})),
         "seeded_here": seeded_here,
+        // The swarm's answer when one is kept; otherwise a check starts and this says so.
+        "seeders": match s.seeders.kept_or_start(r).await {
+            Some(checked) => (*checked).clone(),
+            None => json!({"state": "checking"}),
+        },
         "reviews": reviews,
         "compatibility": compatibility,
         "verification": {

@@ -137,6 +137,7 @@ fn describe(kind: &str, event: &Event) -> Option<Hit> {
                 ),
                 json: json!({
                     "type": kind,
+                    "ns": r.coordinate.ns,
                     "author": author,
                     "coordinate": r.coordinate.to_string(),
                     "version": r.version.to_string(),

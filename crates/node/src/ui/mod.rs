@@ -2,6 +2,8 @@
 //! disagree. Plain HTML and one stylesheet, no script and no build step; maud escapes every
 //! value it prints.
 
+mod authors;
+mod packages;
 mod pages;
 
 use std::sync::Arc;
@@ -22,6 +24,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/p/{*target}", get(pages::project))
         .route("/r/{*target}", get(pages::release))
         .route("/c/{*target}", get(pages::collection))
+        .route("/pkg/{ns}/{*name}", get(packages::package))
+        .route("/u/{author}", get(authors::author))
+        .route("/f/{author}", get(authors::feed))
         .route("/status", get(pages::status))
         .route("/style.css", get(style))
         .with_state(state)
@@ -83,6 +88,11 @@ fn error_page(e: ApiError) -> Response {
         },
     );
     (status, body).into_response()
+}
+
+/// An author's page.
+fn author_link(npub: &str) -> String {
+    format!("/u/{npub}")
 }
 
 /// `1a2b3c…` for long hex strings and keys.

@@ -8,26 +8,27 @@ use maud::{html, Markup};
 use seedstr_client::display::human_bytes;
 use serde_json::Value;
 
-use super::{date, error_page, page, short, text_block};
+use super::packages::package_link;
+use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
 use crate::api::release::{project_view, release_view};
 use crate::api::search::{find, SearchParams};
 use crate::api::status::status_view;
 use crate::api::ApiState;
 
-fn s(v: &Value) -> &str {
+pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
-fn n(v: &Value) -> u64 {
+pub(super) fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or_default()
 }
 
-fn project_link(author: &str, coordinate: &str) -> String {
+pub(super) fn project_link(author: &str, coordinate: &str) -> String {
     format!("/p/{author}/{coordinate}")
 }
 
-fn release_link(author: &str, coordinate: &str, version: &str) -> String {
+pub(super) fn release_link(author: &str, coordinate: &str, version: &str) -> String {
     format!("/r/{author}/{coordinate}@{version}")
 }
 
@@ -88,7 +89,7 @@ pub async fn home(state: Arc<ApiState>) -> Response {
 }
 
 /// Search results as cards.
-fn results(list: &Value) -> Markup {
+pub(super) fn results(list: &Value) -> Markup {
     let items = list.as_array().cloned().unwrap_or_default();
     html! {
         @if items.is_empty() {
@@ -100,13 +101,24 @@ fn results(list: &Value) -> Markup {
                 @match s(&r["type"]) {
                     "project" => {
                         h3 { a href=(project_link(author, s(&r["coordinate"]))) { (s(&r["name"])) } }
-                        div.meta { code { (s(&r["coordinate"])) } " by " code { (short(author)) } }
+                        div.meta { code { (s(&r["coordinate"])) } " by " a href=(author_link(author)) { code { (short(author)) } } }
                         @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
                     }
                     "collection" => {
                         h3 { a href=(format!("/c/{author}/{}", s(&r["d"]))) { (s(&r["name"])) } }
-                        div.meta { code { (s(&r["d"])) } " by " code { (short(author)) } }
+                        div.meta { code { (s(&r["d"])) } " by " a href=(author_link(author)) { code { (short(author)) } } }
                         @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
+                    }
+                    "package" => {
+                        h3 {
+                            a href=(package_link(s(&r["ns"]), s(&r["package"]))) { (s(&r["package"])) }
+                            " "
+                            a href=(release_link(author, s(&r["coordinate"]), s(&r["version"]))) { (s(&r["version"])) }
+                        }
+                        div.meta {
+                            span.badge.info { (s(&r["ns"])) } " by " a href=(author_link(author)) { code { (short(author)) } }
+                            " · " (human_bytes(n(&r["size"]))) " · " (date(n(&r["published_at"])))
+                        }
                     }
                     _ => {
                         @let title = r["package"].as_str().unwrap_or(s(&r["coordinate"]));
@@ -116,7 +128,7 @@ fn results(list: &Value) -> Markup {
                             }
                         }
                         div.meta {
-                            code { (s(&r["coordinate"])) } " by " code { (short(author)) }
+                            code { (s(&r["coordinate"])) } " by " a href=(author_link(author)) { code { (short(author)) } }
                             " · " (human_bytes(n(&r["size"]))) " · " (date(n(&r["published_at"])))
                         }
                     }
@@ -157,7 +169,7 @@ pub async fn search(
 }
 
 /// The banners of the incidents in `incidents` (authoritative ones block installs).
-fn incident_banners(incidents: &Value) -> Markup {
+pub(super) fn incident_banners(incidents: &Value) -> Markup {
     html! {
         @for i in incidents.as_array().into_iter().flatten() {
             @if !i["withdrawn"].as_bool().unwrap_or(false) {
@@ -179,6 +191,25 @@ fn incident_banners(incidents: &Value) -> Markup {
     }
 }
 
+/// What the swarm said of a release, or that it is being asked.
+fn seeders(checked: &Value) -> Markup {
+    if checked["state"] == "checking" {
+        return html! {
+            "asking the swarm now — " a href="" { "reload" } " in a few seconds"
+        };
+    }
+    let seeders = n(&checked["seeders"]);
+    html! {
+        strong { (seeders) " seeder" (if seeders == 1 { "" } else { "s" }) }
+        ", " (n(&checked["partial"])) " downloading, " (n(&checked["unreachable"])) " unreachable"
+        @if n(&checked["tracker_seeders"]) > 0 { "; trackers count " (n(&checked["tracker_seeders"])) }
+        " " span.muted {
+            "(peers from " (if checked["dht_asked"].as_bool().unwrap_or(false) { "the DHT and " } else { "" })
+            "the trackers, each asked what it holds, " (date(n(&checked["checked_at"]))) ")"
+        }
+    }
+}
+
 /// `GET /p/<npub>/<ns>.<slug>`.
 pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<String>) -> Response {
     let p = match project_view(&state, &target).await {
@@ -191,7 +222,7 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
     let body = html! {
         (incident_banners(&p["incidents"]))
         h1 { (title) }
-        p.meta { code { (coordinate) } " by " code { (author) } }
+        p.meta { code { (coordinate) } " by " a href=(author_link(author)) { code { (author) } } }
         @if let Some(summary) = p["summary"].as_str() { p { (summary) } }
         @if let Some(d) = p["description"].as_str() { @if !d.is_empty() { (text_block(d)) } }
         h2 { "Versions" }
@@ -237,7 +268,10 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         }
         p.meta {
             a href=(project_link(author, coordinate)) { code { (coordinate) } }
-            " by " code { (author) } " · published " (date(n(&r["published_at"])))
+            " by " a href=(author_link(author)) { code { (author) } } " · published " (date(n(&r["published_at"])))
+            @if let Some(package) = r["package"]["name"].as_str() {
+                " · " a href=(package_link(coordinate.split('.').next().unwrap_or_default(), package)) { "package page" }
+            }
         }
         dl.facts {
             dt { "Signature" } dd { "valid (checked by this node)" }
@@ -246,6 +280,7 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
                 @if let Some(from) = v["chain"]["unverified_from"].as_str() { ", not checked from " (from) }
             }
             dt { "Seeded here" } dd { (if r["seeded_here"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
+            dt { "Seeders" } dd.seeders { (seeders(&r["seeders"])) }
             dt { "Size" } dd { (human_bytes(n(&r["size"]))) }
             dt { "Infohash" } dd.hash { (s(&r["infohash"])) }
             dt { "Magnet" } dd { a.hash href=(s(&r["magnet"])) { "magnet link" } }

@@ -3,7 +3,6 @@
 //! signed releases as the trusted registries allow them, and every archive is checked against
 //! its release before one byte of it is sent.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -18,10 +17,9 @@ use seedstr_swarm::Swarm;
 use serde_json::json;
 
 use super::{cargo, npm};
-use crate::catalog::{load_registry, look_up, CatalogError, Sources};
+use crate::catalog::{look_up_on_relays, CatalogError, Sources};
 use crate::name::Ecosystem;
 use crate::release::PackageRelease;
-use crate::resolve::Catalog;
 use crate::store::{PackageStore, StoreError};
 
 pub struct ViewState {
@@ -86,20 +84,8 @@ impl ViewState {
         ecosystem: Ecosystem,
         name: &str,
     ) -> Result<Vec<PackageRelease>, ViewError> {
-        // Relays only: joining the DHT for one request would cost more than the request.
-        let (mut registry, _, via) = load_registry(&self.sources, None).await?;
-        let mut catalog = Catalog::default();
-        let names = [name.to_owned()];
-        look_up(
-            &mut registry,
-            &mut catalog,
-            ecosystem,
-            &names,
-            &BTreeMap::new(),
-            &self.sources,
-            &via,
-        )
-        .await?;
+        let (_, mut catalog) =
+            look_up_on_relays(&self.sources, ecosystem, &[name.to_owned()]).await?;
         let accepted = catalog.accepted.remove(name).unwrap_or_default();
         if accepted.is_empty() {
             let refused: Vec<String> = catalog

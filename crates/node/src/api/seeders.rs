@@ -1,0 +1,98 @@
+//! `GET /api/v1/seeders?release=…`: who in the swarm holds a release, asked of its trackers
+//! and the DHT and then of each peer directly (as `seedstr mod seed-health` does). Asking
+//! takes seconds, so answers are kept a while: release pages show the kept answer, or start
+//! a check and say so, and never wait for the swarm.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use moka::future::Cache;
+use seedstr_client::seed_health::{seed_health, HealthOptions};
+use seedstr_proto::release::Release;
+use serde_json::{json, Value};
+
+use super::release::chosen_release;
+use super::{ApiError, ApiState};
+use crate::seeding::DhtStateHandle;
+
+/// How long one check answers for.
+const KEPT_FOR: Duration = Duration::from_secs(120);
+/// For each tracker exchange, the DHT lookup and each peer.
+const ASK_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Recent checks by infohash; concurrent asks for one release share one check.
+#[derive(Clone)]
+pub struct SeedersCache {
+    checks: Cache<String, Arc<Value>>,
+    dht: DhtStateHandle,
+}
+
+impl SeedersCache {
+    pub fn new(dht: DhtStateHandle) -> SeedersCache {
+        SeedersCache {
+            checks: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(KEPT_FOR)
+                .build(),
+            dht,
+        }
+    }
+
+    /// A check of `release`, waiting for one when none is kept.
+    pub async fn check(&self, release: &Release) -> Arc<Value> {
+        let dht = self.dht.node();
+        let release = release.clone();
+        self.checks
+            .get_with(release.infohash_hex(), async move {
+                let health = seed_health(
+                    &release,
+                    &HealthOptions {
+                        dht: dht.as_ref(),
+                        peers: Vec::new(),
+                        trackers: true,
+                        timeout: ASK_TIMEOUT,
+                    },
+                )
+                .await;
+                Arc::new(json!({
+                    "checked_at": seedstr_store::now(),
+                    "seeders": health.seeders(),
+                    "partial": health.partial(),
+                    "unreachable": health.unreachable(),
+                    "tracker_seeders": health.tracker_seeders(),
+                    "dht_asked": dht.is_some(),
+                    "health": health,
+                }))
+            })
+            .await
+    }
+
+    /// The kept check of `release`; with none kept, one starts in the background and this
+    /// says `None`.
+    pub async fn kept_or_start(&self, release: &Release) -> Option<Arc<Value>> {
+        if let Some(kept) = self.checks.get(&release.infohash_hex()).await {
+            return Some(kept);
+        }
+        let me = self.clone();
+        let release = release.clone();
+        tokio::spawn(async move { me.check(&release).await });
+        None
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SeedersParams {
+    /// `<npub>/<ns>.<slug>[@<version>]`.
+    pub release: String,
+}
+
+pub async fn seeders(
+    State(s): State<Arc<ApiState>>,
+    Query(p): Query<SeedersParams>,
+) -> Result<Json<Value>, ApiError> {
+    let chosen = chosen_release(&s, &p.release).await?;
+    let checked = s.seeders.check(&chosen.resolution.release).await;
+    Ok(Json((*checked).clone()))
+}

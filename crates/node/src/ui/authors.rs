@@ -1,0 +1,87 @@
+//! An author's page (what this node holds of theirs) and their relay-less feed as the DHT
+//! serves it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::pages::{n, results, s};
+use super::{date, error_page, page, short};
+use crate::api::author::author_view;
+use crate::api::feed::feed_view;
+use crate::api::ApiState;
+
+/// `GET /u/<npub>`.
+pub async fn author(State(state): State<Arc<ApiState>>, Path(key): Path<String>) -> Response {
+    let a = match author_view(&state, &key).await {
+        Ok(a) => a,
+        Err(e) => return error_page(e),
+    };
+    let npub = s(&a["author"]).to_owned();
+    let name = a["profile"]["name"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| short(&npub));
+    let body = html! {
+        h1 { (name) }
+        p.meta { code.hash { (npub) } }
+        @if let Some(about) = a["profile"]["about"].as_str() { p { (about) } }
+        @if let Some(site) = a["profile"]["website"].as_str() { p { "Website: " code { (site) } } }
+        p { a href=(format!("/f/{npub}")) { "Read this author's feed from the DHT" }
+            " " span.muted { "— what they publish without relays, checked against their key." } }
+        h2 { "Projects" }
+        (results(&a["projects"]))
+        h2 { "Packages" }
+        (results(&a["packages"]))
+        h2 { "Collections" }
+        (results(&a["collections"]))
+    };
+    page(&name, "", body).into_response()
+}
+
+/// `GET /f/<npub>`: waits for the DHT and the swarm when the feed was not read recently.
+pub async fn feed(State(state): State<Arc<ApiState>>, Path(key): Path<String>) -> Response {
+    let f = match feed_view(&state, &key).await {
+        Ok(f) => f,
+        Err(e) => return error_page(e),
+    };
+    let author = s(&f["author"]).to_owned();
+    let events = f["events"].as_array().cloned().unwrap_or_default();
+    let refused = f["refused"].as_array().cloned().unwrap_or_default();
+    let body = html! {
+        h1 { "Feed of " a href=(format!("/u/{author}")) { code { (short(&author)) } } }
+        p.muted {
+            "Read from the Mainline DHT and the swarm at " (date(n(&f["read_at"])))
+            "; every event below is signed by this author and was checked."
+        }
+        dl.facts {
+            dt { "Pointer" } dd { "sequence " (f["seq"].as_i64().unwrap_or_default()) ", signed " (date(n(&f["updated_at"]))) }
+            dt { "Index torrent" } dd.hash { (s(&f["infohash"])) }
+            dt { "Fetched from" } dd { (s(&f["fetched_from"])) }
+            dt { "Transport key from" } dd { (s(&f["key_source"])) }
+            dt { "Events" } dd { (events.len()) @if !refused.is_empty() { ", " (refused.len()) " lines refused" } }
+        }
+        table.feed {
+            thead { tr { th { "When" } th { "What" } th { "Event" } } }
+            tbody {
+                @for e in &events {
+                    tr {
+                        td { (date(n(&e["created_at"]))) }
+                        td { @match e["link"].as_str() {
+                            Some(link) => a href=(link) { (s(&e["what"])) },
+                            None => (s(&e["what"])),
+                        } }
+                        td.hash { (short(s(&e["id"]))) }
+                    }
+                }
+            }
+        }
+        @if !refused.is_empty() {
+            h2 { "Refused lines" }
+            ul { @for r in &refused { li { "line " (n(&r["line"])) ": " (s(&r["reason"])) } } }
+        }
+    };
+    page("Feed", "", body).into_response()
+}
