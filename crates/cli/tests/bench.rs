@@ -53,3 +53,35 @@ fn bench_names_a_bad_url() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a ws:// or wss:// URL"), "{err}");
 }
+
+#[test]
+fn bench_web_times_every_page_over_a_filled_store() {
+    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+        .args([
+            "bench",
+            "web",
+            "--projects",
+            "60",
+            "--requests",
+            "4",
+            "--json",
+        ])
+        .output()
+        .expect("run seedstr bench web");
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(r["events"], 120);
+    let pages = r["pages"].as_object().unwrap();
+    assert_eq!(pages.len(), 8, "{r}");
+    for (name, page) in pages {
+        assert_eq!(page["samples"], 4, "{name}: {page}");
+        assert!(page["bytes"].as_u64().unwrap() > 0, "{name}: {page}");
+    }
+    // The search for a word a project name holds found some: its page is more than a shell.
+    let search = &pages["search API"];
+    assert!(search["bytes"].as_u64().unwrap() > 100, "{search}");
+}

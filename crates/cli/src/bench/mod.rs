@@ -11,6 +11,7 @@ mod query;
 mod stats;
 mod transfer;
 mod verify;
+mod web;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,6 +33,8 @@ pub enum BenchCommand {
     Transfer(transfer::TransferBench),
     /// Feed-pointer resolve latency on a loopback Mainline DHT testnet.
     Dht(dht::DhtBench),
+    /// The node's pages and API over a store of many projects: latency per page.
+    Web(web::WebBench),
 }
 
 #[derive(Args)]
@@ -99,6 +102,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Dht(b) => {
             let report = crate::net_args::runtime()?.block_on(dht::run(&b))?;
+            if b.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Ok(())
+        }
+        BenchCommand::Web(b) => {
+            let report = crate::net_args::runtime()?.block_on(web::run(&b))?;
             if b.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }

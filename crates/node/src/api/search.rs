@@ -73,6 +73,11 @@ pub fn select(p: &SearchParams, events: &[Event]) -> Result<Value, ApiError> {
     let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
     let mut results = Vec::new();
     for event in events {
+        // Checking an event's signature costs far more than reading its text, so events that
+        // cannot match are passed over before it.
+        if !may_match(kind, event, &words) {
+            continue;
+        }
         let Some(hit) = describe(kind, event) else {
             continue;
         };
@@ -88,6 +93,28 @@ pub fn select(p: &SearchParams, events: &[Event]) -> Result<Value, ApiError> {
         }
     }
     Ok(json!({ "type": kind, "results": results }))
+}
+
+/// Whether `event` could be a `kind` result holding every word: every field a result's text
+/// is made of comes from the event's tags or content, so this never passes over a hit.
+fn may_match(kind: &str, event: &Event, words: &[String]) -> bool {
+    let is_package = seedstr_proto::event::first_tag_value(event, "package").is_some();
+    match kind {
+        "package" if !is_package => return false,
+        "release" if is_package => return false,
+        _ => {}
+    }
+    if words.is_empty() {
+        return true;
+    }
+    let mut raw = event.content.to_lowercase();
+    for tag in event.tags.iter() {
+        for value in tag.as_slice() {
+            raw.push(' ');
+            raw.push_str(&value.to_lowercase());
+        }
+    }
+    words.iter().all(|w| raw.contains(w.as_str()))
 }
 
 /// One search result: its namespace, the text searched, and what is returned.
