@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use nostr::prelude::PublicKey;
+use nostr::prelude::{Event, PublicKey};
 use seedstr_client::target::npub;
 use seedstr_pkg::catalog::look_up_on_relays;
 use seedstr_pkg::name::{Ecosystem, PackageName};
 use seedstr_pkg::registry::Registry;
 use seedstr_pkg::release::PackageRelease;
 use seedstr_pkg::resolve::Catalog;
+use seedstr_proto::event::first_tag_value;
 use seedstr_proto::release::RELEASE_KIND;
 use serde_json::{json, Value};
 
@@ -39,10 +40,20 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<Value, A
 
     // Every package release the store holds in this namespace: this package's own, and the
     // candidates for its dependents, which the lookup then checks like any other.
+    // Checking a signature costs far more than reading a tag, so only events that name the
+    // package (as their own, or quoted in their manifest, where any dependency on it is) are
+    // read as releases.
+    let quoted = serde_json::to_string(&name).expect("a string serializes");
+    let names_it = |e: &Event| match first_tag_value(e, "package") {
+        Some(own) if own == name => true,
+        Some(_) => first_tag_value(e, "manifest").is_some_and(|m| m.contains(&quoted)),
+        None => false,
+    };
     let stored: Vec<PackageRelease> = s
         .events(json!({"kinds": [RELEASE_KIND]}))
         .await?
         .iter()
+        .filter(|e| names_it(e))
         .filter_map(|e| PackageRelease::from_event(e).ok())
         .filter(|p| p.name.ecosystem == ecosystem)
         .collect();
