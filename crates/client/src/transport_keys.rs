@@ -178,7 +178,9 @@ pub fn remember_attestations(home: &Path, events: &[Event]) -> Result<(), Transp
         let kept = std::fs::read_to_string(cache_path(home, &author))
             .ok()
             .and_then(|t| Event::from_json(t).ok());
-        if kept.is_none_or(|k| k.created_at <= event.created_at) {
+        // Every package lookup passes the same attestations by: one already kept is not
+        // written (and synced) again.
+        if kept.is_none_or(|k| k.id != event.id && k.created_at <= event.created_at) {
             remember(home, &author, event)?;
         }
     }
@@ -209,5 +211,12 @@ mod tests {
         assert_eq!(kept.source, KeySource::Cache);
         let why = cached_transport_key(home.path(), &bob.public_key(), vec![]).unwrap_err();
         assert!(why.to_string().contains("no attestation"), "{why}");
+
+        // The same attestation seen again leaves the kept file as it is.
+        let file = cache_path(home.path(), &alice.public_key());
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        remember_attestations(home.path(), std::slice::from_ref(&good)).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written);
     }
 }
