@@ -42,17 +42,7 @@ pub async fn find(s: &ApiState, p: &SearchParams) -> Result<Value, ApiError> {
 
 /// The NIP-01 filter that fetches what a search looks through.
 pub fn filter_for(p: &SearchParams) -> Result<Value, ApiError> {
-    let event_kind = match kind_of(p) {
-        "project" => PROJECT_KIND,
-        "release" | "package" => RELEASE_KIND,
-        "collection" => COLLECTION_KIND,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "type {other:?}: use project, release, package or collection"
-            )))
-        }
-    };
-    let mut filter = json!({ "kinds": [event_kind] });
+    let mut filter = json!({ "kinds": [event_kind(p)?] });
     if let Some(a) = &p.author {
         let key = parse_public_key(a).map_err(|e| ApiError::BadRequest(format!("author: {e}")))?;
         filter["authors"] = json!([key.to_hex()]);
@@ -64,11 +54,23 @@ fn kind_of(p: &SearchParams) -> &str {
     p.kind.as_deref().unwrap_or("project")
 }
 
+/// The event kind a search of `p`'s type reads.
+fn event_kind(p: &SearchParams) -> Result<u16, ApiError> {
+    match kind_of(p) {
+        "project" => Ok(PROJECT_KIND),
+        "release" | "package" => Ok(RELEASE_KIND),
+        "collection" => Ok(COLLECTION_KIND),
+        other => Err(ApiError::BadRequest(format!(
+            "type {other:?}: use project, release, package or collection"
+        ))),
+    }
+}
+
 /// The results among `events` (newest first): every word of `q` in the text, the namespace
 /// asked, at most `limit`. Pure, so a command without a node runs it over relays' answers.
 pub fn select(p: &SearchParams, events: &[Event]) -> Result<Value, ApiError> {
+    event_kind(p)?;
     let kind = kind_of(p);
-    filter_for(p)?;
     let limit = p.limit.unwrap_or(20).clamp(1, 100);
     let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
     let mut results = Vec::new();
