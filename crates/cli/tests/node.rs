@@ -273,13 +273,12 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
         "package.json",
         br#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"pad":"^1.0.0"}}"#,
     );
-    let npm = Command::new("npm")
-        .args(["install", &format!("--registry=http://{}/npm/", node.http)])
-        .args(["--no-audit", "--no-fund", "--cache"])
-        .arg(work.path().join("npm-cache"))
-        .current_dir(&project)
-        .output()
-        .unwrap();
+    let registry = format!("--registry=http://{}/npm/", node.http);
+    let npm = common::npm(
+        &project,
+        &work.path().join("npm-cache"),
+        &["install", &registry],
+    );
     assert!(
         npm.status.success(),
         "npm install: {}",

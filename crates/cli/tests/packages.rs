@@ -494,16 +494,6 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
     common::http(addr, "GET", path, &[], "")
 }
 
-fn npm(project: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("npm")
-        .args(args)
-        .args(["--no-audit", "--no-fund", "--cache"])
-        .arg(cache)
-        .current_dir(project)
-        .output()
-        .expect("npm runs")
-}
-
 #[test]
 fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_bytes() {
     let relay_dir = tempfile::tempdir().unwrap();
@@ -577,7 +567,7 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     );
     let registry = format!("--registry=http://{}/npm/", view.addr);
     let cache = work.path().join("npm-cache");
-    let out = npm(&project, &cache, &["install", &registry]);
+    let out = common::npm(&project, &cache, &["install", &registry]);
     assert!(
         out.status.success(),
         "npm install: {}",
@@ -617,7 +607,7 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     );
     std::fs::remove_dir_all(project.join("node_modules")).unwrap();
     std::fs::remove_dir_all(&cache).unwrap();
-    let out = npm(
+    let out = common::npm(
         &project,
         &cache,
         &["install", &registry, "--fetch-retries=0"],

@@ -217,6 +217,9 @@ mod tests {
         let written = std::fs::metadata(&file).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         remember_attestations(home.path(), std::slice::from_ref(&good)).unwrap();
-        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written);
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().modified().unwrap(),
+            written
+        );
     }
 }

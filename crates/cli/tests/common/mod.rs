@@ -125,6 +125,22 @@ pub fn dht_bootstrap(net: &seedstr_dht::Testnet) -> Vec<&str> {
         .collect()
 }
 
+/// The unmodified npm client run in `project`, with its own `cache` and no audit or funding
+/// requests.
+pub fn npm(
+    project: &std::path::Path,
+    cache: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new("npm")
+        .args(args)
+        .args(["--no-audit", "--no-fund", "--cache"])
+        .arg(cache)
+        .current_dir(project)
+        .output()
+        .expect("npm runs")
+}
+
 /// One plain HTTP/1.1 request (closing the connection): status and body.
 pub fn http(
     addr: &str,
