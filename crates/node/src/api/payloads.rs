@@ -6,7 +6,6 @@
 //! the torrent is built; a failed upload leaves nothing behind.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -154,10 +153,15 @@ fn internal(path: &Path, e: impl std::fmt::Display) -> ApiError {
 
 /// The request body, written to a temporary file in `dir`; more than `max` bytes is refused.
 async fn receive(body: Body, dir: &Path, max: u64) -> Result<tempfile::NamedTempFile, ApiError> {
-    let mut file = tempfile::Builder::new()
+    use tokio::io::AsyncWriteExt;
+    let file = tempfile::Builder::new()
         .prefix(".incoming-")
         .tempfile_in(dir)
         .map_err(|e| internal(dir, e))?;
+    let unwritable = |e: std::io::Error| internal(file.path(), e);
+    // Written without blocking the runtime; the archive is only read back by the unpacking, so
+    // it is never synced: what must survive a crash is the unpacked payload.
+    let mut out = tokio::fs::File::from_std(file.as_file().try_clone().map_err(unwritable)?);
     let mut stream = body.into_data_stream();
     let mut received = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -166,17 +170,14 @@ async fn receive(body: Body, dir: &Path, max: u64) -> Result<tempfile::NamedTemp
         if received > max {
             return Err(too_large(max));
         }
-        file.write_all(&chunk)
-            .map_err(|e| internal(file.path(), e))?;
+        out.write_all(&chunk).await.map_err(unwritable)?;
     }
+    out.flush().await.map_err(unwritable)?;
     if received == 0 {
         return Err(ApiError::BadRequest(
             "the upload is empty: send the payload's files as a tar archive".into(),
         ));
     }
-    file.as_file()
-        .sync_all()
-        .map_err(|e| internal(file.path(), e))?;
     Ok(file)
 }
 
@@ -230,6 +231,13 @@ fn unpack(archive: &Path, into: &Path) -> Result<(), ApiError> {
         entry
             .unpack_in(into)
             .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        // On disk before the folder is renamed into place and registered for seeding.
+        if kind.is_file() {
+            let unpacked = into.join(&path);
+            std::fs::File::open(&unpacked)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| internal(&unpacked, e))?;
+        }
     }
     Ok(())
 }
