@@ -14,7 +14,7 @@ use seedstr_dht::DhtNode;
 use seedstr_swarm::Swarm;
 
 use crate::dht::DhtArgs;
-use crate::net_args::{print_json, runtime, say, swarm_runtime, PeerArgs, RelayArgs};
+use crate::net_args::{print_json, runtime, say, transfer_runtime, PeerArgs, RelayArgs};
 
 #[derive(Subcommand)]
 pub enum FeedCommand {
@@ -109,7 +109,7 @@ impl ResolveArgs {
         &self,
         read: impl AsyncFnOnce(&DhtNode, &Swarm) -> Result<T>,
     ) -> Result<T> {
-        swarm_runtime()?.block_on(async {
+        transfer_runtime()?.block_on(async {
             let Some(dht) = self.peer.join_dht(false).await? else {
                 bail!("a feed is found through the DHT; drop --no-dht");
             };

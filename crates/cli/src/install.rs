@@ -13,7 +13,7 @@ use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
 use seedstr_client::target::Target;
 use seedstr_dht::DhtOptions;
 
-use crate::net_args::{human_bytes, print_json, swarm_runtime, PeerArgs, RelayArgs};
+use crate::net_args::{human_bytes, print_json, transfer_runtime, PeerArgs, RelayArgs};
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -108,7 +108,7 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         }
         Step::Verifying => bar.set_message("verifying SHA-256"),
     };
-    let rt = swarm_runtime()?;
+    let rt = transfer_runtime()?;
     let report = rt.block_on(async {
         let swarm = args.peer.start_swarm(None).await?;
         let r = install(&swarm, &args.into, &target, &opts, &on_step).await;

@@ -1,6 +1,5 @@
 //! `seedstr`: the command line.
 
-mod bench;
 mod dht;
 mod feed;
 mod incident;
@@ -10,7 +9,6 @@ mod mirror;
 mod mods;
 mod net_args;
 mod node;
-mod open_files;
 mod pkg;
 mod publish;
 mod relay;
@@ -72,9 +70,6 @@ enum Command {
     Pkg(pkg::PkgCommand),
     /// Run a Node script with the project's LibreSeed packages resolvable (require and import).
     Run(run::RunArgs),
-    /// Measure a running relay under load.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -106,7 +101,6 @@ fn main() -> ExitCode {
         Command::Status(a) => status::run(a),
         Command::Search(a) => search::run(*a),
         Command::Relay(r) => relay::run(*r),
-        Command::Bench(b) => bench::run(b),
         Command::Publish(p) => publish::run(*p),
         Command::Install(i) => install::run(*i),
         Command::Seed(s) => seed::run(*s),

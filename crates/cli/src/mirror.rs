@@ -23,7 +23,7 @@ use seedstr_proto::release::RELEASE_KIND;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::net_args::{swarm_runtime, PeerArgs, RelayArgs};
+use crate::net_args::{transfer_runtime, PeerArgs, RelayArgs};
 use seedstr_node::seeding::Seeder;
 
 use crate::seed::{say, start_seeder};
@@ -58,7 +58,7 @@ pub struct MirrorArgs {
 }
 
 pub fn run(args: MirrorArgs) -> Result<()> {
-    swarm_runtime()?.block_on(mirror(args))
+    transfer_runtime()?.block_on(mirror(args))
 }
 
 /// The mirror's state between events.

@@ -87,15 +87,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// The runtime for commands that move torrent bytes. On a multi-threaded runtime librqbit hands
-/// every 16 KiB block it writes or reads to `block_in_place`, which costs more than the write
-/// itself; on one thread it writes inline (libtorrent, too, runs its network on one thread).
-/// Measured on a 1 GiB loopback transfer: 231 MB/s multi-threaded, 449 MB/s on one thread.
-pub fn swarm_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
+pub use seedstr_swarm::transfer_runtime;
 
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) {

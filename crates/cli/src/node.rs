@@ -38,7 +38,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
         print!("{}", config.to_toml());
         return Ok(());
     }
-    crate::open_files::raise_limit();
+    seedstr_relay::open_files::raise_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

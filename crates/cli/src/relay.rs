@@ -139,7 +139,7 @@ async fn serve(a: RunArgs) -> Result<()> {
         print!("{}", config.to_toml());
         return Ok(());
     }
-    crate::open_files::raise_limit();
+    seedstr_relay::open_files::raise_limit();
     let store = a.store.open().await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await

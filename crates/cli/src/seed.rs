@@ -10,7 +10,7 @@ use seedstr_client::keystore::home;
 use seedstr_client::republish::REPUBLISH_EVERY;
 use seedstr_node::seeding::{Report, SeedOptions, Seeder};
 
-use crate::net_args::{self, print_json, swarm_runtime, PeerArgs};
+use crate::net_args::{self, print_json, transfer_runtime, PeerArgs};
 
 #[derive(Args)]
 pub struct SeedArgs {
@@ -31,7 +31,7 @@ pub struct SeedArgs {
 }
 
 pub fn run(args: SeedArgs) -> Result<()> {
-    let rt = swarm_runtime()?;
+    let rt = transfer_runtime()?;
     // A node already serves this registry; a second seeder would only compete with it.
     if let Some(node) = rt.block_on(seedstr_node::discovery::running(&home())) {
         println!(

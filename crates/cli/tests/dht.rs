@@ -103,15 +103,3 @@ fn records_resolve_by_npub_through_the_attestation_even_without_relays() {
     let direct = json(&get(&format!("transport:{transport_key}")));
     assert_eq!(direct["seq"], second["seq"]);
 }
-
-#[test]
-fn the_dht_benchmark_reports_every_lookup() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seedstr"))
-        .args(["bench", "dht", "--nodes", "20", "--lookups", "3", "--json"])
-        .output()
-        .unwrap();
-    let report = json(&out);
-    for line in ["first_verified", "newest", "complete"] {
-        assert_eq!(report[line]["samples"], 3, "{report}");
-    }
-}

@@ -13,7 +13,7 @@ use common::RelayProcess;
 use serde_json::Value;
 
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_peer.py")
+    seedstr_testkit::py_script("lt_peer.py")
 }
 
 /// Copies `src` to `dest/<name>/`: libtorrent and aria2 keep a multi-file torrent in a folder

@@ -273,9 +273,8 @@ fn an_interrupted_install_resumes_where_it_stopped() {
 #[test]
 fn an_install_finds_its_seeder_through_a_loopback_dht_alone() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_dht.py");
     let mut testnet = runtime
-        .block_on(seedstr_swarm::PeerDhtTestnet::start(&script, 8))
+        .block_on(seedstr_testkit::PeerDhtTestnet::start(8))
         .unwrap();
     let mut dht: Vec<&str> = Vec::new();
     let bootstrap = testnet.bootstrap();

@@ -3,7 +3,6 @@
 //! joins both, libtorrent reads an item we put, and we read one libtorrent puts.
 
 use std::io::{BufRead, BufReader, Write as _};
-use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use seedstr_dht::{DhtNode, DhtOptions, SigningKey, Testnet, Write};
@@ -17,7 +16,7 @@ struct LibtorrentNode {
 
 impl LibtorrentNode {
     fn start(nodes: usize) -> (LibtorrentNode, Vec<String>) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_bep44.py");
+        let script = seedstr_testkit::py_script("lt_bep44.py");
         let mut child = Command::new("/usr/bin/python3")
             .arg(script)
             .arg(nodes.to_string())

@@ -10,6 +10,7 @@ mod connection;
 pub mod limiter;
 pub mod live;
 pub mod nip11;
+pub mod open_files;
 pub mod policy;
 
 use std::net::{IpAddr, SocketAddr};

@@ -2,11 +2,11 @@
 
 pub mod digest;
 pub mod health;
+pub mod runtime;
 pub mod session;
-pub mod testnet;
 pub mod torrent;
 
 pub use digest::{Digests, FileDigest};
+pub use runtime::transfer_runtime;
 pub use session::{Metadata, Progress, Sources, Stalled, Swarm, SwarmOptions, Transfer};
-pub use testnet::PeerDhtTestnet;
 pub use torrent::{create, sha256_file, CreateError, PayloadFile, Torrent};

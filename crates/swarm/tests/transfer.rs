@@ -81,12 +81,7 @@ async fn peers_are_found_through_a_loopback_dht() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("SEEDSTR_LOG"))
         .with_test_writer()
         .try_init();
-    let testnet = seedstr_swarm::PeerDhtTestnet::start(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_dht.py"),
-        8,
-    )
-    .await
-    .unwrap();
+    let testnet = seedstr_testkit::PeerDhtTestnet::start(8).await.unwrap();
     let bootstrap: Vec<String> = testnet.bootstrap();
     let with_dht = || SwarmOptions {
         dht_bootstrap: Some(bootstrap.clone()),

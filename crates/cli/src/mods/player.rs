@@ -20,7 +20,7 @@ use seedstr_mods::install::{
 use seedstr_proto::release::Version;
 use serde_json::json;
 
-use crate::net_args::{human_bytes, print_json, runtime, swarm_runtime, PeerArgs, RelayArgs};
+use crate::net_args::{human_bytes, print_json, runtime, transfer_runtime, PeerArgs, RelayArgs};
 
 /// What every command that changes a game folder takes.
 #[derive(Args)]
@@ -276,7 +276,7 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
             _ => {}
         }
     };
-    let rt = swarm_runtime()?;
+    let rt = transfer_runtime()?;
     let applied = rt.block_on(async {
         let swarm = args.peer.start_swarm(None).await?;
         let r = apply(&swarm, folder.root, folder.game, &plan, &opts, &on_step).await;

@@ -9,7 +9,7 @@ use seedstr_pkg::install::{install, parse_spec, InstallRequest};
 use seedstr_pkg::project::MODULES_DIR;
 
 use super::LookupArgs;
-use crate::net_args::{print_json, swarm_runtime};
+use crate::net_args::{print_json, transfer_runtime};
 
 #[derive(Args)]
 pub struct InstallArgs {
@@ -50,7 +50,7 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         fetch,
         home,
     };
-    let rt = swarm_runtime()?;
+    let rt = transfer_runtime()?;
     let report = rt.block_on(async {
         let swarm = args.lookup.peer.start_swarm(None).await?;
         let r = install(&swarm, &req).await;

@@ -11,7 +11,7 @@ use seedstr_pkg::store::PackageStore;
 use seedstr_pkg::views::server::{router, ViewState};
 
 use super::LookupArgs;
-use crate::net_args::swarm_runtime;
+use crate::net_args::transfer_runtime;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -25,7 +25,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> Result<()> {
     let home = home();
     let (sources, fetch) = args.lookup.sources_and_fetch(&home)?;
-    swarm_runtime()?.block_on(async {
+    transfer_runtime()?.block_on(async {
         let swarm = args.lookup.peer.start_swarm(None).await?;
         let state = Arc::new(ViewState {
             sources,

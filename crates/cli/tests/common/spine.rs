@@ -340,7 +340,7 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn start() -> Tracker {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/tracker.py");
+        let script = seedstr_testkit::py_script("tracker.py");
         let mut child = Command::new("/usr/bin/python3")
             .arg(script)
             .stdin(Stdio::piped())

@@ -1,41 +1,20 @@
-//! `seedstr bench transfer` (see transfer.rs), and `seedstr bench relay <ws-url>`: a load generator for any Nostr relay (ours first). It signs
+//! `seedstr-bench relay <ws-url>`: a load generator for any Nostr relay (ours first). It signs
 //! its events before it starts measuring, then reports the machine's verification ceiling,
 //! ingest rate and OK latency, REQ latency on the populated store, and fan-out latency to many
 //! held connections.
-
-mod corpus;
-mod dht;
-mod fanout;
-mod ingest;
-mod query;
-mod stats;
-mod transfer;
-mod verify;
-mod web;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 use nostr::prelude::Keys;
 use serde_json::{json, Value};
 
-use corpus::{Corpus, Shape, SplitMix};
-use ingest::Pace;
-use stats::ms;
-
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Load-test a relay: ingest, OK latency, REQ latency, fan-out, verification ceiling.
-    Relay(RelayBench),
-    /// A loopback transfer: our install end to end vs a libtorrent pair, and the SHA-256 ceiling.
-    Transfer(transfer::TransferBench),
-    /// Feed-pointer resolve latency on a loopback Mainline DHT testnet.
-    Dht(dht::DhtBench),
-    /// The node's pages and API over a store of many projects: latency per page.
-    Web(web::WebBench),
-}
+use crate::corpus::{self, Corpus, Shape, SplitMix};
+use crate::ingest::{self, Pace};
+use crate::stats::ms;
+use crate::{fanout, query, verify};
 
 #[derive(Args)]
 pub struct RelayBench {
@@ -86,45 +65,11 @@ pub struct RelayBench {
     backfill: bool,
     /// Print the report as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
-pub fn run(cmd: BenchCommand) -> Result<()> {
-    crate::open_files::raise_limit();
-    match cmd {
-        BenchCommand::Relay(b) => {
-            let rt = crate::net_args::runtime()?;
-            let report = rt.block_on(relay(&b))?;
-            if b.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            Ok(())
-        }
-        BenchCommand::Dht(b) => {
-            let report = crate::net_args::runtime()?.block_on(dht::run(&b))?;
-            if b.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            Ok(())
-        }
-        BenchCommand::Web(b) => {
-            let report = crate::net_args::runtime()?.block_on(web::run(&b))?;
-            if b.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            Ok(())
-        }
-        BenchCommand::Transfer(b) => {
-            let report = crate::net_args::swarm_runtime()?.block_on(transfer::run(&b))?;
-            if b.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            }
-            Ok(())
-        }
-    }
-}
-
-async fn relay(b: &RelayBench) -> Result<Value> {
+/// Runs every phase against the relay at `b.url` and returns the report.
+pub async fn run(b: &RelayBench) -> Result<Value> {
     if !(b.url.starts_with("ws://") || b.url.starts_with("wss://")) {
         bail!("{} is not a ws:// or wss:// URL", b.url);
     }

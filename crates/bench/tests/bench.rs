@@ -2,24 +2,49 @@
 //! event acknowledged and every fan-out delivery arriving, and report each figure. Its speed
 //! is not asserted here; that is what running it is for.
 
-mod common;
-
 use std::process::Command;
 
-use common::RelayProcess;
 use serde_json::Value;
+
+/// Our relay on an ephemeral loopback port, in a thread of its own, with no rate limits (as
+/// the benchmark asks); it stops when the test process ends.
+fn start_relay(data: &std::path::Path) -> String {
+    let store = seedstr_store::lmdb::LmdbStore::open(data).expect("open the store");
+    let mut config = seedstr_relay::RelayConfig::default();
+    config.rate.events_per_ip_per_second = 0.0;
+    config.rate.events_per_pubkey_per_second = 0.0;
+    config.rate.reqs_per_ip_per_second = 0.0;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            seedstr_relay::Relay::new(config, store)
+                .serve(listener, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    format!("ws://{addr}")
+}
+
+fn bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seedstr-bench"))
+}
 
 #[test]
 fn bench_relay_completes_every_phase() {
     let dir = tempfile::tempdir().unwrap();
-    let relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
-        .args(["bench", "relay", &relay.url, "--json"])
+    let url = start_relay(dir.path());
+    let out = bench()
+        .args(["relay", &url, "--json"])
         .args("--events 2000 --latency-events 300 --rate 1000 --queries 10".split(' '))
         .args("--subscribers 40 --fanout-events 5 --fanout-interval-ms 5".split(' '))
         .args(["--verify-samples", "500"])
         .output()
-        .expect("run seedstr bench");
+        .expect("run seedstr-bench");
     assert!(
         out.status.success(),
         "bench failed: {}",
@@ -45,8 +70,8 @@ fn bench_relay_completes_every_phase() {
 
 #[test]
 fn bench_names_a_bad_url() {
-    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
-        .args(["bench", "relay", "http://127.0.0.1:1"])
+    let out = bench()
+        .args(["relay", "http://127.0.0.1:1"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -56,18 +81,10 @@ fn bench_names_a_bad_url() {
 
 #[test]
 fn bench_web_times_every_page_over_a_filled_store() {
-    let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
-        .args([
-            "bench",
-            "web",
-            "--projects",
-            "60",
-            "--requests",
-            "4",
-            "--json",
-        ])
+    let out = bench()
+        .args(["web", "--projects", "60", "--requests", "4", "--json"])
         .output()
-        .expect("run seedstr bench web");
+        .expect("run seedstr-bench web");
     assert!(
         out.status.success(),
         "bench failed: {}",
@@ -84,4 +101,21 @@ fn bench_web_times_every_page_over_a_filled_store() {
     // The search for a word a project name holds found some: its page is more than a shell.
     let search = &pages["search API"];
     assert!(search["bytes"].as_u64().unwrap() > 100, "{search}");
+}
+
+#[test]
+fn the_dht_benchmark_reports_every_lookup() {
+    let out = bench()
+        .args(["dht", "--nodes", "20", "--lookups", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    for line in ["first_verified", "newest", "complete"] {
+        assert_eq!(report[line]["samples"], 3, "{report}");
+    }
 }

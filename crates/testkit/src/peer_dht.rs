@@ -8,7 +8,6 @@
 //!
 //! libtorrent (Debian `python3-libtorrent`) runs `tests/py/lt_dht.py`.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use anyhow::Context;
@@ -25,10 +24,10 @@ pub struct PeerDhtTestnet {
 }
 
 impl PeerDhtTestnet {
-    /// Starts `n` libtorrent DHT nodes that know each other; `script` is `tests/py/lt_dht.py`.
-    pub async fn start(script: &Path, n: usize) -> anyhow::Result<PeerDhtTestnet> {
+    /// Starts `n` libtorrent DHT nodes that know each other (`tests/py/lt_dht.py`).
+    pub async fn start(n: usize) -> anyhow::Result<PeerDhtTestnet> {
         let mut child = Command::new("/usr/bin/python3")
-            .arg(script)
+            .arg(crate::py_script("lt_dht.py"))
             .arg(n.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,4 +1,4 @@
-//! Both the relay and the load generator hold a descriptor per connection.
+//! The relay holds a descriptor per connection, and so does a load generator against it.
 
 /// Lifts the soft limit on open files to the hard one.
 pub fn raise_limit() {
