@@ -41,6 +41,14 @@ impl DhtArgs {
     pub async fn join(&self) -> Result<DhtNode> {
         join_dht(&self.dht_bootstrap, self.dht_port, false).await
     }
+
+    /// How to join, as the operations take it (a client node, not a server).
+    pub fn options(&self) -> DhtOptions {
+        DhtOptions {
+            port: self.dht_port,
+            ..DhtOptions::joining(&self.dht_bootstrap)
+        }
+    }
 }
 
 /// The DHT flags of commands that sign something readers should find without relays.

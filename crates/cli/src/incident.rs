@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::dht::DhtWriteArgs;
 use crate::net_args::{print_json, runtime, RelayArgs};
-use crate::publish::{announce_feed, send_and_keep};
+use seedstr_client::feed::announce_feed;
+use seedstr_client::outbox::send_and_keep;
 
 /// What an incident says, and where it goes.
 #[derive(Args)]
@@ -104,13 +105,15 @@ pub fn sign_incident(
         let refs: Vec<(EventId, &Release)> = affected.iter().map(|(id, r)| (*id, r)).collect();
         events.push(incident.malware_report(&refs).finalize(&keys)?);
     }
-    let answers = send_and_keep(&home, &events, &f.relay)?;
+    let answers = rt.block_on(send_and_keep(&home, &events, &f.relay.set()))?;
     // The feed holds the author's kept events, the incident now among them: readers whose
     // relays are down read it there. The relays have it already, so a failure only warns.
     let feed = f.dht.enabled().map(|dht| {
         rt.block_on(async {
             let node = dht.join().await?;
-            announce_feed(&home, &keys, &f.relay.relays(), f.relay.timeout(), &node).await
+            let done = announce_feed(&home, &keys, &f.relay.set(), &node).await?;
+            crate::publish::warn_unattested(done.attestation_accepted);
+            anyhow::Ok(done)
         })
     });
     if let Some(Err(e)) = &feed {
@@ -125,7 +128,7 @@ pub fn sign_incident(
             "d": incident.d(),
             "affected": affected.iter().map(|(_, r)| r.version.to_string()).collect::<Vec<_>>(),
             "answers": answers,
-            "feed": feed.and_then(Result::ok).map(|(_, f)| f.infohash),
+            "feed": feed.and_then(Result::ok).map(|done| done.feed.infohash),
         }));
         return Ok(());
     }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
+use seedstr_client::relays::RelaySet;
 use seedstr_swarm::{Swarm, SwarmOptions};
 
 /// The relay a command uses when none is named: the one `seedstr relay` runs by default.
@@ -30,6 +31,14 @@ impl RelayArgs {
 
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.relay_timeout.max(1))
+    }
+
+    /// The relays and their timeout, as the operations take them.
+    pub fn set(&self) -> RelaySet {
+        RelaySet {
+            urls: self.relays(),
+            timeout: self.timeout(),
+        }
     }
 }
 

@@ -635,7 +635,7 @@ fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere()
         .unwrap();
     }
     let page = run_mod(&other, &["info", &trees_target, "--relay", url]).unwrap();
-    let r = &page["releases"][0];
+    let r = &page["versions"][0];
     assert_eq!(r["rating"]["reviews"], 2, "{page}");
     assert_eq!(r["rating"]["average"], 4.5, "{page}");
 }
@@ -753,7 +753,7 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     assert!(err.contains("use works, issues or broken"), "{err}");
 
     let page = run_mod(&player, &["info", &project, "--relay", url]).unwrap();
-    let r = &page["releases"][0];
+    let r = &page["versions"][0];
     assert_eq!(r["version"], "1.0.0");
     assert_eq!(r["rating"]["reviews"], 2, "{page}");
     assert_eq!(r["rating"]["average"], 3.5);

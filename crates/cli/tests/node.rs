@@ -319,6 +319,19 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
     let (status, project) = api(&format!("/api/v1/projects/{alice_npub}/generic.tool"));
     assert_eq!(status, 200, "{project}");
     assert_eq!(project["versions"][0]["version"], "1.0.0");
+    // `mod info` over the node's relay shows the same page, built by the same code.
+    let info = ok(
+        &player,
+        &[
+            "mod",
+            "info",
+            &format!("{alice_npub}/generic.tool"),
+            "--relay",
+            &node.relay(),
+            "--json",
+        ],
+    );
+    assert_eq!(info, project);
     let (status, release) = api(&format!("/api/v1/releases/{alice_npub}/generic.tool"));
     assert_eq!(status, 200, "{release}");
     assert_eq!(release["version"], "1.0.0");

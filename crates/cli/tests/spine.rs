@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::spine::{bytes, tree, write, Person, Scene, Tracker};
+use serde_json::Value;
 
 fn payload_v1(dir: &Path) {
     write(dir, "Data/big.bin", &bytes(3_000_000, 1));
@@ -379,4 +380,42 @@ fn an_install_finds_its_seeder_through_the_releases_tracker_alone() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn publish_reports_the_seeded_folder_as_an_absolute_path_whatever_was_typed() {
+    let scene = Scene::new();
+    payload_v1(&scene.work.path().join("v1"));
+    let out = scene
+        .author
+        .command(&[
+            "publish",
+            "v1",
+            "--ns",
+            "generic",
+            "--slug",
+            "tool",
+            "--version",
+            "1.0.0",
+            "--relay",
+            &scene.relay.url,
+            "--no-dht",
+            "--json",
+        ])
+        .current_dir(scene.work.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seed_dir = std::path::PathBuf::from(report["seed_dir"].as_str().unwrap());
+    assert!(seed_dir.is_absolute(), "{report}");
+    assert_eq!(
+        seed_dir,
+        std::fs::canonicalize(scene.work.path().join("v1")).unwrap()
+    );
+    assert_eq!(report["dht"], Value::Null, "{report}");
 }

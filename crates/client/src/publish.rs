@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nostr::prelude::FinalizeEvent as _;
-use nostr::prelude::{Event, Keys};
+use nostr::prelude::{Event, EventId, Keys};
+use seedstr_dht::{DhtNode, DhtOptions};
 use seedstr_proto::package::PackageTags;
 use seedstr_proto::release::{
     Coordinate, Dependency, ManifestError, Project, Release, ReleaseFile, Supersedes, Version,
@@ -15,7 +16,13 @@ use seedstr_proto::release::{
 use seedstr_swarm::{create, CreateError, Torrent};
 use serde_json::json;
 
-use crate::relays::{list_failures, publish_all, query_all, PublishAnswer};
+use crate::feed::{announce_feed, FeedPublished};
+use crate::names::{put_name_record, NamePut};
+use crate::own_events::{OwnEvents, OwnEventsError};
+use crate::relays::{
+    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
+};
+use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
 
 pub struct PublishRequest {
     /// The payload: a folder, or a single file.
@@ -78,12 +85,16 @@ pub enum PublishError {
         event_id: String,
         infohash: String,
     },
-    #[error("no relay accepted the release: {}", .0.iter().map(|a| format!("{} ({})", a.relay, a.message)).collect::<Vec<_>>().join("; "))]
+    #[error("no relay accepted the release: {}", describe_answers(.0))]
     Refused(Vec<PublishAnswer>),
     #[error("signing failed: {0}")]
     Sign(String),
     #[error("hashing the payload failed: {0}")]
     Join(String),
+    #[error(transparent)]
+    Keep(#[from] OwnEventsError),
+    #[error(transparent)]
+    Seeds(#[from] SeedsError),
 }
 
 /// Publishes `req` signed by `keys`.
@@ -195,12 +206,14 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
     if !release_answers.iter().any(|a| a.accepted) {
         return Err(PublishError::Refused(release_answers));
     }
-    let seed_dir = if req.path.is_file() {
-        req.path
+    // Absolute, so the seed registry and the report name the same folder from anywhere.
+    let payload = std::fs::canonicalize(&req.path).unwrap_or_else(|_| req.path.clone());
+    let seed_dir = if payload.is_file() {
+        payload
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     } else {
-        req.path.clone()
+        payload
     };
     Ok(PublishReport {
         release: format!("{}@{}", req.coordinate, req.version),
@@ -217,6 +230,114 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         torrent_file: torrent.to_file_bytes(&req.trackers),
         events,
         info_hash: torrent.info_hash,
+    })
+}
+
+/// What publishing wrote on the DHT.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DhtAnnounced {
+    /// The transport-key attestation's event id.
+    pub attestation: String,
+    /// False when no relay took the attestation (readers who never saw it cannot resolve the
+    /// author's DHT records).
+    pub attestation_accepted: bool,
+    pub feed: FeedPublished,
+    /// The name record written: `<ns>.<slug>`, or `libreseed:<name>` for a package.
+    pub name_record: String,
+    pub name: NamePut,
+}
+
+/// The DHT half of a publish. The relays already hold the release when it runs, so a failure
+/// here is reported, never undoes the publish.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum DhtOutcome {
+    Announced(Box<DhtAnnounced>),
+    Failed { error: String },
+}
+
+/// A release published, kept among the author's events and registered for seeding.
+#[derive(Debug, serde::Serialize)]
+pub struct Published {
+    #[serde(flatten)]
+    pub report: PublishReport,
+    /// `None` when the DHT was not asked.
+    pub dht: Option<DhtOutcome>,
+}
+
+/// Publishes `req` ([`publish`]), keeps the events, registers the payload for seeding and,
+/// unless `dht` is `None`, joins the DHT to rewrite the author's feed and point the name
+/// record `name_record` at the release.
+pub async fn publish_release(
+    home: &Path,
+    keys: &Keys,
+    req: &PublishRequest,
+    dht: Option<&DhtOptions>,
+    name_record: &str,
+) -> Result<Published, PublishError> {
+    let report = publish(keys, req).await?;
+    // The author's own copy first: the feed is built from it.
+    OwnEvents::new(home).add(&report.events)?;
+    SeedRegistry::new(home).add(
+        &SeedEntry {
+            infohash: report.infohash.clone(),
+            release: report.release.clone(),
+            dir: report.seed_dir.clone(),
+            origin: Origin::Published,
+            trackers: req.trackers.clone(),
+        },
+        &report.torrent_file,
+    )?;
+    let dht = match dht {
+        None => None,
+        Some(options) => Some(
+            match announce_on_dht(home, keys, req, options, &report, name_record).await {
+                Ok(done) => DhtOutcome::Announced(Box::new(done)),
+                Err(error) => DhtOutcome::Failed { error },
+            },
+        ),
+    };
+    Ok(Published { report, dht })
+}
+
+/// Makes the release findable with no relay: the feed index gains it and the project's name
+/// record points at it.
+async fn announce_on_dht(
+    home: &Path,
+    keys: &Keys,
+    req: &PublishRequest,
+    options: &DhtOptions,
+    report: &PublishReport,
+    name_record: &str,
+) -> Result<DhtAnnounced, String> {
+    let dht = DhtNode::join(options)
+        .await
+        .map_err(|e| format!("joining the Mainline DHT: {e}"))?;
+    let relays = RelaySet {
+        urls: req.relays.clone(),
+        timeout: req.relay_timeout,
+    };
+    let announced = announce_feed(home, keys, &relays, &dht)
+        .await
+        .map_err(|e| e.to_string())?;
+    let event_id = EventId::from_hex(&report.event_id).map_err(|e| e.to_string())?;
+    let name = put_name_record(
+        home,
+        keys,
+        &dht,
+        name_record,
+        &req.version,
+        &event_id,
+        &report.info_hash,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(DhtAnnounced {
+        attestation: announced.attestation,
+        attestation_accepted: announced.attestation_accepted,
+        feed: announced.feed,
+        name_record: name_record.to_owned(),
+        name,
     })
 }
 

@@ -10,6 +10,13 @@ use serde_json::Value;
 
 use crate::relay_conn::RelayConn;
 
+/// The relays an operation talks to, and how long it waits for each.
+#[derive(Debug, Clone)]
+pub struct RelaySet {
+    pub urls: Vec<String>,
+    pub timeout: Duration,
+}
+
 /// One relay's answer to one published event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PublishAnswer {
@@ -108,6 +115,15 @@ pub fn list_failures(failed: &[(String, String)]) -> String {
     failed
         .iter()
         .map(|(relay, why)| format!("{relay} ({why})"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `relay (message); relay (message)`, for errors about answers that refused.
+pub fn describe_answers(answers: &[PublishAnswer]) -> String {
+    answers
+        .iter()
+        .map(|a| format!("{} ({})", a.relay, a.message))
         .collect::<Vec<_>>()
         .join("; ")
 }

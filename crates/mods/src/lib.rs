@@ -3,3 +3,4 @@ pub mod events;
 pub mod games;
 pub mod install;
 pub mod mirror;
+pub mod page;

@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod catalog;
 pub mod install;
+pub mod maintain;
 pub mod manifest;
 pub mod name;
 pub mod node;

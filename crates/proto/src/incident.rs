@@ -1,7 +1,7 @@
 //! Security incidents (30085): the author says which versions are unsafe and what to do. The same
 //! news goes out as a NIP-56 report (1984, `malware`) so other Nostr clients show it too.
 
-use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey};
+use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, ToBech32};
 
 use crate::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
 use crate::tags::{tag, EventReadError, Tags};
@@ -37,6 +37,39 @@ impl Severity {
             "critical" => Severity::Critical,
             _ => return None,
         })
+    }
+}
+
+/// An incident as readers are shown it: who signed it and whether that signer speaks for the
+/// project (only the author's incidents block installs).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IncidentView {
+    pub id: String,
+    /// The signer's npub.
+    pub signer: String,
+    /// Signed by the project's author: enforced, not only shown.
+    pub authoritative: bool,
+    pub severity: Severity,
+    /// The affected versions, as a range.
+    pub versions: String,
+    pub summary: String,
+    pub instructions: String,
+    pub withdrawn: bool,
+}
+
+impl IncidentView {
+    /// The view of `incident` as signed by `signer`.
+    pub fn new(signer: &PublicKey, incident: &Incident) -> IncidentView {
+        IncidentView {
+            id: incident.id.clone(),
+            signer: signer.to_bech32().unwrap_or_else(|_| signer.to_hex()),
+            authoritative: incident.is_authoritative(signer),
+            severity: incident.severity,
+            versions: incident.versions.to_string(),
+            summary: incident.summary.clone(),
+            instructions: incident.instructions.clone(),
+            withdrawn: incident.withdrawn,
+        }
     }
 }
 

@@ -14,8 +14,9 @@ use seedstr_swarm::torrent::list_payload;
 
 use crate::dht::DhtArgs;
 use crate::incident::{sign_incident, IncidentFields};
-use crate::net_args::RelayArgs;
-use crate::publish::{print_published, publish_release};
+use crate::net_args::{runtime, RelayArgs};
+use crate::publish::print_published;
+use seedstr_client::publish::publish_release;
 
 #[derive(Args)]
 pub struct InitArgs {
@@ -112,9 +113,16 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
         description: Some(project.description.clone()),
         relay_timeout: args.relay.timeout(),
     };
-    let dht = (!args.no_dht).then_some(&args.dht);
-    let (report, dht) = publish_release(&home, &keys, &req, dht, &req.coordinate.to_string())?;
-    print_published(&report, &dht, args.json)
+    let dht = (!args.no_dht).then(|| args.dht.options());
+    let published = runtime()?.block_on(publish_release(
+        &home,
+        &keys,
+        &req,
+        dht.as_ref(),
+        &req.coordinate.to_string(),
+    ))?;
+    print_published(&published, args.json);
+    Ok(())
 }
 
 #[derive(Args)]

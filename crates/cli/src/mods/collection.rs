@@ -19,6 +19,7 @@ use serde_json::json;
 
 use super::player::{carry_out, open_folder, plan_options, reported, FolderArgs};
 use crate::net_args::{print_json, runtime, RelayArgs};
+use seedstr_client::outbox::send_and_keep;
 
 #[derive(Subcommand)]
 pub enum CollectionCommand {
@@ -95,7 +96,11 @@ fn create(args: CreateArgs) -> Result<()> {
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     let event = collection.to_builder().finalize(&keys)?;
-    let answers = crate::publish::send_and_keep(&home, std::slice::from_ref(&event), &args.relay)?;
+    let answers = runtime()?.block_on(send_and_keep(
+        &home,
+        std::slice::from_ref(&event),
+        &args.relay.set(),
+    ))?;
     let name = format!("{}/{}", keys.public_key().to_bech32()?, collection.d());
     if args.json {
         print_json(&json!({

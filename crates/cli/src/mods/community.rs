@@ -3,23 +3,21 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, PublicKey};
+use nostr::prelude::{Event, EventBuilder, Keys, PublicKey};
 use seedstr_client::http::relay_operator;
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::relays::{list_failures, query_all, PublishAnswer};
+use seedstr_client::outbox::{self, Sent};
+use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::target::{parse_public_key, Target};
 use seedstr_mods::events::curation::{
-    rating_summary, BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
+    BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
 };
 use seedstr_mods::events::governance::{tally, Proposal, Quorum, Vote};
-use seedstr_mods::events::incident::Incident;
 use seedstr_mods::events::relay_policy::RelayPolicy;
-use seedstr_mods::events::{
-    ReleaseRef, BUG_KIND, COMPAT_KIND, INCIDENT_KIND, PROPOSAL_KIND, RELAY_POLICY_KIND,
-    REVIEW_KIND, SUPPORT_KIND, VOTE_KIND,
-};
+use seedstr_mods::events::{ReleaseRef, PROPOSAL_KIND, RELAY_POLICY_KIND, VOTE_KIND};
+use seedstr_mods::page::{project_page, PageError};
 use seedstr_proto::event::newest_by_address;
-use seedstr_proto::release::{Coordinate, Project, Release, PROJECT_KIND, RELEASE_KIND};
+use seedstr_proto::release::Coordinate;
 use serde_json::{json, Value};
 
 use crate::net_args::{print_json, runtime, RelayArgs};
@@ -38,20 +36,18 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Signs `builder` with the stored key, then [`crate::publish::send_and_keep`].
-fn sign_and_send(builder: EventBuilder, c: &Common) -> Result<(Event, Vec<PublishAnswer>)> {
+/// Signs `builder` with the stored key, sends it and keeps it ([`outbox::sign_and_send`]).
+fn sign_and_send(builder: EventBuilder, c: &Common) -> Result<Sent> {
     let home = home();
     let keys: Keys = KeyStore::new(&home).load(&passphrase(false)?)?;
-    let event = builder.finalize(&keys)?;
-    let answers = crate::publish::send_and_keep(&home, std::slice::from_ref(&event), &c.relay)?;
-    Ok((event, answers))
+    Ok(runtime()?.block_on(outbox::sign_and_send(&home, &keys, builder, &c.relay.set()))?)
 }
 
-fn report_sent(what: &str, event: &Event, answers: &[PublishAnswer], json: bool) {
+fn report_sent(what: &str, sent: &Sent, json: bool) {
     if json {
-        print_json(&json!({ "event_id": event.id.to_hex(), "answers": answers }));
+        print_json(sent);
     } else {
-        println!("sent {what} {}", event.id.to_hex());
+        println!("sent {what} {}", sent.event_id);
     }
 }
 
@@ -89,8 +85,8 @@ pub fn review(a: ReviewArgs) -> Result<()> {
         rating: a.rating,
         text: a.text,
     };
-    let (e, answers) = sign_and_send(r.to_builder(), &a.common)?;
-    report_sent("review", &e, &answers, a.common.json);
+    let sent = sign_and_send(r.to_builder(), &a.common)?;
+    report_sent("review", &sent, a.common.json);
     Ok(())
 }
 
@@ -122,8 +118,8 @@ pub fn compat(a: CompatArgs) -> Result<()> {
         with: a.with,
         notes: a.notes,
     };
-    let (e, answers) = sign_and_send(r.to_builder(), &a.common)?;
-    report_sent("compatibility report", &e, &answers, a.common.json);
+    let sent = sign_and_send(r.to_builder(), &a.common)?;
+    report_sent("compatibility report", &sent, a.common.json);
     Ok(())
 }
 
@@ -158,8 +154,8 @@ pub fn bug(a: BugArgs) -> Result<()> {
         status,
         text: a.text,
     };
-    let (e, answers) = sign_and_send(r.to_builder(), &a.common)?;
-    report_sent("bug report", &e, &answers, a.common.json);
+    let sent = sign_and_send(r.to_builder(), &a.common)?;
+    report_sent("bug report", &sent, a.common.json);
     Ok(())
 }
 
@@ -180,8 +176,8 @@ pub fn support(a: SupportArgs) -> Result<()> {
         id: now().to_string(),
         text: a.text,
     };
-    let (e, answers) = sign_and_send(m.to_builder(), &a.common)?;
-    report_sent("support message", &e, &answers, a.common.json);
+    let sent = sign_and_send(m.to_builder(), &a.common)?;
+    report_sent("support message", &sent, a.common.json);
     Ok(())
 }
 
@@ -193,186 +189,60 @@ pub struct InfoArgs {
     pub common: Common,
 }
 
-/// A project's page: the project, its releases, incidents, and what people say about each release.
+/// A project's page ([`project_page`]) from the relays.
 pub fn info(a: InfoArgs) -> Result<()> {
-    let author = a.project.author;
-    let coordinate = a.project.coordinate;
-    let project_address = coordinate.project_address(&author);
-    let relay = &a.common.relay;
-    let rt = runtime()?;
-    // The project has no `a` tag, so it needs its own filter; both go out at once.
-    let (events, project_events) = rt.block_on(async {
-        tokio::join!(
-            query_async(
-                relay,
-                json!({"kinds": [RELEASE_KIND, INCIDENT_KIND, SUPPORT_KIND], "#a": [project_address]}),
-            ),
-            query_async(
-                relay,
-                json!({"kinds": [PROJECT_KIND], "authors": [author.to_hex()], "#d": [coordinate.d()]}),
-            ),
-        )
-    });
-    let (events, project_events) = (events?, project_events?);
-    let current = newest_by_address(&events);
-    let project = newest_by_address(&project_events)
-        .into_iter()
-        .find_map(|e| {
-            Project::from_event(e)
-                .ok()
-                .filter(|p| p.coordinate == coordinate)
-        });
-    let mut releases: Vec<(Release, &Event)> = current
-        .iter()
-        .copied()
-        .filter(|e| e.pubkey == author)
-        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
-        .filter(|(r, _)| r.coordinate == coordinate)
-        .collect();
-    releases.sort_by(|x, y| y.0.version.cmp(&x.0.version));
-    if project.is_none() && releases.is_empty() {
-        bail!(
-            "no relay holds {}",
-            Target {
-                author,
-                coordinate,
-                version: None
-            }
-        );
-    }
-    let incidents: Vec<(Incident, PublicKey)> = current
-        .iter()
-        .filter_map(|e| Incident::from_event(e).ok().map(|i| (i, e.pubkey)))
-        .filter(|(i, _)| i.coordinate == coordinate && i.project_author == author)
-        .collect();
-    let support = current
-        .iter()
-        .filter(|e| SupportMessage::from_event(e).is_ok())
-        .count();
-    let addresses: Vec<String> = releases
-        .iter()
-        .map(|(r, _)| {
-            ReleaseRef {
-                author,
-                coordinate: r.coordinate.clone(),
-                version: r.version.clone(),
-            }
-            .address()
-        })
-        .collect();
-    let said = if addresses.is_empty() {
-        Vec::new()
-    } else {
-        rt.block_on(query_async(
-            relay,
-            json!({"kinds": [REVIEW_KIND, COMPAT_KIND, BUG_KIND], "#a": addresses}),
-        ))?
+    let (author, coordinate) = (a.project.author, a.project.coordinate);
+    let page = runtime()?.block_on(project_page(&a.common.relay.set(), &author, &coordinate));
+    let page = match page {
+        Err(PageError::NotFound { author, coordinate }) => {
+            bail!("no relay holds {author}/{coordinate}")
+        }
+        other => other?,
     };
-    let said = newest_by_address(&said);
-    let mut out_releases = Vec::new();
-    for ((r, e), address) in releases.iter().zip(&addresses) {
-        let names =
-            |e: &Event| seedstr_proto::event::first_tag_value(e, "a") == Some(address.as_str());
-        let reviews: Vec<(PublicKey, Review)> = said
-            .iter()
-            .filter(|e| names(e))
-            .filter_map(|e| Review::from_event(e).ok().map(|r| (e.pubkey, r)))
-            .collect();
-        let compat: Vec<Value> = said
-            .iter()
-            .filter(|e| names(e))
-            .filter_map(|e| CompatReport::from_event(e).ok())
-            .map(|c| json!({"game_version": c.game_version, "status": c.status, "with": c.with.iter().map(|w| w.to_string()).collect::<Vec<_>>(), "notes": c.notes}))
-            .collect();
-        let bugs: Vec<Value> = said
-            .iter()
-            .filter(|e| names(e))
-            .filter_map(|e| BugReport::from_event(e).ok())
-            .map(|b| json!({"title": b.title, "status": b.status}))
-            .collect();
-        let withdrawn: Vec<&str> = incidents
-            .iter()
-            .filter(|(i, signer)| i.is_authoritative(signer) && i.affects(&r.version))
-            .map(|(i, _)| i.summary.as_str())
-            .collect();
-        out_releases.push(json!({
-            "version": r.version.to_string(),
-            "event_id": e.id.to_hex(),
-            "infohash": r.infohash_hex(),
-            "files": r.files.len(),
-            "bytes": r.total_size(),
-            "game_versions": r.game_versions,
-            "dependencies": r.dependencies.iter().map(|d| json!({"project": d.project_address(), "versions": d.range.to_string(), "kind": d.kind})).collect::<Vec<_>>(),
-            "zap_target": r.zap_target,
-            "changelog": r.changelog,
-            "rating": rating_summary(&reviews).map(|(avg, n)| json!({"average": avg, "reviews": n})),
-            "reviews": reviews.iter().map(|(who, r)| json!({"by": who.to_hex(), "rating": r.rating, "text": r.text})).collect::<Vec<_>>(),
-            "compatibility": compat,
-            "bugs": bugs,
-            "withdrawn": withdrawn,
-        }));
-    }
-    let page = json!({
-        "project": coordinate.to_string(),
-        "author": author.to_hex(),
-        "name": project.as_ref().map(|p| p.name.clone()),
-        "summary": project.as_ref().map(|p| p.summary.clone()),
-        "description": project.as_ref().map(|p| p.description.clone()),
-        "releases": out_releases,
-        "incidents": incidents.iter().map(|(i, signer)| json!({
-            "id": i.id, "versions": i.versions.to_string(), "severity": i.severity, "summary": i.summary,
-            "withdrawn": i.withdrawn, "from_author": i.is_authoritative(signer),
-        })).collect::<Vec<_>>(),
-        "support_messages": support,
-    });
     if a.common.json {
         print_json(&page);
         return Ok(());
     }
     println!(
         "{} — {}",
-        page["name"].as_str().unwrap_or(&coordinate.slug),
-        coordinate
+        page.name.as_deref().unwrap_or(&coordinate.slug),
+        page.coordinate
     );
-    if let Some(s) = page["summary"].as_str().filter(|s| !s.is_empty()) {
+    if let Some(s) = page.summary.as_deref().filter(|s| !s.is_empty()) {
         println!("  {s}");
     }
-    for i in page["incidents"].as_array().into_iter().flatten() {
-        let who = if i["from_author"] == true {
+    for i in &page.incidents {
+        let who = if i.authoritative {
             "author"
         } else {
             "not the author"
         };
         println!(
             "  INCIDENT ({who}) {} {}: {}",
-            i["severity"].as_str().unwrap_or(""),
-            i["versions"].as_str().unwrap_or(""),
-            i["summary"].as_str().unwrap_or("")
+            i.severity.as_str(),
+            i.versions,
+            i.summary
         );
     }
-    for r in page["releases"].as_array().into_iter().flatten() {
-        let rating = match r["rating"].is_null() {
-            true => "no reviews".to_owned(),
-            false => format!(
-                "{:.1}/5 from {}",
-                r["rating"]["average"].as_f64().unwrap_or(0.0),
-                r["rating"]["reviews"]
-            ),
+    for v in &page.versions {
+        let rating = match &v.rating {
+            None => "no reviews".to_owned(),
+            Some(r) => format!("{:.1}/5 from {}", r.average, r.reviews),
         };
-        let withdrawn = if r["withdrawn"].as_array().is_some_and(|w| !w.is_empty()) {
+        let withdrawn = if v.blocked_by.is_some() {
             " WITHDRAWN"
         } else {
             ""
         };
         println!(
             "  {}{withdrawn}: {} files, {rating}, {} compatibility report(s), {} bug(s)",
-            r["version"].as_str().unwrap_or(""),
-            r["files"],
-            r["compatibility"].as_array().map_or(0, Vec::len),
-            r["bugs"].as_array().map_or(0, Vec::len)
+            v.version,
+            v.files,
+            v.compatibility.len(),
+            v.bugs.len()
         );
     }
-    println!("  {support} support message(s)");
+    println!("  {} support message(s)", page.support_messages);
     Ok(())
 }
 
@@ -418,8 +288,8 @@ pub fn policy(cmd: PolicyCommand) -> Result<()> {
             if !(p.relay.starts_with("ws://") || p.relay.starts_with("wss://")) {
                 bail!("--relay-url {:?} is not a ws:// or wss:// URL", p.relay);
             }
-            let (e, answers) = sign_and_send(p.to_builder(), &a.common)?;
-            report_sent("relay policy", &e, &answers, a.common.json);
+            let sent = sign_and_send(p.to_builder(), &a.common)?;
+            report_sent("relay policy", &sent, a.common.json);
             Ok(())
         }
         PolicyCommand::Show(c) => {
@@ -532,11 +402,11 @@ pub fn propose(a: ProposeArgs) -> Result<()> {
             .map(|v| parse_public_key(v))
             .collect::<Result<_, _>>()?,
     };
-    let (e, answers) = sign_and_send(p.to_builder(), &a.common)?;
-    let address = p.address(&e.pubkey);
+    let sent = sign_and_send(p.to_builder(), &a.common)?;
+    let address = p.address(&sent.event.pubkey);
     if a.common.json {
         print_json(
-            &json!({"event_id": e.id.to_hex(), "proposal": address, "closes": p.closes, "answers": answers}),
+            &json!({"event_id": sent.event_id, "proposal": address, "closes": p.closes, "answers": sent.answers}),
         );
     } else {
         println!("proposed {address}, open until {}", p.closes);
@@ -597,8 +467,8 @@ pub fn vote(a: VoteArgs) -> Result<()> {
         option: a.option,
         reason: a.reason,
     };
-    let (e, answers) = sign_and_send(v.to_builder(), &a.common)?;
-    report_sent("vote", &e, &answers, a.common.json);
+    let sent = sign_and_send(v.to_builder(), &a.common)?;
+    report_sent("vote", &sent, a.common.json);
     Ok(())
 }
 

@@ -9,9 +9,11 @@ use seedstr_client::keystore::{home, passphrase, KeyStore};
 use seedstr_pkg::publish::{keep_archive, publish_request};
 use seedstr_pkg::{Ecosystem, Package};
 
+use crate::dht::DhtArgs;
 use crate::dht::DhtWriteArgs;
-use crate::net_args::RelayArgs;
-use crate::publish::{print_published, publish_release};
+use crate::net_args::{runtime, RelayArgs};
+use crate::publish::print_published;
+use seedstr_client::publish::publish_release;
 
 #[derive(Args)]
 pub struct PublishArgs {
@@ -51,7 +53,14 @@ pub fn run(args: PublishArgs) -> Result<()> {
     req.mirrors = args.mirrors.clone();
     req.trackers = args.trackers.clone();
     req.changelog = args.changelog.clone();
-    let dht = args.dht.enabled();
-    let (report, dht) = publish_release(&home, &keys, &req, dht, &package.name().dht_name())?;
-    print_published(&report, &dht, args.json)
+    let dht = args.dht.enabled().map(DhtArgs::options);
+    let published = runtime()?.block_on(publish_release(
+        &home,
+        &keys,
+        &req,
+        dht.as_ref(),
+        &package.name().dht_name(),
+    ))?;
+    print_published(&published, args.json);
+    Ok(())
 }

@@ -5,23 +5,18 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use nostr::prelude::FinalizeEvent as _;
-use nostr::prelude::{Event, Keys, PublicKey, Timestamp};
+use nostr::prelude::{Keys, PublicKey, Timestamp};
 use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::own_events::OwnEvents;
-use seedstr_client::relays::query_all;
 use seedstr_client::target::{npub, parse_public_key};
 use seedstr_pkg::catalog::{load_registry, Sources};
-use seedstr_pkg::registry::{
-    with_publisher, with_revoked, RegistryList, REGISTRY_D, REGISTRY_KIND,
-};
+use seedstr_pkg::maintain::{edit_registry, RegistryEdit, RegistryEdited};
 use seedstr_pkg::trust;
 use seedstr_pkg::{Ecosystem, PackageName};
 use serde_json::json;
 
 use crate::dht::{DhtArgs, DhtWriteArgs};
 use crate::net_args::{print_json, runtime, RelayArgs};
-use crate::publish::{announce_feed, send_and_keep};
+use crate::publish::warn_feed_update;
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
@@ -108,65 +103,6 @@ pub fn trusted(home: &Path, extra: &[String]) -> Result<Vec<PublicKey>> {
     Ok(keys)
 }
 
-/// Your newest registry (your own copy, or the relays' when it is newer) and when it was
-/// signed.
-fn own_list(
-    home: &Path,
-    keys: &Keys,
-    relay: &RelayArgs,
-) -> Result<(RegistryList, Option<Timestamp>)> {
-    let me = keys.public_key();
-    let mut found: Vec<Event> = OwnEvents::new(home)
-        .newest(&me, REGISTRY_KIND)
-        .into_iter()
-        .collect();
-    let filter = json!({"kinds": [REGISTRY_KIND], "authors": [me.to_hex()], "#d": [REGISTRY_D]});
-    let gathered = runtime()?.block_on(query_all(&relay.relays(), &filter, relay.timeout()));
-    found.extend(gathered.events);
-    match found.iter().max_by_key(|e| (e.created_at, e.id)) {
-        Some(e) => Ok((RegistryList::from_event(e)?, Some(e.created_at))),
-        None => Ok((RegistryList::default(), None)),
-    }
-}
-
-/// Signs `list` as your registry and sends it, then puts it in your feed on the DHT (unless
-/// `dht` is `None`) so readers find it with no relay. It is dated after the one it replaces
-/// even within the same second: on a tie NIP-01 keeps the lower id, which could be the old
-/// list. Returns the event and what the DHT step did (`null` when skipped); the relays
-/// already hold the list, so a DHT failure is reported there, not raised.
-fn sign_and_send(
-    home: &Path,
-    keys: &Keys,
-    (list, previous): (&RegistryList, Option<Timestamp>),
-    relay: &RelayArgs,
-    dht: Option<&DhtArgs>,
-) -> Result<(Event, serde_json::Value)> {
-    let now = Timestamp::now();
-    let at = match previous {
-        Some(p) if p >= now => Timestamp::from(p.as_secs() + 1),
-        _ => now,
-    };
-    let event = list.to_builder().custom_created_at(at).finalize(keys)?;
-    send_and_keep(home, std::slice::from_ref(&event), relay)?;
-    let Some(dht) = dht else {
-        return Ok((event, serde_json::Value::Null));
-    };
-    let put = runtime()?.block_on(async {
-        let node = dht.join().await?;
-        announce_feed(home, keys, &relay.relays(), relay.timeout(), &node).await
-    });
-    let report = match put {
-        Ok((_, feed)) => {
-            json!({"feed": feed.infohash, "events": feed.events, "seq": feed.pointer.seq})
-        }
-        Err(e) => {
-            eprintln!("warning: sent to the relays, but not put in your DHT feed: {e:#}; run `seedstr feed publish` to retry");
-            json!({"error": format!("{e:#}")})
-        }
-    };
-    Ok((event, report))
-}
-
 pub fn run(cmd: RegistryCommand) -> Result<()> {
     let home = home();
     match cmd {
@@ -204,27 +140,18 @@ fn edit(home: &Path, a: EditArgs, allow: bool) -> Result<()> {
     let name = PackageName::parse(ecosystem, &a.name)?;
     let publisher = key_arg(&a.publisher)?;
     let keys = KeyStore::new(home).load(&passphrase(false)?)?;
-    let (mut list, previous) = own_list(home, &keys, &a.relay)?;
-    let coordinate = name.coordinate();
-    if allow {
-        list = with_publisher(list, coordinate.clone(), publisher);
-    } else {
-        let removed = list
-            .publishers
-            .get_mut(&coordinate)
-            .is_some_and(|set| set.remove(&publisher));
-        if !removed {
-            bail!("your registry does not map {name} to {}", npub(&publisher));
+    let change = if allow {
+        RegistryEdit::Allow {
+            name: name.clone(),
+            publisher,
         }
-        list.publishers.retain(|_, set| !set.is_empty());
-    }
-    let (event, dht) = sign_and_send(home, &keys, (&list, previous), &a.relay, a.dht.enabled())?;
-    // Your own registry is one you trust.
-    let mut trusted = trust::load(home)?;
-    if !trusted.contains(&keys.public_key()) {
-        trusted.push(keys.public_key());
-        trust::save(home, &trusted)?;
-    }
+    } else {
+        RegistryEdit::Disallow {
+            name: name.clone(),
+            publisher,
+        }
+    };
+    let edited = apply_edit(home, &keys, &a.relay, &a.dht, &change)?;
     let verb = if allow {
         "may now publish"
     } else {
@@ -232,16 +159,36 @@ fn edit(home: &Path, a: EditArgs, allow: bool) -> Result<()> {
     };
     if a.json {
         print_json(
-            &json!({"event": event.id.to_hex(), "name": name.as_str(), "publisher": npub(&publisher), "allowed": allow, "dht": dht}),
+            &json!({"event": edited.event, "name": name.as_str(), "publisher": npub(&publisher), "allowed": allow, "dht": edited.dht}),
         );
     } else {
         println!(
             "{} {verb} {name} (registry event {})",
             npub(&publisher),
-            event.id
+            edited.event
         );
     }
     Ok(())
+}
+
+/// Runs [`edit_registry`] and warns about what the DHT step could not do.
+fn apply_edit(
+    home: &Path,
+    keys: &Keys,
+    relay: &RelayArgs,
+    dht: &DhtWriteArgs,
+    change: &RegistryEdit,
+) -> Result<RegistryEdited> {
+    let options = dht.enabled().map(DhtArgs::options);
+    let edited = runtime()?.block_on(edit_registry(
+        home,
+        keys,
+        &relay.set(),
+        options.as_ref(),
+        change,
+    ))?;
+    warn_feed_update(&edited.dht, "sent to the relays");
+    Ok(edited)
 }
 
 pub fn revoke(a: RevokeArgs) -> Result<()> {
@@ -253,21 +200,24 @@ pub fn revoke(a: RevokeArgs) -> Result<()> {
         (None, false) => bail!("name the key to revoke, or give --self"),
     };
     let since = Timestamp::from(a.since.unwrap_or_else(|| Timestamp::now().as_secs()));
-    let (list, previous) = own_list(&home, &keys, &a.relay)?;
-    let list = with_revoked(list, key, since, &a.reason);
-    let (event, dht) = sign_and_send(&home, &keys, (&list, previous), &a.relay, a.dht.enabled())?;
+    let change = RegistryEdit::Revoke {
+        key,
+        since,
+        reason: a.reason.clone(),
+    };
+    let edited = apply_edit(&home, &keys, &a.relay, &a.dht, &change)?;
     if a.json {
         print_json(
-            &json!({"event": event.id.to_hex(), "revoked": npub(&key), "since": since.as_secs(), "reason": a.reason, "dht": dht}),
+            &json!({"event": edited.event, "revoked": npub(&key), "since": since.as_secs(), "reason": a.reason, "dht": edited.dht}),
         );
     } else if key == keys.public_key() {
         println!(
             "revoked your own key {} (event {}): readers now refuse every package it signed",
             npub(&key),
-            event.id
+            edited.event
         );
     } else {
-        println!("revoked {} in your registry (event {}): readers who trust it refuse every package that key signed", npub(&key), event.id);
+        println!("revoked {} in your registry (event {}): readers who trust it refuse every package that key signed", npub(&key), edited.event);
     }
     Ok(())
 }

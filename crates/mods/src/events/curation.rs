@@ -259,15 +259,6 @@ impl SupportMessage {
     }
 }
 
-/// Average rating and count of the newest review per reviewer.
-pub fn rating_summary(reviews: &[(PublicKey, Review)]) -> Option<(f64, usize)> {
-    if reviews.is_empty() {
-        return None;
-    }
-    let sum: u32 = reviews.iter().map(|(_, r)| u32::from(r.rating)).sum();
-    Some((f64::from(sum) / reviews.len() as f64, reviews.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

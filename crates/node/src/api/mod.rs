@@ -24,6 +24,7 @@ use axum::{Json, Router};
 use nostr::prelude::Event;
 use seedstr_client::install::InstallOptions;
 use seedstr_client::payload_store::PayloadStore;
+use seedstr_client::source::{EventSource, SourceError};
 use seedstr_pkg::catalog::Sources;
 use seedstr_proto::Filter;
 use seedstr_store::{QueryOptions, Store};
@@ -114,12 +115,18 @@ impl IntoResponse for ApiError {
 const SCAN_LIMIT: usize = 5000;
 
 impl ApiState {
-    /// The stored events `filter` (NIP-01 JSON) matches, newest first, at most `SCAN_LIMIT`.
-    /// Stored events were checked on arrival; each is parsed (and its signature checked again
-    /// by the readers that use it).
+    /// The stored events `filter` (NIP-01 JSON) matches, as the API's handlers want them.
     async fn events(&self, filter: serde_json::Value) -> Result<Vec<Event>, ApiError> {
-        let filter = Filter::parse(&filter)
-            .map_err(|e| ApiError::Internal(format!("an API filter does not parse: {e:?}")))?;
+        Ok(EventSource::events(self, filter).await?)
+    }
+}
+
+/// The node's store as a source for the shared operations: the stored events a filter
+/// matches, newest first, at most `SCAN_LIMIT`. Our relay checked each id and signature on
+/// arrival, so they are not checked again here.
+impl EventSource for ApiState {
+    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Event>, SourceError> {
+        let filter = Filter::parse(&filter).map_err(|e| SourceError::Filter(format!("{e:?}")))?;
         let opts = QueryOptions {
             max_limit: SCAN_LIMIT,
             budget: Duration::from_secs(5),
@@ -129,10 +136,16 @@ impl ApiState {
             .store
             .query(vec![filter], opts)
             .await
-            .map_err(|e| ApiError::Internal(format!("reading the store: {e}")))?;
+            .map_err(|e| SourceError::Store(e.to_string()))?;
         Ok(stored
             .iter()
             .filter_map(|s| Event::from_json(s.json.as_ref()).ok())
             .collect())
+    }
+}
+
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> ApiError {
+        ApiError::Internal(e.to_string())
     }
 }

@@ -11,7 +11,8 @@ use seedstr_client::seeds::SeedRegistry;
 use seedstr_client::target::{npub, Target};
 use seedstr_mods::events::curation::{CompatReport, Review};
 use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
-use seedstr_proto::incident::{Incident, INCIDENT_KIND};
+use seedstr_mods::page::{project_page, PageError, ProjectPage};
+use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
 use serde_json::{json, Value};
 
@@ -25,7 +26,7 @@ fn target(text: &str) -> Result<Target, ApiError> {
 pub async fn project(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProjectPage>, ApiError> {
     project_view(&s, &text).await.map(Json)
 }
 
@@ -36,56 +37,18 @@ pub async fn release(
     release_view(&s, &text).await.map(Json)
 }
 
-/// A project and its versions, for the API and the web UI alike.
-pub async fn project_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+/// A project and its versions ([`project_page`] over this node's store), for the API and the
+/// web UI alike.
+pub async fn project_view(s: &ApiState, text: &str) -> Result<ProjectPage, ApiError> {
     let t = target(text)?;
-    let address = t.coordinate.project_address(&t.author);
-    let definition = s
-        .events(json!({"kinds": [PROJECT_KIND], "authors": [t.author.to_hex()], "#d": [t.coordinate.d()]}))
-        .await?
-        .iter()
-        .find_map(|e| Project::from_event(e).ok());
-    let releases = s
-        .events(json!({"kinds": [RELEASE_KIND], "authors": [t.author.to_hex()], "#a": [address]}))
-        .await?;
-    let incidents = incidents_of(s, &address).await?;
-    let mut versions: Vec<(Release, Value)> = releases
-        .iter()
-        .filter_map(|e| {
-            let r = Release::from_event(e).ok()?;
-            (r.coordinate == t.coordinate).then(|| {
-                let blocked_by = incidents
-                    .iter()
-                    .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version))
-                    .map(|(_, i)| i.id.clone());
-                let v = json!({
-                    "version": r.version.to_string(),
-                    "published_at": e.created_at.as_secs(),
-                    "event_id": e.id.to_hex(),
-                    "size": r.total_size(),
-                    "blocked_by": blocked_by,
-                });
-                (r, v)
-            })
+    project_page(s, &t.author, &t.coordinate)
+        .await
+        .map_err(|e| match e {
+            PageError::NotFound { author, coordinate } => {
+                ApiError::NotFound(format!("this node holds nothing of {author}/{coordinate}"))
+            }
+            PageError::Source(e) => e.into(),
         })
-        .collect();
-    if definition.is_none() && versions.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "this node holds nothing of {}/{}",
-            npub(&t.author),
-            t.coordinate
-        )));
-    }
-    versions.sort_by(|a, b| b.0.version.cmp(&a.0.version));
-    Ok(json!({
-        "author": npub(&t.author),
-        "coordinate": t.coordinate.to_string(),
-        "name": definition.as_ref().map(|p| p.name.clone()),
-        "summary": definition.as_ref().map(|p| p.summary.clone()),
-        "description": definition.as_ref().map(|p| p.description.clone()),
-        "versions": versions.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-        "incidents": incidents.iter().map(|(signer, i)| incident_json(signer, i)).collect::<Vec<_>>(),
-    }))
 }
 
 /// The current incidents naming the project at `address`, each with its signer.
@@ -101,16 +64,7 @@ pub async fn incidents_of(
 }
 
 pub(crate) fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
-    json!({
-        "id": i.id,
-        "signer": npub(signer),
-        "authoritative": i.is_authoritative(signer),
-        "severity": i.severity.as_str(),
-        "versions": i.versions.to_string(),
-        "summary": i.summary,
-        "instructions": i.instructions,
-        "withdrawn": i.withdrawn,
-    })
+    json!(IncidentView::new(signer, i))
 }
 
 /// A release chosen and checked as install does, with the incidents covering it.

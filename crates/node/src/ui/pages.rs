@@ -217,27 +217,26 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
-    let author = s(&p["author"]);
-    let coordinate = s(&p["coordinate"]);
-    let title = p["name"].as_str().unwrap_or(coordinate).to_owned();
+    let (author, coordinate) = (p.author.as_str(), p.coordinate.as_str());
+    let title = p.name.clone().unwrap_or_else(|| coordinate.to_owned());
     let body = html! {
-        (incident_banners(&p["incidents"]))
+        (incident_banners(&serde_json::json!(p.incidents)))
         h1 { (title) }
         p.meta { code { (coordinate) } " by " a href=(author_link(author)) { code { (author) } } }
-        @if let Some(summary) = p["summary"].as_str() { p { (summary) } }
-        @if let Some(d) = p["description"].as_str() { @if !d.is_empty() { (text_block(d)) } }
+        @if let Some(summary) = &p.summary { p { (summary) } }
+        @if let Some(d) = &p.description { @if !d.is_empty() { (text_block(d)) } }
         h2 { "Versions" }
         table {
             thead { tr { th { "Version" } th { "Published" } th { "Size" } } }
             tbody {
-                @for v in p["versions"].as_array().into_iter().flatten() {
+                @for v in &p.versions {
                     tr {
                         td {
-                            a href=(release_link(author, coordinate, s(&v["version"]))) { (s(&v["version"])) }
-                            @if v["blocked_by"].is_string() { span.badge.bad { "incident" } }
+                            a href=(release_link(author, coordinate, &v.version)) { (v.version) }
+                            @if v.blocked_by.is_some() { span.badge.bad { "incident" } }
                         }
-                        td { (date(n(&v["published_at"]))) }
-                        td { (human_bytes(n(&v["size"]))) }
+                        td { (date(v.published_at)) }
+                        td { (human_bytes(v.size)) }
                     }
                 }
             }

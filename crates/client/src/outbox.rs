@@ -1,0 +1,73 @@
+//! One's own events going out: signed with the identity's key, sent to its relays, and kept
+//! among its own events (its DHT feed is built from them) once a relay has taken them.
+
+use std::path::Path;
+
+use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys};
+
+use crate::own_events::{OwnEvents, OwnEventsError};
+use crate::relays::{describe_answers, publish_all, PublishAnswer, RelaySet};
+
+/// Why an event did not go out.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("no relay accepted event {event_id}: {}", describe_answers(.answers))]
+    NotAccepted {
+        event_id: String,
+        answers: Vec<PublishAnswer>,
+    },
+    #[error("signing the event: {0}")]
+    Sign(String),
+    #[error(transparent)]
+    Keep(#[from] OwnEventsError),
+}
+
+/// An event sent, with every relay's answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sent {
+    pub event_id: String,
+    pub answers: Vec<PublishAnswer>,
+    #[serde(skip)]
+    pub event: Event,
+}
+
+/// Sends signed `events` to the relays and keeps them among the identity's own events.
+/// Refused unless some relay accepted the first (the one the operation is about); the others
+/// ride along (a NIP-56 report beside its incident, say).
+pub async fn send_and_keep(
+    home: &Path,
+    events: &[Event],
+    relays: &RelaySet,
+) -> Result<Vec<PublishAnswer>, SendError> {
+    let first = events[0].id.to_hex();
+    let answers = publish_all(&relays.urls, events, relays.timeout).await;
+    if !answers.iter().any(|a| a.accepted && a.event_id == first) {
+        return Err(SendError::NotAccepted {
+            answers: answers
+                .into_iter()
+                .filter(|a| a.event_id == first)
+                .collect(),
+            event_id: first,
+        });
+    }
+    OwnEvents::new(home).add(events)?;
+    Ok(answers)
+}
+
+/// Signs `builder` with `keys`, then [`send_and_keep`].
+pub async fn sign_and_send(
+    home: &Path,
+    keys: &Keys,
+    builder: EventBuilder,
+    relays: &RelaySet,
+) -> Result<Sent, SendError> {
+    let event = builder
+        .finalize(keys)
+        .map_err(|e| SendError::Sign(e.to_string()))?;
+    let answers = send_and_keep(home, std::slice::from_ref(&event), relays).await?;
+    Ok(Sent {
+        event_id: event.id.to_hex(),
+        answers,
+        event,
+    })
+}

@@ -1,0 +1,45 @@
+//! Where an operation reads events from: the relays, or a node's own store. Operations that
+//! show or choose events (a project's page, say) take any [`EventSource`], so the command line
+//! and the node run the same code over different sources.
+
+use std::future::Future;
+
+use nostr::prelude::Event;
+use serde_json::Value;
+
+use crate::relays::{list_failures, query_all, RelaySet};
+
+/// Why a source could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("no relay answered: {}", list_failures(.0))]
+    NoRelay(Vec<(String, String)>),
+    #[error("reading the store: {0}")]
+    Store(String),
+    #[error("the filter does not parse: {0}")]
+    Filter(String),
+}
+
+/// Events matching a NIP-01 filter. Every event a source returns has a valid id and
+/// signature, so a reader may choose among them (newest at an address, say) without checking
+/// again: verify, then select.
+pub trait EventSource: Sync {
+    fn events(&self, filter: Value)
+        -> impl Future<Output = Result<Vec<Event>, SourceError>> + Send;
+}
+
+/// The relays, asked all at once. Refused when none answers; an event that does not verify
+/// is dropped before anyone can select it.
+impl EventSource for RelaySet {
+    async fn events(&self, filter: Value) -> Result<Vec<Event>, SourceError> {
+        let gathered = query_all(&self.urls, &filter, self.timeout).await;
+        if gathered.answered.is_empty() {
+            return Err(SourceError::NoRelay(gathered.failed));
+        }
+        Ok(gathered
+            .events
+            .into_iter()
+            .filter(|e| e.verify().is_ok())
+            .collect())
+    }
+}

@@ -1,0 +1,156 @@
+//! Maintaining your publisher registry: who may publish which name, and which keys are
+//! revoked. Each edit reads your newest list, changes it, signs and sends it, trusts it, and
+//! puts it in your DHT feed so readers find it with no relay.
+
+use std::path::Path;
+
+use nostr::prelude::{Event, FinalizeEvent as _, Keys, PublicKey, Timestamp};
+use seedstr_client::feed::{update_feed, FeedUpdate};
+use seedstr_client::outbox::{send_and_keep, SendError};
+use seedstr_client::own_events::OwnEvents;
+use seedstr_client::relays::{query_all, RelaySet};
+use seedstr_client::target::npub;
+use seedstr_dht::DhtOptions;
+use serde_json::json;
+
+use crate::registry::{
+    with_publisher, with_revoked, RegistryError, RegistryList, REGISTRY_D, REGISTRY_KIND,
+};
+use crate::trust::{self, TrustError};
+use crate::PackageName;
+
+/// A change to your registry.
+#[derive(Debug, Clone)]
+pub enum RegistryEdit {
+    /// `publisher` may publish `name`.
+    Allow {
+        name: PackageName,
+        publisher: PublicKey,
+    },
+    /// `publisher` may no longer publish `name`.
+    Disallow {
+        name: PackageName,
+        publisher: PublicKey,
+    },
+    /// Readers who trust your registry refuse everything `key` signed from `since` on.
+    Revoke {
+        key: PublicKey,
+        since: Timestamp,
+        reason: String,
+    },
+}
+
+/// Why an edit was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("your registry does not map {name} to {publisher}")]
+    NotMapped { name: String, publisher: String },
+    #[error("your newest registry cannot be read: {0}")]
+    Unreadable(#[from] RegistryError),
+    #[error("signing the registry: {0}")]
+    Sign(String),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+}
+
+/// What an edit did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RegistryEdited {
+    /// The new registry event's id.
+    pub event: String,
+    /// What rewriting the DHT feed did; `None` when it was not asked for.
+    pub dht: Option<FeedUpdate>,
+}
+
+/// Applies `edit` to your newest registry, signs it with `keys`, sends it to `relays`, keeps
+/// it, trusts your own registry and, unless `dht` is `None`, rewrites your DHT feed.
+pub async fn edit_registry(
+    home: &Path,
+    keys: &Keys,
+    relays: &RelaySet,
+    dht: Option<&DhtOptions>,
+    edit: &RegistryEdit,
+) -> Result<RegistryEdited, EditError> {
+    let (list, previous) = own_list(home, keys, relays).await?;
+    let list = apply(list, edit)?;
+    // Dated after the list it replaces even within the same second: on a tie NIP-01 keeps the
+    // lower id, which could be the old list.
+    let now = Timestamp::now();
+    let at = match previous {
+        Some(p) if p >= now => Timestamp::from(p.as_secs() + 1),
+        _ => now,
+    };
+    let event = list
+        .to_builder()
+        .custom_created_at(at)
+        .finalize(keys)
+        .map_err(|e| EditError::Sign(e.to_string()))?;
+    send_and_keep(home, std::slice::from_ref(&event), relays).await?;
+    // Your own registry is one you trust.
+    let mut trusted = trust::load(home)?;
+    if !trusted.contains(&keys.public_key()) {
+        trusted.push(keys.public_key());
+        trust::save(home, &trusted)?;
+    }
+    let dht = match dht {
+        Some(options) => Some(update_feed(home, keys, relays, options).await),
+        None => None,
+    };
+    Ok(RegistryEdited {
+        event: event.id.to_hex(),
+        dht,
+    })
+}
+
+fn apply(list: RegistryList, edit: &RegistryEdit) -> Result<RegistryList, EditError> {
+    Ok(match edit {
+        RegistryEdit::Allow { name, publisher } => {
+            with_publisher(list, name.coordinate(), *publisher)
+        }
+        RegistryEdit::Disallow { name, publisher } => {
+            let mut list = list;
+            let removed = list
+                .publishers
+                .get_mut(&name.coordinate())
+                .is_some_and(|set| set.remove(publisher));
+            if !removed {
+                return Err(EditError::NotMapped {
+                    name: name.to_string(),
+                    publisher: npub(publisher),
+                });
+            }
+            list.publishers.retain(|_, set| !set.is_empty());
+            list
+        }
+        RegistryEdit::Revoke { key, since, reason } => with_revoked(list, *key, *since, reason),
+    })
+}
+
+/// Your newest registry (your own copy, or a relay's when it is newer) and when it was
+/// signed. Relay answers are checked before one is chosen; when no relay answers, your own
+/// copy stands.
+async fn own_list(
+    home: &Path,
+    keys: &Keys,
+    relays: &RelaySet,
+) -> Result<(RegistryList, Option<Timestamp>), EditError> {
+    let me = keys.public_key();
+    let mut found: Vec<Event> = OwnEvents::new(home)
+        .newest(&me, REGISTRY_KIND)
+        .into_iter()
+        .collect();
+    let filter = json!({"kinds": [REGISTRY_KIND], "authors": [me.to_hex()], "#d": [REGISTRY_D]});
+    let gathered = query_all(&relays.urls, &filter, relays.timeout).await;
+    found.extend(
+        gathered
+            .events
+            .into_iter()
+            .filter(|e| e.pubkey == me && e.verify().is_ok()),
+    );
+    match found.iter().max_by_key(|e| (e.created_at, e.id)) {
+        Some(e) => Ok((RegistryList::from_event(e)?, Some(e.created_at))),
+        None => Ok((RegistryList::default(), None)),
+    }
+}
