@@ -49,14 +49,7 @@ fn bar_style() -> ProgressStyle {
 }
 
 pub fn run(args: InstallArgs) -> Result<()> {
-    let result = install_now(&args);
-    match (&result, args.json) {
-        (Err(e), true) => {
-            print_json(&serde_json::json!({ "error": format!("{e:#}") }));
-            std::process::exit(1);
-        }
-        _ => result,
-    }
+    crate::outcome::reported(args.json, install_now(&args))
 }
 
 fn install_now(args: &InstallArgs) -> Result<()> {

@@ -9,6 +9,7 @@ mod mirror;
 mod mods;
 mod net_args;
 mod node;
+mod outcome;
 mod pkg;
 mod publish;
 mod relay;
@@ -89,10 +90,7 @@ fn main() -> ExitCode {
     if let Command::Run(r) = cli.command {
         return match run::run(r) {
             Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
+            Err(e) => failed(&e),
         };
     }
     let result = match cli.command {
@@ -114,9 +112,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failed(&e),
     }
+}
+
+/// Says what failed, unless the command already did.
+fn failed(e: &anyhow::Error) -> ExitCode {
+    if !e.is::<outcome::Reported>() {
+        eprintln!("error: {}", outcome::error_text(e));
+    }
+    ExitCode::FAILURE
 }

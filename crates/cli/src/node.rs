@@ -55,7 +55,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             );
             println!("  cargo:   sparse+http://{}/cargo/index/", a.http);
             println!("  health:  http://{}/health", a.http);
-            println!("  torrent: {}", a.torrent);
+            println!("  torrent: {}", a.torrent_listen);
         },
         shutdown_signal(),
     ))

@@ -42,7 +42,8 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         );
     }
     if !report.drift.is_empty() {
-        std::process::exit(1);
+        // The report above names every changed file.
+        return Err(crate::outcome::Reported.into());
     }
     Ok(())
 }

@@ -215,6 +215,9 @@ fn an_install_succeeds_with_every_relay_stopped() {
     assert_eq!(tree(&root), tree(&v2));
     // The supersedes chain was checked from the feed's events too.
     assert_eq!(r["chain"]["links"].as_array().unwrap().len(), 1, "{r}");
+    // The feed's other events (the project, the attestation) were never candidates: nothing
+    // reads as refused.
+    assert_eq!(r["rejected"], serde_json::json!([]), "{r}");
 
     // Without the DHT the same install fails, naming the relays.
     let root2 = work.path().join("game2");

@@ -242,6 +242,12 @@ fn authors_release_and_players_install_with_dependencies_conflicts_and_load_orde
             .collect::<Vec<_>>(),
         ["Data/Skyrim.esm", "plugins.txt"]
     );
+    // No empty folders are left behind (Data/Textures/trees, Data/Scripts).
+    let data: Vec<_> = std::fs::read_dir(game_one.join("Data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(data, ["Skyrim.esm"]);
     assert_eq!(plugins_txt(&game_one).lines().count(), 1);
 
     // Player two runs an older game: trees names only 1.6.*, so it is refused with the reason.

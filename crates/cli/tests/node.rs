@@ -167,6 +167,34 @@ fn node_config(owner: &Person, edits: &[(&str, &str)]) -> std::path::PathBuf {
 }
 
 #[test]
+fn the_node_prints_and_reports_the_torrent_address_it_is_bound_to() {
+    let owner = Person::new();
+    let config = node_config(
+        &owner,
+        &[
+            ("enabled = true", "enabled = false"),
+            (
+                "[torrent]\nlisten = \"127.0.0.1:0\"",
+                "[torrent]\nlisten = \"0.0.0.0:0\"",
+            ),
+        ],
+    );
+    let node = NodeProcess::start(owner.home.path(), &config);
+    assert!(node.torrent.starts_with("0.0.0.0:"), "{}", node.torrent);
+    assert_ne!(
+        node.torrent, "0.0.0.0:0",
+        "the port bound, not the one asked for"
+    );
+    let health = health(&node);
+    assert_eq!(
+        health["seeding"]["listen"],
+        node.torrent.as_str(),
+        "{health}"
+    );
+    assert!(node.terminate());
+}
+
+#[test]
 fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
     let (alice, player) = (Person::new(), Person::new());
     let alice_npub = alice.keys.public_key().to_bech32().unwrap();

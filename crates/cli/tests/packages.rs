@@ -916,5 +916,8 @@ fn packages_install_from_the_dht_when_no_relay_answers() {
         why.contains("no relay answered") && why.contains("no attestation for"),
         "{why}"
     );
+    // Each cause is named once: the relays that failed, then the attestation never seen.
+    assert_eq!(why.matches("no relay answered").count(), 1, "{why}");
+    assert_eq!(why.matches("no attestation for").count(), 1, "{why}");
     assert!(!work.path().join("stranger/libreseed-lock.json").exists());
 }

@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use nostr::prelude::Event;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtError, DhtNode, DhtOptions};
 use seedstr_swarm::Swarm;
 
 use crate::feed::{read_feed, FeedResolveError, ResolveOptions};
 use crate::names::{get_name_record, NameError};
-use crate::resolve::{choose, Resolution, ResolveError};
+use crate::resolve::{choose, is_candidate, Resolution, ResolveError};
 use crate::target::Target;
 use crate::transport_keys::{cached_transport_key, TransportKeyError};
 
@@ -46,17 +47,16 @@ pub struct DhtResolution {
 }
 
 /// Resolves `target` on the DHT joined with `dht_opts`, fetching the feed index through
-/// `swarm`. The relays already failed as `relays_failed` says, so the author's transport key
+/// `swarm`. The relays already failed (the caller says how), so the author's transport key
 /// comes from the attestation verified earlier without asking them again.
 pub async fn resolve_on_dht(
     home: &Path,
     swarm: &Swarm,
     dht_opts: &DhtOptions,
     target: &Target,
-    relays_failed: &[(String, String)],
     feed_opts: &ResolveOptions,
 ) -> Result<DhtResolution, DhtResolveError> {
-    let key = cached_transport_key(home, &target.author, relays_failed.to_vec())?;
+    let key = cached_transport_key(home, &target.author)?;
     let dht = DhtNode::join(dht_opts)
         .await
         .map_err(DhtResolveError::Join)?;
@@ -87,7 +87,13 @@ pub async fn resolve_on_dht(
             event: hex::encode(&record.e),
         });
     }
-    let resolution = choose(target, &feed.events)?;
+    let candidates: Vec<Event> = feed
+        .events
+        .iter()
+        .filter(|e| is_candidate(target, e))
+        .cloned()
+        .collect();
+    let resolution = choose(target, &candidates)?;
     let peers = dht
         .first_peers(&resolution.release.infohash, Duration::from_secs(3))
         .await;

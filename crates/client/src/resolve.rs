@@ -109,6 +109,23 @@ pub async fn resolve(
     Ok(resolution)
 }
 
+/// Whether `event` is a candidate for `target`: a release event (30079) that names the
+/// project, by its `a` tag or its `d`. What a relay returns for the release filter is one by
+/// construction; an author's DHT feed also holds notes, projects and the attestation, which
+/// are not releases that failed and are left out before [`choose`] reports refusals.
+pub fn is_candidate(target: &Target, event: &Event) -> bool {
+    let names_project = || {
+        seedstr_proto::event::first_tag_value(event, "a")
+            == Some(target.coordinate.project_address(&target.author).as_str())
+    };
+    let claims_version = || {
+        seedstr_proto::event::first_tag_value(event, "d")
+            .and_then(|d| d.strip_prefix(target.coordinate.to_string().as_str()))
+            .is_some_and(|rest| rest.starts_with('@'))
+    };
+    event.kind.as_u16() == RELEASE_KIND && (names_project() || claims_version())
+}
+
 /// Picks the release `target` asks for among `events`, checking each one.
 pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveError> {
     let mut rejected = Vec::new();
@@ -248,7 +265,7 @@ fn walk_chain(
 mod tests {
     use super::*;
     use nostr::prelude::FinalizeEvent as _;
-    use nostr::prelude::{Keys, Timestamp};
+    use nostr::prelude::{EventBuilder, Keys, Kind, Timestamp};
     use seedstr_proto::release::{Coordinate, ReleaseFile, Supersedes};
 
     fn release(version: &str, supersedes: Option<(&str, EventId)>) -> Release {
@@ -309,6 +326,36 @@ mod tests {
         // A chain reaching below what relays hold is reported, not refused.
         let r = choose(&target(&k, None), std::slice::from_ref(&v2)).unwrap();
         assert_eq!(r.chain.unverified_from, Some(Version::new(1, 0, 0)));
+    }
+
+    #[test]
+    fn only_releases_naming_the_project_are_candidates() {
+        let k = Keys::generate();
+        let t = target(&k, None);
+        let v1 = sign(&k, &release("1.0.0", None), 10);
+        assert!(is_candidate(&t, &v1));
+        let note = EventBuilder::new(Kind::from(1u16), "hello")
+            .finalize(&k)
+            .unwrap();
+        assert!(!is_candidate(&t, &note));
+        let project = seedstr_proto::release::Project {
+            coordinate: t.coordinate.clone(),
+            name: "Tool".into(),
+            summary: String::new(),
+            description: String::new(),
+        };
+        assert!(!is_candidate(
+            &t,
+            &project.to_builder().finalize(&k).unwrap()
+        ));
+        let mut other = release("1.0.0", None);
+        other.coordinate = Coordinate::new("generic", "toolbox").unwrap();
+        assert!(!is_candidate(&t, &sign(&k, &other, 10)));
+        // Someone else's release of the same name is a candidate: it is refused, with why.
+        assert!(is_candidate(
+            &t,
+            &sign(&Keys::generate(), &release("1.0.0", None), 10)
+        ));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum TransportKeyError {
         author: String,
         failed: Vec<(String, String)>,
     },
+    /// Read without asking the relays (the caller already says why they could not be used).
+    #[error("no attestation for {author} was seen before")]
+    NeverMet { author: String },
     #[error("the cached attestation {path} is unreadable or no longer verifies: {why}")]
     BadCache { path: PathBuf, why: String },
     #[error("writing {path}: {source}")]
@@ -79,7 +82,13 @@ pub async fn resolve_transport_key(
     let filter = serde_json::json!({"kinds": [ATTESTATION_KIND], "authors": [author.to_hex()]});
     let gathered = query_all(relays, &filter, timeout).await;
     if gathered.answered.is_empty() {
-        return cached_transport_key(home, author, gathered.failed);
+        return cached_transport_key(home, author).map_err(|e| match e {
+            TransportKeyError::NeverMet { author } => TransportKeyError::Unreachable {
+                author,
+                failed: gathered.failed,
+            },
+            other => other,
+        });
     }
     let mut events = gathered.events;
     events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
@@ -110,16 +119,14 @@ pub async fn resolve_transport_key(
     }
 }
 
-/// The transport key from the attestation verified earlier, for when the relays did not answer
-/// (`failed` says how each failed).
+/// The transport key from the attestation verified earlier, for when the relays did not
+/// answer; the caller names how they failed, once.
 pub fn cached_transport_key(
     home: &Path,
     author: &PublicKey,
-    failed: Vec<(String, String)>,
 ) -> Result<ResolvedKey, TransportKeyError> {
-    from_cache(home, author)?.ok_or_else(|| TransportKeyError::Unreachable {
+    from_cache(home, author)?.ok_or_else(|| TransportKeyError::NeverMet {
         author: crate::target::npub(author),
-        failed,
     })
 }
 
@@ -206,10 +213,10 @@ mod tests {
             .finalize(&bob)
             .unwrap();
         remember_attestations(home.path(), &[note, forged, good.clone()]).unwrap();
-        let kept = cached_transport_key(home.path(), &alice.public_key(), vec![]).unwrap();
+        let kept = cached_transport_key(home.path(), &alice.public_key()).unwrap();
         assert_eq!(kept.attestation_id, good.id.to_hex());
         assert_eq!(kept.source, KeySource::Cache);
-        let why = cached_transport_key(home.path(), &bob.public_key(), vec![]).unwrap_err();
+        let why = cached_transport_key(home.path(), &bob.public_key()).unwrap_err();
         assert!(why.to_string().contains("no attestation"), "{why}");
 
         // The same attestation seen again leaves the kept file as it is.

@@ -23,7 +23,8 @@ pub struct Status {
     pub relay: Arc<Relay>,
     /// As of the seeder's last look at its registry.
     pub seeding: Arc<Mutex<SeedingStats>>,
-    pub torrent: SocketAddr,
+    /// The address the torrent session is bound to.
+    pub torrent_listen: SocketAddr,
     pub dht: DhtStateHandle,
     /// The data folder, where the kept DHT records are counted.
     pub data: PathBuf,
@@ -56,7 +57,7 @@ async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": s.started.elapsed().as_secs(),
         "relay": {"connections": s.relay.connection_count()},
-        "seeding": {"torrents": seeding.torrents, "peers": seeding.live_peers, "listen": s.torrent.to_string()},
+        "seeding": {"torrents": seeding.torrents, "peers": seeding.live_peers, "listen": s.torrent_listen.to_string()},
         "dht": {"state": s.dht.get()},
     }))
 }

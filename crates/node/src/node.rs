@@ -43,7 +43,11 @@ use crate::ui;
 #[derive(Debug, Clone)]
 pub struct Addresses {
     pub http: SocketAddr,
+    /// Where peers on this machine reach the torrent session (loopback when it listens on
+    /// every address).
     pub torrent: SocketAddr,
+    /// The address the torrent session is bound to, as configured (`0.0.0.0:6881`, say).
+    pub torrent_listen: SocketAddr,
 }
 
 /// Runs the node from `config` (its data folder defaulting to `home`) until `shutdown`
@@ -94,6 +98,7 @@ pub async fn run(
         .swarm
         .local_peer_addr()
         .context("the BitTorrent session is not listening")?;
+    let torrent_listen = seeder.swarm.listen_addr().unwrap_or(torrent);
 
     let fetch = InstallOptions {
         relays: vec![own_relay.clone()],
@@ -128,7 +133,7 @@ pub async fn run(
         started: Instant::now(),
         relay: relay.clone(),
         seeding: seeding_stats.clone(),
-        torrent,
+        torrent_listen,
         dht: seeder.dht_state(),
         data: data.clone(),
         relays,
@@ -184,7 +189,11 @@ pub async fn run(
         seeder.swarm.stop().await;
     });
 
-    started(&Addresses { http, torrent });
+    started(&Addresses {
+        http,
+        torrent,
+        torrent_listen,
+    });
     // Commands find the node through this file; it goes when the node stops.
     if let Err(e) = discovery::announce(
         &data,

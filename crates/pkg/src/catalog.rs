@@ -120,18 +120,12 @@ pub async fn load_registry<'a>(
         stall: opts.stall_timeout,
     };
     let dht = opts.dht.as_ref().expect("checked");
-    let reader = FeedReader::join(
-        sources.home.clone(),
-        swarm,
-        dht,
-        feed_opts,
-        found.failed.clone(),
-    )
-    .await
-    .map_err(|e| CatalogError::NoDht {
-        failed: found.failed.clone(),
-        why: e.to_string(),
-    })?;
+    let reader = FeedReader::join(sources.home.clone(), swarm, dht, feed_opts)
+        .await
+        .map_err(|e| CatalogError::NoDht {
+            failed: found.failed.clone(),
+            why: e.to_string(),
+        })?;
     let (events, unread) = reader.query(&filter, &trusted).await;
     let unread: Vec<String> = unread.into_iter().map(|(_, why)| why).collect();
     if unread.len() == trusted.len() {

@@ -115,12 +115,7 @@ pub struct ListArgs {
 
 /// Runs `f`; with --json an error is printed as `{"error": …}` too.
 pub(super) fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    let r = f();
-    if let (Err(e), true) = (&r, json) {
-        print_json(&json!({ "error": format!("{e:#}") }));
-        std::process::exit(1);
-    }
-    r
+    crate::outcome::reported(json, f())
 }
 
 /// Opens the folder's lockfile and state; `game` comes from the mods named, or the folder.

@@ -62,10 +62,11 @@ pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
         print_text(&name, &health);
     }
     if let Some(verdict) = verdict {
-        if !a.json {
-            eprintln!("error: {verdict}");
+        if a.json {
+            // The JSON report above carries the verdict.
+            return Err(crate::outcome::Reported.into());
         }
-        std::process::exit(1);
+        anyhow::bail!("{verdict}");
     }
     Ok(())
 }

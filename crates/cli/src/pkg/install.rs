@@ -26,12 +26,7 @@ pub struct InstallArgs {
 }
 
 pub fn run(args: InstallArgs) -> Result<()> {
-    let result = install_now(&args);
-    if let (Err(e), true) = (&result, args.json) {
-        print_json(&serde_json::json!({ "error": format!("{e:#}") }));
-        std::process::exit(1);
-    }
-    result
+    crate::outcome::reported(args.json, install_now(&args))
 }
 
 fn install_now(args: &InstallArgs) -> Result<()> {

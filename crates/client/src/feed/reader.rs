@@ -24,28 +24,24 @@ pub struct FeedReader<'a> {
     swarm: &'a Swarm,
     dht: DhtNode,
     opts: ResolveOptions,
-    /// How each relay failed, for the errors of authors never met.
-    relays_failed: Vec<(String, String)>,
     feeds: Mutex<HashMap<PublicKey, Arc<OnceCell<FeedRead>>>>,
 }
 
 type FeedRead = Result<Arc<ResolvedFeed>, String>;
 
 impl<'a> FeedReader<'a> {
-    /// Joins the DHT; `relays_failed` says why the relays could not be used.
+    /// Joins the DHT.
     pub async fn join(
         home: PathBuf,
         swarm: &'a Swarm,
         dht: &DhtOptions,
         opts: ResolveOptions,
-        relays_failed: Vec<(String, String)>,
     ) -> Result<FeedReader<'a>, DhtError> {
         Ok(FeedReader {
             home,
             swarm,
             dht: DhtNode::join(dht).await?,
             opts,
-            relays_failed,
             feeds: Mutex::new(HashMap::new()),
         })
     }
@@ -60,8 +56,7 @@ impl<'a> FeedReader<'a> {
         // different authors are read side by side.
         let cell = self.feeds.lock().await.entry(*author).or_default().clone();
         cell.get_or_init(|| async {
-            let key = cached_transport_key(&self.home, author, self.relays_failed.clone())
-                .map_err(|e| e.to_string())?;
+            let key = cached_transport_key(&self.home, author).map_err(|e| e.to_string())?;
             read_feed(
                 &self.home,
                 self.swarm,

@@ -209,7 +209,7 @@ pub async fn install(
                 stall: opts.stall_timeout,
             };
             let dht_opts = opts.dht.as_ref().expect("checked");
-            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &failed, &feed_opts)
+            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &feed_opts)
                 .await
                 .map_err(|source| InstallError::Dht {
                     relays: failed.clone(),
@@ -284,9 +284,7 @@ pub async fn install(
         version: release.version.to_string(),
         event_id,
         infohash: release.infohash_hex(),
-        installed_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        installed_at: seedstr_proto::clock::unix_now(),
         files: release
             .files
             .iter()

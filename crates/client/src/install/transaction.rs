@@ -169,6 +169,7 @@ fn run(
     match committed {
         Ok(true) => {
             let _ = std::fs::remove_dir_all(&tx);
+            remove_emptied_folders(root, &journal);
             Ok(())
         }
         Ok(false) => Ok(()),
@@ -176,6 +177,30 @@ fn run(
             rollback(root, &tx, &journal)?;
             Err(e)
         }
+    }
+}
+
+/// Removes the folders the change left empty (a mod uninstalled takes its `Textures/` with it),
+/// deepest first, never the root itself. After the commit, so a crash here only leaves empty
+/// folders behind.
+fn remove_emptied_folders(root: &Path, journal: &Journal) {
+    let mut folders = BTreeSet::new();
+    for (rel, _) in journal
+        .paths
+        .iter()
+        .filter(|(p, _)| !journal.placed.contains(p))
+    {
+        let mut at = Path::new(rel.as_str()).parent();
+        while let Some(dir) = at.filter(|d| !d.as_os_str().is_empty()) {
+            folders.insert(dir.to_path_buf());
+            at = dir.parent();
+        }
+    }
+    let mut deepest_first: Vec<_> = folders.into_iter().collect();
+    deepest_first.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for dir in deepest_first {
+        // Fails, as it should, for a folder that still holds anything.
+        let _ = std::fs::remove_dir(root.join(dir));
     }
 }
 
@@ -344,6 +369,35 @@ mod tests {
     }
 
     #[test]
+    fn removing_files_removes_the_folders_left_empty_and_keeps_the_others() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("Data/Textures/trees")).unwrap();
+        std::fs::write(r.join("Data/Textures/mine.dds"), b"not ours").unwrap();
+        let change = Change {
+            place: vec![
+                ("Data/Textures/trees/oak.dds".into(), stage(r, "1", b"oak")),
+                ("Data/Meshes/deep/oak.nif".into(), stage(r, "2", b"mesh")),
+            ],
+            remove: vec![],
+        };
+        let files = ["Data/Textures/trees/oak.dds", "Data/Meshes/deep/oak.nif"];
+        commit(r, &change, lock_with("1.0.0", &files)).unwrap();
+        let change = Change {
+            place: vec![],
+            remove: files.iter().map(|f| f.to_string()).collect(),
+        };
+        commit(r, &change, lock_with("1.0.0", &[])).unwrap();
+        assert!(!r.join("Data/Textures/trees").exists());
+        assert!(!r.join("Data/Meshes").exists());
+        assert!(
+            r.join("Data/Textures/mine.dds").is_file(),
+            "a file of someone else's stays"
+        );
+        assert!(r.is_dir());
+    }
+
+    #[test]
     fn an_install_then_an_upgrade_place_and_remove_files() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
@@ -369,6 +423,11 @@ mod tests {
         commit(r, &change, lock_with("1.1.0", &["bin/tool"])).unwrap();
         assert_eq!(std::fs::read(r.join("bin/tool")).unwrap(), b"v2");
         assert!(!r.join("share/old.txt").exists());
+        assert!(
+            !r.join("share").exists(),
+            "a folder the upgrade emptied is gone"
+        );
+        assert!(r.join("bin").is_dir());
         assert_eq!(Lockfile::load(r).unwrap().installs[0].version, "1.1.0");
         assert_eq!(
             std::fs::read_dir(tx_root(r)).unwrap().count(),

@@ -123,14 +123,14 @@ impl GameAdapter for Bethesda {
     }
 
     fn render_load_order(&self, plugins: &[String]) -> Vec<u8> {
+        // The game runs on Windows, and reads CRLF line ends: every line has them.
         let mut out = format!(
-            "# {} load order, written by Seedstr. A '*' marks an active plugin.\n",
+            "# {} load order, written by Seedstr. A '*' marks an active plugin.\r\n",
             self.name
         );
         for p in plugins {
             out.push('*');
             out.push_str(p);
-            // The game runs on Windows, and reads CRLF line ends.
             out.push_str("\r\n");
         }
         out.into_bytes()
@@ -188,5 +188,10 @@ mod tests {
         let text = SKYRIM_SE.render_load_order(&["A.esm".into(), "B.esp".into()]);
         let text = String::from_utf8(text).unwrap();
         assert!(text.ends_with("*A.esm\r\n*B.esp\r\n"), "{text}");
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "every line ends in CRLF, the header too: {text:?}"
+        );
     }
 }

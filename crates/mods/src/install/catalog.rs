@@ -118,13 +118,9 @@ impl FeedLookup {
         }
     }
 
-    /// Every event in the feeds of `authors`. `failed` names the relays that did not answer:
-    /// the transport keys come from attestations verified before.
-    async fn events(
-        &self,
-        authors: &BTreeSet<PublicKey>,
-        failed: &[(String, String)],
-    ) -> Result<Vec<Event>, String> {
+    /// Every event in the feeds of `authors`, for when the relays did not answer: the
+    /// transport keys come from attestations verified before.
+    async fn events(&self, authors: &BTreeSet<PublicKey>) -> Result<Vec<Event>, String> {
         let (swarm, dht) = self
             .joined
             .get_or_try_init(|| async {
@@ -147,8 +143,7 @@ impl FeedLookup {
         let mut events = Vec::new();
         for author in authors {
             if !read.contains_key(author) {
-                let key = cached_transport_key(&self.home, author, failed.to_vec())
-                    .map_err(|e| e.to_string())?;
+                let key = cached_transport_key(&self.home, author).map_err(|e| e.to_string())?;
                 let feed = read_feed(
                     &self.home,
                     swarm,
@@ -191,7 +186,7 @@ pub async fn fetch_projects(
         });
     };
     let authors: BTreeSet<PublicKey> = keys.iter().map(|k| k.author).collect();
-    match feeds.events(&authors, &gathered.failed).await {
+    match feeds.events(&authors).await {
         // Only the authors' own events: other people's incidents need a relay.
         Ok(events) => Ok(catalog_of(keys, &events, true)),
         Err(why) => Err(NoRelay {

@@ -43,7 +43,7 @@ pub fn status_view(s: &ApiState) -> Value {
             "events_saved": st.relay.events_saved(),
         },
         "seeding": {
-            "listen": st.torrent.to_string(),
+            "listen": st.torrent_listen.to_string(),
             "torrents": seeding.torrents,
             "peers": seeding.live_peers,
             "uploaded_bytes": seeding.uploaded_bytes,
