@@ -86,12 +86,10 @@ pub fn sign_incident(
     let incident = Incident {
         project_author: author,
         coordinate: coordinate.clone(),
-        id: f.id.clone().unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                .to_string()
-        }),
+        id: f
+            .id
+            .clone()
+            .unwrap_or_else(|| seedstr_proto::clock::unix_now().to_string()),
         versions,
         severity,
         summary: f.summary.clone(),

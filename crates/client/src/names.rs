@@ -2,13 +2,13 @@
 //! transport key, so the name resolves with no relay answering.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nostr::prelude::*;
 use seedstr_dht::transport::derive;
 use seedstr_dht::{
     name_salt, DhtError, DhtNode, MutableItem, NameRecord, RecordError, Stored, Write,
 };
+use seedstr_proto::clock::unix_now;
 use seedstr_proto::release::{parse_version, Version};
 
 use crate::dht_items::{ItemStore, ItemStoreError};
@@ -38,12 +38,6 @@ pub enum NamePut {
     KeptNewer {
         version: String,
     },
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The name record of `name` under `transport_key`, checked to be about that name.
@@ -106,7 +100,7 @@ pub async fn put_name_record(
         v: version.to_string(),
         e: event_id.as_bytes().to_vec(),
         ih: infohash.to_vec(),
-        ts: now(),
+        ts: unix_now() as i64,
     };
     let dht_err = |source| NameError::Dht {
         name: name.to_owned(),

@@ -2,7 +2,7 @@
 //! sizes checked first, `seq` only growing, compare-and-swap for concurrent writers.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use futures_util::StreamExt;
@@ -163,9 +163,7 @@ impl DhtNode {
         };
         let (seq, cas) = match write {
             Write::Next | Write::NextAfter(_) => {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64);
+                let now = seedstr_proto::clock::unix_now() as i64;
                 (now.max(stored.map_or(0, |s| s + 1)), stored)
             }
             Write::Exact { seq, cas } => {

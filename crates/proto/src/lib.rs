@@ -1,6 +1,7 @@
 //! Seedstr's protocol layer: event classes, filters and the NIP-01 wire messages.
 //! Pure data and validation; nothing here does I/O.
 
+pub mod clock;
 pub mod event;
 pub mod filter;
 pub mod incident;
@@ -10,6 +11,7 @@ pub mod package;
 pub mod path;
 pub mod release;
 pub mod tags;
+pub mod uri;
 
 pub use event::{parse_event, EventError};
 pub use filter::{Filter, FilterError};

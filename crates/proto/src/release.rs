@@ -387,19 +387,6 @@ fn is_web_url(s: &str) -> bool {
     matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !s.chars().any(|c| c.is_whitespace() || c.is_control()))
 }
 
-/// Percent-encodes a magnet parameter (RFC 3986 unreserved characters pass).
-fn uri_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 impl Release {
     /// `<ns>.<slug>@<version>`: the release's `d` tag.
     pub fn d(&self) -> String {
@@ -418,11 +405,11 @@ impl Release {
         let mut m = format!(
             "magnet:?xt=urn:btih:{}&dn={}",
             self.infohash_hex(),
-            uri_component(&self.torrent_name)
+            crate::uri::component(self.torrent_name.as_bytes())
         );
         for t in &self.trackers {
             m.push_str("&tr=");
-            m.push_str(&uri_component(t));
+            m.push_str(&crate::uri::component(t.as_bytes()));
         }
         m
     }

@@ -187,7 +187,7 @@ impl State {
             Ok(events) => {
                 let authed = self.conn.authed();
                 let stored: HashSet<[u8; 32]> = events.iter().map(|e| e.id).collect();
-                let young = seedstr_store::now().saturating_sub(live::ECHO_AGE_SECS);
+                let young = seedstr_proto::clock::unix_now().saturating_sub(live::ECHO_AGE_SECS);
                 let recent = events
                     .iter()
                     .filter(|e| e.created_at >= young)
@@ -298,7 +298,12 @@ impl State {
             }
         };
         let id = event.id.to_hex();
-        match auth::check(&event, &self.challenge, &self.hosts, seedstr_store::now()) {
+        match auth::check(
+            &event,
+            &self.challenge,
+            &self.hosts,
+            seedstr_proto::clock::unix_now(),
+        ) {
             Ok(()) => {
                 *self.conn.authed.write().expect("auth lock") = Some(*event.pubkey.as_bytes());
                 self.send(out::ok(&id, true, "")).await;
@@ -426,7 +431,7 @@ pub(crate) async fn accept_event(
     policy::admit(
         &relay.config.policy,
         &event,
-        seedstr_store::now(),
+        seedstr_proto::clock::unix_now(),
         authed.as_ref(),
     )
     .map_err(refuse)?;

@@ -68,7 +68,7 @@ impl Relay {
         QueryOptions {
             max_limit: self.config.limits.max_limit,
             budget: Duration::from_millis(self.config.limits.query_budget_ms),
-            now: seedstr_store::now(),
+            now: seedstr_proto::clock::unix_now(),
         }
     }
 
@@ -137,7 +137,11 @@ impl Relay {
             loop {
                 tick.tick().await;
                 let Some(relay) = relay.upgrade() else { break };
-                match relay.store.purge_expired(seedstr_store::now()).await {
+                match relay
+                    .store
+                    .purge_expired(seedstr_proto::clock::unix_now())
+                    .await
+                {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("purged {n} expired events"),
                     Err(e) => tracing::warn!("expiration sweep failed: {e}"),

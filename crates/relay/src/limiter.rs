@@ -1,58 +1,44 @@
-//! Token-bucket rate limits keyed by IP address or pubkey.
+//! Rate limits keyed by IP address or pubkey: `governor`'s keyed GCRA limiter (the token
+//! bucket it replaces, in its own terms), with a rate and a burst from the configuration.
 
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// A limit per key; keys unseen for long are forgotten once there are many.
+pub struct Limiter<K: Hash + Eq + Clone> {
+    /// `None`: no limit.
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
 }
 
-pub struct Limiter<K> {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<K, Bucket>>,
-}
-
-/// Buckets idle long enough to be full again are dropped once the map grows past this.
+/// Keys whose state is back to a full burst are dropped once the map grows past this.
 const SWEEP_AT: usize = 100_000;
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
-    /// `per_second == 0` disables the limit.
+    /// `per_second` tokens a second, at most `burst` at once; `per_second == 0` disables the
+    /// limit.
     pub fn new(per_second: f64, burst: f64) -> Self {
+        let burst = NonZeroU32::new(burst.max(1.0) as u32).unwrap_or(NonZeroU32::MIN);
+        let quota = (per_second > 0.0)
+            .then(|| Quota::with_period(Duration::from_secs_f64(1.0 / per_second)))
+            .flatten()
+            .map(|q| q.allow_burst(burst));
         Limiter {
-            per_second,
-            burst: burst.max(1.0),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: quota.map(RateLimiter::keyed),
         }
     }
 
-    /// Takes one token for `key`; false when the bucket is empty.
+    /// Takes one token for `key`; false when its burst is spent.
     pub fn allow(&self, key: &K) -> bool {
-        if self.per_second <= 0.0 {
+        let Some(limiter) = &self.limiter else {
             return true;
+        };
+        if limiter.len() > SWEEP_AT {
+            limiter.retain_recent();
         }
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("limiter lock");
-        if buckets.len() > SWEEP_AT {
-            let full_after = self.burst / self.per_second;
-            buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < full_after);
-        }
-        let b = buckets.entry(key.clone()).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
-        b.tokens =
-            (b.tokens + now.duration_since(b.at).as_secs_f64() * self.per_second).min(self.burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        limiter.check_key(key).is_ok()
     }
 }
 

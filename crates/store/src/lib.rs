@@ -66,16 +66,9 @@ impl Default for QueryOptions {
         QueryOptions {
             max_limit: 500,
             budget: Duration::from_secs(2),
-            now: now(),
+            now: seedstr_proto::clock::unix_now(),
         }
     }
-}
-
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 #[derive(Debug, thiserror::Error)]

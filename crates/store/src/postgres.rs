@@ -538,7 +538,7 @@ impl Store for PgStore {
             let row = tx
                 .query_one(
                     "INSERT INTO ephemeral_events (json, at) VALUES ($1, $2) RETURNING seq",
-                    &[&json, &(crate::now() as i64)],
+                    &[&json, &(seedstr_proto::clock::unix_now() as i64)],
                 )
                 .await?;
             let seq: i64 = row.get(0);

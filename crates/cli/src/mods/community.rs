@@ -16,6 +16,7 @@ use seedstr_mods::events::governance::{tally, Proposal, Quorum, Vote};
 use seedstr_mods::events::relay_policy::RelayPolicy;
 use seedstr_mods::events::{ReleaseRef, PROPOSAL_KIND, RELAY_POLICY_KIND, VOTE_KIND};
 use seedstr_mods::page::{project_page, PageError};
+use seedstr_proto::clock::unix_now;
 use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::Coordinate;
 use serde_json::{json, Value};
@@ -28,12 +29,6 @@ pub struct Common {
     relay: RelayArgs,
     #[arg(long)]
     pub json: bool,
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Signs `builder` with the stored key, sends it and keeps it ([`outbox::sign_and_send`]).
@@ -149,7 +144,7 @@ pub fn bug(a: BugArgs) -> Result<()> {
     })?;
     let r = BugReport {
         release: a.release,
-        id: a.id.unwrap_or_else(|| now().to_string()),
+        id: a.id.unwrap_or_else(|| unix_now().to_string()),
         title: a.title,
         status,
         text: a.text,
@@ -173,7 +168,7 @@ pub fn support(a: SupportArgs) -> Result<()> {
     let m = SupportMessage {
         project_author: a.project.author,
         coordinate: a.project.coordinate,
-        id: now().to_string(),
+        id: unix_now().to_string(),
         text: a.text,
     };
     let sent = sign_and_send(m.to_builder(), &a.common)?;
@@ -395,7 +390,7 @@ pub fn propose(a: ProposeArgs) -> Result<()> {
             min_voters: a.min_voters,
             threshold_percent: a.threshold,
         },
-        closes: now() + a.open_secs,
+        closes: unix_now() + a.open_secs,
         electorate: a
             .voters
             .iter()
@@ -459,7 +454,7 @@ pub fn vote(a: VoteArgs) -> Result<()> {
             p.options.join(", ")
         );
     }
-    if now() > p.closes {
+    if unix_now() > p.closes {
         bail!("{d} closed at {}; a vote now would not count", p.closes);
     }
     let v = Vote {
@@ -486,7 +481,7 @@ pub fn tally_cmd(a: TallyArgs) -> Result<()> {
         &a.common.relay,
         json!({"kinds": [VOTE_KIND], "#a": [p.address(&author)]}),
     )?;
-    let t = tally(&p, &author, &votes, now());
+    let t = tally(&p, &author, &votes, unix_now());
     if a.common.json {
         print_json(
             &json!({"proposal": p.address(&author), "title": p.title, "quorum": p.quorum, "closes": p.closes, "tally": t}),

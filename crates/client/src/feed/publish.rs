@@ -2,7 +2,7 @@
 //! and the feed pointer put under its transport key.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use nostr::prelude::*;
 use seedstr_dht::transport::derive;
@@ -106,9 +106,7 @@ pub async fn publish_feed(
 
     let pointer = FeedPointer {
         ih: torrent.info_hash.to_vec(),
-        ts: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
+        ts: seedstr_proto::clock::unix_now() as i64,
         ws: web_seeds.to_vec(),
     };
     let key = derive(keys.secret_key());

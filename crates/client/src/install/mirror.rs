@@ -35,13 +35,7 @@ pub fn file_url(mirror: &str, path: &str) -> String {
     let mut url = mirror.trim_end_matches('/').to_owned();
     for part in path.split('/') {
         url.push('/');
-        for b in part.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                url.push(b as char);
-            } else {
-                url.push_str(&format!("%{b:02X}"));
-            }
-        }
+        url.push_str(&seedstr_proto::uri::component(part.as_bytes()));
     }
     url
 }

@@ -91,9 +91,7 @@ pub async fn apply(
                     version: release.version.to_string(),
                     event_id: event.id.to_hex(),
                     infohash: release.infohash_hex(),
-                    installed_at: std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs()),
+                    installed_at: seedstr_proto::clock::unix_now(),
                     files: release
                         .files
                         .iter()

@@ -93,7 +93,7 @@ fn feed_json(feed: &ResolvedFeed) -> Value {
         "infohash": feed.infohash,
         "fetched_from": feed.fetched_from,
         "key_source": feed.key_source,
-        "read_at": seedstr_store::now(),
+        "read_at": seedstr_proto::clock::unix_now(),
         "events": events.iter().map(|e| entry(e)).collect::<Vec<_>>(),
         "refused": feed.refused,
     })

@@ -130,7 +130,7 @@ impl EventSource for ApiState {
         let opts = QueryOptions {
             max_limit: SCAN_LIMIT,
             budget: Duration::from_secs(5),
-            now: seedstr_store::now(),
+            now: seedstr_proto::clock::unix_now(),
         };
         let stored = self
             .store

@@ -57,7 +57,7 @@ impl SeedersCache {
                 )
                 .await;
                 Arc::new(json!({
-                    "checked_at": seedstr_store::now(),
+                    "checked_at": seedstr_proto::clock::unix_now(),
                     "seeders": health.seeders(),
                     "partial": health.partial(),
                     "unreachable": health.unreachable(),

@@ -122,19 +122,6 @@ pub fn scrape_url(announce: &str) -> Result<String, TrackerError> {
     Ok(format!("{}/scrape{rest}{query}", &path[..slash]))
 }
 
-/// Bytes as a URL query value: everything but unreserved characters percent-encoded.
-fn url_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn with_query(url: &str, query: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{query}")
@@ -194,7 +181,10 @@ async fn http_scrape(
 ) -> Result<Scrape, TrackerError> {
     let scrape = scrape_url(url)?;
     let body = http_get(
-        &with_query(&scrape, &format!("info_hash={}", url_bytes(info_hash))),
+        &with_query(
+            &scrape,
+            &format!("info_hash={}", seedstr_proto::uri::component(info_hash)),
+        ),
         timeout,
     )
     .await?;
@@ -226,8 +216,8 @@ async fn http_announce(
 ) -> Result<Vec<SocketAddr>, TrackerError> {
     let query = format!(
         "info_hash={}&peer_id={}&port={PROBE_PORT}&uploaded=0&downloaded=0&left={size}&compact=1&numwant=200&event={event}",
-        url_bytes(info_hash),
-        url_bytes(peer_id),
+        seedstr_proto::uri::component(info_hash),
+        seedstr_proto::uri::component(peer_id),
     );
     let body = http_get(&with_query(url, &query), timeout).await?;
     parse_http_peers(&body)
@@ -416,7 +406,10 @@ mod tests {
 
     #[test]
     fn info_hashes_are_percent_encoded_byte_by_byte() {
-        assert_eq!(url_bytes(&[0x00, b'a', 0xff, b'~', b' ']), "%00a%FF~%20");
+        assert_eq!(
+            seedstr_proto::uri::component(&[0x00, b'a', 0xff, b'~', b' ']),
+            "%00a%FF~%20"
+        );
     }
 
     #[test]
