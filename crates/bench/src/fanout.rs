@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
-use seedstr_client::relay_conn::RelayConn;
+use seedstr_client::relays::conn::RelayConn;
 use serde_json::Value;
 use tokio::sync::{Barrier, Semaphore};
 use tokio::task::JoinSet;

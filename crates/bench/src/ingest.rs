@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{SinkExt, StreamExt};
-use seedstr_client::relay_conn::RelayConn;
+use seedstr_client::relays::conn::RelayConn;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 

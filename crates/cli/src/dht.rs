@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::own_events::OwnEvents;
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
+use seedstr_client::keys::transport::resolve_transport_key;
+use seedstr_client::publish::own_events::OwnEvents;
 use seedstr_client::relays::publish_all;
-use seedstr_client::target::parse_public_key;
-use seedstr_client::transport_keys::resolve_transport_key;
+use seedstr_client::resolve::target::parse_public_key;
 use seedstr_dht::transport::{attestation, derive};
 use seedstr_dht::{DhtNode, DhtOptions, Write};
 use serde_json::json;

@@ -8,9 +8,9 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use seedstr_client::install::{install, InstallOptions, Outcome, Step};
-use seedstr_client::keystore::home;
-use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
-use seedstr_client::target::Target;
+use seedstr_client::keys::store::home;
+use seedstr_client::resolve::target::Target;
+use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_dht::DhtOptions;
 
 use crate::net_args::{human_bytes, print_json, transfer_runtime, PeerArgs, RelayArgs};

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::Subcommand;
 use nostr::prelude::{Keys, ToBech32};
-use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
@@ -28,7 +28,7 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
     match cmd {
         KeyCommand::Generate { force } => {
             if store.exists() && !force {
-                anyhow::bail!(seedstr_client::keystore::KeyError::Exists(
+                anyhow::bail!(seedstr_client::keys::store::KeyError::Exists(
                     store.path().to_path_buf()
                 ));
             }
@@ -39,7 +39,7 @@ pub fn run(cmd: KeyCommand) -> Result<()> {
         KeyCommand::Import { secret, force } => {
             let keys = KeyStore::parse_secret(&secret)?;
             if store.exists() && !force {
-                anyhow::bail!(seedstr_client::keystore::KeyError::Exists(
+                anyhow::bail!(seedstr_client::keys::store::KeyError::Exists(
                     store.path().to_path_buf()
                 ));
             }

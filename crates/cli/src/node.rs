@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::keystore::home;
+use seedstr_client::keys::store::home;
 use seedstr_node::NodeConfig;
 
 #[derive(Args)]

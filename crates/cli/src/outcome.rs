@@ -36,10 +36,11 @@ pub fn json_error(e: anyhow::Error) -> anyhow::Error {
     Reported.into()
 }
 
-/// `result`, with its error printed as JSON when `json`.
+/// `result`, with its error printed as JSON when `json` (once: an error already reported
+/// passes through).
 pub fn reported<T>(json: bool, result: anyhow::Result<T>) -> anyhow::Result<T> {
     match result {
-        Err(e) if json => Err(json_error(e)),
+        Err(e) if json && !e.is::<Reported>() => Err(json_error(e)),
         other => other,
     }
 }
@@ -64,5 +65,11 @@ mod tests {
         );
         let e = anyhow::Error::from(std::io::Error::other("disk full")).context("writing x");
         assert_eq!(error_text(&e), "writing x: disk full");
+    }
+
+    #[test]
+    fn an_error_already_reported_is_not_reported_again() {
+        let e = reported::<()>(true, Err(Reported.into())).unwrap_err();
+        assert!(e.is::<Reported>());
     }
 }

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use seedstr_client::feed::FeedUpdate;
-use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::names::NamePut;
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::publish::{publish_release, DhtOutcome, PublishRequest, Published};
+use seedstr_client::resolve::names::NamePut;
 use seedstr_proto::release::{parse_version, Coordinate};
 
 use crate::dht::{DhtArgs, DhtWriteArgs};

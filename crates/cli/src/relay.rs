@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use seedstr_client::relay_conn::RelayConn;
+use seedstr_client::relays::conn::RelayConn;
 use seedstr_proto::Filter;
 use seedstr_relay::{Relay, RelayConfig};
 use seedstr_store::lmdb::LmdbStore;
@@ -104,7 +104,7 @@ impl StoreArgs {
         let dir = self
             .data
             .clone()
-            .unwrap_or_else(|| seedstr_client::keystore::home().join("relay"));
+            .unwrap_or_else(|| seedstr_client::keys::store::home().join("relay"));
         let store = LmdbStore::open(&dir)
             .with_context(|| format!("opening the store in {}", dir.display()))?;
         Ok(store)
@@ -166,7 +166,7 @@ async fn sync(a: SyncArgs) -> Result<()> {
     };
     let local = store.ids(filter.clone(), opts).await?;
     let mut conn = RelayConn::connect(&a.url).await?;
-    let diff = seedstr_client::sync::reconcile(&mut conn, &filter_json, &local).await?;
+    let diff = seedstr_client::relays::sync::reconcile(&mut conn, &filter_json, &local).await?;
     println!(
         "{} events here, {} only here, {} only on {}",
         local.len(),

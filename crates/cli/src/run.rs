@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use seedstr_pkg::node::{find_project, node_command};
+use seedstr_pkg::nodejs::{find_project, node_command};
 
 #[derive(Args)]
 pub struct RunArgs {

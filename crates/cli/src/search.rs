@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use seedstr_client::keystore::home;
+use seedstr_client::keys::store::home;
 use seedstr_client::relays::{list_failures, query_all};
 use seedstr_node::api::search::{filter_for, select, SearchParams};
 use seedstr_node::discovery::running;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::keystore::home;
-use seedstr_client::republish::REPUBLISH_EVERY;
-use seedstr_node::seeding::{Report, SeedOptions, Seeder};
+use seedstr_client::keys::store::home;
+use seedstr_client::seeding::republish::REPUBLISH_EVERY;
+use seedstr_client::seeding::seeder::{Report, SeedNote, SeedOptions, Seeder};
 
 use crate::net_args::{self, print_json, transfer_runtime, PeerArgs};
 
@@ -44,14 +44,6 @@ pub fn run(args: SeedArgs) -> Result<()> {
     rt.block_on(seed(args))
 }
 
-pub(crate) fn say(json: bool, value: serde_json::Value, text: String) {
-    if json {
-        print_json(&value);
-    } else {
-        net_args::say(&text);
-    }
-}
-
 /// A seeder for `peer`'s flags, printing what it does as JSON lines or for people.
 pub(crate) async fn start_seeder(
     peer: &PeerArgs,
@@ -64,8 +56,13 @@ pub(crate) async fn start_seeder(
         dht: (!peer.no_dht).then(|| peer.dht_bootstrap.clone()),
         republish,
     };
-    let report: Report = Arc::new(move |value, text| say(json, value, text));
-    Seeder::start(&home(), opts, report).await
+    let report: Report = Arc::new(move |note: &SeedNote| match note {
+        // Warnings go to stderr, as the rest of the CLI's do.
+        SeedNote::Warning { .. } if !json => eprintln!("{note}"),
+        _ if json => print_json(note),
+        _ => net_args::say(&note.to_string()),
+    });
+    Ok(Seeder::start(&home(), opts, report).await?)
 }
 
 async fn seed(args: SeedArgs) -> Result<()> {

@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::dht_items::ItemStore;
-use seedstr_client::keystore::home;
+use seedstr_client::keys::store::home;
+use seedstr_client::seeding::dht_items::ItemStore;
 use seedstr_node::api::status::registered;
 use seedstr_node::discovery::running;
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{event, RelayProcess};
 use futures_util::{SinkExt, StreamExt};
 use nostr::prelude::*;
-use seedstr_client::relay_conn::RelayConn;
+use seedstr_client::relays::conn::RelayConn;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -300,7 +300,7 @@ async fn count_nip45() {
 
 /// Answers the relay's NIP-42 challenge as `keys`.
 async fn authenticate(
-    c: &mut seedstr_client::relay_conn::RelayConn,
+    c: &mut seedstr_client::relays::conn::RelayConn,
     relay: &RelayProcess,
     keys: &Keys,
 ) -> (bool, String) {
@@ -417,7 +417,7 @@ async fn auth_for_writes_protected_events_and_private_messages() {
     assert_eq!(count(&mut c, &by_alice).await, 3);
 }
 
-async fn count(c: &mut seedstr_client::relay_conn::RelayConn, filter: &Value) -> u64 {
+async fn count(c: &mut seedstr_client::relays::conn::RelayConn, filter: &Value) -> u64 {
     c.send(&json!(["COUNT", "c", filter])).await.unwrap();
     loop {
         let m = c.recv().await.unwrap();

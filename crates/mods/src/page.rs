@@ -4,8 +4,8 @@
 //! this one view, read from relays or from the node's store.
 
 use nostr::prelude::{Event, PublicKey};
-use seedstr_client::source::{EventSource, SourceError};
-use seedstr_client::target::npub;
+use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::{first_tag_value, newest_by_address};
 use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
 use seedstr_proto::release::{

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use seedstr_client::durable::replace_file;
+use seedstr_client::files::durable::replace_file;
 use seedstr_client::http::http_client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

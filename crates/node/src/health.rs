@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use seedstr_relay::Relay;
 use serde_json::{json, Value};
 
-use crate::seeding::{DhtState, DhtStateHandle, SeedingStats};
+use seedstr_client::seeding::seeder::{DhtState, DhtStateHandle, SeedingStats};
 
 /// What the node's parts report, shared with the HTTP handlers.
 pub struct Status {
@@ -39,7 +39,7 @@ impl Status {
 
     /// DHT records kept for republishing (own and followed).
     pub fn kept_records(&self) -> usize {
-        seedstr_client::dht_items::ItemStore::new(&self.data).count()
+        seedstr_client::seeding::dht_items::ItemStore::new(&self.data).count()
     }
 }
 

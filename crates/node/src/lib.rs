@@ -6,7 +6,6 @@ pub mod config;
 pub mod discovery;
 pub mod health;
 pub mod node;
-pub mod seeding;
 pub mod ui;
 
 pub use config::NodeConfig;

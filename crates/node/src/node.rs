@@ -17,9 +17,9 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use seedstr_client::install::InstallOptions;
-use seedstr_client::payload_store::PayloadStore;
-use seedstr_client::seeds::Origin;
-use seedstr_client::target::parse_public_key;
+use seedstr_client::resolve::target::parse_public_key;
+use seedstr_client::seeding::payload_store::PayloadStore;
+use seedstr_client::seeding::registry::Origin;
 use seedstr_dht::DhtOptions;
 use seedstr_pkg::catalog::Sources;
 use seedstr_pkg::store::PackageStore;
@@ -29,15 +29,14 @@ use seedstr_store::lmdb::LmdbStore;
 use seedstr_store::postgres::PgStore;
 use seedstr_store::Store;
 use seedstr_swarm::SwarmOptions;
-use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
 use crate::config::NodeConfig;
 use crate::discovery::{self, loopback_for, NodeFile};
 use crate::health::{self, Status};
-use crate::seeding::{Report, SeedOptions, Seeder, SeedingStats};
 use crate::ui;
+use seedstr_client::seeding::seeder::{Report, SeedNote, SeedOptions, Seeder, SeedingStats};
 
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
@@ -74,8 +73,9 @@ pub async fn run(
     relay.start_background();
 
     let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
-    let report: Report = Arc::new(|value: Value, text: String| {
-        tracing::info!(target: "seedstr::seeding", event = %value, "{text}");
+    let report: Report = Arc::new(|note: &SeedNote| {
+        let event = serde_json::to_string(note).unwrap_or_default();
+        tracing::info!(target: "seedstr::seeding", %event, "{note}");
     });
     let mut seeder = Seeder::start(
         &data,

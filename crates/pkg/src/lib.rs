@@ -6,7 +6,7 @@ pub mod install;
 pub mod maintain;
 pub mod manifest;
 pub mod name;
-pub mod node;
+pub mod nodejs;
 pub mod package;
 pub mod project;
 pub mod publish;

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use nostr::prelude::{Event, FinalizeEvent as _, Keys, PublicKey, Timestamp};
 use seedstr_client::feed::{update_feed, FeedUpdate};
-use seedstr_client::outbox::{send_and_keep, SendError};
-use seedstr_client::own_events::OwnEvents;
+use seedstr_client::publish::outbox::{send_and_keep, SendError};
+use seedstr_client::publish::own_events::OwnEvents;
 use seedstr_client::relays::{query_all, RelaySet};
-use seedstr_client::target::npub;
+use seedstr_client::resolve::target::npub;
 use seedstr_dht::DhtOptions;
 use serde_json::json;
 

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use nostr::prelude::PublicKey;
-use seedstr_client::durable::{replace_file, sync_dir};
-use seedstr_client::target::{npub, parse_public_key};
+use seedstr_client::files::durable::{replace_file, sync_dir};
+use seedstr_client::resolve::target::{npub, parse_public_key};
 use serde::{Deserialize, Serialize};
 
 use crate::release::PackageRelease;

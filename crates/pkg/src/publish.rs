@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seedstr_client::durable::replace_file;
+use seedstr_client::files::durable::replace_file;
 use seedstr_client::publish::PublishRequest;
 
 use crate::package::{Manifest, Package};

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nostr::prelude::{Event, EventBuilder, Kind, PublicKey, Tag, Timestamp};
-use seedstr_client::target::npub;
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::release::Coordinate;
 
 pub const REGISTRY_KIND: u16 = 30087;

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use seedstr_client::install::InstallOptions;
-use seedstr_client::payload_store::{PayloadStore, PayloadStoreError};
-use seedstr_client::seeds::{Origin, SeedRegistry};
+use seedstr_client::seeding::payload_store::{PayloadStore, PayloadStoreError};
+use seedstr_client::seeding::registry::{Origin, SeedRegistry};
 use seedstr_swarm::Swarm;
 
 use crate::archive::Digests;

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use nostr::prelude::PublicKey;
-use seedstr_client::durable::replace_file;
-use seedstr_client::target::{npub, parse_public_key};
+use seedstr_client::files::durable::replace_file;
+use seedstr_client::resolve::target::{npub, parse_public_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {

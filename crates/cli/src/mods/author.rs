@@ -4,16 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::publish::PublishRequest;
-use seedstr_client::target::parse_public_key;
+use seedstr_client::resolve::target::parse_public_key;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
 use seedstr_mods::games::{check_paths, game};
 use seedstr_proto::release::Coordinate;
 use seedstr_swarm::torrent::list_payload;
 
 use crate::dht::DhtArgs;
-use crate::incident::{sign_incident, IncidentFields};
+use crate::incident::{sign_incident_cmd, IncidentFields};
 use crate::net_args::{runtime, RelayArgs};
 use crate::publish::print_published;
 use seedstr_client::publish::publish_release;
@@ -158,5 +158,5 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
         }
     };
     game(&coordinate.ns)?;
-    sign_incident(author, &coordinate, &args.incident)
+    sign_incident_cmd(author, &coordinate, &args.incident)
 }

@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use nostr::prelude::{EventId, FinalizeEvent as _, ToBech32};
 use seedstr_client::install::Lockfile;
-use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::relays::{list_failures, query_all};
-use seedstr_client::target::parse_public_key;
+use seedstr_client::resolve::target::parse_public_key;
 use seedstr_mods::events::collection::{Collection, Pinned};
 use seedstr_mods::events::{ReleaseRef, COLLECTION_KIND};
 use seedstr_mods::install::{plan_install, GameState, ModKey, PlanOptions, Want};
@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::player::{carry_out, open_folder, plan_options, reported, FolderArgs};
 use crate::net_args::{print_json, runtime, RelayArgs};
-use seedstr_client::outbox::send_and_keep;
+use seedstr_client::publish::outbox::send_and_keep;
 
 #[derive(Subcommand)]
 pub enum CollectionCommand {

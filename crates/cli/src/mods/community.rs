@@ -5,10 +5,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use nostr::prelude::{Event, EventBuilder, Keys, PublicKey};
 use seedstr_client::http::relay_operator;
-use seedstr_client::keystore::{home, passphrase, KeyStore};
-use seedstr_client::outbox::{self, Sent};
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
+use seedstr_client::publish::outbox::{self, Sent};
 use seedstr_client::relays::{list_failures, query_all};
-use seedstr_client::target::{parse_public_key, Target};
+use seedstr_client::resolve::target::{parse_public_key, Target};
 use seedstr_mods::events::curation::{
     BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
 };

@@ -4,20 +4,18 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use seedstr_client::feed::ResolveOptions;
-use seedstr_client::install::{recover, InstallOptions, Lockfile, Step};
-use seedstr_client::keystore::home;
-use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
-use seedstr_client::target::Target;
+use seedstr_client::install::{InstallOptions, Step};
+use seedstr_client::keys::store::home;
+use seedstr_client::resolve::target::Target;
 use seedstr_dht::DhtOptions;
-use seedstr_mods::games::game;
+use seedstr_mods::install::folder::ListedFiles;
 use seedstr_mods::install::{
-    apply, fetch_projects, installed_mods, plan_install, plan_remove, plan_rollback, ActionKind,
-    FeedLookup, Folder, GameState, ModKey, Plan, PlanOptions, Want,
+    apply, list_folder, plan_install, plan_remove, plan_rollback, register_for_seeding, ActionKind,
+    FeedLookup, Folder, ModKey, Plan, PlanOptions, Want,
 };
-use seedstr_proto::release::Version;
 use serde_json::json;
 
 use crate::net_args::{human_bytes, print_json, runtime, transfer_runtime, PeerArgs, RelayArgs};
@@ -118,32 +116,17 @@ pub(super) fn reported(json: bool, f: impl FnOnce() -> Result<()>) -> Result<()>
     crate::outcome::reported(json, f())
 }
 
-/// Opens the folder's lockfile and state; `game` comes from the mods named, or the folder.
+/// Opens the folder ([`seedstr_mods::install::open_folder`]) with the flags' game version.
 pub(super) fn open_folder<'a>(
     root: &'a Path,
     game_id: Option<&str>,
     args: &FolderArgs,
 ) -> Result<Folder<'a>> {
-    std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
-    recover(root)?;
-    let lock = Lockfile::load(root)?;
-    let mut state = GameState::load(&lock, &root.display().to_string(), game_id)?;
-    if state.game.is_empty() {
-        bail!(
-            "{} holds no mods yet; name a mod so its game is known",
-            root.display()
-        );
-    }
-    if let Some(v) = &args.game_version {
-        seedstr_proto::release::check_game_version(v)?;
-        state.game_version = Some(v.clone());
-    }
-    Ok(Folder {
+    Ok(seedstr_mods::install::open_folder(
         root,
-        game: game(&state.game)?,
-        lock,
-        state,
-    })
+        game_id,
+        args.game_version.as_deref(),
+    )?)
 }
 
 pub(super) fn plan_options(args: &FolderArgs) -> PlanOptions {
@@ -279,21 +262,7 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
         anyhow::Ok(r?)
     })?;
     if !args.no_seed {
-        let root = std::fs::canonicalize(folder.root).unwrap_or(folder.root.to_path_buf());
-        for (infohash, release, torrent) in &applied.torrents {
-            if let Some(t) = torrent {
-                SeedRegistry::new(&home()).add(
-                    &SeedEntry {
-                        infohash: infohash.clone(),
-                        release: release.clone(),
-                        dir: root.clone(),
-                        origin: Origin::Installed,
-                        trackers: vec![],
-                    },
-                    t,
-                )?;
-            }
-        }
+        register_for_seeding(&home(), folder.root, &applied)?;
     }
     if args.json {
         print_json(&json!({ "plan": plan, "applied": applied }));
@@ -405,117 +374,46 @@ pub fn uninstall(args: UninstallArgs) -> Result<()> {
 pub fn list(args: ListArgs) -> Result<()> {
     reported(args.json, || {
         let root = &args.game_dir;
-        let lock = Lockfile::load(root)?;
-        let state = GameState::load(&lock, &root.display().to_string(), None)?;
-        let installed = installed_mods(&lock);
-        let keys: Vec<ModKey> = installed.keys().cloned().collect();
-        let catalog = if args.offline || keys.is_empty() {
-            None
-        } else {
-            Some(runtime()?.block_on(fetch_projects(
-                &args.relay.relays(),
-                args.relay.timeout(),
-                &keys,
-                None,
-            ))?)
-        };
-        let mut mods = Vec::new();
-        let mut alerts = 0;
-        for (k, i) in &installed {
-            let v = Version::parse(&i.version).ok();
-            let info = catalog.as_ref().and_then(|c| c.get(k));
-            let blocking = info.zip(v.as_ref()).and_then(|(info, v)| info.blocking(v));
-            let warnings: Vec<String> = info
-                .zip(v.as_ref())
-                .map(|(info, v)| {
-                    info.warnings(v)
-                        .iter()
-                        .map(|w| w.incident.summary.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let newest = info.and_then(|info| {
-                info.releases
-                    .keys()
-                    .rev()
-                    .find(|nv| nv.pre.is_empty() && info.blocking(nv).is_none())
-                    .filter(|nv| v.as_ref().is_some_and(|v| *nv > v))
-                    .map(|nv| nv.to_string())
-            });
-            let alert = blocking.map(|b| {
-                alerts += 1;
-                json!({
-                    "incident": b.incident.id,
-                    "severity": b.incident.severity,
-                    "summary": b.incident.summary,
-                    "instructions": b.incident.instructions,
-                    "versions": b.incident.versions.to_string(),
-                })
-            });
-            mods.push(json!({
-                "mod": k.id(),
-                "project": k.to_string(),
-                "version": i.version,
-                "requested": state.requested.contains(&k.id()),
-                "files": if args.files { json!(i.files.iter().map(|f| &f.path).collect::<Vec<_>>()) } else { json!(i.files.len()) },
-                "alert": alert,
-                "warnings": warnings,
-                "update": newest,
-            }));
-        }
+        let relays = (!args.offline).then(|| args.relay.set());
+        let listing = runtime()?.block_on(list_folder(root, relays.as_ref(), args.files))?;
         if args.json {
-            print_json(&json!({
-                "game": state.game,
-                "game_version": state.game_version,
-                "collection": state.collection,
-                "mods": mods,
-                "load_order": state.load_order,
-                "alerts": alerts,
-            }));
+            print_json(&listing);
             return Ok(());
         }
-        if installed.is_empty() {
+        if listing.mods.is_empty() {
             println!("no mods installed in {}", root.display());
             return Ok(());
         }
-        println!("{} ({})", root.display(), state.game);
-        for m in &mods {
-            let mark = if m["requested"] == true {
-                ""
-            } else {
-                " (dependency)"
-            };
-            println!(
-                "  {} {}{mark}",
-                m["project"].as_str().unwrap_or(""),
-                m["version"].as_str().unwrap_or("")
-            );
-            if let Some(files) = m["files"].as_array() {
+        println!("{} ({})", root.display(), listing.game);
+        for m in &listing.mods {
+            let mark = if m.requested { "" } else { " (dependency)" };
+            println!("  {} {}{mark}", m.project, m.version);
+            if let ListedFiles::Paths(files) = &m.files {
                 for f in files {
-                    println!("      {}", f.as_str().unwrap_or(""));
+                    println!("      {f}");
                 }
             }
-            if !m["alert"].is_null() {
+            if let Some(alert) = &m.alert {
                 println!(
                     "    ALERT {} incident: {} — run `seedstr mod rollback {}`",
-                    m["alert"]["severity"].as_str().unwrap_or(""),
-                    m["alert"]["summary"].as_str().unwrap_or(""),
-                    m["mod"].as_str().unwrap_or("")
+                    alert.severity.as_str(),
+                    alert.summary,
+                    m.id
                 );
             }
-            for w in m["warnings"].as_array().into_iter().flatten() {
-                println!(
-                    "    warning (not from the author): {}",
-                    w.as_str().unwrap_or("")
-                );
+            for w in &m.warnings {
+                println!("    warning (not from the author): {w}");
             }
-            if let Some(u) = m["update"].as_str() {
+            if let Some(u) = &m.update {
                 println!("    update available: {u}");
             }
         }
-        println!("  load order: {}", state.load_order.join(", "));
-        if alerts > 0 {
-            bail!("{alerts} installed mod(s) have security incidents");
+        println!("  load order: {}", listing.load_order.join(", "));
+        if listing.alerts > 0 {
+            bail!(
+                "{} installed mod(s) have security incidents",
+                listing.alerts
+            );
         }
         Ok(())
     })

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use seedstr_client::resolve::resolve;
-use seedstr_client::seed_health::{seed_health, HealthOptions, SeedHealth};
-use seedstr_client::target::Target;
+use seedstr_client::resolve::target::Target;
+use seedstr_client::seeding::health::{seed_health, HealthOptions, SeedHealth};
 use seedstr_swarm::health::Holding;
 use serde_json::json;
 

@@ -5,7 +5,7 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use seedstr_pkg::{Ecosystem, PackageName};
 
-use crate::incident::{sign_incident, IncidentFields};
+use crate::incident::{sign_incident_cmd, IncidentFields};
 
 #[derive(Args)]
 pub struct IncidentArgs {
@@ -22,5 +22,5 @@ pub fn run(a: IncidentArgs) -> Result<()> {
     let ecosystem = Ecosystem::parse(&a.ns)
         .ok_or_else(|| anyhow!("--ns {:?}: packages are npm or cargo", a.ns))?;
     let name = PackageName::parse(ecosystem, &a.name)?;
-    sign_incident(None, &name.coordinate(), &a.incident)
+    sign_incident_cmd(None, &name.coordinate(), &a.incident)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::keystore::home;
+use seedstr_client::keys::store::home;
 use seedstr_pkg::install::{install, parse_spec, InstallRequest};
 use seedstr_pkg::project::MODULES_DIR;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Result};
 use clap::Args;
-use seedstr_client::keystore::{home, passphrase, KeyStore};
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_pkg::publish::{keep_archive, publish_request};
 use seedstr_pkg::{Ecosystem, Package};
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use seedstr_client::keystore::home;
+use seedstr_client::keys::store::home;
 use seedstr_pkg::store::PackageStore;
 use seedstr_pkg::views::server::{router, ViewState};
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use nostr::prelude::*;
-use seedstr_client::relay_conn::RelayConn;
+use seedstr_client::relays::conn::RelayConn;
 
 pub struct RelayProcess {
     pub child: Child,

@@ -9,7 +9,7 @@ use seedstr_dht::transport::{attestation, ATTESTATION_KIND};
 use seedstr_dht::{DhtNode, DhtOptions};
 
 use super::publish::{publish_feed, FeedPublishError, FeedPublished};
-use crate::own_events::{OwnEvents, OwnEventsError};
+use crate::publish::own_events::{OwnEvents, OwnEventsError};
 use crate::relays::{publish_all, RelaySet};
 
 /// Why the feed could not be announced.

@@ -10,10 +10,10 @@ use seedstr_dht::{DhtError, DhtNode, FeedPointer, Stored, Write};
 use seedstr_swarm::{create, CreateError};
 
 use super::index::{encode, select, FEED_FILE};
-use crate::dht_items::{ItemStore, ItemStoreError};
-use crate::durable::sync_dir;
-use crate::own_events::OwnEvents;
-use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use crate::files::durable::sync_dir;
+use crate::publish::own_events::OwnEvents;
+use crate::seeding::dht_items::{ItemStore, ItemStoreError};
+use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedPublishError {
@@ -84,7 +84,7 @@ pub async fn publish_feed(
         .tempdir_in(&dir)
         .map_err(io(&dir))?;
     let file = staging.path().join(FEED_FILE);
-    crate::durable::replace_file(&file, &bytes).map_err(io(&file))?;
+    crate::files::durable::replace_file(&file, &bytes).map_err(io(&file))?;
     let torrent = create(&file, FEED_FILE)?;
     let infohash = torrent.info_hash_hex();
     let final_dir = dir.join(&infohash);

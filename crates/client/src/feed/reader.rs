@@ -17,7 +17,7 @@ use seedstr_swarm::Swarm;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::resolve::{read_feed, ResolveOptions, ResolvedFeed};
-use crate::transport_keys::cached_transport_key;
+use crate::keys::transport::cached_transport_key;
 
 pub struct FeedReader<'a> {
     home: PathBuf,
@@ -68,7 +68,12 @@ impl<'a> FeedReader<'a> {
             )
             .await
             .map(Arc::new)
-            .map_err(|e| format!("reading the feed of {}: {e}", crate::target::npub(author)))
+            .map_err(|e| {
+                format!(
+                    "reading the feed of {}: {e}",
+                    crate::resolve::target::npub(author)
+                )
+            })
         })
         .await
         .clone()

@@ -11,11 +11,11 @@ use seedstr_dht::{DhtNode, FeedPointer, RecordError};
 use seedstr_swarm::{create, Sources, Swarm};
 
 use super::index::{parse, RefusedLine, FEED_FILE, MAX_FEED_BYTES};
-use crate::dht_items::{ItemStore, ItemStoreError};
 use crate::http::{download_capped, http_client};
-use crate::names::get_name_record;
-use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
-use crate::transport_keys::{resolve_transport_key, KeySource, ResolvedKey, TransportKeyError};
+use crate::keys::transport::{resolve_transport_key, KeySource, ResolvedKey, TransportKeyError};
+use crate::resolve::names::get_name_record;
+use crate::seeding::dht_items::{ItemStore, ItemStoreError};
+use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
 
 pub struct ResolveOptions {
@@ -110,7 +110,7 @@ pub async fn read_feed(
     salt: &str,
     opts: &ResolveOptions,
 ) -> Result<ResolvedFeed, FeedResolveError> {
-    let author_name = crate::target::npub(author);
+    let author_name = crate::resolve::target::npub(author);
     let item = dht
         .most_recent(&key.transport_key, salt.as_bytes())
         .await

@@ -19,11 +19,11 @@ use super::lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 use super::verify::{check_digest, check_file, FileProblem};
-use crate::dht_resolve::{resolve_on_dht, DhtResolveError};
 use crate::feed::ResolveOptions;
 use crate::relays::list_failures;
+use crate::resolve::dht::{resolve_on_dht, DhtResolveError};
+use crate::resolve::target::Target;
 use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
-use crate::target::Target;
 use seedstr_dht::DhtOptions;
 
 const STAGING: &str = "staging";

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::durable::replace_file;
+use crate::files::durable::replace_file;
 
 pub const LOCKFILE: &str = "seedstr.lock";
 const FORMAT_VERSION: u32 = 1;

@@ -13,7 +13,7 @@ use seedstr_proto::path::check_payload_path;
 use serde::{Deserialize, Serialize};
 
 use super::lockfile::{Lockfile, LockfileError};
-use crate::durable::{replace_file, sync_dir};
+use crate::files::durable::{replace_file, sync_dir};
 
 /// Seedstr's own folder inside an install root.
 pub const STATE_DIR: &str = ".seedstr";

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seedstr_client::target::Target;
+use seedstr_client::resolve::target::Target;
 use seedstr_proto::release::{
     check_game_version, parse_version, Dependency, DependencyKind, Version, VersionReq,
 };
@@ -106,7 +106,7 @@ pub fn read_release(dir: &Path, version: &str) -> Result<ReleaseFile, AuthoringE
         let target: Target =
             d.project
                 .parse()
-                .map_err(|e: seedstr_client::target::TargetError| {
+                .map_err(|e: seedstr_client::resolve::target::TargetError| {
                     fault(&at("project"), e.to_string())
                 })?;
         if target.version.is_some() {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use nostr::prelude::{PublicKey, ToBech32};
-use seedstr_client::target::{Target, TargetError};
+use seedstr_client::resolve::target::{Target, TargetError};
 use seedstr_proto::release::{parse_version, Coordinate, ManifestError, Version, RELEASE_KIND};
 pub use seedstr_proto::tags::{tag, EventReadError, Tags};
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use nostr::prelude::{Event, EventId, PublicKey};
 use seedstr_client::feed::{read_feed, ResolveOptions};
+use seedstr_client::keys::transport::cached_transport_key;
 use seedstr_client::relays::{list_failures, query_all};
+use seedstr_client::resolve::target::Target;
 use seedstr_client::resolve::{choose, Resolution, ResolveError};
-use seedstr_client::target::Target;
-use seedstr_client::transport_keys::cached_transport_key;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtNode, DhtOptions};
 use seedstr_proto::event::newest_by_address;

@@ -78,6 +78,10 @@ pub enum ModError {
     },
     #[error("{0} is not installed in this folder")]
     NotInstalled(String),
+    #[error("{0} holds no mods yet; name a mod so its game is known")]
+    NoGame(String),
+    #[error(transparent)]
+    BadGameVersion(#[from] seedstr_proto::release::ManifestError),
     #[error("{name:?} matches several installed mods: {}; give <npub>/<game>.<slug>", .candidates.join(", "))]
     Ambiguous {
         name: String,

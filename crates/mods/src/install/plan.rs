@@ -132,7 +132,7 @@ impl Folder<'_> {
                     || name == coordinate
                     || name.split_once('/').is_some_and(|(a, c)| {
                         c == coordinate
-                            && seedstr_client::target::parse_public_key(a)
+                            && seedstr_client::resolve::target::parse_public_key(a)
                                 .is_ok_and(|p| p == k.author)
                     })
             })

@@ -1,6 +1,7 @@
 //! Mirror bots: follow authors on relays and hold every current release of theirs for seeding,
 //! letting go of what their incidents withdraw.
 
+pub mod bot;
 pub mod followed;
 
 pub use followed::{Dropped, Followed, MirrorPlan, Taken};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use seedstr_client::target::{npub, parse_public_key};
+use seedstr_client::resolve::target::{npub, parse_public_key};
 use serde_json::{json, Value};
 
 use super::search::{find, SearchParams};

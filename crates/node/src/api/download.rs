@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use seedstr_client::seeds::SeedRegistry;
+use seedstr_client::seeding::registry::SeedRegistry;
 use sha2::{Digest, Sha256};
 
 use super::release::chosen_release;

@@ -10,7 +10,7 @@ use axum::Json;
 use moka::future::Cache;
 use nostr::prelude::{Event, PublicKey};
 use seedstr_client::feed::{resolve_feed, FeedResolveError, ResolveOptions, ResolvedFeed};
-use seedstr_client::target::{npub, parse_public_key};
+use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_mods::events::{COLLECTION_KIND, COMPAT_KIND, REVIEW_KIND};
 use seedstr_pkg::registry::REGISTRY_KIND;

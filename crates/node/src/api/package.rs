@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use nostr::prelude::{Event, PublicKey};
-use seedstr_client::target::npub;
+use seedstr_client::resolve::target::npub;
 use seedstr_pkg::catalog::look_up_on_relays;
 use seedstr_pkg::name::{Ecosystem, PackageName};
 use seedstr_pkg::registry::Registry;

@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use futures_util::StreamExt;
-use seedstr_client::seeds::{Origin, SeedEntry, SeedRegistry};
+use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_proto::release::{parse_version, Coordinate};
 use seedstr_swarm::{create, Torrent};
 use serde_json::{json, Value};
@@ -196,7 +196,7 @@ fn place(data: &Path, archive: &Path, name: &str) -> Result<(Torrent, PathBuf), 
     if !folder.exists() {
         let staged = staging.keep();
         std::fs::rename(&staged, &folder).map_err(|e| internal(&folder, e))?;
-        seedstr_client::durable::sync_dir(&dir).map_err(|e| internal(&dir, e))?;
+        seedstr_client::files::durable::sync_dir(&dir).map_err(|e| internal(&dir, e))?;
     }
     Ok((torrent, folder))
 }

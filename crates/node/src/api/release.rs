@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 use nostr::prelude::PublicKey;
+use seedstr_client::resolve::target::{npub, Target};
 use seedstr_client::resolve::{choose, Resolution, ResolveError};
-use seedstr_client::seeds::SeedRegistry;
-use seedstr_client::target::{npub, Target};
+use seedstr_client::seeding::registry::SeedRegistry;
 use seedstr_mods::events::curation::{CompatReport, Review};
 use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
 use seedstr_mods::page::{project_page, PageError, ProjectPage};
@@ -20,7 +20,9 @@ use super::{ApiError, ApiState};
 
 fn target(text: &str) -> Result<Target, ApiError> {
     text.parse()
-        .map_err(|e: seedstr_client::target::TargetError| ApiError::BadRequest(e.to_string()))
+        .map_err(|e: seedstr_client::resolve::target::TargetError| {
+            ApiError::BadRequest(e.to_string())
+        })
 }
 
 pub async fn project(

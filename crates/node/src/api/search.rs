@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::Json;
 use nostr::prelude::Event;
-use seedstr_client::target::{npub, parse_public_key};
+use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_mods::events::COLLECTION_KIND;
 use seedstr_proto::package::PackageTags;
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};

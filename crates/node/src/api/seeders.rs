@@ -9,13 +9,13 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::Json;
 use moka::future::Cache;
-use seedstr_client::seed_health::{seed_health, HealthOptions};
+use seedstr_client::seeding::health::{seed_health, HealthOptions};
 use seedstr_proto::release::Release;
 use serde_json::{json, Value};
 
 use super::release::chosen_release;
 use super::{ApiError, ApiState};
-use crate::seeding::DhtStateHandle;
+use seedstr_client::seeding::seeder::DhtStateHandle;
 
 /// How long one check answers for.
 const KEPT_FOR: Duration = Duration::from_secs(120);

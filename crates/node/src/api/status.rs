@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use seedstr_client::seeds::SeedRegistry;
+use seedstr_client::seeding::registry::SeedRegistry;
 use serde_json::{json, Value};
 
 use super::ApiState;

@@ -1,5 +1,12 @@
-//! Talking to several relays at once: publish to all and report each answer; query all and
-//! merge what they hold. A relay that fails never hides another relay's answer.
+//! The relay pool: talking to several relays at once, publishing to all and reporting each
+//! answer, querying all and merging what they hold. A relay that fails never hides another
+//! relay's answer. Below it: one connection, live subscriptions, negentropy sync, and the
+//! relays as an [`source::EventSource`].
+
+pub mod conn;
+pub mod live;
+pub mod source;
+pub mod sync;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,7 +15,7 @@ use futures_util::future::join_all;
 use nostr::prelude::{Event, EventId};
 use serde_json::Value;
 
-use crate::relay_conn::RelayConn;
+use crate::relays::conn::RelayConn;
 
 /// The relays an operation talks to, and how long it waits for each.
 #[derive(Debug, Clone)]
@@ -85,7 +92,7 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
             conn.timeout = timeout;
             let events = conn.query("seedstr", std::slice::from_ref(filter)).await?;
             let _ = conn.close_sub("seedstr").await;
-            Ok::<_, crate::relay_conn::ConnError>(events)
+            Ok::<_, crate::relays::conn::ConnError>(events)
         };
         let result = match tokio::time::timeout(timeout, ask).await {
             Ok(r) => r.map_err(|e| e.to_string()),

@@ -8,7 +8,7 @@ use nostr::prelude::Event;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::relay_conn::{ConnError, RelayConn};
+use crate::relays::conn::{ConnError, RelayConn};
 
 /// What the subscription reports, relay by relay.
 #[derive(Debug)]

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use seedstr_dht::{MutableItem, SignedItem};
 use serde::{Deserialize, Serialize};
 
-use crate::durable::replace_file;
-use crate::json_files::read_all;
+use crate::files::durable::replace_file;
+use crate::files::json::read_all;
 
 /// One kept item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use nostr::prelude::*;
 use seedstr_dht::transport::{verify_attestation, AttestationError, ATTESTATION_KIND};
 
-use crate::durable::replace_file;
+use crate::files::durable::replace_file;
 use crate::relays::{list_failures, query_all};
 
 /// Where the transport key came from.
@@ -106,7 +106,7 @@ pub async fn resolve_transport_key(
             Err(e) => refused.push(e),
         }
     }
-    let author_name = crate::target::npub(author);
+    let author_name = crate::resolve::target::npub(author);
     if refused.is_empty() {
         Err(TransportKeyError::NotAttested {
             author: author_name,
@@ -126,7 +126,7 @@ pub fn cached_transport_key(
     author: &PublicKey,
 ) -> Result<ResolvedKey, TransportKeyError> {
     from_cache(home, author)?.ok_or_else(|| TransportKeyError::NeverMet {
-        author: crate::target::npub(author),
+        author: crate::resolve::target::npub(author),
     })
 }
 

@@ -11,7 +11,7 @@ use seedstr_dht::{
 use seedstr_proto::clock::unix_now;
 use seedstr_proto::release::{parse_version, Version};
 
-use crate::dht_items::{ItemStore, ItemStoreError};
+use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NameError {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use seedstr_dht::{DhtNode, SignedItem};
 
-use crate::dht_items::ItemStore;
+use crate::seeding::dht_items::ItemStore;
 
 /// How often kept items are put again.
 pub const REPUBLISH_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);

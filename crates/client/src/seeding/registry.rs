@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::durable::replace_file;
+use crate::files::durable::replace_file;
+use crate::files::json::read_all;
 use crate::install::lockfile::Lockfile;
-use crate::json_files::read_all;
 
 /// Why a payload is seeded, and where its files are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys};
 
-use crate::own_events::{OwnEvents, OwnEventsError};
+use crate::publish::own_events::{OwnEvents, OwnEventsError};
 use crate::relays::{describe_answers, publish_all, PublishAnswer, RelaySet};
 
 /// Why an event did not go out.

@@ -12,10 +12,10 @@ use seedstr_dht::{DhtError, DhtNode, DhtOptions};
 use seedstr_swarm::Swarm;
 
 use crate::feed::{read_feed, FeedResolveError, ResolveOptions};
-use crate::names::{get_name_record, NameError};
+use crate::keys::transport::{cached_transport_key, TransportKeyError};
+use crate::resolve::names::{get_name_record, NameError};
+use crate::resolve::target::Target;
 use crate::resolve::{choose, is_candidate, Resolution, ResolveError};
-use crate::target::Target;
-use crate::transport_keys::{cached_transport_key, TransportKeyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DhtResolveError {

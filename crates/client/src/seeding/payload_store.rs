@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::durable::sync_dir;
+use crate::files::durable::sync_dir;
 use crate::install::{stage_release, InstallError, InstallOptions};
-use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
 use seedstr_swarm::Swarm;
 

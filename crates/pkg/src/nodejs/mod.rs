@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seedstr_client::durable::replace_file;
+use seedstr_client::files::durable::replace_file;
 
 use crate::project::MODULES_DIR;
 

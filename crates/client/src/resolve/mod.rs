@@ -5,6 +5,10 @@
 //! chain is walked through whatever releases the relays hold, and a link that names a different
 //! event than the one a relay holds for that version is a fork, refused.
 
+pub mod dht;
+pub mod names;
+pub mod target;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -13,7 +17,7 @@ use seedstr_proto::release::{Release, Version, RELEASE_KIND};
 use serde_json::json;
 
 use crate::relays::{list_failures, query_all};
-use crate::target::Target;
+use crate::resolve::target::Target;
 
 /// A release event that was found and refused.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -2,6 +2,7 @@
 //! payloads published or installed while this runs are picked up, and a restart resumes them
 //! all. Beside the swarm, the DHT upkeep announces every seeded torrent and puts the kept
 //! records again. `seedstr seed`, `seedstr mirror` and the node each run one [`Seeder`].
+//! What it does reaches its owner as [`SeedNote`]s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -9,16 +10,106 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use seedstr_client::republish::{republish_kept, ANNOUNCE_EVERY};
-use seedstr_client::seeds::SeedRegistry;
+use std::path::PathBuf;
+
 use seedstr_dht::{DhtNode, DhtOptions};
 use seedstr_swarm::{Sources, Swarm, SwarmOptions, Transfer};
-use serde_json::{json, Value};
 
-/// Where a seeder says what it does: a JSON object and the same news for people. The CLI
-/// prints one or the other; the node logs it.
-pub type Report = Arc<dyn Fn(Value, String) + Send + Sync>;
+use super::registry::SeedRegistry;
+use super::republish::{republish_kept, Republished, ANNOUNCE_EVERY};
 
+/// What a seeder did. It serializes to one JSON object per note (`{"seeding": …}`) and
+/// displays as a line for people; the CLI prints one or the other, the node logs it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum SeedNote {
+    /// The session listens; printed first, and scripts read it to find the port.
+    Listening {
+        listening: String,
+        registry: PathBuf,
+    },
+    Seeding {
+        seeding: String,
+        release: String,
+        dir: PathBuf,
+    },
+    /// A registered payload whose files are gone was dropped from the registry.
+    Dropped {
+        dropped: String,
+        release: String,
+        why: String,
+    },
+    /// A payload that could not be served (its files no longer match, say).
+    Refused {
+        refused: String,
+        release: String,
+        why: String,
+    },
+    Stopped {
+        stopped: String,
+    },
+    Announced {
+        announced: String,
+        port: u16,
+    },
+    Republished {
+        republished: Republished,
+    },
+    /// Something that did not stop the seeder but that its operator should see.
+    Warning {
+        warning: String,
+    },
+}
+
+impl std::fmt::Display for SeedNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeedNote::Listening { listening, .. } => {
+                write!(f, "seedstr seed listening on {listening}")
+            }
+            SeedNote::Seeding {
+                seeding,
+                release,
+                dir,
+            } => write!(f, "seeding {release} ({seeding}) from {}", dir.display()),
+            SeedNote::Dropped {
+                dropped, release, ..
+            } => write!(f, "dropped {release} ({dropped}): its files are gone"),
+            SeedNote::Refused { release, why, .. } => write!(f, "not seeding {release}: {why}"),
+            SeedNote::Stopped { stopped } => {
+                write!(f, "stopped {stopped}: no longer registered")
+            }
+            SeedNote::Announced { announced, .. } => {
+                write!(f, "announced {announced} on the DHT")
+            }
+            SeedNote::Republished { republished: r } => match &r.outcome {
+                Ok(n) => write!(
+                    f,
+                    "republished {} of {} (seq {}) at {n} nodes",
+                    r.label, r.author, r.seq
+                ),
+                Err(e) => write!(f, "could not republish {} of {}: {e}", r.label, r.author),
+            },
+            SeedNote::Warning { warning } => write!(f, "warning: {warning}"),
+        }
+    }
+}
+
+/// Where a seeder tells what it does.
+pub type Report = Arc<dyn Fn(&SeedNote) + Send + Sync>;
+
+/// Why a seeder could not start or look at its registry.
+#[derive(Debug, thiserror::Error)]
+pub enum SeederError {
+    #[error("starting the BitTorrent session: {0}")]
+    Session(String),
+    #[error("the BitTorrent session is not listening")]
+    NotListening,
+    #[error(transparent)]
+    Registry(#[from] super::registry::SeedsError),
+}
+
+/// How a seeder runs.
 pub struct SeedOptions {
     pub swarm: SwarmOptions,
     /// Bootstrap nodes of the DHT to announce on and republish to (empty: the public
@@ -88,17 +179,22 @@ impl DhtStateHandle {
 impl Seeder {
     /// Starts the BitTorrent session for the registry in `home` and, with a DHT, the DHT
     /// upkeep beside it.
-    pub async fn start(home: &Path, opts: SeedOptions, report: Report) -> anyhow::Result<Seeder> {
+    pub async fn start(
+        home: &Path,
+        opts: SeedOptions,
+        report: Report,
+    ) -> Result<Seeder, SeederError> {
         let registry = SeedRegistry::new(home);
-        let swarm = Arc::new(Swarm::start(opts.swarm).await?);
-        let addr = swarm
-            .local_peer_addr()
-            .ok_or_else(|| anyhow::anyhow!("the BitTorrent session is not listening"))?;
-        report(
-            json!({"listening": addr.to_string(), "registry": registry.dir()}),
-            // The CLI prints this first; scripts read it to find the port.
-            format!("seedstr seed listening on {addr}"),
+        let swarm = Arc::new(
+            Swarm::start(opts.swarm)
+                .await
+                .map_err(|e| SeederError::Session(format!("{e:#}")))?,
         );
+        let addr = swarm.local_peer_addr().ok_or(SeederError::NotListening)?;
+        report(&SeedNote::Listening {
+            listening: addr.to_string(),
+            registry: registry.dir().to_owned(),
+        });
         // Joining the DHT takes a while on the real network: it runs beside seeding, and
         // announcements wait in the channel until it has joined.
         let dht_state = Arc::new(DhtStatus::default());
@@ -157,12 +253,14 @@ impl Seeder {
 
     /// One look at the registry: starts what is new, drops entries whose files are gone, and
     /// stops what is no longer registered.
-    pub async fn pass(&mut self) -> anyhow::Result<()> {
+    pub async fn pass(&mut self) -> Result<(), SeederError> {
         let report = self.report.clone();
         let (seeds, broken) = self.registry.list();
         for b in broken {
             if self.warned.insert(b.clone()) {
-                eprintln!("warning: skipping a broken registry entry: {b}");
+                report(&SeedNote::Warning {
+                    warning: format!("skipping a broken registry entry: {b}"),
+                });
             }
         }
         let mut listed = BTreeSet::new();
@@ -175,10 +273,11 @@ impl Seeder {
             if !e.still_valid() {
                 // The install was upgraded or removed, or the published folder is gone.
                 self.registry.remove(&e.infohash)?;
-                report(
-                    json!({"dropped": e.infohash, "release": e.release, "why": "files gone"}),
-                    format!("dropped {} ({}): its files are gone", e.release, e.infohash),
-                );
+                report(&SeedNote::Dropped {
+                    dropped: e.infohash.clone(),
+                    release: e.release.clone(),
+                    why: "files gone".into(),
+                });
                 continue;
             }
             let sources = Sources {
@@ -187,15 +286,11 @@ impl Seeder {
             };
             match self.swarm.seed(&seed.torrent_file, &e.dir, &sources).await {
                 Ok(t) => {
-                    report(
-                        json!({"seeding": e.infohash, "release": e.release, "dir": e.dir}),
-                        format!(
-                            "seeding {} ({}) from {}",
-                            e.release,
-                            e.infohash,
-                            e.dir.display()
-                        ),
-                    );
+                    report(&SeedNote::Seeding {
+                        seeding: e.infohash.clone(),
+                        release: e.release.clone(),
+                        dir: e.dir.clone(),
+                    });
                     self.active.insert(e.infohash.clone(), t);
                     if let (Some(tx), Ok(ih)) = (&self.announce, hex::decode(&e.infohash)) {
                         if let Ok(ih) = <[u8; 20]>::try_from(ih) {
@@ -205,10 +300,11 @@ impl Seeder {
                 }
                 Err(err) => {
                     self.failed.insert(e.infohash.clone());
-                    report(
-                        json!({"refused": e.infohash, "release": e.release, "why": format!("{err:#}")}),
-                        format!("not seeding {}: {err:#}", e.release),
-                    );
+                    report(&SeedNote::Refused {
+                        refused: e.infohash.clone(),
+                        release: e.release.clone(),
+                        why: format!("{err:#}"),
+                    });
                 }
             }
         }
@@ -228,10 +324,9 @@ impl Seeder {
     pub async fn stop(&mut self, infohash: &str) {
         if let Some(t) = self.active.remove(infohash) {
             let _ = self.swarm.remove(&t).await;
-            (self.report)(
-                json!({"stopped": infohash}),
-                format!("stopped {infohash}: no longer registered"),
-            );
+            (self.report)(&SeedNote::Stopped {
+                stopped: infohash.to_owned(),
+            });
         }
     }
 }
@@ -345,17 +440,12 @@ async fn republish_every(home: std::path::PathBuf, dht: DhtNode, every: Duration
         tick.tick().await;
         let (done, broken) = republish_kept(&home, &dht).await;
         for b in broken {
-            eprintln!("warning: not republishing a kept DHT item: {b}");
+            report(&SeedNote::Warning {
+                warning: format!("not republishing a kept DHT item: {b}"),
+            });
         }
-        for r in done {
-            let text = match &r.outcome {
-                Ok(n) => format!(
-                    "republished {} of {} (seq {}) at {n} nodes",
-                    r.label, r.author, r.seq
-                ),
-                Err(e) => format!("could not republish {} of {}: {e}", r.label, r.author),
-            };
-            report(json!({"republished": r}), text);
+        for republished in done {
+            report(&SeedNote::Republished { republished });
         }
     }
 }
@@ -365,11 +455,13 @@ async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, report: &Report, s
     match dht.announce_peer(&ih, port).await {
         Ok(()) => {
             status.announces.fetch_add(1, Ordering::Relaxed);
-            report(
-                json!({"announced": infohash, "port": port}),
-                format!("announced {infohash} on the DHT"),
-            )
+            report(&SeedNote::Announced {
+                announced: infohash,
+                port,
+            })
         }
-        Err(e) => eprintln!("warning: announcing {infohash} on the DHT: {e}"),
+        Err(e) => report(&SeedNote::Warning {
+            warning: format!("announcing {infohash} on the DHT: {e}"),
+        }),
     }
 }

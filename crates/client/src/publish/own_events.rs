@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use nostr::prelude::*;
 
-use crate::durable::replace_file;
-use crate::json_files::read_all;
+use crate::files::durable::replace_file;
+use crate::files::json::read_all;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OwnEventsError {

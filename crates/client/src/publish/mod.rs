@@ -2,6 +2,10 @@
 //! (30079), plus the project (30078) when it is new or its description changed; both go to every
 //! relay and each relay's answer is reported.
 
+pub mod incident;
+pub mod outbox;
+pub mod own_events;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,12 +21,12 @@ use seedstr_swarm::{create, CreateError, Torrent};
 use serde_json::json;
 
 use crate::feed::{announce_feed, FeedPublished};
-use crate::names::{put_name_record, NamePut};
-use crate::own_events::{OwnEvents, OwnEventsError};
+use crate::publish::own_events::{OwnEvents, OwnEventsError};
 use crate::relays::{
     describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
 };
-use crate::seeds::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use crate::resolve::names::{put_name_record, NamePut};
+use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 
 pub struct PublishRequest {
     /// The payload: a folder, or a single file.

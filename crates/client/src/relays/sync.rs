@@ -3,7 +3,7 @@
 use negentropy::{Id, Negentropy, NegentropyStorageVector};
 use serde_json::{json, Value};
 
-use crate::relay_conn::{ConnError, RelayConn};
+use crate::relays::conn::{ConnError, RelayConn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {

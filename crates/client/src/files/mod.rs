@@ -1,0 +1,5 @@
+//! Files written so that a crash never leaves them half-written, and folders of JSON files
+//! read back.
+
+pub mod durable;
+pub mod json;

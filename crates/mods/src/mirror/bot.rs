@@ -1,0 +1,351 @@
+//! The mirror bot: a subscription open on the relays for the followed authors' releases and
+//! incidents, every current release fetched, verified and seeded as it appears (beside
+//! everything else the seed registry lists), and what the authors' incidents withdraw let go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nostr::prelude::PublicKey;
+use seedstr_client::install::InstallOptions;
+use seedstr_client::relays::live::{subscribe, LiveNote};
+use seedstr_client::seeding::payload_store::{PayloadStore, PayloadStoreError};
+use seedstr_client::seeding::registry::Origin;
+use seedstr_client::seeding::seeder::{Seeder, SeederError};
+use seedstr_proto::release::RELEASE_KIND;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::followed::{Followed, Taken};
+use crate::events::INCIDENT_KIND;
+
+/// How a mirror runs.
+pub struct MirrorOptions {
+    /// The authors whose releases to mirror.
+    pub follow: Vec<PublicKey>,
+    /// Where mirrored payloads are kept.
+    pub dir: PathBuf,
+    /// Relays, timeouts and peers for fetching a release.
+    pub fetch: InstallOptions,
+    /// Before a release whose fetch failed is tried again; also how often the plan is made
+    /// again without a new event (payloads can leave the registry behind the mirror's back).
+    pub retry_after: Duration,
+    /// Between looks at the seed registry.
+    pub poll: Duration,
+}
+
+/// What a mirror did. Serializes to one JSON object per note (`{"mirrored": …}`) and displays
+/// as a line for people.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum MirrorNote {
+    Following {
+        following: Vec<String>,
+        relays: Vec<String>,
+        dir: PathBuf,
+    },
+    /// An event from a relay that is not the mirror's business, or that failed its checks.
+    Ignored {
+        ignored: String,
+        relay: String,
+        why: String,
+    },
+    CaughtUp {
+        caught_up: String,
+    },
+    RelayLost {
+        relay_lost: String,
+        why: String,
+        retry_in: u64,
+    },
+    Dropped {
+        dropped: String,
+        release: String,
+        why: String,
+    },
+    /// A current release its author's incident withdraws: not mirrored.
+    Withheld {
+        withheld: String,
+        release: String,
+        incident: String,
+        summary: String,
+    },
+    Fetching {
+        fetching: String,
+        release: String,
+    },
+    Mirrored {
+        mirrored: String,
+        release: String,
+        event_id: String,
+        dir: PathBuf,
+        bytes: u64,
+    },
+    FetchFailed {
+        fetch_failed: String,
+        release: String,
+        why: String,
+        retry_in: u64,
+    },
+}
+
+impl std::fmt::Display for MirrorNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MirrorNote::Following {
+                following,
+                relays,
+                dir,
+            } => write!(
+                f,
+                "mirroring {} author(s) from {} into {}",
+                following.len(),
+                relays.join(", "),
+                dir.display()
+            ),
+            MirrorNote::Ignored {
+                ignored,
+                relay,
+                why,
+            } => write!(f, "ignored event {ignored} from {relay}: {why}"),
+            MirrorNote::CaughtUp { caught_up } => {
+                write!(f, "{caught_up}: stored events read; following new ones")
+            }
+            MirrorNote::RelayLost {
+                relay_lost,
+                why,
+                retry_in,
+            } => write!(f, "{relay_lost}: {why}; connecting again in {retry_in}s"),
+            MirrorNote::Dropped {
+                dropped,
+                release,
+                why,
+            } => write!(f, "dropped {release} ({dropped}): {why}"),
+            MirrorNote::Withheld {
+                release,
+                incident,
+                summary,
+                ..
+            } => write!(f, "not mirroring {release}: incident {incident}: {summary}"),
+            MirrorNote::Fetching { fetching, release } => {
+                write!(f, "fetching {release} ({fetching})")
+            }
+            MirrorNote::Mirrored { release, dir, .. } => {
+                write!(f, "mirrored {release} into {}", dir.display())
+            }
+            MirrorNote::FetchFailed {
+                release,
+                why,
+                retry_in,
+                ..
+            } => write!(
+                f,
+                "could not fetch {release}: {why}; trying again in {retry_in}s"
+            ),
+        }
+    }
+}
+
+/// Why a mirror stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    #[error("creating {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Seeder(#[from] SeederError),
+    #[error(transparent)]
+    Store(#[from] PayloadStoreError),
+}
+
+/// Runs a mirror with `seeder` until `shutdown` resolves, telling `notes` what it does. What
+/// earlier runs mirrored is served before the relays answer.
+pub async fn run_mirror(
+    home: &Path,
+    opts: MirrorOptions,
+    seeder: Seeder,
+    notes: &(dyn Fn(&MirrorNote) + Sync),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), MirrorError> {
+    std::fs::create_dir_all(&opts.dir).map_err(|source| MirrorError::Dir {
+        path: opts.dir.clone(),
+        source,
+    })?;
+    let dir = std::fs::canonicalize(&opts.dir).map_err(|source| MirrorError::Dir {
+        path: opts.dir.clone(),
+        source,
+    })?;
+    let relays = opts.fetch.relays.clone();
+    let mut m = Mirror {
+        followed: Followed::new(opts.follow.iter().copied()),
+        store: PayloadStore::new(home, dir.clone(), Origin::Mirrored),
+        seeder,
+        fetch: opts.fetch,
+        retry_at: BTreeMap::new(),
+        retry_after: opts.retry_after,
+        told_withheld: BTreeSet::new(),
+        notes,
+    };
+    m.seeder.pass().await?;
+    let authors: Vec<String> = opts.follow.iter().map(PublicKey::to_hex).collect();
+    notes(&MirrorNote::Following {
+        following: authors.clone(),
+        relays: relays.clone(),
+        dir,
+    });
+    let mut live = subscribe(
+        &relays,
+        vec![json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "authors": authors})],
+    );
+    let mut tick = tokio::time::interval(opts.poll);
+    let mut next_check = Instant::now() + m.retry_after;
+    tokio::pin!(shutdown);
+    loop {
+        let mut changed = false;
+        tokio::select! {
+            note = live.recv() => {
+                let Some(note) = note else { break };
+                changed |= m.note(note);
+                // Relays send their stored events in a burst: take them all before acting.
+                while let Ok(note) = live.try_recv() {
+                    changed |= m.note(note);
+                }
+            }
+            _ = tick.tick() => {
+                m.seeder.pass().await?;
+                let now = Instant::now();
+                changed |= m.retry_at.values().any(|at| *at <= now);
+                if now >= next_check {
+                    changed = true;
+                    next_check = now + m.retry_after;
+                }
+            }
+            () = &mut shutdown => break,
+        }
+        if changed {
+            m.reconcile().await?;
+        }
+    }
+    m.seeder.swarm.stop().await;
+    Ok(())
+}
+
+/// The mirror's state between events.
+struct Mirror<'n> {
+    followed: Followed,
+    store: PayloadStore,
+    seeder: Seeder,
+    fetch: InstallOptions,
+    /// Releases whose fetch failed, and when to try again.
+    retry_at: BTreeMap<String, Instant>,
+    retry_after: Duration,
+    /// Withheld releases already reported.
+    told_withheld: BTreeSet<String>,
+    notes: &'n (dyn Fn(&MirrorNote) + Sync),
+}
+
+impl Mirror<'_> {
+    /// Takes one note from the subscription; true when what the mirror should hold changed.
+    fn note(&mut self, note: LiveNote) -> bool {
+        match note {
+            LiveNote::Event { relay, event } => match self.followed.take(&event) {
+                Ok(Taken::New) => true,
+                Ok(Taken::Known) => false,
+                Err(why) => {
+                    (self.notes)(&MirrorNote::Ignored {
+                        ignored: event.id.to_hex(),
+                        relay,
+                        why,
+                    });
+                    false
+                }
+            },
+            LiveNote::CaughtUp { relay } => {
+                (self.notes)(&MirrorNote::CaughtUp { caught_up: relay });
+                false
+            }
+            LiveNote::Lost {
+                relay,
+                why,
+                retry_in,
+            } => {
+                (self.notes)(&MirrorNote::RelayLost {
+                    relay_lost: relay,
+                    why,
+                    retry_in: retry_in.as_secs(),
+                });
+                false
+            }
+        }
+    }
+
+    /// Brings the mirror's folder in line with what the followed authors publish.
+    async fn reconcile(&mut self) -> Result<(), MirrorError> {
+        let held = self.store.held();
+        let plan = self.followed.plan(&held.all, &held.ours);
+        for d in plan.drop {
+            // Out of the registry, out of the session, then off the disk.
+            self.store.unregister(&d.infohash)?;
+            self.seeder.stop(&d.infohash).await;
+            self.store.delete(&d.infohash)?;
+            (self.notes)(&MirrorNote::Dropped {
+                dropped: d.infohash,
+                release: d.release,
+                why: d.why,
+            });
+        }
+        for (release, incident) in plan.withheld {
+            let ih = release.infohash_hex();
+            if self.told_withheld.insert(ih.clone()) {
+                (self.notes)(&MirrorNote::Withheld {
+                    withheld: ih,
+                    release: release.d(),
+                    incident: incident.id,
+                    summary: incident.summary,
+                });
+            }
+        }
+        for (release, event) in plan.fetch {
+            let ih = release.infohash_hex();
+            let now = Instant::now();
+            if self.retry_at.get(&ih).is_some_and(|at| *at > now) {
+                continue;
+            }
+            let name = release.d();
+            (self.notes)(&MirrorNote::Fetching {
+                fetching: ih.clone(),
+                release: name.clone(),
+            });
+            match self
+                .store
+                .fetch(&self.seeder.swarm, &release, &self.fetch)
+                .await
+            {
+                Ok(place) => {
+                    self.retry_at.remove(&ih);
+                    (self.notes)(&MirrorNote::Mirrored {
+                        mirrored: ih,
+                        release: name,
+                        event_id: event.id.to_hex(),
+                        dir: place,
+                        bytes: release.total_size(),
+                    });
+                    self.seeder.pass().await?;
+                }
+                Err(e) => {
+                    self.retry_at.insert(ih.clone(), now + self.retry_after);
+                    (self.notes)(&MirrorNote::FetchFailed {
+                        fetch_failed: ih,
+                        release: name,
+                        why: e.to_string(),
+                        retry_in: self.retry_after.as_secs(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
