@@ -142,9 +142,7 @@ pub fn run(cmd: DhtCommand) -> Result<()> {
 
 fn attest(args: AttestArgs) -> Result<()> {
     let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
-    let event = attestation(&keys)
-        .map_err(anyhow::Error::msg)
-        .context("signing the attestation")?;
+    let event = attestation(&keys)?;
     OwnEvents::new(&home()).add(std::slice::from_ref(&event))?;
     let answers = runtime()?.block_on(publish_all(
         &args.relay.relays,

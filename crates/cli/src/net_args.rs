@@ -63,7 +63,7 @@ pub struct PeerArgs {
 
 impl PeerArgs {
     pub async fn start_swarm(&self, upload_limit_bps: Option<u32>) -> anyhow::Result<Swarm> {
-        Swarm::start(self.swarm_options(upload_limit_bps)).await
+        Ok(Swarm::start(self.swarm_options(upload_limit_bps)).await?)
     }
 
     pub fn swarm_options(&self, upload_limit_bps: Option<u32>) -> SwarmOptions {

@@ -42,7 +42,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(seedstr_node::run(
+    Ok(rt.block_on(seedstr_node::run(
         &home,
         config,
         |a| {
@@ -58,7 +58,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             println!("  torrent: {}", a.torrent_listen);
         },
         shutdown_signal(),
-    ))
+    ))?)
 }
 
 fn config(args: &NodeArgs, home: &std::path::Path) -> Result<NodeConfig> {

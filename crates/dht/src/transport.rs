@@ -38,8 +38,13 @@ fn proof_message(author: &PublicKey) -> Vec<u8> {
     format!("{PROOF_LABEL}{}", author.to_hex()).into_bytes()
 }
 
+/// Signing an attestation failed (the Nostr library refused the event).
+#[derive(Debug, thiserror::Error)]
+#[error("signing the transport-key attestation: {0}")]
+pub struct SignError(String);
+
 /// The attestation event, signed by the Nostr key.
-pub fn attestation(keys: &Keys) -> Result<Event, String> {
+pub fn attestation(keys: &Keys) -> Result<Event, SignError> {
     let transport = derive(keys.secret_key());
     let proof = transport.sign(&proof_message(&keys.public_key()));
     let tags = [
@@ -54,7 +59,7 @@ pub fn attestation(keys: &Keys) -> Result<Event, String> {
     EventBuilder::new(Kind::from(ATTESTATION_KIND), "")
         .tags(tags)
         .finalize(keys)
-        .map_err(|e| e.to_string())
+        .map_err(|e| SignError(e.to_string()))
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

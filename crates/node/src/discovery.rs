@@ -51,27 +51,41 @@ pub async fn running(data: &Path) -> Option<RunningNode> {
     Some(node)
 }
 
+/// Why the running node's API did not answer a request.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeApiError {
+    #[error("asking the node at {0}")]
+    Unreachable(String),
+    #[error("reading the node's answer: {0}")]
+    Unreadable(String),
+    /// The node answered with an error; its message.
+    #[error("{0}")]
+    Refused(String),
+}
+
 impl RunningNode {
-    /// `GET <path>` as JSON; Err names the status and the node's error message.
-    pub async fn get(&self, path: &str) -> Result<Value, String> {
+    /// `GET <path>` as JSON; Err names what failed, or the node's own error message.
+    pub async fn get(&self, path: &str) -> Result<Value, NodeApiError> {
         let url = format!("http://{}{path}", self.http);
         let response = self
             .client
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("asking the node at {url}: {e}"))?;
+            .map_err(|e| NodeApiError::Unreachable(format!("{url}: {e}")))?;
         let status = response.status();
         let text = response
             .text()
             .await
-            .map_err(|e| format!("reading the node's answer: {e}"))?;
+            .map_err(|e| NodeApiError::Unreadable(e.to_string()))?;
         let value: Value = serde_json::from_str(&text)
-            .map_err(|e| format!("the node's answer is not JSON ({e}): {text}"))?;
+            .map_err(|e| NodeApiError::Unreadable(format!("not JSON ({e}): {text}")))?;
         if status.is_success() {
             Ok(value)
         } else {
-            Err(value["error"].as_str().unwrap_or(&text).to_owned())
+            Err(NodeApiError::Refused(
+                value["error"].as_str().unwrap_or(&text).to_owned(),
+            ))
         }
     }
 }

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
@@ -23,11 +22,12 @@ use seedstr_client::seeding::registry::Origin;
 use seedstr_dht::DhtOptions;
 use seedstr_pkg::catalog::Sources;
 use seedstr_pkg::store::PackageStore;
+use seedstr_pkg::trust::TrustError;
 use seedstr_pkg::views::server::ViewState;
 use seedstr_relay::Relay;
 use seedstr_store::lmdb::LmdbStore;
 use seedstr_store::postgres::PgStore;
-use seedstr_store::Store;
+use seedstr_store::{Store, StoreError};
 use seedstr_swarm::SwarmOptions;
 use tokio::net::TcpListener;
 
@@ -36,7 +36,9 @@ use crate::config::NodeConfig;
 use crate::discovery::{self, loopback_for, NodeFile};
 use crate::health::{self, Status};
 use crate::ui;
-use seedstr_client::seeding::seeder::{Report, SeedNote, SeedOptions, Seeder, SeedingStats};
+use seedstr_client::seeding::seeder::{
+    Report, SeedNote, SeedOptions, Seeder, SeederError, SeedingStats,
+};
 
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
@@ -49,6 +51,38 @@ pub struct Addresses {
     pub torrent_listen: SocketAddr,
 }
 
+/// Why the node could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("creating the data folder {}: {source}", path.display())]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the PostgreSQL store: {0}")]
+    Postgres(StoreError),
+    #[error("opening the event store in {}: {source}", path.display())]
+    Lmdb {
+        path: std::path::PathBuf,
+        source: StoreError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Seeder(#[from] SeederError),
+    #[error("the BitTorrent session is not listening")]
+    NotListening,
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("packages.registries: {text:?} is not a public key")]
+    Registry { text: String },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+}
+
 /// Runs the node from `config` (its data folder defaulting to `home`) until `shutdown`
 /// resolves; `started` hears where it listens once everything is up. On shutdown the HTTP
 /// server stops taking connections and lets open requests finish, the seeder stops, and the
@@ -58,106 +92,61 @@ pub async fn run(
     config: NodeConfig,
     started: impl FnOnce(&Addresses),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), NodeError> {
     let data = config.data_dir(home);
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    std::fs::create_dir_all(&data).map_err(|source| NodeError::DataDir {
+        path: data.clone(),
+        source,
+    })?;
     let store = open_store(&config, &data).await?;
     let listener = TcpListener::bind(config.http.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
-    let http = listener.local_addr()?;
+        .map_err(|source| NodeError::Listen {
+            addr: config.http.listen,
+            source,
+        })?;
+    let http = listener.local_addr().map_err(|source| NodeError::Listen {
+        addr: config.http.listen,
+        source,
+    })?;
     let own_relay = format!("ws://{}/", loopback_for(http));
-
     let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
 
-    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
-    let report: Report = Arc::new(|note: &SeedNote| {
-        let event = serde_json::to_string(note).unwrap_or_default();
-        tracing::info!(target: "seedstr::seeding", %event, "{note}");
-    });
-    let mut seeder = Seeder::start(
-        &data,
-        SeedOptions {
-            swarm: SwarmOptions {
-                listen: Some(config.torrent.listen),
-                dht_bootstrap: dht_bootstrap.clone(),
-                dht_port: None,
-                trackers: config.torrent.trackers,
-                upload_limit_bps: std::num::NonZeroU32::new(config.torrent.upload_limit),
-            },
-            dht: dht_bootstrap.clone(),
-            republish: Duration::from_secs(config.dht.republish_secs.max(1)),
-        },
-        report,
-    )
-    .await
-    .context("starting the BitTorrent session")?;
+    let seeder = start_seeder(&config, &data).await?;
     let torrent = seeder
         .swarm
         .local_peer_addr()
-        .context("the BitTorrent session is not listening")?;
+        .ok_or(NodeError::NotListening)?;
     let torrent_listen = seeder.swarm.listen_addr().unwrap_or(torrent);
-
-    let fetch = InstallOptions {
-        relays: vec![own_relay.clone()],
-        relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
-        allow_downgrade: true,
-        peers: Vec::new(),
-        stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
-        home: data.clone(),
-        dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
+    let addresses = Addresses {
+        http,
+        torrent,
+        torrent_listen,
     };
-    // The relays lookups ask: the node's own first, then the configured ones.
-    let relays: Vec<String> = std::iter::once(own_relay.clone())
-        .chain(config.packages.relays.iter().cloned())
-        .collect();
-    let views = Arc::new(ViewState {
-        sources: Sources {
-            relays: relays.clone(),
-            relay_timeout: Duration::from_secs(config.packages.relay_timeout_secs.max(1)),
-            trusted: trusted_registries(&data, &config.packages.registries)?,
-            home: data.clone(),
-        },
-        swarm: seeder.swarm.clone(),
-        store: PackageStore::new(&data),
-        fetch: fetch.clone(),
-    });
 
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
     // Uploads ask for a look at the registry at once, and wait to see their payload served.
     let (served_tx, served) = tokio::sync::watch::channel(BTreeSet::new());
     let look_now = Arc::new(tokio::sync::Notify::new());
-    let status = Arc::new(Status {
-        started: Instant::now(),
-        relay: relay.clone(),
-        seeding: seeding_stats.clone(),
-        torrent_listen,
-        dht: seeder.dht_state(),
-        data: data.clone(),
-        relays,
-    });
-    let api_state = Arc::new(ApiState {
+    let Shared {
+        views,
+        api: api_state,
+        status,
+    } = shared_state(Parts {
+        config: &config,
+        data: &data,
+        own_relay: &own_relay,
         store,
-        status: status.clone(),
-        data: data.clone(),
-        swarm: seeder.swarm.clone(),
-        fetch,
-        // Releases fetched for a download are kept and seeded, as a mirror's are.
-        downloads: PayloadStore::new(&data, data.join("downloads"), Origin::Mirrored),
-        packages: views.sources.clone(),
-        seeders: api::seeders::SeedersCache::new(status.dht.clone()),
-        feeds: api::feed::FeedCache::default(),
-        uploads: api::payloads::UploadPolicy {
-            who: config.http.uploads,
-            max_bytes: config.http.max_upload_mib.saturating_mul(1024 * 1024),
-        },
-        seeder: api::payloads::SeederLink {
+        relay: &relay,
+        seeder: &seeder,
+        addresses: &addresses,
+        seeding: seeding_stats.clone(),
+        link: api::payloads::SeederLink {
             look_now: look_now.clone(),
             served,
         },
-    });
+    })?;
     let app: Router = Router::new()
         .route("/", get(root))
         .with_state(Arc::new(Root {
@@ -169,31 +158,18 @@ pub async fn run(
         .merge(api::router(api_state.clone()))
         .merge(ui::router(api_state));
 
-    // The seeder looks at its registry on its own schedule; the HTTP server only reads the
-    // summary it publishes after each look.
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
-    let (stop_seeding, mut seeding_stopped) = tokio::sync::watch::channel(false);
-    let seeding = tokio::spawn(async move {
-        loop {
-            if let Err(e) = seeder.pass().await {
-                tracing::warn!("seed registry: {e:#}");
-            }
-            *seeding_stats.lock().expect("seeding stats lock") = seeder.stats();
-            served_tx.send_replace(seeder.active());
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = look_now.notified() => {}
-                _ = seeding_stopped.changed() => break,
-            }
-        }
-        seeder.swarm.stop().await;
-    });
+    let (stop_seeding, seeding_stopped) = tokio::sync::watch::channel(false);
+    let seeding = tokio::spawn(keep_seeding(
+        seeder,
+        poll,
+        seeding_stats,
+        served_tx,
+        look_now,
+        seeding_stopped,
+    ));
 
-    started(&Addresses {
-        http,
-        torrent,
-        torrent_listen,
-    });
+    started(&addresses);
     // Commands find the node through this file; it goes when the node stops.
     if let Err(e) = discovery::announce(
         &data,
@@ -208,22 +184,172 @@ pub async fn run(
             data.join(discovery::NODE_FILE).display()
         );
     }
-    // Small Nostr messages must not wait for Nagle's algorithm (40 ms stalls otherwise).
+    let served = serve(listener, app, shutdown).await;
+    discovery::withdraw(&data);
+    let _ = stop_seeding.send(true);
+    let _ = seeding.await;
+    served.map_err(NodeError::Serve)
+}
+
+/// The seeder over the node's data folder, its news logged.
+async fn start_seeder(config: &NodeConfig, data: &Path) -> Result<Seeder, NodeError> {
+    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
+    let report: Report = Arc::new(|note: &SeedNote| {
+        let event = serde_json::to_string(note).unwrap_or_default();
+        tracing::info!(target: "seedstr::seeding", %event, "{note}");
+    });
+    Ok(Seeder::start(
+        data,
+        SeedOptions {
+            swarm: SwarmOptions {
+                listen: Some(config.torrent.listen),
+                dht_bootstrap: dht_bootstrap.clone(),
+                dht_port: None,
+                trackers: config.torrent.trackers,
+                upload_limit_bps: std::num::NonZeroU32::new(config.torrent.upload_limit),
+            },
+            dht: dht_bootstrap,
+            republish: Duration::from_secs(config.dht.republish_secs.max(1)),
+        },
+        report,
+    )
+    .await?)
+}
+
+/// What the HTTP handlers are built from.
+struct Parts<'a> {
+    config: &'a NodeConfig,
+    data: &'a Path,
+    own_relay: &'a str,
+    store: Arc<dyn Store>,
+    relay: &'a Arc<Relay>,
+    seeder: &'a Seeder,
+    addresses: &'a Addresses,
+    seeding: Arc<Mutex<SeedingStats>>,
+    link: api::payloads::SeederLink,
+}
+
+/// What the HTTP handlers share: the registry views', the API's and the status.
+struct Shared {
+    views: Arc<ViewState>,
+    api: Arc<ApiState>,
+    status: Arc<Status>,
+}
+
+fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
+    let Parts {
+        config,
+        data,
+        own_relay,
+        store,
+        relay,
+        seeder,
+        addresses,
+        seeding,
+        link,
+    } = parts;
+    let relay_timeout = Duration::from_secs(config.packages.relay_timeout_secs.max(1));
+    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
+    let fetch = InstallOptions {
+        relays: vec![own_relay.to_owned()],
+        relay_timeout,
+        allow_downgrade: true,
+        peers: Vec::new(),
+        stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
+        home: data.to_owned(),
+        dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
+    };
+    // The relays lookups ask: the node's own first, then the configured ones.
+    let relays: Vec<String> = std::iter::once(own_relay.to_owned())
+        .chain(config.packages.relays.iter().cloned())
+        .collect();
+    let views = Arc::new(ViewState {
+        sources: Sources {
+            relays: relays.clone(),
+            relay_timeout,
+            trusted: trusted_registries(data, &config.packages.registries)?,
+            home: data.to_owned(),
+        },
+        swarm: seeder.swarm.clone(),
+        store: PackageStore::new(data),
+        fetch: fetch.clone(),
+    });
+    let status = Arc::new(Status {
+        started: Instant::now(),
+        relay: relay.clone(),
+        seeding,
+        torrent_listen: addresses.torrent_listen,
+        dht: seeder.dht_state(),
+        data: data.to_owned(),
+        relays,
+    });
+    let api_state = Arc::new(ApiState {
+        store,
+        status: status.clone(),
+        data: data.to_owned(),
+        swarm: seeder.swarm.clone(),
+        fetch,
+        // Releases fetched for a download are kept and seeded, as a mirror's are.
+        downloads: PayloadStore::new(data, data.join("downloads"), Origin::Mirrored),
+        packages: views.sources.clone(),
+        seeders: api::seeders::SeedersCache::new(status.dht.clone()),
+        feeds: api::feed::FeedCache::default(),
+        uploads: api::payloads::UploadPolicy {
+            who: config.http.uploads,
+            max_bytes: config.http.max_upload_mib.saturating_mul(1024 * 1024),
+        },
+        seeder: link,
+    });
+    Ok(Shared {
+        views,
+        api: api_state,
+        status,
+    })
+}
+
+/// The seeder looks at its registry on its own schedule; the HTTP server only reads the
+/// summary it publishes after each look.
+async fn keep_seeding(
+    mut seeder: Seeder,
+    poll: Duration,
+    stats: Arc<Mutex<SeedingStats>>,
+    served: tokio::sync::watch::Sender<BTreeSet<String>>,
+    look_now: Arc<tokio::sync::Notify>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = seeder.pass().await {
+            tracing::warn!("seed registry: {e:#}");
+        }
+        *stats.lock().expect("seeding stats lock") = seeder.stats();
+        served.send_replace(seeder.active());
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = look_now.notified() => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    seeder.swarm.stop().await;
+}
+
+/// Serves `app` on `listener` until `shutdown`; small Nostr messages must not wait for
+/// Nagle's algorithm (40 ms stalls otherwise).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("TCP_NODELAY: {e}");
         }
     });
-    let served = axum::serve(
+    axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await;
-    discovery::withdraw(&data);
-    let _ = stop_seeding.send(true);
-    let _ = seeding.await;
-    served.context("serving HTTP")
+    .await
 }
 
 /// What `/` needs: the relay for WebSocket and NIP-11 requests, the UI's state for browsers.
@@ -245,11 +371,11 @@ async fn root(
     ui::home(app.api.clone()).await
 }
 
-async fn open_store(config: &NodeConfig, data: &Path) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(config: &NodeConfig, data: &Path) -> Result<Arc<dyn Store>, NodeError> {
     if !config.store.database.is_empty() {
         let store = PgStore::connect(&config.store.database)
             .await
-            .context("opening the PostgreSQL store")?;
+            .map_err(NodeError::Postgres)?;
         return Ok(store);
     }
     let dir = if config.store.lmdb.as_os_str().is_empty() {
@@ -257,8 +383,7 @@ async fn open_store(config: &NodeConfig, data: &Path) -> anyhow::Result<Arc<dyn 
     } else {
         config.store.lmdb.clone()
     };
-    let store = LmdbStore::open(&dir)
-        .with_context(|| format!("opening the event store in {}", dir.display()))?;
+    let store = LmdbStore::open(&dir).map_err(|source| NodeError::Lmdb { path: dir, source })?;
     Ok(store)
 }
 
@@ -266,11 +391,10 @@ async fn open_store(config: &NodeConfig, data: &Path) -> anyhow::Result<Arc<dyn 
 fn trusted_registries(
     data: &Path,
     configured: &[String],
-) -> anyhow::Result<Vec<nostr::prelude::PublicKey>> {
+) -> Result<Vec<nostr::prelude::PublicKey>, NodeError> {
     let mut keys = seedstr_pkg::trust::load(data)?;
     for text in configured {
-        let key = parse_public_key(text)
-            .with_context(|| format!("packages.registries: {text:?} is not a public key"))?;
+        let key = parse_public_key(text).map_err(|_| NodeError::Registry { text: text.clone() })?;
         if !keys.contains(&key) {
             keys.push(key);
         }

@@ -48,7 +48,7 @@ pub enum ResolveError {
         name: String,
         range: String,
         needed_by: String,
-        why: String,
+        why: RangeError,
     },
     #[error("no accepted release of {name} satisfies {range} (needed by {needed_by}){}", describe(.available, .refused))]
     Unsatisfied {
@@ -75,14 +75,23 @@ fn describe(available: &[String], refused: &[(String, String)]) -> String {
     out
 }
 
+/// Why a dependency's range was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("only registry ranges resolve here (not git, file, URL or alias specs)")]
+    NotRegistry,
+    #[error("{0}")]
+    Unreadable(String),
+}
+
 /// A range as npm reads it; dist-tag `latest` means the highest release.
-pub fn parse_range(range: &str) -> Result<Range, String> {
+pub fn parse_range(range: &str) -> Result<Range, RangeError> {
     let range = range.trim();
     let range = if range == "latest" { "*" } else { range };
     if range.contains(':') || range.contains('/') {
-        return Err("only registry ranges resolve here (not git, file, URL or alias specs)".into());
+        return Err(RangeError::NotRegistry);
     }
-    Range::parse(range).map_err(|e| e.to_string())
+    Range::parse(range).map_err(|e| RangeError::Unreadable(e.to_string()))
 }
 
 fn npm_version(r: &PackageRelease) -> Option<NpmVersion> {
@@ -202,7 +211,7 @@ pub fn resolve(
             name: want.name.clone(),
             range: want.range.clone(),
             needed_by: needed_by.clone(),
-            why: e.to_string(),
+            why: RangeError::Unreadable(e.to_string()),
         })?;
         tree.placed.insert(
             path.clone(),

@@ -63,7 +63,7 @@ impl PackageStore {
     /// The held copy of `release`'s archive when it passes every check: the store's, or the
     /// one this node registered for seeding (a package it published). `Ok(None)` when none is
     /// held, `Err(why)` when the store's copy is refused.
-    pub fn held(&self, release: &PackageRelease) -> Result<Option<Archive>, String> {
+    pub fn held(&self, release: &PackageRelease) -> Result<Option<Archive>, StoreError> {
         let infohash = release.release.infohash_hex();
         let path = self
             .payloads
@@ -93,7 +93,7 @@ impl PackageStore {
                 fetched: false,
                 replaced_bad_copy: None,
             })),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         }
     }
 
@@ -109,7 +109,7 @@ impl PackageStore {
         let replaced_bad_copy = match self.held(release) {
             Ok(Some(archive)) => return Ok(archive),
             Ok(None) => None,
-            Err(why) => Some(why),
+            Err(why) => Some(why.to_string()),
         };
         let place = self
             .payloads

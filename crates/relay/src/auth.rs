@@ -4,6 +4,8 @@ use seedstr_proto::event::first_tag_value;
 use seedstr_proto::kind::CLIENT_AUTH;
 use seedstr_proto::Event;
 
+use crate::refusal::{Prefix, Refusal};
+
 /// How far an AUTH event's created_at may be from now.
 const WINDOW_SECS: u64 = 600;
 
@@ -14,22 +16,28 @@ pub fn check(
     challenge: &str,
     relay_hosts: &[String],
     now: u64,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
+    let invalid = |text: String| Refusal::new(Prefix::Invalid, text);
     if event.kind.as_u16() != CLIENT_AUTH {
-        return Err(format!("invalid: AUTH event must be kind {CLIENT_AUTH}"));
+        return Err(invalid(format!("AUTH event must be kind {CLIENT_AUTH}")));
     }
     if event.created_at.as_secs().abs_diff(now) > WINDOW_SECS {
-        return Err("invalid: AUTH event created_at is more than 10 minutes from now".into());
+        return Err(invalid(
+            "AUTH event created_at is more than 10 minutes from now".into(),
+        ));
     }
     if first_tag_value(event, "challenge") != Some(challenge) {
-        return Err("invalid: AUTH event does not carry this connection's challenge".into());
+        return Err(invalid(
+            "AUTH event does not carry this connection's challenge".into(),
+        ));
     }
-    let relay = first_tag_value(event, "relay").ok_or("invalid: AUTH event has no relay tag")?;
+    let relay = first_tag_value(event, "relay")
+        .ok_or_else(|| invalid("AUTH event has no relay tag".into()))?;
     let host = host_of(relay);
     if !relay_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-        return Err(format!(
-            "invalid: AUTH event names relay {relay:?}, not this relay"
-        ));
+        return Err(invalid(format!(
+            "AUTH event names relay {relay:?}, not this relay"
+        )));
     }
     Ok(())
 }

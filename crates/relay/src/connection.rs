@@ -308,7 +308,7 @@ impl State {
                 *self.conn.authed.write().expect("auth lock") = Some(*event.pubkey.as_bytes());
                 self.send(out::ok(&id, true, "")).await;
             }
-            Err(msg) => self.send(out::ok(&id, false, &msg)).await,
+            Err(refusal) => self.send(out::ok(&id, false, &refusal.to_string())).await,
         }
     }
 
@@ -413,7 +413,8 @@ pub(crate) async fn accept_event(
     // The id is dug out of unverified JSON only to address a refusal; an accepted event's
     // JSON is parsed once, by parse_event.
     let refuse = |msg: String| (event_id_of(json), msg);
-    policy::check_size(json, relay.config.limits.max_event_bytes).map_err(refuse)?;
+    policy::check_size(json, relay.config.limits.max_event_bytes)
+        .map_err(|r| refuse(r.to_string()))?;
     if !relay.ip_events.allow(&ip) {
         return Err(refuse(
             "rate-limited: too many events from your address; slow down".into(),
@@ -434,7 +435,7 @@ pub(crate) async fn accept_event(
         seedstr_proto::clock::unix_now(),
         authed.as_ref(),
     )
-    .map_err(refuse)?;
+    .map_err(|r| refuse(r.to_string()))?;
     if !relay.pubkey_events.allow(event.pubkey.as_bytes()) {
         return Err(refuse(
             "rate-limited: too many events from this pubkey; slow down".into(),

@@ -12,6 +12,7 @@ pub mod live;
 pub mod nip11;
 pub mod open_files;
 pub mod policy;
+pub mod refusal;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -5,13 +5,17 @@ use seedstr_proto::kind::CLIENT_AUTH;
 use seedstr_proto::Event;
 
 use crate::config::Policy;
+use crate::refusal::{Prefix, Refusal};
 
 /// Checks that need only the raw JSON, before any parsing or signature work.
-pub fn check_size(json: &str, max: usize) -> Result<(), String> {
+pub fn check_size(json: &str, max: usize) -> Result<(), Refusal> {
     if json.len() > max {
-        return Err(format!(
-            "invalid: event is {} bytes, over this relay's limit of {max}",
-            json.len()
+        return Err(Refusal::new(
+            Prefix::Invalid,
+            format!(
+                "event is {} bytes, over this relay's limit of {max}",
+                json.len()
+            ),
         ));
     }
     Ok(())
@@ -23,46 +27,60 @@ pub fn admit(
     event: &Event,
     now: u64,
     authed: Option<&[u8; 32]>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let kind = event.kind.as_u16();
     if kind == CLIENT_AUTH {
-        return Err("invalid: kind 22242 is for AUTH messages, not EVENT".into());
+        return Err(Refusal::new(
+            Prefix::Invalid,
+            "kind 22242 is for AUTH messages, not EVENT",
+        ));
     }
     if policy.deny_kinds.contains(&kind)
         || (!policy.allow_kinds.is_empty() && !policy.allow_kinds.contains(&kind))
     {
-        return Err(format!(
-            "blocked: kind {kind} is not accepted by this relay"
+        return Err(Refusal::new(
+            Prefix::Blocked,
+            format!("kind {kind} is not accepted by this relay"),
         ));
     }
     let at = event.created_at.as_secs();
     if at > now.saturating_add(policy.max_future_secs) {
-        return Err(format!(
-            "invalid: created_at is {} s in the future (at most {} allowed)",
-            at - now,
-            policy.max_future_secs
+        return Err(Refusal::new(
+            Prefix::Invalid,
+            format!(
+                "created_at is {} s in the future (at most {} allowed)",
+                at - now,
+                policy.max_future_secs
+            ),
         ));
     }
     if policy.max_past_secs > 0 && at < now.saturating_sub(policy.max_past_secs) {
-        return Err(format!(
-            "invalid: created_at is older than this relay's window of {} s",
-            policy.max_past_secs
+        return Err(Refusal::new(
+            Prefix::Invalid,
+            format!(
+                "created_at is older than this relay's window of {} s",
+                policy.max_past_secs
+            ),
         ));
     }
     if let Some(exp) = expiration(event) {
         if exp <= now {
-            return Err("invalid: event has expired (NIP-40)".into());
+            return Err(Refusal::new(Prefix::Invalid, "event has expired (NIP-40)"));
         }
     }
     if policy.reject_binary_content {
         if let Some(why) = binary_content(&event.content, policy.max_base64_run) {
-            return Err(format!(
-                "blocked: binary content is not accepted here ({why})"
+            return Err(Refusal::new(
+                Prefix::Blocked,
+                format!("binary content is not accepted here ({why})"),
             ));
         }
     }
     if is_protected(event) && authed != Some(event.pubkey.as_bytes()) {
-        return Err("auth-required: this event is protected (NIP-70): authenticate as its author to publish it".into());
+        return Err(Refusal::new(
+            Prefix::AuthRequired,
+            "this event is protected (NIP-70): authenticate as its author to publish it",
+        ));
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use librqbit::{api::TorrentIdOrHash, Api};
 use sha1w::ISha256;
 
+use crate::error::SwarmError;
 use crate::session::{Swarm, Transfer};
 use crate::torrent::Torrent;
 
@@ -30,7 +31,7 @@ const POLL: Duration = Duration::from_millis(5);
 /// Hashing in progress. Dropping it stops the thread and waits for it.
 pub struct Digests {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<anyhow::Result<Vec<FileDigest>>>>,
+    thread: Option<std::thread::JoinHandle<Result<Vec<FileDigest>, SwarmError>>>,
 }
 
 /// Which pieces librqbit holds verified, as a bit per piece, most significant bit first.
@@ -86,7 +87,7 @@ fn hash_as_verified(
     files: &[(PathBuf, u64)],
     piece_length: u64,
     stop: &AtomicBool,
-) -> anyhow::Result<Vec<FileDigest>> {
+) -> Result<Vec<FileDigest>, SwarmError> {
     let mut digests = Vec::with_capacity(files.len());
     let mut buf = vec![0u8; CHUNK];
     // Offset of the current file's first byte in the torrent's byte stream.
@@ -105,22 +106,26 @@ fn hash_as_verified(
             let readable = (piece * piece_length).min(file_start + len) - file_start;
             if readable <= done {
                 if stop.load(Ordering::Relaxed) {
-                    anyhow::bail!("stopped");
+                    return Err(SwarmError::HashingStopped);
                 }
                 std::thread::sleep(POLL);
                 continue;
             }
+            let failed = |why| SwarmError::Hashing {
+                path: path.clone(),
+                why,
+            };
             let f = match &mut file {
                 Some(f) => f,
                 None => {
-                    let mut f = std::fs::File::open(path)?;
-                    f.seek(SeekFrom::Start(done))?;
+                    let mut f = std::fs::File::open(path).map_err(failed)?;
+                    f.seek(SeekFrom::Start(done)).map_err(failed)?;
                     file.insert(f)
                 }
             };
             while done < readable {
                 let n = CHUNK.min((readable - done) as usize);
-                f.read_exact(&mut buf[..n])?;
+                f.read_exact(&mut buf[..n]).map_err(failed)?;
                 hasher.update(&buf[..n]);
                 done += n as u64;
             }
@@ -133,11 +138,12 @@ fn hash_as_verified(
 
 impl Digests {
     /// Waits until every file is hashed; call once the transfer has completed.
-    pub async fn finish(mut self) -> anyhow::Result<Vec<FileDigest>> {
+    pub async fn finish(mut self) -> Result<Vec<FileDigest>, SwarmError> {
         let thread = self.thread.take().expect("finished once");
         tokio::task::spawn_blocking(move || thread.join())
-            .await?
-            .map_err(|_| anyhow::anyhow!("the hashing thread panicked"))?
+            .await
+            .map_err(|_| SwarmError::HashingPanicked)?
+            .map_err(|_| SwarmError::HashingPanicked)?
     }
 }
 

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use librqbit::{
     api::TorrentIdOrHash, limits::LimitsConfig, AddTorrent, AddTorrentOptions, AddTorrentResponse,
     DhtSessionConfig, ListenerMode, ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
 
+use crate::error::SwarmError;
 use crate::torrent::Torrent;
 
 /// How a session finds and accepts peers.
@@ -74,11 +74,11 @@ fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
 }
 
 impl Swarm {
-    pub async fn start(opts: SwarmOptions) -> anyhow::Result<Swarm> {
+    pub async fn start(opts: SwarmOptions) -> Result<Swarm, SwarmError> {
         let listen = match opts.listen {
             Some(mut addr) => {
                 if addr.port() == 0 {
-                    addr.set_port(free_port(addr.ip()).context("finding a free port")?);
+                    addr.set_port(free_port(addr.ip()).map_err(SwarmError::Port)?);
                 }
                 Some(ListenerOptions {
                     mode: ListenerMode::TcpOnly,
@@ -115,7 +115,7 @@ impl Swarm {
             },
         )
         .await
-        .context("starting the BitTorrent session")?;
+        .map_err(SwarmError::engine("starting the BitTorrent session"))?;
         Ok(Swarm { session })
     }
 
@@ -151,16 +151,23 @@ impl Swarm {
         dir: &Path,
         sources: &Sources,
         paused: bool,
-    ) -> anyhow::Result<Transfer> {
+    ) -> Result<Transfer, SwarmError> {
         let add = AddTorrent::from_bytes(torrent_file.to_vec());
         let opts = AddTorrentOptions {
             paused,
             ..Self::options(dir, sources)
         };
-        match self.session.add_torrent(add, Some(opts)).await? {
+        let added = self
+            .session
+            .add_torrent(add, Some(opts))
+            .await
+            .map_err(SwarmError::engine("adding the torrent"))?;
+        match added {
             AddTorrentResponse::Added(_, handle)
             | AddTorrentResponse::AlreadyManaged(_, handle) => Ok(Transfer { handle }),
-            AddTorrentResponse::ListOnly(_) => anyhow::bail!("librqbit only listed the torrent"),
+            AddTorrentResponse::ListOnly(_) => {
+                Err(SwarmError::Unexpected("only listed the torrent"))
+            }
         }
     }
 
@@ -172,63 +179,75 @@ impl Swarm {
         torrent_file: &[u8],
         dir: &Path,
         sources: &Sources,
-    ) -> anyhow::Result<Transfer> {
+    ) -> Result<Transfer, SwarmError> {
         // librqbit sets every file to its torrent length when it opens it, so a file that grew or
         // shrank since hashing would be cut or padded: compare sizes before it sees the folder.
-        let torrent = Torrent::from_file_bytes(torrent_file).map_err(anyhow::Error::msg)?;
+        let torrent = Torrent::from_file_bytes(torrent_file).map_err(SwarmError::TorrentFile)?;
         for f in &torrent.files {
             let at = dir.join(&f.path);
             match std::fs::symlink_metadata(&at) {
                 Ok(m) if m.is_file() && m.len() == f.size => {}
-                Ok(m) if m.is_file() => anyhow::bail!(
-                    "{} has {} bytes, not the {} published; not seeding a changed copy",
-                    at.display(),
-                    m.len(),
-                    f.size
-                ),
-                Ok(_) => anyhow::bail!("{} is not a regular file; not seeding it", at.display()),
-                Err(e) => anyhow::bail!("{}: {e}; not seeding an incomplete copy", at.display()),
+                Ok(m) if m.is_file() => {
+                    return Err(SwarmError::SizeChanged {
+                        path: at,
+                        found: m.len(),
+                        expected: f.size,
+                    })
+                }
+                Ok(_) => return Err(SwarmError::NotAFile(at)),
+                Err(why) => return Err(SwarmError::Missing { path: at, why }),
             }
         }
         let transfer = self.add_file(torrent_file, dir, sources, true).await?;
-        transfer.handle.wait_until_initialized().await?;
+        transfer
+            .handle
+            .wait_until_initialized()
+            .await
+            .map_err(SwarmError::engine("checking the payload"))?;
         let p = transfer.progress();
         if p.done_bytes < p.total_bytes {
             self.remove(&transfer).await?;
-            anyhow::bail!(
-                "{} holds {} of the payload's {} bytes as published; not seeding a changed or incomplete copy",
-                dir.display(),
-                p.done_bytes,
-                p.total_bytes
-            );
+            return Err(SwarmError::Incomplete {
+                dir: dir.to_owned(),
+                done: p.done_bytes,
+                total: p.total_bytes,
+            });
         }
-        self.session.unpause(&transfer.handle).await?;
+        self.session
+            .unpause(&transfer.handle)
+            .await
+            .map_err(SwarmError::engine("starting to seed"))?;
         Ok(transfer)
     }
 
     /// Asks peers for the torrent's metadata (BEP 9) without fetching any of the payload, so the
     /// caller can check the file list before a byte lands on disk.
-    pub async fn metadata(&self, magnet: &str, sources: &Sources) -> anyhow::Result<Metadata> {
+    pub async fn metadata(&self, magnet: &str, sources: &Sources) -> Result<Metadata, SwarmError> {
         let opts = AddTorrentOptions {
             list_only: true,
             ..Self::options(Path::new("."), sources)
         };
-        match self
+        let listed = self
             .session
             .add_torrent(AddTorrent::from_url(magnet), Some(opts))
-            .await?
-        {
+            .await
+            .map_err(SwarmError::engine(
+                "asking peers for the torrent's metadata",
+            ))?;
+        match listed {
             AddTorrentResponse::ListOnly(r) => {
                 let torrent_file = r.torrent_bytes.to_vec();
                 let torrent =
-                    Torrent::from_file_bytes(&torrent_file).map_err(anyhow::Error::msg)?;
+                    Torrent::from_file_bytes(&torrent_file).map_err(SwarmError::TorrentFile)?;
                 Ok(Metadata {
                     torrent,
                     torrent_file,
                     seen_peers: r.seen_peers,
                 })
             }
-            _ => anyhow::bail!("librqbit started the torrent instead of listing it"),
+            _ => Err(SwarmError::Unexpected(
+                "started the torrent instead of listing it",
+            )),
         }
     }
 
@@ -238,15 +257,16 @@ impl Swarm {
         torrent_file: &[u8],
         dir: &Path,
         sources: &Sources,
-    ) -> anyhow::Result<Transfer> {
+    ) -> Result<Transfer, SwarmError> {
         self.add_file(torrent_file, dir, sources, false).await
     }
 
     /// Takes a transfer out of the session; its files stay where they are.
-    pub async fn remove(&self, transfer: &Transfer) -> anyhow::Result<()> {
+    pub async fn remove(&self, transfer: &Transfer) -> Result<(), SwarmError> {
         self.session
             .delete(TorrentIdOrHash::Id(transfer.handle.id()), false)
             .await
+            .map_err(SwarmError::engine("removing the torrent"))
     }
 
     pub async fn stop(&self) {
@@ -264,8 +284,11 @@ impl Transfer {
         self.handle.stats().file_progress
     }
 
-    pub async fn wait_until_completed(&self) -> anyhow::Result<()> {
-        self.handle.wait_until_completed().await
+    pub async fn wait_until_completed(&self) -> Result<(), SwarmError> {
+        self.handle
+            .wait_until_completed()
+            .await
+            .map_err(SwarmError::engine("fetching"))
     }
 
     /// Waits until complete, or until `stall` passes with no new verified byte. `on_tick` sees

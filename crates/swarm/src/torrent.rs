@@ -55,6 +55,25 @@ pub struct Torrent {
     pub info_hash: [u8; 20],
 }
 
+/// Why a `.torrent` file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TorrentFileError {
+    #[error("not a torrent file: {0}")]
+    NotATorrent(String),
+    #[error("a file name in the torrent is not UTF-8")]
+    NotUtf8,
+    #[error("the torrent declares {0:?} as a link")]
+    Link(String),
+    #[error("the torrent declares {0:?} as padding")]
+    Padding(String),
+    #[error("the torrent lists an {0}")]
+    UnsafeFile(seedstr_proto::path::PathError),
+    #[error("the torrent is named by an {0}")]
+    UnsafeName(seedstr_proto::path::PathError),
+    #[error("the torrent lists no files")]
+    NoFiles,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
     #[error("{0} does not exist")]
@@ -392,9 +411,9 @@ impl Torrent {
 
     /// Parses a `.torrent` file we (or anyone) wrote; per-file SHA-256 is not in v1 torrents, so
     /// those come back as zeros.
-    pub fn from_file_bytes(bytes: &[u8]) -> Result<Torrent, String> {
+    pub fn from_file_bytes(bytes: &[u8]) -> Result<Torrent, TorrentFileError> {
         let meta = librqbit_core::torrent_metainfo::torrent_from_bytes(bytes)
-            .map_err(|e| format!("not a torrent file: {e}"))?;
+            .map_err(|e| TorrentFileError::NotATorrent(e.to_string()))?;
         let info = &meta.info.data;
         let name = info
             .name
@@ -408,37 +427,36 @@ impl Torrent {
                     let mut parts = Vec::with_capacity(f.path.len());
                     for c in &f.path {
                         parts.push(
-                            std::str::from_utf8(c.as_ref()).map_err(|_| {
-                                "a file name in the torrent is not UTF-8".to_owned()
-                            })?,
+                            std::str::from_utf8(c.as_ref())
+                                .map_err(|_| TorrentFileError::NotUtf8)?,
                         );
                     }
                     let path = parts.join("/");
                     // Links and padding files would write outside or beside the payload.
                     let attr = f.attr.as_ref().map(|a| a.as_ref()).unwrap_or_default();
                     if attr.contains(&b'l') || f.symlink_path.is_some() {
-                        return Err(format!("the torrent declares {path:?} as a link"));
+                        return Err(TorrentFileError::Link(path));
                     }
                     if attr.contains(&b'p') {
-                        return Err(format!("the torrent declares {path:?} as padding"));
+                        return Err(TorrentFileError::Padding(path));
                     }
-                    check_payload_path(&path).map_err(|e| format!("the torrent lists an {e}"))?;
+                    check_payload_path(&path).map_err(TorrentFileError::UnsafeFile)?;
                     Ok(PayloadFile {
                         path,
                         size: f.length,
                         sha256: [0; 32],
                     })
                 })
-                .collect::<Result<Vec<_>, String>>()?,
+                .collect::<Result<Vec<_>, TorrentFileError>>()?,
             (None, Some(length)) => {
-                check_payload_path(&name).map_err(|e| format!("the torrent is named by an {e}"))?;
+                check_payload_path(&name).map_err(TorrentFileError::UnsafeName)?;
                 vec![PayloadFile {
                     path: name.clone(),
                     size: length,
                     sha256: [0; 32],
                 }]
             }
-            (None, None) => return Err("the torrent lists no files".into()),
+            (None, None) => return Err(TorrentFileError::NoFiles),
         };
         Ok(Torrent {
             name,

@@ -15,8 +15,8 @@ use crate::relays::{publish_all, RelaySet};
 /// Why the feed could not be announced.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
-    #[error("signing the transport-key attestation: {0}")]
-    Attestation(String),
+    #[error(transparent)]
+    Attestation(#[from] seedstr_dht::transport::SignError),
     #[error(transparent)]
     Keep(#[from] OwnEventsError),
     #[error(transparent)]
@@ -46,7 +46,7 @@ pub async fn announce_feed(
     let attest = match own.newest(&keys.public_key(), ATTESTATION_KIND) {
         Some(e) => e,
         None => {
-            let e = attestation(keys).map_err(AnnounceError::Attestation)?;
+            let e = attestation(keys)?;
             own.add(std::slice::from_ref(&e))?;
             e
         }

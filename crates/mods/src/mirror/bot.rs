@@ -258,7 +258,7 @@ impl Mirror<'_> {
                     (self.notes)(&MirrorNote::Ignored {
                         ignored: event.id.to_hex(),
                         relay,
-                        why,
+                        why: why.to_string(),
                     });
                     false
                 }

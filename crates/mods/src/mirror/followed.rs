@@ -37,6 +37,21 @@ pub struct Dropped {
     pub why: String,
 }
 
+/// Why a mirror passed over an event.
+#[derive(Debug, thiserror::Error)]
+pub enum Ignored {
+    #[error("not by a followed author")]
+    NotFollowed,
+    #[error(transparent)]
+    Release(#[from] seedstr_proto::release::ManifestError),
+    #[error(transparent)]
+    Incident(#[from] seedstr_proto::tags::EventReadError),
+    #[error("an incident about another author's project")]
+    OthersIncident,
+    #[error("kind {0} is not a release or an incident")]
+    Kind(u16),
+}
+
 /// How an event changed what is known.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Taken {
@@ -58,28 +73,28 @@ impl Followed {
 
     /// Takes one event from a relay. Events by others, of other kinds, or that fail their
     /// checks (the signature first) are refused with the reason.
-    pub fn take(&mut self, event: &Event) -> Result<Taken, String> {
+    pub fn take(&mut self, event: &Event) -> Result<Taken, Ignored> {
         if !self.authors.contains(&event.pubkey) {
-            return Err("not by a followed author".into());
+            return Err(Ignored::NotFollowed);
         }
         let key = (event.pubkey, d_tag(event).to_owned());
         match event.kind.as_u16() {
             RELEASE_KIND => {
-                let release = Release::from_event(event).map_err(|e| e.to_string())?;
+                let release = Release::from_event(event)?;
                 self.named
                     .entry(release.infohash_hex())
                     .or_insert_with(|| key.clone());
                 Ok(keep_newest(&mut self.releases, key, release, event))
             }
             INCIDENT_KIND => {
-                let incident = Incident::from_event(event).map_err(|e| e.to_string())?;
+                let incident = Incident::from_event(event)?;
                 if !incident.is_authoritative(&event.pubkey) {
                     // A follower's word on someone else's mod: not the mirror's business.
-                    return Err("an incident about another author's project".into());
+                    return Err(Ignored::OthersIncident);
                 }
                 Ok(keep_newest(&mut self.incidents, key, incident, event))
             }
-            k => Err(format!("kind {k} is not a release or an incident")),
+            k => Err(Ignored::Kind(k)),
         }
     }
 
@@ -223,13 +238,14 @@ mod tests {
         let v2 = release("1.1.0", 2);
         let e1 = sign_release(&author, &v1, 100);
         let e2 = sign_release(&author, &v2, 200);
-        assert_eq!(f.take(&e1), Ok(Taken::New));
-        assert_eq!(f.take(&e1), Ok(Taken::Known));
-        assert_eq!(f.take(&e2), Ok(Taken::New));
+        assert_eq!(f.take(&e1).unwrap(), Taken::New);
+        assert_eq!(f.take(&e1).unwrap(), Taken::Known);
+        assert_eq!(f.take(&e2).unwrap(), Taken::New);
         let by_stranger = sign_release(&stranger, &release("9.0.0", 9), 100);
         assert!(f
             .take(&by_stranger)
             .unwrap_err()
+            .to_string()
             .contains("not by a followed"));
 
         let none = BTreeSet::new();
@@ -241,8 +257,8 @@ mod tests {
 
         // The author withdraws 1.1.0: it is dropped and not fetched again.
         assert_eq!(
-            f.take(&incident(&author, ">=1.1.0", false, 300)),
-            Ok(Taken::New)
+            f.take(&incident(&author, ">=1.1.0", false, 300)).unwrap(),
+            Taken::New
         );
         let plan = f.plan(&both, &both);
         assert_eq!(plan.drop.len(), 1, "{plan:?}");
@@ -254,8 +270,8 @@ mod tests {
 
         // The incident is taken back: 1.1.0 is wanted again.
         assert_eq!(
-            f.take(&incident(&author, ">=1.1.0", true, 400)),
-            Ok(Taken::New)
+            f.take(&incident(&author, ">=1.1.0", true, 400)).unwrap(),
+            Taken::New
         );
         let plan = f.plan(&after, &after);
         assert_eq!(plan.fetch.len(), 1);

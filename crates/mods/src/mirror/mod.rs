@@ -4,4 +4,4 @@
 pub mod bot;
 pub mod followed;
 
-pub use followed::{Dropped, Followed, MirrorPlan, Taken};
+pub use followed::{Dropped, Followed, Ignored, MirrorPlan, Taken};
