@@ -690,9 +690,8 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     )
     .unwrap();
     run_mod(&player, &["review", &rel, "--rating", "5", "--relay", url]).unwrap();
-    // A reviewer's second review replaces the first (a second later: on a tie in created_at
-    // NIP-01 keeps the lower id, so a same-second update may lose).
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // A reviewer's second review replaces the first, even within the same second: the
+    // client dates it after the one it replaces.
     run_mod(
         &player,
         &[
@@ -799,8 +798,13 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     assert_eq!(op["signer"], operator.hex());
     assert_eq!(op["policy"]["jurisdiction"], "EU");
 
-    // Governance: a proposal with a quorum of three and a 60% threshold.
+    // Governance: a proposal with a quorum of three and a 60% threshold, open for an hour.
     let voters: Vec<Person> = (0..3).map(|_| Person::new()).collect();
+    let closes = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
     let proposed = run_mod(
         &curator,
         &[
@@ -817,8 +821,8 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
             "3",
             "--threshold",
             "60",
-            "--open-secs",
-            "3",
+            "--closes",
+            &closes.to_string(),
             "--relay",
             url,
         ],
@@ -830,8 +834,7 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     for (v, option) in voters.iter().zip(["no", "yes", "yes"]) {
         run_mod(v, &["vote", &name, "--option", option, "--relay", url]).unwrap();
     }
-    // The first voter changes their mind; only the newest vote counts.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The first voter changes their mind at once; only the newest vote counts.
     run_mod(
         &voters[0],
         &["vote", &name, "--option", "yes", "--relay", url],
@@ -845,8 +848,13 @@ fn curators_review_report_and_govern_and_relays_state_their_policy() {
     assert!(err.contains("\"maybe\" is not an option"), "{err}");
     let open = run_mod(&player, &["tally", &name, "--relay", url]).unwrap();
     assert_eq!(open["tally"]["outcome"]["state"], "open");
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    let closed = run_mod(&player, &["tally", &address, "--relay", url]).unwrap();
+    // Tallied as of a moment after the close: decided.
+    let after = (closes + 1).to_string();
+    let closed = run_mod(
+        &player,
+        &["tally", &address, "--at", &after, "--relay", url],
+    )
+    .unwrap();
     assert_eq!(closed["tally"]["voters"], 3, "{closed}");
     assert_eq!(
         closed["tally"]["counts"],

@@ -16,6 +16,27 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("a plain http client builds")
 }
 
+/// Why an HTTP request did not give what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("download broke off: {0}")]
+    BrokeOff(String),
+    /// The server sent more than the signed size: wrong bytes, whatever they are.
+    #[error("wrong bytes: more than the {max} bytes expected")]
+    TooLarge { max: u64 },
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not a NIP-11 document: {0}")]
+    NotNip11(String),
+}
+
 /// Downloads `url` into `to` (synced), refusing a body of more than `max` bytes as it arrives
 /// rather than buffering it; `on_bytes` hears of every chunk written.
 pub async fn download_capped(
@@ -24,60 +45,75 @@ pub async fn download_capped(
     to: &Path,
     max: u64,
     on_bytes: &(dyn Fn(u64) + Sync),
-) -> Result<(), String> {
+) -> Result<(), HttpError> {
+    let write = |source| HttpError::Write {
+        path: to.to_owned(),
+        source,
+    };
     if let Some(parent) = to.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| e.to_string())?;
+        tokio::fs::create_dir_all(parent).await.map_err(write)?;
     }
     let mut response = client
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| HttpError::Request(e.to_string()))?;
     if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
+        return Err(HttpError::Status(response.status()));
     }
-    let mut out = tokio::fs::File::create(to)
-        .await
-        .map_err(|e| format!("writing {}: {e}", to.display()))?;
+    let mut out = tokio::fs::File::create(to).await.map_err(write)?;
     let mut written = 0u64;
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| format!("download broke off: {e}"))?
+        .map_err(|e| HttpError::BrokeOff(e.to_string()))?
     {
         written += chunk.len() as u64;
         if written > max {
-            return Err(format!("wrong bytes: more than the {max} bytes expected"));
+            return Err(HttpError::TooLarge { max });
         }
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| format!("writing {}: {e}", to.display()))?;
+        out.write_all(&chunk).await.map_err(write)?;
         on_bytes(chunk.len() as u64);
     }
-    out.sync_all()
-        .await
-        .map_err(|e| format!("writing {}: {e}", to.display()))?;
+    out.sync_all().await.map_err(write)?;
     Ok(())
 }
 
+/// The most a NIP-11 document may weigh; real ones are a few hundred bytes.
+const MAX_NIP11_BYTES: usize = 64 * 1024;
+
 /// The `pubkey` a relay's NIP-11 document names (its operator), if it names one.
-pub async fn relay_operator(relay_url: &str, timeout: Duration) -> Result<Option<String>, String> {
+pub async fn relay_operator(
+    relay_url: &str,
+    timeout: Duration,
+) -> Result<Option<String>, HttpError> {
     let url = relay_url
         .replacen("wss://", "https://", 1)
         .replacen("ws://", "http://", 1);
-    let response = http_client(timeout)
+    let mut response = http_client(timeout)
         .get(&url)
         .header("Accept", "application/nostr+json")
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
+        .map_err(|e| HttpError::Request(e.to_string()))?;
     if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
+        return Err(HttpError::Status(response.status()));
     }
-    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    // Read as it arrives, and cut off past the cap rather than buffered whole.
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| HttpError::BrokeOff(e.to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_NIP11_BYTES {
+            return Err(HttpError::NotNip11(format!(
+                "more than {MAX_NIP11_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
     let doc: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("not a NIP-11 document: {e}"))?;
+        serde_json::from_slice(&body).map_err(|e| HttpError::NotNip11(e.to_string()))?;
     Ok(doc["pubkey"].as_str().map(str::to_owned))
 }

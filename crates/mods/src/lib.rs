@@ -1,6 +1,7 @@
 pub mod authoring;
 pub mod events;
 pub mod games;
+pub mod governance;
 pub mod install;
 pub mod mirror;
 pub mod page;

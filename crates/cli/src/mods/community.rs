@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use nostr::prelude::{Event, EventBuilder, Keys, PublicKey};
+use nostr::prelude::{Event, EventBuilder, Keys};
 use seedstr_client::http::relay_operator;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::publish::outbox::{self, Sent};
@@ -12,9 +12,10 @@ use seedstr_client::resolve::target::{parse_public_key, Target};
 use seedstr_mods::events::curation::{
     BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
 };
-use seedstr_mods::events::governance::{tally, Proposal, Quorum, Vote};
+use seedstr_mods::events::governance::{Proposal, Quorum};
 use seedstr_mods::events::relay_policy::RelayPolicy;
-use seedstr_mods::events::{ReleaseRef, PROPOSAL_KIND, RELAY_POLICY_KIND, VOTE_KIND};
+use seedstr_mods::events::{ReleaseRef, RELAY_POLICY_KIND};
+use seedstr_mods::governance::{fetch_proposal, parse_proposal_address, tally_proposal, vote_on};
 use seedstr_mods::page::{project_page, PageError};
 use seedstr_proto::clock::unix_now;
 use seedstr_proto::event::newest_by_address;
@@ -360,8 +361,11 @@ pub struct ProposeArgs {
     #[arg(long, default_value_t = 50)]
     threshold: u8,
     /// How long voting stays open, in seconds.
+    #[arg(long, required_unless_present = "closes", conflicts_with = "closes")]
+    open_secs: Option<u64>,
+    /// When voting closes, in Unix seconds (instead of --open-secs).
     #[arg(long)]
-    open_secs: u64,
+    closes: Option<u64>,
     /// Who may vote, npub or hex (repeatable) [default: anyone].
     #[arg(long = "voter")]
     voters: Vec<String>,
@@ -390,7 +394,9 @@ pub fn propose(a: ProposeArgs) -> Result<()> {
             min_voters: a.min_voters,
             threshold_percent: a.threshold,
         },
-        closes: unix_now() + a.open_secs,
+        closes: a
+            .closes
+            .unwrap_or_else(|| unix_now() + a.open_secs.unwrap_or_default()),
         electorate: a
             .voters
             .iter()
@@ -409,18 +415,6 @@ pub fn propose(a: ProposeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads `<npub>/<ns>.proposal.<slug>` or the address `30100:<hex>:<d>`.
-fn proposal_address(s: &str) -> Result<(PublicKey, String)> {
-    if let Some(rest) = s.strip_prefix(&format!("{PROPOSAL_KIND}:")) {
-        let (a, d) = rest.split_once(':').context("not a proposal address")?;
-        return Ok((parse_public_key(a)?, d.to_owned()));
-    }
-    let (a, d) = s
-        .split_once('/')
-        .with_context(|| format!("{s:?} is not <npub>/<ns>.proposal.<slug>"))?;
-    Ok((parse_public_key(a)?, d.to_owned()))
-}
-
 #[derive(Args)]
 pub struct VoteArgs {
     /// <npub>/<ns>.proposal.<slug>
@@ -433,35 +427,10 @@ pub struct VoteArgs {
     pub common: Common,
 }
 
-fn fetch_proposal(relay: &RelayArgs, author: &PublicKey, d: &str) -> Result<Proposal> {
-    let events = query(
-        relay,
-        json!({"kinds": [PROPOSAL_KIND], "authors": [author.to_hex()], "#d": [d]}),
-    )?;
-    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
-        .pop()
-        .with_context(|| format!("no relay holds the proposal {d}"))?;
-    Ok(Proposal::from_event(newest)?)
-}
-
 pub fn vote(a: VoteArgs) -> Result<()> {
-    let (author, d) = proposal_address(&a.proposal)?;
-    let p = fetch_proposal(&a.common.relay, &author, &d)?;
-    if !p.options.contains(&a.option) {
-        bail!(
-            "{:?} is not an option of {d}; the options are {}",
-            a.option,
-            p.options.join(", ")
-        );
-    }
-    if unix_now() > p.closes {
-        bail!("{d} closed at {}; a vote now would not count", p.closes);
-    }
-    let v = Vote {
-        proposal: p.address(&author),
-        option: a.option,
-        reason: a.reason,
-    };
+    let (author, d) = parse_proposal_address(&a.proposal)?;
+    let p = runtime()?.block_on(fetch_proposal(&a.common.relay.set(), &author, &d))?;
+    let v = vote_on(&p, &author, &a.option, &a.reason, unix_now())?;
     let sent = sign_and_send(v.to_builder(), &a.common)?;
     report_sent("vote", &sent, a.common.json);
     Ok(())
@@ -470,24 +439,22 @@ pub fn vote(a: VoteArgs) -> Result<()> {
 #[derive(Args)]
 pub struct TallyArgs {
     proposal: String,
+    /// The Unix time to tally as of [default: now].
+    #[arg(long)]
+    at: Option<u64>,
     #[command(flatten)]
     pub common: Common,
 }
 
 pub fn tally_cmd(a: TallyArgs) -> Result<()> {
-    let (author, d) = proposal_address(&a.proposal)?;
-    let p = fetch_proposal(&a.common.relay, &author, &d)?;
-    let votes = query(
-        &a.common.relay,
-        json!({"kinds": [VOTE_KIND], "#a": [p.address(&author)]}),
-    )?;
-    let t = tally(&p, &author, &votes, unix_now());
+    let (author, d) = parse_proposal_address(&a.proposal)?;
+    let at = a.at.unwrap_or_else(unix_now);
+    let report = runtime()?.block_on(tally_proposal(&a.common.relay.set(), &author, &d, at))?;
     if a.common.json {
-        print_json(
-            &json!({"proposal": p.address(&author), "title": p.title, "quorum": p.quorum, "closes": p.closes, "tally": t}),
-        );
+        print_json(&report);
         return Ok(());
     }
+    let (p, t) = (&report, &report.tally);
     println!(
         "{} ({} voters; quorum {} voters, {}%)",
         p.title, t.voters, p.quorum.min_voters, p.quorum.threshold_percent

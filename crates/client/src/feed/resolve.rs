@@ -251,7 +251,9 @@ async fn from_swarm(
 
 async fn from_web_seed(url: &str, dir: &Path, ih: &[u8], timeout: Duration) -> Result<(), String> {
     let file = dir.join(FEED_FILE);
-    download_capped(&http_client(timeout), url, &file, MAX_FEED_BYTES, &|_| {}).await?;
+    download_capped(&http_client(timeout), url, &file, MAX_FEED_BYTES, &|_| {})
+        .await
+        .map_err(|e| e.to_string())?;
     if !is_index(&file, ih) {
         let _ = std::fs::remove_file(&file);
         return Err(format!(

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::http::{download_capped, http_client};
+use crate::http::{download_capped, http_client, HttpError};
 use seedstr_proto::release::ReleaseFile;
 
 use super::verify::{check_file, FileProblem};
@@ -83,8 +83,8 @@ impl Mirrors {
                         format!("wrong bytes: {p}")
                     }),
                     Err(e) => {
-                        failure.wrong_bytes |= e.starts_with("wrong bytes");
-                        Err(e)
+                        failure.wrong_bytes |= matches!(e, HttpError::TooLarge { .. });
+                        Err(e.to_string())
                     }
                 };
             match outcome {

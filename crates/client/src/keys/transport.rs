@@ -220,13 +220,16 @@ mod tests {
         assert!(why.to_string().contains("no attestation"), "{why}");
 
         // The same attestation seen again leaves the kept file as it is.
+        // (Its time is set to a known past moment; a rewrite would move it to now.)
         let file = cache_path(home.path(), &alice.public_key());
-        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
         remember_attestations(home.path(), std::slice::from_ref(&good)).unwrap();
-        assert_eq!(
-            std::fs::metadata(&file).unwrap().modified().unwrap(),
-            written
-        );
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), past);
     }
 }

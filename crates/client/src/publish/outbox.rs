@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys};
+use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, Timestamp};
 
 use crate::publish::own_events::{OwnEvents, OwnEventsError};
 use crate::relays::{describe_answers, publish_all, PublishAnswer, RelaySet};
@@ -54,16 +54,25 @@ pub async fn send_and_keep(
     Ok(answers)
 }
 
-/// Signs `builder` with `keys`, then [`send_and_keep`].
+/// Signs `builder` with `keys`, then [`send_and_keep`]. An event that replaces one this
+/// identity signed before (a second review of a release, a changed vote) is dated after it
+/// even within the same second: on a tie NIP-01 keeps the lower id, which could be the old one.
 pub async fn sign_and_send(
     home: &Path,
     keys: &Keys,
     builder: EventBuilder,
     relays: &RelaySet,
 ) -> Result<Sent, SendError> {
-    let event = builder
-        .finalize(keys)
-        .map_err(|e| SendError::Sign(e.to_string()))?;
+    let sign = |b: EventBuilder| b.finalize(keys).map_err(|e| SendError::Sign(e.to_string()));
+    let event = sign(builder.clone())?;
+    let replaced = seedstr_proto::event::address(&event)
+        .and_then(|at| OwnEvents::new(home).newest_at(&keys.public_key(), &at));
+    let event = match replaced {
+        Some(old) if old.created_at >= event.created_at => {
+            sign(builder.custom_created_at(Timestamp::from(old.created_at.as_secs() + 1)))?
+        }
+        _ => event,
+    };
     let answers = send_and_keep(home, std::slice::from_ref(&event), relays).await?;
     Ok(Sent {
         event_id: event.id.to_hex(),

@@ -75,6 +75,15 @@ impl OwnEvents {
         (events, broken)
     }
 
+    /// The newest kept event by `author` at a replaceable or addressable `address`
+    /// (`kind:pubkey:d`).
+    pub fn newest_at(&self, author: &PublicKey, address: &str) -> Option<Event> {
+        self.list(author)
+            .0
+            .into_iter()
+            .rfind(|e| seedstr_proto::event::address(e).as_deref() == Some(address))
+    }
+
     /// The newest kept event of `kind` by `author`.
     pub fn newest(&self, author: &PublicKey, kind: u16) -> Option<Event> {
         self.list(author)

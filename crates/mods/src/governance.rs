@@ -1,0 +1,124 @@
+//! Governance operations over any event source: finding a proposal, checking a vote before it
+//! is signed, and tallying as of a given time (the clock is the caller's, so a tally can be
+//! asked of any moment, and tests need no waiting).
+
+use nostr::prelude::PublicKey;
+use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::resolve::target::{parse_public_key, TargetError};
+use seedstr_proto::event::newest_by_address;
+use serde_json::json;
+
+use crate::events::governance::{tally, Proposal, Quorum, Tally, Vote};
+use crate::events::{EventReadError, PROPOSAL_KIND, VOTE_KIND};
+
+/// Why a governance operation could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum GovernanceError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{0:?} is not <npub>/<ns>.proposal.<slug> or a proposal address")]
+    NotAnAddress(String),
+    #[error(transparent)]
+    Key(#[from] TargetError),
+    #[error("no relay holds the proposal {0}")]
+    NoProposal(String),
+    #[error(transparent)]
+    Unreadable(#[from] EventReadError),
+    #[error("{option:?} is not an option of {d}; the options are {}", .options.join(", "))]
+    NotAnOption {
+        option: String,
+        d: String,
+        options: Vec<String>,
+    },
+    #[error("{d} closed at {closes}; a vote now would not count")]
+    Closed { d: String, closes: u64 },
+}
+
+/// Reads `<npub>/<ns>.proposal.<slug>` or the address `30100:<hex>:<d>`: the author and `d`.
+pub fn parse_proposal_address(s: &str) -> Result<(PublicKey, String), GovernanceError> {
+    let not = || GovernanceError::NotAnAddress(s.to_owned());
+    let (author, d) = match s.strip_prefix(&format!("{PROPOSAL_KIND}:")) {
+        Some(rest) => rest.split_once(':').ok_or_else(not)?,
+        None => s.split_once('/').ok_or_else(not)?,
+    };
+    Ok((parse_public_key(author)?, d.to_owned()))
+}
+
+/// The newest proposal `d` by `author` that `source` holds.
+pub async fn fetch_proposal(
+    source: &impl EventSource,
+    author: &PublicKey,
+    d: &str,
+) -> Result<Proposal, GovernanceError> {
+    let events = source
+        .events(json!({"kinds": [PROPOSAL_KIND], "authors": [author.to_hex()], "#d": [d]}))
+        .await?;
+    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
+        .pop()
+        .ok_or_else(|| GovernanceError::NoProposal(d.to_owned()))?;
+    Ok(Proposal::from_event(newest)?)
+}
+
+/// The vote for `option` on `proposal` (by `author`), refused when the option is not one of
+/// its options or when it closed before `now`.
+pub fn vote_on(
+    proposal: &Proposal,
+    author: &PublicKey,
+    option: &str,
+    reason: &str,
+    now: u64,
+) -> Result<Vote, GovernanceError> {
+    if !proposal.options.iter().any(|o| o == option) {
+        return Err(GovernanceError::NotAnOption {
+            option: option.to_owned(),
+            d: proposal.d(),
+            options: proposal.options.clone(),
+        });
+    }
+    if now > proposal.closes {
+        return Err(GovernanceError::Closed {
+            d: proposal.d(),
+            closes: proposal.closes,
+        });
+    }
+    Ok(Vote {
+        proposal: proposal.address(author),
+        option: option.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// A proposal's tally as of a moment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TallyReport {
+    /// The proposal's address.
+    pub proposal: String,
+    pub title: String,
+    pub quorum: Quorum,
+    pub closes: u64,
+    /// The Unix time the tally is as of.
+    pub at: u64,
+    pub tally: Tally,
+}
+
+/// Tallies the votes `source` holds for the proposal `d` by `author`, as of Unix time `at`.
+pub async fn tally_proposal(
+    source: &impl EventSource,
+    author: &PublicKey,
+    d: &str,
+    at: u64,
+) -> Result<TallyReport, GovernanceError> {
+    let p = fetch_proposal(source, author, d).await?;
+    let address = p.address(author);
+    let votes = source
+        .events(json!({"kinds": [VOTE_KIND], "#a": [address]}))
+        .await?;
+    Ok(TallyReport {
+        tally: tally(&p, author, &votes, at),
+        proposal: address,
+        title: p.title,
+        quorum: p.quorum,
+        closes: p.closes,
+        at,
+    })
+}
