@@ -4,15 +4,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use seedstr_client::relays::conn::RelayConn;
-use seedstr_proto::Filter;
+use seedstr_node::sync::sync_store;
 use seedstr_relay::{Relay, RelayConfig};
 use seedstr_store::lmdb::LmdbStore;
 use seedstr_store::postgres::PgStore;
-use seedstr_store::{QueryOptions, Store};
-use serde_json::{json, Value};
+use seedstr_store::Store;
+use serde_json::Value;
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -157,57 +156,16 @@ async fn serve(a: RunArgs) -> Result<()> {
 }
 
 async fn sync(a: SyncArgs) -> Result<()> {
-    let filter_json: Value = serde_json::from_str(&a.filter).context("--filter is not JSON")?;
-    let filter = Filter::parse(&filter_json).context("--filter")?;
+    let filter: Value = serde_json::from_str(&a.filter).context("--filter is not JSON")?;
     let store = a.store.open().await?;
-    let opts = QueryOptions {
-        budget: std::time::Duration::from_secs(600),
-        ..QueryOptions::default()
-    };
-    let local = store.ids(filter.clone(), opts).await?;
-    let mut conn = RelayConn::connect(&a.url).await?;
-    let diff = seedstr_client::relays::sync::reconcile(&mut conn, &filter_json, &local).await?;
+    let report = sync_store(store.as_ref(), &a.url, &filter, a.down_only).await?;
     println!(
         "{} events here, {} only here, {} only on {}",
-        local.len(),
-        diff.have.len(),
-        diff.need.len(),
-        a.url
+        report.here, report.only_here, report.only_there, a.url
     );
-
-    let mut fetched = 0usize;
-    for (i, chunk) in diff.need.chunks(200).enumerate() {
-        let ids: Vec<String> = chunk.iter().map(hex::encode).collect();
-        let events = conn
-            .query(&format!("sync-{i}"), &[json!({ "ids": ids })])
-            .await?;
-        conn.close_sub(&format!("sync-{i}")).await?;
-        for e in events {
-            if !chunk.contains(e.id.as_bytes()) || e.verify().is_err() {
-                bail!(
-                    "{} sent an event we did not ask for, or with a bad signature: {}",
-                    a.url,
-                    e.id
-                );
-            }
-            store.save(e).await?;
-            fetched += 1;
-        }
+    for (id, msg) in &report.refused {
+        eprintln!("{} refused {id}: {msg}", a.url);
     }
-    let mut sent = 0usize;
-    if !a.down_only {
-        for chunk in diff.have.chunks(200) {
-            let filter = Filter::for_ids(chunk.iter().copied());
-            for e in store.query(vec![filter], opts).await? {
-                let (ok, msg) = conn.publish_raw(&e.json, &hex::encode(e.id)).await?;
-                if ok {
-                    sent += 1;
-                } else {
-                    eprintln!("{} refused {}: {msg}", a.url, hex::encode(e.id));
-                }
-            }
-        }
-    }
-    println!("fetched {fetched}, sent {sent}");
+    println!("fetched {}, sent {}", report.fetched, report.sent);
     Ok(())
 }

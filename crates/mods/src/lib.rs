@@ -1,4 +1,5 @@
 pub mod authoring;
+pub mod collections;
 pub mod events;
 pub mod games;
 pub mod governance;

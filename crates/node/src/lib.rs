@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod health;
 pub mod node;
+pub mod sync;
 pub mod ui;
 
 pub use config::NodeConfig;

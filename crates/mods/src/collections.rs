@@ -1,0 +1,126 @@
+//! Collections as operations: a curator's collection made from a game folder (its exact
+//! releases and load order), a collection found by its address (verified answers only), and
+//! what installing one asks the planner for.
+
+use std::path::Path;
+
+use nostr::prelude::{EventId, PublicKey};
+use seedstr_client::install::{Lockfile, LockfileError};
+use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::resolve::target::{parse_public_key, TargetError};
+use seedstr_proto::event::newest_by_address;
+use seedstr_proto::release::{Coordinate, ManifestError, Version};
+use serde_json::json;
+
+use crate::events::collection::{Collection, CollectionError, Pinned};
+use crate::events::{ReleaseRef, COLLECTION_KIND};
+use crate::install::state::StateError;
+use crate::install::{GameState, ModKey, Want};
+
+/// Why a collection could not be made or found.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectionOpError {
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0} holds no mods to collect")]
+    Empty(String),
+    #[error("unreadable lockfile entry {0}")]
+    Entry(String),
+    #[error(transparent)]
+    Invalid(#[from] CollectionError),
+    #[error("{0:?} is not <npub>/<game>.collection.<slug>")]
+    NotAnAddress(String),
+    #[error(transparent)]
+    Key(#[from] TargetError),
+    #[error(transparent)]
+    Coordinate(#[from] ManifestError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("no relay holds the collection {0}")]
+    NotFound(String),
+}
+
+/// The collection `slug` pinning every mod installed in `root` by its exact release event and
+/// info hash, with the folder's load order and game version.
+pub fn collection_of_folder(
+    root: &Path,
+    slug: &str,
+    name: Option<&str>,
+    description: &str,
+) -> Result<Collection, CollectionOpError> {
+    let lock = Lockfile::load(root)?;
+    let state = GameState::load(&lock, &root.display().to_string(), None)?;
+    if lock.installs.is_empty() {
+        return Err(CollectionOpError::Empty(root.display().to_string()));
+    }
+    let mut mods = Vec::new();
+    for i in &lock.installs {
+        let bad = || CollectionOpError::Entry(i.coordinate.clone());
+        let key = ModKey::of(i).ok_or_else(bad)?;
+        let mut infohash = [0u8; 20];
+        hex::decode_to_slice(&i.infohash, &mut infohash).map_err(|_| bad())?;
+        mods.push(Pinned {
+            release: ReleaseRef {
+                author: key.author,
+                coordinate: key.coordinate,
+                version: Version::parse(&i.version).map_err(|_| bad())?,
+            },
+            event_id: EventId::from_hex(&i.event_id).map_err(|_| bad())?,
+            infohash,
+        });
+    }
+    let collection = Collection {
+        game: state.game,
+        slug: slug.to_owned(),
+        name: name.unwrap_or(slug).to_owned(),
+        description: description.to_owned(),
+        mods,
+        load_order: state.load_order,
+        game_version: state.game_version,
+    };
+    collection.validate()?;
+    Ok(collection)
+}
+
+/// Reads `<npub>/<game>.collection.<slug>`: the curator and the collection's `d`.
+pub fn parse_collection_address(s: &str) -> Result<(PublicKey, String), CollectionOpError> {
+    let not = || CollectionOpError::NotAnAddress(s.to_owned());
+    let (author, d) = s.split_once('/').ok_or_else(not)?;
+    let (game, slug) = d.split_once(".collection.").ok_or_else(not)?;
+    Coordinate::new(game, slug)?;
+    Ok((parse_public_key(author)?, d.to_owned()))
+}
+
+/// The newest collection `d` by `author` that `source` holds.
+pub async fn fetch_collection(
+    source: &impl EventSource,
+    author: &PublicKey,
+    d: &str,
+) -> Result<Collection, CollectionOpError> {
+    let events = source
+        .events(json!({"kinds": [COLLECTION_KIND], "authors": [author.to_hex()], "#d": [d]}))
+        .await?;
+    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
+        .pop()
+        .ok_or_else(|| CollectionOpError::NotFound(d.to_owned()))?;
+    Ok(Collection::from_event(newest)?)
+}
+
+/// What installing `collection` asks of the planner: each pinned release, by version, event
+/// and info hash.
+pub fn collection_wants(collection: &Collection) -> Vec<Want> {
+    collection
+        .mods
+        .iter()
+        .map(|m| Want {
+            key: ModKey {
+                author: m.release.author,
+                coordinate: m.release.coordinate.clone(),
+            },
+            version: Some(m.release.version.clone()),
+            pinned: Some((m.event_id, m.infohash)),
+        })
+        .collect()
+}
