@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use nostr::prelude::Keys;
 use seedstr_client::install::{install, InstallOptions, Step};
-use seedstr_client::publish::{publish, PublishRequest};
+use seedstr_client::publish::{publish, PublishRequest, SeedFrom};
 use seedstr_client::resolve::target::Target;
 use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_proto::release::{Coordinate, Version};
@@ -224,6 +224,8 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             summary: None,
             description: None,
             relay_timeout: Duration::from_secs(10),
+            // Measured as published: the payload hashed where it lies.
+            seed_from: SeedFrom::InPlace,
         },
     )
     .await?;

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use seedstr_client::feed::FeedUpdate;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
-use seedstr_client::publish::{publish_release, DhtOutcome, PublishRequest, Published};
+use seedstr_client::publish::{publish_release, DhtOutcome, PublishRequest, Published, SeedFrom};
 use seedstr_client::resolve::names::NamePut;
 use seedstr_proto::release::{parse_version, Coordinate};
 
@@ -47,6 +47,10 @@ pub struct PublishArgs {
     relay: RelayArgs,
     #[command(flatten)]
     dht: DhtWriteArgs,
+    /// Seed from the folder itself instead of a kept copy (for very large payloads; editing
+    /// the folder then stops the release being seeded).
+    #[arg(long)]
+    seed_in_place: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -77,6 +81,11 @@ pub fn run(args: PublishArgs) -> Result<()> {
         summary: args.summary.clone(),
         description: None,
         relay_timeout: args.relay.timeout(),
+        seed_from: if args.seed_in_place {
+            SeedFrom::InPlace
+        } else {
+            SeedFrom::KeptCopy
+        },
     };
     let dht = args.dht.enabled().map(DhtArgs::options);
     let name = req.coordinate.to_string();

@@ -383,14 +383,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn publish_reports_the_seeded_folder_as_an_absolute_path_whatever_was_typed() {
+fn a_published_release_is_seeded_from_a_kept_copy_while_the_author_edits_their_folder() {
     let scene = Scene::new();
-    payload_v1(&scene.work.path().join("v1"));
+    let build = scene.work.path().join("build");
+    payload_v1(&build);
+    let v1 = tree(&build);
+    // Published with the folder typed as a relative path.
     let out = scene
         .author
         .command(&[
             "publish",
-            "v1",
+            "build",
             "--ns",
             "generic",
             "--slug",
@@ -410,12 +413,54 @@ fn publish_reports_the_seeded_folder_as_an_absolute_path_whatever_was_typed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let seed_dir = std::path::PathBuf::from(report["seed_dir"].as_str().unwrap());
-    assert!(seed_dir.is_absolute(), "{report}");
+    let p1: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ih1 = p1["infohash"].as_str().unwrap();
+    let kept = std::fs::canonicalize(scene.author.home.path().join("published").join(ih1)).unwrap();
     assert_eq!(
-        seed_dir,
-        std::fs::canonicalize(scene.work.path().join("v1")).unwrap()
+        std::path::PathBuf::from(p1["seed_dir"].as_str().unwrap()),
+        kept,
+        "seeded from the kept copy, named absolutely: {p1}"
     );
-    assert_eq!(report["dht"], Value::Null, "{report}");
+    assert_eq!(tree(&kept), v1);
+
+    // The author edits build/ in place for the next version and publishes it too.
+    std::fs::remove_dir_all(&build).unwrap();
+    payload_v2(&build);
+    let v2 = tree(&build);
+    let p2 = scene
+        .author
+        .publish(&build, "tool", "1.1.0", &scene.relay.url, &[]);
+    let seeder = scene.author.seed(&[]);
+    seeder.wait_seeding(ih1);
+    seeder.wait_seeding(p2["infohash"].as_str().unwrap());
+    let peers = [seeder.addr.clone()];
+    let target = format!("{}/generic.tool", scene.author.hex());
+    for (version, expected) in [("1.0.0", &v1), ("1.1.0", &v2)] {
+        let root = scene.work.path().join(format!("game-{version}"));
+        let r = scene
+            .player
+            .install(
+                &format!("{target}@{version}"),
+                &root,
+                &scene.relay.url,
+                &peers,
+                &["--allow-downgrade"],
+            )
+            .unwrap();
+        assert_eq!(r["version"], version);
+        assert_eq!(&tree(&root), expected, "{version} has its own bytes");
+    }
+
+    // Opting out seeds from the folder itself, as typed.
+    let p3 = scene.author.publish(
+        &build,
+        "tool",
+        "1.2.0",
+        &scene.relay.url,
+        &["--seed-in-place"],
+    );
+    assert_eq!(
+        std::path::PathBuf::from(p3["seed_dir"].as_str().unwrap()),
+        std::fs::canonicalize(&build).unwrap()
+    );
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use seedstr_client::files::durable::replace_file;
-use seedstr_client::publish::PublishRequest;
+use seedstr_client::publish::{PublishRequest, SeedFrom};
 
 use crate::package::{Manifest, Package};
 use crate::release::package_tags;
@@ -85,5 +85,7 @@ pub fn publish_request(
         summary: description,
         description: None,
         relay_timeout,
+        // The archive is already a kept copy (see keep_archive).
+        seed_from: SeedFrom::InPlace,
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
-use seedstr_client::publish::PublishRequest;
+use seedstr_client::publish::{PublishRequest, SeedFrom};
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
 use seedstr_mods::games::{check_paths, game};
@@ -66,6 +66,10 @@ pub struct ReleaseArgs {
     /// Do not write the feed and name record on the DHT.
     #[arg(long, conflicts_with = "dht_bootstrap")]
     no_dht: bool,
+    /// Seed from build/ itself instead of a kept copy (for very large mods; editing build/
+    /// then stops the release being seeded).
+    #[arg(long)]
+    seed_in_place: bool,
     #[arg(long)]
     json: bool,
 }
@@ -112,6 +116,11 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
         summary: Some(project.summary.clone()),
         description: Some(project.description.clone()),
         relay_timeout: args.relay.timeout(),
+        seed_from: if args.seed_in_place {
+            SeedFrom::InPlace
+        } else {
+            SeedFrom::KeptCopy
+        },
     };
     let dht = (!args.no_dht).then(|| args.dht.options());
     let published = runtime()?.block_on(publish_release(

@@ -3,6 +3,7 @@
 //! relay and each relay's answer is reported.
 
 pub mod incident;
+pub mod kept;
 pub mod outbox;
 pub mod own_events;
 
@@ -28,6 +29,19 @@ use crate::relays::{
 use crate::resolve::names::{put_name_record, NamePut};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 
+/// Where a published payload is seeded from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SeedFrom {
+    /// A copy kept under `$SEEDSTR_HOME/published/<infohash>/` ([`kept`]): the author may go
+    /// on editing their folder.
+    #[default]
+    KeptCopy,
+    /// The author's folder itself: no second copy of a very large payload, but a later edit
+    /// there stops the release being seeded.
+    InPlace,
+}
+
+#[derive(Debug, Clone)]
 pub struct PublishRequest {
     /// The payload: a folder, or a single file.
     pub path: PathBuf,
@@ -48,6 +62,8 @@ pub struct PublishRequest {
     /// Project description (Markdown); `None` keeps what the project already says.
     pub description: Option<String>,
     pub relay_timeout: Duration,
+    /// Where the payload is seeded from once published.
+    pub seed_from: SeedFrom,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -97,6 +113,8 @@ pub enum PublishError {
     Join(String),
     #[error(transparent)]
     Keep(#[from] OwnEventsError),
+    #[error(transparent)]
+    KeptCopy(#[from] kept::KeptCopyError),
     #[error(transparent)]
     Seeds(#[from] SeedsError),
 }
@@ -269,9 +287,9 @@ pub struct Published {
     pub dht: Option<DhtOutcome>,
 }
 
-/// Publishes `req` ([`publish`]), keeps the events, registers the payload for seeding and,
-/// unless `dht` is `None`, joins the DHT to rewrite the author's feed and point the name
-/// record `name_record` at the release.
+/// Publishes `req` ([`publish`]), keeps the events, registers the payload for seeding (from
+/// a kept copy unless `req.seed_from` says otherwise) and, unless `dht` is `None`, joins the
+/// DHT to rewrite the author's feed and point the name record `name_record` at the release.
 pub async fn publish_release(
     home: &Path,
     keys: &Keys,
@@ -279,7 +297,21 @@ pub async fn publish_release(
     dht: Option<&DhtOptions>,
     name_record: &str,
 ) -> Result<Published, PublishError> {
-    let report = publish(keys, req).await?;
+    let report = match req.seed_from {
+        SeedFrom::InPlace => publish(keys, req).await?,
+        SeedFrom::KeptCopy => {
+            // The copy is what is hashed and published; it is named once the relays took it.
+            let staged = kept::stage_copy(home, &req.path)?;
+            let copied = PublishRequest {
+                path: staged.payload.clone(),
+                ..req.clone()
+            };
+            let mut report = publish(keys, &copied).await?;
+            report.seed_dir = staged.keep(home, &report.infohash)?;
+            report
+        }
+    };
+
     // The author's own copy first: the feed is built from it.
     OwnEvents::new(home).add(&report.events)?;
     SeedRegistry::new(home).add(
