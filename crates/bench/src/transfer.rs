@@ -307,6 +307,7 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             stall_timeout: Duration::from_secs(60),
             home: work.path().join("fetch-home"),
             dht: None,
+            dht_node: None,
         },
         &|step| match step {
             Step::Resolved { .. } => mark("resolved"),

@@ -11,7 +11,6 @@ use seedstr_client::install::{install, InstallOptions, Outcome, Step};
 use seedstr_client::keys::store::home;
 use seedstr_client::resolve::target::Target;
 use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
-use seedstr_dht::DhtOptions;
 
 use crate::net_args::{human_bytes, print_json, transfer_runtime, PeerArgs, RelayArgs};
 
@@ -61,7 +60,8 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         peers: args.peer.peers.clone(),
         stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
         home: home(),
-        dht: (!args.peer.no_dht).then(|| DhtOptions::joining(&args.peer.dht_bootstrap)),
+        dht: args.peer.dht_options(),
+        dht_node: None,
     };
     let bar = if args.json {
         ProgressBar::hidden()

@@ -63,6 +63,8 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
             stall_timeout: Duration::from_secs(a.stall_timeout.max(1)),
             home: home.clone(),
             dht: None,
+            // Peers are looked up through the seeder's DHT node, the process's one.
+            dht_node: seeder.dht_state().node(),
         },
         retry_after: Duration::from_secs(a.retry_secs.max(1)),
         poll: Duration::from_secs(a.poll_secs.max(1)),

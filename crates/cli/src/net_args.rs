@@ -1,10 +1,11 @@
 //! Flags shared by the commands that reach relays and peers.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use clap::Args;
 use seedstr_client::relays::RelaySet;
+use seedstr_dht::DhtOptions;
 use seedstr_swarm::{Swarm, SwarmOptions};
 
 /// The relay a command uses when none is named: the one `seedstr relay` runs by default.
@@ -50,11 +51,16 @@ pub struct PeerArgs {
     /// A peer to contact directly, host:port (repeatable).
     #[arg(long = "peer")]
     pub peers: Vec<SocketAddr>,
-    /// Mainline DHT bootstrap node, host:port (repeatable) [default: the public routers].
+    /// Mainline DHT bootstrap node, host:port (repeatable) [default: the public routers];
+    /// `none` starts alone, as the first node of a private DHT.
     #[arg(long = "dht-bootstrap")]
     pub dht_bootstrap: Vec<String>,
+    /// UDP address of this process's DHT node [default: port 6881 if free, else any].
+    /// The first node of a private DHT listens on a known address and joins alone.
+    #[arg(long)]
+    pub dht_listen: Option<SocketAddrV4>,
     /// Do not use the DHT (peers then come from --peer and the release's trackers).
-    #[arg(long, conflicts_with = "dht_bootstrap")]
+    #[arg(long, conflicts_with_all = ["dht_bootstrap", "dht_listen"])]
     pub no_dht: bool,
     /// Do not contact trackers named by releases.
     #[arg(long)]
@@ -69,8 +75,6 @@ impl PeerArgs {
     pub fn swarm_options(&self, upload_limit_bps: Option<u32>) -> SwarmOptions {
         SwarmOptions {
             listen: Some(self.listen),
-            dht_bootstrap: (!self.no_dht).then(|| self.dht_bootstrap.clone()),
-            dht_port: None,
             trackers: !self.no_trackers,
             upload_limit_bps: upload_limit_bps.and_then(std::num::NonZeroU32::new),
         }
@@ -78,14 +82,26 @@ impl PeerArgs {
 }
 
 impl PeerArgs {
-    /// Joins the Mainline DHT through the same bootstrap as the swarm; `None` with `--no-dht`.
+    /// How this process's DHT node joins and listens; `None` with `--no-dht`.
+    pub fn dht_options(&self) -> Option<DhtOptions> {
+        (!self.no_dht).then(|| {
+            let opts = DhtOptions::joining(&self.dht_bootstrap);
+            match self.dht_listen {
+                Some(addr) => opts.listening_on(addr),
+                None => opts,
+            }
+        })
+    }
+
+    /// Joins the Mainline DHT as these flags say; `None` with `--no-dht`.
     pub async fn join_dht(&self, server: bool) -> anyhow::Result<Option<seedstr_dht::DhtNode>> {
-        if self.no_dht {
+        let Some(opts) = self.dht_options() else {
             return Ok(None);
-        }
-        crate::dht::join_dht(&self.dht_bootstrap, None, server)
+        };
+        let node = seedstr_dht::DhtNode::join(&DhtOptions { server, ..opts })
             .await
-            .map(Some)
+            .map_err(|e| anyhow::anyhow!("joining the Mainline DHT: {e}"))?;
+        Ok(Some(node))
     }
 }
 

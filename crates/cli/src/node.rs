@@ -26,8 +26,12 @@ pub struct NodeArgs {
     /// DHT node to join through, host:port (repeatable; overrides dht.bootstrap).
     #[arg(long = "dht-bootstrap")]
     dht_bootstrap: Vec<String>,
+    /// UDP address of the node's DHT node (overrides dht.listen); the first node of a
+    /// private DHT listens on a known address and starts alone.
+    #[arg(long)]
+    dht_listen: Option<std::net::SocketAddrV4>,
     /// Run without the Mainline DHT (overrides dht.enabled).
-    #[arg(long, conflicts_with = "dht_bootstrap")]
+    #[arg(long, conflicts_with_all = ["dht_bootstrap", "dht_listen"])]
     no_dht: bool,
 }
 
@@ -56,6 +60,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
             println!("  cargo:   sparse+http://{}/cargo/index/", a.http);
             println!("  health:  http://{}/health", a.http);
             println!("  torrent: {}", a.torrent_listen);
+            if let Some(dht) = a.dht {
+                println!("  dht:     {dht}");
+            }
         },
         shutdown_signal(),
     ))?)
@@ -73,6 +80,9 @@ fn config(args: &NodeArgs, home: &std::path::Path) -> Result<NodeConfig> {
     }
     if let Some(l) = args.torrent_listen {
         config.torrent.listen = l;
+    }
+    if let Some(l) = args.dht_listen {
+        config.dht.listen = l;
     }
     if !args.dht_bootstrap.is_empty() {
         config.dht.bootstrap = args.dht_bootstrap.clone();

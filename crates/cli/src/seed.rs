@@ -53,7 +53,7 @@ pub(crate) async fn start_seeder(
 ) -> Result<Seeder> {
     let opts = SeedOptions {
         swarm: peer.swarm_options(upload_limit),
-        dht: (!peer.no_dht).then(|| peer.dht_bootstrap.clone()),
+        dht: peer.dht_options(),
         republish,
     };
     let report: Report = Arc::new(move |note: &SeedNote| match note {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::spine::Scene;
+use common::spine::{Person, Scene};
 use nostr::prelude::ToBech32;
 use seedstr_dht::Testnet;
 use serde_json::Value;
@@ -102,4 +102,62 @@ fn records_resolve_by_npub_through_the_attestation_even_without_relays() {
     // And a transport key needs no relay at all.
     let direct = json(&get(&format!("transport:{transport_key}")));
     assert_eq!(direct["seq"], second["seq"]);
+}
+
+#[test]
+fn seedstr_nodes_alone_make_a_private_dht() {
+    let (first, writer, reader) = (Person::new(), Person::new(), Person::new());
+    // The first node of a private DHT listens on an address the others are told, with nobody
+    // to join: it starts alone and says where it listens.
+    let seed = first.seed(&["--dht-listen", "127.0.0.1:0", "--dht-bootstrap", "none"]);
+    let listening = seed.wait_for("the DHT node's address", |v| v["dht_listening"].is_string());
+    let addr = listening["dht_listening"].as_str().unwrap().to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+
+    // Another Seedstr node joins through it, writes a record, and a third reads it back: no
+    // other DHT software anywhere.
+    let boot = ["--dht-bootstrap", addr.as_str()];
+    let stored = json(
+        &writer.run(
+            &[
+                &[
+                    "dht",
+                    "put",
+                    "--salt",
+                    "notes",
+                    "--value",
+                    "private hello",
+                    "--json",
+                ][..],
+                &boot,
+            ]
+            .concat(),
+        ),
+    );
+    assert!(stored["stored_at"].as_u64().unwrap() >= 1, "{stored}");
+    let transport_key = hex::encode(
+        seedstr_dht::transport::derive(writer.keys.secret_key())
+            .verifying_key()
+            .to_bytes(),
+    );
+    let got = json(
+        &reader.run(
+            &[
+                &[
+                    "dht",
+                    "get",
+                    &format!("transport:{transport_key}"),
+                    "--salt",
+                    "notes",
+                    "--json",
+                ][..],
+                &boot,
+            ]
+            .concat(),
+        ),
+    );
+    assert_eq!(got["value"], "private hello", "{got}");
 }

@@ -12,6 +12,9 @@ use mainline::{Dht, Id, MutableItem};
 
 use crate::record::{check_sizes, RecordError};
 
+/// The bootstrap list that names no node: the first node of a private DHT starts alone.
+pub const NO_BOOTSTRAP: &str = "none";
+
 /// How a node joins the DHT.
 #[derive(Debug, Clone, Default)]
 pub struct DhtOptions {
@@ -19,6 +22,8 @@ pub struct DhtOptions {
     pub bootstrap: Option<Vec<String>>,
     /// UDP port (default: any free one).
     pub port: Option<u16>,
+    /// The address to bind to (default: every address, or loopback with `loopback`).
+    pub bind: Option<Ipv4Addr>,
     /// Bind to loopback only (tests).
     pub loopback: bool,
     /// Answer other nodes' queries and store their items (a long-running node should).
@@ -28,9 +33,23 @@ pub struct DhtOptions {
 }
 
 impl DhtOptions {
-    /// Joining through `bootstrap` (the public routers when empty). A bootstrap made only of
-    /// loopback addresses is a local test network, and the node stays on loopback with it.
+    /// Listening on `addr` (port 0: any free one).
+    pub fn listening_on(mut self, addr: SocketAddrV4) -> DhtOptions {
+        self.bind = Some(*addr.ip());
+        self.port = Some(addr.port());
+        self
+    }
+
+    /// Joining through `bootstrap` (the public routers when empty; nobody with the single
+    /// word `none`, for the first node of a private DHT). A bootstrap made only of loopback
+    /// addresses is a local test network, and the node stays on loopback with it.
     pub fn joining(bootstrap: &[String]) -> DhtOptions {
+        if bootstrap == [NO_BOOTSTRAP] {
+            return DhtOptions {
+                bootstrap: Some(Vec::new()),
+                ..Default::default()
+            };
+        }
         let loopback = !bootstrap.is_empty()
             && bootstrap
                 .iter()
@@ -98,6 +117,12 @@ pub struct DhtNode {
     dht: AsyncDht,
 }
 
+impl std::fmt::Debug for DhtNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DhtNode").finish_non_exhaustive()
+    }
+}
+
 fn salt_opt(salt: &[u8]) -> Option<&[u8]> {
     (!salt.is_empty()).then_some(salt)
 }
@@ -113,8 +138,14 @@ impl DhtNode {
         if let Some(port) = opts.port {
             builder.port(port);
         }
-        if opts.loopback {
-            builder.bind_address(Ipv4Addr::LOCALHOST);
+        match opts.bind {
+            Some(ip) => {
+                builder.bind_address(ip);
+            }
+            None if opts.loopback => {
+                builder.bind_address(Ipv4Addr::LOCALHOST);
+            }
+            None => {}
         }
         if opts.server {
             builder.server_mode();
@@ -142,9 +173,14 @@ impl DhtNode {
         self.dht.bootstrapped().await
     }
 
-    /// `host:port` others can join through.
-    pub async fn local_addr(&self) -> String {
-        self.dht.info().await.local_addr().to_string()
+    /// The UDP address the node is bound to: others join through it.
+    pub async fn local_addr(&self) -> SocketAddrV4 {
+        self.dht.info().await.local_addr()
+    }
+
+    /// Whether the node knows other nodes now (its routing table is not empty).
+    pub async fn has_peers(&self) -> bool {
+        !self.dht.to_bootstrap().await.is_empty()
     }
 
     /// Signs `value` under `key` and `salt` and stores it.

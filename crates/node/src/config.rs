@@ -68,6 +68,9 @@ pub struct TorrentConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DhtConfig {
     pub enabled: bool,
+    /// The UDP address of the node's one DHT node; others may join through it, so a first
+    /// node of a private DHT starts with an empty or unreachable bootstrap list.
+    pub listen: std::net::SocketAddrV4,
     /// `host:port` of nodes to join through; empty: the public Mainline routers.
     pub bootstrap: Vec<String>,
     /// Seconds between puts of the kept records (own and followed); nodes drop items after
@@ -124,10 +127,19 @@ impl Default for TorrentConfig {
     }
 }
 
+impl DhtConfig {
+    /// How the node's DHT node joins; `None` when the DHT is off.
+    pub fn options(&self) -> Option<seedstr_dht::DhtOptions> {
+        self.enabled
+            .then(|| seedstr_dht::DhtOptions::joining(&self.bootstrap).listening_on(self.listen))
+    }
+}
+
 impl Default for DhtConfig {
     fn default() -> DhtConfig {
         DhtConfig {
             enabled: true,
+            listen: std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 6881),
             bootstrap: Vec::new(),
             republish_secs: 3600,
         }

@@ -58,7 +58,7 @@ async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
         "uptime_secs": s.started.elapsed().as_secs(),
         "relay": {"connections": s.relay.connection_count()},
         "seeding": {"torrents": seeding.torrents, "peers": seeding.live_peers, "listen": s.torrent_listen.to_string()},
-        "dht": {"state": s.dht.get()},
+        "dht": {"state": s.dht.get(), "listen": s.dht.listen().map(|a| a.to_string())},
     }))
 }
 

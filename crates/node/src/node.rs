@@ -19,7 +19,6 @@ use seedstr_client::install::InstallOptions;
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_client::seeding::payload_store::PayloadStore;
 use seedstr_client::seeding::registry::Origin;
-use seedstr_dht::DhtOptions;
 use seedstr_pkg::catalog::Sources;
 use seedstr_pkg::store::PackageStore;
 use seedstr_pkg::trust::TrustError;
@@ -49,6 +48,8 @@ pub struct Addresses {
     pub torrent: SocketAddr,
     /// The address the torrent session is bound to, as configured (`0.0.0.0:6881`, say).
     pub torrent_listen: SocketAddr,
+    /// The UDP address of the node's DHT node, when the DHT is on.
+    pub dht: Option<std::net::SocketAddrV4>,
 }
 
 /// Why the node could not start or serve.
@@ -123,6 +124,7 @@ pub async fn run(
         http,
         torrent,
         torrent_listen,
+        dht: seeder.dht_state().listen(),
     };
 
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
@@ -193,7 +195,6 @@ pub async fn run(
 
 /// The seeder over the node's data folder, its news logged.
 async fn start_seeder(config: &NodeConfig, data: &Path) -> Result<Seeder, NodeError> {
-    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
     let report: Report = Arc::new(|note: &SeedNote| {
         let event = serde_json::to_string(note).unwrap_or_default();
         tracing::info!(target: "seedstr::seeding", %event, "{note}");
@@ -203,12 +204,10 @@ async fn start_seeder(config: &NodeConfig, data: &Path) -> Result<Seeder, NodeEr
         SeedOptions {
             swarm: SwarmOptions {
                 listen: Some(config.torrent.listen),
-                dht_bootstrap: dht_bootstrap.clone(),
-                dht_port: None,
                 trackers: config.torrent.trackers,
                 upload_limit_bps: std::num::NonZeroU32::new(config.torrent.upload_limit),
             },
-            dht: dht_bootstrap,
+            dht: config.dht.options(),
             republish: Duration::from_secs(config.dht.republish_secs.max(1)),
         },
         report,
@@ -249,7 +248,6 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         link,
     } = parts;
     let relay_timeout = Duration::from_secs(config.packages.relay_timeout_secs.max(1));
-    let dht_bootstrap = config.dht.enabled.then(|| config.dht.bootstrap.clone());
     let fetch = InstallOptions {
         relays: vec![own_relay.to_owned()],
         relay_timeout,
@@ -257,7 +255,9 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         peers: Vec::new(),
         stall_timeout: Duration::from_secs(config.packages.stall_timeout_secs.max(1)),
         home: data.to_owned(),
-        dht: dht_bootstrap.as_deref().map(DhtOptions::joining),
+        dht: config.dht.options(),
+        // The process's one DHT node: downloads look peers up through it.
+        dht_node: seeder.dht_state().node(),
     };
     // The relays lookups ask: the node's own first, then the configured ones.
     let relays: Vec<String> = std::iter::once(own_relay.to_owned())

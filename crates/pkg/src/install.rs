@@ -192,9 +192,11 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
                 let mut fetch = req.fetch.clone();
                 if let Via::Dht(reader) = &via {
                     // With no relay, the publishers' seeders are found where their feeds
-                    // were: on the DHT, which they announce to.
+                    // were: on the DHT, which they announce to, through the node already
+                    // joined to read the feeds.
                     let peers = reader.peers(&p.release.release.infohash, PEER_WAIT).await;
                     fetch.peers.extend(peers);
+                    fetch.dht_node = Some(reader.dht().clone());
                 }
                 store.archive(swarm, &p.release, &fetch).await?
             }

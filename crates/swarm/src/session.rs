@@ -10,21 +10,19 @@ use std::time::Duration;
 
 use librqbit::{
     api::TorrentIdOrHash, limits::LimitsConfig, AddTorrent, AddTorrentOptions, AddTorrentResponse,
-    DhtSessionConfig, ListenerMode, ListenerOptions, ManagedTorrent, Session, SessionOptions,
+    ListenerMode, ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
 
 use crate::error::SwarmError;
 use crate::torrent::Torrent;
 
-/// How a session finds and accepts peers.
+/// How a session finds and accepts peers. A session runs no DHT node of its own: each process
+/// runs one Mainline node (the `dht` crate's), which announces what is seeded and finds peers
+/// for what is fetched, handed to the session as [`Sources::peers`].
 #[derive(Debug, Clone, Default)]
 pub struct SwarmOptions {
     /// TCP address to accept peers on. Port 0 picks a free port. `None`: leech only.
     pub listen: Option<SocketAddr>,
-    /// `None` turns the DHT off; `Some(empty)` uses librqbit's public routers.
-    pub dht_bootstrap: Option<Vec<String>>,
-    /// Fixed DHT UDP port (default: random).
-    pub dht_port: Option<u16>,
     /// Contact trackers named by releases.
     pub trackers: bool,
     /// Upload cap in bytes per second for the whole session.
@@ -91,15 +89,10 @@ impl Swarm {
             }
             None => None,
         };
-        let dht = opts.dht_bootstrap.map(|bootstrap| DhtSessionConfig {
-            bootstrap_addrs: (!bootstrap.is_empty()).then_some(bootstrap),
-            port: opts.dht_port,
-            persistence: None,
-        });
         let session = Session::new_with_opts(
             PathBuf::from("."),
             SessionOptions {
-                dht,
+                dht: None,
                 disable_trackers: !opts.trackers,
                 fastresume: false,
                 persistence: None,

@@ -76,66 +76,6 @@ async fn a_fetcher_gets_the_payload_from_a_seeder_by_address() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peers_are_found_through_a_loopback_dht() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("SEEDSTR_LOG"))
-        .with_test_writer()
-        .try_init();
-    let testnet = seedstr_testkit::PeerDhtTestnet::start(8).await.unwrap();
-    let bootstrap: Vec<String> = testnet.bootstrap();
-    let with_dht = || SwarmOptions {
-        dht_bootstrap: Some(bootstrap.clone()),
-        ..loopback()
-    };
-
-    let src = tempfile::tempdir().unwrap();
-    write_payload(src.path());
-    let mut torrent = create(src.path(), "payload").unwrap();
-    // Stand in for the real DHT's density: name the payload so a testnet node is near it.
-    let mut n = 0;
-    while !testnet.has_node_near(&torrent.info_hash) {
-        n += 1;
-        torrent = torrent.renamed(&format!("payload-{n}")).unwrap();
-    }
-    let seeder = Swarm::start(with_dht()).await.unwrap();
-    seeder
-        .seed(&torrent.to_file_bytes(&[]), src.path(), &Sources::default())
-        .await
-        .unwrap()
-        .wait_until_completed()
-        .await
-        .unwrap();
-
-    let fetcher = Swarm::start(with_dht()).await.unwrap();
-    let meta = tokio::time::timeout(
-        Duration::from_secs(60),
-        fetcher.metadata(&magnet(&torrent.info_hash_hex()), &Sources::default()),
-    )
-    .await
-    .expect("the DHT finds the seeder within 60 s")
-    .unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let t = fetcher
-        .fetch(
-            &meta.torrent_file,
-            out.path(),
-            &Sources {
-                peers: meta.seen_peers.clone(),
-                trackers: vec![],
-            },
-        )
-        .await
-        .unwrap();
-    t.wait_or_stall(Duration::from_secs(30), |_| {})
-        .await
-        .unwrap();
-    assert_eq!(
-        std::fs::read(out.path().join("readme.txt")).unwrap(),
-        b"hello swarm"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payload_changed_since_hashing_is_not_seeded() {
     let src = tempfile::tempdir().unwrap();
     write_payload(src.path());

@@ -238,7 +238,8 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
         peers: args.peer.peers.clone(),
         stall_timeout: Duration::from_secs(args.stall_timeout.max(1)),
         home: home(),
-        dht: None,
+        dht: args.peer.dht_options(),
+        dht_node: None,
     };
     let quiet = args.json;
     let on_step = move |release: &str, step: Step| {

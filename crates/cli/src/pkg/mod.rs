@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use seedstr_client::install::InstallOptions;
-use seedstr_dht::DhtOptions;
 use seedstr_pkg::catalog::Sources;
 
 use crate::net_args::{PeerArgs, RelayArgs};
@@ -49,7 +48,8 @@ impl LookupArgs {
             peers: self.peer.peers.clone(),
             stall_timeout: Duration::from_secs(self.stall_timeout.max(1)),
             home: home.to_owned(),
-            dht: (!self.peer.no_dht).then(|| DhtOptions::joining(&self.peer.dht_bootstrap)),
+            dht: self.peer.dht_options(),
+            dht_node: None,
         };
         Ok((sources, fetch))
     }

@@ -177,7 +177,7 @@ fn log_filter() -> String {
 /// `extra`, plus `--no-dht` unless it names a DHT bootstrap: tests never reach the public DHT.
 fn no_dht_unless_asked<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = extra.to_vec();
-    if !extra.contains(&"--dht-bootstrap") {
+    if !extra.contains(&"--dht-bootstrap") && !extra.contains(&"--dht-listen") {
         args.push("--no-dht");
     }
     args

@@ -24,7 +24,7 @@ use crate::relays::list_failures;
 use crate::resolve::dht::{resolve_on_dht, DhtResolveError};
 use crate::resolve::target::Target;
 use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
-use seedstr_dht::DhtOptions;
+use seedstr_dht::{DhtNode, DhtOptions};
 
 const STAGING: &str = "staging";
 
@@ -40,8 +40,37 @@ pub struct InstallOptions {
     pub stall_timeout: Duration,
     /// `$SEEDSTR_HOME`, where attestations seen before are kept.
     pub home: PathBuf,
-    /// How to join the Mainline DHT when no relay answers; `None`: no fallback.
+    /// How to join the Mainline DHT, to find a release's peers and, when no relay answers, the
+    /// author's records; `None`: no DHT.
     pub dht: Option<DhtOptions>,
+    /// A DHT node this process already runs (a node's, a seeder's), used instead of joining
+    /// a second one.
+    pub dht_node: Option<DhtNode>,
+}
+
+/// How long a fetch waits for the DHT's first peers: briefly when peers or trackers are
+/// known anyway, longer when the DHT is the only way to a seeder.
+const DHT_PEERS_BESIDE: Duration = Duration::from_secs(3);
+const DHT_PEERS_ALONE: Duration = Duration::from_secs(15);
+
+/// Peers the DHT knows for `release`, through the process's node or one joined for it.
+async fn dht_peers_for(
+    opts: &InstallOptions,
+    release: &Release,
+    wait: Duration,
+) -> Vec<SocketAddr> {
+    let node = match (&opts.dht_node, &opts.dht) {
+        (Some(node), _) => node.clone(),
+        (None, Some(dht)) => match DhtNode::join(dht).await {
+            Ok(node) => node,
+            Err(e) => {
+                tracing::debug!("no DHT peers: joining the DHT: {e}");
+                return Vec::new();
+            }
+        },
+        (None, None) => return Vec::new(),
+    };
+    node.first_peers(&release.infohash, wait).await
 }
 
 /// What an install is doing, for progress displays.
@@ -524,8 +553,22 @@ async fn fetch(
     dht_peers: &[SocketAddr],
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<Fetched, InstallError> {
+    let mut peers = [&opts.peers[..], dht_peers].concat();
+    if dht_peers.is_empty() {
+        let alone = peers.is_empty() && release.trackers.is_empty();
+        let wait = if alone {
+            DHT_PEERS_ALONE.min(opts.stall_timeout)
+        } else {
+            DHT_PEERS_BESIDE
+        };
+        for p in dht_peers_for(opts, release, wait).await {
+            if !peers.contains(&p) {
+                peers.push(p);
+            }
+        }
+    }
     let sources = Sources {
-        peers: [&opts.peers[..], dht_peers].concat(),
+        peers,
         trackers: release.trackers.clone(),
     };
     let mut fetched = Fetched {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
 
 use seedstr_dht::{DhtNode, DhtOptions};
@@ -55,6 +56,14 @@ pub enum SeedNote {
     Republished {
         republished: Republished,
     },
+    /// The process's DHT node started on this UDP address (others may join through it).
+    DhtListening {
+        dht_listening: String,
+    },
+    /// The process's DHT node joined the DHT; it listens on this UDP address.
+    DhtJoined {
+        dht_joined: String,
+    },
     /// Something that did not stop the seeder but that its operator should see.
     Warning {
         warning: String,
@@ -90,6 +99,12 @@ impl std::fmt::Display for SeedNote {
                 ),
                 Err(e) => write!(f, "could not republish {} of {}: {e}", r.label, r.author),
             },
+            SeedNote::DhtListening { dht_listening } => {
+                write!(f, "DHT node listening on {dht_listening}")
+            }
+            SeedNote::DhtJoined { dht_joined } => {
+                write!(f, "joined the DHT; its node listens on {dht_joined}")
+            }
             SeedNote::Warning { warning } => write!(f, "warning: {warning}"),
         }
     }
@@ -105,6 +120,8 @@ pub enum SeederError {
     Session(String),
     #[error("the BitTorrent session is not listening")]
     NotListening,
+    #[error("starting the DHT node: {0}")]
+    Dht(String),
     #[error(transparent)]
     Registry(#[from] super::registry::SeedsError),
 }
@@ -112,9 +129,8 @@ pub enum SeederError {
 /// How a seeder runs.
 pub struct SeedOptions {
     pub swarm: SwarmOptions,
-    /// Bootstrap nodes of the DHT to announce on and republish to (empty: the public
-    /// routers); `None`: no DHT.
-    pub dht: Option<Vec<String>>,
+    /// How the process's DHT node joins (and where it listens); `None`: no DHT.
+    pub dht: Option<DhtOptions>,
     /// Between puts of the kept DHT records.
     pub republish: Duration,
 }
@@ -152,8 +168,10 @@ pub struct SeedingStats {
 struct DhtStatus {
     state: AtomicU8,
     announces: std::sync::atomic::AtomicU64,
-    /// The joined node, for lookups others make through it (seeders, feeds).
+    /// The node, for lookups others make through it (seeders, feeds).
     node: std::sync::OnceLock<DhtNode>,
+    /// The UDP address it is bound to.
+    listen: std::sync::OnceLock<SocketAddrV4>,
 }
 
 /// Reads a seeder's [`DhtState`] and announce count from elsewhere.
@@ -170,9 +188,14 @@ impl DhtStateHandle {
         self.0.announces.load(Ordering::Relaxed)
     }
 
-    /// The DHT node, once it has joined.
+    /// The DHT node, once started.
     pub fn node(&self) -> Option<DhtNode> {
         self.0.node.get().cloned()
+    }
+
+    /// The UDP address the DHT node is bound to, once started.
+    pub fn listen(&self) -> Option<SocketAddrV4> {
+        self.0.listen.get().copied()
     }
 }
 
@@ -195,25 +218,41 @@ impl Seeder {
             listening: addr.to_string(),
             registry: registry.dir().to_owned(),
         });
-        // Joining the DHT takes a while on the real network: it runs beside seeding, and
-        // announcements wait in the channel until it has joined.
+        // The process's one DHT node starts now, so its address is known at once; joining
+        // takes a while on the real network, so it runs beside seeding, and announcements wait
+        // in the channel meanwhile.
         let dht_state = Arc::new(DhtStatus::default());
-        let announce = opts.dht.map(|bootstrap| {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            dht_state
-                .state
-                .store(DhtState::Joining as u8, Ordering::Relaxed);
-            let upkeep = DhtUpkeep {
-                home: home.to_owned(),
-                bootstrap,
-                port: addr.port(),
-                republish: opts.republish,
-                report: report.clone(),
-                state: dht_state.clone(),
-            };
-            tokio::spawn(upkeep.run(rx));
-            tx
-        });
+        let announce = match opts.dht {
+            None => None,
+            Some(dht_opts) => {
+                let node = DhtNode::start(&DhtOptions {
+                    // A long-running seeder answers other nodes and stores their items.
+                    server: true,
+                    ..dht_opts
+                })
+                .map_err(|e| SeederError::Dht(e.to_string()))?;
+                let listen = node.local_addr().await;
+                let _ = dht_state.listen.set(listen);
+                report(&SeedNote::DhtListening {
+                    dht_listening: listen.to_string(),
+                });
+                let _ = dht_state.node.set(node.clone());
+                dht_state
+                    .state
+                    .store(DhtState::Joining as u8, Ordering::Relaxed);
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let upkeep = DhtUpkeep {
+                    home: home.to_owned(),
+                    node,
+                    port: addr.port(),
+                    republish: opts.republish,
+                    report: report.clone(),
+                    state: dht_state.clone(),
+                };
+                tokio::spawn(upkeep.run(rx));
+                Some(tx)
+            }
+        };
         Ok(Seeder {
             swarm,
             registry,
@@ -335,7 +374,7 @@ impl Seeder {
 /// fifteen minutes, every kept record put again every `republish` (and once at the start).
 struct DhtUpkeep {
     home: std::path::PathBuf,
-    bootstrap: Vec<String>,
+    node: DhtNode,
     /// The BitTorrent port announced.
     port: u16,
     republish: Duration,
@@ -350,7 +389,8 @@ pub enum DhtState {
     Off = 0,
     Joining = 1,
     Joined = 2,
-    /// No bootstrap node answered; seeding goes on without the DHT.
+    /// No bootstrap node answered: the node serves alone (others may join through it) and
+    /// joins as soon as another node answers.
     Unreachable = 3,
 }
 
@@ -380,27 +420,28 @@ const ANNOUNCES_AT_ONCE: usize = 16;
 
 impl DhtUpkeep {
     async fn run(self, mut started: tokio::sync::mpsc::UnboundedReceiver<[u8; 20]>) {
-        // A long-running seeder answers other nodes and stores their items.
-        let opts = DhtOptions {
-            server: true,
-            ..DhtOptions::joining(&self.bootstrap)
-        };
-        let dht = match DhtNode::join(&opts).await {
-            Ok(dht) => {
-                let _ = self.state.node.set(dht.clone());
-                self.state
-                    .state
-                    .store(DhtState::Joined as u8, Ordering::Relaxed);
-                dht
-            }
-            Err(e) => {
-                tracing::warn!("joining the Mainline DHT: {e}; seeding without announcing on it or republishing records");
-                self.state
-                    .state
-                    .store(DhtState::Unreachable as u8, Ordering::Relaxed);
-                return;
-            }
-        };
+        let dht = self.node.clone();
+        if dht.bootstrapped().await {
+            joined(&self.state, &self.report);
+        } else {
+            // Said once. The node keeps serving, so others may join through it (the first node
+            // of a private DHT), and it keeps asking its bootstrap nodes.
+            self.state
+                .state
+                .store(DhtState::Unreachable as u8, Ordering::Relaxed);
+            let listen = self.state.listen.get().map(ToString::to_string);
+            (self.report)(&SeedNote::Warning {
+                warning: format!(
+                    "no DHT node answered; serving the DHT alone on {} and joining when another node answers",
+                    listen.unwrap_or_default()
+                ),
+            });
+            tokio::spawn(watch_join(
+                dht.clone(),
+                self.state.clone(),
+                self.report.clone(),
+            ));
+        }
         // Each put and announce waits out the DHT's request timeout, so republishing runs
         // beside the announces (a torrent started meanwhile is findable at once), and
         // announces run several at a time.
@@ -434,6 +475,29 @@ impl DhtUpkeep {
     }
 }
 
+/// Marks the DHT joined and says so.
+fn joined(state: &DhtStatus, report: &Report) {
+    state.state.store(DhtState::Joined as u8, Ordering::Relaxed);
+    if let Some(listen) = state.listen.get() {
+        report(&SeedNote::DhtJoined {
+            dht_joined: listen.to_string(),
+        });
+    }
+}
+
+/// Looks, less and less often, for the first node that answers an unreachable DHT.
+async fn watch_join(dht: DhtNode, state: Arc<DhtStatus>, report: Report) {
+    let mut pause = Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(pause).await;
+        if dht.has_peers().await {
+            joined(&state, &report);
+            return;
+        }
+        pause = (pause * 2).min(Duration::from_secs(300));
+    }
+}
+
 async fn republish_every(home: std::path::PathBuf, dht: DhtNode, every: Duration, report: Report) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -459,6 +523,10 @@ async fn announce_one(dht: &DhtNode, ih: [u8; 20], port: u16, report: &Report, s
                 announced: infohash,
                 port,
             })
+        }
+        // While the DHT is unreachable that was said once; each failed announce is not news.
+        Err(e) if DhtState::from_u8(status.state.load(Ordering::Relaxed)) != DhtState::Joined => {
+            tracing::debug!("announcing {infohash} on the DHT: {e}")
         }
         Err(e) => report(&SeedNote::Warning {
             warning: format!("announcing {infohash} on the DHT: {e}"),

@@ -126,8 +126,6 @@ impl FeedLookup {
             .get_or_try_init(|| async {
                 let swarm = Swarm::start(SwarmOptions {
                     listen: None,
-                    dht_bootstrap: None,
-                    dht_port: None,
                     trackers: false,
                     upload_limit_bps: None,
                 })

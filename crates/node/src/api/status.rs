@@ -53,6 +53,7 @@ pub fn status_view(s: &ApiState) -> Value {
         "relays": st.relays,
         "dht": {
             "state": st.dht.get(),
+            "listen": st.dht.listen().map(|a| a.to_string()),
             "announces": st.dht.announces(),
             "records_kept": st.kept_records(),
         },
