@@ -535,139 +535,51 @@ impl Release {
     /// Reads and checks a release event: signature, kind, that `d`, `a` and `version` agree with
     /// each other and with the author, and [`Release::validate`].
     pub fn from_event(event: &Event) -> Result<Release, ManifestError> {
-        let d = verified_d_tag(event, RELEASE_KIND, "release (30079)")?;
-        let (coord, version) = d
-            .rsplit_once('@')
-            .ok_or_else(|| bad("d", format!("{d:?} is not <ns>.<slug>@<version>")))?;
-        let coordinate = Coordinate::parse(coord)?;
-        let version = parse_version(version)?;
-        let version_tag =
-            first_tag_value(event, "version").ok_or(ManifestError::Missing("version"))?;
-        if version_tag != version.to_string() {
-            return Err(ManifestError::Mismatch {
-                expected: format!("version {version}"),
-                found: format!("version {version_tag}"),
-            });
-        }
-        let project = first_tag_value(event, "a").ok_or(ManifestError::Missing("a"))?;
-        let want = coordinate.project_address(&event.pubkey);
-        if project != want {
-            return Err(ManifestError::Mismatch {
-                expected: want,
-                found: project.to_owned(),
-            });
-        }
+        let (coordinate, version) = release_identity(event)?;
         let infohash = parse_hex::<20>(
             first_tag_value(event, "i").ok_or(ManifestError::Missing("i"))?,
             "i",
         )?;
-
-        let mut files = Vec::new();
-        let mut trackers = Vec::new();
-        let mut mirrors = Vec::new();
-        let mut supersedes = None;
-        let mut dependencies = Vec::new();
-        let mut game_versions = Vec::new();
-        let mut zap_target = None;
+        let mut release = Release {
+            coordinate,
+            version,
+            files: Vec::new(),
+            infohash,
+            torrent_name: first_tag_value(event, "title")
+                .unwrap_or_default()
+                .to_owned(),
+            trackers: Vec::new(),
+            mirrors: Vec::new(),
+            supersedes: None,
+            changelog: event.content.clone(),
+            dependencies: Vec::new(),
+            game_versions: Vec::new(),
+            zap_target: None,
+            package: None,
+        };
         for t in event.tags.iter() {
             let s = t.as_slice();
             match s[0].as_str() {
-                "file" => {
-                    if s.len() < 4 {
-                        return Err(bad("file", "expected [\"file\", path, sha256, size]"));
-                    }
-                    let size = s[3].parse::<u64>().map_err(|_| {
-                        bad(
-                            "file",
-                            format!("size {:?} of {:?} is not a number", s[3], s[1]),
-                        )
-                    })?;
-                    files.push(ReleaseFile {
-                        path: s[1].clone(),
-                        sha256: parse_hex::<32>(&s[2], "file")?,
-                        size,
-                    });
-                }
-                "tracker" if s.len() >= 2 => trackers.push(s[1].clone()),
+                "file" => release.files.push(file_tag(s)?),
+                "tracker" if s.len() >= 2 => release.trackers.push(s[1].clone()),
                 "distribution" if s.len() >= 2 && !s[1].starts_with("torrent:") => {
-                    mirrors.push(s[1].clone())
+                    release.mirrors.push(s[1].clone())
                 }
-                "supersedes" => {
-                    if s.len() < 3 {
-                        return Err(bad(
-                            "supersedes",
-                            "expected [\"supersedes\", version, event id]",
-                        ));
-                    }
-                    let event_id = EventId::from_hex(&s[2])
-                        .map_err(|_| bad("supersedes", format!("{:?} is not an event id", s[2])))?;
-                    supersedes = Some(Supersedes {
-                        version: parse_version(&s[1])?,
-                        event_id,
-                    });
-                }
-                "dependency" => {
-                    if s.len() < 4 {
-                        return Err(bad(
-                            "dependency",
-                            "expected [\"dependency\", 30078:<author>:<ns>.<slug>, range, required|optional|incompatible]",
-                        ));
-                    }
-                    let (author, coordinate) = parse_project_address(&s[1]).map_err(|_| {
-                        bad(
-                            "dependency",
-                            format!(
-                                "{:?} is not a project address 30078:<hex author>:<ns>.<slug>",
-                                s[1]
-                            ),
-                        )
-                    })?;
-                    let range = VersionReq::parse(&s[2]).map_err(|_| {
-                        bad("dependency", format!("{:?} is not a version range", s[2]))
-                    })?;
-                    let kind = DependencyKind::parse(&s[3]).ok_or_else(|| {
-                        bad(
-                            "dependency",
-                            format!("{:?} is not required, optional or incompatible", s[3]),
-                        )
-                    })?;
-                    dependencies.push(Dependency {
-                        author,
-                        coordinate,
-                        range,
-                        kind,
-                    });
-                }
-                "game-version" if s.len() >= 2 => game_versions.push(s[1].clone()),
-                "zap-target" if s.len() >= 2 => zap_target = Some(s[1].clone()),
+                "supersedes" => release.supersedes = Some(supersedes_tag(s)?),
+                "dependency" => release.dependencies.push(dependency_tag(s)?),
+                "game-version" if s.len() >= 2 => release.game_versions.push(s[1].clone()),
+                "zap-target" if s.len() >= 2 => release.zap_target = Some(s[1].clone()),
                 _ => {}
             }
         }
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        release.files.sort_by(|a, b| a.path.cmp(&b.path));
         let pairs: Vec<(&str, &[String])> = event
             .tags
             .iter()
             .map(|t| t.as_slice())
             .filter_map(|s| s.split_first().map(|(n, v)| (n.as_str(), v)))
             .collect();
-        let package = PackageTags::read(&pairs)?;
-        let release = Release {
-            coordinate,
-            version,
-            files,
-            infohash,
-            torrent_name: first_tag_value(event, "title")
-                .unwrap_or_default()
-                .to_owned(),
-            trackers,
-            mirrors,
-            supersedes,
-            changelog: event.content.clone(),
-            dependencies,
-            game_versions,
-            zap_target,
-            package,
-        };
+        release.package = PackageTags::read(&pairs)?;
         release.validate()?;
         Ok(release)
     }
@@ -688,6 +600,100 @@ impl Release {
         }
         Ok(())
     }
+}
+
+/// A release event's coordinate and version: its signature and kind checked, and its `d`,
+/// `version` and `a` tags agreeing with each other and with its author.
+fn release_identity(event: &Event) -> Result<(Coordinate, Version), ManifestError> {
+    let d = verified_d_tag(event, RELEASE_KIND, "release (30079)")?;
+    let (coord, version) = d
+        .rsplit_once('@')
+        .ok_or_else(|| bad("d", format!("{d:?} is not <ns>.<slug>@<version>")))?;
+    let coordinate = Coordinate::parse(coord)?;
+    let version = parse_version(version)?;
+    let version_tag = first_tag_value(event, "version").ok_or(ManifestError::Missing("version"))?;
+    if version_tag != version.to_string() {
+        return Err(ManifestError::Mismatch {
+            expected: format!("version {version}"),
+            found: format!("version {version_tag}"),
+        });
+    }
+    let project = first_tag_value(event, "a").ok_or(ManifestError::Missing("a"))?;
+    let want = coordinate.project_address(&event.pubkey);
+    if project != want {
+        return Err(ManifestError::Mismatch {
+            expected: want,
+            found: project.to_owned(),
+        });
+    }
+    Ok((coordinate, version))
+}
+
+/// `["file", path, sha256, size]`.
+fn file_tag(s: &[String]) -> Result<ReleaseFile, ManifestError> {
+    if s.len() < 4 {
+        return Err(bad("file", "expected [\"file\", path, sha256, size]"));
+    }
+    let size = s[3].parse::<u64>().map_err(|_| {
+        bad(
+            "file",
+            format!("size {:?} of {:?} is not a number", s[3], s[1]),
+        )
+    })?;
+    Ok(ReleaseFile {
+        path: s[1].clone(),
+        sha256: parse_hex::<32>(&s[2], "file")?,
+        size,
+    })
+}
+
+/// `["supersedes", version, event id]`.
+fn supersedes_tag(s: &[String]) -> Result<Supersedes, ManifestError> {
+    if s.len() < 3 {
+        return Err(bad(
+            "supersedes",
+            "expected [\"supersedes\", version, event id]",
+        ));
+    }
+    let event_id = EventId::from_hex(&s[2])
+        .map_err(|_| bad("supersedes", format!("{:?} is not an event id", s[2])))?;
+    Ok(Supersedes {
+        version: parse_version(&s[1])?,
+        event_id,
+    })
+}
+
+/// `["dependency", 30078:<author>:<ns>.<slug>, range, required|optional|incompatible]`.
+fn dependency_tag(s: &[String]) -> Result<Dependency, ManifestError> {
+    if s.len() < 4 {
+        return Err(bad(
+            "dependency",
+            "expected [\"dependency\", 30078:<author>:<ns>.<slug>, range, required|optional|incompatible]",
+        ));
+    }
+    let (author, coordinate) = parse_project_address(&s[1]).map_err(|_| {
+        bad(
+            "dependency",
+            format!(
+                "{:?} is not a project address 30078:<hex author>:<ns>.<slug>",
+                s[1]
+            ),
+        )
+    })?;
+    let range = VersionReq::parse(&s[2])
+        .map_err(|_| bad("dependency", format!("{:?} is not a version range", s[2])))?;
+    let kind = DependencyKind::parse(&s[3]).ok_or_else(|| {
+        bad(
+            "dependency",
+            format!("{:?} is not required, optional or incompatible", s[3]),
+        )
+    })?;
+    Ok(Dependency {
+        author,
+        coordinate,
+        range,
+        kind,
+    })
 }
 
 #[cfg(test)]

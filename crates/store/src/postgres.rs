@@ -19,7 +19,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
 use crate::keys;
-use crate::rules::{address_d, deletion_targets, indexed_tags};
+use crate::rules::{address_d, deletion_targets, indexed_tags, DeletionTargets};
 use crate::{
     merge_results, IdList, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent,
 };
@@ -198,134 +198,20 @@ impl PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
+    /// Saves one event in one transaction: every row it touches locked first, then checked
+    /// (a duplicate, deleted, or older than what its address holds), inserted with its tags and
+    /// address, and, for a deletion, what it deletes removed; committed before the answer.
     async fn save_event(&self, event: &Event) -> Result<SaveOutcome> {
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let tx = client.transaction().await?;
-        let id = event.id.as_bytes().to_vec();
-        let pubkey = event.pubkey.as_bytes().to_vec();
-        let kind = event.kind.as_u16();
-        let at = event.created_at.as_secs() as i64;
-        let address = address_d(event).map(|d| keys::address(kind, event.pubkey.as_bytes(), d));
-        let deletion = (kind == seedstr_proto::kind::DELETION).then(|| deletion_targets(event));
-
-        let mut locks = vec![lock_key(b'i', &id)];
-        if let Some(a) = &address {
-            locks.push(lock_key(b'a', a));
+        let row = EventRow::of(event);
+        lock_rows(&tx, event, &row).await?;
+        if let Some(outcome) = refusal(&tx, event, &row).await? {
+            return Ok(outcome);
         }
-        if let Some(t) = &deletion {
-            locks.extend(t.ids.iter().map(|i| lock_key(b'i', i)));
-            locks.extend(
-                t.addresses
-                    .iter()
-                    .map(|(k, d)| lock_key(b'a', &keys::address(*k, event.pubkey.as_bytes(), d))),
-            );
-        }
-        locks.sort_unstable();
-        locks.dedup();
-        for l in &locks {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[l]).await?;
-        }
-
-        if tx
-            .query_opt("SELECT 1 FROM events WHERE id = $1", &[&id])
-            .await?
-            .is_some()
-        {
-            return Ok(SaveOutcome::Duplicate);
-        }
-        if tx
-            .query_opt(
-                "SELECT 1 FROM deleted_ids WHERE id = $1 AND pubkey = $2",
-                &[&id, &pubkey],
-            )
-            .await?
-            .is_some()
-        {
-            return Ok(SaveOutcome::Deleted);
-        }
-        if let Some(addr) = &address {
-            if let Some(row) = tx
-                .query_opt(
-                    "SELECT until FROM deleted_addresses WHERE address = $1",
-                    &[addr],
-                )
-                .await?
-            {
-                if at <= row.get::<_, i64>(0) {
-                    return Ok(SaveOutcome::Deleted);
-                }
-            }
-            if let Some(row) = tx
-                .query_opt(
-                    "SELECT e.id, e.created_at FROM addresses a JOIN events e ON e.id = a.event_id WHERE a.address = $1",
-                    &[addr],
-                )
-                .await?
-            {
-                let old_id: Vec<u8> = row.get(0);
-                let old_at: i64 = row.get(1);
-                let old_id32: [u8; 32] = old_id.as_slice().try_into().map_err(|_| StoreError::Corrupt("event id length".into()))?;
-                if !supersedes_parts(at as u64, event.id.as_bytes(), old_at as u64, &old_id32) {
-                    return Ok(SaveOutcome::Superseded);
-                }
-                tx.execute("DELETE FROM events WHERE id = $1", &[&old_id]).await?;
-            }
-        }
-
-        let exp = expiration(event).map(|e| e.min(i64::MAX as u64) as i64);
-        tx.execute(
-            "INSERT INTO events (id, pubkey, kind, created_at, expiration, json) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&id, &pubkey, &(kind as i32), &at, &exp, &event.as_json()],
-        )
-        .await?;
-        let mut tags: Vec<(i8, Vec<u8>)> = indexed_tags(event)
-            .map(|(l, v)| (l as i8, value_key(v)))
-            .collect();
-        tags.sort_unstable();
-        tags.dedup();
-        if !tags.is_empty() {
-            let letters: Vec<i8> = tags.iter().map(|t| t.0).collect();
-            let values: Vec<Vec<u8>> = tags.into_iter().map(|t| t.1).collect();
-            tx.execute(
-                "INSERT INTO event_tags (event_id, letter, value_key, created_at) SELECT $1, l, v, $4 FROM unnest($2::\"char\"[], $3::bytea[]) AS t(l, v)",
-                &[&id, &letters, &values, &at],
-            )
-            .await?;
-        }
-        if let Some(addr) = &address {
-            tx.execute(
-                "INSERT INTO addresses (address, event_id) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET event_id = EXCLUDED.event_id",
-                &[addr, &id],
-            )
-            .await?;
-        }
-        if let Some(targets) = deletion {
-            for target in &targets.ids {
-                let t = target.to_vec();
-                tx.execute(
-                    "DELETE FROM events WHERE id = $1 AND pubkey = $2 AND kind <> 5",
-                    &[&t, &pubkey],
-                )
-                .await?;
-                tx.execute(
-                    "INSERT INTO deleted_ids (id, pubkey) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&t, &pubkey],
-                )
-                .await?;
-            }
-            for (k, d) in &targets.addresses {
-                let addr = keys::address(*k, event.pubkey.as_bytes(), d);
-                tx.execute(
-                    "DELETE FROM events WHERE id = (SELECT event_id FROM addresses WHERE address = $1) AND created_at <= $2",
-                    &[&addr, &at],
-                )
-                .await?;
-                tx.execute(
-                    "INSERT INTO deleted_addresses (address, until) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET until = GREATEST(deleted_addresses.until, EXCLUDED.until)",
-                    &[&addr, &at],
-                )
-                .await?;
-            }
+        insert_event(&tx, event, &row).await?;
+        if let Some(targets) = &row.deletion {
+            apply_deletion(&tx, event, &row, targets).await?;
         }
         let payload = format!("{}:{}", self.origin, event.id.to_hex());
         tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
@@ -553,4 +439,189 @@ impl Store for PgStore {
     fn foreign_events(&self) -> Option<broadcast::Receiver<Arc<Event>>> {
         Some(self.foreign.subscribe())
     }
+}
+/// The columns of one event that the save path reads and writes.
+struct EventRow {
+    id: Vec<u8>,
+    pubkey: Vec<u8>,
+    kind: u16,
+    at: i64,
+    /// The address it replaces others at, for replaceable and addressable kinds.
+    address: Option<Vec<u8>>,
+    /// What it deletes, for a deletion (kind 5).
+    deletion: Option<DeletionTargets>,
+}
+
+impl EventRow {
+    fn of(event: &Event) -> EventRow {
+        let kind = event.kind.as_u16();
+        EventRow {
+            id: event.id.as_bytes().to_vec(),
+            pubkey: event.pubkey.as_bytes().to_vec(),
+            kind,
+            at: event.created_at.as_secs() as i64,
+            address: address_d(event).map(|d| keys::address(kind, event.pubkey.as_bytes(), d)),
+            deletion: (kind == seedstr_proto::kind::DELETION).then(|| deletion_targets(event)),
+        }
+    }
+}
+
+/// Takes the advisory locks of every id and address the event touches, in one order, so two
+/// front-ends saving rival versions never interleave.
+async fn lock_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &Event,
+    row: &EventRow,
+) -> Result<()> {
+    let mut locks = vec![lock_key(b'i', &row.id)];
+    if let Some(a) = &row.address {
+        locks.push(lock_key(b'a', a));
+    }
+    if let Some(t) = &row.deletion {
+        locks.extend(t.ids.iter().map(|i| lock_key(b'i', i)));
+        locks.extend(
+            t.addresses
+                .iter()
+                .map(|(k, d)| lock_key(b'a', &keys::address(*k, event.pubkey.as_bytes(), d))),
+        );
+    }
+    locks.sort_unstable();
+    locks.dedup();
+    for l in &locks {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[l]).await?;
+    }
+    Ok(())
+}
+
+/// Why the event is not saved, if it is not: held already, deleted by its author, or older
+/// than the version its address holds (which, when older, is removed here).
+async fn refusal(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &Event,
+    row: &EventRow,
+) -> Result<Option<SaveOutcome>> {
+    if tx
+        .query_opt("SELECT 1 FROM events WHERE id = $1", &[&row.id])
+        .await?
+        .is_some()
+    {
+        return Ok(Some(SaveOutcome::Duplicate));
+    }
+    if tx
+        .query_opt(
+            "SELECT 1 FROM deleted_ids WHERE id = $1 AND pubkey = $2",
+            &[&row.id, &row.pubkey],
+        )
+        .await?
+        .is_some()
+    {
+        return Ok(Some(SaveOutcome::Deleted));
+    }
+    let Some(addr) = &row.address else {
+        return Ok(None);
+    };
+    if let Some(deleted) = tx
+        .query_opt(
+            "SELECT until FROM deleted_addresses WHERE address = $1",
+            &[addr],
+        )
+        .await?
+    {
+        if row.at <= deleted.get::<_, i64>(0) {
+            return Ok(Some(SaveOutcome::Deleted));
+        }
+    }
+    if let Some(held) = tx
+        .query_opt(
+            "SELECT e.id, e.created_at FROM addresses a JOIN events e ON e.id = a.event_id WHERE a.address = $1",
+            &[addr],
+        )
+        .await?
+    {
+        let old_id: Vec<u8> = held.get(0);
+        let old_at: i64 = held.get(1);
+        let old_id32: [u8; 32] = old_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("event id length".into()))?;
+        if !supersedes_parts(row.at as u64, event.id.as_bytes(), old_at as u64, &old_id32) {
+            return Ok(Some(SaveOutcome::Superseded));
+        }
+        tx.execute("DELETE FROM events WHERE id = $1", &[&old_id])
+            .await?;
+    }
+    Ok(None)
+}
+
+/// Inserts the event, its indexed tags and its address.
+async fn insert_event(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &Event,
+    row: &EventRow,
+) -> Result<()> {
+    let exp = expiration(event).map(|e| e.min(i64::MAX as u64) as i64);
+    tx.execute(
+        "INSERT INTO events (id, pubkey, kind, created_at, expiration, json) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&row.id, &row.pubkey, &(row.kind as i32), &row.at, &exp, &event.as_json()],
+    )
+    .await?;
+    let mut tags: Vec<(i8, Vec<u8>)> = indexed_tags(event)
+        .map(|(l, v)| (l as i8, value_key(v)))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if !tags.is_empty() {
+        let letters: Vec<i8> = tags.iter().map(|t| t.0).collect();
+        let values: Vec<Vec<u8>> = tags.into_iter().map(|t| t.1).collect();
+        tx.execute(
+            "INSERT INTO event_tags (event_id, letter, value_key, created_at) SELECT $1, l, v, $4 FROM unnest($2::\"char\"[], $3::bytea[]) AS t(l, v)",
+            &[&row.id, &letters, &values, &row.at],
+        )
+        .await?;
+    }
+    if let Some(addr) = &row.address {
+        tx.execute(
+            "INSERT INTO addresses (address, event_id) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET event_id = EXCLUDED.event_id",
+            &[addr, &row.id],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Removes what a deletion names (its author's events only) and remembers it, so the
+/// deleted events are refused if they come again.
+async fn apply_deletion(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &Event,
+    row: &EventRow,
+    targets: &DeletionTargets,
+) -> Result<()> {
+    for target in &targets.ids {
+        let t = target.to_vec();
+        tx.execute(
+            "DELETE FROM events WHERE id = $1 AND pubkey = $2 AND kind <> 5",
+            &[&t, &row.pubkey],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO deleted_ids (id, pubkey) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&t, &row.pubkey],
+        )
+        .await?;
+    }
+    for (k, d) in &targets.addresses {
+        let addr = keys::address(*k, event.pubkey.as_bytes(), d);
+        tx.execute(
+            "DELETE FROM events WHERE id = (SELECT event_id FROM addresses WHERE address = $1) AND created_at <= $2",
+            &[&addr, &row.at],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO deleted_addresses (address, until) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET until = GREATEST(deleted_addresses.until, EXCLUDED.until)",
+            &[&addr, &row.at],
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -305,54 +305,18 @@ async fn plan_with(
             let current = installed
                 .get(&key)
                 .and_then(|i| Version::parse(&i.version).ok());
-            let pick = match &want.pinned {
-                Some((id, infohash)) => {
-                    let e = pinned_events.get(id).ok_or_else(|| ModError::Pin {
-                        release: key.to_string(),
-                        event_id: id.to_hex(),
-                        why: "no relay holds that event".into(),
-                    })?;
-                    let r = Release::from_event(e).map_err(|err| ModError::Pin {
-                        release: key.to_string(),
-                        event_id: id.to_hex(),
-                        why: err.to_string(),
-                    })?;
-                    if r.infohash != *infohash
-                        || e.pubkey != key.author
-                        || r.coordinate != key.coordinate
-                    {
-                        return Err(ModError::Pin {
-                            release: key.to_string(),
-                            event_id: id.to_hex(),
-                            why: "that event names another release or torrent".into(),
-                        });
-                    }
-                    Some((r, e.clone()))
-                }
+            let (release, event) = match &want.pinned {
+                Some((id, infohash)) => pinned_release(&key, id, infohash, &pinned_events)?,
                 None => {
-                    let version = match &want.version {
-                        Some(v) => v.clone(),
-                        None => {
-                            let keep = current.as_ref().filter(|v| {
-                                !opts.update
-                                    && ranges.iter().all(|(r, _)| r.matches(v))
-                                    && info.blocking(v).is_none()
-                            });
-                            match keep {
-                                // A dependency already installed and fitting stays.
-                                Some(_) if !requested => continue,
-                                Some(v) => v.clone(),
-                                None => {
-                                    let v = newest_fitting(&key, info, &ranges, folder, opts)?;
-                                    // Already the newest: an update leaves it alone rather than
-                                    // re-reading its files for a repair check.
-                                    if opts.update && current.as_ref() == Some(&v) {
-                                        continue;
-                                    }
-                                    v
-                                }
-                            }
-                        }
+                    let asked = Asked {
+                        want: &want,
+                        requested,
+                        current: current.as_ref(),
+                    };
+                    let Some(version) =
+                        version_to_install(&key, asked, info, &ranges, folder, opts)?
+                    else {
+                        continue;
                     };
                     if let Some(b) = info.blocking(&version) {
                         return Err(blocked(&key, &version, b, info));
@@ -363,81 +327,21 @@ async fn plan_with(
                                 project: key.to_string(),
                                 source,
                             })?;
-                    Some((resolution.release, resolution.event))
+                    (resolution.release, resolution.event)
                 }
             };
-            let Some((release, event)) = pick else {
-                continue;
-            };
-            for w in info.warnings(&release.version) {
-                warnings.push(format!(
-                    "{} reports an incident on {}@{} (not the author, so not enforced): {}",
-                    w.signer.to_hex(),
-                    key,
-                    release.version,
-                    w.incident.summary
-                ));
-            }
+            warnings.extend(fit_warnings(&key, &release, info, &ranges));
             check_game_version(&key, &release, folder, opts)?;
-            if let Some((_, who)) = ranges.iter().find(|(r, _)| !r.matches(&release.version)) {
-                warnings.push(format!(
-                    "{key}@{} does not fit the range {who} declares; that mod may misbehave",
-                    release.version
-                ));
+            if chosen
+                .get(&key)
+                .is_some_and(|held| held.event.id == event.id)
+            {
+                continue;
             }
-            if let Some(held) = chosen.get(&key) {
-                if held.event.id == event.id {
-                    continue;
-                }
-            }
-            for d in &release.dependencies {
-                let dep = ModKey {
-                    author: d.author,
-                    coordinate: d.coordinate.clone(),
-                };
-                let fits = |v: &Version| d.range.matches(v);
-                let have = chosen
-                    .get(&dep)
-                    .map(|c| c.release.version.clone())
-                    .or_else(|| {
-                        installed
-                            .get(&dep)
-                            .and_then(|i| Version::parse(&i.version).ok())
-                    });
-                match d.kind {
-                    DependencyKind::Required if !have.as_ref().is_some_and(fits) => {
-                        next.push((
-                            Want {
-                                key: dep,
-                                version: None,
-                                pinned: None,
-                            },
-                            Some(key.clone()),
-                            false,
-                        ));
-                    }
-                    DependencyKind::Optional if have.is_none() => {
-                        if opts.with_optional {
-                            next.push((
-                                Want {
-                                    key: dep,
-                                    version: None,
-                                    pinned: None,
-                                },
-                                Some(key.clone()),
-                                false,
-                            ));
-                        } else {
-                            optional.push(Suggestion {
-                                by: key.to_string(),
-                                project: dep.to_string(),
-                                versions: d.range.to_string(),
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let (required, suggested) =
+                dependencies_to_queue(&key, &release, &chosen, &installed, opts);
+            next.extend(required.into_iter().map(|w| (w, Some(key.clone()), false)));
+            optional.extend(suggested);
             chosen.insert(
                 key,
                 Chosen {
@@ -456,6 +360,148 @@ async fn plan_with(
         );
     }
     finish(folder, chosen, Vec::new(), optional, warnings, opts)
+}
+
+/// The release a collection pins for `key`: the pinned event, which must be that project's
+/// release by its author with the pinned torrent.
+fn pinned_release(
+    key: &ModKey,
+    id: &EventId,
+    infohash: &[u8; 20],
+    pinned_events: &BTreeMap<EventId, Event>,
+) -> Result<(Release, Event), ModError> {
+    let refused = |why: String| ModError::Pin {
+        release: key.to_string(),
+        event_id: id.to_hex(),
+        why,
+    };
+    let e = pinned_events
+        .get(id)
+        .ok_or_else(|| refused("no relay holds that event".into()))?;
+    let r = Release::from_event(e).map_err(|err| refused(err.to_string()))?;
+    if r.infohash != *infohash || e.pubkey != key.author || r.coordinate != key.coordinate {
+        return Err(refused(
+            "that event names another release or torrent".into(),
+        ));
+    }
+    Ok((r, e.clone()))
+}
+
+/// One project as the planner meets it: what was asked, whether the player named it, and
+/// the version installed now.
+struct Asked<'a> {
+    want: &'a Want,
+    requested: bool,
+    current: Option<&'a Version>,
+}
+
+/// The version of `key` this plan installs, or `None` when it leaves the project as it is
+/// (a dependency already installed and fitting, or an update already at the newest).
+fn version_to_install(
+    key: &ModKey,
+    asked: Asked<'_>,
+    info: &ProjectInfo,
+    ranges: &[(VersionReq, String)],
+    folder: &Folder<'_>,
+    opts: &PlanOptions,
+) -> Result<Option<Version>, ModError> {
+    let Asked {
+        want,
+        requested,
+        current,
+    } = asked;
+    if let Some(v) = &want.version {
+        return Ok(Some(v.clone()));
+    }
+    let keep = current.filter(|v| {
+        !opts.update && ranges.iter().all(|(r, _)| r.matches(v)) && info.blocking(v).is_none()
+    });
+    match keep {
+        // A dependency already installed and fitting stays.
+        Some(_) if !requested => Ok(None),
+        Some(v) => Ok(Some(v.clone())),
+        None => {
+            let v = newest_fitting(key, info, ranges, folder, opts)?;
+            // Already the newest: an update leaves it alone rather than re-reading its files
+            // for a repair check.
+            Ok((!(opts.update && current == Some(&v))).then_some(v))
+        }
+    }
+}
+
+/// What the plan should say about `release`: incidents others signed about it (shown, not
+/// enforced), and ranges other mods declare that it does not fit.
+fn fit_warnings(
+    key: &ModKey,
+    release: &Release,
+    info: &ProjectInfo,
+    ranges: &[(VersionReq, String)],
+) -> Vec<String> {
+    let mut warnings: Vec<String> = info
+        .warnings(&release.version)
+        .into_iter()
+        .map(|w| {
+            format!(
+                "{} reports an incident on {}@{} (not the author, so not enforced): {}",
+                w.signer.to_hex(),
+                key,
+                release.version,
+                w.incident.summary
+            )
+        })
+        .collect();
+    if let Some((_, who)) = ranges.iter().find(|(r, _)| !r.matches(&release.version)) {
+        warnings.push(format!(
+            "{key}@{} does not fit the range {who} declares; that mod may misbehave",
+            release.version
+        ));
+    }
+    warnings
+}
+
+/// The dependencies of `release` the plan must still look at (required ones not met, and
+/// optional ones when asked for), and the optional ones only suggested.
+fn dependencies_to_queue(
+    key: &ModKey,
+    release: &Release,
+    chosen: &BTreeMap<ModKey, Chosen>,
+    installed: &BTreeMap<ModKey, &Installed>,
+    opts: &PlanOptions,
+) -> (Vec<Want>, Vec<Suggestion>) {
+    let mut wants = Vec::new();
+    let mut suggested = Vec::new();
+    for d in &release.dependencies {
+        let dep = ModKey {
+            author: d.author,
+            coordinate: d.coordinate.clone(),
+        };
+        let have = chosen
+            .get(&dep)
+            .map(|c| c.release.version.clone())
+            .or_else(|| {
+                installed
+                    .get(&dep)
+                    .and_then(|i| Version::parse(&i.version).ok())
+            });
+        let want = || Want {
+            key: dep.clone(),
+            version: None,
+            pinned: None,
+        };
+        match d.kind {
+            DependencyKind::Required if !have.as_ref().is_some_and(|v| d.range.matches(v)) => {
+                wants.push(want())
+            }
+            DependencyKind::Optional if have.is_none() && opts.with_optional => wants.push(want()),
+            DependencyKind::Optional if have.is_none() => suggested.push(Suggestion {
+                by: key.to_string(),
+                project: dep.to_string(),
+                versions: d.range.to_string(),
+            }),
+            _ => {}
+        }
+    }
+    (wants, suggested)
 }
 
 fn blocked(key: &ModKey, version: &Version, b: &SignedIncident, info: &ProjectInfo) -> ModError {
@@ -651,30 +697,53 @@ fn finish(
     mut warnings: Vec<String>,
     opts: &PlanOptions,
 ) -> Result<Plan, ModError> {
-    let installed = folder.installed();
-    let game = folder.game;
+    let result = resulting_mods(folder, &chosen, &removed)?;
+    warnings.extend(check_dependencies(&result)?);
+    check_files(folder, &chosen, &result)?;
+    let order = dependency_order(&result);
+    let actions = plan_actions(folder, &chosen, &removed, &order, opts)?;
+    let state = next_state(folder, &chosen, &removed, &result, &order, opts);
+    Ok(Plan {
+        game: folder.game.id().to_owned(),
+        load_order: state.load_order.clone(),
+        previous_load_order: folder.state.load_order.clone(),
+        actions,
+        optional,
+        warnings,
+        state,
+        lock: folder.lock.clone(),
+    })
+}
 
+/// Every mod the folder holds once the plan is applied: those kept as they are, and the
+/// chosen releases (each checked against the game's file rules).
+fn resulting_mods<'c>(
+    folder: &'c Folder<'_>,
+    chosen: &'c BTreeMap<ModKey, Chosen>,
+    removed: &[ModKey],
+) -> Result<BTreeMap<ModKey, Final<'c>>, ModError> {
     let mut result: BTreeMap<ModKey, Final<'_>> = BTreeMap::new();
-    for (k, i) in &installed {
-        if removed.contains(k) || chosen.contains_key(k) {
+    for (k, i) in folder.installed() {
+        if removed.contains(&k) || chosen.contains_key(&k) {
             continue;
         }
+        let declared = folder
+            .state
+            .declared
+            .get(&k.id())
+            .cloned()
+            .unwrap_or_default();
         result.insert(
-            k.clone(),
+            k,
             Final {
                 version: Version::parse(&i.version).unwrap_or(Version::new(0, 0, 0)),
                 files: i.files.iter().map(|f| f.path.as_str()).collect(),
-                declared: folder
-                    .state
-                    .declared
-                    .get(&k.id())
-                    .cloned()
-                    .unwrap_or_default(),
+                declared,
             },
         );
     }
-    for (k, c) in &chosen {
-        let refused = check_paths(game, c.release.files.iter().map(|f| f.path.as_str()));
+    for (k, c) in chosen {
+        let refused = check_paths(folder.game, c.release.files.iter().map(|f| f.path.as_str()));
         if let Err(refused) = refused {
             return Err(ModError::Rules {
                 project: k.to_string(),
@@ -691,9 +760,14 @@ fn finish(
             },
         );
     }
+    Ok(result)
+}
 
-    // Requirements and incompatibilities across the whole result.
-    for (k, f) in &result {
+/// Requirements and incompatibilities across the whole result: an incompatibility refuses
+/// the plan, a requirement not met is a warning.
+fn check_dependencies(result: &BTreeMap<ModKey, Final<'_>>) -> Result<Vec<String>, ModError> {
+    let mut warnings = Vec::new();
+    for (k, f) in result {
         for d in &f.declared {
             let Some(dep) = ModKey::parse_id(&d.project) else {
                 continue;
@@ -702,15 +776,15 @@ fn finish(
                 continue;
             };
             let have = result.get(&dep).map(|x| &x.version);
-            match d.kind {
-                DependencyKind::Incompatible if have.is_some_and(|v| range.matches(v)) => {
+            match (d.kind, have) {
+                (DependencyKind::Incompatible, Some(v)) if range.matches(v) => {
                     return Err(ModError::Incompatible {
                         a: format!("{k}@{}", f.version),
-                        b: format!("{dep}@{}", have.expect("checked")),
+                        b: format!("{dep}@{v}"),
                         range: d.range.clone(),
                     });
                 }
-                DependencyKind::Required if have.is_none() => {
+                (DependencyKind::Required, None) => {
                     warnings.push(format!(
                         "{k} requires {dep} {range}, which is not installed"
                     ));
@@ -719,11 +793,18 @@ fn finish(
             }
         }
     }
+    Ok(warnings)
+}
 
-    // Files: every path has one owner, and nothing unmanaged is overwritten.
+/// Files: every path has one owner, and nothing unmanaged is overwritten.
+fn check_files(
+    folder: &Folder<'_>,
+    chosen: &BTreeMap<ModKey, Chosen>,
+    result: &BTreeMap<ModKey, Final<'_>>,
+) -> Result<(), ModError> {
     let mut owner: BTreeMap<&str, &ModKey> = BTreeMap::new();
     let mut conflicts = Vec::new();
-    for (k, f) in &result {
+    for (k, f) in result {
         for p in &f.files {
             if let Some(other) = owner.insert(p, k) {
                 conflicts.push((p.to_string(), other.to_string(), k.to_string()));
@@ -750,10 +831,21 @@ fn finish(
             }
         }
     }
+    Ok(())
+}
 
-    // Actions, dependencies first.
+/// The actions, removals first, then installs in dependency order; a release already in
+/// place and intact is left out, an older one refused unless downgrades are allowed.
+fn plan_actions(
+    folder: &Folder<'_>,
+    chosen: &BTreeMap<ModKey, Chosen>,
+    removed: &[ModKey],
+    order: &[ModKey],
+    opts: &PlanOptions,
+) -> Result<Vec<Action>, ModError> {
+    let installed = folder.installed();
     let mut actions = Vec::new();
-    for k in removed.iter() {
+    for k in removed {
         actions.push(Action {
             key_id: k.id(),
             project: k.to_string(),
@@ -766,11 +858,9 @@ fn finish(
             event: None,
         });
     }
-    let order = dependency_order(&result);
     for k in order.iter().filter(|k| chosen.contains_key(*k)) {
-        let k = k.clone();
-        let c = &chosen[&k];
-        let from = installed.get(&k).map(|i| i.version.clone());
+        let c = &chosen[k];
+        let from = installed.get(k).map(|i| i.version.clone());
         let kind = match from.as_deref().map(Version::parse) {
             None => ActionKind::Install,
             Some(Ok(v)) if v == c.release.version => {
@@ -779,7 +869,7 @@ fn finish(
                     .files
                     .iter()
                     .all(|f| check_file(&folder.root.join(&f.path), &f.sha256, f.size).is_ok());
-                if intact && installed[&k].event_id == c.event.id.to_hex() {
+                if intact && installed[k].event_id == c.event.id.to_hex() {
                     continue;
                 }
                 ActionKind::Repair
@@ -808,15 +898,26 @@ fn finish(
             event: Some(c.event.clone()),
         });
     }
+    Ok(actions)
+}
 
-    // The new state and load order.
+/// The folder's game state once the plan is applied, with its load order.
+fn next_state(
+    folder: &Folder<'_>,
+    chosen: &BTreeMap<ModKey, Chosen>,
+    removed: &[ModKey],
+    result: &BTreeMap<ModKey, Final<'_>>,
+    order: &[ModKey],
+    opts: &PlanOptions,
+) -> GameState {
+    let game = folder.game;
     let mut state = folder.state.clone();
     state.game = game.id().to_owned();
-    for k in &removed {
+    for k in removed {
         state.requested.remove(&k.id());
         state.declared.remove(&k.id());
     }
-    for (k, c) in &chosen {
+    for (k, c) in chosen {
         if c.requested {
             state.requested.insert(k.id());
         }
@@ -825,37 +926,29 @@ fn finish(
     if let Some(c) = &opts.collection {
         state.collection = Some(c.clone());
     }
-    let mut plugins_by_mod: Vec<Vec<(String, bool)>> = Vec::new();
-    for k in &order {
-        let files = &result[k].files;
-        let mut mine: Vec<(String, bool)> = files
-            .iter()
-            .filter_map(|p| match game.check_path(p) {
-                Ok(FileRole::Plugin { master }) => {
-                    Some((p.rsplit('/').next().unwrap_or(p).to_owned(), master))
-                }
-                _ => None,
-            })
-            .collect();
-        mine.sort();
-        plugins_by_mod.push(mine);
-    }
+    let plugins_by_mod: Vec<Vec<(String, bool)>> = order
+        .iter()
+        .map(|k| {
+            let mut mine: Vec<(String, bool)> = result[k]
+                .files
+                .iter()
+                .filter_map(|p| match game.check_path(p) {
+                    Ok(FileRole::Plugin { master }) => {
+                        Some((p.rsplit('/').next().unwrap_or(p).to_owned(), master))
+                    }
+                    _ => None,
+                })
+                .collect();
+            mine.sort();
+            mine
+        })
+        .collect();
     let start = opts
         .load_order
         .clone()
         .unwrap_or_else(|| state.load_order.clone());
     state.load_order = order_plugins(&start, &plugins_by_mod);
-
-    Ok(Plan {
-        game: game.id().to_owned(),
-        load_order: state.load_order.clone(),
-        previous_load_order: folder.state.load_order.clone(),
-        actions,
-        optional,
-        warnings,
-        state,
-        lock: folder.lock.clone(),
-    })
+    state
 }
 
 /// The mods of the result, each after the mods it requires or may use.
