@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{event, fresh_database, RelayProcess};
+use common::{event, RelayProcess};
 use nostr::prelude::*;
+use seedstr_testkit::postgres::fresh_database;
 use serde_json::json;
 
 #[tokio::test]

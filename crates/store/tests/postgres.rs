@@ -1,5 +1,6 @@
-//! The store suite on PostgreSQL. `scripts/test` starts a private server on loopback and sets
-//! `SEEDSTR_TEST_POSTGRES`; each test gets a database of its own.
+//! The store suite on PostgreSQL: the server `SEEDSTR_TEST_POSTGRES` names (`scripts/test`
+//! starts one), or a throwaway one started here (`seedstr_testkit::postgres`); each test gets a
+//! database of its own.
 
 mod suite;
 
@@ -8,26 +9,7 @@ use std::sync::Arc;
 use seedstr_store::postgres::PgStore;
 use seedstr_store::Store;
 
-/// A fresh database on the test server.
-pub async fn fresh_database() -> String {
-    let base = std::env::var("SEEDSTR_TEST_POSTGRES").expect(
-        "SEEDSTR_TEST_POSTGRES must name a PostgreSQL server (postgres://user@127.0.0.1:port/db); scripts/test starts one",
-    );
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test PostgreSQL server");
-    tokio::spawn(conn);
-    let name = format!(
-        "seedstr_test_{}",
-        &nostr::prelude::Keys::generate().public_key().to_hex()[..16]
-    );
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL ends in /dbname");
-    format!("{prefix}/{name}")
-}
+use seedstr_testkit::postgres::fresh_database;
 
 async fn open() -> Arc<dyn Store> {
     PgStore::connect(&fresh_database().await).await.unwrap()

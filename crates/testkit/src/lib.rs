@@ -2,6 +2,7 @@
 //! Only tests depend on this crate; nothing here reaches the shipped binary.
 
 pub mod peer_dht;
+pub mod postgres;
 
 pub use peer_dht::PeerDhtTestnet;
 

@@ -96,27 +96,6 @@ pub fn event_at(keys: &Keys, kind: u16, at: u64, tags: &[&[&str]], content: &str
         .unwrap()
 }
 
-/// A fresh database on the test PostgreSQL server named by `SEEDSTR_TEST_POSTGRES`.
-pub async fn fresh_database() -> String {
-    let base = std::env::var("SEEDSTR_TEST_POSTGRES").expect(
-        "SEEDSTR_TEST_POSTGRES must name a PostgreSQL server (postgres://user@127.0.0.1:port/db); scripts/test starts one",
-    );
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test PostgreSQL server");
-    tokio::spawn(conn);
-    let name = format!(
-        "seedstr_test_{}",
-        &Keys::generate().public_key().to_hex()[..16]
-    );
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    let (prefix, _) = base.rsplit_once('/').expect("URL ends in /dbname");
-    format!("{prefix}/{name}")
-}
-
 /// `--dht-bootstrap <node>` for each node of a loopback testnet.
 pub fn dht_bootstrap(net: &seedstr_dht::Testnet) -> Vec<&str> {
     net.bootstrap
