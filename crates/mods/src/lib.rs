@@ -6,3 +6,4 @@ pub mod governance;
 pub mod install;
 pub mod mirror;
 pub mod page;
+pub mod relay_policies;

@@ -154,3 +154,61 @@ async fn own_list(
         None => Ok((RegistryList::default(), None)),
     }
 }
+
+/// What one trusted registry says, as shown to a developer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RegistryView {
+    /// The maintainer's npub.
+    pub registry: String,
+    /// Whether any relay held its list.
+    pub found: bool,
+    /// Package coordinate to the npubs allowed to publish it; `None` when not found.
+    pub publishers: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Keys it revoked; `None` when not found.
+    pub revoked: Option<Vec<RevokedView>>,
+}
+
+/// A revocation in a registry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RevokedView {
+    /// The revoked key's npub.
+    pub key: String,
+    pub since: u64,
+    pub reason: String,
+}
+
+/// The trusted registries in `sources` and what each says, with the problems met reading
+/// them.
+pub async fn show_registries(
+    sources: &crate::catalog::Sources,
+) -> Result<(Vec<RegistryView>, Vec<String>), crate::catalog::CatalogError> {
+    let (registry, problems, _) = crate::catalog::load_registry(sources, None).await?;
+    let views = sources
+        .trusted
+        .iter()
+        .map(|k| {
+            let list = registry.lists.get(k);
+            RegistryView {
+                registry: npub(k),
+                found: list.is_some(),
+                publishers: list.map(|l| {
+                    l.publishers
+                        .iter()
+                        .map(|(c, keys)| (c.to_string(), keys.iter().map(npub).collect()))
+                        .collect()
+                }),
+                revoked: list.map(|l| {
+                    l.revoked
+                        .iter()
+                        .map(|(k, (since, why))| RevokedView {
+                            key: npub(k),
+                            since: *since,
+                            reason: why.clone(),
+                        })
+                        .collect()
+                }),
+            }
+        })
+        .collect();
+    Ok((views, problems))
+}

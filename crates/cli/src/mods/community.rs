@@ -3,24 +3,22 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use nostr::prelude::{Event, EventBuilder, Keys};
-use seedstr_client::http::relay_operator;
+use nostr::prelude::{EventBuilder, Keys};
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::publish::outbox::{self, Sent};
-use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::resolve::target::{parse_public_key, Target};
 use seedstr_mods::events::curation::{
     BugReport, BugStatus, CompatReport, CompatStatus, Review, SupportMessage,
 };
 use seedstr_mods::events::governance::{Proposal, Quorum};
 use seedstr_mods::events::relay_policy::RelayPolicy;
-use seedstr_mods::events::{ReleaseRef, RELAY_POLICY_KIND};
+use seedstr_mods::events::ReleaseRef;
 use seedstr_mods::governance::{fetch_proposal, parse_proposal_address, tally_proposal, vote_on};
 use seedstr_mods::page::{project_page, PageError};
+use seedstr_mods::relay_policies::relay_policies;
 use seedstr_proto::clock::unix_now;
-use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::Coordinate;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::net_args::{print_json, runtime, RelayArgs};
 
@@ -45,18 +43,6 @@ fn report_sent(what: &str, sent: &Sent, json: bool) {
     } else {
         println!("sent {what} {}", sent.event_id);
     }
-}
-
-async fn query_async(c: &RelayArgs, filter: Value) -> Result<Vec<Event>> {
-    let g = query_all(&c.relays(), &filter, c.timeout()).await;
-    if g.answered.is_empty() {
-        bail!("no relay answered: {}", list_failures(&g.failed));
-    }
-    Ok(g.events)
-}
-
-fn query(c: &RelayArgs, filter: Value) -> Result<Vec<Event>> {
-    runtime()?.block_on(query_async(c, filter))
 }
 
 #[derive(Args)]
@@ -289,52 +275,23 @@ pub fn policy(cmd: PolicyCommand) -> Result<()> {
             Ok(())
         }
         PolicyCommand::Show(c) => {
-            let relays: Vec<String> = c
-                .relay
-                .relays()
-                .iter()
-                .map(|r| r.trim_end_matches('/').to_owned())
-                .collect();
-            let events = query(
-                &c.relay,
-                json!({"kinds": [RELAY_POLICY_KIND], "#d": relays}),
-            )?;
-            let rt = runtime()?;
-            let mut out = Vec::new();
-            for relay in &relays {
-                let operator = rt
-                    .block_on(relay_operator(relay, c.relay.timeout()))
-                    .unwrap_or_else(|e| {
-                        eprintln!("warning: {relay}: no NIP-11 document ({e})");
-                        None
-                    });
-                for e in newest_by_address(&events) {
-                    let Ok(p) = RelayPolicy::from_event(e) else {
-                        continue;
-                    };
-                    if p.relay != *relay {
-                        continue;
-                    }
-                    let by_operator = operator.as_deref() == Some(e.pubkey.to_hex().as_str());
-                    out.push(json!({"policy": p, "signer": e.pubkey.to_hex(), "by_operator": by_operator}));
-                }
+            let shown = runtime()?.block_on(relay_policies(&c.relay.set()))?;
+            for line in &shown.unreadable {
+                eprintln!("warning: {line}");
             }
             if c.json {
-                print_json(&json!({ "policies": out }));
+                print_json(&shown);
                 return Ok(());
             }
-            for p in &out {
-                let mark = if p["by_operator"] == true {
+            for p in &shown.policies {
+                let mark = if p.by_operator {
                     "operator"
                 } else {
                     "NOT the operator"
                 };
                 println!(
                     "{} ({mark}): retention {}, jurisdiction {}, moderation {}",
-                    p["policy"]["relay"].as_str().unwrap_or(""),
-                    p["policy"]["retention"].as_str().unwrap_or(""),
-                    p["policy"]["jurisdiction"].as_str().unwrap_or(""),
-                    p["policy"]["moderation"].as_str().unwrap_or("")
+                    p.policy.relay, p.policy.retention, p.policy.jurisdiction, p.policy.moderation
                 );
             }
             Ok(())

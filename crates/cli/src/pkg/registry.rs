@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use nostr::prelude::{Keys, PublicKey, Timestamp};
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::resolve::target::{npub, parse_public_key};
-use seedstr_pkg::catalog::{load_registry, Sources};
-use seedstr_pkg::maintain::{edit_registry, RegistryEdit, RegistryEdited};
+use seedstr_pkg::catalog::Sources;
+use seedstr_pkg::maintain::{edit_registry, show_registries, RegistryEdit, RegistryEdited};
 use seedstr_pkg::trust;
 use seedstr_pkg::{Ecosystem, PackageName};
 use serde_json::json;
@@ -229,41 +229,27 @@ fn show(home: &Path, a: ShowArgs) -> Result<()> {
         trusted: trusted(home, &a.registries)?,
         home: home.to_owned(),
     };
-    let (registry, problems, _) = runtime()?.block_on(load_registry(&sources, None))?;
+    let (registries, problems) = runtime()?.block_on(show_registries(&sources))?;
     for p in &problems {
         eprintln!("warning: {p}");
     }
     if a.json {
-        let lists: Vec<_> = sources
-            .trusted
-            .iter()
-            .map(|k| {
-                let list = registry.lists.get(k);
-                json!({
-                    "registry": npub(k),
-                    "found": list.is_some(),
-                    "publishers": list.map(|l| l.publishers.iter().map(|(c, keys)| (c.to_string(), keys.iter().map(npub).collect::<Vec<_>>())).collect::<std::collections::BTreeMap<_, _>>()),
-                    "revoked": list.map(|l| l.revoked.iter().map(|(k, (since, why))| json!({"key": npub(k), "since": since, "reason": why})).collect::<Vec<_>>()),
-                })
-            })
-            .collect();
-        print_json(&json!({ "registries": lists }));
+        print_json(&json!({ "registries": registries }));
         return Ok(());
     }
-    for k in &sources.trusted {
-        match registry.lists.get(k) {
-            None => println!("registry {}: nothing found on the relays", npub(k)),
-            Some(list) => {
-                println!("registry {}", npub(k));
-                for (c, keys) in &list.publishers {
-                    for key in keys {
-                        println!("  {c}  {}", npub(key));
-                    }
-                }
-                for (key, (since, why)) in &list.revoked {
-                    println!("  revoked {} since {since}: {why}", npub(key));
-                }
+    for r in &registries {
+        if !r.found {
+            println!("registry {}: nothing found on the relays", r.registry);
+            continue;
+        }
+        println!("registry {}", r.registry);
+        for (c, keys) in r.publishers.iter().flatten() {
+            for key in keys {
+                println!("  {c}  {key}");
             }
+        }
+        for v in r.revoked.iter().flatten() {
+            println!("  revoked {} since {}: {}", v.key, v.since, v.reason);
         }
     }
     Ok(())
