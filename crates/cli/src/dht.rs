@@ -1,17 +1,14 @@
 //! `seedstr dht …`: the transport-key attestation and raw BEP-44 records.
 
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
-use seedstr_client::keys::transport::resolve_transport_key;
-use seedstr_client::publish::own_events::OwnEvents;
-use seedstr_client::relays::publish_all;
+use seedstr_client::keys::transport::{self, Attested, RecordOpError, RecordOwner};
+use seedstr_client::relays::RelaySet;
 use seedstr_client::resolve::target::parse_public_key;
-use seedstr_dht::transport::{attestation, derive};
+use seedstr_dht::transport::derive;
 use seedstr_dht::{DhtNode, DhtOptions, Write};
-use serde_json::json;
 
 use crate::net_args::{print_json, runtime, say, RelayArgs};
 
@@ -142,34 +139,36 @@ pub fn run(cmd: DhtCommand) -> Result<()> {
 
 fn attest(args: AttestArgs) -> Result<()> {
     let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
-    let event = attestation(&keys)?;
-    OwnEvents::new(&home()).add(std::slice::from_ref(&event))?;
-    let answers = runtime()?.block_on(publish_all(
-        &args.relay.relays,
-        std::slice::from_ref(&event),
-        args.relay.timeout(),
-    ));
-    let transport = hex::encode(derive(keys.secret_key()).verifying_key().to_bytes());
-    if args.json {
-        print_json(&json!({
-            "event_id": event.id.to_hex(),
-            "transport_key": transport,
-            "answers": answers,
-        }));
-    } else {
-        say(&format!(
-            "transport key {transport}, attestation {}",
-            event.id
-        ));
-        for a in &answers {
-            let verdict = if a.accepted { "accepted" } else { "refused" };
-            say(&format!("  {}: {verdict} {}", a.relay, a.message));
+    // Only the relays named: with none, the attestation is kept and sent nowhere.
+    let relays = RelaySet {
+        urls: args.relay.relays.clone(),
+        timeout: args.relay.timeout(),
+    };
+    let attested = match runtime()?.block_on(transport::attest(&home(), &keys, &relays)) {
+        Ok(a) => a,
+        Err(RecordOpError::NotAccepted(a)) => {
+            print_attested(&a, args.json);
+            bail!("no relay accepted the attestation");
         }
-    }
-    if !answers.iter().any(|a| a.accepted) {
-        bail!("no relay accepted the attestation");
-    }
+        Err(e) => return Err(e.into()),
+    };
+    print_attested(&attested, args.json);
     Ok(())
+}
+
+fn print_attested(a: &Attested, json: bool) {
+    if json {
+        print_json(a);
+        return;
+    }
+    say(&format!(
+        "transport key {}, attestation {}",
+        a.transport_key, a.event_id
+    ));
+    for r in &a.answers {
+        let verdict = if r.accepted { "accepted" } else { "refused" };
+        say(&format!("  {}: {verdict} {}", r.relay, r.message));
+    }
 }
 
 fn put(args: PutArgs) -> Result<()> {
@@ -200,62 +199,35 @@ fn put(args: PutArgs) -> Result<()> {
 }
 
 fn get(args: GetArgs) -> Result<()> {
-    let rt = runtime()?;
-    let (key, via) = match args.who.strip_prefix("transport:") {
-        Some(h) => {
-            let key: [u8; 32] = hex::decode(h)
+    let owner = match args.who.strip_prefix("transport:") {
+        Some(h) => RecordOwner::TransportKey(
+            hex::decode(h)
                 .ok()
                 .and_then(|b| b.try_into().ok())
-                .context("transport:<key> needs 64 hex digits")?;
-            (key, None)
-        }
-        None => {
-            let author = parse_public_key(&args.who)?;
-            let resolved = rt.block_on(resolve_transport_key(
-                &home(),
-                &author,
-                &args.relay.relays,
-                args.relay.timeout(),
-            ))?;
-            (resolved.transport_key, Some(resolved))
-        }
+                .context("transport:<key> needs 64 hex digits")?,
+        ),
+        None => RecordOwner::Identity(parse_public_key(&args.who)?),
     };
-    let item = rt.block_on(async {
-        let node = args.dht.join().await?;
-        let salt = args.salt.as_bytes();
-        let timeout = Duration::from_secs(60);
-        let item = if args.first {
-            tokio::time::timeout(timeout, node.first(&key, salt))
-                .await
-                .ok()
-                .flatten()
-        } else {
-            node.most_recent(&key, salt).await
-        };
-        Ok::<_, anyhow::Error>(item)
-    })?;
-    let Some(item) = item else {
-        bail!(
-            "no DHT node holds a record for transport key {} with salt {:?}",
-            hex::encode(key),
-            args.salt
-        );
+    let relays = RelaySet {
+        urls: args.relay.relays.clone(),
+        timeout: args.relay.timeout(),
     };
+    let read = runtime()?.block_on(transport::read_record(
+        &home(),
+        &owner,
+        &args.salt,
+        &relays,
+        &args.dht.options(),
+        args.first,
+    ))?;
     if args.json {
-        print_json(&json!({
-            "transport_key": hex::encode(key),
-            "resolved": via,
-            "salt": args.salt,
-            "seq": item.seq(),
-            "value_hex": hex::encode(item.value()),
-            "value": std::str::from_utf8(item.value()).ok(),
-            "signature": hex::encode(item.signature()),
-        }));
+        print_json(&read);
     } else {
+        let value = hex::decode(&read.value_hex).unwrap_or_default();
         say(&format!(
             "seq {}: {}",
-            item.seq(),
-            String::from_utf8_lossy(item.value())
+            read.seq,
+            String::from_utf8_lossy(&value)
         ));
     }
     Ok(())

@@ -7,10 +7,9 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use seedstr_client::install::{install, InstallOptions, Outcome, Step};
+use seedstr_client::install::{install, register_for_seeding, InstallOptions, Outcome, Step};
 use seedstr_client::keys::store::home;
 use seedstr_client::resolve::target::Target;
-use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 
 use crate::net_args::{human_bytes, print_json, transfer_runtime, PeerArgs, RelayArgs};
 
@@ -112,18 +111,7 @@ fn install_now(args: &InstallArgs) -> Result<()> {
     let report = report?;
     let root = std::fs::canonicalize(&args.into).unwrap_or(args.into.clone());
     if !args.no_seed {
-        if let Some(torrent) = &report.torrent_file {
-            SeedRegistry::new(&home()).add(
-                &SeedEntry {
-                    infohash: report.infohash.clone(),
-                    release: format!("{}@{}", report.coordinate, report.version),
-                    dir: root.clone(),
-                    origin: Origin::Installed,
-                    trackers: vec![],
-                },
-                torrent,
-            )?;
-        }
+        register_for_seeding(&home(), &root, &report)?;
     }
     if args.json {
         print_json(&report);

@@ -24,6 +24,7 @@ use crate::relays::list_failures;
 use crate::resolve::dht::{resolve_on_dht, DhtResolveError};
 use crate::resolve::target::Target;
 use crate::resolve::{resolve, Chain, Rejected, Resolution, ResolveError};
+use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_dht::{DhtNode, DhtOptions};
 
 const STAGING: &str = "staging";
@@ -46,6 +47,28 @@ pub struct InstallOptions {
     /// A DHT node this process already runs (a node's, a seeder's), used instead of joining
     /// a second one.
     pub dht_node: Option<DhtNode>,
+}
+
+/// Registers what `report` installed into `root` for seeding from there (when the torrent is
+/// known: an install from mirrors alone has none to serve).
+pub fn register_for_seeding(
+    home: &Path,
+    root: &Path,
+    report: &InstallReport,
+) -> Result<(), SeedsError> {
+    let Some(torrent) = &report.torrent_file else {
+        return Ok(());
+    };
+    SeedRegistry::new(home).add(
+        &SeedEntry {
+            infohash: report.infohash.clone(),
+            release: format!("{}@{}", report.coordinate, report.version),
+            dir: std::fs::canonicalize(root).unwrap_or(root.to_path_buf()),
+            origin: Origin::Installed,
+            trackers: vec![],
+        },
+        torrent,
+    )
 }
 
 /// How long a fetch waits for the DHT's first peers: briefly when peers or trackers are

@@ -194,6 +194,126 @@ pub fn remember_attestations(home: &Path, events: &[Event]) -> Result<(), Transp
     Ok(())
 }
 
+/// What [`attest`] did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attested {
+    pub event_id: String,
+    /// The transport key it names, hex.
+    pub transport_key: String,
+    pub answers: Vec<crate::relays::PublishAnswer>,
+}
+
+/// Why an attestation or a record could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordOpError {
+    #[error(transparent)]
+    Sign(#[from] seedstr_dht::transport::SignError),
+    #[error(transparent)]
+    Keep(#[from] crate::publish::own_events::OwnEventsError),
+    #[error("no relay accepted the attestation")]
+    NotAccepted(Box<Attested>),
+    #[error(transparent)]
+    Key(#[from] TransportKeyError),
+    #[error("joining the Mainline DHT: {0}")]
+    Dht(#[from] seedstr_dht::DhtError),
+    #[error("no DHT node holds a record for transport key {key} with salt {salt:?}")]
+    NoRecord { key: String, salt: String },
+}
+
+/// Signs the attestation naming `keys`' transport key (kind 10744), keeps it, and sends it to
+/// `relays`; refused unless some relay accepted it.
+pub async fn attest(
+    home: &Path,
+    keys: &nostr::prelude::Keys,
+    relays: &crate::relays::RelaySet,
+) -> Result<Attested, RecordOpError> {
+    let event = seedstr_dht::transport::attestation(keys)?;
+    crate::publish::own_events::OwnEvents::new(home).add(std::slice::from_ref(&event))?;
+    let answers =
+        crate::relays::publish_all(&relays.urls, std::slice::from_ref(&event), relays.timeout)
+            .await;
+    let attested = Attested {
+        event_id: event.id.to_hex(),
+        transport_key: hex::encode(
+            seedstr_dht::transport::derive(keys.secret_key())
+                .verifying_key()
+                .to_bytes(),
+        ),
+        answers,
+    };
+    if !attested.answers.iter().any(|a| a.accepted) {
+        return Err(RecordOpError::NotAccepted(Box::new(attested)));
+    }
+    Ok(attested)
+}
+
+/// Whose record to read: an identity (resolved through its attestation) or a transport key.
+#[derive(Debug, Clone)]
+pub enum RecordOwner {
+    Identity(PublicKey),
+    TransportKey([u8; 32]),
+}
+
+/// A record read from the DHT.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordRead {
+    /// Hex.
+    pub transport_key: String,
+    /// How an identity's transport key was found; `None` for a transport key given.
+    pub resolved: Option<ResolvedKey>,
+    pub salt: String,
+    pub seq: i64,
+    pub value_hex: String,
+    /// The value, when it is UTF-8.
+    pub value: Option<String>,
+    pub signature: String,
+}
+
+/// How long a `first` read waits for any answer.
+const FIRST_ANSWER_WAIT: Duration = Duration::from_secs(60);
+
+/// Reads `owner`'s record `salt`: the newest the DHT's nodes hold, or with `first` the first
+/// valid answer. An identity's transport key comes from its attestation (relays, else the one
+/// kept from before).
+pub async fn read_record(
+    home: &Path,
+    owner: &RecordOwner,
+    salt: &str,
+    relays: &crate::relays::RelaySet,
+    dht: &seedstr_dht::DhtOptions,
+    first: bool,
+) -> Result<RecordRead, RecordOpError> {
+    let (key, resolved) = match owner {
+        RecordOwner::TransportKey(key) => (*key, None),
+        RecordOwner::Identity(author) => {
+            let r = resolve_transport_key(home, author, &relays.urls, relays.timeout).await?;
+            (r.transport_key, Some(r))
+        }
+    };
+    let node = seedstr_dht::DhtNode::join(dht).await?;
+    let item = if first {
+        tokio::time::timeout(FIRST_ANSWER_WAIT, node.first(&key, salt.as_bytes()))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        node.most_recent(&key, salt.as_bytes()).await
+    };
+    let item = item.ok_or_else(|| RecordOpError::NoRecord {
+        key: hex::encode(key),
+        salt: salt.to_owned(),
+    })?;
+    Ok(RecordRead {
+        transport_key: hex::encode(key),
+        resolved,
+        salt: salt.to_owned(),
+        seq: item.seq(),
+        value_hex: hex::encode(item.value()),
+        value: std::str::from_utf8(item.value()).ok().map(str::to_owned),
+        signature: hex::encode(item.signature()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
