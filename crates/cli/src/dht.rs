@@ -1,6 +1,5 @@
 //! `seedstr dht …`: the transport-key attestation and raw BEP-44 records.
 
-
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use seedstr_client::keys::store::{home, passphrase, KeyStore};

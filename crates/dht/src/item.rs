@@ -9,21 +9,29 @@ use serde::{Deserialize, Serialize};
 /// when the signer is away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedItem {
+    /// The signer's Ed25519 public key.
     #[serde(with = "hex::serde")]
     pub k: [u8; 32],
+    /// The salt naming the item among the key's items (may be empty).
     #[serde(with = "hex::serde", default)]
     pub salt: Vec<u8>,
+    /// The item's sequence number; a newer item has a higher one.
     pub seq: i64,
+    /// The value (a bencoded byte string's contents).
     #[serde(with = "hex::serde")]
     pub v: Vec<u8>,
+    /// The Ed25519 signature over salt, seq and value.
     #[serde(with = "hex::serde")]
     pub sig: Vec<u8>,
 }
 
+/// Why a kept item does not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ItemError {
+    /// The key is not an Ed25519 public key.
     #[error("the item's key is not an Ed25519 public key")]
     Key,
+    /// The signature does not verify.
     #[error("the item's signature is malformed or does not match its key, salt, seq and value")]
     Signature,
 }
@@ -42,6 +50,7 @@ pub fn signable(salt: &[u8], seq: i64, value: &[u8]) -> Vec<u8> {
 }
 
 impl SignedItem {
+    /// The fields of `item`.
     pub fn of(item: &MutableItem) -> SignedItem {
         SignedItem {
             k: *item.key(),

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Seedstr on the BitTorrent Mainline DHT (BEP-44 mutable items): transport keys attested by
 //! Nostr keys, feed pointers and name records, with their size limits checked before a put.
 

@@ -73,12 +73,18 @@ pub enum Write {
     NextAfter(Option<i64>),
     /// Exactly this `seq`, refused unless it is above the stored one; `cas`, when set, must be
     /// the stored `seq`.
-    Exact { seq: i64, cas: Option<i64> },
+    Exact {
+        /// The seq to write.
+        seq: i64,
+        /// The stored seq the write requires, if any.
+        cas: Option<i64>,
+    },
 }
 
 /// A stored item.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Stored {
+    /// The seq written.
     pub seq: i64,
     /// Hex DHT target: SHA-1 of the key and salt.
     pub target: String,
@@ -89,24 +95,52 @@ pub struct Stored {
     pub item: MutableItem,
 }
 
+/// Why a DHT operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DhtError {
+    /// The record is too large or not Seedstr's.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// An exact seq at or below the stored one.
     #[error("seq {seq} is not above the stored seq {stored}; a record's seq only grows")]
-    NotMostRecent { seq: i64, stored: i64 },
+    NotMostRecent {
+        /// The seq asked for.
+        seq: i64,
+        /// The seq stored.
+        stored: i64,
+    },
+    /// Nodes answered that they hold a newer record.
     #[error("DHT nodes hold a record with a seq at or above {seq}; a record's seq only grows")]
-    NewerStored { seq: i64 },
+    NewerStored {
+        /// The seq that was refused.
+        seq: i64,
+    },
+    /// The stored seq is not the one the write required.
     #[error("compare-and-swap failed: expected stored seq {expected}, found {found:?}; another writer changed the record, read it again")]
-    CasFailed { expected: i64, found: Option<i64> },
+    CasFailed {
+        /// The seq required.
+        expected: i64,
+        /// The seq found, if any.
+        found: Option<i64>,
+    },
+    /// Another write of the same record is under way.
     #[error("another writer is updating this record ({0}); read it again and retry")]
     Conflict(ConcurrencyError),
+    /// No node answered the bootstrap.
     #[error("no DHT node is reachable; check the bootstrap nodes")]
     NoNodes,
+    /// No node answered the put in time.
     #[error("no DHT node answered the put")]
     Timeout,
+    /// Nodes refused the record with a BEP-44 error.
     #[error("DHT nodes refused the record: {code} {description}")]
-    Refused { code: i32, description: String },
+    Refused {
+        /// The BEP-44 error code.
+        code: i32,
+        /// The nodes' words.
+        description: String,
+    },
+    /// The node's socket could not be opened.
     #[error("starting the DHT node: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -128,6 +162,7 @@ fn salt_opt(salt: &[u8]) -> Option<&[u8]> {
 }
 
 impl DhtNode {
+    /// Starts a node as `opts` says, without waiting for it to join.
     pub fn start(opts: &DhtOptions) -> Result<DhtNode, DhtError> {
         let mut builder = Dht::builder();
         match &opts.bootstrap {

@@ -15,14 +15,29 @@ pub const MAX_SALT: usize = 64;
 /// The salt of an identity's feed when none is named.
 pub const DEFAULT_FEED_SALT: &str = "feed";
 
+/// Why a record was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
+    /// The value is over what nodes store.
     #[error("the value is {size} bytes; a DHT item holds at most {MAX_VALUE}")]
-    ValueTooLarge { size: usize },
+    ValueTooLarge {
+        /// Its size in bytes.
+        size: usize,
+    },
+    /// The salt is over what BEP-44 allows.
     #[error("the salt is {size} bytes; BEP-44 allows at most {MAX_SALT}")]
-    SaltTooLarge { size: usize },
+    SaltTooLarge {
+        /// Its size in bytes.
+        size: usize,
+    },
+    /// The value does not read as the record it should be.
     #[error("the value is not a Seedstr {what}: {why}")]
-    Malformed { what: &'static str, why: String },
+    Malformed {
+        /// Which record.
+        what: &'static str,
+        /// Why.
+        why: String,
+    },
 }
 
 /// Checks sizes before anything goes on the wire: an oversized item is refused by nodes, which
@@ -79,10 +94,12 @@ pub fn name_salt(name: &str) -> Vec<u8> {
 }
 
 impl FeedPointer {
+    /// The pointer as a DHT value.
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         encode(self)
     }
 
+    /// Reads a pointer from a DHT value.
     pub fn decode(value: &[u8]) -> Result<FeedPointer, RecordError> {
         let p: FeedPointer = decode(value, "feed pointer")?;
         if p.ih.len() != 20 {
@@ -96,10 +113,12 @@ impl FeedPointer {
 }
 
 impl NameRecord {
+    /// The record as a DHT value.
     pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         encode(self)
     }
 
+    /// Reads a record from a DHT value.
     pub fn decode(value: &[u8]) -> Result<NameRecord, RecordError> {
         let r: NameRecord = decode(value, "name record")?;
         let why = if r.ih.len() != 20 {

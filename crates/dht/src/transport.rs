@@ -62,24 +62,51 @@ pub fn attestation(keys: &Keys) -> Result<Event, SignError> {
         .map_err(|e| SignError(e.to_string()))
 }
 
+/// Why an attestation was refused. Each names the event (`id`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AttestationError {
+    /// Not an attestation at all.
     #[error("event {id} is kind {kind}, not a transport-key attestation ({ATTESTATION_KIND})")]
-    Kind { id: String, kind: u16 },
+    Kind {
+        /// The event.
+        id: String,
+        /// Its kind.
+        kind: u16,
+    },
+    /// Signed by someone else than the identity it is read for.
     #[error("event {id} is signed by {found}, not by {expected}")]
     Author {
+        /// The event.
         id: String,
+        /// The identity asked about.
         expected: String,
+        /// The signer.
         found: String,
     },
+    /// The id or the Nostr signature does not verify.
     #[error("event {id} has a bad id or Nostr signature")]
-    Signature { id: String },
+    Signature {
+        /// The event.
+        id: String,
+    },
+    /// It names no transport key.
     #[error("event {id} has no valid [\"transport\", <64 hex>, \"ed25519\"] tag")]
-    NoTransportKey { id: String },
+    NoTransportKey {
+        /// The event.
+        id: String,
+    },
+    /// It carries no proof by the transport key.
     #[error("event {id} has no valid [\"proof\", <128 hex>] tag")]
-    NoProof { id: String },
+    NoProof {
+        /// The event.
+        id: String,
+    },
+    /// The proof does not verify: the key was not attested by its holder.
     #[error("event {id}: the transport key's proof does not verify; the key was not attested by its holder")]
-    BadProof { id: String },
+    BadProof {
+        /// The event.
+        id: String,
+    },
 }
 
 /// Checks an attestation claimed for `author` and returns the transport public key it names.

@@ -5,30 +5,40 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// The relay's whole configuration, as its TOML file holds it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelayConfig {
     /// Shown in the NIP-11 document.
     pub info: RelayInfo,
+    /// Sizes and counts the relay accepts.
     pub limits: Limits,
+    /// Which events the relay takes.
     pub policy: Policy,
+    /// When clients must authenticate (NIP-42).
     pub auth: AuthConfig,
+    /// Rate limits per address and per key.
     pub rate: RateLimits,
 }
 
+/// What the NIP-11 document says of the relay.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelayInfo {
+    /// The relay's name.
     pub name: String,
+    /// What the relay is for.
     pub description: String,
     /// Operator's public key (hex), if any.
     pub pubkey: Option<String>,
+    /// How to reach its operator.
     pub contact: Option<String>,
     /// The relay's own URL as clients reach it (`wss://…`), checked in NIP-42 AUTH events.
     /// When unset, the `Host` header of each connection stands in.
     pub url: Option<String>,
 }
 
+/// Sizes and counts the relay accepts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
@@ -50,6 +60,7 @@ pub struct Limits {
     pub outbound_queue: usize,
 }
 
+/// Which events the relay takes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
@@ -68,6 +79,7 @@ pub struct Policy {
     pub max_past_secs: u64,
 }
 
+/// When clients must authenticate (NIP-42).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
@@ -82,11 +94,17 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
+    /// Events a second from one address (0: no limit).
     pub events_per_ip_per_second: f64,
+    /// Events at once from one address.
     pub events_per_ip_burst: f64,
+    /// Events a second signed by one key (0: no limit).
     pub events_per_pubkey_per_second: f64,
+    /// Events at once signed by one key.
     pub events_per_pubkey_burst: f64,
+    /// Subscriptions and counts a second from one address (0: no limit).
     pub reqs_per_ip_per_second: f64,
+    /// Subscriptions and counts at once from one address.
     pub reqs_per_ip_burst: f64,
 }
 
@@ -152,21 +170,29 @@ impl Default for RateLimits {
     }
 }
 
+/// Why a configuration file was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is not a valid configuration.
     #[error("{path}: {source}")]
     Parse {
+        /// The file.
         path: String,
+        /// What TOML said.
         source: toml::de::Error,
     },
 }
 
 impl RelayConfig {
+    /// Reads the configuration at `path`; settings it leaves out keep their defaults.
     pub fn load(path: &Path) -> Result<RelayConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -178,6 +204,7 @@ impl RelayConfig {
         })
     }
 
+    /// Reads a configuration from TOML text; settings it leaves out keep their defaults.
     pub fn parse(text: &str) -> Result<RelayConfig, toml::de::Error> {
         toml::from_str(text)
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Seedstr's Nostr relay: NIP-01 over an event [`Store`], with NIP-09, 11, 40, 42, 45, 70, 77.
 //!
 //! One HTTP port: a WebSocket upgrade speaks Nostr; `Accept: application/nostr+json` gets the
@@ -33,7 +34,10 @@ use tokio::net::TcpListener;
 
 pub use config::RelayConfig;
 
+/// The relay: its configuration, its store, live subscriptions and rate limits. One is
+/// shared by every connection.
 pub struct Relay {
+    /// What the relay accepts and says about itself.
     pub config: RelayConfig,
     store: Arc<dyn Store>,
     live: live::LiveIndex,
@@ -47,6 +51,7 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// A relay over `store` with `config`.
     pub fn new(config: RelayConfig, store: Arc<dyn Store>) -> Arc<Relay> {
         let r = &config.rate;
         Arc::new(Relay {

@@ -20,16 +20,20 @@ use tokio::sync::mpsc;
 
 /// Connection-wide state a live subscription needs when an event arrives.
 pub struct ConnectionHandle {
+    /// The connection's number, unique in this relay.
     pub id: u64,
+    /// The connection's queue of outgoing messages.
     pub outbound: mpsc::Sender<String>,
     /// Set when the connection's queue overflowed: it is closed rather than silently lossy.
     pub overflowed: AtomicBool,
+    /// Wakes the connection to close it after an overflow.
     pub overflow: tokio::sync::Notify,
     /// The NIP-42 authenticated pubkey, once AUTH succeeded.
     pub authed: RwLock<Option<[u8; 32]>>,
 }
 
 impl ConnectionHandle {
+    /// The pubkey the connection authenticated as, if any.
     pub fn authed(&self) -> Option<[u8; 32]> {
         *self.authed.read().expect("auth lock")
     }
@@ -76,6 +80,8 @@ struct Inner {
     index: HashMap<Key, HashSet<SubKey>>,
 }
 
+/// Live subscriptions, indexed by what their filters ask, so a new event reaches only
+/// the subscriptions it can match.
 #[derive(Default)]
 pub struct LiveIndex {
     inner: RwLock<Inner>,
@@ -163,15 +169,18 @@ impl LiveIndex {
         }
     }
 
+    /// Drops subscription `sub` of connection `conn`.
     pub fn remove(&self, conn: u64, sub: &str) {
         let key: SubKey = (conn, Arc::from(sub));
         self.inner.write().expect("live lock").remove(&key);
     }
 
+    /// How many subscriptions are live.
     pub fn len(&self) -> usize {
         self.inner.read().expect("live lock").subs.len()
     }
 
+    /// Whether no subscription is live.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -8,11 +8,13 @@ pub enum Prefix {
     Invalid,
     /// This relay's policy does not take it.
     Blocked,
+    /// Too many messages too fast.
     RateLimited,
     /// The client must authenticate first (NIP-42).
     AuthRequired,
     /// The client is authenticated but not allowed.
     Restricted,
+    /// The relay already holds it, or something newer.
     Duplicate,
     /// The relay failed.
     Error,
@@ -37,7 +39,9 @@ impl Prefix {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {text}", prefix.as_str())]
 pub struct Refusal {
+    /// The machine-readable part.
     pub prefix: Prefix,
+    /// Words for people.
     pub text: String,
 }
 

@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+/// Bytes every index key ends with: `created_at` and a serial, both big-endian.
 pub const SUFFIX: usize = 16;
 
 /// Tag values up to this length are stored as is; longer ones are hashed.
@@ -24,6 +25,7 @@ pub fn value_key(out: &mut Vec<u8>, value: &str) {
     }
 }
 
+/// `prefix` with the suffix that orders keys by `created_at`, then by arrival.
 pub fn with_suffix(mut prefix: Vec<u8>, created_at: u64, serial: u64) -> Vec<u8> {
     prefix.extend_from_slice(&created_at.to_be_bytes());
     prefix.extend_from_slice(&serial.to_be_bytes());
@@ -38,20 +40,24 @@ pub fn split_suffix(key: &[u8]) -> (u64, u64) {
     (at, serial)
 }
 
+/// The index prefix of one author's events.
 pub fn author(pubkey: &[u8; 32]) -> Vec<u8> {
     pubkey.to_vec()
 }
 
+/// The index prefix of one kind's events.
 pub fn kind(kind: u16) -> Vec<u8> {
     kind.to_be_bytes().to_vec()
 }
 
+/// The index prefix of one author's events of one kind.
 pub fn author_kind(pubkey: &[u8; 32], kind: u16) -> Vec<u8> {
     let mut k = pubkey.to_vec();
     k.extend_from_slice(&kind.to_be_bytes());
     k
 }
 
+/// The index prefix of events carrying the single-letter tag `letter` with `value`.
 pub fn tag(letter: u8, value: &str) -> Vec<u8> {
     let mut k = vec![letter];
     value_key(&mut k, value);

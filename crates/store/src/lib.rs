@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The event store: one trait, two backends.
 //!
 //! - [`lmdb::LmdbStore`], embedded, in the manner of strfry: one writer thread batching many
@@ -39,8 +40,11 @@ pub enum SaveOutcome {
 /// A stored event as queries return it: enough to order and dedupe without parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
+    /// Unix seconds the author gives.
     pub created_at: u64,
+    /// The event id.
     pub id: [u8; 32],
+    /// The event as it was stored: canonical JSON, stored once and served as is.
     pub json: Arc<str>,
 }
 
@@ -51,6 +55,7 @@ impl StoredEvent {
     }
 }
 
+/// Bounds a query keeps to, whatever the filter asks.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryOptions {
     /// Most events returned per filter, whatever `limit` asks.
@@ -71,24 +76,33 @@ impl Default for QueryOptions {
     }
 }
 
+/// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The embedded LMDB store failed.
     #[error("LMDB: {0}")]
     Lmdb(#[from] heed::Error),
+    /// The PostgreSQL server failed or refused.
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    /// A query ran past its time budget and was abandoned.
     #[error("query exceeded its time budget of {0:?}")]
     OverBudget(Duration),
+    /// A stored row does not read back as what was written.
     #[error("stored event is corrupt: {0}")]
     Corrupt(String),
+    /// Another backend failure, described.
     #[error("{0}")]
     Backend(String),
+    /// The store was closed while the request waited.
     #[error("the store is shut down")]
     Closed,
+    /// A file of the store could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
+/// The store's results.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// `(created_at, id)` pairs, the items of a NIP-77 set.

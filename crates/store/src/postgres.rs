@@ -77,6 +77,8 @@ const EPHEMERAL_MARK: &str = "eph:";
 
 const CHANNEL: &str = "seedstr_events";
 
+/// The scale-out store: PostgreSQL shared by several relay front-ends, which hear of
+/// each other's saves through `LISTEN`/`NOTIFY`.
 pub struct PgStore {
     pool: Pool,
     /// Distinguishes this process's NOTIFYs from other front-ends'.

@@ -7,11 +7,13 @@ use seedstr_proto::{Event, KindClass};
 /// `a` coordinates naming another author are dropped here.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct DeletionTargets {
+    /// Ids of the deleter's events to delete.
     pub ids: Vec<[u8; 32]>,
     /// `(kind, d)` of the deleter's replaceable or addressable events.
     pub addresses: Vec<(u16, String)>,
 }
 
+/// What `deletion` (kind 5) asks to delete of its own author's events.
 pub fn deletion_targets(deletion: &Event) -> DeletionTargets {
     let mut out = DeletionTargets::default();
     let author = deletion.pubkey.to_hex();

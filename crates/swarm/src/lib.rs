@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Seedstr's swarm layer: deterministic torrents, and librqbit sessions that seed and fetch them.
 
 pub mod digest;

@@ -32,10 +32,13 @@ pub struct SwarmOptions {
 /// Where a transfer may find peers beyond the DHT.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
+    /// Peers to connect to directly (given, or found on the DHT).
     pub peers: Vec<SocketAddr>,
+    /// Trackers to announce to.
     pub trackers: Vec<String>,
 }
 
+/// A BitTorrent session (librqbit's) seeding and fetching torrents.
 pub struct Swarm {
     pub(crate) session: Arc<Session>,
 }
@@ -49,20 +52,31 @@ pub struct Transfer {
 /// A snapshot of a transfer, for progress bars and decisions.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Progress {
+    /// Verified bytes held.
     pub done_bytes: u64,
+    /// The payload's size.
     pub total_bytes: u64,
+    /// Bytes received from peers in this run.
     pub fetched_bytes: u64,
+    /// Bytes sent to peers in this run.
     pub uploaded_bytes: u64,
+    /// Download speed now.
     pub download_bps: f64,
+    /// Peers connected now.
     pub live_peers: u32,
+    /// Peers heard of.
     pub seen_peers: u32,
+    /// Every piece is held.
     pub finished: bool,
 }
 
 /// A torrent's metadata as announced by peers, before any payload byte is fetched.
 pub struct Metadata {
+    /// The torrent, parsed and checked.
     pub torrent: Torrent,
+    /// The `.torrent` file as received.
     pub torrent_file: Vec<u8>,
+    /// Peers met while asking.
     pub seen_peers: Vec<SocketAddr>,
 }
 
@@ -72,6 +86,7 @@ fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
 }
 
 impl Swarm {
+    /// Starts a session as `opts` says.
     pub async fn start(opts: SwarmOptions) -> Result<Swarm, SwarmError> {
         let listen = match opts.listen {
             Some(mut addr) => {
@@ -112,6 +127,7 @@ impl Swarm {
         Ok(Swarm { session })
     }
 
+    /// The address the session accepts peers on, if it listens.
     pub fn listen_addr(&self) -> Option<SocketAddr> {
         self.session.listen_addr()
     }
@@ -262,12 +278,14 @@ impl Swarm {
             .map_err(SwarmError::engine("removing the torrent"))
     }
 
+    /// Stops every transfer and the session.
     pub async fn stop(&self) {
         self.session.stop().await;
     }
 }
 
 impl Transfer {
+    /// Where the transfer is now.
     pub fn progress(&self) -> Progress {
         progress_of(&self.handle.stats())
     }
@@ -277,6 +295,7 @@ impl Transfer {
         self.handle.stats().file_progress
     }
 
+    /// Waits until every piece is held.
     pub async fn wait_until_completed(&self) -> Result<(), SwarmError> {
         self.handle
             .wait_until_completed()
@@ -338,9 +357,12 @@ fn progress_of(stats: &librqbit::TorrentStats) -> Progress {
     p
 }
 
+/// A transfer that stopped making progress.
 #[derive(Debug, thiserror::Error)]
 #[error("the swarm stalled at {}/{} bytes ({} peers live, {} seen): {reason}", progress.done_bytes, progress.total_bytes, progress.live_peers, progress.seen_peers)]
 pub struct Stalled {
+    /// Where the transfer stopped.
     pub progress: Progress,
+    /// Why it counts as stalled.
     pub reason: String,
 }

@@ -18,7 +18,9 @@ use librqbit_core::torrent_metainfo::{TorrentMetaV1File, TorrentMetaV1Info};
 use seedstr_proto::path::check_payload_path;
 use sha1w::{ISha1, ISha256};
 
+/// The smallest piece a torrent of ours has (BitTorrent's block size).
 pub const MIN_PIECE_LENGTH: u32 = 16 * 1024;
+/// The largest piece a torrent of ours has.
 pub const MAX_PIECE_LENGTH: u32 = 16 * 1024 * 1024;
 /// Pieces aimed for: enough for swarming, few enough that the info dictionary stays small.
 const TARGET_PIECES: u64 = 1500;
@@ -29,7 +31,9 @@ const READ_CHUNK: usize = 1 << 20;
 pub struct PayloadFile {
     /// Relative to the payload root, `/`-separated.
     pub path: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its SHA-256 (zeros for a file read from a v1 torrent, which does not carry it).
     pub sha256: [u8; 32],
 }
 
@@ -47,52 +51,74 @@ impl From<&PayloadFile> for seedstr_proto::release::ReleaseFile {
 /// A torrent we created (or parsed): its info dictionary and what it describes.
 #[derive(Debug, Clone)]
 pub struct Torrent {
+    /// The torrent's name: the folder its files are under, or the one file.
     pub name: String,
+    /// Bytes per piece.
     pub piece_length: u32,
+    /// The files, sorted by path.
     pub files: Vec<PayloadFile>,
     /// The bencoded info dictionary; its SHA-1 is the info hash.
     pub info_bytes: Vec<u8>,
+    /// The SHA-1 of the info dictionary.
     pub info_hash: [u8; 20],
 }
 
 /// Why a `.torrent` file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TorrentFileError {
+    /// The bytes are not a `.torrent` file.
     #[error("not a torrent file: {0}")]
     NotATorrent(String),
+    /// A file name is not UTF-8.
     #[error("a file name in the torrent is not UTF-8")]
     NotUtf8,
+    /// A file is declared a link.
     #[error("the torrent declares {0:?} as a link")]
     Link(String),
+    /// A file is declared padding.
     #[error("the torrent declares {0:?} as padding")]
     Padding(String),
+    /// A file path would write outside the payload.
     #[error("the torrent lists an {0}")]
     UnsafeFile(seedstr_proto::path::PathError),
+    /// The single file's name would write outside the payload.
     #[error("the torrent is named by an {0}")]
     UnsafeName(seedstr_proto::path::PathError),
+    /// The torrent lists no file.
     #[error("the torrent lists no files")]
     NoFiles,
 }
 
+/// Why a payload could not become a torrent.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
+    /// The path does not exist.
     #[error("{0} does not exist")]
     NotFound(PathBuf),
+    /// A symbolic link: payloads hold regular files only.
     #[error("{0} is a symbolic link; payloads hold regular files only")]
     Link(PathBuf),
+    /// A device, socket or pipe.
     #[error("{0} is neither a regular file nor a folder")]
     Special(PathBuf),
+    /// A file name that is not UTF-8.
     #[error("{0}: file names must be UTF-8")]
     NotUtf8(PathBuf),
+    /// A path that could write outside an install folder.
     #[error("{0}: {1}")]
     UnsafePath(PathBuf, seedstr_proto::path::PathError),
+    /// No bytes to publish.
     #[error("nothing to publish: {0} holds no bytes")]
     Empty(PathBuf),
+    /// A file could not be read.
     #[error("reading {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The info dictionary could not be encoded.
     #[error("encoding the torrent: {0}")]
     Encode(String),
 }
@@ -360,14 +386,17 @@ fn encode_info(
 }
 
 impl Torrent {
+    /// The info hash, hex.
     pub fn info_hash_hex(&self) -> String {
         hex::encode(self.info_hash)
     }
 
+    /// The payload's size in bytes.
     pub fn total_size(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
 
+    /// How many pieces the payload has.
     pub fn piece_count(&self) -> u64 {
         self.total_size().div_ceil(self.piece_length as u64)
     }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Test support shared by Seedstr's test suites: third-party networks started on loopback.
 //! Only tests depend on this crate; nothing here reaches the shipped binary.
 

@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+/// A loopback DHT of libtorrent nodes, stopped when dropped.
 pub struct PeerDhtTestnet {
     bootstrap: Vec<String>,
     ids: Vec<[u8; 20]>,

@@ -74,6 +74,7 @@ enum Job {
     Purge(u64, oneshot::Sender<Result<usize>>),
 }
 
+/// The embedded store: one LMDB environment, one batching writer, readers in parallel.
 pub struct LmdbStore {
     jobs: mpsc::Sender<Job>,
     pool: Arc<QueryPool>,
@@ -84,10 +85,12 @@ pub struct LmdbStore {
 pub const DEFAULT_MAP_SIZE: usize = 1 << 40;
 
 impl LmdbStore {
+    /// Opens (or creates) the store in `dir` with the default map size.
     pub fn open(dir: &Path) -> Result<Arc<LmdbStore>> {
         Self::open_with_map_size(dir, DEFAULT_MAP_SIZE)
     }
 
+    /// Opens (or creates) the store in `dir`, its map `map_size` bytes at most.
     pub fn open_with_map_size(dir: &Path, map_size: usize) -> Result<Arc<LmdbStore>> {
         std::fs::create_dir_all(dir)?;
         // SAFETY: heed requires that the same environment is not opened twice in one process

@@ -20,33 +20,50 @@ pub enum Holding {
     /// Every piece: a seeder.
     Everything,
     /// Some pieces: a peer still downloading.
-    Part { pieces: u64, of: u64 },
+    Part {
+        /// Pieces it holds.
+        pieces: u64,
+        /// Pieces in the torrent.
+        of: u64,
+    },
     /// No piece yet.
     Nothing,
 }
 
+/// What a peer said of itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerReport {
+    /// What it holds of the torrent.
     #[serde(flatten)]
     pub holding: Holding,
     /// The client's own name from its extended handshake (`v`), when it sent one.
     pub client: Option<String>,
 }
 
+/// Why a peer could not be asked what it holds.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
+    /// No connection.
     #[error("cannot connect: {0}")]
     Connect(std::io::Error),
+    /// No answer in time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The peer hung up.
     #[error("closed the connection: {0}")]
     Closed(std::io::Error),
+    /// The handshake is not BitTorrent's.
     #[error("does not speak BitTorrent")]
     NotBitTorrent,
+    /// The handshake names another info hash.
     #[error("answered for another torrent")]
     OtherTorrent,
+    /// A message larger than any a peer sends before a request: refused before reading it.
     #[error("sent a {len}-byte message, more than a peer sends before any request")]
-    Oversized { len: u32 },
+    Oversized {
+        /// Its announced length.
+        len: u32,
+    },
 }
 
 const PROTOCOL: &[u8; 19] = b"BitTorrent protocol";

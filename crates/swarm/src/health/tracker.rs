@@ -22,20 +22,28 @@ pub struct Scrape {
     pub completed: u64,
 }
 
+/// Why a tracker could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
+    /// Not a tracker address this client speaks.
     #[error("{0} is not an http://, https:// or udp:// tracker address")]
     Scheme(String),
+    /// No scrape address can be made from it.
     #[error("the tracker address does not end in /announce, so it has no scrape address (BEP 48)")]
     NoScrapeUrl,
+    /// The HTTP request failed.
     #[error("{0}")]
     Http(String),
+    /// No answer in time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The tracker answered with a failure reason.
     #[error("the tracker refused: {0}")]
     Refused(String),
+    /// The answer does not parse.
     #[error("the tracker's answer is not understood: {0}")]
     Garbled(String),
+    /// The tracker holds nothing of this torrent.
     #[error("the tracker does not know this torrent")]
     Unknown,
 }
