@@ -4,12 +4,16 @@ use nostr::prelude::Event;
 
 use crate::kind::KindClass;
 
+/// Why an event from outside was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
+    /// Not an event's JSON.
     #[error("malformed event JSON: {0}")]
     Malformed(String),
+    /// The id is not the hash of the content.
     #[error("event id does not match its content")]
     BadId,
+    /// The signature does not verify.
     #[error("signature does not verify")]
     BadSignature,
 }
@@ -52,6 +56,7 @@ pub fn is_protected(event: &Event) -> bool {
     })
 }
 
+/// Whether `event` is regular, replaceable, ephemeral or addressable.
 pub fn kind_class(event: &Event) -> KindClass {
     KindClass::of(event.kind.as_u16())
 }
@@ -81,6 +86,8 @@ pub fn supersedes(a: &Event, b: &Event) -> bool {
     )
 }
 
+/// NIP-01 ordering by parts: is the version at `a_at` with id `a_id` newer than the one at
+/// `b_at` with `b_id`? Same time: the lowest id wins.
 pub fn supersedes_parts(a_at: u64, a_id: &[u8; 32], b_at: u64, b_id: &[u8; 32]) -> bool {
     a_at > b_at || (a_at == b_at && a_id < b_id)
 }

@@ -6,10 +6,13 @@
 use nostr::prelude::Event;
 use serde_json::{Map, Value};
 
+/// Why a filter was refused: which field, and what is wrong with it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("filter {field}: {problem}")]
 pub struct FilterError {
+    /// The field.
     pub field: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -20,6 +23,7 @@ fn err(field: &str, problem: impl Into<String>) -> FilterError {
     }
 }
 
+/// A NIP-01 filter, checked and normalized.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Sorted event ids.
@@ -30,8 +34,11 @@ pub struct Filter {
     pub kinds: Option<Vec<u16>>,
     /// Tag filters by letter, each with sorted values; every letter must match.
     pub tags: Vec<(u8, Vec<String>)>,
+    /// Events at or after this Unix time.
     pub since: Option<u64>,
+    /// Events at or before this Unix time.
     pub until: Option<u64>,
+    /// At most this many events, newest first.
     pub limit: Option<usize>,
 }
 
@@ -75,6 +82,7 @@ impl Filter {
         }
     }
 
+    /// Reads a filter from its JSON, refusing what NIP-01 does not allow.
     pub fn parse(value: &Value) -> Result<Filter, FilterError> {
         let map: &Map<String, Value> = value
             .as_object()
@@ -151,6 +159,7 @@ impl Filter {
             || matches!((self.since, self.until), (Some(s), Some(u)) if s > u)
     }
 
+    /// Whether `event` matches every condition.
     pub fn matches(&self, event: &Event) -> bool {
         if let Some(ids) = &self.ids {
             if ids.binary_search(event.id.as_bytes()).is_err() {
@@ -220,6 +229,7 @@ impl Filter {
         f
     }
 
+    /// The limit to apply: the filter's, capped at `max`.
     pub fn effective_limit(&self, max: usize) -> usize {
         self.limit.map_or(max, |l| l.min(max))
     }

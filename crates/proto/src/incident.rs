@@ -6,20 +6,27 @@ use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, ToBech32};
 use crate::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
 use crate::tags::{tag, EventReadError, Tags};
 
+/// Security incident (30085).
 pub const INCIDENT_KIND: u16 = 30085;
 /// NIP-56 report; an incident is also sent as one, type `malware`.
 pub const REPORT_KIND: u16 = 1984;
 
+/// How bad an incident is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Worth knowing.
     Low,
+    /// Worth acting on.
     Medium,
+    /// Act now.
     High,
+    /// Act now: the release harms those who installed it.
     Critical,
 }
 
 impl Severity {
+    /// The word the `severity` tag carries.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -29,6 +36,7 @@ impl Severity {
         }
     }
 
+    /// Reads the `severity` tag's word.
     pub fn parse(s: &str) -> Option<Severity> {
         Some(match s {
             "low" => Severity::Low,
@@ -44,16 +52,21 @@ impl Severity {
 /// project (only the author's incidents block installs).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IncidentView {
+    /// The incident's id among the project's.
     pub id: String,
     /// The signer's npub.
     pub signer: String,
     /// Signed by the project's author: enforced, not only shown.
     pub authoritative: bool,
+    /// How bad it is.
     pub severity: Severity,
     /// The affected versions, as a range.
     pub versions: String,
+    /// One line: what happened.
     pub summary: String,
+    /// What to do (Markdown).
     pub instructions: String,
+    /// Taken back by its signer.
     pub withdrawn: bool,
 }
 
@@ -73,14 +86,18 @@ impl IncidentView {
     }
 }
 
+/// A security incident (30085): which versions of a project are unsafe, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incident {
     /// The project's author and coordinate (the `a` tag).
     pub project_author: PublicKey,
+    /// The project.
     pub coordinate: Coordinate,
     /// Names this incident among the project's incidents; the `d` tag ends with it.
     pub id: String,
+    /// The affected versions.
     pub versions: VersionReq,
+    /// How bad it is.
     pub severity: Severity,
     /// One line.
     pub summary: String,
@@ -93,6 +110,7 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// The event's `d`: `<ns>.<slug>:incident:<id>`.
     pub fn d(&self) -> String {
         format!("{}:incident:{}", self.coordinate, self.id)
     }
@@ -107,6 +125,7 @@ impl Incident {
         *signer == self.project_author
     }
 
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &self.d()]),
@@ -129,6 +148,7 @@ impl Incident {
         EventBuilder::new(Kind::from(INCIDENT_KIND), &self.instructions).tags(tags)
     }
 
+    /// Reads and checks an incident event (signature, kind, tags).
     pub fn from_event(event: &Event) -> Result<Incident, EventReadError> {
         let t = Tags::of(event, INCIDENT_KIND, "incident (30085)")?;
         let a = t.one("a")?;

@@ -14,6 +14,7 @@ pub enum KindClass {
 }
 
 impl KindClass {
+    /// The class of `kind`, by NIP-01's ranges.
     pub fn of(kind: u16) -> Self {
         match kind {
             0 | 3 | 10_000..=19_999 => KindClass::Replaceable,

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Seedstr's protocol layer: event classes, filters and the NIP-01 wire messages.
 //! Pure data and validation; nothing here does I/O.
 

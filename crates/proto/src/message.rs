@@ -12,45 +12,71 @@ use crate::filter::{Filter, FilterError};
 /// Longest subscription id NIP-01 allows.
 pub const MAX_SUBSCRIPTION_ID: usize = 64;
 
+/// A client → relay message, parsed; an event stays raw JSON until it is checked.
 #[derive(Debug)]
 pub enum ClientMessage<'a> {
+    /// `EVENT`: an event to store.
     Event(&'a str),
+    /// `REQ`: a subscription.
     Req {
+        /// The subscription id.
         id: String,
+        /// Its filters.
         filters: Vec<Filter>,
     },
+    /// `CLOSE`: the subscription to end.
     Close(String),
+    /// `AUTH` (NIP-42): the signed challenge, raw.
     Auth(&'a str),
+    /// `COUNT` (NIP-45).
     Count {
+        /// The query id.
         id: String,
+        /// Its filters.
         filters: Vec<Filter>,
     },
+    /// `NEG-OPEN` (NIP-77): a negentropy sync starts.
     NegOpen {
+        /// The sync id.
         id: String,
+        /// The set to reconcile.
         filter: Filter,
+        /// The first negentropy message, hex.
         message: String,
     },
+    /// `NEG-MSG`: a negentropy round.
     NegMsg {
+        /// The sync id.
         id: String,
+        /// The negentropy message, hex.
         message: String,
     },
+    /// `NEG-CLOSE`: the sync to end.
     NegClose(String),
 }
 
+/// Why a client message was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MessageError {
+    /// Not a JSON array.
     #[error("message is not a JSON array: {0}")]
     NotArray(String),
+    /// The first element is not a string.
     #[error("message type must be a string")]
     NoType,
+    /// A message type this relay does not know.
     #[error("unknown message type {0:?}")]
     UnknownType(String),
+    /// Too many or too few elements for its type.
     #[error("{0} message has the wrong number of elements")]
     Arity(&'static str),
+    /// The subscription id is empty or too long.
     #[error("subscription id must be a non-empty string of at most 64 characters")]
     BadSubscriptionId,
+    /// A filter was refused.
     #[error("{0}")]
     Filter(#[from] FilterError),
+    /// A field that must be hex is not.
     #[error("{0} must be a hex string")]
     BadHex(&'static str),
 }
@@ -174,30 +200,39 @@ fn quote(s: &str) -> String {
 pub mod relay {
     use super::quote;
 
+    /// `["EVENT", sub, event]`.
     pub fn event(sub: &str, event_json: &str) -> String {
         format!("[\"EVENT\",{},{}]", quote(sub), event_json)
     }
+    /// `["OK", id, accepted, message]`.
     pub fn ok(id_hex: &str, accepted: bool, message: &str) -> String {
         format!("[\"OK\",{},{},{}]", quote(id_hex), accepted, quote(message))
     }
+    /// `["EOSE", sub]`: stored events sent; live ones follow.
     pub fn eose(sub: &str) -> String {
         format!("[\"EOSE\",{}]", quote(sub))
     }
+    /// `["CLOSED", sub, message]`: the relay ended the subscription.
     pub fn closed(sub: &str, message: &str) -> String {
         format!("[\"CLOSED\",{},{}]", quote(sub), quote(message))
     }
+    /// `["NOTICE", message]`.
     pub fn notice(message: &str) -> String {
         format!("[\"NOTICE\",{}]", quote(message))
     }
+    /// `["AUTH", challenge]` (NIP-42).
     pub fn auth(challenge: &str) -> String {
         format!("[\"AUTH\",{}]", quote(challenge))
     }
+    /// `["COUNT", sub, {"count": n}]` (NIP-45).
     pub fn count(sub: &str, count: u64) -> String {
         format!("[\"COUNT\",{},{{\"count\":{}}}]", quote(sub), count)
     }
+    /// `["NEG-MSG", sub, hex]` (NIP-77).
     pub fn neg_msg(sub: &str, hex: &str) -> String {
         format!("[\"NEG-MSG\",{},{}]", quote(sub), quote(hex))
     }
+    /// `["NEG-ERR", sub, reason]` (NIP-77).
     pub fn neg_err(sub: &str, reason: &str) -> String {
         format!("[\"NEG-ERR\",{},{}]", quote(sub), quote(reason))
     }

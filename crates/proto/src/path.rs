@@ -11,24 +11,38 @@ pub const MAX_COMPONENT: usize = 255;
 /// Longest accepted path (bytes).
 pub const MAX_PATH: usize = 4096;
 
+/// A path refused: which, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unsafe path {path:?}: {reason}")]
 pub struct PathError {
+    /// The path as given.
     pub path: String,
+    /// What is wrong with it.
     pub reason: PathProblem,
 }
 
+/// What makes a path unsafe to write under an install folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathProblem {
+    /// Empty.
     Empty,
+    /// Starts at the root.
     Absolute,
+    /// Has an empty component (`a//b`).
     EmptyComponent,
+    /// Has a `.` component.
     CurrentDir,
+    /// Has a `..` component.
     ParentDir,
+    /// Has a backslash.
     Backslash,
+    /// Names a drive or an alternate data stream (`C:`, `a:b`).
     DriveOrStream,
+    /// Has a control character.
     ControlCharacter,
+    /// A component is too long for file systems.
     ComponentTooLong,
+    /// The whole path is too long.
     TooLong,
 }
 

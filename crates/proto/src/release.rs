@@ -11,56 +11,105 @@ use crate::event::first_tag_value;
 use crate::package::PackageTags;
 use crate::path::{check_payload_path, PathError};
 
+/// Project definition (30078).
 pub const PROJECT_KIND: u16 = 30078;
+/// Release manifest (30079).
 pub const RELEASE_KIND: u16 = 30079;
 
 /// `<ns>.<slug>`: which project, inside which namespace (a game id, `npm`, `cargo`, `generic`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Coordinate {
+    /// The namespace: a game id, `npm`, `cargo`, `generic`…
     pub ns: String,
+    /// The project's slug within it.
     pub slug: String,
 }
 
+/// Why a project or release was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
+    /// A namespace outside the allowed characters.
     #[error("bad namespace {0:?}: use 1–64 of a-z, 0-9 and '-', starting with a letter or digit")]
     Namespace(String),
     #[error(
         "bad slug {0:?}: use 1–128 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit (in the npm namespace, the package's npm name, @scope/name when scoped)"
     )]
+    /// A slug outside the allowed characters.
     Slug(String),
+    /// Not `<namespace>.<slug>`.
     #[error("{0:?} is not <namespace>.<slug>")]
     Coordinate(String),
+    /// Not a semantic version.
     #[error("bad version {0:?}: not semantic versioning (e.g. 1.2.3)")]
     Version(String),
+    /// Another kind of event.
     #[error("event kind {found} is not a {expected}")]
-    Kind { expected: &'static str, found: u16 },
+    Kind {
+        /// What was expected.
+        expected: &'static str,
+        /// What the event says.
+        found: u16,
+    },
+    /// The id or signature does not verify.
     #[error("the event's signature or id is invalid: {0}")]
     Signature(String),
+    /// A required tag is missing.
     #[error("the release has no {0:?} tag")]
     Missing(&'static str),
+    /// A tag does not read.
     #[error("malformed {tag:?} tag: {why}")]
-    Tag { tag: &'static str, why: String },
+    Tag {
+        /// The tag's name.
+        tag: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Two tags disagree (`d`, `a`, `version`).
     #[error("the release names {found} but its tags say {expected}")]
-    Mismatch { expected: String, found: String },
+    Mismatch {
+        /// What was expected.
+        expected: String,
+        /// What the event says.
+        found: String,
+    },
+    /// A release of another namespace than the one asked for.
     #[error("the release belongs to namespace {found:?}, not {expected:?}")]
-    ForeignNamespace { expected: String, found: String },
+    ForeignNamespace {
+        /// What was expected.
+        expected: String,
+        /// What the event says.
+        found: String,
+    },
+    /// No file.
     #[error("the release lists no files")]
     NoFiles,
+    /// A path listed twice, or as a file and a folder.
     #[error("the release lists {0:?} twice, or as both a file and a folder")]
     DuplicatePath(String),
+    /// A path that could write outside an install folder.
     #[error(transparent)]
     Path(#[from] PathError),
+    /// A mirror that is not an http(s) URL.
     #[error("mirror {0:?} is not an http:// or https:// URL")]
     Mirror(String),
+    /// `supersedes` names a version at or above this one.
     #[error("release {version} cannot supersede {previous}: versions must rise")]
-    SupersedesNewer { version: Version, previous: Version },
+    SupersedesNewer {
+        /// This release's version.
+        version: Version,
+        /// The version it claims to supersede.
+        previous: Version,
+    },
+    /// A dependency on its own project.
     #[error("a release cannot depend on its own project ({0})")]
     SelfDependency(String),
+    /// A dependency named twice.
     #[error("the release names dependency {0} twice")]
     DuplicateDependency(String),
+    /// A game version pattern that does not read.
     #[error("bad game version {0:?}: use 1–64 of 0-9, a-z, A-Z, '.', '-', '+', with '*' as a whole last part (1.6.*)")]
     GameVersion(String),
+    /// A zap target that is not a lightning address or LNURL.
     #[error("bad zap target {0:?}: use a lightning address (name@host), an lnurl1… string or an lnurlp:// URL")]
     ZapTarget(String),
 }
@@ -104,6 +153,7 @@ impl Coordinate {
         self.slug.trim_start_matches('@').replace('/', "-")
     }
 
+    /// A coordinate, each part checked.
     pub fn new(ns: &str, slug: &str) -> Result<Coordinate, ManifestError> {
         if !valid_name(ns, 64, "-") {
             return Err(ManifestError::Namespace(ns.to_owned()));
@@ -142,6 +192,7 @@ impl fmt::Display for Coordinate {
     }
 }
 
+/// A semantic version, or why not.
 pub fn parse_version(s: &str) -> Result<Version, ManifestError> {
     Version::parse(s).map_err(|_| ManifestError::Version(s.to_owned()))
 }
@@ -149,14 +200,18 @@ pub fn parse_version(s: &str) -> Result<Version, ManifestError> {
 /// A project definition (30078).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
+    /// Which project.
     pub coordinate: Coordinate,
+    /// Its name for people.
     pub name: String,
+    /// One line about it.
     pub summary: String,
     /// Markdown; the event's content.
     pub description: String,
 }
 
 impl Project {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &self.coordinate.d()]),
@@ -190,21 +245,27 @@ impl Project {
 pub struct ReleaseFile {
     /// Relative, `/`-separated; checked by [`check_payload_path`].
     pub path: String,
+    /// SHA-256 of its bytes.
     pub sha256: [u8; 32],
+    /// Its size in bytes.
     pub size: u64,
 }
 
 /// The release this one replaces: its version and the id of its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Supersedes {
+    /// The version it replaces.
     pub version: Version,
+    /// The event that published that version.
     pub event_id: EventId,
 }
 
 /// A release manifest (30079).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
+    /// Which project.
     pub coordinate: Coordinate,
+    /// This release's version.
     pub version: Version,
     /// Sorted by path, as in the torrent.
     pub files: Vec<ReleaseFile>,
@@ -212,9 +273,11 @@ pub struct Release {
     pub infohash: [u8; 20],
     /// The torrent's `name`, shown by other clients.
     pub torrent_name: String,
+    /// Trackers to announce to.
     pub trackers: Vec<String>,
     /// Web mirrors: a file is at `<mirror>/<path>`.
     pub mirrors: Vec<String>,
+    /// The release it replaces, when there is one.
     pub supersedes: Option<Supersedes>,
     /// Markdown; the event's content.
     pub changelog: String,
@@ -242,6 +305,7 @@ pub enum DependencyKind {
 }
 
 impl DependencyKind {
+    /// The word the `dependency` tag carries.
     pub fn as_str(self) -> &'static str {
         match self {
             DependencyKind::Required => "required",
@@ -250,6 +314,7 @@ impl DependencyKind {
         }
     }
 
+    /// Reads the `dependency` tag's word.
     pub fn parse(s: &str) -> Option<DependencyKind> {
         Some(match s {
             "required" => DependencyKind::Required,
@@ -263,9 +328,13 @@ impl DependencyKind {
 /// One `dependency` tag: a project (by author and coordinate), the versions meant, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
+    /// The depended-on project's author.
     pub author: PublicKey,
+    /// The depended-on project.
     pub coordinate: Coordinate,
+    /// The versions that satisfy it.
     pub range: VersionReq,
+    /// How the release relates to it.
     pub kind: DependencyKind,
 }
 
@@ -393,14 +462,17 @@ impl Release {
         format!("{}@{}", self.coordinate.d(), self.version)
     }
 
+    /// The payload's size in bytes.
     pub fn total_size(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }
 
+    /// The info hash, hex.
     pub fn infohash_hex(&self) -> String {
         hex::encode(self.infohash)
     }
 
+    /// A magnet link to the payload, with its trackers.
     pub fn magnet(&self) -> String {
         let mut m = format!(
             "magnet:?xt=urn:btih:{}&dn={}",
