@@ -7,21 +7,28 @@ use std::path::{Path, PathBuf};
 use seedstr_relay::RelayConfig;
 use serde::{Deserialize, Serialize};
 
+/// The node's configuration, as `seedstr.toml` holds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// Keys, the seed registry, package store and (by default) the event store live here.
     /// Empty: `$SEEDSTR_HOME`, else `~/.config/seedstr`.
     pub data: PathBuf,
+    /// The HTTP port and what it takes.
     pub http: HttpConfig,
+    /// The event store.
     pub store: StoreConfig,
+    /// The BitTorrent side.
     pub torrent: TorrentConfig,
+    /// The DHT node.
     pub dht: DhtConfig,
+    /// The package registry views.
     pub packages: PackagesConfig,
     /// The relay served on the HTTP port (limits, policy, auth, rates, NIP-11 info).
     pub relay: RelayConfig,
 }
 
+/// The HTTP port and what it takes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
@@ -34,14 +41,19 @@ pub struct HttpConfig {
     pub max_upload_mib: u64,
 }
 
+/// Who may upload payloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Uploads {
+    /// Clients on this machine.
     Loopback,
+    /// Anyone.
     Anyone,
+    /// Nobody.
     Off,
 }
 
+/// The event store.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
@@ -51,6 +63,7 @@ pub struct StoreConfig {
     pub database: String,
 }
 
+/// The BitTorrent side.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TorrentConfig {
@@ -64,9 +77,11 @@ pub struct TorrentConfig {
     pub poll_secs: u64,
 }
 
+/// The DHT node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DhtConfig {
+    /// Run it.
     pub enabled: bool,
     /// The UDP address of the node's one DHT node; others may join through it, so a first
     /// node of a private DHT starts with an empty or unreachable bootstrap list.
@@ -78,6 +93,7 @@ pub struct DhtConfig {
     pub republish_secs: u64,
 }
 
+/// The package registry views.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PackagesConfig {
@@ -157,18 +173,29 @@ impl Default for PackagesConfig {
     }
 }
 
+/// Why a configuration file was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is not a valid configuration.
     #[error("{path}: {why}")]
-    Parse { path: PathBuf, why: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        why: String,
+    },
 }
 
 impl NodeConfig {
+    /// Reads the configuration at `path`; settings it leaves out keep their defaults.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -180,6 +207,7 @@ impl NodeConfig {
         })
     }
 
+    /// The configuration as TOML, every setting written.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("the config always serializes")
     }

@@ -11,12 +11,17 @@ use seedstr_client::http::http_client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The file in the data folder a running node writes.
 pub const NODE_FILE: &str = "node.json";
 
+/// What the file says of the running node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeFile {
+    /// Its HTTP address.
     pub http: SocketAddr,
+    /// Its torrent address, as peers on this machine reach it.
     pub torrent: SocketAddr,
+    /// Its process.
     pub pid: u32,
 }
 
@@ -24,17 +29,20 @@ fn path(data: &Path) -> PathBuf {
     data.join(NODE_FILE)
 }
 
+/// Writes the file, once the node is up.
 pub fn announce(data: &Path, file: &NodeFile) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(file).expect("a node file serializes");
     replace_file(&path(data), &json)
 }
 
+/// Removes the file, as the node stops.
 pub fn withdraw(data: &Path) {
     let _ = std::fs::remove_file(path(data));
 }
 
 /// A node that answered, and how to ask it things.
 pub struct RunningNode {
+    /// Its HTTP address.
     pub http: SocketAddr,
     client: reqwest::Client,
 }
@@ -54,8 +62,10 @@ pub async fn running(data: &Path) -> Option<RunningNode> {
 /// Why the running node's API did not answer a request.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeApiError {
+    /// The node could not be reached.
     #[error("asking the node at {0}")]
     Unreachable(String),
+    /// Its answer could not be read.
     #[error("reading the node's answer: {0}")]
     Unreadable(String),
     /// The node answered with an error; its message.

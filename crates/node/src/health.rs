@@ -19,12 +19,15 @@ use seedstr_client::seeding::seeder::{DhtState, DhtStateHandle, SeedingStats};
 
 /// What the node's parts report, shared with the HTTP handlers.
 pub struct Status {
+    /// When the node started.
     pub started: Instant,
+    /// The relay, for its connection count.
     pub relay: Arc<Relay>,
     /// As of the seeder's last look at its registry.
     pub seeding: Arc<Mutex<SeedingStats>>,
     /// The address the torrent session is bound to.
     pub torrent_listen: SocketAddr,
+    /// The DHT node's state.
     pub dht: DhtStateHandle,
     /// The data folder, where the kept DHT records are counted.
     pub data: PathBuf,
@@ -33,6 +36,7 @@ pub struct Status {
 }
 
 impl Status {
+    /// The seeder's summary, as of its last look.
     pub fn seeding_stats(&self) -> SeedingStats {
         *self.seeding.lock().expect("seeding stats lock")
     }
@@ -43,6 +47,7 @@ impl Status {
     }
 }
 
+/// `/health` and `/metrics`.
 pub fn router(status: Arc<Status>) -> Router {
     Router::new()
         .route("/health", get(health))

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The Seedstr node: one long-running process that is a relay, a seeder, a DHT node and a
 //! registry gateway at once, on one HTTP port plus the torrent and DHT ports.
 

@@ -42,6 +42,7 @@ use seedstr_client::seeding::seeder::{
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
 pub struct Addresses {
+    /// The HTTP address.
     pub http: SocketAddr,
     /// Where peers on this machine reach the torrent session (loopback when it listens on
     /// every address).
@@ -55,31 +56,49 @@ pub struct Addresses {
 /// Why the node could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// The data folder could not be made.
     #[error("creating the data folder {}: {source}", path.display())]
     DataDir {
+        /// The folder.
         path: std::path::PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The PostgreSQL store could not be opened.
     #[error("opening the PostgreSQL store: {0}")]
     Postgres(StoreError),
+    /// The LMDB store could not be opened.
     #[error("opening the event store in {}: {source}", path.display())]
     Lmdb {
+        /// Its folder.
         path: std::path::PathBuf,
+        /// Why.
         source: StoreError,
     },
+    /// The HTTP port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// The address.
         addr: SocketAddr,
+        /// Why.
         source: std::io::Error,
     },
+    /// The seeder could not start.
     #[error(transparent)]
     Seeder(#[from] SeederError),
+    /// The torrent session is not listening.
     #[error("the BitTorrent session is not listening")]
     NotListening,
+    /// The trusted registries could not be read.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// A configured registry is not a key.
     #[error("packages.registries: {text:?} is not a public key")]
-    Registry { text: String },
+    Registry {
+        /// The entry as written.
+        text: String,
+    },
+    /// Serving HTTP failed.
     #[error("serving HTTP: {0}")]
     Serve(std::io::Error),
 }

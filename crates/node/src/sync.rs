@@ -12,17 +12,27 @@ use serde_json::{json, Value};
 /// Why a sync stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreSyncError {
+    /// The filter does not parse.
     #[error("the filter: {0}")]
     Filter(String),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The connection to the other relay failed.
     #[error(transparent)]
     Conn(#[from] ConnError),
+    /// Negentropy failed.
     #[error(transparent)]
     Sync(#[from] SyncError),
     /// The other relay answered with something not asked for, or with a bad signature.
+    /// The other relay sent an event not asked for, or forged.
     #[error("{url} sent an event we did not ask for, or with a bad signature: {id}")]
-    Forged { url: String, id: String },
+    Forged {
+        /// The other relay.
+        url: String,
+        /// The event it sent.
+        id: String,
+    },
 }
 
 /// What a sync did.
@@ -30,7 +40,9 @@ pub enum StoreSyncError {
 pub struct SyncReport {
     /// Events the filter matched here.
     pub here: usize,
+    /// Events only the store has.
     pub only_here: usize,
+    /// Events only the other relay has.
     pub only_there: usize,
     /// Copied from the other relay into the store.
     pub fetched: usize,

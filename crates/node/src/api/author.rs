@@ -14,6 +14,7 @@ use super::{ApiError, ApiState};
 /// Most items of each type an author page lists.
 const LISTED: usize = 100;
 
+/// `GET /api/v1/authors/<npub>`.
 pub async fn author(
     State(s): State<Arc<ApiState>>,
     Path(author): Path<String>,

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::release::incidents_of;
 use super::{ApiError, ApiState};
 
+/// `GET /api/v1/collections/<npub>/<game>.collection.<slug>`.
 pub async fn collection(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,

@@ -14,12 +14,14 @@ use sha2::{Digest, Sha256};
 use super::release::chosen_release;
 use super::{ApiError, ApiState};
 
+/// The query of `/api/v1/download`.
 #[derive(serde::Deserialize)]
 pub struct DownloadParams {
     release: String,
     path: String,
 }
 
+/// `GET /api/v1/download?release=…&path=…`: one file of a release, checked.
 pub async fn download(
     State(s): State<Arc<ApiState>>,
     Query(p): Query<DownloadParams>,

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::ApiState;
 
+/// `POST /api/v1/events`: a signed event, through the relay's own checks.
 pub async fn publish(
     State(s): State<Arc<ApiState>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,

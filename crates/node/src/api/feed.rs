@@ -41,6 +41,7 @@ impl Default for FeedCache {
     }
 }
 
+/// `GET /api/v1/feeds/<npub>`: an author's feed read from the DHT.
 pub async fn feed(
     State(s): State<Arc<ApiState>>,
     Path(author): Path<String>,

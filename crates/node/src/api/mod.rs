@@ -35,21 +35,31 @@ use crate::health::Status;
 
 /// What the handlers read.
 pub struct ApiState {
+    /// The node's event store.
     pub store: Arc<dyn Store>,
+    /// The node's status, shared with `/health`.
     pub status: Arc<Status>,
+    /// The node's data folder.
     pub data: PathBuf,
     /// For downloads of releases this node does not seed yet.
     pub swarm: Arc<Swarm>,
+    /// How a download fetches a release the node does not hold.
     pub fetch: InstallOptions,
+    /// Where downloaded releases are kept and seeded from.
     pub downloads: PayloadStore,
     /// Where package lookups go and which registries they trust, as for the registry views.
     pub packages: Sources,
+    /// The swarm's answers about who seeds what, kept a while.
     pub seeders: seeders::SeedersCache,
+    /// Feeds read from the DHT, kept a while.
     pub feeds: feed::FeedCache,
+    /// Who may upload payloads, and how large.
     pub uploads: payloads::UploadPolicy,
+    /// How an upload asks the seeder to serve it.
     pub seeder: payloads::SeederLink,
 }
 
+/// The API's routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/v1/status", get(status::status))
@@ -70,7 +80,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
 /// An answer that is not what was asked for.
 #[derive(Debug, Clone)]
 pub enum ApiError {
+    /// The request is malformed (400).
     BadRequest(String),
+    /// The node holds nothing of what was asked (404).
     NotFound(String),
     /// Refused on purpose, say a version its author withdrew.
     Forbidden(String),
@@ -78,10 +90,12 @@ pub enum ApiError {
     TooLarge(String),
     /// The swarm or the bytes failed.
     Upstream(String),
+    /// The node failed (500).
     Internal(String),
 }
 
 impl ApiError {
+    /// The words of the answer's `error`.
     pub fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
@@ -93,6 +107,7 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status it answers with.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,

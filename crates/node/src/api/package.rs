@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use super::release::{incident_json, incidents_of};
 use super::{ApiError, ApiState};
 
+/// `GET /api/v1/packages/<ns>/<name>`.
 pub async fn package(
     State(s): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,

@@ -27,14 +27,18 @@ use crate::config::Uploads;
 /// Who may upload, and how much.
 #[derive(Debug, Clone, Copy)]
 pub struct UploadPolicy {
+    /// Who may upload.
     pub who: Uploads,
+    /// The largest upload, in bytes.
     pub max_bytes: u64,
 }
 
 /// How an upload reaches the seeder: a nudge to look at its registry now, and what it serves
 /// after each look.
 pub struct SeederLink {
+    /// Asks the seeder to look at its registry now.
     pub look_now: Arc<tokio::sync::Notify>,
+    /// The infohashes the seeder serves, as of its last look.
     pub served: tokio::sync::watch::Receiver<BTreeSet<String>>,
 }
 
@@ -52,10 +56,12 @@ impl SeederLink {
     }
 }
 
+/// The query of `/api/v1/payloads`.
 #[derive(serde::Deserialize)]
 pub struct PayloadParams {
     /// `<ns>.<slug>` of the release the payload is for; with `version` it names the torrent.
     pub coordinate: String,
+    /// The version it will be published as.
     pub version: String,
 }
 
@@ -64,6 +70,7 @@ fn uploads_dir(data: &Path) -> PathBuf {
     data.join("uploads")
 }
 
+/// `POST /api/v1/payloads`: a payload to seed; the answer is what to sign.
 pub async fn upload(
     State(s): State<Arc<ApiState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

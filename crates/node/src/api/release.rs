@@ -25,6 +25,7 @@ fn target(text: &str) -> Result<Target, ApiError> {
         })
 }
 
+/// `GET /api/v1/projects/<npub>/<coordinate>`.
 pub async fn project(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
@@ -32,6 +33,7 @@ pub async fn project(
     project_view(&s, &text).await.map(Json)
 }
 
+/// `GET /api/v1/releases/<npub>/<coordinate>[@version]`.
 pub async fn release(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
@@ -71,8 +73,11 @@ pub(crate) fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
 
 /// A release chosen and checked as install does, with the incidents covering it.
 pub struct Chosen {
+    /// What was asked.
     pub target: Target,
+    /// The release chosen, with its chain and the rivals refused.
     pub resolution: Resolution,
+    /// Incidents covering the version, with their signers.
     pub incidents: Vec<(PublicKey, Incident)>,
     /// The author's incident covering this version: id and summary.
     pub blocked_by: Option<(String, String)>,

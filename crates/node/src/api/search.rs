@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::{ApiError, ApiState};
 
+/// The query of `/api/v1/search`.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct SearchParams {
     /// Words that must all appear (case-insensitive) in the name, slug, summary or text.
@@ -22,11 +23,15 @@ pub struct SearchParams {
     /// project (default), release, package or collection.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
+    /// Only this namespace.
     pub ns: Option<String>,
+    /// Only this author (npub or hex).
     pub author: Option<String>,
+    /// At most this many results.
     pub limit: Option<usize>,
 }
 
+/// `GET /api/v1/search`.
 pub async fn search(
     State(s): State<Arc<ApiState>>,
     Query(p): Query<SearchParams>,

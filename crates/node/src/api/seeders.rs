@@ -30,6 +30,7 @@ pub struct SeedersCache {
 }
 
 impl SeedersCache {
+    /// An empty cache, asking the DHT through `dht`.
     pub fn new(dht: DhtStateHandle) -> SeedersCache {
         SeedersCache {
             checks: Cache::builder()
@@ -82,12 +83,14 @@ impl SeedersCache {
     }
 }
 
+/// The query of `/api/v1/seeders`.
 #[derive(serde::Deserialize)]
 pub struct SeedersParams {
     /// `<npub>/<ns>.<slug>[@<version>]`.
     pub release: String,
 }
 
+/// `GET /api/v1/seeders?release=…`: who in the swarm holds a release.
 pub async fn seeders(
     State(s): State<Arc<ApiState>>,
     Query(p): Query<SeedersParams>,

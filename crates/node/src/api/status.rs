@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::ApiState;
 
+/// `GET /api/v1/status`.
 pub async fn status(State(s): State<Arc<ApiState>>) -> Json<Value> {
     Json(status_view(&s))
 }

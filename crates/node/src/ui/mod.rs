@@ -18,6 +18,7 @@ use crate::api::{ApiError, ApiState};
 
 pub use pages::home;
 
+/// The web pages' routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/search", get(pages::search))
