@@ -6,11 +6,9 @@ use std::path::Path;
 
 use nostr::prelude::{EventId, PublicKey};
 use seedstr_client::install::{Lockfile, LockfileError};
-use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::relays::source::{newest_addressable, EventSource, SourceError};
 use seedstr_client::resolve::target::{parse_public_key, TargetError};
-use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Coordinate, ManifestError, Version};
-use serde_json::json;
 
 use crate::events::collection::{Collection, CollectionError, Pinned};
 use crate::events::{ReleaseRef, COLLECTION_KIND};
@@ -99,13 +97,10 @@ pub async fn fetch_collection(
     author: &PublicKey,
     d: &str,
 ) -> Result<Collection, CollectionOpError> {
-    let events = source
-        .events(json!({"kinds": [COLLECTION_KIND], "authors": [author.to_hex()], "#d": [d]}))
-        .await?;
-    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
-        .pop()
+    let newest = newest_addressable(source, COLLECTION_KIND, author, d)
+        .await?
         .ok_or_else(|| CollectionOpError::NotFound(d.to_owned()))?;
-    Ok(Collection::from_event(newest)?)
+    Ok(Collection::from_event(&newest)?)
 }
 
 /// What installing `collection` asks of the planner: each pinned release, by version, event

@@ -3,9 +3,8 @@
 //! asked of any moment, and tests need no waiting).
 
 use nostr::prelude::PublicKey;
-use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::relays::source::{newest_addressable, EventSource, SourceError};
 use seedstr_client::resolve::target::{parse_public_key, TargetError};
-use seedstr_proto::event::newest_by_address;
 use serde_json::json;
 
 use crate::events::governance::{tally, Proposal, Quorum, Tally, Vote};
@@ -50,13 +49,10 @@ pub async fn fetch_proposal(
     author: &PublicKey,
     d: &str,
 ) -> Result<Proposal, GovernanceError> {
-    let events = source
-        .events(json!({"kinds": [PROPOSAL_KIND], "authors": [author.to_hex()], "#d": [d]}))
-        .await?;
-    let newest = newest_by_address(events.iter().filter(|e| e.pubkey == *author))
-        .pop()
+    let newest = newest_addressable(source, PROPOSAL_KIND, author, d)
+        .await?
         .ok_or_else(|| GovernanceError::NoProposal(d.to_owned()))?;
-    Ok(Proposal::from_event(newest)?)
+    Ok(Proposal::from_event(&newest)?)
 }
 
 /// The vote for `option` on `proposal` (by `author`), refused when the option is not one of

@@ -56,13 +56,31 @@ pub fn register_for_seeding(
     root: &Path,
     report: &InstallReport,
 ) -> Result<(), SeedsError> {
-    let Some(torrent) = &report.torrent_file else {
-        return Ok(());
-    };
+    match &report.torrent_file {
+        Some(torrent) => register_installed(
+            home,
+            root,
+            &report.infohash,
+            &format!("{}@{}", report.coordinate, report.version),
+            torrent,
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Registers the release `release` (`<ns>.<slug>@<version>`) installed into `root` for
+/// seeding from there.
+pub fn register_installed(
+    home: &Path,
+    root: &Path,
+    infohash: &str,
+    release: &str,
+    torrent: &[u8],
+) -> Result<(), SeedsError> {
     SeedRegistry::new(home).add(
         &SeedEntry {
-            infohash: report.infohash.clone(),
-            release: format!("{}@{}", report.coordinate, report.version),
+            infohash: infohash.to_owned(),
+            release: release.to_owned(),
             dir: std::fs::canonicalize(root).unwrap_or(root.to_path_buf()),
             origin: Origin::Installed,
             trackers: vec![],

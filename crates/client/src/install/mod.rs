@@ -8,8 +8,8 @@ pub mod transaction;
 pub mod verify;
 
 pub use installer::{
-    install, register_for_seeding, stage_release, InstallError, InstallOptions, InstallReport,
-    Outcome, Staged, Step,
+    install, register_for_seeding, register_installed, stage_release, InstallError, InstallOptions,
+    InstallReport, Outcome, Staged, Step,
 };
 pub use lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 pub use transaction::{commit, recover, Change, TransactionError, STATE_DIR};

@@ -43,3 +43,21 @@ impl EventSource for RelaySet {
             .collect())
     }
 }
+
+/// The newest addressable event (`kind`, `author`, `d`) that `source` holds, NIP-01's winner
+/// among the verified copies.
+pub async fn newest_addressable(
+    source: &impl EventSource,
+    kind: u16,
+    author: &nostr::prelude::PublicKey,
+    d: &str,
+) -> Result<Option<Event>, SourceError> {
+    let events = source
+        .events(serde_json::json!({"kinds": [kind], "authors": [author.to_hex()], "#d": [d]}))
+        .await?;
+    Ok(
+        seedstr_proto::event::newest_by_address(events.iter().filter(|e| e.pubkey == *author))
+            .pop()
+            .cloned(),
+    )
+}

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use seedstr_client::install::{recover, Lockfile};
+use seedstr_client::install::{recover, register_installed, Lockfile};
 use seedstr_client::relays::RelaySet;
-use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
+use seedstr_client::seeding::registry::SeedsError;
 use seedstr_proto::release::Version;
 
 use super::apply::Applied;
@@ -49,20 +49,9 @@ pub fn open_folder<'a>(
 
 /// Registers every release `applied` placed in `root` for seeding from there.
 pub fn register_for_seeding(home: &Path, root: &Path, applied: &Applied) -> Result<(), SeedsError> {
-    let root = std::fs::canonicalize(root).unwrap_or(root.to_path_buf());
-    let registry = SeedRegistry::new(home);
     for (infohash, release, torrent) in &applied.torrents {
         if let Some(t) = torrent {
-            registry.add(
-                &SeedEntry {
-                    infohash: infohash.clone(),
-                    release: release.clone(),
-                    dir: root.clone(),
-                    origin: Origin::Installed,
-                    trackers: vec![],
-                },
-                t,
-            )?;
+            register_installed(home, root, infohash, release, t)?;
         }
     }
     Ok(())
