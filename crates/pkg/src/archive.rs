@@ -10,12 +10,16 @@ use sha2::{Digest, Sha256, Sha512};
 /// The digests registries publish for an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digests {
+    /// SHA-256, Cargo's checksum.
     pub sha256: [u8; 32],
+    /// SHA-512, npm's integrity.
     pub sha512: [u8; 64],
+    /// The archive's size in bytes.
     pub size: u64,
 }
 
 impl Digests {
+    /// The digests of `bytes`.
     pub fn of(bytes: &[u8]) -> Digests {
         Digests {
             sha256: Sha256::digest(bytes).into(),
@@ -38,25 +42,43 @@ impl Digests {
     }
 }
 
+/// Why an archive could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
+    /// The file could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The archive file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// Not a gzip'd tar archive.
     #[error("{}: not a gzip'd tar archive: {why}", path.display())]
-    NotTarGz { path: PathBuf, why: String },
+    NotTarGz {
+        /// The archive file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// No manifest where the ecosystem puts it.
     #[error("{}: no {wanted} in the archive (entries start with {found:?})", path.display())]
     NoManifest {
+        /// The archive file.
         path: PathBuf,
+        /// The manifest looked for.
         wanted: String,
+        /// The archive's first entries.
         found: Vec<String>,
     },
+    /// A manifest too large to be one.
     #[error("{}: {entry} is {size} bytes; a manifest over 1 MiB is refused", path.display())]
     ManifestTooLarge {
+        /// The archive file.
         path: PathBuf,
+        /// The manifest's entry.
         entry: String,
+        /// The archive's size in bytes.
         size: u64,
     },
 }
@@ -64,14 +86,18 @@ pub enum ArchiveError {
 /// An archive read into memory: packages are small, and the same bytes are hashed, searched
 /// and later seeded, so nothing can change between the three.
 pub struct Archive {
+    /// The archive file.
     pub path: PathBuf,
+    /// The archive's bytes.
     pub bytes: Vec<u8>,
+    /// Its digests.
     pub digests: Digests,
 }
 
 const MAX_MANIFEST: u64 = 1 << 20;
 
 impl Archive {
+    /// Reads the archive at `path` and its digests.
     pub fn read(path: &Path) -> Result<Archive, ArchiveError> {
         let bytes = std::fs::read(path).map_err(|source| ArchiveError::Io {
             path: path.to_owned(),

@@ -30,7 +30,9 @@ use crate::resolve::Catalog;
 /// Where and how to look.
 #[derive(Debug, Clone)]
 pub struct Sources {
+    /// Relays to ask.
     pub relays: Vec<String>,
+    /// How long to wait for each relay.
     pub relay_timeout: Duration,
     /// The registries trusted to say who may publish a name.
     pub trusted: Vec<PublicKey>,
@@ -40,12 +42,14 @@ pub struct Sources {
 
 /// Where a lookup's answers come from.
 pub enum Via<'a> {
+    /// Relays answered.
     Relays,
     /// No relay answered: the authors' feeds over the DHT.
     Dht(Box<FeedReader<'a>>),
 }
 
 impl Via<'_> {
+    /// `relays` or `dht`, as reports say it.
     pub fn name(&self) -> &'static str {
         match self {
             Via::Relays => "relays",
@@ -54,20 +58,29 @@ impl Via<'_> {
     }
 }
 
+/// Why packages could not be looked up.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// No relay answered, and the DHT was not asked.
     #[error("no relay answered: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
+    /// No registry is trusted.
     #[error("no publisher registry is trusted: trust one with `seedstr pkg registry trust <npub>` (or name it with --registry, or in the node's packages.registries); your own registry counts once you have one")]
     NoRegistry,
+    /// No relay answered, and the DHT could not be joined.
     #[error("no relay answered ({}), and joining the DHT to read the registries' feeds failed: {why}", list_failures(.failed))]
     NoDht {
+        /// Relays that could not be asked, and why.
         failed: Vec<(String, String)>,
+        /// Why joining failed.
         why: String,
     },
+    /// No relay answered, and no trusted registry's feed could be read.
     #[error("no relay answered ({}), and no trusted registry could be read over the DHT: {}", list_failures(.failed), .unread.join("; "))]
     NoFeed {
+        /// Relays that could not be asked, and why.
         failed: Vec<(String, String)>,
+        /// Each registry that could not be read, and why.
         unread: Vec<String>,
     },
 }

@@ -20,21 +20,32 @@ const MAX_ROUNDS: usize = 100;
 /// How long to wait for the DHT's first peers of an archive.
 const PEER_WAIT: Duration = Duration::from_secs(3);
 
+/// What `pkg install` is asked to do.
 pub struct InstallRequest {
+    /// The project folder (the one with `package.json`).
     pub project: PathBuf,
     /// Packages to add: name and range (`None`: the newest, locked as `^<version>`).
     pub add: Vec<(String, Option<String>)>,
+    /// Where and how to look.
     pub sources: Sources,
+    /// How archives are fetched.
     pub fetch: InstallOptions,
+    /// `$SEEDSTR_HOME`: the package store and kept attestations.
     pub home: PathBuf,
 }
 
+/// One package installed.
 #[derive(Debug, serde::Serialize)]
 pub struct InstalledPackage {
+    /// Where it is installed (`node_modules/…`).
     pub path: String,
+    /// The package name.
     pub name: String,
+    /// The version installed.
     pub version: String,
+    /// The signer's npub.
     pub signer: String,
+    /// The release's info hash.
     pub infohash: String,
     /// Fetched in this run (otherwise it came from the package store).
     pub fetched: bool,
@@ -42,10 +53,14 @@ pub struct InstalledPackage {
     pub replaced_bad_copy: Option<String>,
 }
 
+/// What `pkg install` did.
 #[derive(Debug, serde::Serialize)]
 pub struct InstallReport {
+    /// Every package installed.
     pub packages: Vec<InstalledPackage>,
+    /// What the project asks for: name to range.
     pub requires: BTreeMap<String, String>,
+    /// Files unpacked.
     pub files: usize,
     /// Optional dependencies left out: (dependent, name, range).
     pub skipped: Vec<(String, String, String)>,
@@ -57,20 +72,28 @@ pub struct InstallReport {
     pub resolved_via: &'static str,
 }
 
+/// Why an install did not happen (the project is then as it was).
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
+    /// A spec that is not `<name>[@<range>]`.
     #[error("{0:?} is not <name>[@<range>]")]
     Spec(String),
+    /// Packages could not be looked up.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The tree could not be resolved.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// The graph kept growing past the lookups allowed.
     #[error("the dependency graph is still growing after {MAX_ROUNDS} lookups")]
     Endless,
+    /// An archive could not be had.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The project could not be written.
     #[error(transparent)]
     Project(#[from] ProjectError),
+    /// Nothing named and nothing to install from the project.
     #[error("nothing to install: name packages, or run this in a project with a package.json or a libreseed-lock.json")]
     Nothing,
 }
@@ -94,10 +117,13 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), InstallError> 
 
 /// A resolved tree, with every release looked at and where the answers came from.
 pub struct Resolved<'a> {
+    /// The packages and where each goes.
     pub tree: Tree,
+    /// Every release looked at, by name.
     pub catalog: Catalog,
     /// Registry events that failed their checks, and registries that could not be read.
     pub registry_problems: Vec<String>,
+    /// Where the answers came from.
     pub via: Via<'a>,
 }
 
@@ -142,6 +168,7 @@ pub async fn resolve_tree<'a>(
     Err(InstallError::Endless)
 }
 
+/// Resolves, fetches, checks and lays out the project's packages in one transaction.
 pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallReport, InstallError> {
     recover(&req.project)?;
     let lock = Lock::load(&req.project)?;

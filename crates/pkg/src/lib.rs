@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! LibreSeed: npm and Cargo packages published, resolved and installed through Seedstr.
 
 pub mod archive;

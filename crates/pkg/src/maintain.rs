@@ -24,18 +24,25 @@ use crate::PackageName;
 pub enum RegistryEdit {
     /// `publisher` may publish `name`.
     Allow {
+        /// The package name.
         name: PackageName,
+        /// The publisher's key.
         publisher: PublicKey,
     },
     /// `publisher` may no longer publish `name`.
     Disallow {
+        /// The package name.
         name: PackageName,
+        /// The publisher's key.
         publisher: PublicKey,
     },
     /// Readers who trust your registry refuse everything `key` signed from `since` on.
     Revoke {
+        /// The key to revoke.
         key: PublicKey,
+        /// From when the key is distrusted.
         since: Timestamp,
+        /// Why, shown to everyone refused because of it.
         reason: String,
     },
 }
@@ -43,14 +50,24 @@ pub enum RegistryEdit {
 /// Why an edit was not made.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
+    /// The mapping to remove is not in the registry.
     #[error("your registry does not map {name} to {publisher}")]
-    NotMapped { name: String, publisher: String },
+    NotMapped {
+        /// The package name.
+        name: String,
+        /// The publisher's npub.
+        publisher: String,
+    },
+    /// The newest list does not read.
     #[error("your newest registry cannot be read: {0}")]
     Unreadable(#[from] RegistryError),
+    /// Signing failed.
     #[error("signing the registry: {0}")]
     Sign(String),
+    /// No relay took the list.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The trust file could not be read or written.
     #[error(transparent)]
     Trust(#[from] TrustError),
 }
@@ -173,7 +190,9 @@ pub struct RegistryView {
 pub struct RevokedView {
     /// The revoked key's npub.
     pub key: String,
+    /// From when the key is distrusted.
     pub since: u64,
+    /// Why, shown to everyone refused because of it.
     pub reason: String,
 }
 

@@ -8,7 +8,9 @@ use seedstr_proto::release::Coordinate;
 /// Which registry's rules and formats a package follows; also its Seedstr namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ecosystem {
+    /// npm.
     Npm,
+    /// Cargo.
     Cargo,
 }
 
@@ -21,6 +23,7 @@ impl Ecosystem {
         }
     }
 
+    /// The ecosystem a namespace names (`npm`, `cargo`).
     pub fn parse(ns: &str) -> Option<Ecosystem> {
         match ns {
             "npm" => Some(Ecosystem::Npm),
@@ -39,14 +42,18 @@ impl fmt::Display for Ecosystem {
 /// A package name that its ecosystem accepts, spelled as the package spells it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PackageName {
+    /// npm or Cargo.
     pub ecosystem: Ecosystem,
     name: String,
 }
 
+/// Why a package name was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NameError {
+    /// Not a valid npm name, and why.
     #[error("npm package name {0:?}: {1}")]
     Npm(String, &'static str),
+    /// Not a valid crate name, and why.
     #[error("crate name {0:?}: {1}")]
     Cargo(String, &'static str),
 }
@@ -118,6 +125,7 @@ fn check_cargo(name: &str) -> Result<(), &'static str> {
 }
 
 impl PackageName {
+    /// A package name, checked against its ecosystem's rules.
     pub fn parse(ecosystem: Ecosystem, name: &str) -> Result<PackageName, NameError> {
         match ecosystem {
             Ecosystem::Npm => check_npm(name).map_err(|why| NameError::Npm(name.into(), why)),

@@ -11,33 +11,50 @@ use crate::archive::{Archive, ArchiveError};
 use crate::manifest::{CargoManifest, ManifestError, NpmManifest};
 use crate::name::{Ecosystem, PackageName};
 
+/// What a package's manifest says.
 #[derive(Debug, Clone)]
 pub enum Manifest {
+    /// An npm package.
     Npm(NpmManifest),
+    /// A crate.
     Cargo(CargoManifest),
 }
 
+/// A package to publish: its archive and what its manifest says.
 pub struct Package {
+    /// The archive, read.
     pub archive: Archive,
+    /// What its manifest says.
     pub manifest: Manifest,
 }
 
+/// Why a package could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    /// Neither a folder nor the ecosystem's archive.
     #[error("{}: an {ecosystem} package is a folder or a .{extension} file", path.display())]
     Kind {
+        /// The path given.
         path: PathBuf,
+        /// npm or Cargo.
         ecosystem: Ecosystem,
+        /// The archive's extension.
         extension: &'static str,
     },
+    /// The ecosystem's packer failed.
     #[error("running `{command}` in {}: {why}", dir.display())]
     Packer {
+        /// The packer (`npm pack`, `cargo package`).
         command: &'static str,
+        /// The package folder.
         dir: PathBuf,
+        /// What went wrong.
         why: String,
     },
+    /// The archive could not be read.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    /// The manifest was refused.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
 }
@@ -73,6 +90,7 @@ impl Package {
         Ok(Package { archive, manifest })
     }
 
+    /// The package's name.
     pub fn name(&self) -> &PackageName {
         match &self.manifest {
             Manifest::Npm(m) => &m.name,
@@ -80,6 +98,7 @@ impl Package {
         }
     }
 
+    /// The package's version.
     pub fn version(&self) -> &Version {
         match &self.manifest {
             Manifest::Npm(m) => &m.version,

@@ -14,7 +14,9 @@ use crate::release::PackageRelease;
 use crate::resolve::Tree;
 use crate::unpack::{unpack_npm, UnpackError};
 
+/// The folder packages are installed in.
 pub const MODULES_DIR: &str = ".libreseed_modules";
+/// The lockfile, beside `package.json`.
 pub const LOCKFILE: &str = "libreseed-lock.json";
 const STAGING: &str = ".staging";
 const PREVIOUS: &str = ".previous";
@@ -22,10 +24,13 @@ const PREVIOUS: &str = ".previous";
 /// One installed package, as the lockfile pins it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedPackage {
+    /// The package name.
     pub name: String,
+    /// The version installed.
     pub version: String,
     /// npm's `sha512-…` of the archive.
     pub integrity: String,
+    /// The release's info hash.
     pub infohash: String,
     /// Who signed the release (npub).
     pub signer: String,
@@ -33,9 +38,11 @@ pub struct LockedPackage {
     pub event: String,
 }
 
+/// `libreseed-lock.json`: what the project asked for and exactly what was installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lock {
+    /// The lockfile format's version.
     pub lockfile_version: u32,
     /// What the project asked for: name to range.
     pub requires: BTreeMap<String, String>,
@@ -43,18 +50,36 @@ pub struct Lock {
     pub packages: BTreeMap<String, LockedPackage>,
 }
 
+/// Why the project could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
+    /// The lockfile does not read.
     #[error("{}: {why}", path.display())]
-    Lockfile { path: PathBuf, why: String },
+    Lockfile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// `package.json` does not read.
     #[error("{}: {why}", path.display())]
-    PackageJson { path: PathBuf, why: String },
+    PackageJson {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// An archive could not be unpacked.
     #[error(transparent)]
     Unpack(#[from] UnpackError),
+    /// A file could not be read or written.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }
@@ -68,6 +93,7 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 }
 
 impl Lock {
+    /// The project's lockfile, if it has one.
     pub fn load(project: &Path) -> Result<Option<Lock>, ProjectError> {
         let path = project.join(LOCKFILE);
         match std::fs::read(&path) {

@@ -9,14 +9,25 @@ use seedstr_client::publish::{PublishRequest, SeedFrom};
 use crate::package::{Manifest, Package};
 use crate::release::package_tags;
 
+/// Why a package's archive could not be kept.
 #[derive(Debug, thiserror::Error)]
 pub enum KeepError {
+    /// The version was published from other bytes.
     #[error("{spec} was already published from other bytes ({}); a published version never changes: raise the version", path.display())]
-    Changed { spec: String, path: PathBuf },
+    Changed {
+        /// The package, `<name>@<version>`.
+        spec: String,
+        /// The copy already kept.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The copy already kept.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }

@@ -9,6 +9,7 @@ use nostr::prelude::{Event, EventBuilder, Kind, PublicKey, Tag, Timestamp};
 use seedstr_client::resolve::target::npub;
 use seedstr_proto::release::Coordinate;
 
+/// Publisher registry (30087).
 pub const REGISTRY_KIND: u16 = 30087;
 /// The registry's `d`: one registry per maintainer.
 pub const REGISTRY_D: &str = "libreseed";
@@ -16,9 +17,11 @@ pub const REGISTRY_D: &str = "libreseed";
 /// A revoked key, and who said so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
+    /// The revoked key.
     pub key: PublicKey,
     /// Unix seconds the revoker gives for the compromise or retirement.
     pub since: u64,
+    /// Why, as the revoker says.
     pub reason: String,
     /// The registry (or the key itself) that signed it.
     pub by: PublicKey,
@@ -31,17 +34,29 @@ pub struct RegistryList {
     pub publishers: BTreeMap<Coordinate, BTreeSet<PublicKey>>,
     /// Revoked keys: key to (since, reason).
     pub revoked: BTreeMap<PublicKey, (u64, String)>,
+    /// What the maintainer says of the registry.
     pub description: String,
 }
 
+/// Why a registry event was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// Not a publisher registry.
     #[error("event {id} is not a publisher registry: {why}")]
-    NotARegistry { id: String, why: String },
+    NotARegistry {
+        /// The event.
+        id: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A tag does not read.
     #[error("publisher registry {id}: malformed {tag:?} tag: {why}")]
     Tag {
+        /// The event.
         id: String,
+        /// The tag.
         tag: &'static str,
+        /// What is wrong.
         why: String,
     },
 }
@@ -132,18 +147,26 @@ fn tag<const N: usize>(parts: [&str; N]) -> Tag {
 /// Why a release's signer may not publish its name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The signer's key is revoked.
     #[error("{signer} is revoked ({}), since {since}{}", if by == signer { "by itself".to_owned() } else { format!("by the registry {by}") }, if reason.is_empty() { String::new() } else { format!(": {reason}") })]
     Revoked {
+        /// The signer's npub.
         signer: String,
         /// Who revoked it: a trusted registry, or the key itself.
         by: String,
+        /// From when it is distrusted.
         since: u64,
+        /// Why, as the revoker says.
         reason: String,
     },
+    /// No trusted registry allows the signer to publish the name.
     #[error("no trusted registry maps {name} to {signer}{}", if allowed.is_empty() { String::new() } else { format!(" (it allows {})", allowed.join(", ")) })]
     NotMapped {
+        /// The package name.
         name: String,
+        /// The signer's npub.
         signer: String,
+        /// The keys the registries allow for the name.
         allowed: Vec<String>,
     },
 }
@@ -160,6 +183,7 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A registry trusting `trusted`, with no list read yet.
     pub fn new(trusted: Vec<PublicKey>) -> Registry {
         Registry {
             trusted,

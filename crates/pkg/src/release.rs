@@ -111,18 +111,26 @@ fn cargo_manifest(m: &CargoManifest) -> Map<String, Value> {
     out
 }
 
+/// Why a release was refused as a package.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageReleaseError {
+    /// The release itself was refused.
     #[error(transparent)]
     Release(#[from] ReleaseError),
+    /// It carries no package tags.
     #[error("release {0} carries no package tags; it was not published as a package")]
     NotAPackage(String),
+    /// The package name is not valid.
     #[error(transparent)]
     Name(#[from] NameError),
+    /// A manifest field it carries does not read.
     #[error("release {release}: manifest field {field} {why}")]
     Manifest {
+        /// The release it is.
         release: String,
+        /// The manifest field.
         field: String,
+        /// What is wrong with it.
         why: String,
     },
 }
@@ -130,16 +138,22 @@ pub enum PackageReleaseError {
 /// A signed release read as a package.
 #[derive(Debug, Clone)]
 pub struct PackageRelease {
+    /// The package name.
     pub name: PackageName,
+    /// The release it is.
     pub release: Release,
+    /// The package tags.
     pub tags: PackageTags,
+    /// The signed event.
     pub event: Event,
 }
 
 /// One dependency as npm lists it: a name and the range written for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NpmDependency {
+    /// The package name.
     pub name: String,
+    /// The range written for it.
     pub range: String,
     /// From `optionalDependencies`: a failure to resolve it is not an error.
     pub optional: bool,
@@ -151,8 +165,11 @@ pub struct NpmDependency {
 /// how it is used (`normal`, `optional`, `peer`, `optional peer`; cargo's `dev` and `build`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DependencyLine {
+    /// The package name.
     pub name: String,
+    /// The range written for it.
     pub range: String,
+    /// How it is used.
     pub kind: String,
 }
 
@@ -175,10 +192,12 @@ impl PackageRelease {
         })
     }
 
+    /// The release's version.
     pub fn version(&self) -> &Version {
         &self.release.version
     }
 
+    /// Who signed it.
     pub fn signer(&self) -> PublicKey {
         self.event.pubkey
     }

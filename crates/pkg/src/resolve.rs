@@ -27,6 +27,7 @@ pub struct Catalog {
 pub struct Placed {
     /// `node_modules/a`, `node_modules/a/node_modules/@s/b`.
     pub path: String,
+    /// The release placed there.
     pub release: PackageRelease,
     /// The placed package whose `node_modules` holds this one's siblings: `None` at the top.
     pub parent: Option<String>,
@@ -35,29 +36,43 @@ pub struct Placed {
 /// The resolved tree: paths to packages, top level first.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
+    /// Install path to the package placed there.
     pub placed: BTreeMap<String, Placed>,
     /// Optional dependencies that no accepted release satisfied, skipped: (dependent, name,
     /// range).
     pub skipped: Vec<(String, String, String)>,
 }
 
+/// Why a tree could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
+    /// A range that is not npm's.
     #[error("{name}@{range} (needed by {needed_by}) is not an npm version range: {why}")]
     Range {
+        /// The package name.
         name: String,
+        /// The range written for it.
         range: String,
+        /// What needs it.
         needed_by: String,
+        /// Why it does not read.
         why: RangeError,
     },
+    /// No accepted release satisfies a range.
     #[error("no accepted release of {name} satisfies {range} (needed by {needed_by}){}", describe(.available, .refused))]
     Unsatisfied {
+        /// The package name.
         name: String,
+        /// The range written for it.
         range: String,
+        /// What needs it.
         needed_by: String,
+        /// The versions found.
         available: Vec<String>,
+        /// Releases refused, and why.
         refused: Vec<(String, String)>,
     },
+    /// Versions chasing each other too deep.
     #[error("the versions of {0} chase each other more than {MAX_DEPTH} levels deep")]
     TooDeep(String),
 }
@@ -78,8 +93,10 @@ fn describe(available: &[String], refused: &[(String, String)]) -> String {
 /// Why a dependency's range was not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
+    /// Not a registry range (git, file, URL, alias).
     #[error("only registry ranges resolve here (not git, file, URL or alias specs)")]
     NotRegistry,
+    /// The range does not read.
     #[error("{0}")]
     Unreadable(String),
 }
@@ -101,7 +118,9 @@ fn npm_version(r: &PackageRelease) -> Option<NpmVersion> {
 /// Which names a resolution still needs looked up before it can finish.
 #[derive(Debug)]
 pub enum Step {
+    /// The tree is complete.
     Done(Tree),
+    /// These names must be looked up first.
     Lookup(Vec<String>),
 }
 

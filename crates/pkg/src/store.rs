@@ -12,29 +12,50 @@ use seedstr_swarm::Swarm;
 use crate::archive::Digests;
 use crate::release::PackageRelease;
 
+/// Why an archive could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// It could not be fetched.
     #[error("fetching {spec}: {source}{}", bad_copy.as_ref().map(|w| format!(" (the stored copy was refused: {w})")).unwrap_or_default())]
     Fetch {
+        /// The package, `<name>@<version>`.
         spec: String,
+        /// Why.
         source: Box<PayloadStoreError>,
         /// Why the copy already held was refused, when there was one.
         bad_copy: Option<String>,
     },
+    /// Its SHA-512 is not the signed integrity.
     #[error("{spec}: the archive's SHA-512 is not the signed integrity {integrity}; refused")]
-    Integrity { spec: String, integrity: String },
+    Integrity {
+        /// The package, `<name>@<version>`.
+        spec: String,
+        /// The signed integrity.
+        integrity: String,
+    },
+    /// Its package tags do not fit it.
     #[error("{spec}: {why}")]
-    Tags { spec: String, why: String },
+    Tags {
+        /// The package, `<name>@<version>`.
+        spec: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A kept copy could not be read.
     #[error("reading {}: {source}", path.display())]
     Read {
+        /// Where the archive is.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }
 
 /// A verified archive: its bytes, read once after the checks.
 pub struct Archive {
+    /// Where the archive is.
     pub path: PathBuf,
+    /// Its bytes.
     pub bytes: Vec<u8>,
     /// Whether it had to be fetched in this call.
     pub fetched: bool,
@@ -42,17 +63,20 @@ pub struct Archive {
     pub replaced_bad_copy: Option<String>,
 }
 
+/// The package store: verified archives kept by info hash, and seeded.
 pub struct PackageStore {
     payloads: PayloadStore,
     /// Payloads registered for seeding, among them the packages this identity published.
     seeds: SeedRegistry,
 }
 
+/// The package store's folder under `$SEEDSTR_HOME`.
 pub fn store_dir(home: &Path) -> PathBuf {
     home.join("packages").join("store")
 }
 
 impl PackageStore {
+    /// The package store of `home`.
     pub fn new(home: &Path) -> PackageStore {
         PackageStore {
             payloads: PayloadStore::new(home, store_dir(home), Origin::Package),

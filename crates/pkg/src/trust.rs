@@ -7,26 +7,37 @@ use nostr::prelude::PublicKey;
 use seedstr_client::files::durable::replace_file;
 use seedstr_client::resolve::target::{npub, parse_public_key};
 
+/// Why the trust file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
+    /// A line that is not a key.
     #[error("{}, line {line}: {text:?} is not an npub or hex public key", path.display())]
     Line {
+        /// The trust file.
         path: PathBuf,
+        /// The line.
         line: usize,
+        /// What it says.
         text: String,
     },
+    /// The file could not be read or written.
     #[error("{} {}: {source}", what, path.display())]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The trust file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }
 
+/// The file listing the registries trusted.
 pub fn trust_file(home: &Path) -> PathBuf {
     home.join("pkg").join("trusted-registries")
 }
 
+/// The registries trusted (none when the file does not exist).
 pub fn load(home: &Path) -> Result<Vec<PublicKey>, TrustError> {
     let path = trust_file(home);
     let text = match std::fs::read_to_string(&path) {

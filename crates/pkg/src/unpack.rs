@@ -7,20 +7,35 @@ use std::path::{Path, PathBuf};
 
 use seedstr_proto::path::check_payload_path;
 
+/// Why an archive could not be unpacked.
 #[derive(Debug, thiserror::Error)]
 pub enum UnpackError {
+    /// Not a gzip'd tar archive.
     #[error("{archive}: not a gzip'd tar archive: {why}")]
-    NotTarGz { archive: String, why: String },
-    #[error("{archive}: entry {entry:?} is refused: {why}")]
-    Entry {
+    NotTarGz {
+        /// The archive.
         archive: String,
-        entry: String,
+        /// Why it is refused.
         why: String,
     },
+    /// An entry that would write outside, or is not a plain file or folder.
+    #[error("{archive}: entry {entry:?} is refused: {why}")]
+    Entry {
+        /// The archive.
+        archive: String,
+        /// The entry.
+        entry: String,
+        /// Why it is refused.
+        why: String,
+    },
+    /// A file could not be written.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }

@@ -11,37 +11,55 @@ use super::ManifestError;
 use crate::archive::Archive;
 use crate::name::{Ecosystem, PackageName};
 
+/// Which table a Cargo dependency is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DependencyKind {
+    /// `[dependencies]`.
     Normal,
+    /// `[dev-dependencies]`.
     Dev,
+    /// `[build-dependencies]`.
     Build,
 }
 
+/// One dependency of a crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoDependency {
     /// The name the dependent uses (the table key).
     pub name: String,
     /// The crate's own name when renamed (`package = "…"`).
     pub package: Option<String>,
+    /// The version requirement.
     pub req: VersionReq,
+    /// Normal, dev or build.
     pub kind: DependencyKind,
+    /// Only with a feature.
     pub optional: bool,
+    /// Whether the crate's default features are on.
     pub default_features: bool,
+    /// Features asked of it.
     pub features: Vec<String>,
     /// `cfg(…)` or a target triple, for `[target.….dependencies]`.
     pub target: Option<String>,
 }
 
+/// What a crate's `Cargo.toml` says, as far as registries need.
 #[derive(Debug, Clone)]
 pub struct CargoManifest {
+    /// The crate's name.
     pub name: PackageName,
+    /// Its version.
     pub version: Version,
+    /// Its dependencies.
     pub dependencies: Vec<CargoDependency>,
+    /// Features asked of it.
     pub features: BTreeMap<String, Vec<String>>,
+    /// The native library it links, if any.
     pub links: Option<String>,
+    /// The oldest Rust it builds with, if it says.
     pub rust_version: Option<String>,
+    /// What it says of itself.
     pub description: Option<String>,
 }
 
@@ -134,6 +152,7 @@ fn dependency(
 }
 
 impl CargoManifest {
+    /// Reads a normalized `Cargo.toml`, as `cargo package` writes it.
     pub fn parse(text: &str) -> Result<CargoManifest, ManifestError> {
         let doc: Table = text
             .parse()

@@ -10,13 +10,18 @@ use super::ManifestError;
 use crate::archive::Archive;
 use crate::name::{Ecosystem, PackageName};
 
+/// What a `package.json` says, as far as installs need.
 #[derive(Debug, Clone)]
 pub struct NpmManifest {
+    /// The package's name.
     pub name: PackageName,
+    /// Its version.
     pub version: Version,
     /// Name to semver range, as written.
     pub dependencies: BTreeMap<String, String>,
+    /// Name to range, from `optionalDependencies`.
     pub optional_dependencies: BTreeMap<String, String>,
+    /// Name to range, from `peerDependencies`.
     pub peer_dependencies: BTreeMap<String, String>,
     /// The document as the package has it.
     pub document: Value,
@@ -43,6 +48,7 @@ fn string_map(doc: &Value, field: &'static str) -> Result<BTreeMap<String, Strin
 }
 
 impl NpmManifest {
+    /// Reads a `package.json`.
     pub fn parse(json: &[u8]) -> Result<NpmManifest, ManifestError> {
         let document: Value =
             serde_json::from_slice(json).map_err(|e| ManifestError::Syntax(e.to_string()))?;

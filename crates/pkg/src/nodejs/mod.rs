@@ -11,13 +11,18 @@ use crate::project::MODULES_DIR;
 const REGISTER: &str = include_str!("register.mjs");
 const HOOKS: &str = include_str!("hooks.mjs");
 
+/// Why Node could not be run with the packages.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// No installed packages here or above.
     #[error("no {MODULES_DIR} in {} or any folder above it; run `seedstr pkg install` first", .0.display())]
     NoModules(PathBuf),
+    /// The hooks could not be written.
     #[error("writing {}: {source}", path.display())]
     Write {
+        /// The file or folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }

@@ -22,10 +22,15 @@ use crate::name::Ecosystem;
 use crate::release::PackageRelease;
 use crate::store::{PackageStore, StoreError};
 
+/// What the registry views read.
 pub struct ViewState {
+    /// Where and how to look up packages.
     pub sources: Sources,
+    /// The session archives are fetched with.
     pub swarm: Arc<Swarm>,
+    /// The verified archives kept.
     pub store: PackageStore,
+    /// How archives are fetched.
     pub fetch: InstallOptions,
 }
 
@@ -59,6 +64,7 @@ impl IntoResponse for ViewError {
     }
 }
 
+/// The npm and Cargo views' routes.
 pub fn router(state: Arc<ViewState>) -> Router {
     Router::new()
         .route("/npm/{*path}", get(npm_get))
