@@ -18,24 +18,34 @@ use crate::install::{GameState, ModKey, Want};
 /// Why a collection could not be made or found.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectionOpError {
+    /// The lockfile does not read.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
+    /// The game state does not read.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The folder holds no mod.
     #[error("{0} holds no mods to collect")]
     Empty(String),
+    /// A lockfile entry does not read.
     #[error("unreadable lockfile entry {0}")]
     Entry(String),
+    /// The collection breaks a rule.
     #[error(transparent)]
     Invalid(#[from] CollectionError),
+    /// Not a collection's address.
     #[error("{0:?} is not <npub>/<game>.collection.<slug>")]
     NotAnAddress(String),
+    /// The curator's key does not read.
     #[error(transparent)]
     Key(#[from] TargetError),
+    /// The game and slug do not make a coordinate.
     #[error(transparent)]
     Coordinate(#[from] ManifestError),
+    /// The relays could not be asked.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// No relay holds the collection.
     #[error("no relay holds the collection {0}")]
     NotFound(String),
 }

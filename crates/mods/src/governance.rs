@@ -13,24 +13,39 @@ use crate::events::{EventReadError, PROPOSAL_KIND, VOTE_KIND};
 /// Why a governance operation could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum GovernanceError {
+    /// The relays could not be asked.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Not a proposal's address.
     #[error("{0:?} is not <npub>/<ns>.proposal.<slug> or a proposal address")]
     NotAnAddress(String),
+    /// The author's key does not read.
     #[error(transparent)]
     Key(#[from] TargetError),
+    /// No relay holds the proposal.
     #[error("no relay holds the proposal {0}")]
     NoProposal(String),
+    /// The proposal does not read.
     #[error(transparent)]
     Unreadable(#[from] EventReadError),
+    /// The option is not one of the proposal's.
     #[error("{option:?} is not an option of {d}; the options are {}", .options.join(", "))]
     NotAnOption {
+        /// The option asked for.
         option: String,
+        /// The proposal's `d`.
         d: String,
+        /// The proposal's options.
         options: Vec<String>,
     },
+    /// Voting has closed.
     #[error("{d} closed at {closes}; a vote now would not count")]
-    Closed { d: String, closes: u64 },
+    Closed {
+        /// The proposal's `d`.
+        d: String,
+        /// When voting closed (Unix seconds).
+        closes: u64,
+    },
 }
 
 /// Reads `<npub>/<ns>.proposal.<slug>` or the address `30100:<hex>:<d>`: the author and `d`.
@@ -89,11 +104,15 @@ pub fn vote_on(
 pub struct TallyReport {
     /// The proposal's address.
     pub proposal: String,
+    /// The proposal's title.
     pub title: String,
+    /// When it is decided.
     pub quorum: Quorum,
+    /// When voting closes (Unix seconds).
     pub closes: u64,
     /// The Unix time the tally is as of.
     pub at: u64,
+    /// The counts and the outcome.
     pub tally: Tally,
 }
 

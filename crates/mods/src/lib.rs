@@ -1,3 +1,6 @@
+//! OpenMods: games and their rules, authoring files, curation and governance events, a
+//! project's page, game-folder installs and the mirror bot.
+#![warn(missing_docs)]
 pub mod authoring;
 pub mod collections;
 pub mod events;

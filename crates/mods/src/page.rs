@@ -21,11 +21,17 @@ use crate::events::{ReleaseRef, BUG_KIND, COMPAT_KIND, REVIEW_KIND, SUPPORT_KIND
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
+    /// The source could not be asked.
     #[error(transparent)]
     Source(#[from] SourceError),
     /// Neither a definition nor a release of the project was found.
     #[error("nothing is known of {author}/{coordinate}")]
-    NotFound { author: String, coordinate: String },
+    NotFound {
+        /// The author's npub.
+        author: String,
+        /// The project.
+        coordinate: String,
+    },
 }
 
 /// A project and its versions.
@@ -33,37 +39,54 @@ pub enum PageError {
 pub struct ProjectPage {
     /// The author's npub.
     pub author: String,
+    /// The project.
     pub coordinate: String,
     /// From the project definition (30078), when one was found.
     pub name: Option<String>,
+    /// One line about it.
     pub summary: Option<String>,
+    /// Its page text (Markdown).
     pub description: Option<String>,
     /// The author's releases of the project, highest version first.
     pub versions: Vec<VersionEntry>,
     /// Every current incident naming the project, by anyone.
     pub incidents: Vec<IncidentView>,
+    /// How many support messages name it.
     pub support_messages: usize,
 }
 
 /// One release on a project's page.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VersionEntry {
+    /// The version.
     pub version: String,
+    /// When it was signed (Unix seconds).
     pub published_at: u64,
+    /// The release event.
     pub event_id: String,
+    /// Its torrent's info hash.
     pub infohash: String,
     /// How many files, and their total size in bytes.
     pub files: usize,
+    /// Its total size in bytes.
     pub size: u64,
+    /// Game versions it supports.
     pub game_versions: Vec<String>,
+    /// Projects it names.
     pub dependencies: Vec<DependencyEntry>,
+    /// Where zaps go, if anywhere.
     pub zap_target: Option<String>,
+    /// What changed (Markdown).
     pub changelog: String,
     /// The id of the author's incident that withdraws this version, if one does.
     pub blocked_by: Option<String>,
+    /// 1 to 5.
     pub rating: Option<Rating>,
+    /// The reviews, each reviewer's newest.
     pub reviews: Vec<ReviewEntry>,
+    /// Compatibility reports.
     pub compatibility: Vec<CompatEntry>,
+    /// Bug reports.
     pub bugs: Vec<BugEntry>,
 }
 
@@ -72,14 +95,18 @@ pub struct VersionEntry {
 pub struct DependencyEntry {
     /// The project address, `30078:<hex author>:<ns>.<slug>`.
     pub project: String,
+    /// The versions named.
     pub versions: String,
+    /// Required, optional or incompatible.
     pub kind: DependencyKind,
 }
 
 /// The mean rating of a release, each reviewer's newest review counted once.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Rating {
+    /// The mean rating, 1 to 5.
     pub average: f64,
+    /// The reviews, each reviewer's newest.
     pub reviews: usize,
 }
 
@@ -88,8 +115,11 @@ pub struct Rating {
 pub struct ReviewEntry {
     /// The reviewer's npub.
     pub by: String,
+    /// 1 to 5.
     pub rating: u8,
+    /// The words.
     pub text: String,
+    /// When it was signed (Unix seconds).
     pub at: u64,
 }
 
@@ -98,11 +128,15 @@ pub struct ReviewEntry {
 pub struct CompatEntry {
     /// The reporter's npub.
     pub by: String,
+    /// The game version tested.
     pub game_version: String,
+    /// How it went.
     pub status: CompatStatus,
     /// The releases it was tested with.
     pub with: Vec<String>,
+    /// Notes.
     pub notes: String,
+    /// When it was signed (Unix seconds).
     pub at: u64,
 }
 
@@ -111,7 +145,9 @@ pub struct CompatEntry {
 pub struct BugEntry {
     /// The reporter's npub.
     pub by: String,
+    /// The bug's title.
     pub title: String,
+    /// How it went.
     pub status: BugStatus,
 }
 

@@ -13,6 +13,7 @@ use crate::events::RELAY_POLICY_KIND;
 /// One policy as shown.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ShownPolicy {
+    /// The policy.
     pub policy: RelayPolicy,
     /// The signer, hex.
     pub signer: String,
@@ -24,7 +25,9 @@ pub struct ShownPolicy {
 /// read (its policies are then shown as not the operator's).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RelayPolicies {
+    /// Every policy found.
     pub policies: Vec<ShownPolicy>,
+    /// Relays whose NIP-11 document could not be read, and why.
     #[serde(skip)]
     pub unreadable: Vec<String>,
 }

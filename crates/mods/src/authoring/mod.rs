@@ -12,21 +12,37 @@ pub use scaffold::scaffold;
 
 use std::path::PathBuf;
 
+/// Why an author's project files were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthoringError {
+    /// YAML that does not read, with where.
     #[error("{file}:{line}:{column}: {message}")]
     Yaml {
+        /// The file.
         file: PathBuf,
+        /// The line.
         line: usize,
+        /// The column.
         column: usize,
+        /// What is wrong.
         message: String,
     },
+    /// A file whose content breaks a rule.
     #[error("{file}: {message}")]
-    Invalid { file: PathBuf, message: String },
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done.
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 }

@@ -6,6 +6,7 @@ use seedstr_proto::release::Coordinate;
 
 use super::{from_yaml, AuthoringError};
 
+/// The project file, in a project folder.
 pub const PROJECT_FILE: &str = "metadata/project.md";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -21,15 +22,22 @@ struct FrontMatter {
     zap: Option<String>,
 }
 
+/// What `metadata/project.md` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectFile {
+    /// The project.
     pub coordinate: Coordinate,
+    /// Its name for people.
     pub name: String,
+    /// One line about it.
     pub summary: String,
+    /// Where zaps go (a lightning address or LNURL), if anywhere.
     pub zap: Option<String>,
+    /// Markdown: the project's page text.
     pub description: String,
 }
 
+/// Reads the project file of the project folder `dir`.
 pub fn read_project(dir: &Path) -> Result<ProjectFile, AuthoringError> {
     let file = dir.join(PROJECT_FILE);
     let text = std::fs::read_to_string(&file).map_err(|source| AuthoringError::Io {

@@ -52,19 +52,28 @@ fn required() -> DependencyKind {
     DependencyKind::Required
 }
 
+/// What `release/<version>.yaml` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseFile {
+    /// The version.
     pub version: Version,
     /// Absolute, or relative to the working folder: the project folder joined with `files`.
     pub files: PathBuf,
+    /// What changed (Markdown).
     pub changelog: String,
+    /// Game versions it supports.
     pub game_versions: Vec<String>,
+    /// The projects it depends on.
     pub dependencies: Vec<Dependency>,
+    /// Web mirrors of its files.
     pub mirrors: Vec<String>,
+    /// Trackers to announce to.
     pub trackers: Vec<String>,
+    /// Where zaps go (a lightning address or LNURL), if anywhere.
     pub zap: Option<String>,
 }
 
+/// The release file of `version` in the project folder `dir`.
 pub fn release_file_path(dir: &Path, version: &str) -> PathBuf {
     dir.join("release").join(format!("{version}.yaml"))
 }

@@ -12,15 +12,22 @@ use super::COLLECTION_KIND;
 /// One pinned release: which one, the exact event, and the torrent it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pinned {
+    /// The pinned release.
     pub release: ReleaseRef,
+    /// Its event.
     pub event_id: EventId,
+    /// Its torrent's info hash.
     pub infohash: [u8; 20],
 }
 
+/// A collection (30083): exact releases in install order, and a load order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collection {
+    /// The game's id.
     pub game: String,
+    /// The collection's slug.
     pub slug: String,
+    /// The collection's name for people.
     pub name: String,
     /// Markdown; the event's content.
     pub description: String,
@@ -32,16 +39,27 @@ pub struct Collection {
     pub game_version: Option<String>,
 }
 
+/// Why a collection was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CollectionError {
+    /// The event does not read.
     #[error(transparent)]
     Read(#[from] EventReadError),
+    /// A pinned release's coordinate or version does not read.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// It pins a mod of another game.
     #[error("the collection is for {game}, but it pins {release}, a mod for another game")]
-    ForeignMod { game: String, release: String },
+    ForeignMod {
+        /// The game's id.
+        game: String,
+        /// The pinned release.
+        release: String,
+    },
+    /// It pins a release twice.
     #[error("the collection pins {0} twice")]
     Duplicate(String),
+    /// Its load order names a file that is not a plugin.
     #[error("the collection's load order names {0:?}, which is not a plugin file name")]
     Plugin(String),
 }
@@ -52,6 +70,7 @@ impl Collection {
         format!("{}.collection.{}", self.game, self.slug)
     }
 
+    /// Checks the collection's rules.
     pub fn validate(&self) -> Result<(), CollectionError> {
         Coordinate::new(&self.game, &self.slug)?;
         let mut seen = BTreeSet::new();
@@ -76,6 +95,7 @@ impl Collection {
         Ok(())
     }
 
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &self.d()]),
@@ -98,6 +118,7 @@ impl Collection {
         EventBuilder::new(Kind::from(COLLECTION_KIND), &self.description).tags(tags)
     }
 
+    /// Reads and checks a collection event.
     pub fn from_event(event: &Event) -> Result<Collection, CollectionError> {
         let t = Tags::of(event, COLLECTION_KIND, "collection (30083)")?;
         let d = t.one("d")?;

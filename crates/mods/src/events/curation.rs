@@ -11,13 +11,16 @@ use super::{BUG_KIND, COMPAT_KIND, REVIEW_KIND, SUPPORT_KIND};
 /// A review: one per reviewer per release (its `d` is the release's), the newest wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Review {
+    /// The release it is about.
     pub release: ReleaseRef,
     /// 1 to 5.
     pub rating: u8,
+    /// The words.
     pub text: String,
 }
 
 impl Review {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         EventBuilder::new(Kind::from(REVIEW_KIND), &self.text).tags([
             tag(["d", &self.release.d()]),
@@ -30,6 +33,7 @@ impl Review {
         ])
     }
 
+    /// Reads and checks a review event.
     pub fn from_event(event: &Event) -> Result<Review, EventReadError> {
         let t = Tags::of(event, REVIEW_KIND, "review (30081)")?;
         let release = ReleaseRef::from_tags(&t)?;
@@ -52,15 +56,20 @@ impl Review {
     }
 }
 
+/// How a release behaved on a game version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompatStatus {
+    /// It works.
     Works,
+    /// It works, with problems.
     Issues,
+    /// It does not work.
     Broken,
 }
 
 impl CompatStatus {
+    /// The word the `status` tag carries.
     pub fn as_str(self) -> &'static str {
         match self {
             CompatStatus::Works => "works",
@@ -69,6 +78,7 @@ impl CompatStatus {
         }
     }
 
+    /// Reads the `status` tag's word.
     pub fn parse(s: &str) -> Option<CompatStatus> {
         Some(match s {
             "works" => CompatStatus::Works,
@@ -83,15 +93,20 @@ impl CompatStatus {
 /// per release and game version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompatReport {
+    /// The release it is about.
     pub release: ReleaseRef,
+    /// The game version.
     pub game_version: String,
+    /// Its status.
     pub status: CompatStatus,
     /// Releases it was tested together with.
     pub with: Vec<ReleaseRef>,
+    /// Notes for people.
     pub notes: String,
 }
 
 impl CompatReport {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &format!("{}:{}", self.release.d(), self.game_version)]),
@@ -112,6 +127,7 @@ impl CompatReport {
         EventBuilder::new(Kind::from(COMPAT_KIND), &self.notes).tags(tags)
     }
 
+    /// Reads and checks a compatibility report.
     pub fn from_event(event: &Event) -> Result<CompatReport, EventReadError> {
         let t = Tags::of(event, COMPAT_KIND, "compatibility report (30082)")?;
         let release = ReleaseRef::from_tags(&t)?;
@@ -142,16 +158,22 @@ impl CompatReport {
     }
 }
 
+/// Where a bug stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BugStatus {
+    /// Reported.
     Open,
+    /// Seen by the author.
     Confirmed,
+    /// Fixed.
     Fixed,
+    /// Not to be fixed.
     WontFix,
 }
 
 impl BugStatus {
+    /// The word the `status` tag carries.
     pub fn as_str(self) -> &'static str {
         match self {
             BugStatus::Open => "open",
@@ -161,6 +183,7 @@ impl BugStatus {
         }
     }
 
+    /// Reads the `status` tag's word.
     pub fn parse(s: &str) -> Option<BugStatus> {
         Some(match s {
             "open" => BugStatus::Open,
@@ -175,15 +198,20 @@ impl BugStatus {
 /// A bug report; its reporter updates it by signing the same `d` again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BugReport {
+    /// The release it is about.
     pub release: ReleaseRef,
     /// Chosen by the reporter; unique among their reports on this release.
     pub id: String,
+    /// Its title.
     pub title: String,
+    /// Its status.
     pub status: BugStatus,
+    /// The words.
     pub text: String,
 }
 
 impl BugReport {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         EventBuilder::new(Kind::from(BUG_KIND), &self.text).tags([
             tag(["d", &format!("{}:bug:{}", self.release.d(), self.id)]),
@@ -197,6 +225,7 @@ impl BugReport {
         ])
     }
 
+    /// Reads and checks a bug report.
     pub fn from_event(event: &Event) -> Result<BugReport, EventReadError> {
         let t = Tags::of(event, BUG_KIND, "bug report (30084)")?;
         let release = ReleaseRef::from_tags(&t)?;
@@ -225,13 +254,18 @@ impl BugReport {
 /// A message of support (thanks, a note with a tip) to a project's author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupportMessage {
+    /// The project's author.
     pub project_author: PublicKey,
+    /// The project.
     pub coordinate: Coordinate,
+    /// Names the message among the sender's.
     pub id: String,
+    /// The words.
     pub text: String,
 }
 
 impl SupportMessage {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         EventBuilder::new(Kind::from(SUPPORT_KIND), &self.text).tags([
             tag(["d", &format!("{}:support:{}", self.coordinate, self.id)]),
@@ -241,6 +275,7 @@ impl SupportMessage {
         ])
     }
 
+    /// Reads and checks a support message.
     pub fn from_event(event: &Event) -> Result<SupportMessage, EventReadError> {
         let t = Tags::of(event, SUPPORT_KIND, "support message (30080)")?;
         let a = t.one("a")?;

@@ -13,18 +13,26 @@ use super::{PROPOSAL_KIND, VOTE_KIND};
 /// `threshold_percent` of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Quorum {
+    /// Counted votes needed for a decision.
     pub min_voters: u32,
+    /// Share of the votes the winning option needs.
     pub threshold_percent: u8,
 }
 
+/// A governance proposal (30100): options, a quorum rule, and a close.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proposal {
     /// The namespace it concerns (a game id, or `openmods` for all).
     pub ns: String,
+    /// The proposal's slug.
     pub slug: String,
+    /// Its title.
     pub title: String,
+    /// What is proposed (Markdown).
     pub text: String,
+    /// The options to vote for.
     pub options: Vec<String>,
+    /// When it is decided.
     pub quorum: Quorum,
     /// Unix seconds; votes signed later do not count.
     pub closes: u64,
@@ -33,6 +41,7 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// The proposal's `d`: `<ns>.proposal.<slug>`.
     pub fn d(&self) -> String {
         format!("{}.proposal.{}", self.ns, self.slug)
     }
@@ -42,6 +51,7 @@ impl Proposal {
         format!("{PROPOSAL_KIND}:{}:{}", author.to_hex(), self.d())
     }
 
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &self.d()]),
@@ -59,6 +69,7 @@ impl Proposal {
         EventBuilder::new(Kind::from(PROPOSAL_KIND), &self.text).tags(tags)
     }
 
+    /// Reads and checks a proposal event.
     pub fn from_event(event: &Event) -> Result<Proposal, EventReadError> {
         let t = Tags::of(event, PROPOSAL_KIND, "proposal (30100)")?;
         let d = t.one("d")?;
@@ -124,12 +135,16 @@ impl Proposal {
 /// One vote; its `d` is the proposal's address, so a voter's newer vote replaces the older.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
+    /// The proposal's address.
     pub proposal: String,
+    /// The option that won.
     pub option: String,
+    /// Why, in the voter's words.
     pub reason: String,
 }
 
 impl Vote {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         EventBuilder::new(Kind::from(VOTE_KIND), &self.reason).tags([
             tag(["d", &self.proposal]),
@@ -139,6 +154,7 @@ impl Vote {
         ])
     }
 
+    /// Reads and checks a vote event.
     pub fn from_event(event: &Event) -> Result<Vote, EventReadError> {
         let t = Tags::of(event, VOTE_KIND, "vote (30109)")?;
         Ok(Vote {
@@ -149,26 +165,33 @@ impl Vote {
     }
 }
 
+/// Where a vote stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Outcome {
     /// Still open: the counts so far.
     Open,
+    /// Closed without enough voters.
     NoQuorum,
+    /// Closed, with a winner.
     Passed {
+        /// The option that won.
         option: String,
     },
     /// Quorum met, but no option reached the threshold.
     Rejected,
 }
 
+/// A proposal's counted votes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
     /// Per option, in the proposal's order.
     pub counts: Vec<(String, u32)>,
+    /// Voters counted.
     pub voters: u32,
     /// Votes not counted and why (late, not in the electorate, unknown option, bad event).
     pub ignored: Vec<(String, String)>,
+    /// Where the vote stands.
     pub outcome: Outcome,
 }
 

@@ -13,11 +13,19 @@ pub use seedstr_proto::incident;
 pub use seedstr_proto::incident::{INCIDENT_KIND, REPORT_KIND};
 pub use tags::{EventReadError, ReleaseRef};
 
+/// Support message (30080).
 pub const SUPPORT_KIND: u16 = 30080;
+/// Review (30081).
 pub const REVIEW_KIND: u16 = 30081;
+/// Compatibility report (30082).
 pub const COMPAT_KIND: u16 = 30082;
+/// Collection, a load order of pinned releases (30083).
 pub const COLLECTION_KIND: u16 = 30083;
+/// Bug report (30084).
 pub const BUG_KIND: u16 = 30084;
+/// Relay policy (30086).
 pub const RELAY_POLICY_KIND: u16 = 30086;
+/// Governance proposal (30100).
 pub const PROPOSAL_KIND: u16 = 30100;
+/// Vote on a proposal (30109).
 pub const VOTE_KIND: u16 = 30109;

@@ -7,13 +7,16 @@ use nostr::prelude::{Event, EventBuilder, Kind};
 use super::tags::{tag, EventReadError, Tags};
 use super::RELAY_POLICY_KIND;
 
+/// A relay's policy (30086), signed by its operator or by anyone.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RelayPolicy {
     /// The relay's URL; also the `d` tag.
     pub relay: String,
     /// How long events are kept, as the operator words it ("forever", "90 days").
     pub retention: String,
+    /// Whose law the relay answers to.
     pub jurisdiction: String,
+    /// What the relay removes, and how.
     pub moderation: String,
     /// Kinds the relay accepts; empty: not stated.
     pub kinds: Vec<u16>,
@@ -22,6 +25,7 @@ pub struct RelayPolicy {
 }
 
 impl RelayPolicy {
+    /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
             tag(["d", &self.relay]),
@@ -35,6 +39,7 @@ impl RelayPolicy {
         EventBuilder::new(Kind::from(RELAY_POLICY_KIND), &self.text).tags(tags)
     }
 
+    /// Reads and checks a relay policy event.
     pub fn from_event(event: &Event) -> Result<RelayPolicy, EventReadError> {
         let t = Tags::of(event, RELAY_POLICY_KIND, "relay policy (30086)")?;
         let relay = t.one("relay")?;

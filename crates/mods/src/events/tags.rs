@@ -12,8 +12,11 @@ pub use seedstr_proto::tags::{tag, EventReadError, Tags};
 /// address, `<npub>/<ns>.<slug>@<version>` on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReleaseRef {
+    /// The release's author.
     pub author: PublicKey,
+    /// The project.
     pub coordinate: Coordinate,
+    /// The version.
     pub version: Version,
 }
 
@@ -23,10 +26,12 @@ impl ReleaseRef {
         format!("{}@{}", self.coordinate, self.version)
     }
 
+    /// The release's address, `30079:<hex>:<ns>.<slug>@<version>`.
     pub fn address(&self) -> String {
         format!("{RELEASE_KIND}:{}:{}", self.author.to_hex(), self.d())
     }
 
+    /// Reads a release's address.
     pub fn parse_address(s: &str) -> Result<ReleaseRef, ManifestError> {
         let wrong = || ManifestError::Coordinate(s.to_owned());
         let mut parts = s.splitn(3, ':');

@@ -4,8 +4,11 @@
 
 use super::{FileRole, GameAdapter, RuleError};
 
+/// A Bethesda game (Skyrim SE, Fallout 4): `Data/` and `plugins.txt`.
 pub struct Bethesda {
+    /// The namespace of the game's mods.
     pub id: &'static str,
+    /// The game's name.
     pub name: &'static str,
     /// Prefix of the script extender's own files beside the executable (`skse64`).
     pub script_extender: &'static str,

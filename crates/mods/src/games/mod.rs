@@ -11,7 +11,10 @@ pub use bethesda::Bethesda;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileRole {
     /// A plugin the load order lists (`Data/<name>.esp`).
-    Plugin { master: bool },
+    Plugin {
+        /// A master file (`.esm`, `.esl`), loaded before the others.
+        master: bool,
+    },
     /// Anything else the game reads below its data folder.
     Data,
     /// A script-extender file beside the game's executable.
@@ -22,14 +25,19 @@ pub enum FileRole {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{game} does not allow {path:?}: {why}")]
 pub struct RuleError {
+    /// The game's id.
     pub game: &'static str,
+    /// The path.
     pub path: String,
+    /// Why the game refuses it.
     pub why: String,
 }
 
+/// What Seedstr knows of one game: where its mods' files may go, and its load order.
 pub trait GameAdapter: Sync {
     /// The namespace of the game's mods, e.g. `skyrim-se`.
     fn id(&self) -> &'static str;
+    /// The game's name for people.
     fn name(&self) -> &'static str;
     /// What the file at payload path `path` is, or why the game must not receive it.
     fn check_path(&self, path: &str) -> Result<FileRole, RuleError>;
@@ -42,6 +50,7 @@ pub trait GameAdapter: Sync {
 /// Every game Seedstr knows.
 pub const ALL: &[&dyn GameAdapter] = &[&skyrim_se::SKYRIM_SE, &fallout_4::FALLOUT_4];
 
+/// A game Seedstr does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown game {0:?}; known games: {known}", known = known_ids())]
 pub struct UnknownGame(pub String);

@@ -15,9 +15,12 @@ use super::error::ModError;
 use super::plan::{ActionKind, Plan};
 use crate::games::GameAdapter;
 
+/// What carrying a plan out fetched.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Applied {
+    /// Bytes fetched from peers.
     pub swarm_bytes: u64,
+    /// Bytes fetched from web mirrors.
     pub mirror_bytes: u64,
     /// (infohash, `<ns>.<slug>@<version>`, torrent) of each release placed, for seeding.
     #[serde(skip)]
@@ -32,6 +35,7 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
+/// Carries `plan` out in `root`: fetches and checks every release, then one transaction.
 pub async fn apply(
     swarm: &Swarm,
     root: &Path,

@@ -28,16 +28,20 @@ use crate::events::INCIDENT_KIND;
 /// An incident and who signed it.
 #[derive(Debug, Clone)]
 pub struct SignedIncident {
+    /// The incident.
     pub incident: Incident,
+    /// Who signed it.
     pub signer: PublicKey,
 }
 
 impl SignedIncident {
+    /// Whether the project's author signed it.
     pub fn authoritative(&self) -> bool {
         self.incident.is_authoritative(&self.signer)
     }
 }
 
+/// What the relays (or the author's feed) hold of one project.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectInfo {
     /// Read from the author's feed on the DHT because no relay answered.
@@ -80,9 +84,11 @@ impl ProjectInfo {
     }
 }
 
+/// No relay answered, and the feeds did not stand in.
 #[derive(Debug, thiserror::Error)]
 #[error("no relay answered: {}{}", list_failures(.relays), .dht.as_ref().map(|d| format!("; and the DHT fallback failed: {d}")).unwrap_or_default())]
 pub struct NoRelay {
+    /// Each relay and why it did not answer.
     pub relays: Vec<(String, String)>,
     /// Why the authors' feeds on the DHT did not stand in, when they were asked.
     pub dht: Option<String>,
@@ -92,8 +98,11 @@ pub struct NoRelay {
 /// session that fetches feed indexes start at the first need, and each author's feed is read
 /// once per command.
 pub struct FeedLookup {
+    /// `$SEEDSTR_HOME`, where attestations seen before are kept.
     pub home: PathBuf,
+    /// How to join the DHT.
     pub dht: DhtOptions,
+    /// How to fetch the feeds' indexes.
     pub feed: ResolveOptions,
     joined: OnceCell<(Swarm, DhtNode)>,
     read: Mutex<BTreeMap<PublicKey, Vec<Event>>>,
@@ -108,6 +117,7 @@ impl std::fmt::Debug for FeedLookup {
 }
 
 impl FeedLookup {
+    /// A lookup that joins the DHT at its first need.
     pub fn new(home: PathBuf, dht: DhtOptions, feed: ResolveOptions) -> FeedLookup {
         FeedLookup {
             home,

@@ -60,11 +60,15 @@ pub fn register_for_seeding(home: &Path, root: &Path, applied: &Applied) -> Resu
 /// What a game folder holds, and what players should know about it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FolderListing {
+    /// The game's id.
     pub game: String,
+    /// The game version the player stated, if any.
     pub game_version: Option<String>,
     /// The collection the folder was installed from, if any.
     pub collection: Option<String>,
+    /// The mods installed.
     pub mods: Vec<ListedMod>,
+    /// Plugin file names, first loaded first.
     pub load_order: Vec<String>,
     /// How many installed mods carry an incident from their author.
     pub alerts: usize,
@@ -78,9 +82,11 @@ pub struct ListedMod {
     pub id: String,
     /// `<npub>/<game>.<slug>`.
     pub project: String,
+    /// The version installed.
     pub version: String,
     /// Asked for by the player, not only installed as a dependency.
     pub requested: bool,
+    /// Its files.
     pub files: ListedFiles,
     /// The author's incident that withdraws the installed version.
     pub alert: Option<Alert>,
@@ -94,17 +100,24 @@ pub struct ListedMod {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(untagged)]
 pub enum ListedFiles {
+    /// How many files.
     Count(usize),
+    /// The files' paths.
     Paths(Vec<String>),
 }
 
 /// An incident that withdraws an installed version.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
+    /// The incident's id.
     pub incident: String,
+    /// How bad it is.
     pub severity: seedstr_proto::incident::Severity,
+    /// What happened, in one line.
     pub summary: String,
+    /// What to do (Markdown).
     pub instructions: String,
+    /// The versions it covers.
     pub versions: String,
 }
 

@@ -21,6 +21,7 @@ use crate::games::{check_paths, FileRole, GameAdapter};
 /// A mod the player asks for.
 #[derive(Debug, Clone)]
 pub struct Want {
+    /// The mod.
     pub key: ModKey,
     /// `None`: the newest that fits.
     pub version: Option<Version>,
@@ -28,14 +29,18 @@ pub struct Want {
     pub pinned: Option<(EventId, [u8; 20])>,
 }
 
+/// How a plan is made.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
+    /// Relays to ask.
     pub relays: Vec<String>,
+    /// How long to wait for each.
     pub relay_timeout: Duration,
     /// Install optional dependencies too.
     pub with_optional: bool,
     /// Move installed mods to the newest version that fits (`mod update`).
     pub update: bool,
+    /// Allow installing an older version than installed.
     pub allow_downgrade: bool,
     /// Ignore the releases' game-version lists.
     pub any_game_version: bool,
@@ -47,31 +52,45 @@ pub struct PlanOptions {
     pub feeds: Option<std::sync::Arc<FeedLookup>>,
 }
 
+/// What a plan does to one mod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
+    /// Installed new.
     Install,
+    /// Moved to a newer version.
     Upgrade,
+    /// Moved to an older version.
     Downgrade,
     /// Same release, damaged files put back.
     Repair,
+    /// Removed.
     Remove,
 }
 
+/// One change of a plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
+    /// The mod's id, `<hex author>/<ns>.<slug>`.
     #[serde(rename = "mod")]
     pub key_id: String,
+    /// The mod, for people.
     pub project: String,
+    /// What happens to it.
     pub action: ActionKind,
+    /// The version installed now.
     pub from: Option<String>,
+    /// The version installed after.
     pub to: Option<String>,
     /// The mod that pulled it in, for dependencies.
     pub required_by: Option<String>,
+    /// The mod.
     #[serde(skip)]
     pub key: Option<ModKey>,
+    /// The release to install.
     #[serde(skip)]
     pub release: Option<Release>,
+    /// Its event.
     #[serde(skip)]
     pub event: Option<Event>,
 }
@@ -79,21 +98,31 @@ pub struct Action {
 /// An optional dependency that was not installed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
+    /// The mod that suggests it.
     pub by: String,
+    /// The mod, for people.
     pub project: String,
+    /// The versions it suggests.
     pub versions: String,
 }
 
+/// What a change to a game folder will do, shown before it is done.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// The game's id.
     pub game: String,
     /// Dependencies before the mods that need them.
     pub actions: Vec<Action>,
+    /// Optional dependencies not installed.
     pub optional: Vec<Suggestion>,
+    /// What the player should know.
     pub warnings: Vec<String>,
+    /// The load order after the plan.
     pub load_order: Vec<String>,
+    /// The load order before.
     #[serde(skip)]
     pub previous_load_order: Vec<String>,
+    /// The folder's game state after the plan.
     #[serde(skip)]
     pub state: GameState,
     /// The lockfile before the change; [`super::apply`] updates its installs and game state.
@@ -110,13 +139,18 @@ impl Plan {
 
 /// What a plan starts from: the folder's lockfile and game state.
 pub struct Folder<'a> {
+    /// The game folder.
     pub root: &'a Path,
+    /// The game's id.
     pub game: &'static dyn GameAdapter,
+    /// The folder's lockfile.
     pub lock: Lockfile,
+    /// The folder's game state after the plan.
     pub state: GameState,
 }
 
 impl Folder<'_> {
+    /// The mods installed, by key.
     pub fn installed(&self) -> BTreeMap<ModKey, &Installed> {
         installed_mods(&self.lock)
     }

@@ -13,11 +13,14 @@ use serde::{Deserialize, Serialize};
 /// A mod project: author and coordinate. Written `<hex author>/<ns>.<slug>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModKey {
+    /// The mod's author.
     pub author: PublicKey,
+    /// The mod's project.
     pub coordinate: Coordinate,
 }
 
 impl ModKey {
+    /// The key of a lockfile entry.
     pub fn of(installed: &Installed) -> Option<ModKey> {
         Some(ModKey {
             author: PublicKey::from_hex(&installed.author).ok()?,
@@ -25,10 +28,12 @@ impl ModKey {
         })
     }
 
+    /// `<hex author>/<ns>.<slug>`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.author.to_hex(), self.coordinate)
     }
 
+    /// Reads an id.
     pub fn parse_id(s: &str) -> Option<ModKey> {
         let (a, c) = s.split_once('/')?;
         Some(ModKey {
@@ -37,6 +42,7 @@ impl ModKey {
         })
     }
 
+    /// The project's address, `30078:<hex>:<ns>.<slug>`.
     pub fn project_address(&self) -> String {
         self.coordinate.project_address(&self.author)
     }
@@ -69,12 +75,16 @@ pub fn installed_mods(lock: &Lockfile) -> BTreeMap<ModKey, &Installed> {
 pub struct DeclaredDependency {
     /// `<hex author>/<ns>.<slug>`.
     pub project: String,
+    /// The versions it accepts.
     pub range: String,
+    /// How it depends on it.
     pub kind: DependencyKind,
 }
 
+/// What the lockfile keeps about a game folder beside its installs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GameState {
+    /// The game's id.
     pub game: String,
     /// The game's own version, when the player stated it; releases must support it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,18 +103,25 @@ pub struct GameState {
     pub collection: Option<String>,
 }
 
+/// Why a folder's game state does not read.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error(
         "{0} holds installs that are not mods of a game (no game recorded); use another folder"
     )]
+    /// The folder holds installs but no game.
     NotAGameFolder(String),
+    /// The folder is another game's.
     #[error("{folder} is a {held} folder, not {wanted}")]
     OtherGame {
+        /// The folder.
         folder: String,
+        /// The game it holds mods of.
         held: String,
+        /// The game asked for.
         wanted: String,
     },
+    /// The state is corrupt: (folder, why).
     #[error("the game state in {0} is unreadable: {1}")]
     Corrupt(String, String),
 }
@@ -137,6 +154,7 @@ impl GameState {
         Ok(state)
     }
 
+    /// The state as the lockfile keeps it.
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("state serializes")
     }

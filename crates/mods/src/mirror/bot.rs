@@ -40,52 +40,87 @@ pub struct MirrorOptions {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(untagged)]
 pub enum MirrorNote {
+    /// The mirror started.
     Following {
+        /// The authors followed, hex.
         following: Vec<String>,
+        /// The relays subscribed to.
         relays: Vec<String>,
+        /// Where mirrored payloads are kept.
         dir: PathBuf,
     },
     /// An event from a relay that is not the mirror's business, or that failed its checks.
     Ignored {
+        /// The event's id.
         ignored: String,
+        /// The relay that sent it.
         relay: String,
+        /// Why.
         why: String,
     },
+    /// A relay sent what it had stored.
     CaughtUp {
+        /// The relay.
         caught_up: String,
     },
+    /// A relay's connection was lost.
     RelayLost {
+        /// The relay.
         relay_lost: String,
+        /// Why.
         why: String,
+        /// Seconds until it is tried again.
         retry_in: u64,
     },
+    /// A payload was let go.
     Dropped {
+        /// The payload's info hash.
         dropped: String,
+        /// The release, `<ns>.<slug>@<version>`.
         release: String,
+        /// Why.
         why: String,
     },
     /// A current release its author's incident withdraws: not mirrored.
     Withheld {
+        /// The release's info hash.
         withheld: String,
+        /// The release, `<ns>.<slug>@<version>`.
         release: String,
+        /// The incident's id.
         incident: String,
+        /// The incident's summary.
         summary: String,
     },
+    /// A release is being fetched.
     Fetching {
+        /// The release's info hash.
         fetching: String,
+        /// The release, `<ns>.<slug>@<version>`.
         release: String,
     },
+    /// A release was fetched, checked and is served.
     Mirrored {
+        /// The release's info hash.
         mirrored: String,
+        /// The release, `<ns>.<slug>@<version>`.
         release: String,
+        /// The release event.
         event_id: String,
+        /// Where mirrored payloads are kept.
         dir: PathBuf,
+        /// The payload's size in bytes.
         bytes: u64,
     },
+    /// A fetch failed; it is tried again later.
     FetchFailed {
+        /// The release's info hash.
         fetch_failed: String,
+        /// The release, `<ns>.<slug>@<version>`.
         release: String,
+        /// Why.
         why: String,
+        /// Seconds until it is tried again.
         retry_in: u64,
     },
 }
@@ -150,13 +185,18 @@ impl std::fmt::Display for MirrorNote {
 /// Why a mirror stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
+    /// The mirror's folder could not be made.
     #[error("creating {path}: {source}")]
     Dir {
+        /// The folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The seeder failed.
     #[error(transparent)]
     Seeder(#[from] SeederError),
+    /// The payload store failed.
     #[error(transparent)]
     Store(#[from] PayloadStoreError),
 }

@@ -23,31 +23,41 @@ pub struct Followed {
 /// What to change so that the mirror holds what it should.
 #[derive(Debug, Default)]
 pub struct MirrorPlan {
+    /// Current releases not held yet.
     pub fetch: Vec<(Release, Event)>,
+    /// Payloads to let go.
     pub drop: Vec<Dropped>,
     /// Current releases an incident withdraws, and the incident: not fetched.
     pub withheld: Vec<(Release, Incident)>,
 }
 
+/// A payload the mirror lets go.
 #[derive(Debug)]
 pub struct Dropped {
+    /// The payload's info hash.
     pub infohash: String,
     /// `<ns>.<slug>@<version>`
     pub release: String,
+    /// Why it goes.
     pub why: String,
 }
 
 /// Why a mirror passed over an event.
 #[derive(Debug, thiserror::Error)]
 pub enum Ignored {
+    /// Not by a followed author.
     #[error("not by a followed author")]
     NotFollowed,
+    /// A release that does not read.
     #[error(transparent)]
     Release(#[from] seedstr_proto::release::ManifestError),
+    /// An incident that does not read.
     #[error(transparent)]
     Incident(#[from] seedstr_proto::tags::EventReadError),
+    /// An incident about another author's project.
     #[error("an incident about another author's project")]
     OthersIncident,
+    /// Another kind of event.
     #[error("kind {0} is not a release or an incident")]
     Kind(u16),
 }
@@ -62,6 +72,7 @@ pub enum Taken {
 }
 
 impl Followed {
+    /// Following `authors`, nothing known yet.
     pub fn new(authors: impl IntoIterator<Item = PublicKey>) -> Followed {
         Followed {
             authors: authors.into_iter().collect(),
