@@ -19,20 +19,31 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 /// Why an HTTP request did not give what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// The request could not be made.
     #[error("request failed: {0}")]
     Request(String),
+    /// The server answered with an error status.
     #[error("HTTP {0}")]
     Status(reqwest::StatusCode),
+    /// The body stopped arriving.
     #[error("download broke off: {0}")]
     BrokeOff(String),
     /// The server sent more than the signed size: wrong bytes, whatever they are.
+    /// The body is longer than allowed.
     #[error("wrong bytes: more than the {max} bytes expected")]
-    TooLarge { max: u64 },
+    TooLarge {
+        /// The most bytes allowed.
+        max: u64,
+    },
+    /// The body could not be written.
     #[error("writing {}: {source}", path.display())]
     Write {
+        /// The file being written.
         path: std::path::PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The body is not a NIP-11 relay information document.
     #[error("not a NIP-11 document: {0}")]
     NotNip11(String),
 }

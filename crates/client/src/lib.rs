@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The client side of Seedstr, by concept: keys, the relay pool, resolution, publishing,
 //! feeds on the DHT, installing, and seeding what was published or installed.
 

@@ -15,10 +15,13 @@ use crate::relays::{publish_all, RelaySet};
 /// Why the feed could not be announced.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
+    /// The transport-key attestation could not be signed.
     #[error(transparent)]
     Attestation(#[from] seedstr_dht::transport::SignError),
+    /// The attestation could not be kept.
     #[error(transparent)]
     Keep(#[from] OwnEventsError),
+    /// The feed could not be put.
     #[error(transparent)]
     Feed(#[from] FeedPublishError),
 }
@@ -31,6 +34,7 @@ pub struct FeedAnnounced {
     /// False when no relay took the attestation: readers who never saw it cannot resolve the
     /// identity's DHT records.
     pub attestation_accepted: bool,
+    /// The feed as put.
     pub feed: FeedPublished,
 }
 
@@ -65,9 +69,11 @@ pub async fn announce_feed(
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(untagged)]
 pub enum FeedUpdate {
+    /// The feed was rewritten and its pointer put.
     Written {
         /// The new index's info hash.
         feed: String,
+        /// The events.
         events: usize,
         /// The feed pointer's sequence number.
         seq: i64,
@@ -75,7 +81,9 @@ pub enum FeedUpdate {
         #[serde(skip)]
         attestation_accepted: bool,
     },
+    /// The feed was not rewritten.
     Failed {
+        /// Why the feed was not rewritten.
         error: String,
     },
 }

@@ -17,9 +17,11 @@ pub const MAX_FEED_BYTES: u64 = 4 * 1024 * 1024;
 /// An index line the reader refused.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RefusedLine {
+    /// The line's number (from 1).
     pub line: usize,
     /// The event id, when the line parsed far enough to have one.
     pub event_id: Option<String>,
+    /// Why the line was refused.
     pub reason: String,
 }
 

@@ -15,33 +15,48 @@ use crate::publish::own_events::OwnEvents;
 use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 
+/// Why a feed could not be published.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedPublishError {
+    /// The identity has signed nothing yet.
     #[error("there is nothing to put in the feed: this identity has signed no event here yet")]
     Empty,
+    /// Writing the index failed.
     #[error("writing the feed index {path}: {source}")]
     Io {
+        /// The index file.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The index torrent could not be made.
     #[error("making the feed index torrent: {0}")]
     Torrent(#[from] CreateError),
+    /// The seed registry could not be written.
     #[error(transparent)]
     Seeds(#[from] SeedsError),
+    /// The pointer could not be put on the DHT.
     #[error("putting the feed pointer: {0}")]
     Dht(#[from] DhtError),
+    /// The pointer could not be kept for republishing.
     #[error(transparent)]
     Items(#[from] ItemStoreError),
 }
 
+/// A feed as published: its index torrent and the DHT pointer to it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FeedPublished {
+    /// The DHT record's salt.
     pub salt: String,
+    /// The index torrent's info hash.
     pub infohash: String,
+    /// Events in the index.
     pub events: usize,
+    /// The index's size in bytes.
     pub bytes: u64,
     /// Where the index file is (it is seeded from there).
     pub dir: PathBuf,
+    /// How the pointer was stored on the DHT.
     pub pointer: Stored,
     /// Kept events that no longer verify and were left out.
     pub broken: Vec<String>,

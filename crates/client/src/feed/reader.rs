@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, OnceCell};
 use super::resolve::{read_feed, ResolveOptions, ResolvedFeed};
 use crate::keys::transport::cached_transport_key;
 
+/// Reads authors' feeds through one DHT node and BitTorrent session.
 pub struct FeedReader<'a> {
     home: PathBuf,
     swarm: &'a Swarm,
@@ -46,6 +47,7 @@ impl<'a> FeedReader<'a> {
         })
     }
 
+    /// The DHT node the reader uses.
     pub fn dht(&self) -> &DhtNode {
         &self.dht
     }

@@ -18,8 +18,11 @@ use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
 
+/// Where to look for the author's attestation.
 pub struct ResolveOptions {
+    /// Relay URLs to ask.
     pub relays: Vec<String>,
+    /// How long to wait for each relay.
     pub relay_timeout: Duration,
     /// Peers to ask for the index besides those the DHT names.
     pub peers: Vec<SocketAddr>,
@@ -27,43 +30,75 @@ pub struct ResolveOptions {
     pub stall: Duration,
 }
 
+/// An author's feed: the pointer read from the DHT and the verified events of its index.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResolvedFeed {
+    /// The author's public key (hex).
     pub author: String,
+    /// The DHT record's salt.
     pub salt: String,
+    /// The transport key that signs the pointer.
     #[serde(with = "hex::serde")]
     pub transport_key: [u8; 32],
+    /// Where the transport key came from.
     pub key_source: KeySource,
+    /// The DHT record's sequence number.
     pub seq: i64,
     /// The pointer's own timestamp (Unix seconds).
     pub updated_at: i64,
+    /// The index torrent's info hash.
     pub infohash: String,
+    /// Web seeds named by the pointer.
     pub web_seeds: Vec<String>,
     /// `swarm`, `cache` (fetched before) or the web seed's URL.
     pub fetched_from: String,
+    /// The events in the index, each verified.
     pub events: Vec<Event>,
+    /// Index lines refused, with reasons.
     pub refused: Vec<RefusedLine>,
+    /// The pointer as read from the DHT.
     #[serde(skip)]
     pub item: seedstr_dht::MutableItem,
 }
 
+/// Why a feed could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedResolveError {
+    /// The author's transport key is unknown.
     #[error(transparent)]
     Key(#[from] TransportKeyError),
+    /// The DHT holds no pointer.
     #[error("the DHT holds no feed pointer for {author} under salt {salt:?}; has the author run `seedstr feed publish`?")]
-    NoPointer { author: String, salt: String },
+    NoPointer {
+        /// The author's public key (hex).
+        author: String,
+        /// The DHT record's salt.
+        salt: String,
+    },
+    /// The pointer does not parse.
     #[error("the feed pointer of {author} is unreadable: {source}")]
-    BadPointer { author: String, source: RecordError },
+    BadPointer {
+        /// The author's public key (hex).
+        author: String,
+        /// The underlying error.
+        source: RecordError,
+    },
+    /// Neither the swarm nor a web seed delivered the index.
     #[error("the feed index {infohash} could not be fetched: swarm: {swarm}{}", list_web(.web_seeds))]
     NotFetched {
+        /// The index torrent's info hash.
         infohash: String,
+        /// Why the swarm did not deliver.
         swarm: String,
+        /// Web seeds named by the pointer.
         web_seeds: Vec<(String, String)>,
     },
+    /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 }
@@ -267,6 +302,7 @@ async fn from_web_seed(url: &str, dir: &Path, ih: &[u8], timeout: Duration) -> R
 /// What following an identity keeps.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Followed {
+    /// The feed as resolved.
     pub feed: ResolvedFeed,
     /// Names whose records were kept for republishing.
     pub names: Vec<String>,
@@ -327,14 +363,19 @@ pub async fn follow_feed(
     })
 }
 
+/// Why following an author failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
+    /// The feed could not be read.
     #[error(transparent)]
     Resolve(#[from] FeedResolveError),
+    /// A record could not be kept.
     #[error(transparent)]
     Items(#[from] ItemStoreError),
+    /// The index could not be registered for seeding.
     #[error(transparent)]
     Seeds(#[from] SeedsError),
+    /// The fetched index could not be hashed.
     #[error("hashing the fetched index: {0}")]
     Torrent(#[from] seedstr_swarm::CreateError),
 }

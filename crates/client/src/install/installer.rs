@@ -29,10 +29,14 @@ use seedstr_dht::{DhtNode, DhtOptions};
 
 const STAGING: &str = "staging";
 
+/// How to install: where to ask and what to allow.
 #[derive(Debug, Clone)]
 pub struct InstallOptions {
+    /// Relay URLs to ask.
     pub relays: Vec<String>,
+    /// How long to wait for each relay.
     pub relay_timeout: Duration,
+    /// Install an older version than the one installed.
     pub allow_downgrade: bool,
     /// Peers to try besides the DHT and the release's trackers.
     pub peers: Vec<SocketAddr>,
@@ -117,32 +121,45 @@ async fn dht_peers_for(
 /// What an install is doing, for progress displays.
 #[derive(Debug, Clone)]
 pub enum Step {
+    /// The release was chosen.
     Resolved {
+        /// The release, as `namespace/slug@version`.
         release: String,
+        /// The event's id (hex).
         event_id: String,
+        /// The payload's size.
         total_bytes: u64,
     },
     /// Peers sent the torrent; the download starts.
     Metadata {
+        /// Peers known when the torrent arrived.
         peers: usize,
     },
     /// Bytes arriving, from the swarm or a mirror.
     Transfer {
+        /// Bytes so far.
         progress: Progress,
+        /// Whether the bytes come from a web mirror.
         from_mirror: bool,
     },
     /// The swarm did not deliver; mirrors take over for the rest.
     MirrorFallback {
+        /// Why, in words.
         reason: String,
     },
+    /// The files are being checked against the manifest.
     Verifying,
 }
 
+/// What an install did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// Nothing of the project was installed before.
     Installed,
+    /// An older version was replaced.
     Upgraded,
+    /// A newer version was replaced, as asked.
     Downgraded,
     /// The same release was already installed and its files were intact.
     AlreadyInstalled,
@@ -150,24 +167,38 @@ pub enum Outcome {
     Repaired,
 }
 
+/// What an install did, where the release came from and what was refused on the way.
 #[derive(Debug, serde::Serialize)]
 pub struct InstallReport {
+    /// The author's public key (hex).
     pub author: String,
+    /// The project, as `namespace/slug`.
     pub coordinate: String,
+    /// The release's version.
     pub version: String,
+    /// The event's id (hex).
     pub event_id: String,
+    /// The payload's BitTorrent info hash (hex).
     pub infohash: String,
+    /// What the install did.
     pub outcome: Outcome,
     /// The version replaced, if any.
     pub previous: Option<String>,
+    /// Number of files.
     pub files: usize,
+    /// Bytes installed.
     pub bytes: u64,
     /// Bytes that came from peers in this run (a resumed run counts only the rest).
     pub swarm_bytes: u64,
+    /// Bytes that came from web mirrors in this run.
     pub mirror_bytes: u64,
+    /// How the chosen release links to those it supersedes.
     pub chain: Chain,
+    /// Candidates refused, each with the reason.
     pub rejected: Vec<Rejected>,
+    /// Relays that answered.
     pub relays_answered: Vec<String>,
+    /// Relays that did not answer, each with the error.
     pub relays_failed: Vec<(String, String)>,
     /// `relays`, or `dht` when no relay answered and the author's DHT records were used.
     pub resolved_via: &'static str,
@@ -176,70 +207,129 @@ pub struct InstallReport {
     pub torrent_file: Option<Vec<u8>>,
 }
 
+/// Why an install failed; nothing was changed in the install root.
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
+    /// No release could be chosen from the relays.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// No relay answered and the DHT fallback failed too.
     #[error("no relay answered ({}), and the DHT fallback failed: {source}", list_failures(.relays))]
     Dht {
+        /// Relay URLs to ask.
         relays: Vec<(String, String)>,
+        /// The underlying error.
         source: DhtResolveError,
     },
+    /// The lockfile could not be read or written.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
+    /// Applying the files failed and was rolled back.
     #[error(transparent)]
     Transaction(#[from] TransactionError),
+    /// The chosen version is older than the installed one.
     #[error("{chosen} is older than the installed {installed}; pass --allow-downgrade to install it anyway")]
-    Downgrade { installed: Version, chosen: Version },
+    Downgrade {
+        /// The version installed.
+        installed: Version,
+        /// The version chosen.
+        chosen: Version,
+    },
+    /// The installed version's event was replaced by another.
     #[error("release {version} changed after you installed it (installed event {installed_event}, relays now hold event {event}); a published version must never change, so this is refused")]
     Republished {
+        /// The release's version.
         version: Version,
+        /// The event installed.
         installed_event: String,
+        /// The event the relays hold now.
         event: String,
     },
+    /// The chain of the new version does not lead to what was installed.
     #[error("the supersedes chain of {version} names event {claimed} for {installed}, but you installed {installed} as event {held}; refusing a forked history")]
     ForkFromInstalled {
+        /// The release's version.
         version: String,
+        /// The version installed.
         installed: String,
+        /// The event id the chain claims.
         claimed: String,
+        /// The event installed for that version.
         held: String,
     },
+    /// A file would overwrite another project's file.
     #[error("the release would write {path:?}, which belongs to {owner}")]
-    OwnedByOther { path: String, owner: String },
+    OwnedByOther {
+        /// The file concerned.
+        path: String,
+        /// The project that owns it.
+        owner: String,
+    },
+    /// A file would overwrite a file Seedstr did not install.
     #[error(
         "{path:?} already exists in the install folder and no install owns it; move it away first"
     )]
-    Unmanaged { path: String },
+    Unmanaged {
+        /// The file concerned.
+        path: String,
+    },
+    /// The release names a file Seedstr keeps for itself.
     #[error("the release lists {path:?}, a name Seedstr keeps for its own state")]
-    Reserved { path: String },
+    Reserved {
+        /// The file concerned.
+        path: String,
+    },
+    /// The torrent peers sent does not match the manifest.
     #[error("the torrent peers sent for {infohash} does not match the signed manifest: {why}")]
-    TorrentMismatch { infohash: String, why: String },
+    TorrentMismatch {
+        /// The payload's BitTorrent info hash (hex).
+        infohash: String,
+        /// Why, in words.
+        why: String,
+    },
+    /// A file's bytes do not match the manifest.
     #[error("wrong bytes for {path:?} from {from}: {problem}; nothing was installed")]
     WrongBytes {
+        /// The file concerned.
         path: String,
+        /// Where the bytes came from.
         from: String,
+        /// What is wrong with the file.
         problem: FileProblem,
     },
+    /// The swarm stalled and the release names no mirror.
     #[error("the swarm did not deliver ({reason}); incomplete: {}; the release names no mirror. Run again to resume", incomplete.join(", "))]
     Stalled {
+        /// Why, in words.
         reason: String,
+        /// Files not complete.
         incomplete: Vec<String>,
     },
+    /// The swarm stalled and no mirror delivered.
     #[error("the swarm did not deliver ({reason}), nor did the mirrors: {}", list_mirror_failures(.failures))]
     MirrorsFailed {
+        /// Why, in words.
         reason: String,
+        /// Each mirror failure.
         failures: Vec<MirrorFailure>,
     },
+    /// A mirror sent bytes that do not match the manifest.
     #[error("wrong bytes for {path:?}: {0}; nothing was installed", path = .0.path)]
     MirrorWrongBytes(MirrorFailure),
+    /// The lockfile's version is not semantic versioning.
     #[error("the lockfile records version {0:?}, which is not semantic versioning; fix or remove that entry")]
     LockedVersion(String),
+    /// The BitTorrent session failed.
     #[error("the BitTorrent session failed: {0}")]
     Swarm(String),
+    /// A local file operation failed.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done ("reading", "renaming", …).
         what: &'static str,
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 }
@@ -381,10 +471,13 @@ pub async fn install(
 /// A release's files, fetched and verified, waiting in the root's staging folder.
 #[derive(Debug)]
 pub struct Staged {
+    /// The staging folder.
     pub dir: PathBuf,
     /// The torrent, when known, for seeding the installed files.
     pub torrent_file: Option<Vec<u8>>,
+    /// Bytes that came from peers in this run.
     pub swarm_bytes: u64,
+    /// Bytes that came from web mirrors in this run.
     pub mirror_bytes: u64,
 }
 

@@ -8,13 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::files::durable::replace_file;
 
+/// The lockfile's name in an install root.
 pub const LOCKFILE: &str = "seedstr.lock";
 const FORMAT_VERSION: u32 = 1;
 
+/// One installed file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedFile {
+    /// Path relative to the install root.
     pub path: String,
+    /// SHA-256 of the content (hex).
     pub sha256: String,
+    /// Size in bytes.
     pub size: u64,
 }
 
@@ -25,21 +30,28 @@ pub struct Installed {
     pub author: String,
     /// `<ns>.<slug>`.
     pub coordinate: String,
+    /// The release's version.
     pub version: String,
     /// The release event's id, hex.
     pub event_id: String,
+    /// The payload's info hash.
     pub infohash: String,
+    /// When it was installed (Unix seconds).
     pub installed_at: u64,
+    /// The files written.
     pub files: Vec<LockedFile>,
 }
 
+/// What Seedstr installed in a root: the releases and the files each wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockfile {
+    /// The lockfile format's version.
     pub lockfile_version: u32,
     /// The transaction that wrote this lockfile; recovery uses it to tell a committed
     /// transaction from an interrupted one.
     #[serde(default)]
     pub transaction: String,
+    /// One entry per installed release.
     pub installs: Vec<Installed>,
     /// State an application keeps with the installs (a game folder's load order, say), so it
     /// commits in the same atomic write.
@@ -58,19 +70,25 @@ impl Default for Lockfile {
     }
 }
 
+/// Why the lockfile could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum LockfileError {
+    /// The file could not be read.
     #[error("reading {0}: {1}")]
     Read(PathBuf, std::io::Error),
+    /// The file does not parse.
     #[error("{0} is not a valid lockfile: {1}")]
     Parse(PathBuf, serde_json::Error),
+    /// The file has a format version this build does not read.
     #[error("{0} has format version {1}; this seedstr reads version {FORMAT_VERSION}")]
     Version(PathBuf, u32),
+    /// The file could not be written.
     #[error("writing {0}: {1}")]
     Write(PathBuf, std::io::Error),
 }
 
 impl Lockfile {
+    /// The lockfile's path in `root`.
     pub fn path(root: &Path) -> PathBuf {
         root.join(LOCKFILE)
     }

@@ -12,7 +12,9 @@ use super::verify::{check_file, FileProblem};
 /// Why no mirror delivered a file: one reason per mirror tried.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MirrorFailure {
+    /// The file's path in the release.
     pub path: String,
+    /// Each mirror tried, with its error.
     pub attempts: Vec<(String, String)>,
     /// Whether some mirror answered with bytes that failed the manifest's check.
     pub wrong_bytes: bool,
@@ -40,12 +42,14 @@ pub fn file_url(mirror: &str, path: &str) -> String {
     url
 }
 
+/// A release's HTTPS mirrors.
 pub struct Mirrors {
     client: reqwest::Client,
     urls: Vec<String>,
 }
 
 impl Mirrors {
+    /// Mirrors at `urls`, each request bounded by `timeout`.
     pub fn new(urls: &[String], timeout: Duration) -> Mirrors {
         Mirrors {
             client: http_client(timeout),
@@ -53,6 +57,7 @@ impl Mirrors {
         }
     }
 
+    /// Whether there is no mirror.
     pub fn is_empty(&self) -> bool {
         self.urls.is_empty()
     }

@@ -30,24 +30,35 @@ pub struct Change {
     pub remove: Vec<String>,
 }
 
+/// Why applying an install failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransactionError {
+    /// A path in the release is unsafe.
     #[error(transparent)]
     UnsafePath(#[from] seedstr_proto::path::PathError),
+    /// A symbolic link is in the way.
     #[error("{0} is a symbolic link; refusing to install through it")]
     Link(PathBuf),
+    /// A file is where a folder is needed.
     #[error("{0} is a file where the release needs a folder")]
     NotAFolder(PathBuf),
+    /// A folder is where a file is needed.
     #[error("{0} is a folder where the release needs a file")]
     NotAFile(PathBuf),
+    /// A file operation failed.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done ("reading", "renaming", …).
         what: &'static str,
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The lockfile could not be written.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
+    /// An interrupted transaction's journal does not parse.
     #[error("{0} holds an unreadable transaction journal: {1}")]
     Journal(PathBuf, String),
 }

@@ -10,14 +10,31 @@ use super::lockfile::{Lockfile, LockfileError};
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum FileProblem {
+    /// The file is gone.
     #[error("missing")]
     Missing,
+    /// The file has the wrong size.
     #[error("{found} bytes where {expected} were expected")]
-    Size { expected: u64, found: u64 },
+    Size {
+        /// Bytes expected.
+        expected: u64,
+        /// Bytes found.
+        found: u64,
+    },
+    /// The file has the wrong content.
     #[error("SHA-256 {found} where {expected} was expected")]
-    Hash { expected: String, found: String },
+    Hash {
+        /// SHA-256 expected (hex).
+        expected: String,
+        /// SHA-256 found (hex).
+        found: String,
+    },
+    /// The file could not be read.
     #[error("unreadable: {message}")]
-    Unreadable { message: String },
+    Unreadable {
+        /// Why it could not be read.
+        message: String,
+    },
 }
 
 /// Checks the file at `on_disk` has `size` bytes hashing to `sha256`.
@@ -87,7 +104,9 @@ fn compare((found, len): &FileDigest, sha256: &[u8; 32], size: u64) -> Result<()
 pub struct Drift {
     /// `<ns>.<slug>@<version>` of the install that owns the file.
     pub release: String,
+    /// The file's path in the install root.
     pub path: String,
+    /// What is wrong with the file.
     #[serde(flatten)]
     pub problem: FileProblem,
 }
@@ -95,9 +114,13 @@ pub struct Drift {
 /// The result of re-checking an install root.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RootReport {
+    /// Installed releases checked.
     pub installs: usize,
+    /// Files checked.
     pub files_checked: usize,
+    /// Bytes hashed.
     pub bytes_checked: u64,
+    /// Files that differ from the lockfile.
     pub drift: Vec<Drift>,
 }
 

@@ -10,26 +10,37 @@ use nostr::prelude::{FromBech32, Keys, ToBech32};
 const LOG_N: u8 = 16;
 const KEY_FILE: &str = "key.ncryptsec";
 
+/// Why a key could not be loaded or stored.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// There is no key file.
     #[error("no key in {0}: run `seedstr key generate` or `seedstr key import`")]
     Missing(PathBuf),
+    /// A key file exists already.
     #[error("a key already exists in {0}; pass --force to replace it")]
     Exists(PathBuf),
+    /// The passphrase does not decrypt the key.
     #[error("wrong passphrase for {0}")]
     WrongPassphrase(PathBuf),
+    /// The key file does not parse.
     #[error("{0} is not a valid ncryptsec key file: {1}")]
     Corrupt(PathBuf, String),
+    /// The secret key given does not parse.
     #[error("not a valid secret key: expected nsec1… or 64 hex characters")]
     Malformed,
+    /// The passphrase is empty.
     #[error("the passphrase is empty")]
     EmptyPassphrase,
+    /// No passphrase could be had.
     #[error("no passphrase: set SEEDSTR_PASSPHRASE or run in a terminal")]
     NoPassphrase,
+    /// The passphrase and its confirmation differ.
     #[error("the passphrases do not match")]
     Mismatch,
+    /// A file operation failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Encrypting the key failed.
     #[error("encryption failed: {0}")]
     Crypto(String),
 }
@@ -43,21 +54,25 @@ pub fn home() -> PathBuf {
     base.join(".config").join("seedstr")
 }
 
+/// The identity key in `$SEEDSTR_HOME`, encrypted with a passphrase (NIP-49).
 pub struct KeyStore {
     path: PathBuf,
 }
 
 impl KeyStore {
+    /// The key store in `home`.
     pub fn new(home: &Path) -> KeyStore {
         KeyStore {
             path: home.join(KEY_FILE),
         }
     }
 
+    /// The key file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Whether a key file exists.
     pub fn exists(&self) -> bool {
         self.path.exists()
     }
@@ -94,6 +109,7 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Decrypts the key with `passphrase`.
     pub fn load(&self, passphrase: &str) -> Result<Keys, KeyError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,

@@ -18,41 +18,70 @@ use crate::relays::{list_failures, query_all};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeySource {
+    /// A relay returned a verifying attestation.
     Relays,
     /// No relay answered; an attestation verified earlier was used.
     Cache,
 }
 
+/// An author's transport key and where it came from.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResolvedKey {
+    /// The author's transport key.
     #[serde(with = "hex::serde")]
     pub transport_key: [u8; 32],
+    /// The attestation event's id.
     pub attestation_id: String,
+    /// Where it came from.
     pub source: KeySource,
 }
 
+/// Why an author's transport key is unknown.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportKeyError {
+    /// No relay holds an attestation.
     #[error("{author} has published no transport-key attestation (kind {ATTESTATION_KIND}) on the relays asked; they must run `seedstr dht attest` first")]
-    NotAttested { author: String },
+    NotAttested {
+        /// The author's public key (hex).
+        author: String,
+    },
+    /// Every attestation found was refused.
     #[error("every transport-key attestation for {author} was refused: {}", list(.refused))]
     Forged {
+        /// The author's public key (hex).
         author: String,
+        /// Each attestation refused, with the reason.
         refused: Vec<AttestationError>,
     },
+    /// No relay answered and none was cached.
     #[error("no relay answered ({}) and no attestation for {author} was seen before", list_failures(.failed))]
     Unreachable {
+        /// The author's public key (hex).
         author: String,
+        /// Each relay asked, with its error.
         failed: Vec<(String, String)>,
     },
     /// Read without asking the relays (the caller already says why they could not be used).
+    /// No relay was asked and none was cached.
     #[error("no attestation for {author} was seen before")]
-    NeverMet { author: String },
+    NeverMet {
+        /// The author's public key (hex).
+        author: String,
+    },
+    /// The cached attestation is unusable.
     #[error("the cached attestation {path} is unreadable or no longer verifies: {why}")]
-    BadCache { path: PathBuf, why: String },
+    BadCache {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why, in words.
+        why: String,
+    },
+    /// The cache could not be written.
     #[error("writing {path}: {source}")]
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// Where it came from.
         source: std::io::Error,
     },
 }
@@ -197,27 +226,40 @@ pub fn remember_attestations(home: &Path, events: &[Event]) -> Result<(), Transp
 /// What [`attest`] did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Attested {
+    /// The event's id (hex).
     pub event_id: String,
     /// The transport key it names, hex.
     pub transport_key: String,
+    /// What each relay answered.
     pub answers: Vec<crate::relays::PublishAnswer>,
 }
 
 /// Why an attestation or a record could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordOpError {
+    /// The attestation could not be signed.
     #[error(transparent)]
     Sign(#[from] seedstr_dht::transport::SignError),
+    /// The attestation could not be kept.
     #[error(transparent)]
     Keep(#[from] crate::publish::own_events::OwnEventsError),
+    /// No relay accepted the attestation.
     #[error("no relay accepted the attestation")]
     NotAccepted(Box<Attested>),
+    /// The transport key is unknown.
     #[error(transparent)]
     Key(#[from] TransportKeyError),
+    /// The DHT could not be joined.
     #[error("joining the Mainline DHT: {0}")]
     Dht(#[from] seedstr_dht::DhtError),
+    /// No node holds the record.
     #[error("no DHT node holds a record for transport key {key} with salt {salt:?}")]
-    NoRecord { key: String, salt: String },
+    NoRecord {
+        /// The transport key (hex).
+        key: String,
+        /// The record's salt.
+        salt: String,
+    },
 }
 
 /// Signs the attestation naming `keys`' transport key (kind 10744), keeps it, and sends it to
@@ -250,7 +292,9 @@ pub async fn attest(
 /// Whose record to read: an identity (resolved through its attestation) or a transport key.
 #[derive(Debug, Clone)]
 pub enum RecordOwner {
+    /// A Nostr identity.
     Identity(PublicKey),
+    /// A transport key.
     TransportKey([u8; 32]),
 }
 
@@ -261,11 +305,15 @@ pub struct RecordRead {
     pub transport_key: String,
     /// How an identity's transport key was found; `None` for a transport key given.
     pub resolved: Option<ResolvedKey>,
+    /// The record's salt.
     pub salt: String,
+    /// The record's sequence number.
     pub seq: i64,
+    /// The record's value (bencoded, hex).
     pub value_hex: String,
     /// The value, when it is UTF-8.
     pub value: Option<String>,
+    /// The record's Ed25519 signature (hex).
     pub signature: String,
 }
 

@@ -22,8 +22,11 @@ pub struct IncidentRequest {
     /// The project's author; an incident about someone else's project is shown to readers,
     /// never enforced.
     pub author: PublicKey,
+    /// The project, as `namespace/slug`.
     pub coordinate: Coordinate,
+    /// The versions affected.
     pub versions: VersionReq,
+    /// How bad it is.
     pub severity: Severity,
     /// One line: what happened.
     pub summary: String,
@@ -38,10 +41,13 @@ pub struct IncidentRequest {
 /// Why an incident was not signed.
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
+    /// The project's events could not be read.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// Signing failed.
     #[error("signing the incident: {0}")]
     Sign(String),
+    /// The incident could not be sent.
     #[error(transparent)]
     Send(#[from] SendError),
 }
@@ -57,6 +63,7 @@ pub struct IncidentSigned {
     pub d: String,
     /// The versions of the releases the relays hold that it covers.
     pub affected: Vec<String>,
+    /// What each relay answered.
     pub answers: Vec<PublishAnswer>,
     /// What rewriting the DHT feed did; `None` when not asked for. Serialized as the new feed
     /// index's info hash, or null.

@@ -14,11 +14,15 @@ use crate::files::durable::sync_dir;
 /// Why the copy could not be made or kept.
 #[derive(Debug, thiserror::Error)]
 pub enum KeptCopyError {
+    /// The kept copy could not be hashed.
     #[error(transparent)]
     Payload(#[from] CreateError),
+    /// The copy could not be made.
     #[error("keeping a copy of the payload in {}: {source}", path.display())]
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 }

@@ -41,80 +41,117 @@ pub enum SeedFrom {
     InPlace,
 }
 
+/// What to publish: the project, version, where to send it and the release's metadata.
 #[derive(Debug, Clone)]
 pub struct PublishRequest {
     /// The payload: a folder, or a single file.
     pub path: PathBuf,
+    /// The project, as `namespace/slug`.
     pub coordinate: Coordinate,
+    /// The version to publish.
     pub version: Version,
+    /// Relay URLs to publish to.
     pub relays: Vec<String>,
+    /// HTTPS mirrors that serve the same files.
     pub mirrors: Vec<String>,
+    /// Tracker announce URLs for the magnet link.
     pub trackers: Vec<String>,
+    /// What changed, for people.
     pub changelog: String,
+    /// Releases this one needs.
     pub dependencies: Vec<Dependency>,
+    /// Game versions the release works with.
     pub game_versions: Vec<String>,
+    /// Where zaps for the release go (a Lightning address), if anywhere.
     pub zap_target: Option<String>,
     /// The package tags, when the payload is one npm or Cargo archive.
     pub package: Option<PackageTags>,
     /// Project name and summary; `None` keeps what the project already says.
     pub name: Option<String>,
+    /// A one-line summary.
     pub summary: Option<String>,
     /// Project description (Markdown); `None` keeps what the project already says.
     pub description: Option<String>,
+    /// How long to wait for each relay.
     pub relay_timeout: Duration,
     /// Where the payload is seeded from once published.
     pub seed_from: SeedFrom,
 }
 
+/// What a publish did on the relays.
 #[derive(Debug, serde::Serialize)]
 pub struct PublishReport {
+    /// The release, as `namespace/slug@version`.
     pub release: String,
+    /// The event's id (hex).
     pub event_id: String,
     /// Set when the project event was (re)signed in this run.
     pub project_event_id: Option<String>,
+    /// The payload's BitTorrent info hash (hex).
     pub infohash: String,
+    /// The magnet link.
     pub magnet: String,
+    /// Number of files.
     pub files: usize,
+    /// Payload size in bytes.
     pub bytes: u64,
+    /// The event of the previous version, if any.
     pub supersedes: Option<String>,
     /// True when this exact release was already published and was only sent again.
     pub resent: bool,
+    /// What each relay answered.
     pub answers: Vec<PublishAnswer>,
     /// The folder the torrent's files sit below, for seeding.
     pub seed_dir: PathBuf,
+    /// The `.torrent` file's bytes.
     #[serde(skip)]
     pub torrent_file: Vec<u8>,
     /// The events sent (project when signed, then release), for the author's own copy.
     #[serde(skip)]
     pub events: Vec<Event>,
+    /// The info hash as bytes.
     #[serde(skip)]
     pub info_hash: [u8; 20],
 }
 
+/// Why a publish failed; nothing was published.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// The payload could not be hashed.
     #[error(transparent)]
     Payload(#[from] CreateError),
+    /// The manifest is invalid.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// No relay answered.
     #[error("no relay answered, so the release was not published: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
+    /// The version is published already with other files.
     #[error("{release} is already published with other files (event {event_id}, info hash {infohash}); a version never changes: publish a new version")]
     VersionTaken {
+        /// The release, as `namespace/slug@version`.
         release: String,
+        /// The event's id (hex).
         event_id: String,
+        /// The payload's BitTorrent info hash (hex).
         infohash: String,
     },
+    /// Every relay refused the release.
     #[error("no relay accepted the release: {}", describe_answers(.0))]
     Refused(Vec<PublishAnswer>),
+    /// Signing failed.
     #[error("signing failed: {0}")]
     Sign(String),
+    /// The hashing task failed.
     #[error("hashing the payload failed: {0}")]
     Join(String),
+    /// The event could not be kept.
     #[error(transparent)]
     Keep(#[from] OwnEventsError),
+    /// The payload could not be kept.
     #[error(transparent)]
     KeptCopy(#[from] kept::KeptCopyError),
+    /// The payload could not be registered for seeding.
     #[error(transparent)]
     Seeds(#[from] SeedsError),
 }
@@ -263,9 +300,11 @@ pub struct DhtAnnounced {
     /// False when no relay took the attestation (readers who never saw it cannot resolve the
     /// author's DHT records).
     pub attestation_accepted: bool,
+    /// The feed as put.
     pub feed: FeedPublished,
     /// The name record written: `<ns>.<slug>`, or `libreseed:<name>` for a package.
     pub name_record: String,
+    /// What happened to the name record.
     pub name: NamePut,
 }
 
@@ -274,13 +313,19 @@ pub struct DhtAnnounced {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(untagged)]
 pub enum DhtOutcome {
+    /// The feed and name record were put.
     Announced(Box<DhtAnnounced>),
-    Failed { error: String },
+    /// The DHT half failed.
+    Failed {
+        /// What went wrong.
+        error: String,
+    },
 }
 
 /// A release published, kept among the author's events and registered for seeding.
 #[derive(Debug, serde::Serialize)]
 pub struct Published {
+    /// What the relays accepted.
     #[serde(flatten)]
     pub report: PublishReport,
     /// `None` when the DHT was not asked.

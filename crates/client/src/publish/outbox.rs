@@ -11,13 +11,18 @@ use crate::relays::{describe_answers, publish_all, PublishAnswer, RelaySet};
 /// Why an event did not go out.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
+    /// No relay accepted the event.
     #[error("no relay accepted event {event_id}: {}", describe_answers(.answers))]
     NotAccepted {
+        /// The event's id (hex).
         event_id: String,
+        /// What each relay answered.
         answers: Vec<PublishAnswer>,
     },
+    /// Signing failed.
     #[error("signing the event: {0}")]
     Sign(String),
+    /// The event could not be kept.
     #[error(transparent)]
     Keep(#[from] OwnEventsError),
 }
@@ -25,8 +30,11 @@ pub enum SendError {
 /// An event sent, with every relay's answer.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Sent {
+    /// The event's id (hex).
     pub event_id: String,
+    /// What each relay answered.
     pub answers: Vec<PublishAnswer>,
+    /// The signed event as sent.
     #[serde(skip)]
     pub event: Event,
 }

@@ -11,29 +11,43 @@ use nostr::prelude::*;
 use crate::files::durable::replace_file;
 use crate::files::json::read_all;
 
+/// Why an own event could not be kept.
 #[derive(Debug, thiserror::Error)]
 pub enum OwnEventsError {
+    /// Writing it failed.
     #[error("keeping event {id} in {path}: {source}")]
     Io {
+        /// The event's id (hex).
         id: String,
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The event does not verify.
     #[error("event {id} does not verify ({why}); refusing to keep it")]
-    Invalid { id: String, why: String },
+    Invalid {
+        /// The event's id (hex).
+        id: String,
+        /// Why, in words.
+        why: String,
+    },
 }
 
+/// Copies of the events this identity signed, kept to rebuild its feed.
 pub struct OwnEvents {
     dir: PathBuf,
 }
 
 impl OwnEvents {
+    /// The kept events in `home`.
     pub fn new(home: &Path) -> OwnEvents {
         OwnEvents {
             dir: home.join("events"),
         }
     }
 
+    /// The folder they are kept in.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

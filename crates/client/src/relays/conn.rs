@@ -10,32 +10,43 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// A relay's WebSocket.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Why talking to a relay failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
+    /// The connection could not be made (URL, why).
     #[error("cannot connect to {0}: {1}")]
     Connect(String, String),
+    /// The relay closed the connection.
     #[error("connection closed by the relay")]
     Closed,
+    /// The WebSocket failed.
     #[error("websocket: {0}")]
     Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The relay sent something that is not a Nostr message.
     #[error("relay sent something that is not a Nostr message: {0}")]
     Garbled(String),
+    /// The relay did not answer in time.
     #[error("no answer from the relay within {0:?}")]
     Timeout(Duration),
+    /// The relay closed the subscription (id, reason).
     #[error("subscription {0} closed by the relay: {1}")]
     SubscriptionClosed(String, String),
 }
 
+/// One connection to a relay.
 pub struct RelayConn {
     ws: Ws,
+    /// How long to wait for each answer.
     pub timeout: Duration,
     /// The last NIP-42 challenge the relay sent.
     pub challenge: Option<String>,
 }
 
 impl RelayConn {
+    /// Connects to `url`.
     pub async fn connect(url: &str) -> Result<RelayConn, ConnError> {
         let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
@@ -47,14 +58,17 @@ impl RelayConn {
         })
     }
 
+    /// The connection's two halves, for reading and writing at once.
     pub fn into_split(self) -> (SplitSink<Ws, Message>, SplitStream<Ws>) {
         self.ws.split()
     }
 
+    /// Sends a JSON message.
     pub async fn send(&mut self, msg: &Value) -> Result<(), ConnError> {
         self.send_text(msg.to_string()).await
     }
 
+    /// Sends a text frame as it is.
     pub async fn send_text(&mut self, text: String) -> Result<(), ConnError> {
         self.ws.send(Message::Text(text.into())).await?;
         Ok(())
@@ -95,6 +109,7 @@ impl RelayConn {
         self.publish_raw(&event.as_json(), &event.id.to_hex()).await
     }
 
+    /// Sends an event given as JSON text and waits for the relay's `OK`.
     pub async fn publish_raw(
         &mut self,
         event_json: &str,
@@ -144,6 +159,7 @@ impl RelayConn {
         }
     }
 
+    /// Closes subscription `sub`.
     pub async fn close_sub(&mut self, sub: &str) -> Result<(), ConnError> {
         self.send(&json!(["CLOSE", sub])).await
     }

@@ -13,18 +13,25 @@ use crate::relays::conn::{ConnError, RelayConn};
 /// What the subscription reports, relay by relay.
 #[derive(Debug)]
 pub enum LiveNote {
+    /// An event arrived.
     Event {
+        /// The relay's URL.
         relay: String,
+        /// The event, verified.
         event: Box<Event>,
     },
     /// The relay sent all it had stored (EOSE); what follows is new.
     CaughtUp {
+        /// The relay's URL.
         relay: String,
     },
     /// The connection failed or closed; the relay is dialled again after `retry_in`.
     Lost {
+        /// The relay's URL.
         relay: String,
+        /// Why the connection was lost.
         why: String,
+        /// When the next attempt is made.
         retry_in: Duration,
     },
 }

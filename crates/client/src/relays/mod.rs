@@ -20,15 +20,20 @@ use crate::relays::conn::RelayConn;
 /// The relays an operation talks to, and how long it waits for each.
 #[derive(Debug, Clone)]
 pub struct RelaySet {
+    /// The relays' URLs.
     pub urls: Vec<String>,
+    /// How long to wait for each answer.
     pub timeout: Duration,
 }
 
 /// One relay's answer to one published event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PublishAnswer {
+    /// The relay's URL.
     pub relay: String,
+    /// The event's id (hex).
     pub event_id: String,
+    /// Whether the relay accepted the event.
     pub accepted: bool,
     /// The relay's OK message, or why it could not be asked.
     pub message: String,

@@ -12,10 +12,13 @@ use crate::relays::{list_failures, query_all, RelaySet};
 /// Why a source could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// No relay answered.
     #[error("no relay answered: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
+    /// The local store could not be read.
     #[error("reading the store: {0}")]
     Store(String),
+    /// The filter does not parse.
     #[error("the filter does not parse: {0}")]
     Filter(String),
 }
@@ -24,6 +27,7 @@ pub enum SourceError {
 /// signature, so a reader may choose among them (newest at an address, say) without checking
 /// again: verify, then select.
 pub trait EventSource: Sync {
+    /// The events matching `filter`, each verified.
     fn events(&self, filter: Value)
         -> impl Future<Output = Result<Vec<Event>, SourceError>> + Send;
 }

@@ -5,12 +5,16 @@ use serde_json::{json, Value};
 
 use crate::relays::conn::{ConnError, RelayConn};
 
+/// Why a negentropy sync failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
+    /// The connection failed.
     #[error("{0}")]
     Conn(#[from] ConnError),
+    /// The reconciliation failed.
     #[error("negentropy: {0}")]
     Negentropy(String),
+    /// The relay refused to sync.
     #[error("the relay refused to sync: {0}")]
     Refused(String),
 }
@@ -18,7 +22,9 @@ pub enum SyncError {
 /// Outcome of reconciliation: ids only we have, ids only the relay has.
 #[derive(Debug, Default)]
 pub struct Difference {
+    /// Ids we have and the relay lacks.
     pub have: Vec<[u8; 32]>,
+    /// Ids the relay has and we lack.
     pub need: Vec<[u8; 32]>,
 }
 

@@ -17,30 +17,45 @@ use crate::resolve::names::{get_name_record, NameError};
 use crate::resolve::target::Target;
 use crate::resolve::{choose, is_candidate, Resolution, ResolveError};
 
+/// Why a release could not be found through the DHT.
 #[derive(Debug, thiserror::Error)]
 pub enum DhtResolveError {
+    /// The DHT could not be joined.
     #[error("joining the Mainline DHT: {0}")]
     Join(DhtError),
+    /// The author's transport key is unknown.
     #[error(transparent)]
     Key(#[from] TransportKeyError),
+    /// The name record is unusable.
     #[error(transparent)]
     Name(#[from] NameError),
+    /// The DHT holds no name record.
     #[error("the DHT holds no name record for {target}")]
-    NoName { target: String },
+    NoName {
+        /// What was asked for.
+        target: String,
+    },
+    /// The author's feed could not be read.
     #[error("reading the author's feed: {0}")]
     Feed(#[from] FeedResolveError),
+    /// The name record names an event the feed lacks.
     #[error("the name record of {name} names version {version} (event {event}), which the author's feed index does not hold")]
     NotInFeed {
+        /// The package name.
         name: String,
+        /// The version the name record names.
         version: String,
+        /// The event the record names.
         event: String,
     },
+    /// No release in the feed could be chosen.
     #[error(transparent)]
     Choose(#[from] ResolveError),
 }
 
 /// A release resolved on the DHT, and where its peers may be.
 pub struct DhtResolution {
+    /// The release chosen from the feed.
     pub resolution: Resolution,
     /// Peers announced for the release's torrent.
     pub peers: Vec<SocketAddr>,

@@ -22,9 +22,11 @@ use crate::resolve::target::Target;
 /// A release event that was found and refused.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Rejected {
+    /// The event's id (hex).
     pub event_id: String,
     /// The `d` tag as the event claims it.
     pub claims: String,
+    /// Why, in words.
     pub reason: String,
 }
 
@@ -37,40 +39,63 @@ pub struct Chain {
     pub unverified_from: Option<Version>,
 }
 
+/// The release chosen and what was refused on the way.
 #[derive(Debug, Clone)]
 pub struct Resolution {
+    /// The chosen release.
     pub release: Release,
+    /// Its signed event.
     pub event: Event,
+    /// How the chosen release links to those it supersedes.
     pub chain: Chain,
+    /// Candidates refused, each with the reason.
     pub rejected: Vec<Rejected>,
+    /// Relays that answered.
     pub relays_answered: Vec<String>,
+    /// Relays that did not answer, each with the error.
     pub relays_failed: Vec<(String, String)>,
     /// Resolved through the author's DHT records because no relay answered.
     pub via_dht: bool,
 }
 
+/// Why no release could be chosen.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    /// No relay answered.
     #[error("no relay answered: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
+    /// No relay holds a release of the project.
     #[error("no relay holds a release of {target}")]
-    NotFound { target: String },
+    NotFound {
+        /// What was asked for.
+        target: String,
+    },
+    /// No relay holds the version asked for.
     #[error("no relay holds {target}; versions found: {}", list_versions(.available))]
     VersionNotFound {
+        /// What was asked for.
         target: String,
+        /// Versions the relays hold.
         available: Vec<Version>,
     },
+    /// Every candidate was refused.
     #[error("every release of {target} that relays returned was refused: {}", list_rejected(.rejected))]
     AllRejected {
+        /// What was asked for.
         target: String,
+        /// Candidates refused, each with the reason.
         rejected: Vec<Rejected>,
     },
     /// `held` says what the relays hold instead.
     #[error("the supersedes chain of {version} forks: it names event {claimed} for {linked}, but {held}")]
     ChainFork {
+        /// The version whose link is broken.
         version: String,
+        /// The event that makes the link.
         linked: String,
+        /// The event id the chain claims.
         claimed: String,
+        /// The event the relays hold for that version.
         held: String,
     },
 }

@@ -13,18 +13,44 @@ use seedstr_proto::release::{parse_version, Version};
 
 use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 
+/// Why a name record could not be put or read.
 #[derive(Debug, thiserror::Error)]
 pub enum NameError {
+    /// The DHT put failed.
     #[error("putting the name record of {name}: {source}")]
-    Dht { name: String, source: DhtError },
+    Dht {
+        /// The name concerned.
+        name: String,
+        /// The underlying error.
+        source: DhtError,
+    },
+    /// The record does not parse.
     #[error("the name record found for {name} is unreadable: {source}")]
-    Malformed { name: String, source: RecordError },
+    Malformed {
+        /// The name concerned.
+        name: String,
+        /// The underlying error.
+        source: RecordError,
+    },
+    /// The record names another package.
     #[error("the name record found under {asked}'s salt names {found}")]
-    WrongName { asked: String, found: String },
+    WrongName {
+        /// The name asked for.
+        asked: String,
+        /// The name the record holds.
+        found: String,
+    },
+    /// The record's version is not semantic versioning.
     #[error(
         "the name record of {name} holds version {version:?}, which is not semantic versioning"
     )]
-    BadVersion { name: String, version: String },
+    BadVersion {
+        /// The name concerned.
+        name: String,
+        /// The version text the record holds.
+        version: String,
+    },
+    /// The record could not be kept.
     #[error(transparent)]
     Items(#[from] ItemStoreError),
 }
@@ -33,9 +59,11 @@ pub enum NameError {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NamePut {
+    /// The record was put.
     Stored(Stored),
     /// The record already names a newer version and was left as it is.
     KeptNewer {
+        /// The newer version the record names.
         version: String,
     },
 }

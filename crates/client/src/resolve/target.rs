@@ -6,20 +6,27 @@ use std::str::FromStr;
 use nostr::prelude::{FromBech32, PublicKey, ToBech32};
 use seedstr_proto::release::{parse_version, Coordinate, ManifestError, Version};
 
+/// What to install: an author's project, and perhaps a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The author's public key.
     pub author: PublicKey,
+    /// The project.
     pub coordinate: Coordinate,
     /// `None`: the newest release.
     pub version: Option<Version>,
 }
 
+/// Why a target does not parse.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
+    /// The text is not `author/namespace.slug[@version]`.
     #[error("{0:?} is not <npub or hex key>/<namespace>.<slug>[@<version>]")]
     Shape(String),
+    /// The author is not a public key.
     #[error("{0:?} is not an npub or a 64-character hex public key")]
     Author(String),
+    /// The project or version is invalid.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
 }

@@ -16,6 +16,7 @@ use crate::files::json::read_all;
 /// One kept item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeptItem {
+    /// The signed item, as put on the DHT.
     #[serde(flatten)]
     pub item: SignedItem,
     /// What the record is, for people: `feed:<salt>` or `name:<name>`.
@@ -26,20 +27,26 @@ pub struct KeptItem {
     pub own: bool,
 }
 
+/// Why a DHT item could not be kept.
 #[derive(Debug, thiserror::Error)]
 pub enum ItemStoreError {
+    /// Writing it failed.
     #[error("keeping the DHT item {path}: {source}")]
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 }
 
+/// The signed DHT items this process keeps alive by putting them again.
 pub struct ItemStore {
     dir: PathBuf,
 }
 
 impl ItemStore {
+    /// The item store in `home`.
     pub fn new(home: &Path) -> ItemStore {
         ItemStore {
             dir: home.join("dht").join("items"),

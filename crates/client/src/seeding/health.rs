@@ -13,6 +13,7 @@ use seedstr_swarm::health::{
 };
 use serde::Serialize;
 
+/// Where and how long to ask.
 pub struct HealthOptions<'a> {
     /// Where to look peers up; `None` skips the DHT.
     pub dht: Option<&'a DhtNode>,
@@ -24,37 +25,51 @@ pub struct HealthOptions<'a> {
     pub timeout: Duration,
 }
 
+/// Who holds a payload: what each tracker and peer said.
 #[derive(Debug, Serialize)]
 pub struct SeedHealth {
+    /// The payload's info hash.
     pub infohash: String,
+    /// Pieces in the torrent.
     pub pieces: u64,
+    /// Each tracker's answer.
     pub trackers: Vec<TrackerHealth>,
     /// Peers the DHT names; `None` when it was not asked.
     pub dht_peers: Option<usize>,
+    /// Each peer's answer.
     pub peers: Vec<PeerHealth>,
 }
 
+/// One tracker's answer.
 #[derive(Debug, Serialize)]
 pub struct TrackerHealth {
+    /// The tracker's URL.
     pub url: String,
+    /// Seeders, leechers and downloads, when the scrape worked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<Scrape>,
+    /// Why the scrape failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scrape_error: Option<String>,
     /// Peers it listed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers: Option<usize>,
+    /// Why asking for peers failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peers_error: Option<String>,
 }
 
+/// One peer's answer.
 #[derive(Debug, Serialize)]
 pub struct PeerHealth {
+    /// The peer's address.
     pub addr: SocketAddr,
     /// Who named it: `given`, `dht` or a tracker's address.
     pub named_by: Vec<String>,
+    /// What the peer holds, when it answered.
     #[serde(flatten)]
     pub report: Option<PeerReport>,
+    /// Why it did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -161,6 +176,7 @@ impl SeedHealth {
         self.count(|h| matches!(h, Holding::Part { .. }))
     }
 
+    /// How many peers did not answer.
     pub fn unreachable(&self) -> usize {
         self.peers.iter().filter(|p| p.error.is_some()).count()
     }

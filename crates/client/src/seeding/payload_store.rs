@@ -11,6 +11,7 @@ use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
 use seedstr_swarm::Swarm;
 
+/// A folder of payloads fetched to be seeded (a mirror's store).
 pub struct PayloadStore {
     dir: PathBuf,
     registry: SeedRegistry,
@@ -18,18 +19,26 @@ pub struct PayloadStore {
     origin: Origin,
 }
 
+/// Why a payload could not be stored or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadStoreError {
+    /// The fetch failed.
     #[error(transparent)]
     Fetch(#[from] InstallError),
+    /// The torrent built from mirror bytes is not the release's.
     #[error("the files arrived from web mirrors only, and the torrent built from them is not the one the release names; nothing to seed")]
     NoTorrent,
+    /// A file operation failed.
     #[error("{what} {}: {source}", path.display())]
     Io {
+        /// What was being done ("reading", "renaming", …).
         what: &'static str,
+        /// The file concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// The seed registry could not be written.
     #[error(transparent)]
     Registry(#[from] SeedsError),
 }
@@ -43,6 +52,7 @@ pub struct Held {
 }
 
 impl PayloadStore {
+    /// The store in `dir`, registering its payloads in `home` with `origin`.
     pub fn new(home: &Path, dir: PathBuf, origin: Origin) -> PayloadStore {
         PayloadStore {
             dir,
@@ -51,10 +61,12 @@ impl PayloadStore {
         }
     }
 
+    /// The store's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// What the store holds.
     pub fn held(&self) -> Held {
         let (seeds, _) = self.registry.list();
         Held {
@@ -103,6 +115,7 @@ impl PayloadStore {
         Ok(self.registry.remove(infohash)?)
     }
 
+    /// Stops seeding a payload and deletes its files.
     pub fn delete(&self, infohash: &str) -> Result<(), PayloadStoreError> {
         let place = self.dir.join(infohash);
         match std::fs::remove_dir_all(&place) {

@@ -13,16 +13,20 @@ use crate::install::lockfile::Lockfile;
 /// Why a payload is seeded, and where its files are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedEntry {
+    /// The payload's info hash.
     pub infohash: String,
     /// `<ns>.<slug>@<version>`, for people reading the list.
     pub release: String,
     /// The folder the torrent's files sit below.
     pub dir: PathBuf,
+    /// Why we hold it.
     pub origin: Origin,
+    /// Tracker announce URLs.
     #[serde(default)]
     pub trackers: Vec<String>,
 }
 
+/// Why a payload is seeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
@@ -39,22 +43,29 @@ pub enum Origin {
     Package,
 }
 
+/// Why the seed registry could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedsError {
+    /// A file operation failed.
     #[error("seed registry {path}: {source}")]
     Io {
+        /// The registry file or folder.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
 }
 
+/// The payloads this identity seeds, one entry and torrent each under `$SEEDSTR_HOME/seeds/`.
 pub struct SeedRegistry {
     dir: PathBuf,
 }
 
 /// A registry entry with its torrent file.
 pub struct Seed {
+    /// The registry entry.
     pub entry: SeedEntry,
+    /// The `.torrent` file's bytes.
     pub torrent_file: Vec<u8>,
 }
 
@@ -66,12 +77,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SeedsError + '_ {
 }
 
 impl SeedRegistry {
+    /// The registry in `home`.
     pub fn new(home: &Path) -> SeedRegistry {
         SeedRegistry {
             dir: home.join("seeds"),
         }
     }
 
+    /// The registry's folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -88,6 +101,7 @@ impl SeedRegistry {
         replace_file(&entry_path, &json).map_err(io(&entry_path))
     }
 
+    /// Removes an entry.
     pub fn remove(&self, infohash: &str) -> Result<(), SeedsError> {
         let base = self.dir.join(infohash);
         for ext in ["json", "torrent"] {

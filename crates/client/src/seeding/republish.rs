@@ -16,9 +16,13 @@ pub const ANNOUNCE_EVERY: std::time::Duration = std::time::Duration::from_secs(1
 /// What happened to one kept item.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Republished {
+    /// The record's DHT target (hex).
     pub target: String,
+    /// What the record is, for people.
     pub label: String,
+    /// The identity behind the record (hex).
     pub author: String,
+    /// The sequence number put.
     pub seq: i64,
     /// Nodes that stored it, or why none did.
     pub outcome: Result<u32, String>,

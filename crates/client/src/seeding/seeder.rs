@@ -26,46 +26,68 @@ use super::republish::{republish_kept, Republished, ANNOUNCE_EVERY};
 pub enum SeedNote {
     /// The session listens; printed first, and scripts read it to find the port.
     Listening {
+        /// The address the session listens on.
         listening: String,
+        /// The seed registry folder.
         registry: PathBuf,
     },
+    /// A payload is being seeded.
     Seeding {
+        /// The payload's info hash.
         seeding: String,
+        /// The release, as `namespace/slug@version`.
         release: String,
+        /// The folder served.
         dir: PathBuf,
     },
     /// A registered payload whose files are gone was dropped from the registry.
     Dropped {
+        /// The payload's info hash.
         dropped: String,
+        /// The release, as `namespace/slug@version`.
         release: String,
+        /// Why, in words.
         why: String,
     },
     /// A payload that could not be served (its files no longer match, say).
     Refused {
+        /// The payload's info hash.
         refused: String,
+        /// The release, as `namespace/slug@version`.
         release: String,
+        /// Why, in words.
         why: String,
     },
+    /// A payload left the registry and is no longer seeded.
     Stopped {
+        /// The payload's info hash.
         stopped: String,
     },
+    /// A payload was announced on the DHT.
     Announced {
+        /// The payload's info hash.
         announced: String,
+        /// The port announced.
         port: u16,
     },
+    /// A kept DHT item was put again.
     Republished {
+        /// What was put.
         republished: Republished,
     },
     /// The process's DHT node started on this UDP address (others may join through it).
     DhtListening {
+        /// The DHT node's UDP address.
         dht_listening: String,
     },
     /// The process's DHT node joined the DHT; it listens on this UDP address.
     DhtJoined {
+        /// The DHT node's UDP address.
         dht_joined: String,
     },
     /// Something that did not stop the seeder but that its operator should see.
     Warning {
+        /// What went wrong.
         warning: String,
     },
 }
@@ -116,18 +138,23 @@ pub type Report = Arc<dyn Fn(&SeedNote) + Send + Sync>;
 /// Why a seeder could not start or look at its registry.
 #[derive(Debug, thiserror::Error)]
 pub enum SeederError {
+    /// The BitTorrent session did not start.
     #[error("starting the BitTorrent session: {0}")]
     Session(String),
+    /// The session has no listening port.
     #[error("the BitTorrent session is not listening")]
     NotListening,
+    /// The DHT node did not start.
     #[error("starting the DHT node: {0}")]
     Dht(String),
+    /// The registry could not be read.
     #[error(transparent)]
     Registry(#[from] super::registry::SeedsError),
 }
 
 /// How a seeder runs.
 pub struct SeedOptions {
+    /// BitTorrent session options.
     pub swarm: SwarmOptions,
     /// How the process's DHT node joins (and where it listens); `None`: no DHT.
     pub dht: Option<DhtOptions>,
@@ -138,6 +165,7 @@ pub struct SeedOptions {
 /// Serves what the seed registry lists, one [`Seeder::pass`] at a time; `seed` and `mirror`
 /// both run one.
 pub struct Seeder {
+    /// BitTorrent session options.
     pub swarm: Arc<Swarm>,
     registry: SeedRegistry,
     active: BTreeMap<String, Transfer>,
@@ -154,6 +182,7 @@ pub struct Seeder {
 /// A summary of the payloads a seeder serves.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct SeedingStats {
+    /// Torrents being seeded.
     pub torrents: usize,
     /// Peers connected now, over every torrent.
     pub live_peers: u64,
@@ -179,6 +208,7 @@ struct DhtStatus {
 pub struct DhtStateHandle(Arc<DhtStatus>);
 
 impl DhtStateHandle {
+    /// The current state.
     pub fn get(&self) -> DhtState {
         DhtState::from_u8(self.0.state.load(Ordering::Relaxed))
     }
@@ -386,8 +416,11 @@ struct DhtUpkeep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DhtState {
+    /// No DHT node.
     Off = 0,
+    /// Looking for bootstrap nodes.
     Joining = 1,
+    /// Joined the DHT.
     Joined = 2,
     /// No bootstrap node answered: the node serves alone (others may join through it) and
     /// joins as soon as another node answers.
@@ -395,6 +428,7 @@ pub enum DhtState {
 }
 
 impl DhtState {
+    /// The state's name, as in `/health`.
     pub fn as_str(self) -> &'static str {
         match self {
             DhtState::Off => "off",
