@@ -5,9 +5,8 @@ use anyhow::{anyhow, Result};
 use clap::Args;
 use seedstr_client::keys::store::home;
 use seedstr_client::relays::{list_failures, query_all};
-use seedstr_node::api::search::{filter_for, select, SearchParams};
+use seedstr_mods::search::{select, SearchParams, SearchResults};
 use seedstr_node::discovery::running;
-use serde_json::Value;
 
 use crate::net_args::{print_json, runtime, RelayArgs};
 
@@ -55,13 +54,13 @@ pub fn run(a: SearchArgs) -> Result<()> {
                     .flatten(),
                 )
                 .finish();
-            let found = node
+            let found: SearchResults = node
                 .get(&format!("/api/v1/search?{query}"))
                 .await
                 .map_err(|e| anyhow!(e))?;
             return Ok::<_, anyhow::Error>((found, format!("the node at http://{}", node.http)));
         }
-        let filter = filter_for(&params).map_err(|e| anyhow!(e.message().to_owned()))?;
+        let filter = params.filter()?;
         let gathered = query_all(&a.relay.relays(), &filter, a.relay.timeout()).await;
         if gathered.answered.is_empty() {
             return Err(anyhow!(
@@ -72,7 +71,7 @@ pub fn run(a: SearchArgs) -> Result<()> {
         let mut events = gathered.events;
         events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
         events.dedup_by(|x, y| x.id == y.id);
-        let found = select(&params, &events).map_err(|e| anyhow!(e.message().to_owned()))?;
+        let found = select(&params, &events)?;
         Ok((
             found,
             format!("the relays ({})", gathered.answered.join(", ")),
@@ -82,31 +81,9 @@ pub fn run(a: SearchArgs) -> Result<()> {
         print_json(&found);
         return Ok(());
     }
-    let results = found["results"].as_array().cloned().unwrap_or_default();
-    eprintln!("{} results from {source}", results.len());
-    for r in &results {
-        println!("{}", line(r));
+    eprintln!("{} results from {source}", found.results.len());
+    for hit in &found.results {
+        println!("{}", hit.line());
     }
     Ok(())
-}
-
-fn line(r: &Value) -> String {
-    let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-    match s("type").as_str() {
-        "project" => format!(
-            "{}/{}  {}  {}",
-            s("author"),
-            s("coordinate"),
-            s("name"),
-            s("summary")
-        ),
-        "collection" => format!("{}/{}  {}", s("author"), s("d"), s("name")),
-        _ => format!(
-            "{}/{}@{}  {}",
-            s("author"),
-            s("coordinate"),
-            s("version"),
-            r["package"].as_str().unwrap_or_default()
-        ),
-    }
 }

@@ -5,9 +5,9 @@ use anyhow::Result;
 use clap::Args;
 use seedstr_client::keys::store::home;
 use seedstr_client::seeding::dht_items::ItemStore;
-use seedstr_node::api::status::registered;
+use seedstr_node::api::status::{registered, NodeStatus, RegisteredPayload};
 use seedstr_node::discovery::running;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::net_args::{print_json, runtime};
 
@@ -17,76 +17,105 @@ pub struct StatusArgs {
     json: bool,
 }
 
+/// `status --json`: the node's status with its address, or what the data folder holds.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum StatusReport {
+    Running {
+        /// `http://<addr>`.
+        node: String,
+        #[serde(flatten)]
+        status: Box<NodeStatus>,
+    },
+    Offline {
+        /// Always null: no node answers.
+        node: Option<String>,
+        seeding: OfflineSeeding,
+        dht: OfflineDht,
+    },
+}
+
+#[derive(Serialize)]
+struct OfflineSeeding {
+    registered: Vec<RegisteredPayload>,
+    broken_entries: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct OfflineDht {
+    records_kept: usize,
+}
+
 pub fn run(a: StatusArgs) -> Result<()> {
     let home = home();
     let node = runtime()?.block_on(async {
         match running(&home).await {
             Some(node) => node
-                .get("/api/v1/status")
+                .get::<NodeStatus>("/api/v1/status")
                 .await
                 .map(|s| Some((node.http, s))),
             None => Ok(None),
         }
     });
-    let (running_at, status) = match node.map_err(anyhow::Error::msg)? {
-        Some((addr, status)) => (Some(addr), status),
-        None => (None, offline(&home)),
+    let report = match node.map_err(anyhow::Error::msg)? {
+        Some((addr, status)) => StatusReport::Running {
+            node: format!("http://{addr}"),
+            status: Box::new(status),
+        },
+        None => offline(&home),
     };
     if a.json {
-        let mut out = status.clone();
-        out["node"] = json!(running_at.map(|a| format!("http://{a}")));
-        print_json(&out);
+        print_json(&report);
         return Ok(());
     }
-    match running_at {
-        Some(addr) => {
-            let st = &status;
-            println!("node at http://{addr}, up {} s", st["uptime_secs"]);
-            println!(
-                "  relay    {} connections, {} subscriptions, {} events stored since start",
-                st["relay"]["connections"],
-                st["relay"]["subscriptions"],
-                st["relay"]["events_saved"]
-            );
-            println!(
-                "  seeding  {} torrents, {} peers, {} bytes uploaded, peers connect to {}",
-                st["seeding"]["torrents"],
-                st["seeding"]["peers"],
-                st["seeding"]["uploaded_bytes"],
-                st["seeding"]["listen"].as_str().unwrap_or_default()
-            );
-            println!(
-                "  dht      {}, {} announces, {} records kept",
-                st["dht"]["state"].as_str().unwrap_or_default(),
-                st["dht"]["announces"],
-                st["dht"]["records_kept"]
-            );
+    let registered = match &report {
+        StatusReport::Running { node, status } => {
+            print_running(node, status);
+            &status.seeding.registered
         }
-        None => println!(
-            "no node is running on {}; start one with `seedstr node`",
-            home.display()
-        ),
-    }
-    for p in status["seeding"]["registered"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        println!(
-            "  {}  {}  {}",
-            p["infohash"].as_str().unwrap_or_default(),
-            p["origin"].as_str().unwrap_or_default(),
-            p["release"].as_str().unwrap_or_default()
-        );
+        StatusReport::Offline { seeding, .. } => {
+            println!(
+                "no node is running on {}; start one with `seedstr node`",
+                home.display()
+            );
+            &seeding.registered
+        }
+    };
+    for p in registered {
+        println!("  {}  {}  {}", p.infohash, p.origin.as_str(), p.release);
     }
     Ok(())
 }
 
+fn print_running(node: &str, st: &NodeStatus) {
+    println!("node at {node}, up {} s", st.uptime_secs);
+    println!(
+        "  relay    {} connections, {} subscriptions, {} events stored since start",
+        st.relay.connections, st.relay.subscriptions, st.relay.events_saved
+    );
+    println!(
+        "  seeding  {} torrents, {} peers, {} bytes uploaded, peers connect to {}",
+        st.seeding.torrents, st.seeding.peers, st.seeding.uploaded_bytes, st.seeding.listen
+    );
+    println!(
+        "  dht      {}, {} announces, {} records kept",
+        st.dht.state.as_str(),
+        st.dht.announces,
+        st.dht.records_kept
+    );
+}
+
 /// What the data folder says without a node: what is registered and kept, nothing live.
-fn offline(home: &std::path::Path) -> Value {
-    let (registered, broken) = registered(home);
-    json!({
-        "seeding": {"registered": registered, "broken_entries": broken},
-        "dht": {"records_kept": ItemStore::new(home).count()},
-    })
+fn offline(home: &std::path::Path) -> StatusReport {
+    let (registered, broken_entries) = registered(home);
+    StatusReport::Offline {
+        node: None,
+        seeding: OfflineSeeding {
+            registered,
+            broken_entries,
+        },
+        dht: OfflineDht {
+            records_kept: ItemStore::new(home).count(),
+        },
+    }
 }

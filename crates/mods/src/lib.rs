@@ -10,3 +10,4 @@ pub mod install;
 pub mod mirror;
 pub mod page;
 pub mod relay_policies;
+pub mod search;

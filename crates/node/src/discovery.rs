@@ -55,7 +55,7 @@ pub async fn running(data: &Path) -> Option<RunningNode> {
         http: loopback_for(file.http),
         client: http_client(Duration::from_secs(5)),
     };
-    node.get("/health").await.ok()?;
+    node.get::<Value>("/health").await.ok()?;
     Some(node)
 }
 
@@ -75,7 +75,7 @@ pub enum NodeApiError {
 
 impl RunningNode {
     /// `GET <path>` as JSON; Err names what failed, or the node's own error message.
-    pub async fn get(&self, path: &str) -> Result<Value, NodeApiError> {
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, NodeApiError> {
         let url = format!("http://{}{path}", self.http);
         let response = self
             .client
@@ -91,7 +91,8 @@ impl RunningNode {
         let value: Value = serde_json::from_str(&text)
             .map_err(|e| NodeApiError::Unreadable(format!("not JSON ({e}): {text}")))?;
         if status.is_success() {
-            Ok(value)
+            serde_json::from_value(value)
+                .map_err(|e| NodeApiError::Unreadable(format!("{url}: unexpected answer: {e}")))
         } else {
             Err(NodeApiError::Refused(
                 value["error"].as_str().unwrap_or(&text).to_owned(),

@@ -43,6 +43,19 @@ pub enum Origin {
     Package,
 }
 
+impl Origin {
+    /// The origin's name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Published => "published",
+            Origin::Installed => "installed",
+            Origin::Followed => "followed",
+            Origin::Mirrored => "mirrored",
+            Origin::Package => "package",
+        }
+    }
+}
+
 /// Why the seed registry could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedsError {

@@ -413,7 +413,7 @@ struct DhtUpkeep {
 }
 
 /// Where the seeder's DHT side is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DhtState {
     /// No DHT node.

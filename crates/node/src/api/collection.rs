@@ -8,21 +8,65 @@ use axum::Json;
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_mods::events::collection::Collection;
 use seedstr_mods::events::COLLECTION_KIND;
-use serde_json::{json, Value};
+use seedstr_proto::incident::IncidentView;
+use serde::Serialize;
+use serde_json::json;
 
 use super::release::incidents_of;
 use super::{ApiError, ApiState};
+
+/// A collection and its pinned releases.
+#[derive(Debug, Serialize)]
+pub struct CollectionView {
+    /// The curator (npub).
+    pub author: String,
+    /// `<game>.collection.<slug>`.
+    pub d: String,
+    /// Its display name.
+    pub name: String,
+    /// The game it is for.
+    pub game: String,
+    /// The game version it was tested on.
+    pub game_version: Option<String>,
+    /// What it is, for people.
+    pub description: String,
+    /// The pinned releases, in install order.
+    pub mods: Vec<PinnedView>,
+    /// The load order, when the curator gave one.
+    pub load_order: Vec<String>,
+    /// When the collection was signed (Unix seconds).
+    pub updated_at: u64,
+}
+
+/// One pinned release.
+#[derive(Debug, Serialize)]
+pub struct PinnedView {
+    /// Its author (npub).
+    pub author: String,
+    /// `namespace.slug`.
+    pub coordinate: String,
+    /// The version pinned.
+    pub version: String,
+    /// The release event pinned (hex).
+    pub event_id: String,
+    /// The payload's info hash (hex).
+    pub infohash: String,
+    /// The id of the author's incident covering the version, if any.
+    pub blocked_by: Option<String>,
+    /// That incident.
+    pub incident: Option<IncidentView>,
+}
 
 /// `GET /api/v1/collections/<npub>/<game>.collection.<slug>`.
 pub async fn collection(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CollectionView>, ApiError> {
     collection_view(&s, &text).await.map(Json)
 }
 
 /// A collection and its pinned releases, for the API and the web UI alike.
-pub async fn collection_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+pub async fn collection_view(s: &ApiState, text: &str) -> Result<CollectionView, ApiError> {
     let (author, d) = text.split_once('/').ok_or_else(|| {
         ApiError::BadRequest(format!("{text:?} is not <npub>/<game>.collection.<slug>"))
     })?;
@@ -41,29 +85,30 @@ pub async fn collection_view(s: &ApiState, text: &str) -> Result<Value, ApiError
     let mut mods = Vec::new();
     for pinned in &c.mods {
         let r = &pinned.release;
-        let blocking = incidents_of(s, &r.coordinate.project_address(&r.author))
+        let incident = incidents_of(s, &r.coordinate.project_address(&r.author))
             .await?
             .into_iter()
-            .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version));
-        mods.push(json!({
-            "author": npub(&r.author),
-            "coordinate": r.coordinate.to_string(),
-            "version": r.version.to_string(),
-            "event_id": pinned.event_id.to_hex(),
-            "infohash": hex::encode(pinned.infohash),
-            "blocked_by": blocking.as_ref().map(|(_, i)| i.id.clone()),
-            "incident": blocking.map(|(_, i)| json!({"id": i.id, "severity": i.severity.as_str(), "summary": i.summary, "instructions": i.instructions})),
-        }));
+            .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version))
+            .map(|(signer, i)| IncidentView::new(&signer, &i));
+        mods.push(PinnedView {
+            author: npub(&r.author),
+            coordinate: r.coordinate.to_string(),
+            version: r.version.to_string(),
+            event_id: pinned.event_id.to_hex(),
+            infohash: hex::encode(pinned.infohash),
+            blocked_by: incident.as_ref().map(|i| i.id.clone()),
+            incident,
+        });
     }
-    Ok(json!({
-        "author": npub(&author),
-        "d": c.d(),
-        "name": c.name,
-        "game": c.game,
-        "game_version": c.game_version,
-        "description": c.description,
-        "mods": mods,
-        "load_order": c.load_order,
-        "updated_at": event.created_at.as_secs(),
-    }))
+    Ok(CollectionView {
+        author: npub(&author),
+        d: c.d(),
+        name: c.name,
+        game: c.game,
+        game_version: c.game_version,
+        description: c.description,
+        mods,
+        load_order: c.load_order,
+        updated_at: event.created_at.as_secs(),
+    })
 }

@@ -19,24 +19,24 @@ pub async fn author(State(state): State<Arc<ApiState>>, Path(key): Path<String>)
         Ok(a) => a,
         Err(e) => return error_page(e),
     };
-    let npub = s(&a["author"]).to_owned();
-    let name = a["profile"]["name"]
-        .as_str()
-        .map(str::to_owned)
+    let npub = a.author.clone();
+    let profile = a.profile.as_ref();
+    let name = profile
+        .and_then(|p| p.name.clone())
         .unwrap_or_else(|| short(&npub));
     let body = html! {
         h1 { (name) }
         p.meta { code.hash { (npub) } }
-        @if let Some(about) = a["profile"]["about"].as_str() { p { (about) } }
-        @if let Some(site) = a["profile"]["website"].as_str() { p { "Website: " code { (site) } } }
+        @if let Some(about) = profile.and_then(|p| p.about.as_ref()) { p { (about) } }
+        @if let Some(site) = profile.and_then(|p| p.website.as_ref()) { p { "Website: " code { (site) } } }
         p { a href=(format!("/f/{npub}")) { "Read this author's feed from the DHT" }
             " " span.muted { "— what they publish without relays, checked against their key." } }
         h2 { "Projects" }
-        (results(&a["projects"]))
+        (results(&a.projects))
         h2 { "Packages" }
-        (results(&a["packages"]))
+        (results(&a.packages))
         h2 { "Collections" }
-        (results(&a["collections"]))
+        (results(&a.collections))
     };
     page(&name, "", body).into_response()
 }

@@ -12,7 +12,8 @@ use super::packages::package_link;
 use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
 use crate::api::release::{project_view, release_view};
-use crate::api::search::{find, SearchParams};
+use crate::api::search::find;
+use seedstr_mods::search::{SearchHit, SearchParams};
 use crate::api::status::status_view;
 use crate::api::ApiState;
 
@@ -77,12 +78,12 @@ pub async fn home(state: Arc<ApiState>) -> Response {
         }
         h2 { "Recent projects" }
         @match recent {
-            Ok(r) => (results(&r["results"])),
+            Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }
         h2 { "Recent packages" }
         @match packages {
-            Ok(r) => (results(&r["results"])),
+            Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }
     };
@@ -90,47 +91,47 @@ pub async fn home(state: Arc<ApiState>) -> Response {
 }
 
 /// Search results as cards.
-pub(super) fn results(list: &Value) -> Markup {
-    let items = list.as_array().cloned().unwrap_or_default();
+pub(super) fn results(hits: &[SearchHit]) -> Markup {
+    let by = |author: &str| html! { " by " a href=(author_link(author)) { code { (short(author)) } } };
     html! {
-        @if items.is_empty() {
+        @if hits.is_empty() {
             p.muted { "Nothing here yet." }
         }
-        @for r in &items {
-            @let author = s(&r["author"]);
+        @for hit in hits {
             div.card.result {
-                @match s(&r["type"]) {
-                    "project" => {
-                        h3 { a href=(project_link(author, s(&r["coordinate"]))) { (s(&r["name"])) } }
-                        div.meta { code { (s(&r["coordinate"])) } " by " a href=(author_link(author)) { code { (short(author)) } } }
-                        @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
+                @match hit {
+                    SearchHit::Project(p) => {
+                        h3 { a href=(project_link(&p.author, &p.coordinate)) { (p.name) } }
+                        div.meta { code { (p.coordinate) } (by(&p.author)) }
+                        @if !p.summary.is_empty() { p { (p.summary) } }
                     }
-                    "collection" => {
-                        h3 { a href=(format!("/c/{author}/{}", s(&r["d"]))) { (s(&r["name"])) } }
-                        div.meta { code { (s(&r["d"])) } " by " a href=(author_link(author)) { code { (short(author)) } } }
-                        @if !s(&r["summary"]).is_empty() { p { (s(&r["summary"])) } }
+                    SearchHit::Collection(c) => {
+                        h3 { a href=(format!("/c/{}/{}", c.author, c.d)) { (c.name) } }
+                        div.meta { code { (c.d) } (by(&c.author)) }
+                        @if !c.summary.is_empty() { p { (c.summary) } }
                     }
-                    "package" => {
+                    SearchHit::Package(r) => {
+                        @let package = r.package.as_deref().unwrap_or_default();
                         h3 {
-                            a href=(package_link(s(&r["ns"]), s(&r["package"]))) { (s(&r["package"])) }
+                            a href=(package_link(&r.ns, package)) { (package) }
                             " "
-                            a href=(release_link(author, s(&r["coordinate"]), s(&r["version"]))) { (s(&r["version"])) }
+                            a href=(release_link(&r.author, &r.coordinate, &r.version)) { (r.version) }
                         }
                         div.meta {
-                            span.badge.info { (s(&r["ns"])) } " by " a href=(author_link(author)) { code { (short(author)) } }
-                            " · " (human_bytes(n(&r["size"]))) " · " (date(n(&r["published_at"])))
+                            span.badge.info { (r.ns) } (by(&r.author))
+                            " · " (human_bytes(r.size)) " · " (date(r.published_at))
                         }
                     }
-                    _ => {
-                        @let title = r["package"].as_str().unwrap_or(s(&r["coordinate"]));
+                    SearchHit::Release(r) => {
+                        @let title = r.package.as_deref().unwrap_or(&r.coordinate);
                         h3 {
-                            a href=(release_link(author, s(&r["coordinate"]), s(&r["version"]))) {
-                                (title) " " (s(&r["version"]))
+                            a href=(release_link(&r.author, &r.coordinate, &r.version)) {
+                                (title) " " (r.version)
                             }
                         }
                         div.meta {
-                            code { (s(&r["coordinate"])) } " by " a href=(author_link(author)) { code { (short(author)) } }
-                            " · " (human_bytes(n(&r["size"]))) " · " (date(n(&r["published_at"])))
+                            code { (r.coordinate) } (by(&r.author))
+                            " · " (human_bytes(r.size)) " · " (date(r.published_at))
                         }
                     }
                 }
@@ -162,7 +163,7 @@ pub async fn search(
             h1 { "Results for “" (params.q) "”" }
         }
         @match found {
-            Ok(r) => (results(&r["results"])),
+            Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }
     };
@@ -367,51 +368,49 @@ pub async fn collection(
         Ok(c) => c,
         Err(e) => return error_page(e),
     };
-    let mods = c["mods"].as_array().cloned().unwrap_or_default();
-    let title = s(&c["name"]).to_owned();
+    let title = c.name.clone();
     let body = html! {
-        @for m in &mods {
-            @if let Some(i) = m["incident"].as_object() {
+        @for m in &c.mods {
+            @if let Some(i) = &m.incident {
                 div.banner.incident role="alert" {
                     strong {
-                        "Security incident in " (s(&m["coordinate"])) " " (s(&m["version"]))
-                        " (" (i["severity"].as_str().unwrap_or_default()) "): " (i["summary"].as_str().unwrap_or_default())
+                        "Security incident in " (m.coordinate) " " (m.version)
+                        " (" (i.severity.as_str()) "): " (i.summary)
                     }
-                    span { (i["instructions"].as_str().unwrap_or_default()) }
+                    span { (i.instructions) }
                     " " span.muted { "Installing this collection is refused until the curator replaces it." }
                 }
             }
         }
         h1 { (title) }
         p.meta {
-            "A collection for " code { (s(&c["game"])) }
-            @if let Some(v) = c["game_version"].as_str() { ", tested on " code { (v) } }
-            " by " code { (s(&c["author"])) } " · updated " (date(n(&c["updated_at"])))
+            "A collection for " code { (c.game) }
+            @if let Some(v) = &c.game_version { ", tested on " code { (v) } }
+            " by " code { (c.author) } " · updated " (date(c.updated_at))
         }
-        @if !s(&c["description"]).is_empty() { (text_block(s(&c["description"]))) }
+        @if !c.description.is_empty() { (text_block(&c.description)) }
         h2 { "Mods, in install order" }
         table.mods {
             thead { tr { th { "#" } th { "Release" } th { "Author" } th { "Infohash" } } }
             tbody {
-                @for (i, m) in mods.iter().enumerate() {
+                @for (i, m) in c.mods.iter().enumerate() {
                     tr {
                         td { (i + 1) }
                         td {
-                            a href=(release_link(s(&m["author"]), s(&m["coordinate"]), s(&m["version"]))) {
-                                (s(&m["coordinate"])) " " (s(&m["version"]))
+                            a href=(release_link(&m.author, &m.coordinate, &m.version)) {
+                                (m.coordinate) " " (m.version)
                             }
-                            @if m["blocked_by"].is_string() { span.badge.bad { "incident" } }
+                            @if m.blocked_by.is_some() { span.badge.bad { "incident" } }
                         }
-                        td { code { (short(s(&m["author"]))) } }
-                        td.hash { (s(&m["infohash"])) }
+                        td { code { (short(&m.author)) } }
+                        td.hash { (m.infohash) }
                     }
                 }
             }
         }
-        @let order = c["load_order"].as_array().cloned().unwrap_or_default();
-        @if !order.is_empty() {
+        @if !c.load_order.is_empty() {
             h2 { "Load order" }
-            ol { @for p in &order { li { code { (s(p)) } } } }
+            ol { @for p in &c.load_order { li { code { (p) } } } }
         }
     };
     page(&title, "", body).into_response()
@@ -423,19 +422,19 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
     let body = html! {
         h1 { "This node" }
         dl.facts {
-            dt { "Version" } dd { (s(&st["version"])) }
-            dt { "Up for" } dd { (n(&st["uptime_secs"])) " s" }
-            dt { "Relay" } dd { (n(&st["relay"]["connections"])) " connections, " (n(&st["relay"]["subscriptions"])) " subscriptions, " (n(&st["relay"]["events_saved"])) " events stored since start" }
-            dt { "BitTorrent" } dd { "peers connect to " code { (s(&st["seeding"]["listen"])) } "; " (n(&st["seeding"]["peers"])) " connected, " (human_bytes(n(&st["seeding"]["uploaded_bytes"]))) " uploaded" }
-            dt { "DHT" } dd { (s(&st["dht"]["state"])) ", " (n(&st["dht"]["announces"])) " announces, " (n(&st["dht"]["records_kept"])) " records kept" }
-            dt { "Relays asked" } dd { @for r in st["relays"].as_array().into_iter().flatten() { code { (s(r)) } " " } }
+            dt { "Version" } dd { (st.version) }
+            dt { "Up for" } dd { (st.uptime_secs) " s" }
+            dt { "Relay" } dd { (st.relay.connections) " connections, " (st.relay.subscriptions) " subscriptions, " (st.relay.events_saved) " events stored since start" }
+            dt { "BitTorrent" } dd { "peers connect to " code { (st.seeding.listen) } "; " (st.seeding.peers) " connected, " (human_bytes(st.seeding.uploaded_bytes)) " uploaded" }
+            dt { "DHT" } dd { (st.dht.state.as_str()) ", " (st.dht.announces) " announces, " (st.dht.records_kept) " records kept" }
+            dt { "Relays asked" } dd { @for r in &st.relays { code { (r) } " " } }
         }
         h2 { "Seeding" }
         table {
             thead { tr { th { "Release" } th { "Origin" } th { "Infohash" } } }
             tbody {
-                @for p in st["seeding"]["registered"].as_array().into_iter().flatten() {
-                    tr { td { code { (s(&p["release"])) } } td { (s(&p["origin"])) } td.hash { (s(&p["infohash"])) } }
+                @for p in &st.seeding.registered {
+                    tr { td { code { (p.release) } } td { (p.origin.as_str()) } td.hash { (p.infohash) } }
                 }
             }
         }
