@@ -55,7 +55,7 @@ pub async fn running(data: &Path) -> Option<RunningNode> {
         http: loopback_for(file.http),
         client: http_client(Duration::from_secs(5)),
     };
-    node.get::<Value>("/health").await.ok()?;
+    node.get::<crate::health::Health>("/health").await.ok()?;
     Some(node)
 }
 

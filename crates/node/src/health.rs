@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use seedstr_relay::Relay;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use seedstr_client::seeding::seeder::{DhtState, DhtStateHandle, SeedingStats};
 
@@ -55,16 +55,69 @@ pub fn router(status: Arc<Status>) -> Router {
         .with_state(status)
 }
 
-async fn health(State(s): State<Arc<Status>>) -> Json<Value> {
+/// `GET /health`: that the node answers, with the figures a supervisor or script wants.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+    /// The node's version.
+    pub version: String,
+    /// Seconds since it started.
+    pub uptime_secs: u64,
+    /// Its relay.
+    pub relay: HealthRelay,
+    /// Its BitTorrent side.
+    pub seeding: HealthSeeding,
+    /// Its DHT node.
+    pub dht: HealthDht,
+}
+
+/// The relay, in `/health`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HealthRelay {
+    /// Open WebSocket connections.
+    pub connections: usize,
+}
+
+/// The BitTorrent side, in `/health`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HealthSeeding {
+    /// Torrents being seeded.
+    pub torrents: usize,
+    /// Connected peers.
+    pub peers: u64,
+    /// The address peers connect to.
+    pub listen: String,
+}
+
+/// The DHT node, in `/health`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HealthDht {
+    /// Joined, joining, alone or off.
+    pub state: DhtState,
+    /// Its UDP address, when it runs.
+    pub listen: Option<String>,
+}
+
+async fn health(State(s): State<Arc<Status>>) -> Json<Health> {
     let seeding = s.seeding_stats();
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "uptime_secs": s.started.elapsed().as_secs(),
-        "relay": {"connections": s.relay.connection_count()},
-        "seeding": {"torrents": seeding.torrents, "peers": seeding.live_peers, "listen": s.torrent_listen.to_string()},
-        "dht": {"state": s.dht.get(), "listen": s.dht.listen().map(|a| a.to_string())},
-    }))
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_secs: s.started.elapsed().as_secs(),
+        relay: HealthRelay {
+            connections: s.relay.connection_count(),
+        },
+        seeding: HealthSeeding {
+            torrents: seeding.torrents,
+            peers: seeding.live_peers,
+            listen: s.torrent_listen.to_string(),
+        },
+        dht: HealthDht {
+            state: s.dht.get(),
+            listen: s.dht.listen().map(|a| a.to_string()),
+        },
+    })
 }
 
 async fn metrics(State(s): State<Arc<Status>>) -> impl IntoResponse {

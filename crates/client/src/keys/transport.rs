@@ -24,6 +24,16 @@ pub enum KeySource {
     Cache,
 }
 
+impl KeySource {
+    /// The source's name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySource::Relays => "relays",
+            KeySource::Cache => "cache",
+        }
+    }
+}
+
 /// An author's transport key and where it came from.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResolvedKey {

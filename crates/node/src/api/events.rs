@@ -8,9 +8,24 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 use super::ApiState;
+
+/// The relay's answer to a posted event, as its `OK` message says it.
+#[derive(Debug, Serialize)]
+pub struct EventAnswer {
+    /// Whether the relay stored it.
+    pub accepted: bool,
+    /// The event's id (hex), when it parsed.
+    pub id: Option<String>,
+    /// The relay's message, when accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Why it was refused (NIP-01 prefix first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
 
 /// `POST /api/v1/events`: a signed event, through the relay's own checks.
 pub async fn publish(
@@ -19,9 +34,13 @@ pub async fn publish(
     body: String,
 ) -> Response {
     match s.status.relay.submit(addr.ip(), &body).await {
-        Ok((id, message)) => {
-            Json(json!({"accepted": true, "id": id, "message": message})).into_response()
-        }
+        Ok((id, message)) => Json(EventAnswer {
+            accepted: true,
+            id: Some(id),
+            message: Some(message),
+            error: None,
+        })
+        .into_response(),
         Err((id, message)) => {
             // The NIP-01 prefix says whose fault it is.
             let status = match message.split(':').next().unwrap_or_default() {
@@ -34,7 +53,12 @@ pub async fn publish(
             };
             (
                 status,
-                Json(json!({"accepted": false, "id": id, "error": message})),
+                Json(EventAnswer {
+                    accepted: false,
+                    id,
+                    message: None,
+                    error: Some(message),
+                }),
             )
                 .into_response()
         }

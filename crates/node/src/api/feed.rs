@@ -9,14 +9,17 @@ use axum::extract::{Path, State};
 use axum::Json;
 use moka::future::Cache;
 use nostr::prelude::{Event, PublicKey};
-use seedstr_client::feed::{resolve_feed, FeedResolveError, ResolveOptions, ResolvedFeed};
+use seedstr_client::feed::{
+    resolve_feed, FeedResolveError, RefusedLine, ResolveOptions, ResolvedFeed,
+};
+use seedstr_client::keys::transport::KeySource;
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_mods::events::{COLLECTION_KIND, COMPAT_KIND, REVIEW_KIND};
 use seedstr_pkg::registry::REGISTRY_KIND;
 use seedstr_proto::incident::{Incident, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{ApiError, ApiState};
 
@@ -27,7 +30,7 @@ const KEPT_FOR: Duration = Duration::from_secs(60);
 /// not kept: the next ask tries again.
 #[derive(Clone)]
 pub struct FeedCache {
-    reads: Cache<PublicKey, Arc<Value>>,
+    reads: Cache<PublicKey, Arc<FeedView>>,
 }
 
 impl Default for FeedCache {
@@ -45,12 +48,52 @@ impl Default for FeedCache {
 pub async fn feed(
     State(s): State<Arc<ApiState>>,
     Path(author): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    feed_view(&s, &author).await.map(|v| Json((*v).clone()))
+) -> Result<Json<Arc<FeedView>>, ApiError> {
+    feed_view(&s, &author).await.map(Json)
+}
+
+/// An author's feed as read from the DHT.
+#[derive(Debug, Serialize)]
+pub struct FeedView {
+    /// The author (hex).
+    pub author: String,
+    /// The pointer's salt.
+    pub salt: String,
+    /// The pointer's sequence number.
+    pub seq: i64,
+    /// The pointer's own timestamp (Unix seconds).
+    pub updated_at: i64,
+    /// The index torrent's info hash (hex).
+    pub infohash: String,
+    /// `swarm`, `cache` or the web seed's URL.
+    pub fetched_from: String,
+    /// Where the transport key came from.
+    pub key_source: KeySource,
+    /// When this node read it (Unix seconds).
+    pub read_at: u64,
+    /// The events, newest first, each checked against the author's key.
+    pub events: Vec<FeedEntry>,
+    /// Index lines refused, with why.
+    pub refused: Vec<RefusedLine>,
+}
+
+/// An event of a feed, in words.
+#[derive(Debug, Serialize)]
+pub struct FeedEntry {
+    /// The event's id (hex).
+    pub id: String,
+    /// Its kind.
+    pub kind: u16,
+    /// When it was signed (Unix seconds).
+    pub created_at: u64,
+    /// What it is, for people.
+    pub what: String,
+    /// The page that shows it, when there is one.
+    pub link: Option<String>,
 }
 
 /// `author`'s feed, for the API and the web UI alike.
-pub async fn feed_view(s: &ApiState, author: &str) -> Result<Arc<Value>, ApiError> {
+pub async fn feed_view(s: &ApiState, author: &str) -> Result<Arc<FeedView>, ApiError> {
     let author = parse_public_key(author).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     s.feeds
         .reads
@@ -59,7 +102,7 @@ pub async fn feed_view(s: &ApiState, author: &str) -> Result<Arc<Value>, ApiErro
         .map_err(|e| (*e).clone())
 }
 
-async fn read(s: &ApiState, author: PublicKey) -> Result<Arc<Value>, ApiError> {
+async fn read(s: &ApiState, author: PublicKey) -> Result<Arc<FeedView>, ApiError> {
     let Some(dht) = s.status.dht.node() else {
         return Err(ApiError::Upstream(format!(
             "feeds are read from the DHT, and this node has not joined it (it is {})",
@@ -80,28 +123,28 @@ async fn read(s: &ApiState, author: PublicKey) -> Result<Arc<Value>, ApiError> {
             }
             other => ApiError::Upstream(other.to_string()),
         })?;
-    Ok(Arc::new(feed_json(&feed)))
+    Ok(Arc::new(feed_view_of(feed)))
 }
 
-fn feed_json(feed: &ResolvedFeed) -> Value {
+fn feed_view_of(feed: ResolvedFeed) -> FeedView {
     let mut events: Vec<&Event> = feed.events.iter().collect();
     events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
-    json!({
-        "author": feed.author,
-        "salt": feed.salt,
-        "seq": feed.seq,
-        "updated_at": feed.updated_at,
-        "infohash": feed.infohash,
-        "fetched_from": feed.fetched_from,
-        "key_source": feed.key_source,
-        "read_at": seedstr_proto::clock::unix_now(),
-        "events": events.iter().map(|e| entry(e)).collect::<Vec<_>>(),
-        "refused": feed.refused,
-    })
+    FeedView {
+        events: events.iter().map(|e| entry(e)).collect(),
+        author: feed.author,
+        salt: feed.salt,
+        seq: feed.seq,
+        updated_at: feed.updated_at,
+        infohash: feed.infohash,
+        fetched_from: feed.fetched_from,
+        key_source: feed.key_source,
+        read_at: seedstr_proto::clock::unix_now(),
+        refused: feed.refused,
+    }
 }
 
 /// One event of a feed, said in words, with the page that shows it when there is one.
-fn entry(e: &Event) -> Value {
+fn entry(e: &Event) -> FeedEntry {
     let author = npub(&e.pubkey);
     let kind = e.kind.as_u16();
     let (what, link) = match kind {
@@ -149,11 +192,11 @@ fn entry(e: &Event) -> Value {
         1 => ("note".to_owned(), None),
         other => (format!("kind {other}"), None),
     };
-    json!({
-        "id": e.id.to_hex(),
-        "kind": kind,
-        "created_at": e.created_at.as_secs(),
-        "what": what,
-        "link": link,
-    })
+    FeedEntry {
+        id: e.id.to_hex(),
+        kind,
+        created_at: e.created_at.as_secs(),
+        what,
+        link,
+    }
 }

@@ -13,25 +13,109 @@ use seedstr_client::resolve::target::npub;
 use seedstr_pkg::catalog::look_up_on_relays;
 use seedstr_pkg::name::{Ecosystem, PackageName};
 use seedstr_pkg::registry::Registry;
-use seedstr_pkg::release::PackageRelease;
+use seedstr_pkg::release::{DependencyLine, PackageRelease};
 use seedstr_pkg::resolve::Catalog;
 use seedstr_proto::event::first_tag_value;
+use seedstr_proto::incident::IncidentView;
 use seedstr_proto::release::RELEASE_KIND;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
-use super::release::{incident_json, incidents_of};
+use super::release::incidents_of;
 use super::{ApiError, ApiState};
 
 /// `GET /api/v1/packages/<ns>/<name>`.
 pub async fn package(
     State(s): State<Arc<ApiState>>,
     Path((ns, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PackagePage>, ApiError> {
     package_view(&s, &ns, &name).await.map(Json)
 }
 
+/// A package as installs see it.
+#[derive(Debug, Serialize)]
+pub struct PackagePage {
+    /// `npm` or `cargo`.
+    pub ns: String,
+    /// The package's name.
+    pub name: String,
+    /// Whether its versions were checked against the trusted registries.
+    pub checked: bool,
+    /// Why they could not be checked.
+    pub check_error: Option<String>,
+    /// Who may publish it.
+    pub publishers: Vec<Publisher>,
+    /// The versions an install would accept (or, unchecked, those the store holds), newest
+    /// first.
+    pub versions: Vec<PackageVersion>,
+    /// Versions refused, with why.
+    pub refused: Vec<RefusedVersion>,
+    /// The newest version.
+    pub latest: Option<String>,
+    /// What the newest version needs.
+    pub dependencies: Vec<DependencyLine>,
+    /// Packages this node holds that need it.
+    pub dependents: Vec<Dependent>,
+    /// Its publishers' own incidents, not withdrawn.
+    pub incidents: Vec<IncidentView>,
+}
+
+/// One publisher.
+#[derive(Debug, Serialize)]
+pub struct Publisher {
+    /// Their npub.
+    pub key: String,
+    /// The trusted registries that map them to the package (npubs).
+    pub mapped_by: Vec<String>,
+}
+
+/// One version.
+#[derive(Debug, Serialize)]
+pub struct PackageVersion {
+    /// The version.
+    pub version: String,
+    /// Who signed it (npub).
+    pub signer: String,
+    /// `<npub>/<ns>.<slug>@<version>`, for the release page.
+    pub release: String,
+    /// When it was signed (Unix seconds).
+    pub published_at: u64,
+    /// The archive's size in bytes.
+    pub size: u64,
+    /// The archive's integrity string.
+    pub integrity: String,
+    /// The payload's info hash (hex).
+    pub infohash: String,
+    /// The release event's id (hex).
+    pub event_id: String,
+}
+
+/// A version refused.
+#[derive(Debug, Serialize)]
+pub struct RefusedVersion {
+    /// What was refused.
+    pub spec: String,
+    /// Why.
+    pub why: String,
+}
+
+/// A package that needs this one.
+#[derive(Debug, Serialize)]
+pub struct Dependent {
+    /// Its name.
+    pub name: String,
+    /// Its newest version that needs this one.
+    pub version: String,
+    /// The range it asks for.
+    pub range: String,
+    /// How it uses it.
+    pub kind: String,
+    /// Who signed it (npub).
+    pub signer: String,
+}
+
 /// The package `name` of namespace `ns` (`npm` or `cargo`), for the API and the web UI alike.
-pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<Value, ApiError> {
+pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<PackagePage, ApiError> {
     let ecosystem = Ecosystem::parse(ns).ok_or_else(|| {
         ApiError::BadRequest(format!("namespace {ns:?}: packages live in npm or cargo"))
     })?;
@@ -97,7 +181,7 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<Value, A
                 .await?
                 .iter()
                 .filter(|(signer, i)| signer == key && !i.withdrawn)
-                .map(|(signer, i)| incident_json(signer, i)),
+                .map(|(signer, i)| IncidentView::new(signer, i)),
         );
     }
 
@@ -114,24 +198,39 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<Value, A
         ),
     };
     let latest = versions.first();
-    Ok(json!({
-        "ns": ns,
-        "name": name,
-        "checked": check_error.is_none(),
-        "check_error": check_error,
-        "publishers": publishers.iter().map(|k| json!({
-            "key": npub(k),
-            "mapped_by": registry.as_ref().map(|r| mapped_by(r, &package, k)).unwrap_or_default(),
-        })).collect::<Vec<_>>(),
-        "versions": versions.iter().map(|p| version_json(p)).collect::<Vec<_>>(),
-        "refused": catalog.refused.get(&name).into_iter().flatten()
-            .map(|(spec, why)| json!({"spec": spec, "why": why}))
-            .collect::<Vec<_>>(),
-        "latest": latest.map(|p| p.version().to_string()),
-        "dependencies": latest.and_then(|p| p.dependencies().ok()).unwrap_or_default(),
-        "dependents": dependents,
-        "incidents": incidents,
-    }))
+    Ok(PackagePage {
+        ns: ns.to_owned(),
+        checked: check_error.is_none(),
+        check_error,
+        publishers: publishers
+            .iter()
+            .map(|k| Publisher {
+                key: npub(k),
+                mapped_by: registry
+                    .as_ref()
+                    .map(|r| mapped_by(r, &package, k))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        refused: catalog
+            .refused
+            .get(&name)
+            .into_iter()
+            .flatten()
+            .map(|(spec, why)| RefusedVersion {
+                spec: spec.clone(),
+                why: why.clone(),
+            })
+            .collect(),
+        latest: latest.map(|p| p.version().to_string()),
+        dependencies: latest
+            .and_then(|p| p.dependencies().ok())
+            .unwrap_or_default(),
+        versions: versions.iter().map(|p| version_of(p)).collect(),
+        dependents,
+        incidents,
+        name,
+    })
 }
 
 /// `name` and `dependents` looked up as `pkg install` would, with the node's trusted
@@ -182,7 +281,7 @@ fn group<'a>(
 fn dependents<'a>(
     releases: impl Iterator<Item = (&'a String, &'a Vec<PackageRelease>)>,
     name: &str,
-) -> Vec<Value> {
+) -> Vec<Dependent> {
     let mut out = Vec::new();
     for (dependent, list) in releases {
         let newest = list
@@ -194,28 +293,28 @@ fn dependents<'a>(
             })
             .max_by(|a, b| a.0.version().cmp(b.0.version()));
         if let Some((p, line)) = newest {
-            out.push(json!({
-                "name": dependent,
-                "version": p.version().to_string(),
-                "range": line.range,
-                "kind": line.kind,
-                "signer": npub(&p.signer()),
-            }));
+            out.push(Dependent {
+                name: dependent.clone(),
+                version: p.version().to_string(),
+                range: line.range,
+                kind: line.kind,
+                signer: npub(&p.signer()),
+            });
         }
     }
     out
 }
 
-fn version_json(p: &PackageRelease) -> Value {
+fn version_of(p: &PackageRelease) -> PackageVersion {
     let signer = npub(&p.signer());
-    json!({
-        "version": p.version().to_string(),
-        "signer": signer,
-        "release": format!("{signer}/{}@{}", p.release.coordinate, p.version()),
-        "published_at": p.event.created_at.as_secs(),
-        "size": p.archive().size,
-        "integrity": p.tags.integrity,
-        "infohash": p.release.infohash_hex(),
-        "event_id": p.event.id.to_hex(),
-    })
+    PackageVersion {
+        version: p.version().to_string(),
+        release: format!("{signer}/{}@{}", p.release.coordinate, p.version()),
+        signer,
+        published_at: p.event.created_at.as_secs(),
+        size: p.archive().size,
+        integrity: p.tags.integrity.clone(),
+        infohash: p.release.infohash_hex(),
+        event_id: p.event.id.to_hex(),
+    }
 }

@@ -19,8 +19,9 @@ use futures_util::StreamExt;
 use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_proto::release::{parse_version, Coordinate};
 use seedstr_swarm::{create, Torrent};
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use super::release::FileView;
 use super::{ApiError, ApiState};
 use crate::config::Uploads;
 
@@ -70,6 +71,21 @@ fn uploads_dir(data: &Path) -> PathBuf {
     data.join("uploads")
 }
 
+/// A payload the node now seeds: what the author signs into a release.
+#[derive(Debug, Serialize)]
+pub struct PayloadHeld {
+    /// `namespace.slug@version`.
+    pub release: String,
+    /// The torrent's info hash (hex).
+    pub infohash: String,
+    /// The torrent's name.
+    pub name: String,
+    /// Total bytes.
+    pub size: u64,
+    /// Its files.
+    pub files: Vec<FileView>,
+}
+
 /// `POST /api/v1/payloads`: a payload to seed; the answer is what to sign.
 pub async fn upload(
     State(s): State<Arc<ApiState>>,
@@ -77,7 +93,7 @@ pub async fn upload(
     Query(p): Query<PayloadParams>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PayloadHeld>, ApiError> {
     match s.uploads.who {
         Uploads::Off => {
             return Err(ApiError::Forbidden(
@@ -134,17 +150,21 @@ pub async fn upload(
     }
     tracing::info!("payload for {release} received from {peer}: {infohash}");
     let size: u64 = torrent.files.iter().map(|f| f.size).sum();
-    Ok(Json(json!({
-        "release": release,
-        "infohash": infohash,
-        "name": torrent.name,
-        "size": size,
-        "files": torrent.files.iter().map(|f| json!({
-            "path": f.path,
-            "size": f.size,
-            "sha256": hex::encode(f.sha256),
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(PayloadHeld {
+        release,
+        infohash,
+        size,
+        files: torrent
+            .files
+            .iter()
+            .map(|f| FileView {
+                path: f.path.clone(),
+                size: f.size,
+                sha256: hex::encode(f.sha256),
+            })
+            .collect(),
+        name: torrent.name,
+    }))
 }
 
 fn too_large(max: u64) -> ApiError {

@@ -7,15 +7,17 @@ use axum::extract::{Path, State};
 use axum::Json;
 use nostr::prelude::PublicKey;
 use seedstr_client::resolve::target::{npub, Target};
-use seedstr_client::resolve::{choose, Resolution, ResolveError};
+use seedstr_client::resolve::{choose, Chain, Rejected, Resolution, ResolveError};
 use seedstr_client::seeding::registry::SeedRegistry;
 use seedstr_mods::events::curation::{CompatReport, Review};
 use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
 use seedstr_mods::page::{project_page, PageError, ProjectPage};
 use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
+use super::seeders::SeedersCheck;
 use super::{ApiError, ApiState};
 
 fn target(text: &str) -> Result<Target, ApiError> {
@@ -37,7 +39,7 @@ pub async fn project(
 pub async fn release(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReleaseView>, ApiError> {
     release_view(&s, &text).await.map(Json)
 }
 
@@ -65,10 +67,6 @@ pub async fn incidents_of(
         .iter()
         .filter_map(|e| Some((e.pubkey, Incident::from_event(e).ok()?)))
         .collect())
-}
-
-pub(crate) fn incident_json(signer: &PublicKey, i: &Incident) -> Value {
-    json!(IncidentView::new(signer, i))
 }
 
 /// A release chosen and checked as install does, with the incidents covering it.
@@ -116,8 +114,153 @@ pub async fn chosen_release(s: &ApiState, text: &str) -> Result<Chosen, ApiError
     })
 }
 
+/// One release and what was checked about it.
+#[derive(Debug, Serialize)]
+pub struct ReleaseView {
+    /// Its author (npub).
+    pub author: String,
+    /// `namespace.slug`.
+    pub coordinate: String,
+    /// The project's display name, when the node holds the project event.
+    pub name: Option<String>,
+    /// The version.
+    pub version: String,
+    /// The release event's id (hex).
+    pub event_id: String,
+    /// When it was signed (Unix seconds).
+    pub published_at: u64,
+    /// The payload's info hash (hex).
+    pub infohash: String,
+    /// Its magnet link.
+    pub magnet: String,
+    /// The payload's size in bytes.
+    pub size: u64,
+    /// Its files.
+    pub files: Vec<FileView>,
+    /// HTTPS mirrors of the files.
+    pub mirrors: Vec<String>,
+    /// Tracker announce URLs.
+    pub trackers: Vec<String>,
+    /// What changed, for people.
+    pub changelog: String,
+    /// What it needs.
+    pub dependencies: Vec<DependencyView>,
+    /// The package it is, for a package release.
+    pub package: Option<PackageView>,
+    /// Whether this node seeds it.
+    pub seeded_here: bool,
+    /// What the swarm said, or that it is being asked.
+    pub seeders: SeedersState,
+    /// Reviews of this release.
+    pub reviews: Reviews,
+    /// Compatibility reports naming it, newest first.
+    pub compatibility: Vec<CompatView>,
+    /// What was checked.
+    pub verification: Verification,
+}
+
+/// One file of a release.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// Its path in the release.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+}
+
+/// One dependency.
+#[derive(Debug, Serialize)]
+pub struct DependencyView {
+    /// The project needed (`30401:<author>:<ns>.<slug>`).
+    pub address: String,
+    /// The versions accepted.
+    pub versions: String,
+    /// `required`, `optional` or `incompatible`.
+    pub kind: &'static str,
+}
+
+/// The package a release is.
+#[derive(Debug, Serialize)]
+pub struct PackageView {
+    /// The package's name.
+    pub name: String,
+    /// Its archive's integrity string.
+    pub integrity: String,
+}
+
+/// The swarm's answer, kept a while, or that the node is asking now.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum SeedersState {
+    /// A kept answer.
+    Checked(Arc<SeedersCheck>),
+    /// A check started; the answer comes on a later visit.
+    Checking {
+        /// Always `checking`.
+        state: &'static str,
+    },
+}
+
+/// Reviews and their mean rating.
+#[derive(Debug, Serialize)]
+pub struct Reviews {
+    /// How many.
+    pub count: usize,
+    /// The mean rating (1–5), when there is one.
+    pub mean_rating: Option<f64>,
+    /// The reviews, newest first; each reviewer's newest counts once.
+    pub items: Vec<ReviewView>,
+}
+
+/// One review.
+#[derive(Debug, Serialize)]
+pub struct ReviewView {
+    /// The reviewer (npub).
+    pub author: String,
+    /// 1–5.
+    pub rating: u8,
+    /// What they wrote.
+    pub text: String,
+    /// When (Unix seconds).
+    pub at: u64,
+}
+
+/// One compatibility report.
+#[derive(Debug, Serialize)]
+pub struct CompatView {
+    /// The reporter (npub).
+    pub reporter: String,
+    /// The game version tried.
+    pub game_version: String,
+    /// `works`, `broken` or another status.
+    pub status: &'static str,
+    /// Other releases installed alongside.
+    pub with: Vec<String>,
+    /// What they noticed.
+    pub notes: String,
+    /// When (Unix seconds).
+    pub at: u64,
+}
+
+/// What this node checked about a release.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    /// Always `valid`: the relay checked the signature on arrival.
+    pub signature: &'static str,
+    /// How the release links to those it supersedes.
+    pub chain: Chain,
+    /// Events claiming the project that were refused.
+    pub rejected: Vec<Rejected>,
+    /// Incidents covering the version.
+    pub incidents: Vec<IncidentView>,
+    /// The id of the author's incident, which blocks installs, if any.
+    pub blocked_by: Option<String>,
+}
+
 /// One release and what was checked about it, for the API and the web UI alike.
-pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
+pub async fn release_view(s: &ApiState, text: &str) -> Result<ReleaseView, ApiError> {
     let Chosen {
         target: t,
         resolution,
@@ -125,12 +268,7 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
         blocked_by,
     } = chosen_release(s, text).await?;
     let r = &resolution.release;
-    let blocked_by = blocked_by.map(|(id, _)| id);
-    let incidents: Vec<Value> = affecting
-        .iter()
-        .map(|(signer, i)| incident_json(signer, i))
-        .collect();
-    let project_name = s
+    let name = s
         .events(json!({"kinds": [PROJECT_KIND], "authors": [t.author.to_hex()], "#d": [t.coordinate.d()]}))
         .await?
         .iter()
@@ -140,73 +278,103 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<Value, ApiError> {
     let seeded_here = SeedRegistry::new(&s.data)
         .entry(&r.infohash_hex())
         .is_some();
-    Ok(json!({
-        "author": npub(&t.author),
-        "coordinate": r.coordinate.to_string(),
-        "name": project_name,
-        "version": r.version.to_string(),
-        "event_id": resolution.event.id.to_hex(),
-        "published_at": resolution.event.created_at.as_secs(),
-        "infohash": r.infohash_hex(),
-        "magnet": r.magnet(),
-        "size": r.total_size(),
-        "files": r.files.iter().map(|f| json!({"path": f.path, "size": f.size, "sha256": hex::encode(f.sha256)})).collect::<Vec<_>>(),
-        "mirrors": r.mirrors,
-        "trackers": r.trackers,
-        "changelog": r.changelog,
-        "dependencies": r.dependencies.iter().map(|d| json!({"address": d.project_address(), "versions": d.range.to_string(), "kind": d.kind.as_str()})).collect::<Vec<_>>(),
-        "package": r.package.as_ref().map(|p| json!({"name": p.name, "integrity": p.integrity})),
-        "seeded_here": seeded_here,
-        // The swarm's answer when one is kept; otherwise a check starts and this says so.
-        "seeders": match s.seeders.kept_or_start(r).await {
-            Some(checked) => (*checked).clone(),
-            None => json!({"state": "checking"}),
+    // The swarm's answer when one is kept; otherwise a check starts and this says so.
+    let seeders = match s.seeders.kept_or_start(r).await {
+        Some(checked) => SeedersState::Checked(checked),
+        None => SeedersState::Checking { state: "checking" },
+    };
+    Ok(ReleaseView {
+        author: npub(&t.author),
+        coordinate: r.coordinate.to_string(),
+        name,
+        version: r.version.to_string(),
+        event_id: resolution.event.id.to_hex(),
+        published_at: resolution.event.created_at.as_secs(),
+        infohash: r.infohash_hex(),
+        magnet: r.magnet(),
+        size: r.total_size(),
+        files: r
+            .files
+            .iter()
+            .map(|f| FileView {
+                path: f.path.clone(),
+                size: f.size,
+                sha256: hex::encode(f.sha256),
+            })
+            .collect(),
+        mirrors: r.mirrors.clone(),
+        trackers: r.trackers.clone(),
+        changelog: r.changelog.clone(),
+        dependencies: r
+            .dependencies
+            .iter()
+            .map(|d| DependencyView {
+                address: d.project_address(),
+                versions: d.range.to_string(),
+                kind: d.kind.as_str(),
+            })
+            .collect(),
+        package: r.package.as_ref().map(|p| PackageView {
+            name: p.name.clone(),
+            integrity: p.integrity.clone(),
+        }),
+        seeded_here,
+        seeders,
+        reviews,
+        compatibility,
+        verification: Verification {
+            signature: "valid",
+            chain: resolution.chain,
+            rejected: resolution.rejected,
+            incidents: affecting
+                .iter()
+                .map(|(signer, i)| IncidentView::new(signer, i))
+                .collect(),
+            blocked_by: blocked_by.map(|(id, _)| id),
         },
-        "reviews": reviews,
-        "compatibility": compatibility,
-        "verification": {
-            "signature": "valid",
-            "chain": resolution.chain,
-            "rejected": resolution.rejected,
-            "incidents": incidents,
-            "blocked_by": blocked_by,
-        },
-    }))
+    })
 }
 
 /// The reviews (with their mean rating) and compatibility reports that name this release,
 /// newest first. Each reviewer's newest review counts once: reviews are addressable.
-async fn community(s: &ApiState, t: &Target, r: &Release) -> Result<(Value, Value), ApiError> {
+async fn community(
+    s: &ApiState,
+    t: &Target,
+    r: &Release,
+) -> Result<(Reviews, Vec<CompatView>), ApiError> {
     let address = format!("{RELEASE_KIND}:{}:{}", t.author.to_hex(), r.d());
     let events = s
         .events(json!({"kinds": [REVIEW_KIND, COMPAT_KIND], "#a": [address]}))
         .await?;
-    let mut reviews = Vec::new();
-    let mut ratings = Vec::new();
+    let mut items = Vec::new();
     let mut reports = Vec::new();
     for e in &events {
         if let Ok(review) = Review::from_event(e) {
-            ratings.push(f64::from(review.rating));
-            reviews.push(json!({
-                "author": npub(&e.pubkey),
-                "rating": review.rating,
-                "text": review.text,
-                "at": e.created_at.as_secs(),
-            }));
+            items.push(ReviewView {
+                author: npub(&e.pubkey),
+                rating: review.rating,
+                text: review.text,
+                at: e.created_at.as_secs(),
+            });
         } else if let Ok(report) = CompatReport::from_event(e) {
-            reports.push(json!({
-                "reporter": npub(&e.pubkey),
-                "game_version": report.game_version,
-                "status": report.status.as_str(),
-                "with": report.with.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-                "notes": report.notes,
-                "at": e.created_at.as_secs(),
-            }));
+            reports.push(CompatView {
+                reporter: npub(&e.pubkey),
+                game_version: report.game_version,
+                status: report.status.as_str(),
+                with: report.with.iter().map(|w| w.to_string()).collect(),
+                notes: report.notes,
+                at: e.created_at.as_secs(),
+            });
         }
     }
-    let mean = (!ratings.is_empty()).then(|| ratings.iter().sum::<f64>() / ratings.len() as f64);
+    let mean_rating = (!items.is_empty())
+        .then(|| items.iter().map(|x| f64::from(x.rating)).sum::<f64>() / items.len() as f64);
     Ok((
-        json!({"count": reviews.len(), "mean_rating": mean, "items": reviews}),
-        Value::Array(reports),
+        Reviews {
+            count: items.len(),
+            mean_rating,
+            items,
+        },
+        reports,
     ))
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::Json;
 use moka::future::Cache;
-use seedstr_client::seeding::health::{seed_health, HealthOptions};
+use seedstr_client::seeding::health::{seed_health, HealthOptions, SeedHealth};
 use seedstr_proto::release::Release;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::release::chosen_release;
 use super::{ApiError, ApiState};
@@ -22,10 +22,29 @@ const KEPT_FOR: Duration = Duration::from_secs(120);
 /// For each tracker exchange, the DHT lookup and each peer.
 const ASK_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// What the swarm said of a release.
+#[derive(Debug, Serialize)]
+pub struct SeedersCheck {
+    /// When it was asked (Unix seconds).
+    pub checked_at: u64,
+    /// Peers that hold every piece.
+    pub seeders: usize,
+    /// Peers that hold some pieces.
+    pub partial: usize,
+    /// Peers that did not answer.
+    pub unreachable: usize,
+    /// Seeders the trackers count.
+    pub tracker_seeders: u64,
+    /// Whether the DHT was asked for peers too.
+    pub dht_asked: bool,
+    /// Each tracker's and peer's answer.
+    pub health: SeedHealth,
+}
+
 /// Recent checks by infohash; concurrent asks for one release share one check.
 #[derive(Clone)]
 pub struct SeedersCache {
-    checks: Cache<String, Arc<Value>>,
+    checks: Cache<String, Arc<SeedersCheck>>,
     dht: DhtStateHandle,
 }
 
@@ -42,7 +61,7 @@ impl SeedersCache {
     }
 
     /// A check of `release`, waiting for one when none is kept.
-    pub async fn check(&self, release: &Release) -> Arc<Value> {
+    pub async fn check(&self, release: &Release) -> Arc<SeedersCheck> {
         let dht = self.dht.node();
         let release = release.clone();
         self.checks
@@ -57,22 +76,22 @@ impl SeedersCache {
                     },
                 )
                 .await;
-                Arc::new(json!({
-                    "checked_at": seedstr_proto::clock::unix_now(),
-                    "seeders": health.seeders(),
-                    "partial": health.partial(),
-                    "unreachable": health.unreachable(),
-                    "tracker_seeders": health.tracker_seeders(),
-                    "dht_asked": dht.is_some(),
-                    "health": health,
-                }))
+                Arc::new(SeedersCheck {
+                    checked_at: seedstr_proto::clock::unix_now(),
+                    seeders: health.seeders(),
+                    partial: health.partial(),
+                    unreachable: health.unreachable(),
+                    tracker_seeders: health.tracker_seeders(),
+                    dht_asked: dht.is_some(),
+                    health,
+                })
             })
             .await
     }
 
     /// The kept check of `release`; with none kept, one starts in the background and this
     /// says `None`.
-    pub async fn kept_or_start(&self, release: &Release) -> Option<Arc<Value>> {
+    pub async fn kept_or_start(&self, release: &Release) -> Option<Arc<SeedersCheck>> {
         if let Some(kept) = self.checks.get(&release.infohash_hex()).await {
             return Some(kept);
         }
@@ -94,8 +113,7 @@ pub struct SeedersParams {
 pub async fn seeders(
     State(s): State<Arc<ApiState>>,
     Query(p): Query<SeedersParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Arc<SeedersCheck>>, ApiError> {
     let chosen = chosen_release(&s, &p.release).await?;
-    let checked = s.seeders.check(&chosen.resolution.release).await;
-    Ok(Json((*checked).clone()))
+    Ok(Json(s.seeders.check(&chosen.resolution.release).await))
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::pages::{n, results, s};
+use super::pages::results;
 use super::{date, error_page, page, short};
 use crate::api::author::author_view;
 use crate::api::feed::feed_view;
@@ -47,40 +47,38 @@ pub async fn feed(State(state): State<Arc<ApiState>>, Path(key): Path<String>) -
         Ok(f) => f,
         Err(e) => return error_page(e),
     };
-    let author = s(&f["author"]).to_owned();
-    let events = f["events"].as_array().cloned().unwrap_or_default();
-    let refused = f["refused"].as_array().cloned().unwrap_or_default();
+    let author = f.author.clone();
     let body = html! {
         h1 { "Feed of " a href=(format!("/u/{author}")) { code { (short(&author)) } } }
         p.muted {
-            "Read from the Mainline DHT and the swarm at " (date(n(&f["read_at"])))
+            "Read from the Mainline DHT and the swarm at " (date(f.read_at))
             "; every event below is signed by this author and was checked."
         }
         dl.facts {
-            dt { "Pointer" } dd { "sequence " (f["seq"].as_i64().unwrap_or_default()) ", signed " (date(n(&f["updated_at"]))) }
-            dt { "Index torrent" } dd.hash { (s(&f["infohash"])) }
-            dt { "Fetched from" } dd { (s(&f["fetched_from"])) }
-            dt { "Transport key from" } dd { (s(&f["key_source"])) }
-            dt { "Events" } dd { (events.len()) @if !refused.is_empty() { ", " (refused.len()) " lines refused" } }
+            dt { "Pointer" } dd { "sequence " (f.seq) ", signed " (date(u64::try_from(f.updated_at).unwrap_or_default())) }
+            dt { "Index torrent" } dd.hash { (f.infohash) }
+            dt { "Fetched from" } dd { (f.fetched_from) }
+            dt { "Transport key from" } dd { (f.key_source.as_str()) }
+            dt { "Events" } dd { (f.events.len()) @if !f.refused.is_empty() { ", " (f.refused.len()) " lines refused" } }
         }
         table.feed {
             thead { tr { th { "When" } th { "What" } th { "Event" } } }
             tbody {
-                @for e in &events {
+                @for e in &f.events {
                     tr {
-                        td { (date(n(&e["created_at"]))) }
-                        td { @match e["link"].as_str() {
-                            Some(link) => a href=(link) { (s(&e["what"])) },
-                            None => (s(&e["what"])),
+                        td { (date(e.created_at)) }
+                        td { @match &e.link {
+                            Some(link) => a href=(link) { (e.what) },
+                            None => (e.what),
                         } }
-                        td.hash { (short(s(&e["id"]))) }
+                        td.hash { (short(&e.id)) }
                     }
                 }
             }
         }
-        @if !refused.is_empty() {
+        @if !f.refused.is_empty() {
             h2 { "Refused lines" }
-            ul { @for r in &refused { li { "line " (n(&r["line"])) ": " (s(&r["reason"])) } } }
+            ul { @for r in &f.refused { li { "line " (r.line) ": " (r.reason) } } }
         }
     };
     page("Feed", "", body).into_response()

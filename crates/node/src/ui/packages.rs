@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use seedstr_client::display::human_bytes;
 
-use super::pages::{incident_banners, n, s};
+use super::pages::incident_banners;
 use super::{author_link, date, error_page, page, short};
 use crate::api::package::package_view;
 use crate::api::ApiState;
@@ -27,81 +27,75 @@ pub async fn package(
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
-    let name = s(&p["name"]).to_owned();
-    let versions = p["versions"].as_array().cloned().unwrap_or_default();
+    let name = p.name.clone();
     let install = match ns.as_str() {
         "npm" => format!("seedstr pkg install {name}"),
         _ => format!(
             "{name} = \"{}\"  # in Cargo.toml, with the node's index as a source",
-            p["latest"].as_str().unwrap_or("*")
+            p.latest.as_deref().unwrap_or("*")
         ),
     };
     let body = html! {
-        (incident_banners(&p["incidents"]))
-        @if let Some(why) = p["check_error"].as_str() {
+        (incident_banners(&p.incidents))
+        @if let Some(why) = &p.check_error {
             div.banner.warning role="alert" {
                 strong { "Not checked against a publisher registry: " (why) }
                 " " span.muted { "The versions below are shown as signed, but installs would refuse them until a trusted registry maps their publisher." }
             }
         }
         h1 { (name)
-            @if let Some(latest) = p["latest"].as_str() { " " span.muted { (latest) } }
+            @if let Some(latest) = &p.latest { " " span.muted { (latest) } }
         }
         p.meta { span.badge.info { (ns) } " package" }
         pre.text.install { (install) }
         h2 { "Publishers" }
-        @let publishers = p["publishers"].as_array().cloned().unwrap_or_default();
-        @if publishers.is_empty() {
+        @if p.publishers.is_empty() {
             p.muted { "No trusted registry names a publisher for this package." }
         }
         ul.publishers {
-            @for k in &publishers {
+            @for k in &p.publishers {
                 li {
-                    a href=(author_link(s(&k["key"]))) { code { (short(s(&k["key"]))) } }
-                    @let by = k["mapped_by"].as_array().cloned().unwrap_or_default();
-                    @if !by.is_empty() {
-                        " " span.muted { "mapped by " @for r in &by { code { (short(s(r))) } " " } }
+                    a href=(author_link(&k.key)) { code { (short(&k.key)) } }
+                    @if !k.mapped_by.is_empty() {
+                        " " span.muted { "mapped by " @for r in &k.mapped_by { code { (short(r)) } " " } }
                     }
                 }
             }
         }
         h2 { "Versions" }
-        @if versions.is_empty() { p.muted { "No version can be installed." } }
+        @if p.versions.is_empty() { p.muted { "No version can be installed." } }
         table.versions {
             thead { tr { th { "Version" } th { "Publisher" } th { "Published" } th { "Size" } th { "Integrity" } } }
             tbody {
-                @for v in &versions {
+                @for v in &p.versions {
                     tr {
-                        td { a href=(format!("/r/{}", s(&v["release"]))) { (s(&v["version"])) } }
-                        td { code { (short(s(&v["signer"]))) } }
-                        td { (date(n(&v["published_at"]))) }
-                        td { (human_bytes(n(&v["size"]))) }
-                        td.hash { (short(s(&v["integrity"]))) }
+                        td { a href=(format!("/r/{}", v.release)) { (v.version) } }
+                        td { code { (short(&v.signer)) } }
+                        td { (date(v.published_at)) }
+                        td { (human_bytes(v.size)) }
+                        td.hash { (short(&v.integrity)) }
                     }
                 }
             }
         }
-        @let refused = p["refused"].as_array().cloned().unwrap_or_default();
-        @if !refused.is_empty() {
+        @if !p.refused.is_empty() {
             h2 { "Refused" }
-            ul.refused { @for r in &refused { li { code { (s(&r["spec"])) } ": " (s(&r["why"])) } } }
+            ul.refused { @for r in &p.refused { li { code { (r.spec) } ": " (r.why) } } }
         }
         h2 { "Dependencies" }
-        @let deps = p["dependencies"].as_array().cloned().unwrap_or_default();
-        @if deps.is_empty() { p.muted { "None." } }
+        @if p.dependencies.is_empty() { p.muted { "None." } }
         ul.dependencies {
-            @for d in &deps {
-                li { a href=(package_link(&ns, s(&d["name"]))) { (s(&d["name"])) } " " code { (s(&d["range"])) }
-                     @if s(&d["kind"]) != "normal" { " " span.muted { "(" (s(&d["kind"])) ")" } } }
+            @for d in &p.dependencies {
+                li { a href=(package_link(&ns, &d.name)) { (d.name) } " " code { (d.range) }
+                     @if d.kind != "normal" { " " span.muted { "(" (d.kind) ")" } } }
             }
         }
         h2 { "Dependents" }
-        @let dependents = p["dependents"].as_array().cloned().unwrap_or_default();
-        @if dependents.is_empty() { p.muted { "No package this node holds depends on it." } }
+        @if p.dependents.is_empty() { p.muted { "No package this node holds depends on it." } }
         ul.dependents {
-            @for d in &dependents {
-                li { a href=(package_link(&ns, s(&d["name"]))) { (s(&d["name"])) } " " (s(&d["version"]))
-                     " needs " code { (s(&d["range"])) } }
+            @for d in &p.dependents {
+                li { a href=(package_link(&ns, &d.name)) { (d.name) } " " (d.version)
+                     " needs " code { (d.range) } }
             }
         }
     };

@@ -6,24 +6,16 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use seedstr_client::display::human_bytes;
-use serde_json::Value;
 
 use super::packages::package_link;
 use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
-use crate::api::release::{project_view, release_view};
+use crate::api::release::{project_view, release_view, SeedersState};
 use crate::api::search::find;
-use seedstr_mods::search::{SearchHit, SearchParams};
 use crate::api::status::status_view;
 use crate::api::ApiState;
-
-pub(super) fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
-
-pub(super) fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_default()
-}
+use seedstr_mods::search::{SearchHit, SearchParams};
+use seedstr_proto::incident::IncidentView;
 
 pub(super) fn project_link(author: &str, coordinate: &str) -> String {
     format!("/p/{author}/{coordinate}")
@@ -34,7 +26,7 @@ pub(super) fn release_link(author: &str, coordinate: &str, version: &str) -> Str
 }
 
 /// A 1–5 rating as stars.
-fn stars(rating: u64) -> String {
+fn stars(rating: u8) -> String {
     let r = rating.min(5) as usize;
     format!("{}{}", "★".repeat(r), "☆".repeat(5 - r))
 }
@@ -92,7 +84,8 @@ pub async fn home(state: Arc<ApiState>) -> Response {
 
 /// Search results as cards.
 pub(super) fn results(hits: &[SearchHit]) -> Markup {
-    let by = |author: &str| html! { " by " a href=(author_link(author)) { code { (short(author)) } } };
+    let by =
+        |author: &str| html! { " by " a href=(author_link(author)) { code { (short(author)) } } };
     html! {
         @if hits.is_empty() {
             p.muted { "Nothing here yet." }
@@ -171,22 +164,19 @@ pub async fn search(
 }
 
 /// The banners of the incidents in `incidents` (authoritative ones block installs).
-pub(super) fn incident_banners(incidents: &Value) -> Markup {
+pub(super) fn incident_banners(incidents: &[IncidentView]) -> Markup {
     html! {
-        @for i in incidents.as_array().into_iter().flatten() {
-            @if !i["withdrawn"].as_bool().unwrap_or(false) {
-                @let authoritative = i["authoritative"].as_bool().unwrap_or(false);
-                div class=(if authoritative { "banner incident" } else { "banner warning" }) role="alert" {
-                    strong {
-                        (if authoritative { "Security incident" } else { "Reported by someone else" })
-                        " (" (s(&i["severity"])) ", versions " (s(&i["versions"])) "): " (s(&i["summary"]))
-                    }
-                    @if !s(&i["instructions"]).is_empty() { span { (s(&i["instructions"])) } }
-                    @if authoritative {
-                        " " span.muted { "Installs of these versions are refused." }
-                    } @else {
-                        " " span.muted { "Not signed by the author: shown, not enforced. Signed by " (short(s(&i["signer"]))) "." }
-                    }
+        @for i in incidents.iter().filter(|i| !i.withdrawn) {
+            div class=(if i.authoritative { "banner incident" } else { "banner warning" }) role="alert" {
+                strong {
+                    (if i.authoritative { "Security incident" } else { "Reported by someone else" })
+                    " (" (i.severity.as_str()) ", versions " (i.versions) "): " (i.summary)
+                }
+                @if !i.instructions.is_empty() { span { (i.instructions) } }
+                @if i.authoritative {
+                    " " span.muted { "Installs of these versions are refused." }
+                } @else {
+                    " " span.muted { "Not signed by the author: shown, not enforced. Signed by " (short(&i.signer)) "." }
                 }
             }
         }
@@ -194,20 +184,23 @@ pub(super) fn incident_banners(incidents: &Value) -> Markup {
 }
 
 /// What the swarm said of a release, or that it is being asked.
-fn seeders(checked: &Value) -> Markup {
-    if checked["state"] == "checking" {
-        return html! {
-            "asking the swarm now — " a href="" { "reload" } " in a few seconds"
-        };
-    }
-    let seeders = n(&checked["seeders"]);
+fn seeders(state: &SeedersState) -> Markup {
+    let checked = match state {
+        SeedersState::Checked(checked) => checked,
+        SeedersState::Checking { .. } => {
+            return html! {
+                "asking the swarm now — " a href="" { "reload" } " in a few seconds"
+            }
+        }
+    };
+    let seeders = checked.seeders;
     html! {
         strong { (seeders) " seeder" (if seeders == 1 { "" } else { "s" }) }
-        ", " (n(&checked["partial"])) " downloading, " (n(&checked["unreachable"])) " unreachable"
-        @if n(&checked["tracker_seeders"]) > 0 { "; trackers count " (n(&checked["tracker_seeders"])) }
+        ", " (checked.partial) " downloading, " (checked.unreachable) " unreachable"
+        @if checked.tracker_seeders > 0 { "; trackers count " (checked.tracker_seeders) }
         " " span.muted {
-            "(peers from " (if checked["dht_asked"].as_bool().unwrap_or(false) { "the DHT and " } else { "" })
-            "the trackers, each asked what it holds, " (date(n(&checked["checked_at"]))) ")"
+            "(peers from " (if checked.dht_asked { "the DHT and " } else { "" })
+            "the trackers, each asked what it holds, " (date(checked.checked_at)) ")"
         }
     }
 }
@@ -221,7 +214,7 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
     let (author, coordinate) = (p.author.as_str(), p.coordinate.as_str());
     let title = p.name.clone().unwrap_or_else(|| coordinate.to_owned());
     let body = html! {
-        (incident_banners(&serde_json::json!(p.incidents)))
+        (incident_banners(&p.incidents))
         h1 { (title) }
         p.meta { code { (coordinate) } " by " a href=(author_link(author)) { code { (author) } } }
         @if let Some(summary) = &p.summary { p { (summary) } }
@@ -252,108 +245,103 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let author = s(&r["author"]);
-    let coordinate = s(&r["coordinate"]);
-    let version = s(&r["version"]);
-    let v = &r["verification"];
-    let title = match (r["package"]["name"].as_str(), r["name"].as_str()) {
-        (Some(package), _) => format!("{package} {version}"),
+    let (author, coordinate, version) = (&r.author, &r.coordinate, &r.version);
+    let v = &r.verification;
+    let title = match (&r.package, &r.name) {
+        (Some(package), _) => format!("{} {version}", package.name),
         (None, Some(name)) => format!("{name} {version}"),
         _ => format!("{coordinate} {version}"),
     };
-    let chain = v["chain"]["links"].as_array().map_or(0, Vec::len);
+    let chain = v.chain.links.len();
+    let blocked = v.blocked_by.is_some();
     let body = html! {
-        (incident_banners(&v["incidents"]))
+        (incident_banners(&v.incidents))
         h1 { (title)
-            @if v["blocked_by"].is_string() { span.badge.bad { "blocked" } } @else { span.badge.ok { "verified" } }
+            @if blocked { span.badge.bad { "blocked" } } @else { span.badge.ok { "verified" } }
         }
         p.meta {
             a href=(project_link(author, coordinate)) { code { (coordinate) } }
-            " by " a href=(author_link(author)) { code { (author) } } " · published " (date(n(&r["published_at"])))
-            @if let Some(package) = r["package"]["name"].as_str() {
-                " · " a href=(package_link(coordinate.split('.').next().unwrap_or_default(), package)) { "package page" }
+            " by " a href=(author_link(author)) { code { (author) } } " · published " (date(r.published_at))
+            @if let Some(package) = &r.package {
+                " · " a href=(package_link(coordinate.split('.').next().unwrap_or_default(), &package.name)) { "package page" }
             }
         }
         dl.facts {
             dt { "Signature" } dd { "valid (checked by this node)" }
             dt { "Supersedes chain" } dd {
                 (chain) " earlier release" (if chain == 1 { "" } else { "s" }) " linked"
-                @if let Some(from) = v["chain"]["unverified_from"].as_str() { ", not checked from " (from) }
+                @if let Some(from) = &v.chain.unverified_from { ", not checked from " (from) }
             }
-            dt { "Seeded here" } dd { (if r["seeded_here"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
-            dt { "Seeders" } dd.seeders { (seeders(&r["seeders"])) }
-            dt { "Size" } dd { (human_bytes(n(&r["size"]))) }
-            dt { "Infohash" } dd.hash { (s(&r["infohash"])) }
-            dt { "Magnet" } dd { a.hash href=(s(&r["magnet"])) { "magnet link" } }
-            @if let Some(integrity) = r["package"]["integrity"].as_str() {
-                dt { "Integrity" } dd.hash { (integrity) }
+            dt { "Seeded here" } dd { (if r.seeded_here { "yes" } else { "no" }) }
+            dt { "Seeders" } dd.seeders { (seeders(&r.seeders)) }
+            dt { "Size" } dd { (human_bytes(r.size)) }
+            dt { "Infohash" } dd.hash { (r.infohash) }
+            dt { "Magnet" } dd { a.hash href=(r.magnet) { "magnet link" } }
+            @if let Some(package) = &r.package {
+                dt { "Integrity" } dd.hash { (package.integrity) }
             }
-            dt { "Event" } dd.hash { (s(&r["event_id"])) }
+            dt { "Event" } dd.hash { (r.event_id) }
         }
         h2 { "Files" }
-        @let blocked = v["blocked_by"].is_string();
         @let spec = format!("{author}/{coordinate}@{version}");
         table.files {
             thead { tr { th { "Path" } th { "Size" } th { "SHA-256" } } }
             tbody {
-                @for f in r["files"].as_array().into_iter().flatten() {
+                @for f in &r.files {
                     tr {
                         td {
-                            code { (s(&f["path"])) }
+                            code { (f.path) }
                             @if !blocked {
-                                " " a.download href=(download_link(&spec, s(&f["path"]))) { "download" }
+                                " " a.download href=(download_link(&spec, &f.path)) { "download" }
                             }
                         }
-                        td { (human_bytes(n(&f["size"]))) }
-                        td.hash { (s(&f["sha256"])) }
+                        td { (human_bytes(f.size)) }
+                        td.hash { (f.sha256) }
                     }
                 }
             }
         }
-        @if !s(&r["changelog"]).is_empty() {
+        @if !r.changelog.is_empty() {
             h2 { "Changelog" }
-            (text_block(s(&r["changelog"])))
+            (text_block(&r.changelog))
         }
-        @let deps = r["dependencies"].as_array().cloned().unwrap_or_default();
-        @if !deps.is_empty() {
+        @if !r.dependencies.is_empty() {
             h2 { "Dependencies" }
-            ul { @for d in &deps { li { code { (s(&d["address"])) } " " (s(&d["versions"])) " (" (s(&d["kind"])) ")" } } }
+            ul { @for d in &r.dependencies { li { code { (d.address) } " " (d.versions) " (" (d.kind) ")" } } }
         }
         h2 { "Reviews" }
-        @let reviews = r["reviews"]["items"].as_array().cloned().unwrap_or_default();
+        @let reviews = &r.reviews.items;
         @if reviews.is_empty() {
             p.muted { "No reviews yet." }
         } @else {
-            p { (format!("{:.1}", r["reviews"]["mean_rating"].as_f64().unwrap_or_default())) " / 5 from " (reviews.len()) " review" (if reviews.len() == 1 { "" } else { "s" }) }
-            @for x in &reviews {
+            p { (format!("{:.1}", r.reviews.mean_rating.unwrap_or_default())) " / 5 from " (reviews.len()) " review" (if reviews.len() == 1 { "" } else { "s" }) }
+            @for x in reviews {
                 div.card.review {
-                    strong { (stars(n(&x["rating"]))) } " " span.meta { code { (short(s(&x["author"]))) } " · " (date(n(&x["at"]))) }
-                    @if !s(&x["text"]).is_empty() { p { (s(&x["text"])) } }
+                    strong { (stars(x.rating)) } " " span.meta { code { (short(&x.author)) } " · " (date(x.at)) }
+                    @if !x.text.is_empty() { p { (x.text) } }
                 }
             }
         }
-        @let reports = r["compatibility"].as_array().cloned().unwrap_or_default();
-        @if !reports.is_empty() {
+        @if !r.compatibility.is_empty() {
             h2 { "Compatibility" }
             table.compat {
                 thead { tr { th { "Game version" } th { "Status" } th { "Tested with" } th { "Notes" } th { "Reporter" } } }
                 tbody {
-                    @for c in &reports {
+                    @for c in &r.compatibility {
                         tr {
-                            td { code { (s(&c["game_version"])) } }
-                            td { span class=(format!("badge {}", match s(&c["status"]) { "works" => "ok", "broken" => "bad", _ => "info" })) { (s(&c["status"])) } }
-                            td { @for w in c["with"].as_array().into_iter().flatten() { code { (short(s(w))) } " " } }
-                            td { (s(&c["notes"])) }
-                            td { code { (short(s(&c["reporter"]))) } }
+                            td { code { (c.game_version) } }
+                            td { span class=(format!("badge {}", match c.status { "works" => "ok", "broken" => "bad", _ => "info" })) { (c.status) } }
+                            td { @for w in &c.with { code { (short(w)) } " " } }
+                            td { (c.notes) }
+                            td { code { (short(&c.reporter)) } }
                         }
                     }
                 }
             }
         }
-        @let rejected = v["rejected"].as_array().cloned().unwrap_or_default();
-        @if !rejected.is_empty() {
+        @if !v.rejected.is_empty() {
             h2 { "Refused events claiming this project" }
-            ul { @for x in &rejected { li { code { (short(s(&x["event_id"]))) } ": " (s(&x["reason"])) } } }
+            ul { @for x in &v.rejected { li { code { (short(&x.event_id)) } ": " (x.reason) } } }
         }
     };
     page(&title, "", body).into_response()
