@@ -14,9 +14,8 @@ use seedstr_dht::DhtOptions;
 use seedstr_mods::install::folder::ListedFiles;
 use seedstr_mods::install::{
     apply, list_folder, plan_install, plan_remove, plan_rollback, register_for_seeding, ActionKind,
-    FeedLookup, Folder, ModKey, Plan, PlanOptions, Want,
+    Applied, FeedLookup, Folder, ModKey, Plan, PlanOptions, Want,
 };
-use serde_json::json;
 
 use crate::net_args::{human_bytes, print_json, runtime, transfer_runtime, PeerArgs, RelayArgs};
 
@@ -200,11 +199,21 @@ fn print_plan(plan: &Plan, root: &Path) {
     }
 }
 
+/// `--json` output of a plan and, once carried out, what was applied.
+#[derive(serde::Serialize)]
+struct PlanOutcome<'a> {
+    plan: &'a Plan,
+    applied: Option<&'a Applied>,
+}
+
 /// Shows the plan, asks (unless --yes), applies it, registers the torrents for seeding.
 pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> Result<()> {
     if plan.changes_nothing() {
         if args.json {
-            print_json(&json!({ "plan": plan, "applied": null }));
+            print_json(&PlanOutcome {
+                plan: &plan,
+                applied: None,
+            });
         } else {
             println!("nothing to do");
         }
@@ -215,7 +224,10 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
     }
     if args.dry_run {
         if args.json {
-            print_json(&json!({ "plan": plan, "applied": null }));
+            print_json(&PlanOutcome {
+                plan: &plan,
+                applied: None,
+            });
         }
         return Ok(());
     }
@@ -266,7 +278,10 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
         register_for_seeding(&home(), folder.root, &applied)?;
     }
     if args.json {
-        print_json(&json!({ "plan": plan, "applied": applied }));
+        print_json(&PlanOutcome {
+            plan: &plan,
+            applied: Some(&applied),
+        });
     } else {
         println!(
             "done: {} change(s), swarm {}, mirrors {}; {} written",

@@ -7,9 +7,8 @@ use anyhow::Result;
 use clap::Args;
 use seedstr_client::resolve::resolve;
 use seedstr_client::resolve::target::Target;
-use seedstr_client::seeding::health::{seed_health, HealthOptions, SeedHealth};
+use seedstr_client::seeding::health::{seed_health, CountedHealth, HealthOptions, SeedHealth};
 use seedstr_swarm::health::Holding;
-use serde_json::json;
 
 use crate::net_args::{print_json, runtime, PeerArgs, RelayArgs};
 
@@ -26,6 +25,17 @@ pub struct SeedHealthArgs {
     timeout: u64,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `mod seed-health --json`.
+#[derive(serde::Serialize)]
+struct SeedHealthReport {
+    /// Set when nobody seeds.
+    error: Option<String>,
+    release: String,
+    event_id: String,
+    #[serde(flatten)]
+    counted: CountedHealth,
 }
 
 /// Exits 1 when no peer answered as a seeder and no tracker counts one, so a cron job or a
@@ -45,21 +55,17 @@ pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
         anyhow::Ok(seed_health(release, &opts).await)
     })?;
     let name = release.d();
-    let seeded = health.seeders() > 0 || health.tracker_seeders() > 0;
-    let verdict = (!seeded).then(|| format!("nobody is seeding {name}"));
+    let counted = health.counted();
+    let verdict = (!counted.is_seeded()).then(|| format!("nobody is seeding {name}"));
     if a.json {
-        print_json(&json!({
-            "error": verdict,
-            "release": name,
-            "event_id": resolution.event.id.to_hex(),
-            "seeders": health.seeders(),
-            "partial": health.partial(),
-            "unreachable": health.unreachable(),
-            "tracker_seeders": health.tracker_seeders(),
-            "health": health,
-        }));
+        print_json(&SeedHealthReport {
+            error: verdict.clone(),
+            release: name.clone(),
+            event_id: resolution.event.id.to_hex(),
+            counted,
+        });
     } else {
-        print_text(&name, &health);
+        print_text(&name, &counted.health);
     }
     if let Some(verdict) = verdict {
         if a.json {

@@ -158,7 +158,41 @@ pub async fn seed_health(release: &Release, opts: &HealthOptions<'_>) -> SeedHea
     }
 }
 
+/// A [`SeedHealth`] with its counts: what `mod seed-health --json` and the node's
+/// `/api/v1/seeders` report.
+#[derive(Debug, Serialize)]
+pub struct CountedHealth {
+    /// Peers that answered holding every piece.
+    pub seeders: usize,
+    /// Peers that answered holding some pieces.
+    pub partial: usize,
+    /// Peers that did not answer.
+    pub unreachable: usize,
+    /// The most seeders any tracker counts.
+    pub tracker_seeders: u64,
+    /// Each tracker's and peer's answer.
+    pub health: SeedHealth,
+}
+
+impl CountedHealth {
+    /// Whether anyone seeds: a peer answered holding everything, or a tracker counts a seeder.
+    pub fn is_seeded(&self) -> bool {
+        self.seeders > 0 || self.tracker_seeders > 0
+    }
+}
+
 impl SeedHealth {
+    /// The answers with their counts.
+    pub fn counted(self) -> CountedHealth {
+        CountedHealth {
+            seeders: self.seeders(),
+            partial: self.partial(),
+            unreachable: self.unreachable(),
+            tracker_seeders: self.tracker_seeders(),
+            health: self,
+        }
+    }
+
     fn count(&self, want: impl Fn(&Holding) -> bool) -> usize {
         self.peers
             .iter()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::{Query, State};
 use axum::Json;
 use moka::future::Cache;
-use seedstr_client::seeding::health::{seed_health, HealthOptions, SeedHealth};
+use seedstr_client::seeding::health::{seed_health, CountedHealth, HealthOptions};
 use seedstr_proto::release::Release;
 use serde::Serialize;
 
@@ -27,18 +27,11 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(4);
 pub struct SeedersCheck {
     /// When it was asked (Unix seconds).
     pub checked_at: u64,
-    /// Peers that hold every piece.
-    pub seeders: usize,
-    /// Peers that hold some pieces.
-    pub partial: usize,
-    /// Peers that did not answer.
-    pub unreachable: usize,
-    /// Seeders the trackers count.
-    pub tracker_seeders: u64,
     /// Whether the DHT was asked for peers too.
     pub dht_asked: bool,
-    /// Each tracker's and peer's answer.
-    pub health: SeedHealth,
+    /// The answers and their counts.
+    #[serde(flatten)]
+    pub counted: CountedHealth,
 }
 
 /// Recent checks by infohash; concurrent asks for one release share one check.
@@ -78,12 +71,8 @@ impl SeedersCache {
                 .await;
                 Arc::new(SeedersCheck {
                     checked_at: seedstr_proto::clock::unix_now(),
-                    seeders: health.seeders(),
-                    partial: health.partial(),
-                    unreachable: health.unreachable(),
-                    tracker_seeders: health.tracker_seeders(),
                     dht_asked: dht.is_some(),
-                    health,
+                    counted: health.counted(),
                 })
             })
             .await

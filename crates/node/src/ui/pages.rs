@@ -193,11 +193,12 @@ fn seeders(state: &SeedersState) -> Markup {
             }
         }
     };
-    let seeders = checked.seeders;
+    let counted = &checked.counted;
+    let seeders = counted.seeders;
     html! {
         strong { (seeders) " seeder" (if seeders == 1 { "" } else { "s" }) }
-        ", " (checked.partial) " downloading, " (checked.unreachable) " unreachable"
-        @if checked.tracker_seeders > 0 { "; trackers count " (checked.tracker_seeders) }
+        ", " (counted.partial) " downloading, " (counted.unreachable) " unreachable"
+        @if counted.tracker_seeders > 0 { "; trackers count " (counted.tracker_seeders) }
         " " span.muted {
             "(peers from " (if checked.dht_asked { "the DHT and " } else { "" })
             "the trackers, each asked what it holds, " (date(checked.checked_at)) ")"
