@@ -4,8 +4,9 @@
 use anyhow::{anyhow, Result};
 use clap::Args;
 use seedstr_client::keys::store::home;
-use seedstr_client::relays::{list_failures, query_all};
-use seedstr_mods::search::{select, SearchParams, SearchResults};
+use seedstr_client::relays::list_failures;
+use seedstr_client::relays::source::SourceError;
+use seedstr_mods::search::{search, SearchError, SearchParams, SearchResults};
 use seedstr_node::discovery::running;
 
 use crate::net_args::{print_json, runtime, RelayArgs};
@@ -60,22 +61,15 @@ pub fn run(a: SearchArgs) -> Result<()> {
                 .map_err(|e| anyhow!(e))?;
             return Ok::<_, anyhow::Error>((found, format!("the node at http://{}", node.http)));
         }
-        let filter = params.filter()?;
-        let gathered = query_all(&a.relay.relays(), &filter, a.relay.timeout()).await;
-        if gathered.answered.is_empty() {
-            return Err(anyhow!(
+        let relays = a.relay.set();
+        let found = search(&relays, &params).await.map_err(|e| match e {
+            SearchError::Source(SourceError::NoRelay(failed)) => anyhow!(
                 "no node is running and no relay answered: {}",
-                list_failures(&gathered.failed)
-            ));
-        }
-        let mut events = gathered.events;
-        events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
-        events.dedup_by(|x, y| x.id == y.id);
-        let found = select(&params, &events)?;
-        Ok((
-            found,
-            format!("the relays ({})", gathered.answered.join(", ")),
-        ))
+                list_failures(&failed)
+            ),
+            other => other.into(),
+        })?;
+        Ok((found, format!("the relays ({})", relays.urls.join(", "))))
     })?;
     if a.json {
         print_json(&found);

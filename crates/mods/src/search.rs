@@ -2,7 +2,10 @@
 //! by words, namespace and author. The node runs it over its store; `seedstr search` without a
 //! node runs it over the relays' answers.
 
+use std::collections::HashSet;
+
 use nostr::prelude::Event;
+use seedstr_client::relays::source::{EventSource, SourceError};
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_proto::event::{d_tag, first_tag_value};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
@@ -67,6 +70,9 @@ pub enum SearchError {
     /// The author is not a public key.
     #[error("author: {0}")]
     Author(String),
+    /// The events could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
 }
 
 impl SearchParams {
@@ -190,6 +196,19 @@ impl SearchHit {
             ),
         }
     }
+}
+
+/// Searches what `source` holds (the relays, or a node's store): reads the events the search
+/// looks through and [`select`]s among them, newest first, each event once.
+pub async fn search(
+    source: &impl EventSource,
+    p: &SearchParams,
+) -> Result<SearchResults, SearchError> {
+    let mut events = source.events(p.filter()?).await?;
+    events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
+    let mut seen = HashSet::new();
+    events.retain(|e| seen.insert(e.id));
+    select(p, &events)
 }
 
 /// The hits among `events` (newest first): every word of `p.q` in the text, the namespace

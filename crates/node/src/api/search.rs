@@ -4,13 +4,16 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use seedstr_mods::search::{select, SearchError, SearchParams, SearchResults};
+use seedstr_mods::search::{search as search_in, SearchError, SearchParams, SearchResults};
 
 use super::{ApiError, ApiState};
 
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> ApiError {
-        ApiError::BadRequest(e.to_string())
+        match e {
+            SearchError::Source(e) => e.into(),
+            other => ApiError::BadRequest(other.to_string()),
+        }
     }
 }
 
@@ -24,6 +27,5 @@ pub async fn search(
 
 /// The search's answer over this node's store, for the API and the web UI alike.
 pub async fn find(s: &ApiState, p: &SearchParams) -> Result<SearchResults, ApiError> {
-    let events = s.events(p.filter()?).await?;
-    Ok(select(p, &events)?)
+    Ok(search_in(s, p).await?)
 }
