@@ -4,10 +4,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use nostr::prelude::*;
-use seedstr_client::feed::{follow_feed, publish_feed, resolve_feed, ResolveOptions};
+use seedstr_client::feed::{follow_feed, post_note, publish_feed, resolve_feed, ResolveOptions};
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
-use seedstr_client::publish::own_events::OwnEvents;
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::DhtNode;
@@ -76,8 +74,7 @@ fn publish(args: PublishArgs) -> Result<()> {
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;
     if let Some(text) = &args.post {
-        let note = EventBuilder::new(Kind::TextNote, text).finalize(&keys)?;
-        OwnEvents::new(&home).add(std::slice::from_ref(&note))?;
+        post_note(&home, &keys, text)?;
     }
     let published = runtime()?.block_on(async {
         let dht = args.dht.join().await?;

@@ -11,9 +11,30 @@ use seedstr_swarm::{create, CreateError};
 
 use super::index::{encode, select, FEED_FILE};
 use crate::files::durable::sync_dir;
-use crate::publish::own_events::OwnEvents;
+use crate::publish::own_events::{OwnEvents, OwnEventsError};
 use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
+
+/// Why a note could not be posted to the feed.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// Signing failed.
+    #[error("signing the note: {0}")]
+    Sign(String),
+    /// The note could not be kept.
+    #[error(transparent)]
+    Keep(#[from] OwnEventsError),
+}
+
+/// Signs `text` as a note (kind 1) and keeps it with the identity's own events, so the next
+/// [`publish_feed`] carries it: posting with no relay at all.
+pub fn post_note(home: &Path, keys: &Keys, text: &str) -> Result<Event, PostError> {
+    let note = EventBuilder::new(Kind::TextNote, text)
+        .finalize(keys)
+        .map_err(|e| PostError::Sign(e.to_string()))?;
+    OwnEvents::new(home).add(std::slice::from_ref(&note))?;
+    Ok(note)
+}
 
 /// Why a feed could not be published.
 #[derive(Debug, thiserror::Error)]
