@@ -16,7 +16,7 @@ use seedstr_dht::{DhtError, DhtNode, DhtOptions};
 use seedstr_swarm::Swarm;
 use tokio::sync::{Mutex, OnceCell};
 
-use super::resolve::{read_feed, ResolveOptions, ResolvedFeed};
+use super::resolve::{read_feed, FeedResolveError, ResolveOptions, ResolvedFeed};
 use crate::keys::transport::cached_transport_key;
 
 /// Reads authors' feeds through one DHT node and BitTorrent session.
@@ -28,7 +28,17 @@ pub struct FeedReader<'a> {
     feeds: Mutex<HashMap<PublicKey, Arc<OnceCell<FeedRead>>>>,
 }
 
-type FeedRead = Result<Arc<ResolvedFeed>, String>;
+type FeedRead = Result<Arc<ResolvedFeed>, FeedReadError>;
+
+/// Why an author's feed could not be read; shared by every ask for that author.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("reading the feed of {author}: {source}")]
+pub struct FeedReadError {
+    /// The author (npub).
+    pub author: String,
+    /// Why.
+    pub source: Arc<FeedResolveError>,
+}
 
 impl<'a> FeedReader<'a> {
     /// Joins the DHT.
@@ -53,28 +63,27 @@ impl<'a> FeedReader<'a> {
     }
 
     /// `author`'s feed (salt `feed`), read once; the error says why it could not be read.
-    pub async fn feed(&self, author: &PublicKey) -> Result<Arc<ResolvedFeed>, String> {
+    pub async fn feed(&self, author: &PublicKey) -> FeedRead {
         // One cell per author: concurrent asks for one author wait for the same read, while
         // different authors are read side by side.
         let cell = self.feeds.lock().await.entry(*author).or_default().clone();
         cell.get_or_init(|| async {
-            let key = cached_transport_key(&self.home, author).map_err(|e| e.to_string())?;
-            read_feed(
-                &self.home,
-                self.swarm,
-                &self.dht,
-                author,
-                &key,
-                DEFAULT_FEED_SALT,
-                &self.opts,
-            )
-            .await
-            .map(Arc::new)
-            .map_err(|e| {
-                format!(
-                    "reading the feed of {}: {e}",
-                    crate::resolve::target::npub(author)
+            let read = async {
+                let key = cached_transport_key(&self.home, author)?;
+                read_feed(
+                    &self.home,
+                    self.swarm,
+                    &self.dht,
+                    author,
+                    &key,
+                    DEFAULT_FEED_SALT,
+                    &self.opts,
                 )
+                .await
+            };
+            read.await.map(Arc::new).map_err(|e| FeedReadError {
+                author: crate::resolve::target::npub(author),
+                source: Arc::new(e),
             })
         })
         .await
@@ -114,7 +123,7 @@ impl<'a> FeedReader<'a> {
                         .filter(|e| filter.match_event(e, MatchEventOptions::default()))
                         .cloned(),
                 ),
-                Err(why) => failed.push((author, why)),
+                Err(why) => failed.push((author, why.to_string())),
             }
         }
         (events, failed)
