@@ -349,6 +349,68 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
+/// The release `target` names, from the relays, or from the author's DHT records when no
+/// relay answers (with the peers the DHT named on the way).
+async fn resolve_for_install(
+    swarm: &Swarm,
+    target: &Target,
+    opts: &InstallOptions,
+) -> Result<(Resolution, Vec<SocketAddr>), InstallError> {
+    Ok(
+        match resolve(target, &opts.relays, opts.relay_timeout).await {
+            Err(ResolveError::NoRelay(failed)) if opts.dht.is_some() => {
+                let feed_opts = ResolveOptions {
+                    relays: opts.relays.clone(),
+                    relay_timeout: opts.relay_timeout,
+                    peers: opts.peers.clone(),
+                    stall: opts.stall_timeout,
+                };
+                let dht_opts = opts.dht.as_ref().expect("checked");
+                let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &feed_opts)
+                    .await
+                    .map_err(|source| InstallError::Dht {
+                        relays: failed.clone(),
+                        source,
+                    })?;
+                let mut resolution = found.resolution;
+                resolution.relays_failed = failed;
+                resolution.via_dht = true;
+                (resolution, found.peers)
+            }
+            r => (r?, Vec::new()),
+        },
+    )
+}
+
+/// Moves the staged files into `root` and records `installed` in the lockfile, in one
+/// transaction; files of `previous` the new release lacks are removed.
+fn commit_staged(
+    root: &Path,
+    lock: Lockfile,
+    staging: &Path,
+    previous: Option<&Installed>,
+    installed: Installed,
+) -> Result<(), InstallError> {
+    let new_paths: BTreeSet<&str> = installed.files.iter().map(|f| f.path.as_str()).collect();
+    let change = Change {
+        place: installed
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), staging.join(&f.path)))
+            .collect(),
+        remove: previous
+            .iter()
+            .flat_map(|p| p.files.iter())
+            .filter(|f| !new_paths.contains(f.path.as_str()))
+            .map(|f| f.path.clone())
+            .collect(),
+    };
+    let mut new_lock = lock;
+    new_lock.upsert(installed);
+    commit(root, &change, new_lock)?;
+    Ok(())
+}
+
 /// Installs `target` into `root`, fetching through `swarm`.
 pub async fn install(
     swarm: &Swarm,
@@ -360,28 +422,7 @@ pub async fn install(
     std::fs::create_dir_all(root).map_err(io("creating", root))?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
-    let (resolution, dht_peers) = match resolve(target, &opts.relays, opts.relay_timeout).await {
-        Err(ResolveError::NoRelay(failed)) if opts.dht.is_some() => {
-            let feed_opts = ResolveOptions {
-                relays: opts.relays.clone(),
-                relay_timeout: opts.relay_timeout,
-                peers: opts.peers.clone(),
-                stall: opts.stall_timeout,
-            };
-            let dht_opts = opts.dht.as_ref().expect("checked");
-            let found = resolve_on_dht(&opts.home, swarm, dht_opts, target, &feed_opts)
-                .await
-                .map_err(|source| InstallError::Dht {
-                    relays: failed.clone(),
-                    source,
-                })?;
-            let mut resolution = found.resolution;
-            resolution.relays_failed = failed;
-            resolution.via_dht = true;
-            (resolution, found.peers)
-        }
-        r => (r?, Vec::new()),
-    };
+    let (resolution, dht_peers) = resolve_for_install(swarm, target, opts).await?;
     let release = &resolution.release;
     let event_id = resolution.event.id.to_hex();
     on_step(Step::Resolved {
@@ -423,22 +464,7 @@ pub async fn install(
     let staging = staged.dir.clone();
     let torrent_file = staged.torrent_file.clone();
 
-    let new_paths: BTreeSet<&str> = release.files.iter().map(|f| f.path.as_str()).collect();
-    let change = Change {
-        place: release
-            .files
-            .iter()
-            .map(|f| (f.path.clone(), staging.join(&f.path)))
-            .collect(),
-        remove: previous
-            .iter()
-            .flat_map(|p| p.files.iter())
-            .filter(|f| !new_paths.contains(f.path.as_str()))
-            .map(|f| f.path.clone())
-            .collect(),
-    };
-    let mut new_lock = lock;
-    new_lock.upsert(Installed {
+    let installed = Installed {
         author,
         coordinate,
         version: release.version.to_string(),
@@ -454,8 +480,8 @@ pub async fn install(
                 size: f.size,
             })
             .collect(),
-    });
-    commit(root, &change, new_lock)?;
+    };
+    commit_staged(root, lock, &staging, previous.as_ref(), installed)?;
     // Only leftovers remain (empty folders); the install is already committed.
     let _ = std::fs::remove_dir_all(&staging);
     Ok(report(
@@ -687,22 +713,8 @@ async fn fetch(
     dht_peers: &[SocketAddr],
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<Fetched, InstallError> {
-    let mut peers = [&opts.peers[..], dht_peers].concat();
-    if dht_peers.is_empty() {
-        let alone = peers.is_empty() && release.trackers.is_empty();
-        let wait = if alone {
-            DHT_PEERS_ALONE.min(opts.stall_timeout)
-        } else {
-            DHT_PEERS_BESIDE
-        };
-        for p in dht_peers_for(opts, release, wait).await {
-            if !peers.contains(&p) {
-                peers.push(p);
-            }
-        }
-    }
     let sources = Sources {
-        peers,
+        peers: gather_peers(opts, release, dht_peers).await,
         trackers: release.trackers.clone(),
     };
     let mut fetched = Fetched {
@@ -717,83 +729,17 @@ async fn fetch(
             Err(_) => format!("no peer sent the torrent within {}s", stall.as_secs()),
             Ok(Err(e)) => format!("fetching the torrent failed: {e:#}"),
             Ok(Ok(meta)) => {
-                check_torrent(release, &meta.torrent)?;
-                on_step(Step::Metadata {
-                    peers: meta.seen_peers.len(),
-                });
-                fetched.torrent_file = Some(meta.torrent_file.clone());
-                let mut peers = sources.peers.clone();
-                for p in &meta.seen_peers {
-                    if !peers.contains(p) {
-                        peers.push(*p);
-                    }
-                }
-                let transfer = swarm
-                    .fetch(
-                        &meta.torrent_file,
-                        staging,
-                        &Sources {
-                            peers,
-                            trackers: sources.trackers.clone(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| InstallError::Swarm(format!("{e:#}")))?;
-                let digests = swarm.digest_files(&transfer, staging, &meta.torrent);
-                let waited = transfer
-                    .wait_or_stall(stall, |p| {
-                        on_step(Step::Transfer {
-                            progress: *p,
-                            from_mirror: false,
-                        })
-                    })
-                    .await;
-                fetched.swarm_bytes = transfer.progress().fetched_bytes;
-                if waited.is_ok() {
-                    on_step(Step::Verifying);
-                    // A hashing failure only costs time: those files are read again below.
-                    match digests.finish().await {
-                        Ok(all) => {
-                            fetched.digests = meta
-                                .torrent
-                                .files
-                                .iter()
-                                .map(|f| f.path.clone())
-                                .zip(all)
-                                .collect()
-                        }
-                        Err(e) => tracing::warn!(
-                            "hashing during the transfer failed ({e:#}); reading the files again"
-                        ),
-                    }
-                } else {
-                    drop(digests);
-                }
-                // librqbit must let go of the staged files before they move or a mirror rewrites them.
-                let file_progress = transfer.file_progress();
-                swarm
-                    .remove(&transfer)
-                    .await
-                    .map_err(|e| InstallError::Swarm(format!("{e:#}")))?;
-                match waited {
-                    Ok(()) => return Ok(fetched),
-                    Err(stalled) => {
-                        let incomplete: Vec<String> = meta
-                            .torrent
-                            .files
-                            .iter()
-                            .zip(file_progress.iter().copied().chain(std::iter::repeat(0)))
-                            .filter(|(f, done)| *done < f.size)
-                            .map(|(f, _)| f.path.clone())
-                            .collect();
-                        if release.mirrors.is_empty() {
-                            return Err(InstallError::Stalled {
-                                reason: stalled.reason,
-                                incomplete,
-                            });
-                        }
-                        stalled.reason
-                    }
+                let swarm_fetch = SwarmFetch {
+                    swarm,
+                    staging,
+                    release,
+                    sources: &sources,
+                    stall,
+                    on_step,
+                };
+                match swarm_fetch.transfer(meta, &mut fetched).await? {
+                    None => return Ok(fetched),
+                    Some(reason) => reason,
                 }
             }
         };
@@ -806,6 +752,143 @@ async fn fetch(
     on_step(Step::MirrorFallback {
         reason: reason.clone(),
     });
+    from_mirrors(staging, release, stall, reason, on_step, fetched).await
+}
+
+/// The peers to ask: those given, those the DHT named, and when the DHT named none yet, a
+/// short wait for it (longer when there is nobody else to ask).
+async fn gather_peers(
+    opts: &InstallOptions,
+    release: &Release,
+    dht_peers: &[SocketAddr],
+) -> Vec<SocketAddr> {
+    let mut peers = [&opts.peers[..], dht_peers].concat();
+    if dht_peers.is_empty() {
+        let alone = peers.is_empty() && release.trackers.is_empty();
+        let wait = if alone {
+            DHT_PEERS_ALONE.min(opts.stall_timeout)
+        } else {
+            DHT_PEERS_BESIDE
+        };
+        for p in dht_peers_for(opts, release, wait).await {
+            if !peers.contains(&p) {
+                peers.push(p);
+            }
+        }
+    }
+    peers
+}
+
+/// One release's transfer from the swarm, once peers sent its torrent.
+struct SwarmFetch<'a> {
+    swarm: &'a Swarm,
+    staging: &'a Path,
+    release: &'a Release,
+    sources: &'a Sources,
+    stall: Duration,
+    on_step: &'a (dyn Fn(Step) + Sync),
+}
+
+impl SwarmFetch<'_> {
+    /// Downloads into the staging folder, hashing as the pieces arrive. `None` when every
+    /// file arrived; otherwise why the swarm stalled, for the mirrors to take over (or the
+    /// stall as an error when the release names no mirror).
+    async fn transfer(
+        &self,
+        meta: seedstr_swarm::Metadata,
+        fetched: &mut Fetched,
+    ) -> Result<Option<String>, InstallError> {
+        let on_step = self.on_step;
+        check_torrent(self.release, &meta.torrent)?;
+        on_step(Step::Metadata {
+            peers: meta.seen_peers.len(),
+        });
+        fetched.torrent_file = Some(meta.torrent_file.clone());
+        let mut peers = self.sources.peers.clone();
+        for p in &meta.seen_peers {
+            if !peers.contains(p) {
+                peers.push(*p);
+            }
+        }
+        let swarm_error = |e: seedstr_swarm::SwarmError| InstallError::Swarm(format!("{e:#}"));
+        let transfer = self
+            .swarm
+            .fetch(
+                &meta.torrent_file,
+                self.staging,
+                &Sources {
+                    peers,
+                    trackers: self.sources.trackers.clone(),
+                },
+            )
+            .await
+            .map_err(swarm_error)?;
+        let digests = self
+            .swarm
+            .digest_files(&transfer, self.staging, &meta.torrent);
+        let waited = transfer
+            .wait_or_stall(self.stall, |p| {
+                on_step(Step::Transfer {
+                    progress: *p,
+                    from_mirror: false,
+                })
+            })
+            .await;
+        fetched.swarm_bytes = transfer.progress().fetched_bytes;
+        if waited.is_ok() {
+            on_step(Step::Verifying);
+            // A hashing failure only costs time: those files are read again later.
+            match digests.finish().await {
+                Ok(all) => {
+                    fetched.digests = meta
+                        .torrent
+                        .files
+                        .iter()
+                        .map(|f| f.path.clone())
+                        .zip(all)
+                        .collect()
+                }
+                Err(e) => tracing::warn!(
+                    "hashing during the transfer failed ({e:#}); reading the files again"
+                ),
+            }
+        } else {
+            drop(digests);
+        }
+        // librqbit must let go of the staged files before they move or a mirror rewrites them.
+        let file_progress = transfer.file_progress();
+        self.swarm.remove(&transfer).await.map_err(swarm_error)?;
+        let Err(stalled) = waited else {
+            return Ok(None);
+        };
+        if self.release.mirrors.is_empty() {
+            let incomplete: Vec<String> = meta
+                .torrent
+                .files
+                .iter()
+                .zip(file_progress.iter().copied().chain(std::iter::repeat(0)))
+                .filter(|(f, done)| *done < f.size)
+                .map(|(f, _)| f.path.clone())
+                .collect();
+            return Err(InstallError::Stalled {
+                reason: stalled.reason,
+                incomplete,
+            });
+        }
+        Ok(Some(stalled.reason))
+    }
+}
+
+/// Fetches from the release's mirrors every file the staging folder lacks; `reason` says why
+/// the swarm did not deliver.
+async fn from_mirrors(
+    staging: &Path,
+    release: &Release,
+    stall: Duration,
+    reason: String,
+    on_step: &(dyn Fn(Step) + Sync),
+    mut fetched: Fetched,
+) -> Result<Fetched, InstallError> {
     let mirrors = Mirrors::new(&release.mirrors, stall);
     let total = release.total_size();
     let mut done: u64 = 0;

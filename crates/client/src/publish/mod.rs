@@ -166,34 +166,16 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         .map_err(|e| PublishError::Join(e.to_string()))??;
 
     // What the author already published for this project decides supersedes and the project event.
-    let releases_filter = json!({
-        "kinds": [RELEASE_KIND],
-        "authors": [author.to_hex()],
-        "#a": [req.coordinate.project_address(&author)],
-    });
-    let project_filter = json!({
-        "kinds": [PROJECT_KIND],
-        "authors": [author.to_hex()],
-        "#d": [req.coordinate.d()],
-    });
-    let (gathered, projects) = tokio::join!(
-        query_all(&req.relays, &releases_filter, req.relay_timeout),
-        query_all(&req.relays, &project_filter, req.relay_timeout),
-    );
-    if gathered.answered.is_empty() {
-        return Err(PublishError::NoRelay(gathered.failed));
-    }
-    let mine: Vec<(Release, &Event)> = gathered
-        .events
+    let (releases, projects) = published_before(req, &author).await?;
+    let mine: Vec<(Release, &Event)> = releases
         .iter()
         .filter(|e| e.pubkey == author)
         .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
         .filter(|(r, _)| r.coordinate == req.coordinate)
         .collect();
 
-    let files: Vec<ReleaseFile> = torrent.files.iter().map(ReleaseFile::from).collect();
     let mut events = Vec::new();
-    let project = project_update(&projects.events, &author, req)?;
+    let project = project_update(&projects, &author, req)?;
     let project_event_id = match project {
         Some(p) => {
             let e = p
@@ -207,11 +189,76 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
         None => None,
     };
 
+    let (release_event, supersedes, resent) = release_event(keys, req, &torrent, &mine)?;
+    events.push(release_event.clone());
+    let answers = publish_all(&req.relays, &events, req.relay_timeout).await;
+    let release_answers: Vec<PublishAnswer> = answers
+        .iter()
+        .filter(|a| a.event_id == release_event.id.to_hex())
+        .cloned()
+        .collect();
+    if !release_answers.iter().any(|a| a.accepted) {
+        return Err(PublishError::Refused(release_answers));
+    }
+    let seed_dir = seed_dir(&req.path);
+    Ok(PublishReport {
+        release: format!("{}@{}", req.coordinate, req.version),
+        event_id: release_event.id.to_hex(),
+        project_event_id,
+        infohash: torrent.info_hash_hex(),
+        magnet: format!("magnet:?xt=urn:btih:{}", torrent.info_hash_hex()),
+        files: torrent.files.len(),
+        bytes: torrent.total_size(),
+        supersedes,
+        resent,
+        answers,
+        seed_dir,
+        torrent_file: torrent.to_file_bytes(&req.trackers),
+        events,
+        info_hash: torrent.info_hash,
+    })
+}
+
+/// The author's releases of the project and their project events, as the relays hold them.
+async fn published_before(
+    req: &PublishRequest,
+    author: &nostr::prelude::PublicKey,
+) -> Result<(Vec<Event>, Vec<Event>), PublishError> {
+    let releases_filter = json!({
+        "kinds": [RELEASE_KIND],
+        "authors": [author.to_hex()],
+        "#a": [req.coordinate.project_address(author)],
+    });
+    let project_filter = json!({
+        "kinds": [PROJECT_KIND],
+        "authors": [author.to_hex()],
+        "#d": [req.coordinate.d()],
+    });
+    let (releases, projects) = tokio::join!(
+        query_all(&req.relays, &releases_filter, req.relay_timeout),
+        query_all(&req.relays, &project_filter, req.relay_timeout),
+    );
+    if releases.answered.is_empty() {
+        return Err(PublishError::NoRelay(releases.failed));
+    }
+    Ok((releases.events, projects.events))
+}
+
+/// The release event to send, the version it supersedes, and whether it is a resend: the
+/// same version with the same files is sent again as it was; other files under a published
+/// version are refused.
+fn release_event(
+    keys: &Keys,
+    req: &PublishRequest,
+    torrent: &Torrent,
+    mine: &[(Release, &Event)],
+) -> Result<(Event, Option<String>, bool), PublishError> {
+    let author = keys.public_key();
     let same = mine
         .iter()
         .filter(|(r, _)| r.version == req.version)
         .max_by_key(|(_, e)| e.created_at);
-    let (release_event, supersedes, resent) = match same {
+    Ok(match same {
         Some((r, e)) if r.infohash == torrent.info_hash => (
             (*e).clone(),
             r.supersedes.as_ref().map(|s| s.version.to_string()),
@@ -232,7 +279,7 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
             let release = Release {
                 coordinate: req.coordinate.clone(),
                 version: req.version.clone(),
-                files,
+                files: torrent.files.iter().map(ReleaseFile::from).collect(),
                 infohash: torrent.info_hash,
                 torrent_name: torrent.name.clone(),
                 trackers: req.trackers.clone(),
@@ -254,42 +301,20 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
                 .map_err(|e| PublishError::Sign(e.to_string()))?;
             (e, previous.map(|(r, _)| r.version.to_string()), false)
         }
-    };
-    events.push(release_event.clone());
-    let answers = publish_all(&req.relays, &events, req.relay_timeout).await;
-    let release_answers: Vec<PublishAnswer> = answers
-        .iter()
-        .filter(|a| a.event_id == release_event.id.to_hex())
-        .cloned()
-        .collect();
-    if !release_answers.iter().any(|a| a.accepted) {
-        return Err(PublishError::Refused(release_answers));
-    }
-    // Absolute, so the seed registry and the report name the same folder from anywhere.
-    let payload = std::fs::canonicalize(&req.path).unwrap_or_else(|_| req.path.clone());
-    let seed_dir = if payload.is_file() {
+    })
+}
+
+/// The folder a payload is seeded from, absolute so the seed registry and the report name the
+/// same folder from anywhere: the payload itself, or a single file's folder.
+fn seed_dir(path: &Path) -> PathBuf {
+    let payload = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if payload.is_file() {
         payload
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     } else {
         payload
-    };
-    Ok(PublishReport {
-        release: format!("{}@{}", req.coordinate, req.version),
-        event_id: release_event.id.to_hex(),
-        project_event_id,
-        infohash: torrent.info_hash_hex(),
-        magnet: format!("magnet:?xt=urn:btih:{}", torrent.info_hash_hex()),
-        files: torrent.files.len(),
-        bytes: torrent.total_size(),
-        supersedes,
-        resent,
-        answers,
-        seed_dir,
-        torrent_file: torrent.to_file_bytes(&req.trackers),
-        events,
-        info_hash: torrent.info_hash,
-    })
+    }
 }
 
 /// What publishing wrote on the DHT.
