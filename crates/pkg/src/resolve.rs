@@ -133,6 +133,44 @@ struct Want {
     from: Option<String>,
 }
 
+/// The package of `want`'s name that Node would load for its dependent: in the dependent's
+/// own `node_modules`, then in each enclosing one.
+fn nearest<'t>(tree: &'t Tree, want: &Want) -> Option<&'t Placed> {
+    let mut at = want.from.clone();
+    loop {
+        let path = match &at {
+            Some(p) => format!("{p}/node_modules/{}", want.name),
+            None => format!("node_modules/{}", want.name),
+        };
+        if let Some(p) = tree.placed.get(&path) {
+            return Some(p);
+        }
+        match at {
+            Some(p) => at = tree.placed[&p].parent.clone(),
+            None => return None,
+        }
+    }
+}
+
+/// Among `releases` satisfying `range`, the locked version when it is one, else the newest.
+fn choose<'r>(
+    releases: &'r [PackageRelease],
+    range: &Range,
+    locked: Option<&String>,
+) -> Option<&'r PackageRelease> {
+    let satisfying = |r: &&PackageRelease| npm_version(r).is_some_and(|v| range.satisfies(&v));
+    releases
+        .iter()
+        .filter(satisfying)
+        .find(|r| locked == Some(&r.version().to_string()))
+        .or_else(|| {
+            releases
+                .iter()
+                .filter(satisfying)
+                .max_by(|a, b| a.version().cmp(b.version()))
+        })
+}
+
 /// Resolves `roots` (name and range) against `catalog`, preferring `locked` (path to version)
 /// where it still satisfies. Returns the names it could not look up yet, when any: the
 /// caller looks them up and calls again.
@@ -160,21 +198,7 @@ pub fn resolve(
             needed_by: needed_by.clone(),
             why,
         })?;
-        // Node looks in the dependent's own node_modules, then each enclosing one.
-        let mut at = want.from.clone();
-        let nearest = loop {
-            let path = match &at {
-                Some(p) => format!("{p}/node_modules/{}", want.name),
-                None => format!("node_modules/{}", want.name),
-            };
-            if let Some(p) = tree.placed.get(&path) {
-                break Some(p);
-            }
-            match at {
-                Some(p) => at = tree.placed[&p].parent.clone(),
-                None => break None,
-            }
-        };
+        let nearest = nearest(&tree, &want);
         if let Some(found) = nearest {
             if npm_version(&found.release).is_some_and(|v| range.satisfies(&v)) {
                 continue;
@@ -194,17 +218,7 @@ pub fn resolve(
         if path.matches("/node_modules/").count() >= MAX_DEPTH {
             return Err(ResolveError::TooDeep(want.name));
         }
-        let satisfying = |r: &&PackageRelease| npm_version(r).is_some_and(|v| range.satisfies(&v));
-        let chosen = releases
-            .iter()
-            .filter(satisfying)
-            .find(|r| locked.get(&path) == Some(&r.version().to_string()))
-            .or_else(|| {
-                releases
-                    .iter()
-                    .filter(satisfying)
-                    .max_by(|a, b| a.version().cmp(b.version()))
-            });
+        let chosen = choose(releases, &range, locked.get(&path));
         let Some(chosen) = chosen else {
             if want.optional {
                 tree.skipped.push((needed_by, want.name, want.range));

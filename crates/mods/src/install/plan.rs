@@ -339,30 +339,15 @@ async fn plan_with(
             let current = installed
                 .get(&key)
                 .and_then(|i| Version::parse(&i.version).ok());
-            let (release, event) = match &want.pinned {
-                Some((id, infohash)) => pinned_release(&key, id, infohash, &pinned_events)?,
-                None => {
-                    let asked = Asked {
-                        want: &want,
-                        requested,
-                        current: current.as_ref(),
-                    };
-                    let Some(version) =
-                        version_to_install(&key, asked, info, &ranges, folder, opts)?
-                    else {
-                        continue;
-                    };
-                    if let Some(b) = info.blocking(&version) {
-                        return Err(blocked(&key, &version, b, info));
-                    }
-                    let resolution =
-                        info.resolve(&key, &version)
-                            .map_err(|source| ModError::Resolve {
-                                project: key.to_string(),
-                                source,
-                            })?;
-                    (resolution.release, resolution.event)
-                }
+            let asked = Asked {
+                want: &want,
+                requested,
+                current: current.as_ref(),
+            };
+            let Some((release, event)) =
+                release_for(&key, asked, info, &ranges, &pinned_events, folder, opts)?
+            else {
+                continue;
             };
             warnings.extend(fit_warnings(&key, &release, info, &ranges));
             check_game_version(&key, &release, folder, opts)?;
@@ -394,6 +379,35 @@ async fn plan_with(
         );
     }
     finish(folder, chosen, Vec::new(), optional, warnings, opts)
+}
+
+/// The release to plan for `key` as `asked`: the pinned event, or the version that fits
+/// `ranges` best; `None` when nothing needs to change.
+fn release_for(
+    key: &ModKey,
+    asked: Asked<'_>,
+    info: &ProjectInfo,
+    ranges: &[(VersionReq, String)],
+    pinned_events: &BTreeMap<EventId, Event>,
+    folder: &Folder<'_>,
+    opts: &PlanOptions,
+) -> Result<Option<(Release, Event)>, ModError> {
+    if let Some((id, infohash)) = &asked.want.pinned {
+        return pinned_release(key, id, infohash, pinned_events).map(Some);
+    }
+    let Some(version) = version_to_install(key, asked, info, ranges, folder, opts)? else {
+        return Ok(None);
+    };
+    if let Some(b) = info.blocking(&version) {
+        return Err(blocked(key, &version, b, info));
+    }
+    let resolution = info
+        .resolve(key, &version)
+        .map_err(|source| ModError::Resolve {
+            project: key.to_string(),
+            source,
+        })?;
+    Ok(Some((resolution.release, resolution.event)))
 }
 
 /// The release a collection pins for `key`: the pinned event, which must be that project's
