@@ -119,16 +119,7 @@ pub async fn run(
         source,
     })?;
     let store = open_store(&config, &data).await?;
-    let listener = TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|source| NodeError::Listen {
-            addr: config.http.listen,
-            source,
-        })?;
-    let http = listener.local_addr().map_err(|source| NodeError::Listen {
-        addr: config.http.listen,
-        source,
-    })?;
+    let (listener, http) = bind_http(config.http.listen).await?;
     let own_relay = format!("ws://{}/", loopback_for(http));
     let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
@@ -168,16 +159,7 @@ pub async fn run(
             served,
         },
     })?;
-    let app: Router = Router::new()
-        .route("/", get(root))
-        .with_state(Arc::new(Root {
-            relay: relay.clone(),
-            api: api_state.clone(),
-        }))
-        .merge(seedstr_pkg::views::server::router(views))
-        .merge(health::router(status))
-        .merge(api::router(api_state.clone()))
-        .merge(ui::router(api_state));
+    let app = app(&relay, api_state, views, status);
 
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
     let (stop_seeding, seeding_stopped) = tokio::sync::watch::channel(false);
@@ -192,24 +174,57 @@ pub async fn run(
 
     started(&addresses);
     // Commands find the node through this file; it goes when the node stops.
-    if let Err(e) = discovery::announce(
+    announce_node(
         &data,
         &NodeFile {
             http,
             torrent,
             pid: std::process::id(),
         },
-    ) {
-        tracing::warn!(
-            "writing {}: {e}; commands will not find this node",
-            data.join(discovery::NODE_FILE).display()
-        );
-    }
+    );
     let served = serve(listener, app, shutdown).await;
     discovery::withdraw(&data);
     let _ = stop_seeding.send(true);
     let _ = seeding.await;
     served.map_err(NodeError::Serve)
+}
+
+/// The HTTP listener on `addr`, and the address it is bound to.
+async fn bind_http(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
+    let listen = |source| NodeError::Listen { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(listen)?;
+    let bound = listener.local_addr().map_err(listen)?;
+    Ok((listener, bound))
+}
+
+/// Every route on the one port: the relay's WebSocket and NIP-11 at `/`, the registry views,
+/// `/health`, the API and the pages.
+fn app(
+    relay: &Arc<Relay>,
+    api: Arc<ApiState>,
+    views: Arc<ViewState>,
+    status: Arc<Status>,
+) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .with_state(Arc::new(Root {
+            relay: relay.clone(),
+            api: api.clone(),
+        }))
+        .merge(seedstr_pkg::views::server::router(views))
+        .merge(health::router(status))
+        .merge(api::router(api.clone()))
+        .merge(ui::router(api))
+}
+
+/// Writes the file commands find the node through; without it the node still serves.
+fn announce_node(data: &Path, file: &NodeFile) {
+    if let Err(e) = discovery::announce(data, file) {
+        tracing::warn!(
+            "writing {}: {e}; commands will not find this node",
+            data.join(discovery::NODE_FILE).display()
+        );
+    }
 }
 
 /// The seeder over the node's data folder, its news logged.

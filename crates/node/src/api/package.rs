@@ -123,25 +123,7 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<PackageP
         PackageName::parse(ecosystem, name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let name = package.as_str().to_owned();
 
-    // Every package release the store holds in this namespace: this package's own, and the
-    // candidates for its dependents, which the lookup then checks like any other.
-    // Checking a signature costs far more than reading a tag, so only events that name the
-    // package (as their own, or quoted in their manifest, where any dependency on it is) are
-    // read as releases.
-    let quoted = serde_json::to_string(&name).expect("a string serializes");
-    let names_it = |e: &Event| match first_tag_value(e, "package") {
-        Some(own) if own == name => true,
-        Some(_) => first_tag_value(e, "manifest").is_some_and(|m| m.contains(&quoted)),
-        None => false,
-    };
-    let stored: Vec<PackageRelease> = s
-        .events(json!({"kinds": [RELEASE_KIND]}))
-        .await?
-        .iter()
-        .filter(|e| names_it(e))
-        .filter_map(|e| PackageRelease::from_event(e).ok())
-        .filter(|p| p.name.ecosystem == ecosystem)
-        .collect();
+    let stored = stored_releases(s, ecosystem, &name).await?;
     let depends_on_it = |p: &PackageRelease| {
         p.dependencies()
             .is_ok_and(|deps| deps.iter().any(|d| d.name == name))
@@ -173,18 +155,7 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<PackageP
         Some(r) => r.publishers(&package.coordinate()),
         None => versions.iter().map(|p| p.signer()).collect(),
     };
-    let mut incidents = Vec::new();
-    for key in &publishers {
-        let address = package.coordinate().project_address(key);
-        incidents.extend(
-            incidents_of(s, &address)
-                .await?
-                .iter()
-                .filter(|(signer, i)| signer == key && !i.withdrawn)
-                .map(|(signer, i)| IncidentView::new(signer, i)),
-        );
-    }
-
+    let incidents = publisher_incidents(s, &package, &publishers).await?;
     let dependents = match &registry {
         Some(_) => dependents(catalog.accepted.iter().filter(|(n, _)| **n != name), &name),
         None => dependents(
@@ -231,6 +202,51 @@ pub async fn package_view(s: &ApiState, ns: &str, name: &str) -> Result<PackageP
         incidents,
         name,
     })
+}
+
+/// Every package release the store holds in `ecosystem` that names `name`: its own, and the
+/// candidates for its dependents, which the lookup then checks like any other.
+async fn stored_releases(
+    s: &ApiState,
+    ecosystem: Ecosystem,
+    name: &str,
+) -> Result<Vec<PackageRelease>, ApiError> {
+    // Checking a signature costs far more than reading a tag, so only events that name the
+    // package (as their own, or quoted in their manifest, where any dependency on it is) are
+    // read as releases.
+    let quoted = serde_json::to_string(name).expect("a string serializes");
+    let names_it = |e: &Event| match first_tag_value(e, "package") {
+        Some(own) if own == name => true,
+        Some(_) => first_tag_value(e, "manifest").is_some_and(|m| m.contains(&quoted)),
+        None => false,
+    };
+    Ok(s.events(json!({"kinds": [RELEASE_KIND]}))
+        .await?
+        .iter()
+        .filter(|e| names_it(e))
+        .filter_map(|e| PackageRelease::from_event(e).ok())
+        .filter(|p| p.name.ecosystem == ecosystem)
+        .collect())
+}
+
+/// Each publisher's own incidents about the package, not withdrawn.
+async fn publisher_incidents(
+    s: &ApiState,
+    package: &PackageName,
+    publishers: &BTreeSet<PublicKey>,
+) -> Result<Vec<IncidentView>, ApiError> {
+    let mut incidents = Vec::new();
+    for key in publishers {
+        let address = package.coordinate().project_address(key);
+        incidents.extend(
+            incidents_of(s, &address)
+                .await?
+                .iter()
+                .filter(|(signer, i)| signer == key && !i.withdrawn)
+                .map(|(signer, i)| IncidentView::new(signer, i)),
+        );
+    }
+    Ok(incidents)
 }
 
 /// `name` and `dependents` looked up as `pkg install` would, with the node's trusted
