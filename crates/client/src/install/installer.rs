@@ -15,7 +15,7 @@ use nostr::prelude::ToBech32;
 use seedstr_proto::release::{Release, Version};
 use seedstr_swarm::{create, FileDigest, Progress, Sources, Swarm};
 
-use super::lockfile::{Installed, LockedFile, Lockfile, LockfileError};
+use super::lockfile::{Installed, Lockfile, LockfileError};
 use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 use super::verify::{check_digest, check_file, FileProblem};
@@ -464,23 +464,7 @@ pub async fn install(
     let staging = staged.dir.clone();
     let torrent_file = staged.torrent_file.clone();
 
-    let installed = Installed {
-        author,
-        coordinate,
-        version: release.version.to_string(),
-        event_id,
-        infohash: release.infohash_hex(),
-        installed_at: seedstr_proto::clock::unix_now(),
-        files: release
-            .files
-            .iter()
-            .map(|f| LockedFile {
-                path: f.path.clone(),
-                sha256: hex::encode(f.sha256),
-                size: f.size,
-            })
-            .collect(),
-    };
+    let installed = Installed::of(&target.author, release, &resolution.event.id);
     commit_staged(root, lock, &staging, previous.as_ref(), installed)?;
     // Only leftovers remain (empty folders); the install is already committed.
     let _ = std::fs::remove_dir_all(&staging);

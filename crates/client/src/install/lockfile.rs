@@ -42,6 +42,33 @@ pub struct Installed {
     pub files: Vec<LockedFile>,
 }
 
+impl Installed {
+    /// The entry for `release`, signed by `author` as event `event_id`, installed now.
+    pub fn of(
+        author: &nostr::prelude::PublicKey,
+        release: &seedstr_proto::release::Release,
+        event_id: &nostr::prelude::EventId,
+    ) -> Installed {
+        Installed {
+            author: author.to_hex(),
+            coordinate: release.coordinate.to_string(),
+            version: release.version.to_string(),
+            event_id: event_id.to_hex(),
+            infohash: release.infohash_hex(),
+            installed_at: seedstr_proto::clock::unix_now(),
+            files: release
+                .files
+                .iter()
+                .map(|f| LockedFile {
+                    path: f.path.clone(),
+                    sha256: hex::encode(f.sha256),
+                    size: f.size,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What Seedstr installed in a root: the releases and the files each wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockfile {

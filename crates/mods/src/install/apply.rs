@@ -4,10 +4,10 @@
 //! commit leaves the folder exactly as it was.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use seedstr_client::install::{
-    commit, recover, stage_release, Change, InstallOptions, Installed, LockedFile, Step, STATE_DIR,
+    commit, recover, stage_release, Change, InstallOptions, Installed, Step, STATE_DIR,
 };
 use seedstr_swarm::Swarm;
 
@@ -33,6 +33,20 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
         path: path.to_owned(),
         source,
     }
+}
+
+/// Writes the plan's load-order file into the staging folder, to be placed with the mods.
+fn stage_load_order(root: &Path, game: &dyn GameAdapter, plan: &Plan) -> Result<PathBuf, ModError> {
+    let staged = root.join(STATE_DIR).join("staging").join(format!(
+        "{}.{}",
+        game.load_order_file(),
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    std::fs::create_dir_all(staged.parent().expect("in staging"))
+        .map_err(io("creating", &staged))?;
+    std::fs::write(&staged, game.render_load_order(&plan.load_order))
+        .map_err(io("writing", &staged))?;
+    Ok(staged)
 }
 
 /// Carries `plan` out in `root`: fetches and checks every release, then one transaction.
@@ -89,23 +103,7 @@ pub async fn apply(
                             .map(|f| f.path.clone()),
                     );
                 }
-                lock.upsert(Installed {
-                    author: key.author.to_hex(),
-                    coordinate: key.coordinate.to_string(),
-                    version: release.version.to_string(),
-                    event_id: event.id.to_hex(),
-                    infohash: release.infohash_hex(),
-                    installed_at: seedstr_proto::clock::unix_now(),
-                    files: release
-                        .files
-                        .iter()
-                        .map(|f| LockedFile {
-                            path: f.path.clone(),
-                            sha256: hex::encode(f.sha256),
-                            size: f.size,
-                        })
-                        .collect(),
-                });
+                lock.upsert(Installed::of(&key.author, release, &event.id));
                 applied.torrents.push((
                     release.infohash_hex(),
                     label.clone(),
@@ -117,14 +115,7 @@ pub async fn apply(
     }
     // The load-order file goes through the same transaction as the plugins it lists.
     let order_file = game.load_order_file();
-    let staged_order = root.join(STATE_DIR).join("staging").join(format!(
-        "{order_file}.{}",
-        hex::encode(rand::random::<[u8; 8]>())
-    ));
-    std::fs::create_dir_all(staged_order.parent().expect("in staging"))
-        .map_err(io("creating", &staged_order))?;
-    std::fs::write(&staged_order, game.render_load_order(&plan.load_order))
-        .map_err(io("writing", &staged_order))?;
+    let staged_order = stage_load_order(root, game, plan)?;
     change
         .place
         .push((order_file.to_owned(), staged_order.clone()));
