@@ -1,13 +1,15 @@
 //! `seedstr install`: resolve, fetch, verify and install a release, with a progress bar.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use seedstr_client::install::{install, register_for_seeding, InstallOptions, Outcome, Step};
+use seedstr_client::install::{
+    install, register_for_seeding, InstallOptions, InstallReport, Outcome, Step,
+};
 use seedstr_client::keys::store::home;
 use seedstr_client::resolve::target::Target;
 
@@ -117,6 +119,12 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         print_json(&report);
         return Ok(());
     }
+    print_report(&report, &root);
+    Ok(())
+}
+
+/// The install's report for a terminal: warnings on stderr, what was done on stdout.
+fn print_report(report: &InstallReport, root: &Path) {
     for r in &report.rejected {
         eprintln!(
             "warning: refused event {} ({}): {}",
@@ -167,5 +175,4 @@ fn install_now(args: &InstallArgs) -> Result<()> {
             report.chain.links.len()
         ),
     }
-    Ok(())
 }
