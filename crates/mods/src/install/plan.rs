@@ -265,6 +265,18 @@ pub async fn plan_rollback(
     plan_with(folder, &wants, &opts, catalog).await
 }
 
+/// Refuses a project of another game: its namespace must be the folder's game.
+fn same_game(key: &ModKey, game: &dyn GameAdapter) -> Result<(), ModError> {
+    if key.coordinate.ns == game.id() {
+        return Ok(());
+    }
+    Err(ModError::ForeignGame {
+        project: key.to_string(),
+        found: key.coordinate.ns.clone(),
+        game: game.id().to_owned(),
+    })
+}
+
 /// [`plan_install`], starting from what is already known of some projects.
 async fn plan_with(
     folder: &Folder<'_>,
@@ -275,19 +287,15 @@ async fn plan_with(
     let installed = folder.installed();
     let game = folder.game;
     for w in wants {
-        if w.key.coordinate.ns != game.id() {
-            return Err(ModError::ForeignGame {
-                project: w.key.to_string(),
-                found: w.key.coordinate.ns.clone(),
-                game: game.id().to_owned(),
-            });
-        }
+        same_game(&w.key, game)?;
     }
-    let mut pinned_events: BTreeMap<EventId, Event> = BTreeMap::new();
     let pins: Vec<EventId> = wants.iter().filter_map(|w| w.pinned.map(|p| p.0)).collect();
-    for e in fetch_events(&opts.relays, opts.relay_timeout, &pins).await? {
-        pinned_events.insert(e.id, e);
-    }
+    let pinned_events: BTreeMap<EventId, Event> =
+        fetch_events(&opts.relays, opts.relay_timeout, &pins)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
 
     let mut chosen: BTreeMap<ModKey, Chosen> = BTreeMap::new();
     let mut optional = Vec::new();
@@ -319,13 +327,7 @@ async fn plan_with(
         let mut next = Vec::new();
         for (want, by, requested) in std::mem::take(&mut queue) {
             let key = want.key.clone();
-            if key.coordinate.ns != game.id() {
-                return Err(ModError::ForeignGame {
-                    project: key.to_string(),
-                    found: key.coordinate.ns.clone(),
-                    game: game.id().to_owned(),
-                });
-            }
+            same_game(&key, game)?;
             let info = &catalog[&key];
             let ranges = constraints(&key, &chosen, folder, &installed);
             // Already chosen this run (pinned, or named) and fitting: a dependency changes nothing.
