@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::release::FileView;
 use super::{ApiError, ApiState};
 use crate::config::Uploads;
+use seedstr_proto::release::ReleaseFile;
 
 /// Who may upload, and how much.
 #[derive(Debug, Clone, Copy)]
@@ -157,11 +158,7 @@ pub async fn upload(
         files: torrent
             .files
             .iter()
-            .map(|f| FileView {
-                path: f.path.clone(),
-                size: f.size,
-                sha256: hex::encode(f.sha256),
-            })
+            .map(|f| FileView::from(&ReleaseFile::from(f)))
             .collect(),
         name: torrent.name,
     }))

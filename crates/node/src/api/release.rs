@@ -13,7 +13,7 @@ use seedstr_mods::events::curation::{CompatReport, Review};
 use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
 use seedstr_mods::page::{project_page, PageError, ProjectPage};
 use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
-use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
+use seedstr_proto::release::{Project, Release, ReleaseFile, PROJECT_KIND, RELEASE_KIND};
 use serde::Serialize;
 use serde_json::json;
 
@@ -170,6 +170,16 @@ pub struct FileView {
     pub sha256: String,
 }
 
+impl From<&ReleaseFile> for FileView {
+    fn from(f: &ReleaseFile) -> FileView {
+        FileView {
+            path: f.path.clone(),
+            size: f.size,
+            sha256: hex::encode(f.sha256),
+        }
+    }
+}
+
 /// One dependency.
 #[derive(Debug, Serialize)]
 pub struct DependencyView {
@@ -293,15 +303,7 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<ReleaseView, ApiEr
         infohash: r.infohash_hex(),
         magnet: r.magnet(),
         size: r.total_size(),
-        files: r
-            .files
-            .iter()
-            .map(|f| FileView {
-                path: f.path.clone(),
-                size: f.size,
-                sha256: hex::encode(f.sha256),
-            })
-            .collect(),
+        files: r.files.iter().map(FileView::from).collect(),
         mirrors: r.mirrors.clone(),
         trackers: r.trackers.clone(),
         changelog: r.changelog.clone(),
