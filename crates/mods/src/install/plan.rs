@@ -265,6 +265,30 @@ pub async fn plan_rollback(
     plan_with(folder, &wants, &opts, catalog).await
 }
 
+/// Adds to `catalog` the projects among `keys` it lacks, from the relays (or the feeds).
+async fn fetch_missing(
+    catalog: &mut BTreeMap<ModKey, ProjectInfo>,
+    keys: impl Iterator<Item = &ModKey>,
+    opts: &PlanOptions,
+) -> Result<(), ModError> {
+    let missing: Vec<ModKey> = keys
+        .filter(|k| !catalog.contains_key(*k))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    catalog.extend(
+        fetch_projects(
+            &opts.relays,
+            opts.relay_timeout,
+            &missing,
+            opts.feeds.as_deref(),
+        )
+        .await?,
+    );
+    Ok(())
+}
+
 /// Refuses a project of another game: its namespace must be the folder's game.
 fn same_game(key: &ModKey, game: &dyn GameAdapter) -> Result<(), ModError> {
     if key.coordinate.ns == game.id() {
@@ -308,22 +332,8 @@ async fn plan_with(
         if rounds > 64 {
             return Err(ModError::Unsettled(rounds));
         }
-        let missing: Vec<ModKey> = queue
-            .iter()
-            .map(|(w, _, _)| w.key.clone())
-            .filter(|k| !catalog.contains_key(k))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        catalog.extend(
-            fetch_projects(
-                &opts.relays,
-                opts.relay_timeout,
-                &missing,
-                opts.feeds.as_deref(),
-            )
-            .await?,
-        );
+        let missing = queue.iter().map(|(w, _, _)| &w.key);
+        fetch_missing(&mut catalog, missing, opts).await?;
         let mut next = Vec::new();
         for (want, by, requested) in std::mem::take(&mut queue) {
             let key = want.key.clone();

@@ -10,7 +10,7 @@ use seedstr_client::display::human_bytes;
 use super::packages::package_link;
 use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
-use crate::api::release::{project_view, release_view, SeedersState};
+use crate::api::release::{project_view, release_view, ReleaseView, SeedersState};
 use crate::api::search::find;
 use crate::api::status::status_view;
 use crate::api::ApiState;
@@ -240,33 +240,11 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
     page(&title, "", body).into_response()
 }
 
-/// `GET /r/<npub>/<ns>.<slug>[@<version>]`.
-pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<String>) -> Response {
-    let r = match release_view(&state, &target).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e),
-    };
-    let (author, coordinate, version) = (&r.author, &r.coordinate, &r.version);
+/// A release's facts: what was checked, where its bytes are.
+fn facts(r: &ReleaseView) -> Markup {
     let v = &r.verification;
-    let title = match (&r.package, &r.name) {
-        (Some(package), _) => format!("{} {version}", package.name),
-        (None, Some(name)) => format!("{name} {version}"),
-        _ => format!("{coordinate} {version}"),
-    };
     let chain = v.chain.links.len();
-    let blocked = v.blocked_by.is_some();
-    let body = html! {
-        (incident_banners(&v.incidents))
-        h1 { (title)
-            @if blocked { span.badge.bad { "blocked" } } @else { span.badge.ok { "verified" } }
-        }
-        p.meta {
-            a href=(project_link(author, coordinate)) { code { (coordinate) } }
-            " by " a href=(author_link(author)) { code { (author) } } " · published " (date(r.published_at))
-            @if let Some(package) = &r.package {
-                " · " a href=(package_link(coordinate.split('.').next().unwrap_or_default(), &package.name)) { "package page" }
-            }
-        }
+    html! {
         dl.facts {
             dt { "Signature" } dd { "valid (checked by this node)" }
             dt { "Supersedes chain" } dd {
@@ -283,33 +261,12 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
             }
             dt { "Event" } dd.hash { (r.event_id) }
         }
-        h2 { "Files" }
-        @let spec = format!("{author}/{coordinate}@{version}");
-        table.files {
-            thead { tr { th { "Path" } th { "Size" } th { "SHA-256" } } }
-            tbody {
-                @for f in &r.files {
-                    tr {
-                        td {
-                            code { (f.path) }
-                            @if !blocked {
-                                " " a.download href=(download_link(&spec, &f.path)) { "download" }
-                            }
-                        }
-                        td { (human_bytes(f.size)) }
-                        td.hash { (f.sha256) }
-                    }
-                }
-            }
-        }
-        @if !r.changelog.is_empty() {
-            h2 { "Changelog" }
-            (text_block(&r.changelog))
-        }
-        @if !r.dependencies.is_empty() {
-            h2 { "Dependencies" }
-            ul { @for d in &r.dependencies { li { code { (d.address) } " " (d.versions) " (" (d.kind) ")" } } }
-        }
+    }
+}
+
+/// What people said of a release: reviews and compatibility reports.
+fn community(r: &ReleaseView) -> Markup {
+    html! {
         h2 { "Reviews" }
         @let reviews = &r.reviews.items;
         @if reviews.is_empty() {
@@ -340,6 +297,64 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
                 }
             }
         }
+    }
+}
+
+/// `GET /r/<npub>/<ns>.<slug>[@<version>]`.
+pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<String>) -> Response {
+    let r = match release_view(&state, &target).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e),
+    };
+    let (author, coordinate, version) = (&r.author, &r.coordinate, &r.version);
+    let v = &r.verification;
+    let title = match (&r.package, &r.name) {
+        (Some(package), _) => format!("{} {version}", package.name),
+        (None, Some(name)) => format!("{name} {version}"),
+        _ => format!("{coordinate} {version}"),
+    };
+    let blocked = v.blocked_by.is_some();
+    let body = html! {
+        (incident_banners(&v.incidents))
+        h1 { (title)
+            @if blocked { span.badge.bad { "blocked" } } @else { span.badge.ok { "verified" } }
+        }
+        p.meta {
+            a href=(project_link(author, coordinate)) { code { (coordinate) } }
+            " by " a href=(author_link(author)) { code { (author) } } " · published " (date(r.published_at))
+            @if let Some(package) = &r.package {
+                " · " a href=(package_link(coordinate.split('.').next().unwrap_or_default(), &package.name)) { "package page" }
+            }
+        }
+        (facts(&r))
+        h2 { "Files" }
+        @let spec = format!("{author}/{coordinate}@{version}");
+        table.files {
+            thead { tr { th { "Path" } th { "Size" } th { "SHA-256" } } }
+            tbody {
+                @for f in &r.files {
+                    tr {
+                        td {
+                            code { (f.path) }
+                            @if !blocked {
+                                " " a.download href=(download_link(&spec, &f.path)) { "download" }
+                            }
+                        }
+                        td { (human_bytes(f.size)) }
+                        td.hash { (f.sha256) }
+                    }
+                }
+            }
+        }
+        @if !r.changelog.is_empty() {
+            h2 { "Changelog" }
+            (text_block(&r.changelog))
+        }
+        @if !r.dependencies.is_empty() {
+            h2 { "Dependencies" }
+            ul { @for d in &r.dependencies { li { code { (d.address) } " " (d.versions) " (" (d.kind) ")" } } }
+        }
+        (community(&r))
         @if !v.rejected.is_empty() {
             h2 { "Refused events claiming this project" }
             ul { @for x in &v.rejected { li { code { (short(&x.event_id)) } ": " (x.reason) } } }
