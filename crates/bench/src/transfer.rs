@@ -1,4 +1,4 @@
-//! `seedstr bench transfer`: one loopback transfer of a large payload, four ways, in one run.
+//! `seedstr-bench transfer`: one loopback transfer of a large payload, four ways, in one run.
 //!
 //! - the SHA-256 ceiling: the machine's hash speed in memory (aws-lc through librqbit's
 //!   wrapper, and the `sha2` crate) and our verifier's speed over the payload file in the page
@@ -37,6 +37,10 @@ pub struct TransferBench {
     /// Skip the libtorrent pair.
     #[arg(long)]
     no_libtorrent: bool,
+    /// The `seedstr` binary that runs the relay and the seeder (default: the one beside this
+    /// program, as `cargo build` places them).
+    #[arg(long)]
+    seedstr: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -148,6 +152,232 @@ fn drain(lines: Lines) {
     std::thread::spawn(move || lines.for_each(drop));
 }
 
+/// The `seedstr` binary: the one given, or the one beside this program.
+fn seedstr_exe(b: &TransferBench) -> Result<PathBuf> {
+    let path = match &b.seedstr {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()?
+            .with_file_name(format!("seedstr{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !path.is_file() {
+        bail!(
+            "the transfer benchmark runs the relay and the seeder with {}, which does not exist: build it (`cargo build -p seedstr`) or pass --seedstr PATH",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Our relay as a child process, and its URL.
+fn start_relay(exe: &Path, data: &Path) -> Result<(Child, String)> {
+    let (relay, line, rest) = first_line(
+        Command::new(exe)
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-rate-limits",
+                "--data",
+            ])
+            .arg(data)
+            .env("SEEDSTR_LOG", "warn"),
+    )?;
+    let url = line
+        .trim()
+        .strip_prefix("seedstr relay listening on ")
+        .with_context(|| format!("unexpected relay output {line:?}"))?
+        .to_owned();
+    drain(rest);
+    Ok((relay, url))
+}
+
+/// `seedstr seed` in its own process, as on a real network (and as the libtorrent pair runs),
+/// serving the published payload from `dir`; returns once it seeds it, with its address.
+fn start_seeder(
+    exe: &Path,
+    home: &Path,
+    published: &seedstr_client::publish::PublishReport,
+    dir: &Path,
+) -> Result<(Child, std::net::SocketAddr)> {
+    SeedRegistry::new(home).add(
+        &SeedEntry {
+            infohash: published.infohash.clone(),
+            release: published.release.clone(),
+            dir: dir.to_owned(),
+            origin: Origin::Published,
+            trackers: vec![],
+        },
+        &published.torrent_file,
+    )?;
+    let (seeder, hello, mut lines) = first_line(
+        Command::new(exe)
+            .args([
+                "seed",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-dht",
+                "--json",
+                "--poll-secs",
+                "1",
+            ])
+            .env("SEEDSTR_HOME", home)
+            .env("SEEDSTR_LOG", "warn"),
+    )?;
+    let hello: Value = serde_json::from_str(&hello)?;
+    let addr = hello["listening"]
+        .as_str()
+        .with_context(|| format!("seedstr seed said {hello}"))?
+        .parse()?;
+    // Wait for its initial check of the payload.
+    loop {
+        let line = lines.next().context("seedstr seed exited")??;
+        if line.contains("\"seeding\"") {
+            break;
+        }
+    }
+    drain(lines);
+    Ok((seeder, addr))
+}
+
+/// Publishes the payload in `dir` to `relay` as `generic.bench@1.0.0`, hashed where it lies.
+async fn publish_payload(
+    keys: &Keys,
+    dir: &Path,
+    relay: &str,
+) -> Result<seedstr_client::publish::PublishReport> {
+    Ok(publish(
+        keys,
+        &PublishRequest {
+            path: dir.to_owned(),
+            coordinate: Coordinate::new("generic", "bench")?,
+            version: Version::new(1, 0, 0),
+            relays: vec![relay.to_owned()],
+            mirrors: vec![],
+            trackers: vec![],
+            changelog: String::new(),
+            dependencies: vec![],
+            game_versions: vec![],
+            zap_target: None,
+            package: None,
+            name: None,
+            summary: None,
+            description: None,
+            relay_timeout: Duration::from_secs(10),
+            // Measured as published: the payload hashed where it lies.
+            seed_from: SeedFrom::InPlace,
+        },
+    )
+    .await?)
+}
+
+/// Installs the published release from `seeder` into `root`, timing each phase.
+async fn timed_install(
+    keys: &Keys,
+    relay: &str,
+    seeder: std::net::SocketAddr,
+    work: &Path,
+) -> Result<(Duration, Vec<String>, u64)> {
+    let fetcher = Swarm::start(SwarmOptions {
+        listen: Some("127.0.0.1:0".parse().expect("an address")),
+        ..Default::default()
+    })
+    .await?;
+    let root = work.join("root");
+    let target = Target {
+        author: keys.public_key(),
+        coordinate: Coordinate::new("generic", "bench")?,
+        version: None,
+    };
+    let marks = std::sync::Mutex::new(Vec::<(&'static str, Duration)>::new());
+    let t = Instant::now();
+    let mark = |what: &'static str| {
+        let mut m = marks.lock().expect("not poisoned");
+        if m.last().map(|(w, _)| *w) != Some(what) {
+            m.push((what, t.elapsed()));
+        }
+    };
+    let report = install(
+        &fetcher,
+        &root,
+        &target,
+        &InstallOptions {
+            relays: vec![relay.to_owned()],
+            relay_timeout: Duration::from_secs(10),
+            allow_downgrade: false,
+            peers: vec![seeder],
+            stall_timeout: Duration::from_secs(60),
+            home: work.join("fetch-home"),
+            dht: None,
+            dht_node: None,
+        },
+        &|step| match step {
+            Step::Resolved { .. } => mark("resolved"),
+            Step::Metadata { .. } => mark("metadata"),
+            Step::Transfer { progress, .. } if progress.done_bytes > 0 => mark("first bytes"),
+            Step::Verifying => mark("fetched"),
+            _ => {}
+        },
+    )
+    .await?;
+    let took = t.elapsed();
+    let phases = marks
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .map(|(w, d)| format!("{w} at {:.2} s", d.as_secs_f64()))
+        .collect();
+    fetcher.stop().await;
+    std::fs::remove_dir_all(&root)?;
+    Ok((took, phases, report.bytes))
+}
+
+/// The same payload between two libtorrent peers: seconds and MB/s, as libtorrent times it.
+fn libtorrent_pair(
+    b: &TransferBench,
+    work: &Path,
+    torrent: &[u8],
+    save: &Path,
+) -> Result<(f64, f64)> {
+    let script = b
+        .lt_script
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_peer.py"));
+    let torrent_path = work.join("bench.torrent");
+    std::fs::write(&torrent_path, torrent)?;
+    let (_lt_seed, hello, rest) = first_line(
+        Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg("seed")
+            .arg(&torrent_path)
+            .arg(save),
+    )?;
+    drain(rest);
+    let hello: Value = serde_json::from_str(&hello)
+        .with_context(|| format!("libtorrent seeder said {hello:?}"))?;
+    let addr = hello["listening"]
+        .as_str()
+        .with_context(|| format!("libtorrent seeder: {hello}"))?;
+    let out = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg("fetch")
+        .arg(&torrent_path)
+        .arg(work.join("lt-out"))
+        .arg(addr)
+        .output()?;
+    let done: Value = serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "libtorrent fetcher said {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    let secs = done["seconds"]
+        .as_f64()
+        .with_context(|| format!("libtorrent fetcher: {done}"))?;
+    let size = std::fs::metadata(save.join("bench-1.0.0").join("payload.bin"))?.len();
+    Ok((secs, size as f64 / 1e6 / secs))
+}
+
+/// Runs the four measurements and reports them.
 pub async fn run(b: &TransferBench) -> Result<Value> {
     let say = |line: String| {
         if b.json {
@@ -156,15 +386,16 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             println!("{line}");
         }
     };
+    let exe = seedstr_exe(b)?;
     let size = b.size_mib << 20;
     let work = tempfile::tempdir()?;
-    let name = "bench-1.0.0";
     let save = work.path().join("src");
-    let payload_dir = save.join(name);
+    let payload_dir = save.join("bench-1.0.0");
     let file = payload_dir.join("payload.bin");
     write_payload(&file, size)?;
 
-    let sample = vec![0xA5u8; 256 << 20];
+    // The hash ceiling over a sample in memory: at most 256 MiB, at least 1 MiB.
+    let sample = vec![0xA5u8; size.clamp(1 << 20, 256 << 20) as usize];
     let (aws_mem, rust_mem) = hash_in_memory(&sample);
     drop(sample);
     let t = Instant::now();
@@ -181,54 +412,10 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
         mbps(size, raw)
     ));
 
-    // A real relay, as a child process of this binary.
-    let exe = std::env::current_exe()?;
-    let relay_data = work.path().join("relay");
-    let (_relay, line, rest) = first_line(
-        Command::new(&exe)
-            .args([
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-rate-limits",
-                "--data",
-            ])
-            .arg(&relay_data)
-            .env("SEEDSTR_LOG", "warn"),
-    )?;
-    let relay = line
-        .trim()
-        .strip_prefix("seedstr relay listening on ")
-        .with_context(|| format!("unexpected relay output {line:?}"))?
-        .to_owned();
-    drain(rest);
-
+    let (_relay, relay) = start_relay(&exe, &work.path().join("relay"))?;
     let keys = Keys::generate();
-    let coordinate = Coordinate::new("generic", "bench")?;
     let t = Instant::now();
-    let published = publish(
-        &keys,
-        &PublishRequest {
-            path: payload_dir.clone(),
-            coordinate: coordinate.clone(),
-            version: Version::new(1, 0, 0),
-            relays: vec![relay.clone()],
-            mirrors: vec![],
-            trackers: vec![],
-            changelog: String::new(),
-            dependencies: vec![],
-            game_versions: vec![],
-            zap_target: None,
-            package: None,
-            name: None,
-            summary: None,
-            description: None,
-            relay_timeout: Duration::from_secs(10),
-            // Measured as published: the payload hashed where it lies.
-            seed_from: SeedFrom::InPlace,
-        },
-    )
-    .await?;
+    let published = publish_payload(&keys, &payload_dir, &relay).await?;
     let publish_time = t.elapsed();
     say(format!(
         "publish (torrent + SHA-256 in one read, sign, send): {:.1} s, {:.0} MB/s",
@@ -236,99 +423,16 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
         mbps(size, publish_time)
     ));
 
-    // The seeder is `seedstr seed` in its own process, as on a real network (and as the
-    // libtorrent pair runs).
-    let seed_home = work.path().join("seed-home");
-    SeedRegistry::new(&seed_home).add(
-        &SeedEntry {
-            infohash: published.infohash.clone(),
-            release: published.release.clone(),
-            dir: payload_dir.clone(),
-            origin: Origin::Published,
-            trackers: vec![],
-        },
-        &published.torrent_file,
+    let (seeder, seeder_addr) = start_seeder(
+        &exe,
+        &work.path().join("seed-home"),
+        &published,
+        &payload_dir,
     )?;
-    let (seeder, hello, mut lines) = first_line(
-        Command::new(&exe)
-            .args([
-                "seed",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-dht",
-                "--json",
-                "--poll-secs",
-                "1",
-            ])
-            .env("SEEDSTR_HOME", &seed_home)
-            .env("SEEDSTR_LOG", "warn"),
-    )?;
-    let hello: Value = serde_json::from_str(&hello)?;
-    let seeder_addr: std::net::SocketAddr = hello["listening"]
-        .as_str()
-        .with_context(|| format!("seedstr seed said {hello}"))?
-        .parse()?;
-    // Wait for its initial check of the payload.
-    loop {
-        let line = lines.next().context("seedstr seed exited")??;
-        if line.contains("\"seeding\"") {
-            break;
-        }
-    }
-    drain(lines);
-    let loopback = || SwarmOptions {
-        listen: Some("127.0.0.1:0".parse().expect("an address")),
-        ..Default::default()
-    };
-    let fetcher = Swarm::start(loopback()).await?;
-    let root = work.path().join("root");
-    let target = Target {
-        author: keys.public_key(),
-        coordinate,
-        version: None,
-    };
-    let marks = std::sync::Mutex::new(Vec::<(&'static str, Duration)>::new());
-    let t = Instant::now();
-    let mark = |what: &'static str| {
-        let mut m = marks.lock().expect("not poisoned");
-        if m.last().map(|(w, _)| *w) != Some(what) {
-            m.push((what, t.elapsed()));
-        }
-    };
-    let report = install(
-        &fetcher,
-        &root,
-        &target,
-        &InstallOptions {
-            relays: vec![relay],
-            relay_timeout: Duration::from_secs(10),
-            allow_downgrade: false,
-            peers: vec![seeder_addr],
-            stall_timeout: Duration::from_secs(60),
-            home: work.path().join("fetch-home"),
-            dht: None,
-            dht_node: None,
-        },
-        &|step| match step {
-            Step::Resolved { .. } => mark("resolved"),
-            Step::Metadata { .. } => mark("metadata"),
-            Step::Transfer { progress, .. } if progress.done_bytes > 0 => mark("first bytes"),
-            Step::Verifying => mark("fetched"),
-            _ => {}
-        },
-    )
-    .await?;
-    let ours = t.elapsed();
-    let phases: Vec<String> = marks
-        .lock()
-        .expect("not poisoned")
-        .iter()
-        .map(|(w, d)| format!("{w} at {:.2} s", d.as_secs_f64()))
-        .collect();
-    fetcher.stop().await;
+    let (ours, phases, installed) = timed_install(&keys, &relay, seeder_addr, work.path()).await?;
     drop(seeder);
-    if report.bytes != size {
-        bail!("installed {} bytes, expected {size}", report.bytes);
+    if installed != size {
+        bail!("installed {installed} bytes, expected {size}");
     }
     say(format!(
         "seedstr install end to end: {:.2} s, {:.0} MB/s ({:.0}% of in-memory SHA-256, {:.0}% of the raw copy); {}",
@@ -338,45 +442,10 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
         100.0 * mbps(size, ours) / mbps(size, raw),
         phases.join(", ")
     ));
-    std::fs::remove_dir_all(&root)?;
 
     let mut lt = Value::Null;
     if !b.no_libtorrent {
-        let script = b.lt_script.clone().unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_peer.py")
-        });
-        let torrent_path = work.path().join("bench.torrent");
-        std::fs::write(&torrent_path, &published.torrent_file)?;
-        let (_lt_seed, hello, rest) = first_line(
-            Command::new("/usr/bin/python3")
-                .arg(&script)
-                .arg("seed")
-                .arg(&torrent_path)
-                .arg(&save),
-        )?;
-        drain(rest);
-        let hello: Value = serde_json::from_str(&hello)
-            .with_context(|| format!("libtorrent seeder said {hello:?}"))?;
-        let addr = hello["listening"]
-            .as_str()
-            .with_context(|| format!("libtorrent seeder: {hello}"))?;
-        let out = Command::new("/usr/bin/python3")
-            .arg(&script)
-            .arg("fetch")
-            .arg(&torrent_path)
-            .arg(work.path().join("lt-out"))
-            .arg(addr)
-            .output()?;
-        let done: Value = serde_json::from_slice(&out.stdout).with_context(|| {
-            format!(
-                "libtorrent fetcher said {:?}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })?;
-        let secs = done["seconds"]
-            .as_f64()
-            .with_context(|| format!("libtorrent fetcher: {done}"))?;
-        let rate = size as f64 / 1e6 / secs;
+        let (secs, rate) = libtorrent_pair(b, work.path(), &published.torrent_file, &save)?;
         say(format!(
             "libtorrent → libtorrent (TCP, uTP off): {secs:.2} s, {rate:.0} MB/s; seedstr install is {:.0}% of that",
             100.0 * mbps(size, ours) / rate

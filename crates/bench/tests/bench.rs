@@ -119,3 +119,48 @@ fn the_dht_benchmark_reports_every_lookup() {
         assert_eq!(report[line]["samples"], 3, "{report}");
     }
 }
+
+#[test]
+fn the_transfer_benchmark_installs_through_a_real_seeder() {
+    let out = bench()
+        .args(["transfer", "--size-mib", "4", "--no-libtorrent", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["size_bytes"], 4 << 20, "{report}");
+    let install = &report["seedstr_install"];
+    assert!(install["seconds"].as_f64().unwrap() > 0.0, "{report}");
+    let phases: Vec<&str> = install["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        phases.iter().any(|p| p.starts_with("fetched at")),
+        "{phases:?}"
+    );
+    assert!(report["libtorrent_pair"].is_null(), "{report}");
+}
+
+#[test]
+fn the_transfer_benchmark_names_a_missing_seedstr_binary() {
+    let out = bench()
+        .args([
+            "transfer",
+            "--size-mib",
+            "1",
+            "--seedstr",
+            "/nonexistent/seedstr",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/seedstr"), "{err}");
+}
