@@ -68,6 +68,108 @@ pub struct RelayBench {
     pub json: bool,
 }
 
+/// The REQ latencies for three filter shapes, then one while other connections COUNT the
+/// whole store.
+async fn query_phases(
+    b: &RelayBench,
+    authors: &[String],
+    now: u64,
+    say: &dyn Fn(String),
+) -> Result<(Vec<Value>, Value)> {
+    let mut rng = SplitMix(now);
+    let pick_author =
+        |rng: &mut SplitMix| authors[rng.below(authors.len() as u64) as usize].clone();
+    let shapes: [(&str, Vec<Value>); 3] = [
+        (
+            "author+kind",
+            (0..b.queries)
+                .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
+                .collect(),
+        ),
+        (
+            "tag",
+            (0..b.queries)
+                .map(|_| json!({"#t": [corpus::topic(rng.below(b.topics.max(1) as u64) as usize)], "limit": b.query_limit}))
+                .collect(),
+        ),
+        (
+            "kind+since",
+            (0..b.queries)
+                .map(|_| {
+                    let since = now - 3_600 - rng.below(7 * 86_400);
+                    json!({"kinds": [7], "since": since, "limit": b.query_limit})
+                })
+                .collect(),
+        ),
+    ];
+    let mut queries = Vec::new();
+    for (name, filters) in shapes {
+        let q = query::run(&b.url, name, filters).await?;
+        say(format!(
+            "REQ {:<12} {} , {:.0} events each",
+            q.name, q.latency, q.mean_events
+        ));
+        queries.push(
+            json!({"filter": q.name, "latency": q.latency.to_json(), "mean_events": q.mean_events}),
+        );
+    }
+
+    let busy: Vec<Value> = (0..b.queries)
+        .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
+        .collect();
+    let (q, bg) =
+        query::run_under_load(&b.url, "author+kind", busy, json!({}), b.heavy_scans).await?;
+    say(format!(
+        "REQ author+kind while {} connections COUNT the whole store: {}; {} COUNTs done, {} refused{}",
+        b.heavy_scans,
+        q.latency,
+        bg.completed,
+        bg.refused,
+        bg.first_refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    ));
+    let under_load = json!({
+        "filter": q.name,
+        "heavy_connections": b.heavy_scans,
+        "latency": q.latency.to_json(),
+        "heavy_completed": bg.completed,
+        "heavy_refused": bg.refused,
+    });
+
+    Ok((queries, under_load))
+}
+
+/// Events sent one by one to many held subscriptions: how long each takes to reach them all.
+async fn fanout_phase(b: &RelayBench, say: &dyn Fn(String)) -> Result<Value> {
+    let publisher = Keys::generate();
+    let tag = format!("fanout-{}", &publisher.public_key().to_hex()[..12]);
+    let probes = (0..b.fanout_events)
+        .map(|n| corpus::tagged_event(&publisher, &tag, n))
+        .collect::<Result<Vec<_>>>()?;
+    let interval = Duration::from_millis(b.fanout_interval_ms);
+    let f = fanout::run(&b.url, b.subscribers, &tag, probes, interval).await?;
+    say(format!(
+        "fan-out to {} held connections, {} events: delivery {}; last subscriber {}; {} missing; handshakes {}",
+        f.subscribers, f.events, f.delivery, f.last_delivery, f.missing, f.connect
+    ));
+    if f.missing > 0 {
+        bail!(
+            "{} of {} fan-out deliveries never arrived",
+            f.missing,
+            f.subscribers * f.events
+        );
+    }
+
+    Ok(json!({
+        "subscribers": f.subscribers,
+        "events": f.events,
+        "interval_ms": ms(interval),
+        "delivery": f.delivery.to_json(),
+        "last_subscriber": f.last_delivery.to_json(),
+        "handshake": f.connect.to_json(),
+        "missing": f.missing,
+    }))
+}
+
 /// Runs every phase against the relay at `b.url` and returns the report.
 pub async fn run(b: &RelayBench) -> Result<Value> {
     if !(b.url.starts_with("ws://") || b.url.starts_with("wss://")) {
@@ -148,83 +250,8 @@ pub async fn run(b: &RelayBench) -> Result<Value> {
         paced.ok_latency
     ));
 
-    let mut rng = SplitMix(now);
-    let pick_author =
-        |rng: &mut SplitMix| authors[rng.below(authors.len() as u64) as usize].clone();
-    let shapes: [(&str, Vec<Value>); 3] = [
-        (
-            "author+kind",
-            (0..b.queries)
-                .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
-                .collect(),
-        ),
-        (
-            "tag",
-            (0..b.queries)
-                .map(|_| json!({"#t": [corpus::topic(rng.below(b.topics.max(1) as u64) as usize)], "limit": b.query_limit}))
-                .collect(),
-        ),
-        (
-            "kind+since",
-            (0..b.queries)
-                .map(|_| {
-                    let since = now - 3_600 - rng.below(7 * 86_400);
-                    json!({"kinds": [7], "since": since, "limit": b.query_limit})
-                })
-                .collect(),
-        ),
-    ];
-    let mut queries = Vec::new();
-    for (name, filters) in shapes {
-        let q = query::run(&b.url, name, filters).await?;
-        say(format!(
-            "REQ {:<12} {} , {:.0} events each",
-            q.name, q.latency, q.mean_events
-        ));
-        queries.push(
-            json!({"filter": q.name, "latency": q.latency.to_json(), "mean_events": q.mean_events}),
-        );
-    }
-
-    let busy: Vec<Value> = (0..b.queries)
-        .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
-        .collect();
-    let (q, bg) =
-        query::run_under_load(&b.url, "author+kind", busy, json!({}), b.heavy_scans).await?;
-    say(format!(
-        "REQ author+kind while {} connections COUNT the whole store: {}; {} COUNTs done, {} refused{}",
-        b.heavy_scans,
-        q.latency,
-        bg.completed,
-        bg.refused,
-        bg.first_refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-    ));
-    let under_load = json!({
-        "filter": q.name,
-        "heavy_connections": b.heavy_scans,
-        "latency": q.latency.to_json(),
-        "heavy_completed": bg.completed,
-        "heavy_refused": bg.refused,
-    });
-
-    let publisher = Keys::generate();
-    let tag = format!("fanout-{}", &publisher.public_key().to_hex()[..12]);
-    let probes = (0..b.fanout_events)
-        .map(|n| corpus::tagged_event(&publisher, &tag, n))
-        .collect::<Result<Vec<_>>>()?;
-    let interval = Duration::from_millis(b.fanout_interval_ms);
-    let f = fanout::run(&b.url, b.subscribers, &tag, probes, interval).await?;
-    say(format!(
-        "fan-out to {} held connections, {} events: delivery {}; last subscriber {}; {} missing; handshakes {}",
-        f.subscribers, f.events, f.delivery, f.last_delivery, f.missing, f.connect
-    ));
-    if f.missing > 0 {
-        bail!(
-            "{} of {} fan-out deliveries never arrived",
-            f.missing,
-            f.subscribers * f.events
-        );
-    }
+    let (queries, under_load) = query_phases(b, &authors, now, &say).await?;
+    let fanout = fanout_phase(b, &say).await?;
 
     Ok(json!({
         "url": b.url,
@@ -250,14 +277,6 @@ pub async fn run(b: &RelayBench) -> Result<Value> {
         },
         "queries": queries,
         "query_under_scans": under_load,
-        "fanout": {
-            "subscribers": f.subscribers,
-            "events": f.events,
-            "interval_ms": ms(interval),
-            "delivery": f.delivery.to_json(),
-            "last_subscriber": f.last_delivery.to_json(),
-            "handshake": f.connect.to_json(),
-            "missing": f.missing,
-        },
+        "fanout": fanout,
     }))
 }
