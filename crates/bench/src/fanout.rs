@@ -33,6 +33,35 @@ pub struct FanoutReport {
 /// How many handshakes run at once while the subscribers connect.
 const CONNECT_CONCURRENCY: usize = 64;
 
+/// Sends `events` one every `interval`, noting when each left, and waits for every `OK`.
+async fn publish_paced(
+    url: &str,
+    events: &[Prepared],
+    sent_at: &[AtomicU64],
+    t0: Instant,
+    interval: Duration,
+) -> Result<()> {
+    let mut publisher = RelayConn::connect(url).await?;
+    for (k, e) in events.iter().enumerate() {
+        sent_at[k].store((Instant::now() - t0).as_nanos() as u64, Ordering::Release);
+        publisher.send_text(e.wire.clone()).await?;
+        tokio::time::sleep(interval).await;
+    }
+    let mut accepted = 0;
+    while accepted < events.len() {
+        let Message::Text(t) = publisher.recv_message().await? else {
+            continue;
+        };
+        match parse_ok(t.as_str()) {
+            Some((_, true)) => accepted += 1,
+            Some((_, false)) => bail!("the relay refused a fan-out event: {t}"),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Holds `subscribers` subscriptions to `tag`, publishes `events` and times each delivery.
 pub async fn run(
     url: &str,
     subscribers: usize,
@@ -117,23 +146,7 @@ pub async fn run(
         bail!("only {held} of {subscribers} subscribers got their EOSE");
     }
 
-    let mut publisher = RelayConn::connect(url).await?;
-    for (k, e) in events.iter().enumerate() {
-        sent_at[k].store((Instant::now() - t0).as_nanos() as u64, Ordering::Release);
-        publisher.send_text(e.wire.clone()).await?;
-        tokio::time::sleep(interval).await;
-    }
-    let mut accepted = 0;
-    while accepted < events.len() {
-        let Message::Text(t) = publisher.recv_message().await? else {
-            continue;
-        };
-        match parse_ok(t.as_str()) {
-            Some((_, true)) => accepted += 1,
-            Some((_, false)) => bail!("the relay refused a fan-out event: {t}"),
-            None => {}
-        }
-    }
+    publish_paced(url, &events, &sent_at, t0, interval).await?;
 
     let mut connect = Latencies::default();
     let mut delivery = Latencies::default();
