@@ -49,6 +49,50 @@ fn pointer(n: u8, ts: i64) -> Vec<u8> {
     .expect("a small pointer")
 }
 
+/// Reads each pointer back: when the first verified answer, the newest answer and the whole
+/// lookup arrived. Every lookup must end at the newest `seq` written.
+async fn time_lookups(
+    reader: &DhtNode,
+    keys: &[SigningKey],
+    expected: &[i64],
+    salt: &[u8],
+) -> Result<(Latencies, Latencies, Latencies)> {
+    let (mut first, mut newest, mut complete) = (
+        Latencies::default(),
+        Latencies::default(),
+        Latencies::default(),
+    );
+    for (key, want) in keys.iter().zip(expected) {
+        let public = key.verifying_key().to_bytes();
+        let t = Instant::now();
+        let mut items = reader.items(&public, salt);
+        let mut best: Option<(i64, Duration)> = None;
+        let mut first_at = None;
+        while let Some(item) = items.next().await {
+            if FeedPointer::decode(item.value()).is_err() {
+                continue;
+            }
+            let at = t.elapsed();
+            first_at.get_or_insert(at);
+            if best.is_none_or(|(seq, _)| item.seq() > seq) {
+                best = Some((item.seq(), at));
+            }
+        }
+        let done = t.elapsed();
+        let (Some(first_at), Some((seq, newest_at))) = (first_at, best) else {
+            bail!("a lookup found no pointer for {}", hex::encode(public));
+        };
+        if seq != *want {
+            bail!("a lookup ended at seq {seq}, not the newest {want}");
+        }
+        first.push(first_at);
+        newest.push(newest_at);
+        complete.push(done);
+    }
+    Ok((first, newest, complete))
+}
+
+/// Builds the testnet, writes the pointers, then times their lookups.
 pub async fn run(b: &DhtBench) -> Result<Value> {
     let say = |line: String| {
         if b.json {
@@ -114,38 +158,8 @@ pub async fn run(b: &DhtBench) -> Result<Value> {
     ));
 
     let reader = DhtNode::join(&opts).await?;
-    let (mut first, mut newest, mut complete) = (
-        Latencies::default(),
-        Latencies::default(),
-        Latencies::default(),
-    );
-    for (key, want) in keys.iter().zip(&expected) {
-        let public = key.verifying_key().to_bytes();
-        let t = Instant::now();
-        let mut items = reader.items(&public, salt);
-        let mut best: Option<(i64, Duration)> = None;
-        let mut first_at = None;
-        while let Some(item) = items.next().await {
-            if FeedPointer::decode(item.value()).is_err() {
-                continue;
-            }
-            let at = t.elapsed();
-            first_at.get_or_insert(at);
-            if best.is_none_or(|(seq, _)| item.seq() > seq) {
-                best = Some((item.seq(), at));
-            }
-        }
-        let done = t.elapsed();
-        let (Some(first_at), Some((seq, newest_at))) = (first_at, best) else {
-            bail!("a lookup found no pointer for {}", hex::encode(public));
-        };
-        if seq != *want {
-            bail!("a lookup ended at seq {seq}, not the newest {want}");
-        }
-        first.push(first_at);
-        newest.push(newest_at);
-        complete.push(done);
-    }
+    let (mut first, mut newest, mut complete) =
+        time_lookups(&reader, &keys, &expected, salt).await?;
     let (first, newest, complete) = (first.summary(), newest.summary(), complete.summary());
     say(format!("first verified answer: {first}"));
     say(format!("newest answer: {newest}"));

@@ -11,7 +11,7 @@ use clap::Args;
 use nostr::prelude::Keys;
 use serde_json::{json, Value};
 
-use crate::corpus::{self, Corpus, Shape, SplitMix};
+use crate::corpus::{self, Corpus, Prepared, Shape, SplitMix};
 use crate::ingest::{self, Pace};
 use crate::stats::ms;
 use crate::{fanout, query, verify};
@@ -66,6 +66,70 @@ pub struct RelayBench {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Ingest flat out over the connections, then open-loop at a rate below it: throughput and
+/// the latency of each `OK`, as the report's `ingest` and `ok_latency`.
+async fn ingest_phases(
+    b: &RelayBench,
+    events: Arc<Vec<Prepared>>,
+    verify_ceiling: f64,
+    say: &dyn Fn(String),
+) -> Result<(Value, Value)> {
+    let total = b.events + b.latency_events;
+    let fill = ingest::run(
+        &b.url,
+        events.clone(),
+        0..b.events,
+        b.connections,
+        Pace::FlatOut,
+    )
+    .await?;
+    ingest::require_all_accepted("ingest", &fill)?;
+    let ingest_rate = fill.accepted_per_sec();
+    say(format!(
+        "ingest flat out over {} connections: {} events in {:.1} s = {:.0} events/s ({:.0}% of the verify ceiling); OK latency under saturation {}",
+        b.connections,
+        fill.accepted,
+        fill.elapsed.as_secs_f64(),
+        ingest_rate,
+        100.0 * ingest_rate / verify_ceiling,
+        fill.ok_latency
+    ));
+
+    let rate = b.rate.unwrap_or((ingest_rate / 2.0).max(1.0));
+    let paced = ingest::run(
+        &b.url,
+        events.clone(),
+        b.events..total,
+        b.connections,
+        Pace::Rate(rate),
+    )
+    .await?;
+    ingest::require_all_accepted("paced ingest", &paced)?;
+    say(format!(
+        "ingest open loop at {:.0} events/s offered: {:.0} events/s; OK latency {}",
+        rate,
+        paced.accepted_per_sec(),
+        paced.ok_latency
+    ));
+
+    Ok((
+        json!({
+            "connections": b.connections,
+            "events": fill.accepted,
+            "rejected": fill.rejected,
+            "seconds": fill.elapsed.as_secs_f64(),
+            "events_per_sec": ingest_rate,
+            "share_of_verify_ceiling": ingest_rate / verify_ceiling,
+            "ok_latency_saturated": fill.ok_latency.to_json(),
+        }),
+        json!({
+            "offered_per_sec": rate,
+            "events": paced.accepted,
+            "latency": paced.ok_latency.to_json(),
+        }),
+    ))
 }
 
 /// The REQ latencies for three filter shapes, then one while other connections COUNT the
@@ -213,42 +277,7 @@ pub async fn run(b: &RelayBench) -> Result<Value> {
         .collect();
     let events = Arc::new(corpus.events);
 
-    let fill = ingest::run(
-        &b.url,
-        events.clone(),
-        0..b.events,
-        b.connections,
-        Pace::FlatOut,
-    )
-    .await?;
-    ingest::require_all_accepted("ingest", &fill)?;
-    let ingest_rate = fill.accepted_per_sec();
-    say(format!(
-        "ingest flat out over {} connections: {} events in {:.1} s = {:.0} events/s ({:.0}% of the verify ceiling); OK latency under saturation {}",
-        b.connections,
-        fill.accepted,
-        fill.elapsed.as_secs_f64(),
-        ingest_rate,
-        100.0 * ingest_rate / v.signatures_per_sec,
-        fill.ok_latency
-    ));
-
-    let rate = b.rate.unwrap_or((ingest_rate / 2.0).max(1.0));
-    let paced = ingest::run(
-        &b.url,
-        events.clone(),
-        b.events..total,
-        b.connections,
-        Pace::Rate(rate),
-    )
-    .await?;
-    ingest::require_all_accepted("paced ingest", &paced)?;
-    say(format!(
-        "ingest open loop at {:.0} events/s offered: {:.0} events/s; OK latency {}",
-        rate,
-        paced.accepted_per_sec(),
-        paced.ok_latency
-    ));
+    let (ingest, ok_latency) = ingest_phases(b, events, v.signatures_per_sec, &say).await?;
 
     let (queries, under_load) = query_phases(b, &authors, now, &say).await?;
     let fanout = fanout_phase(b, &say).await?;
@@ -261,20 +290,8 @@ pub async fn run(b: &RelayBench) -> Result<Value> {
             "signatures_per_sec": v.signatures_per_sec,
             "parse_and_verify_per_sec": v.parse_and_verify_per_sec,
         },
-        "ingest": {
-            "connections": b.connections,
-            "events": fill.accepted,
-            "rejected": fill.rejected,
-            "seconds": fill.elapsed.as_secs_f64(),
-            "events_per_sec": ingest_rate,
-            "share_of_verify_ceiling": ingest_rate / v.signatures_per_sec,
-            "ok_latency_saturated": fill.ok_latency.to_json(),
-        },
-        "ok_latency": {
-            "offered_per_sec": rate,
-            "events": paced.accepted,
-            "latency": paced.ok_latency.to_json(),
-        },
+        "ingest": ingest,
+        "ok_latency": ok_latency,
         "queries": queries,
         "query_under_scans": under_load,
         "fanout": fanout,
