@@ -81,15 +81,19 @@ pub async fn publish_all(
 /// What a set of relays returned for one filter.
 #[derive(Debug, Default)]
 pub struct Gathered {
-    /// Distinct events, by id.
+    /// Distinct events, by id, each with a valid id and signature.
     pub events: Vec<Event>,
+    /// Copies dropped because their id or signature did not verify.
+    pub forged: usize,
     /// Relays that answered (with EOSE).
     pub answered: Vec<String>,
     /// Relays that could not be asked, and why.
     pub failed: Vec<(String, String)>,
 }
 
-/// Asks every relay for `filter` and merges the stored events.
+/// Asks every relay for `filter` and merges the stored events. Each copy is verified before it
+/// can stand for its id, so a relay's forged copy never displaces a valid one from another
+/// relay: verify, then select.
 pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> Gathered {
     let per_relay = relays.iter().map(|relay| async move {
         let ask = async {
@@ -112,7 +116,14 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
             Ok(events) => {
                 out.answered.push(relay);
                 for e in events {
-                    by_id.entry(e.id).or_insert(e);
+                    if by_id.contains_key(&e.id) {
+                        continue;
+                    }
+                    if e.verify().is_ok() {
+                        by_id.insert(e.id, e);
+                    } else {
+                        out.forged += 1;
+                    }
                 }
             }
             Err(why) => out.failed.push((relay, why)),
@@ -138,4 +149,84 @@ pub fn describe_answers(answers: &[PublishAnswer]) -> String {
         .map(|a| format!("{} ({})", a.relay, a.message))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::{SinkExt, StreamExt};
+    use nostr::prelude::*;
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+
+    use super::*;
+
+    /// A relay on loopback, written here, that answers every REQ with `events` sent as they are
+    /// (forgeries included), then EOSE.
+    async fn canned_relay(events: Vec<String>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let events = events.clone();
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok(Message::Text(text))) = ws.next().await {
+                        let msg: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                        if msg[0] != "REQ" {
+                            continue;
+                        }
+                        let sub = msg[1].to_string();
+                        for e in &events {
+                            let frame = format!("[\"EVENT\",{sub},{e}]");
+                            if ws.send(Message::text(frame)).await.is_err() {
+                                return;
+                            }
+                        }
+                        let _ = ws.send(Message::text(format!("[\"EOSE\",{sub}]"))).await;
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_forged_copy_of_an_id_does_not_displace_the_valid_one() {
+        let keys = Keys::generate();
+        let real = EventBuilder::new(Kind::TextNote, "the real note")
+            .finalize(&keys)
+            .unwrap();
+        // The same id, author and content, under a signature that does not verify.
+        let mut forged: Value = serde_json::from_str(&real.as_json()).unwrap();
+        forged["sig"] = json!("11".repeat(64));
+        // The hostile relay is asked first, so its copy arrives first.
+        let hostile = canned_relay(vec![forged.to_string()]).await;
+        let honest = canned_relay(vec![real.as_json()]).await;
+        let got = query_all(
+            &[hostile, honest],
+            &json!({"kinds": [1]}),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(got.answered.len(), 2, "{:?}", got.failed);
+        assert_eq!(got.events.len(), 1);
+        assert_eq!(got.events[0].sig, real.sig);
+        assert_eq!(got.forged, 1);
+    }
+
+    #[tokio::test]
+    async fn a_forged_event_alone_is_dropped_and_counted() {
+        let keys = Keys::generate();
+        let real = EventBuilder::new(Kind::TextNote, "signed")
+            .finalize(&keys)
+            .unwrap();
+        let mut forged: Value = serde_json::from_str(&real.as_json()).unwrap();
+        forged["content"] = json!("changed after signing");
+        let hostile = canned_relay(vec![forged.to_string()]).await;
+        let got = query_all(&[hostile], &json!({"kinds": [1]}), Duration::from_secs(10)).await;
+        assert!(got.events.is_empty());
+        assert_eq!(got.forged, 1);
+    }
 }
