@@ -644,6 +644,42 @@ fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere()
     let r = &page["versions"][0];
     assert_eq!(r["rating"]["reviews"], 2, "{page}");
     assert_eq!(r["rating"]["average"], 4.5, "{page}");
+
+    // The author withdraws the library version the collection pins: a pin does not outrank
+    // the author, so the collection no longer installs, and the refusal names the incident.
+    let inc = author.run(&[
+        "mod",
+        "incident",
+        "lib",
+        "--dir",
+        lib.to_str().unwrap(),
+        "--versions",
+        "=1.0.0",
+        "--summary",
+        "1.0.0 corrupts saves",
+        "--severity",
+        "critical",
+        "--id",
+        "lib-saves",
+        "--relay",
+        url,
+        "--no-dht",
+    ]);
+    assert!(
+        inc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inc.stderr)
+    );
+    let third = Person::new();
+    let refused_dir = work.path().join("refused");
+    let flags_three = player_flags(&refused_dir, url, &seeders);
+    let err = run_mod(
+        &third,
+        &with(&["collection", "install", &name], &flags_three),
+    )
+    .unwrap_err();
+    assert!(err.contains("lib-saves"), "{err}");
+    assert!(!refused_dir.join("Data/Lib.esm").exists());
 }
 
 #[test]

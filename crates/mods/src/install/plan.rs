@@ -405,7 +405,12 @@ fn release_for(
     opts: &PlanOptions,
 ) -> Result<Option<(Release, Event)>, ModError> {
     if let Some((id, infohash)) = &asked.want.pinned {
-        return pinned_release(key, id, infohash, pinned_events).map(Some);
+        // A pin does not outrank the author: a version they withdrew is refused here too.
+        let (release, event) = pinned_release(key, id, infohash, pinned_events)?;
+        if let Some(b) = info.blocking(&release.version) {
+            return Err(blocked(key, &release.version, b, info));
+        }
+        return Ok(Some((release, event)));
     }
     let Some(version) = version_to_install(key, asked, info, ranges, folder, opts)? else {
         return Ok(None);
