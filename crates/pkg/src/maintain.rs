@@ -160,13 +160,10 @@ async fn own_list(
         .collect();
     let filter = json!({"kinds": [REGISTRY_KIND], "authors": [me.to_hex()], "#d": [REGISTRY_D]});
     let gathered = query_all(&relays.urls, &filter, relays.timeout).await;
-    found.extend(
-        gathered
-            .events
-            .into_iter()
-            .filter(|e| e.pubkey == me && e.verify().is_ok()),
-    );
-    match found.iter().max_by_key(|e| (e.created_at, e.id)) {
+    // query_all kept only copies that verify.
+    found.extend(gathered.events.into_iter().filter(|e| e.pubkey == me));
+    // NIP-01's winner: the newest, and on a tie the lowest id.
+    match seedstr_proto::event::newest_by_address(&found).first() {
         Some(e) => Ok((RegistryList::from_event(e)?, Some(e.created_at))),
         None => Ok((RegistryList::default(), None)),
     }
