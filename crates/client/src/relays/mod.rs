@@ -83,8 +83,9 @@ pub async fn publish_all(
 pub struct Gathered {
     /// Distinct events, by id, each with a valid id and signature.
     pub events: Vec<Event>,
-    /// Copies dropped because their id or signature did not verify.
-    pub forged: usize,
+    /// Copies whose id or signature did not verify: never among `events`, kept apart so a
+    /// reader can name what it refused.
+    pub forged: Vec<Event>,
     /// Relays that answered (with EOSE).
     pub answered: Vec<String>,
     /// Relays that could not be asked, and why.
@@ -122,7 +123,7 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
                     if e.verify().is_ok() {
                         by_id.insert(e.id, e);
                     } else {
-                        out.forged += 1;
+                        out.forged.push(e);
                     }
                 }
             }
@@ -213,7 +214,7 @@ mod tests {
         assert_eq!(got.answered.len(), 2, "{:?}", got.failed);
         assert_eq!(got.events.len(), 1);
         assert_eq!(got.events[0].sig, real.sig);
-        assert_eq!(got.forged, 1);
+        assert_eq!(got.forged.len(), 1);
     }
 
     #[tokio::test]
@@ -227,6 +228,6 @@ mod tests {
         let hostile = canned_relay(vec![forged.to_string()]).await;
         let got = query_all(&[hostile], &json!({"kinds": [1]}), Duration::from_secs(10)).await;
         assert!(got.events.is_empty());
-        assert_eq!(got.forged, 1);
+        assert_eq!(got.forged.len(), 1);
     }
 }

@@ -132,7 +132,11 @@ pub async fn resolve(
     if gathered.answered.is_empty() {
         return Err(ResolveError::NoRelay(gathered.failed));
     }
-    let mut resolution = choose(target, &gathered.events)?;
+    // The forged copies go to `choose` too, which refuses them by name; it selects only among
+    // the releases that verify.
+    let mut events = gathered.events;
+    events.extend(gathered.forged);
+    let mut resolution = choose(target, &events)?;
     resolution.relays_answered = gathered.answered;
     resolution.relays_failed = gathered.failed;
     Ok(resolution)
