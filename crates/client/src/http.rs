@@ -29,7 +29,6 @@ pub enum HttpError {
     #[error("download broke off: {0}")]
     BrokeOff(String),
     /// The server sent more than the signed size: wrong bytes, whatever they are.
-    /// The body is longer than allowed.
     #[error("wrong bytes: more than the {max} bytes expected")]
     TooLarge {
         /// The most bytes allowed.
@@ -42,6 +41,12 @@ pub enum HttpError {
         path: std::path::PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// An answer is longer than the reader takes.
+    #[error("the answer is larger than {max} bytes")]
+    BodyTooLarge {
+        /// The most bytes taken.
+        max: usize,
     },
     /// The body is not a NIP-11 relay information document.
     #[error("not a NIP-11 document: {0}")]
@@ -101,7 +106,7 @@ pub async fn relay_operator(
     let url = relay_url
         .replacen("wss://", "https://", 1)
         .replacen("ws://", "http://", 1);
-    let mut response = http_client(timeout)
+    let response = http_client(timeout)
         .get(&url)
         .header("Accept", "application/nostr+json")
         .send()
@@ -110,21 +115,48 @@ pub async fn relay_operator(
     if !response.status().is_success() {
         return Err(HttpError::Status(response.status()));
     }
-    // Read as it arrives, and cut off past the cap rather than buffered whole.
+    let body = read_capped(response, MAX_NIP11_BYTES)
+        .await
+        .map_err(|e| match e {
+            HttpError::BodyTooLarge { max } => {
+                HttpError::NotNip11(format!("more than {max} bytes"))
+            }
+            other => other,
+        })?;
+    nip11_operator(&body)
+}
+
+/// The operator's `pubkey` in a NIP-11 document's bytes, if it names one.
+pub fn nip11_operator(body: &[u8]) -> Result<Option<String>, HttpError> {
+    if body.len() > MAX_NIP11_BYTES {
+        return Err(HttpError::NotNip11(format!(
+            "more than {MAX_NIP11_BYTES} bytes"
+        )));
+    }
+    let doc: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| HttpError::NotNip11(e.to_string()))?;
+    if !doc.is_object() {
+        return Err(HttpError::NotNip11("not a JSON object".into()));
+    }
+    Ok(doc["pubkey"].as_str().map(str::to_owned))
+}
+
+/// A response's body, read as it arrives and cut off past `max` bytes rather than buffered
+/// whole.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| HttpError::BrokeOff(e.to_string()))?
     {
-        if body.len() + chunk.len() > MAX_NIP11_BYTES {
-            return Err(HttpError::NotNip11(format!(
-                "more than {MAX_NIP11_BYTES} bytes"
-            )));
+        if body.len() + chunk.len() > max {
+            return Err(HttpError::BodyTooLarge { max });
         }
         body.extend_from_slice(&chunk);
     }
-    let doc: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| HttpError::NotNip11(e.to_string()))?;
-    Ok(doc["pubkey"].as_str().map(str::to_owned))
+    Ok(body)
 }

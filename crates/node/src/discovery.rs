@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use seedstr_client::files::durable::replace_file;
-use seedstr_client::http::http_client;
+use seedstr_client::http::{http_client, read_capped};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -73,6 +73,9 @@ pub enum NodeApiError {
     Refused(String),
 }
 
+/// The most a node's API answer may weigh (a status listing many payloads stays far below).
+const MAX_ANSWER_BYTES: usize = 16 << 20;
+
 impl RunningNode {
     /// `GET <path>` as JSON; Err names what failed, or the node's own error message.
     pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, NodeApiError> {
@@ -84,10 +87,11 @@ impl RunningNode {
             .await
             .map_err(|e| NodeApiError::Unreachable(format!("{url}: {e}")))?;
         let status = response.status();
-        let text = response
-            .text()
+        // Whatever answers on that port is read only up to a bound.
+        let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| NodeApiError::Unreadable(e.to_string()))?;
+            .map_err(|e| NodeApiError::Unreadable(format!("{url}: {e}")))?;
+        let text = String::from_utf8_lossy(&body);
         let value: Value = serde_json::from_str(&text)
             .map_err(|e| NodeApiError::Unreadable(format!("not JSON ({e}): {text}")))?;
         if status.is_success() {
