@@ -160,3 +160,45 @@ pub async fn read_capped(
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // A fixed seed and no regression files: the same cases on every run.
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Any bytes a relay sends are answered with a result, never a panic; only a JSON
+        /// object is a document.
+        #[test]
+        fn any_nip11_body_is_read_or_refused(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            if let Ok(found) = nip11_operator(&body) {
+                let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                prop_assert!(doc.is_object());
+                prop_assert_eq!(found, doc["pubkey"].as_str().map(str::to_owned));
+            }
+        }
+
+        /// Whatever the operator's key says, it comes back as written.
+        #[test]
+        fn the_operator_is_read_back(pubkey in "\\PC{0,80}", name in "\\PC{0,40}") {
+            let body = serde_json::json!({"name": name, "pubkey": pubkey}).to_string();
+            prop_assert_eq!(nip11_operator(body.as_bytes()).unwrap(), Some(pubkey));
+        }
+    }
+
+    #[test]
+    fn a_document_past_the_cap_is_refused_naming_it() {
+        let padding = "x".repeat(MAX_NIP11_BYTES);
+        let body = serde_json::json!({"pubkey": "ab", "description": padding}).to_string();
+        let err = nip11_operator(body.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
+    }
+}

@@ -129,3 +129,41 @@ pub fn collection_wants(collection: &Collection) -> Vec<Want> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use nostr::prelude::Keys;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // A fixed seed and no regression files: the same cases on every run.
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Any text typed or quoted as a collection address is read or refused, never a panic;
+        /// what is read names a `<game>.collection.<slug>`.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,120}") {
+            if let Ok((_, d)) = parse_collection_address(&text) {
+                prop_assert!(d.contains(".collection."));
+                prop_assert!(text.ends_with(&d));
+            }
+        }
+
+        /// A well-formed address comes back as the curator and the `d` it was made of.
+        #[test]
+        fn a_made_address_is_read_back(game in "[a-z][a-z0-9-]{0,20}", slug in "[a-z][a-z0-9-]{0,30}") {
+            prop_assume!(Coordinate::new(&game, &slug).is_ok());
+            let curator = Keys::generate().public_key();
+            let d = format!("{game}.collection.{slug}");
+            let (author, read) = parse_collection_address(&format!("{}/{d}", curator.to_hex())).unwrap();
+            prop_assert_eq!(author, curator);
+            prop_assert_eq!(read, d);
+        }
+    }
+}
