@@ -438,6 +438,15 @@ fn one_node_relays_seeds_serves_npm_and_stops_cleanly() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("invalid:"), "{body}");
 
+    // The seeder takes up the pad package on its next look at the registry.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(&node)["seeding"]["torrents"] != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the node never seeded the package"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // Commands find the running node and ask its API.
     let st = ok(&alice, &["status", "--json"]);
     assert_eq!(st["node"], format!("http://{}", node.http), "{st}");
