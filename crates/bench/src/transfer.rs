@@ -309,6 +309,7 @@ async fn timed_install(
             home: work.join("fetch-home"),
             dht: None,
             dht_node: None,
+            max_release_bytes: seedstr_client::install::DEFAULT_MAX_RELEASE_BYTES,
         },
         &|step| match step {
             Step::Resolved { .. } => mark("resolved"),

@@ -63,6 +63,7 @@ fn install_now(args: &InstallArgs) -> Result<()> {
         home: home(),
         dht: args.peer.dht_options(),
         dht_node: None,
+        max_release_bytes: args.peer.max_release_bytes,
     };
     let bar = if args.json {
         ProgressBar::hidden()

@@ -65,6 +65,7 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
             dht: None,
             // Peers are looked up through the seeder's DHT node, the process's one.
             dht_node: seeder.dht_state().node(),
+            max_release_bytes: a.peer.max_release_bytes,
         },
         retry_after: Duration::from_secs(a.retry_secs.max(1)),
         poll: Duration::from_secs(a.poll_secs.max(1)),

@@ -65,6 +65,10 @@ pub struct PeerArgs {
     /// Do not contact trackers named by releases.
     #[arg(long)]
     pub no_trackers: bool,
+    /// The largest release to fetch, in bytes (the sum of its signed file sizes); a release
+    /// declaring more is refused before any byte is fetched.
+    #[arg(long, env = "SEEDSTR_MAX_RELEASE_BYTES", default_value_t = seedstr_client::install::DEFAULT_MAX_RELEASE_BYTES)]
+    pub max_release_bytes: u64,
 }
 
 impl PeerArgs {

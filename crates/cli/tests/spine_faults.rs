@@ -143,17 +143,24 @@ async fn a_manifest_hash_the_swarms_bytes_do_not_match_installs_nothing() {
 struct WebMirror {
     child: Child,
     url: String,
+    log: tempfile::NamedTempFile,
 }
 
 impl WebMirror {
     fn start(dir: &Path) -> WebMirror {
+        // Each request's path goes to a log, so a test can tell that nothing was asked.
         let script = "import functools, http.server, sys\n\
-            h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
+            class H(http.server.SimpleHTTPRequestHandler):\n\
+            \x20   def log_message(self, fmt, *args):\n\
+            \x20       with open(sys.argv[2], 'a') as f: f.write(self.path + '\\n')\n\
+            h = functools.partial(H, directory=sys.argv[1])\n\
             s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n\
             print(s.server_address[1], flush=True)\n\
             s.serve_forever()\n";
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut child = Command::new("python3")
             .args(["-c", script, dir.to_str().unwrap()])
+            .arg(log.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -165,7 +172,17 @@ impl WebMirror {
         WebMirror {
             child,
             url: format!("http://127.0.0.1:{}", port.trim()),
+            log,
         }
+    }
+
+    /// The paths asked for so far.
+    fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
@@ -236,6 +253,77 @@ async fn mirrors_take_over_from_an_empty_swarm_and_their_bytes_are_checked() {
     assert!(err.contains("wrong bytes for \"Data/big.bin\""), "{err}");
     assert!(err.contains("SHA-256"), "{err}");
     assert_eq!(tree(&root), before);
+}
+
+/// Endless data, two ways: a release declaring more than the install's cap is refused before
+/// any byte is asked for, naming the cap; a mirror sending more than the signed size is cut
+/// off at that size and nothing is installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_data_declared_or_sent_is_refused_at_the_cap() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let src = work.path().join("src");
+    payload(&src);
+    let site = work.path().join("site");
+    write(&site, "long/Data/big.bin", &bytes(3_000_000, 3));
+    write(&site, "long/readme.txt", b"read me\n");
+    let mirror = WebMirror::start(&site);
+    let root = work.path().join("root");
+
+    // A terabyte declared: refused under the default 64 GiB cap, the mirror never asked.
+    let (huge, _) = release_for(&src, "huge", "1.0.0", |r| {
+        r.mirrors = vec![format!("{}/long", mirror.url)];
+        r.files.iter_mut().for_each(|f| f.size = 1 << 40);
+    });
+    send(&relay, &sign(&author, &huge)).await;
+    let err = install(
+        &player,
+        format!("{}/generic.huge", author.hex()),
+        &root,
+        &relay.url,
+        vec![],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("more than the 68719476736-byte cap"), "{err}");
+    assert!(err.contains("nothing was fetched"), "{err}");
+    assert_eq!(mirror.requests(), Vec::<String>::new());
+    assert_nothing_installed(&root);
+
+    // An honest 2 MB release, over a cap the user lowered: refused the same way.
+    let (honest, _) = release_for(&src, "tool", "1.0.0", |r| {
+        r.mirrors = vec![format!("{}/long", mirror.url)]
+    });
+    send(&relay, &sign(&author, &honest)).await;
+    let target = format!("{}/generic.tool", author.hex());
+    let (p, t, r) = (player.clone(), target.clone(), root.clone());
+    let relay_url = relay.url.clone();
+    let err = tokio::task::spawn_blocking(move || {
+        p.install(&t, &r, &relay_url, &[], &["--max-release-bytes", "1000000"])
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(err.contains("2000008 bytes"), "{err}");
+    assert!(err.contains("1000000-byte cap"), "{err}");
+    assert_eq!(mirror.requests(), Vec::<String>::new());
+
+    // Under the cap, the mirror sends 3 MB for a file signed at 2 MB: cut off, nothing installed.
+    let err = install(&player, target, &root, &relay.url, vec![])
+        .await
+        .unwrap_err();
+    assert!(err.contains("\"Data/big.bin\""), "{err}");
+    assert!(
+        err.contains("more than the 2000000 bytes expected"),
+        "{err}"
+    );
+    assert!(mirror.requests().contains(&"/long/Data/big.bin".to_owned()));
+    assert_nothing_installed(&root);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

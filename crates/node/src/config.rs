@@ -106,6 +106,9 @@ pub struct PackagesConfig {
     pub relay_timeout_secs: u64,
     /// Seconds the swarm may go without delivering an archive before mirrors are tried.
     pub stall_timeout_secs: u64,
+    /// The largest release the node downloads (the sum of its signed file sizes); larger ones
+    /// are refused before any byte is fetched.
+    pub max_release_bytes: u64,
 }
 
 impl Default for NodeConfig {
@@ -169,6 +172,7 @@ impl Default for PackagesConfig {
             relays: Vec::new(),
             relay_timeout_secs: 5,
             stall_timeout_secs: 60,
+            max_release_bytes: seedstr_client::install::DEFAULT_MAX_RELEASE_BYTES,
         }
     }
 }

@@ -292,6 +292,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         dht: config.dht.options(),
         // The process's one DHT node: downloads look peers up through it.
         dht_node: seeder.dht_state().node(),
+        max_release_bytes: config.packages.max_release_bytes,
     };
     // The relays lookups ask: the node's own first, then the configured ones.
     let relays: Vec<String> = std::iter::once(own_relay.to_owned())

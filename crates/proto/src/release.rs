@@ -83,6 +83,9 @@ pub enum ManifestError {
     /// No file.
     #[error("the release lists no files")]
     NoFiles,
+    /// The listed file sizes add up to more than 2^64 - 1 bytes.
+    #[error("the release's file sizes add up to more than 2^64 - 1 bytes")]
+    SizeOverflow,
     /// A path listed twice, or as a file and a folder.
     #[error("the release lists {0:?} twice, or as both a file and a folder")]
     DuplicatePath(String),
@@ -462,9 +465,12 @@ impl Release {
         format!("{}@{}", self.coordinate.d(), self.version)
     }
 
-    /// The payload's size in bytes.
+    /// The payload's size in bytes ([`Release::validate`] refuses sums that overflow; an
+    /// unvalidated release saturates rather than wraps).
     pub fn total_size(&self) -> u64 {
-        self.files.iter().map(|f| f.size).sum()
+        self.files
+            .iter()
+            .fold(0u64, |sum, f| sum.saturating_add(f.size))
     }
 
     /// The info hash, hex.
@@ -491,6 +497,10 @@ impl Release {
         if self.files.is_empty() {
             return Err(ManifestError::NoFiles);
         }
+        self.files
+            .iter()
+            .try_fold(0u64, |sum, f| sum.checked_add(f.size))
+            .ok_or(ManifestError::SizeOverflow)?;
         let mut seen = BTreeSet::new();
         for f in &self.files {
             check_payload_path(&f.path)?;
@@ -920,6 +930,15 @@ mod tests {
         assert!(e.to_string().contains("\"file\""), "{e}");
         let e = Release::from_event(&base(tag(["file", "a", &"00".repeat(32), "-1"]))).unwrap_err();
         assert!(e.to_string().contains("size"), "{e}");
+    }
+
+    #[test]
+    fn sizes_that_add_up_past_u64_are_refused() {
+        let mut r = sample();
+        assert!(r.files.len() >= 2);
+        r.files.iter_mut().for_each(|f| f.size = u64::MAX / 2 + 1);
+        assert!(matches!(r.validate(), Err(ManifestError::SizeOverflow)));
+        assert_eq!(r.total_size(), u64::MAX);
     }
 
     #[test]

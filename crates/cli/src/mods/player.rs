@@ -252,6 +252,7 @@ pub(super) fn carry_out(folder: &Folder<'_>, plan: Plan, args: &FolderArgs) -> R
         home: home(),
         dht: args.peer.dht_options(),
         dht_node: None,
+        max_release_bytes: args.peer.max_release_bytes,
     };
     let quiet = args.json;
     let on_step = move |release: &str, step: Step| {

@@ -50,6 +50,7 @@ impl LookupArgs {
             home: home.to_owned(),
             dht: self.peer.dht_options(),
             dht_node: None,
+            max_release_bytes: self.peer.max_release_bytes,
         };
         Ok((sources, fetch))
     }

@@ -29,6 +29,10 @@ use seedstr_dht::{DhtNode, DhtOptions};
 
 const STAGING: &str = "staging";
 
+/// The largest release an install fetches unless told otherwise: 64 GiB. A release declares
+/// its size, so a larger one is refused before any byte is fetched.
+pub const DEFAULT_MAX_RELEASE_BYTES: u64 = 64 << 30;
+
 /// How to install: where to ask and what to allow.
 #[derive(Debug, Clone)]
 pub struct InstallOptions {
@@ -51,6 +55,9 @@ pub struct InstallOptions {
     /// A DHT node this process already runs (a node's, a seeder's), used instead of joining
     /// a second one.
     pub dht_node: Option<DhtNode>,
+    /// The largest release (sum of its signed file sizes) to fetch; see
+    /// [`DEFAULT_MAX_RELEASE_BYTES`].
+    pub max_release_bytes: u64,
 }
 
 /// Registers what `report` installed into `root` for seeding from there (when the torrent is
@@ -297,6 +304,16 @@ pub enum InstallError {
         /// What is wrong with the file.
         problem: FileProblem,
     },
+    /// The release declares more bytes than this install may fetch.
+    #[error("{release} declares {declared} bytes ({}), more than the {cap}-byte cap ({}); nothing was fetched. Raise the cap (--max-release-bytes, or max_release_bytes in the node's [packages]) to install it", crate::display::human_bytes(*.declared), crate::display::human_bytes(*.cap))]
+    TooLarge {
+        /// The release's `d` tag.
+        release: String,
+        /// The sum of its signed file sizes.
+        declared: u64,
+        /// The cap in force.
+        cap: u64,
+    },
     /// The swarm stalled and the release names no mirror.
     #[error("the swarm did not deliver ({reason}); incomplete: {}; the release names no mirror. Run again to resume", incomplete.join(", "))]
     Stalled {
@@ -502,6 +519,13 @@ pub async fn stage_release(
     extra_peers: &[SocketAddr],
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<Staged, InstallError> {
+    if release.total_size() > opts.max_release_bytes {
+        return Err(InstallError::TooLarge {
+            release: release.d(),
+            declared: release.total_size(),
+            cap: opts.max_release_bytes,
+        });
+    }
     let staging = root
         .join(STATE_DIR)
         .join(STAGING)

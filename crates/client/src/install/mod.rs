@@ -9,7 +9,7 @@ pub mod verify;
 
 pub use installer::{
     install, register_for_seeding, register_installed, stage_release, InstallError, InstallOptions,
-    InstallReport, Outcome, Staged, Step,
+    InstallReport, Outcome, Staged, Step, DEFAULT_MAX_RELEASE_BYTES,
 };
 pub use lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 pub use transaction::{commit, recover, Change, TransactionError, STATE_DIR};
