@@ -6,6 +6,8 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use nostr::prelude::Event;
 use serde_json::{json, Value};
+
+use super::answer::RelayAnswer;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -34,7 +36,16 @@ pub enum ConnError {
     /// The relay closed the subscription (id, reason).
     #[error("subscription {0} closed by the relay: {1}")]
     SubscriptionClosed(String, String),
+    /// The relay sent more before its EOSE than one query takes (the cap, in words).
+    #[error("the relay sent more than {0} before the end of its stored events; cut off")]
+    Flood(String),
 }
+
+/// The most events one query takes before EOSE; relays cap their own answers far lower.
+pub const MAX_EVENTS_PER_QUERY: usize = 50_000;
+
+/// The most bytes of messages one query takes before EOSE.
+pub const MAX_QUERY_BYTES: usize = 64 << 20;
 
 /// One connection to a relay.
 pub struct RelayConn {
@@ -118,41 +129,51 @@ impl RelayConn {
         self.send_text(format!("[\"EVENT\",{event_json}]")).await?;
         loop {
             let m = self.recv().await?;
-            if m.first().and_then(Value::as_str) == Some("OK")
-                && m.get(1).and_then(Value::as_str) == Some(id)
+            if let Ok(RelayAnswer::Ok {
+                id: answered,
+                accepted,
+                message,
+            }) = RelayAnswer::from_parts(m)
             {
-                let ok = m.get(2).and_then(Value::as_bool).unwrap_or(false);
-                let msg = m.get(3).and_then(Value::as_str).unwrap_or("").to_string();
-                return Ok((ok, msg));
+                if answered == id {
+                    return Ok((accepted, message));
+                }
             }
         }
     }
 
-    /// Stored events for `filters` until EOSE. Other messages are skipped.
+    /// Stored events for `filters` until EOSE, unverified. Other messages are skipped. A relay
+    /// that sends more than [`MAX_EVENTS_PER_QUERY`] events or [`MAX_QUERY_BYTES`] bytes
+    /// before its EOSE is cut off with an error naming the cap.
     pub async fn query(&mut self, sub: &str, filters: &[Value]) -> Result<Vec<Event>, ConnError> {
         let mut req = vec![json!("REQ"), json!(sub)];
         req.extend(filters.iter().cloned());
         self.send(&Value::Array(req)).await?;
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         loop {
-            let m = self.recv().await?;
-            let kind = m.first().and_then(Value::as_str);
-            if m.get(1).and_then(Value::as_str) != Some(sub) {
+            let Message::Text(text) = self.recv_message().await? else {
+                continue;
+            };
+            bytes = bytes.saturating_add(text.len());
+            if bytes > MAX_QUERY_BYTES {
+                return Err(ConnError::Flood(format!("{MAX_QUERY_BYTES} bytes")));
+            }
+            let answer =
+                RelayAnswer::parse(text.as_str()).map_err(|e| ConnError::Garbled(e.to_string()))?;
+            if answer.subscription() != Some(sub) {
                 continue;
             }
-            match kind {
-                Some("EVENT") => {
-                    let ev = m
-                        .get(2)
-                        .ok_or_else(|| ConnError::Garbled("EVENT without event".into()))?;
-                    let ev = Event::from_json(ev.to_string())
-                        .map_err(|e| ConnError::Garbled(e.to_string()))?;
-                    out.push(ev);
+            match answer {
+                RelayAnswer::Event { event, .. } => {
+                    if out.len() == MAX_EVENTS_PER_QUERY {
+                        return Err(ConnError::Flood(format!("{MAX_EVENTS_PER_QUERY} events")));
+                    }
+                    out.push(*event);
                 }
-                Some("EOSE") => return Ok(out),
-                Some("CLOSED") => {
-                    let why = m.get(2).and_then(Value::as_str).unwrap_or("").to_string();
-                    return Err(ConnError::SubscriptionClosed(sub.to_string(), why));
+                RelayAnswer::Eose { .. } => return Ok(out),
+                RelayAnswer::Closed { reason, .. } => {
+                    return Err(ConnError::SubscriptionClosed(sub.to_string(), reason));
                 }
                 _ => {}
             }

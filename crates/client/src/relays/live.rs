@@ -8,6 +8,7 @@ use nostr::prelude::Event;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+use crate::relays::answer::RelayAnswer;
 use crate::relays::conn::{ConnError, RelayConn};
 
 /// What the subscription reports, relay by relay.
@@ -108,31 +109,31 @@ async fn session(
             Err(e) => return Err(e),
             Ok(m) => m,
         };
-        if m.get(1).and_then(Value::as_str) != Some(SUB) {
-            continue;
-        }
-        let note = match m.first().and_then(Value::as_str) {
-            Some("EVENT") => {
-                let Some(Ok(event)) = m.get(2).map(|v| Event::from_json(v.to_string())) else {
-                    tracing::warn!("{relay} sent an event that does not parse; skipped");
-                    continue;
-                };
+        let answer = match RelayAnswer::from_parts(m) {
+            Ok(a) if a.subscription() == Some(SUB) => a,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("{relay} sent a message that does not read ({e}); skipped");
+                continue;
+            }
+        };
+        let note = match answer {
+            RelayAnswer::Event { event, .. } => {
                 let at = event.created_at.as_secs();
                 *since = Some(since.map_or(at, |s| s.max(at)));
                 LiveNote::Event {
                     relay: relay.to_owned(),
-                    event: Box::new(event),
+                    event,
                 }
             }
-            Some("EOSE") => {
+            RelayAnswer::Eose { .. } => {
                 caught_up = true;
                 LiveNote::CaughtUp {
                     relay: relay.to_owned(),
                 }
             }
-            Some("CLOSED") => {
-                let why = m.get(2).and_then(Value::as_str).unwrap_or("").to_string();
-                return Err(ConnError::SubscriptionClosed(SUB.into(), why));
+            RelayAnswer::Closed { reason, .. } => {
+                return Err(ConnError::SubscriptionClosed(SUB.into(), reason));
             }
             _ => continue,
         };

@@ -3,6 +3,7 @@
 //! relay's answer. Below it: one connection, live subscriptions, negentropy sync, and the
 //! relays as an [`source::EventSource`].
 
+pub mod answer;
 pub mod conn;
 pub mod live;
 pub mod source;
@@ -229,5 +230,29 @@ mod tests {
         let got = query_all(&[hostile], &json!({"kinds": [1]}), Duration::from_secs(10)).await;
         assert!(got.events.is_empty());
         assert_eq!(got.forged.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_never_stops_sending_is_cut_off_at_the_cap() {
+        let keys = Keys::generate();
+        let real = EventBuilder::new(Kind::TextNote, "one of many")
+            .finalize(&keys)
+            .unwrap();
+        let flood = canned_relay(vec![real.as_json(); conn::MAX_EVENTS_PER_QUERY + 1]).await;
+        let honest = canned_relay(vec![real.as_json()]).await;
+        let got = query_all(
+            &[flood.clone(), honest],
+            &json!({"kinds": [1]}),
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(got.events.len(), 1);
+        assert_eq!(got.failed.len(), 1, "{:?}", got.failed);
+        assert_eq!(got.failed[0].0, flood);
+        assert!(
+            got.failed[0].1.contains("more than 50000 events"),
+            "{}",
+            got.failed[0].1
+        );
     }
 }
