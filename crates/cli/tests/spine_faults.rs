@@ -506,3 +506,190 @@ async fn files_of_another_install_or_of_nobody_are_not_overwritten() {
         b"mine, not seedstr's\n"
     );
 }
+
+/// `seedstr install --into <root> …` as a child process, its stderr lines sent to a channel.
+fn spawn_install(
+    person: &Person,
+    target: &str,
+    root: &Path,
+    relay: &str,
+    stall_secs: &str,
+    extra: &[&str],
+) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = person
+        .command(&[
+            "install",
+            target,
+            "--into",
+            root.to_str().unwrap(),
+            "--relay",
+            relay,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dht",
+            "--stall-timeout",
+            stall_secs,
+            "--json",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits (with a deadline) until the folder's lock file names `pid`.
+fn wait_for_holder(root: &Path, pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let lock = root.join(".seedstr/lock");
+    loop {
+        let text = std::fs::read_to_string(&lock).unwrap_or_default();
+        if text.contains(&format!("\"pid\":{pid},")) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} never took the lock: {text:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// One writer per install folder, with real processes: two installs started together both
+/// complete, one after the other; an install that finds the folder held says whom it waits
+/// for, and goes on once the holder is killed (the kernel drops a dead process's lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_installers_in_one_folder_take_turns() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let site = work.path().join("site");
+    let mut targets = Vec::new();
+    for slug in ["one", "two", "three"] {
+        let src = work.path().join(slug);
+        write(
+            &src,
+            &format!("{slug}/data.bin"),
+            &bytes(300_000, slug.len() as u32),
+        );
+        write(
+            &site,
+            &format!("{slug}/{slug}/data.bin"),
+            &std::fs::read(src.join(format!("{slug}/data.bin"))).unwrap(),
+        );
+        targets.push((slug, src));
+    }
+    let mirror = WebMirror::start(&site);
+    for (slug, src) in &targets {
+        let (r, _) = release_for(src, slug, "1.0.0", |r| {
+            r.mirrors = vec![format!("{}/{slug}", mirror.url)]
+        });
+        send(&relay, &sign(&author, &r)).await;
+    }
+    // A fourth release with neither seeder nor mirror: its installer waits for peers, holding
+    // the folder.
+    let stuck_src = work.path().join("stuck");
+    write(&stuck_src, "stuck/data.bin", b"never delivered");
+    let (stuck, _) = release_for(&stuck_src, "stuck", "1.0.0", |_| {});
+    send(&relay, &sign(&author, &stuck)).await;
+
+    let root = work.path().join("root");
+    let target = |slug: &str| format!("{}/generic.{slug}", author.hex());
+    let (player_ref, relay_url) = (player.clone(), relay.url.clone());
+    let (root2, t1, t2) = (root.clone(), target("one"), target("two"));
+    let outputs = tokio::task::spawn_blocking(move || {
+        let (a, _) = spawn_install(&player_ref, &t1, &root2, &relay_url, "5", &[]);
+        let (b, _) = spawn_install(&player_ref, &t2, &root2, &relay_url, "5", &[]);
+        [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()]
+    })
+    .await
+    .unwrap();
+    for out in &outputs {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("seedstr.lock")).unwrap()).unwrap();
+    let installed: Vec<&str> = lock["installs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["coordinate"].as_str().unwrap())
+        .collect();
+    assert_eq!(installed.len(), 2, "{lock}");
+    assert!(installed.contains(&"generic.one") && installed.contains(&"generic.two"));
+
+    let (player_ref, relay_url, root2) = (player.clone(), relay.url.clone(), root.clone());
+    let (t_stuck, t3) = (target("stuck"), target("three"));
+    // A "peer" that accepts connections and never says a word: the stuck installer waits on
+    // it, holding the folder.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mute_peer = mute.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let held: Vec<_> = mute.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let (waiter_out, waited_for) = tokio::task::spawn_blocking(move || {
+        let (mut holder, _) = spawn_install(
+            &player_ref,
+            &t_stuck,
+            &root2,
+            &relay_url,
+            "600",
+            &["--peer", &mute_peer],
+        );
+        wait_for_holder(&root2, holder.id());
+        let (waiter, lines) = spawn_install(&player_ref, &t3, &root2, &relay_url, "5", &[]);
+        let Some(waiting) = lines.iter().find(|l| l.contains("waiting for process")) else {
+            let _ = holder.kill();
+            let out = holder.wait_with_output().unwrap();
+            panic!(
+                "the second installer did not say whom it waits for; the holder printed {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        };
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+        (waiter.wait_with_output().unwrap(), (waiting, holder.id()))
+    })
+    .await
+    .unwrap();
+    let (waiting, holder_pid) = waited_for;
+    assert!(
+        waiting.contains(&format!("waiting for process {holder_pid} (")),
+        "{waiting}"
+    );
+    assert!(waiting.contains("install"), "{waiting}");
+    assert!(
+        waiter_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waiter_out.stdout)
+    );
+    assert!(root.join("three/data.bin").exists());
+    assert!(
+        !root.join("stuck").exists(),
+        "the killed install left files"
+    );
+    let verify = player.run(&["verify", root.to_str().unwrap(), "--json"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -1,6 +1,7 @@
 //! `pkg install`: what the project asks for, resolved over the releases the trusted registries
 //! allow, each archive fetched into the package store and checked, then laid out and locked.
 
+use seedstr_client::files::lock::{log_wait, FolderLock};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use seedstr_swarm::Swarm;
 
 use crate::catalog::{load_registry, look_up, CatalogError, Sources, Via};
 use crate::name::Ecosystem;
-use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError};
+use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError, MODULES_DIR};
 use crate::resolve::{resolve, Catalog, ResolveError, Step, Tree};
 use crate::store::{PackageStore, StoreError};
 
@@ -93,6 +94,9 @@ pub enum InstallError {
     /// The project could not be written.
     #[error(transparent)]
     Project(#[from] ProjectError),
+    /// The project's lock could not be taken.
+    #[error(transparent)]
+    FolderLock(#[from] seedstr_client::files::lock::FolderLockError),
     /// Nothing named and nothing to install from the project.
     #[error("nothing to install: name packages, or run this in a project with a package.json or a libreseed-lock.json")]
     Nothing,
@@ -170,6 +174,8 @@ pub async fn resolve_tree<'a>(
 
 /// Resolves, fetches, checks and lays out the project's packages in one transaction.
 pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallReport, InstallError> {
+    // One writer per project, from reading the lock to the swap.
+    let _held = FolderLock::acquire_async(req.project.join(MODULES_DIR), log_wait).await?;
     recover(&req.project)?;
     let lock = Lock::load(&req.project)?;
     let mut requires = package_json_requires(&req.project)?;

@@ -20,6 +20,7 @@ use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 use super::verify::{check_digest, check_file, FileProblem};
 use crate::feed::ResolveOptions;
+use crate::files::lock::{log_wait, FolderLock};
 use crate::relays::list_failures;
 use crate::resolve::dht::{resolve_on_dht, DhtResolveError};
 use crate::resolve::target::Target;
@@ -231,6 +232,9 @@ pub enum InstallError {
     /// The lockfile could not be read or written.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
+    /// The install folder's lock could not be taken.
+    #[error(transparent)]
+    FolderLock(#[from] crate::files::lock::FolderLockError),
     /// Applying the files failed and was rolled back.
     #[error(transparent)]
     Transaction(#[from] TransactionError),
@@ -437,6 +441,8 @@ pub async fn install(
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<InstallReport, InstallError> {
     std::fs::create_dir_all(root).map_err(io("creating", root))?;
+    // One writer per folder, from the first read of the lockfile to the commit.
+    let _folder = FolderLock::acquire_async(root.join(STATE_DIR), log_wait).await?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
     let (resolution, dht_peers) = resolve_for_install(swarm, target, opts).await?;

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use seedstr_client::install::{recover, register_installed, Lockfile};
+use seedstr_client::files::lock::{log_wait, FolderLock};
+use seedstr_client::install::{recover, register_installed, Lockfile, STATE_DIR};
 use seedstr_client::relays::RelaySet;
 use seedstr_client::seeding::registry::SeedsError;
 use seedstr_proto::release::Version;
@@ -29,6 +30,12 @@ pub fn open_folder<'a>(
         path: root.to_owned(),
         source,
     })?;
+    // Held until the folder is dropped: planning, fetching and the commit see one state.
+    let held = FolderLock::acquire(&root.join(STATE_DIR), log_wait).map_err(|e| ModError::Io {
+        what: "locking",
+        path: e.path,
+        source: e.source,
+    })?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
     let mut state = GameState::load(&lock, &root.display().to_string(), game_id)?;
@@ -44,6 +51,7 @@ pub fn open_folder<'a>(
         game: game(&state.game)?,
         lock,
         state,
+        _held: held,
     })
 }
 

@@ -147,6 +147,8 @@ pub struct Folder<'a> {
     pub lock: Lockfile,
     /// The folder's game state after the plan.
     pub state: GameState,
+    /// The folder's lock, held while this is open: one writer per folder.
+    pub(crate) _held: seedstr_client::files::lock::FolderLock,
 }
 
 impl Folder<'_> {
