@@ -5,6 +5,26 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
+/// How much one archive may unpack to: the archive's own size is signed, but gzip can
+/// expand it a thousandfold, so the unpacked bytes and entries are capped too.
+#[derive(Debug, Clone, Copy)]
+pub struct UnpackLimits {
+    /// The most bytes of file content.
+    pub max_bytes: u64,
+    /// The most entries (files and folders).
+    pub max_entries: usize,
+}
+
+impl Default for UnpackLimits {
+    /// 2 GiB and 200,000 entries: past the largest packages on npm.
+    fn default() -> UnpackLimits {
+        UnpackLimits {
+            max_bytes: 2 << 30,
+            max_entries: 200_000,
+        }
+    }
+}
+
 use seedstr_proto::path::check_payload_path;
 
 /// Why an archive could not be unpacked.
@@ -28,6 +48,14 @@ pub enum UnpackError {
         /// Why it is refused.
         why: String,
     },
+    /// The archive unpacks to more than the limits allow.
+    #[error("{archive}: refused, it unpacks to {what}")]
+    TooLarge {
+        /// The archive.
+        archive: String,
+        /// Which limit, in words.
+        what: String,
+    },
     /// A file could not be written.
     #[error("{what} {}: {source}", path.display())]
     Io {
@@ -40,8 +68,19 @@ pub enum UnpackError {
     },
 }
 
-/// Unpacks `bytes` (named `archive` in errors) into `into`, which must not exist yet.
+/// Unpacks `bytes` (named `archive` in errors) into `into`, which must not exist yet, within
+/// the default [`UnpackLimits`].
 pub fn unpack_npm(archive: &str, bytes: &[u8], into: &Path) -> Result<usize, UnpackError> {
+    unpack_npm_within(archive, bytes, into, UnpackLimits::default())
+}
+
+/// [`unpack_npm`] within `limits`; file contents are streamed to disk, never held whole.
+pub fn unpack_npm_within(
+    archive: &str,
+    bytes: &[u8],
+    into: &Path,
+    limits: UnpackLimits,
+) -> Result<usize, UnpackError> {
     let not_tar = |e: std::io::Error| UnpackError::NotTarGz {
         archive: archive.to_owned(),
         why: e.to_string(),
@@ -53,8 +92,17 @@ pub fn unpack_npm(archive: &str, bytes: &[u8], into: &Path) -> Result<usize, Unp
     std::fs::create_dir_all(into).map_err(io("creating", into))?;
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let mut files = 0;
+    let mut entries = 0usize;
+    let mut unpacked = 0u64;
     for entry in tar.entries().map_err(not_tar)? {
         let mut entry = entry.map_err(not_tar)?;
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(UnpackError::TooLarge {
+                archive: archive.to_owned(),
+                what: format!("more than {} entries", limits.max_entries),
+            });
+        }
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let refused = |why: &str| UnpackError::Entry {
             archive: archive.to_owned(),
@@ -86,9 +134,30 @@ pub fn unpack_npm(archive: &str, bytes: &[u8], into: &Path) -> Result<usize, Unp
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
         }
-        let mut content = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut content).map_err(not_tar)?;
-        std::fs::write(&target, &content).map_err(io("writing", &target))?;
+        // The header's size is checked before a byte is written; the copy is bounded by it.
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > limits.max_bytes {
+            return Err(UnpackError::TooLarge {
+                archive: archive.to_owned(),
+                what: format!("more than {} bytes", limits.max_bytes),
+            });
+        }
+        let mut out = std::fs::File::create(&target).map_err(io("writing", &target))?;
+        let size = entry.size();
+        let copied = std::io::copy(&mut (&mut entry).take(size), &mut out).map_err(|e| {
+            // A read error is the archive's; a write error is the disk's.
+            UnpackError::Io {
+                what: "writing",
+                path: target.clone(),
+                source: e,
+            }
+        })?;
+        if copied != size {
+            return Err(not_tar(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("{raw:?} ends after {copied} of its {size} bytes"),
+            )));
+        }
         let executable = entry
             .header()
             .mode()
@@ -132,6 +201,55 @@ mod tests {
             b.append(&h, *data).unwrap();
         }
         b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_bomb_and_a_lying_header_are_refused_at_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let zeros = vec![0u8; 10 << 20];
+        let bomb = tgz(&[("package/zeros", &zeros, 0o644, tar::EntryType::Regular)]);
+        assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+        let limits = UnpackLimits {
+            max_bytes: 1 << 20,
+            max_entries: 10,
+        };
+        let e = unpack_npm_within("bomb.tgz", &bomb, &dir.path().join("a"), limits).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "bomb.tgz: refused, it unpacks to more than 1048576 bytes"
+        );
+        assert!(!dir.path().join("a/zeros").exists());
+
+        let many: Vec<(String, &[u8], u32, tar::EntryType)> = (0..11)
+            .map(|n| {
+                (
+                    format!("package/f{n}"),
+                    &b"x"[..],
+                    0o644,
+                    tar::EntryType::Regular,
+                )
+            })
+            .collect();
+        let many: Vec<_> = many
+            .iter()
+            .map(|(p, d, m, k)| (p.as_str(), *d, *m, *k))
+            .collect();
+        let e =
+            unpack_npm_within("many.tgz", &tgz(&many), &dir.path().join("b"), limits).unwrap_err();
+        assert!(e.to_string().contains("more than 10 entries"), "{e}");
+
+        // A header claiming 4 GiB over a few bytes: refused before anything is allocated.
+        let mut h = tar::Header::new_gnu();
+        h.set_path("package/huge").unwrap();
+        h.set_size(4 << 30);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend_from_slice(&[1u8; 512]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        let e = unpack_npm("huge.tgz", &gz.finish().unwrap(), &dir.path().join("c")).unwrap_err();
+        assert!(e.to_string().contains("more than 2147483648 bytes"), "{e}");
     }
 
     #[test]
