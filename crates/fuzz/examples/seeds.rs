@@ -1,0 +1,262 @@
+//! Writes the seed corpus, `fuzz/corpus/<target>/seed-*`, from Seedstr's own encoders: valid
+//! messages, events, records and archives for the fuzzer to mutate. Run from the repository's
+//! root: `cargo run -p seedstr-fuzz --example seeds`. The files are committed; rerunning
+//! rewrites the same names.
+
+use std::path::Path;
+
+use nostr::prelude::*;
+use seedstr_dht::record::{FeedPointer, NameRecord};
+use seedstr_fuzz::fuzz_keys;
+use seedstr_mods::events::collection::{Collection, Pinned};
+use seedstr_mods::events::curation::Review;
+use seedstr_mods::events::ReleaseRef;
+use seedstr_proto::incident::{Incident, Severity};
+use seedstr_proto::release::{Coordinate, Project, Release, ReleaseFile, Version, VersionReq};
+use serde_json::json;
+
+fn write(target: &str, seeds: &[Vec<u8>]) {
+    let dir = Path::new("fuzz/corpus").join(target);
+    std::fs::create_dir_all(&dir).expect("creating the corpus folder");
+    for (n, seed) in seeds.iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{n}")), seed).expect("writing a seed");
+    }
+}
+
+fn sign(builder: EventBuilder) -> Event {
+    builder
+        .custom_created_at(Timestamp::from(1_700_000_000))
+        .finalize(fuzz_keys())
+        .expect("signing")
+}
+
+fn json_of(e: &Event) -> Vec<u8> {
+    e.as_json().into_bytes()
+}
+
+fn release() -> Release {
+    Release {
+        coordinate: Coordinate::new("generic", "tool").unwrap(),
+        version: Version::parse("1.2.0").unwrap(),
+        files: vec![
+            ReleaseFile {
+                path: "Data/tool.esp".into(),
+                sha256: [7; 32],
+                size: 1234,
+            },
+            ReleaseFile {
+                path: "readme.txt".into(),
+                sha256: [9; 32],
+                size: 0,
+            },
+        ],
+        infohash: [3; 20],
+        torrent_name: "tool-1.2.0".into(),
+        trackers: vec!["udp://tracker.example:6969".into()],
+        mirrors: vec!["https://mirror.example/tool/1.2.0".into()],
+        supersedes: None,
+        changelog: "fixes".into(),
+        dependencies: vec![],
+        game_versions: vec!["1.20.*".into()],
+        zap_target: None,
+        package: None,
+    }
+}
+
+fn main() {
+    let author = fuzz_keys().public_key();
+    let release_event = sign(release().to_builder(&author));
+    let project = Project {
+        coordinate: Coordinate::new("generic", "tool").unwrap(),
+        name: "Tool".into(),
+        summary: "a tool".into(),
+        description: "long text".into(),
+    };
+    let release_ref = ReleaseRef {
+        author,
+        coordinate: Coordinate::new("generic", "tool").unwrap(),
+        version: Version::parse("1.2.0").unwrap(),
+    };
+    let incident = Incident {
+        project_author: author,
+        coordinate: Coordinate::new("generic", "tool").unwrap(),
+        id: "cve-1".into(),
+        versions: VersionReq::parse(">=1.0.0, <1.2.1").unwrap(),
+        severity: Severity::High,
+        summary: "bad".into(),
+        instructions: "update".into(),
+        affected_events: vec![release_event.id],
+        withdrawn: false,
+    };
+    let collection = Collection {
+        game: "generic".into(),
+        slug: "pack".into(),
+        name: "Pack".into(),
+        description: "a pack".into(),
+        mods: vec![Pinned {
+            release: release_ref.clone(),
+            event_id: release_event.id,
+            infohash: [3; 20],
+        }],
+        load_order: vec!["tool".into()],
+        game_version: None,
+    };
+    let review = Review {
+        release: release_ref,
+        rating: 4,
+        text: "good".into(),
+    };
+    let note = sign(EventBuilder::new(Kind::TextNote, "hello").tags([
+        Tag::parse(["e", &"ab".repeat(32)]).unwrap(),
+        Tag::parse(["t", "fuzz"]).unwrap(),
+    ]));
+    let note_json = note.as_json();
+
+    write(
+        "client_message",
+        &[
+            format!("[\"EVENT\",{note_json}]").into_bytes(),
+            format!("[\"AUTH\",{note_json}]").into_bytes(),
+            br##"["REQ","s",{"kinds":[1,30079],"authors":["0000000000000000000000000000000000000000000000000000000000000001"],"#e":["ab"],"since":1,"until":2000000000,"limit":10},{"ids":["00"]}]"##.to_vec(),
+            br##"["COUNT","c",{"#t":["fuzz"]}]"##.to_vec(),
+            br#"["NEG-OPEN","n",{"kinds":[1]},"6100000200"]"#.to_vec(),
+            br#"["NEG-MSG","n","61"]"#.to_vec(),
+            br#"["NEG-CLOSE","n"]"#.to_vec(),
+            br#"["CLOSE","s"]"#.to_vec(),
+        ],
+    );
+    write(
+        "relay_answer",
+        &[
+            format!("[\"EVENT\",\"s\",{note_json}]").into_bytes(),
+            br#"["EOSE","s"]"#.to_vec(),
+            br#"["OK","ab",true,"duplicate: have it"]"#.to_vec(),
+            br#"["CLOSED","s","auth-required: sign in"]"#.to_vec(),
+            br#"["AUTH","challenge"]"#.to_vec(),
+            br#"["NOTICE","hi"]"#.to_vec(),
+            br#"["COUNT","c",{"count":3}]"#.to_vec(),
+        ],
+    );
+    write(
+        "filter",
+        &[
+            br#"{"kinds":[1],"limit":5}"#.to_vec(),
+            br##"{"ids":["abababababababababababababababababababababababababababababababab"],"authors":["00"],"#d":["x"],"since":5,"until":9}"##.to_vec(),
+            br##"{"#t":["a","b"],"#e":[]}"##.to_vec(),
+        ],
+    );
+    write("event", &[json_of(&note), json_of(&release_event)]);
+    write(
+        "release_event",
+        &[
+            json_of(&release_event),
+            json_of(&sign(project.to_builder())),
+        ],
+    );
+    write("incident_event", &[json_of(&sign(incident.to_builder()))]);
+    write(
+        "collection_event",
+        &[json_of(&sign(collection.to_builder()))],
+    );
+    write(
+        "curation_events",
+        &[
+            json_of(&sign(review.to_builder())),
+            json!({"kind": 30100, "tags": [["d", "generic:rules"], ["title", "t"], ["option", "yes"], ["option", "no"], ["closes", "1800000000"]], "content": "text"}).to_string().into_bytes(),
+            json!({"kind": 30109, "tags": [["d", "x"], ["a", "30100:00:generic:rules"], ["option", "yes"]], "content": ""}).to_string().into_bytes(),
+            json!({"kind": 30082, "tags": [["d", "x"], ["status", "works"]], "content": ""}).to_string().into_bytes(),
+            json!({"kind": 30084, "tags": [["d", "x"], ["status", "open"]], "content": "crash"}).to_string().into_bytes(),
+            json!({"kind": 30086, "tags": [["d", "generic"]], "content": ""}).to_string().into_bytes(),
+        ],
+    );
+    write(
+        "registry_events",
+        &[
+            json!({"kind": 30087, "tags": [["d", "libreseed"], ["p", author.to_hex(), "npm.left-pad"], ["revoked", author.to_hex(), "1700000000", "lost"]], "content": "registry"}).to_string().into_bytes(),
+            json_of(&release_event),
+        ],
+    );
+    write(
+        "package_manifest",
+        &[
+            br#"{"name":"left-pad","version":"1.3.0","dependencies":{"a":"^1.0.0"},"bin":{"lp":"bin/lp.js"}}"#.to_vec(),
+            b"[package]\nname = \"demo\"\nversion = \"0.1.0\"\n\n[dependencies]\nserde = \"1\"\n".to_vec(),
+        ],
+    );
+    let torrent_dir = tempfile::tempdir().unwrap();
+    std::fs::write(torrent_dir.path().join("a.txt"), b"hello").unwrap();
+    std::fs::create_dir_all(torrent_dir.path().join("sub")).unwrap();
+    std::fs::write(torrent_dir.path().join("sub/b.bin"), vec![1u8; 70_000]).unwrap();
+    let torrent = seedstr_swarm::create(torrent_dir.path(), "payload").unwrap();
+    write(
+        "torrent_file",
+        &[torrent.to_file_bytes(&["http://127.0.0.1:1/announce".into()])],
+    );
+    let pointer = FeedPointer {
+        ih: vec![3; 20],
+        ts: 1_700_000_000,
+        ws: vec!["http://127.0.0.1:1/feed".into()],
+    };
+    let record = NameRecord {
+        n: "npm.left-pad".into(),
+        v: "1.3.0".into(),
+        e: release_event.id.as_bytes().to_vec(),
+        ih: vec![3; 20],
+        ts: 1_700_000_000,
+    };
+    write(
+        "dht_record",
+        &[pointer.encode().unwrap(), record.encode().unwrap()],
+    );
+    write(
+        "feed_index",
+        &[seedstr_client::feed::index::encode(&[
+            note.clone(),
+            release_event.clone(),
+        ])],
+    );
+    write("npm_archive", &[npm_tgz()]);
+    write(
+        "payload_path",
+        &[
+            b"Data/tool.esp".to_vec(),
+            b"a/b/c.txt".to_vec(),
+            b"../x".to_vec(),
+        ],
+    );
+    write(
+        "text_fields",
+        &[
+            format!("{}/generic.tool@1.2.0", author.to_bech32().unwrap()).into_bytes(),
+            format!("30079:{}:generic.tool@1.2.0", author.to_hex()).into_bytes(),
+            format!("30078:{}:generic.tool", author.to_hex()).into_bytes(),
+            b"@scope/name@^1.2.3 || ~2.0".to_vec(),
+            b"1.2.3-beta.1+build".to_vec(),
+            b"1.20.*".to_vec(),
+        ],
+    );
+    write(
+        "nip11",
+        &[br#"{"name":"relay","pubkey":"0000000000000000000000000000000000000000000000000000000000000001","supported_nips":[1,11]}"#.to_vec()],
+    );
+}
+
+fn npm_tgz() -> Vec<u8> {
+    // The target gzips its input itself: the seed is the tar stream.
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in [
+        (
+            "package/package.json",
+            &br#"{"name":"x","version":"1.0.0"}"#[..],
+        ),
+        ("package/index.js", b"module.exports = 1\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_path(path).unwrap();
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}

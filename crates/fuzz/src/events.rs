@@ -1,0 +1,132 @@
+//! Targets for the signed events Seedstr reads: releases and projects, incidents, collections,
+//! curation and governance, registries and package releases. The input is an event's unsigned
+//! part as JSON (`kind`, `created_at`, `tags`, `content`; any `id`, `pubkey` and `sig` are
+//! ignored); the target signs it with a fixed key so the fuzzer reaches the tag readers behind
+//! the signature check, as a hostile author's well-signed events do.
+
+use std::sync::OnceLock;
+
+use nostr::prelude::*;
+use seedstr_mods::events::collection::Collection;
+use seedstr_mods::events::curation::{BugReport, CompatReport, Review, SupportMessage};
+use seedstr_mods::events::governance::{Proposal, Vote};
+use seedstr_mods::events::relay_policy::RelayPolicy;
+use seedstr_pkg::registry::RegistryList;
+use seedstr_pkg::PackageRelease;
+use seedstr_proto::incident::Incident;
+use seedstr_proto::release::{Project, Release};
+
+/// The key every fuzzed event is signed with (secret key 0x01…01), so a corpus of events
+/// whose `a` tags name this author stays valid.
+pub fn fuzz_keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Keys::new(SecretKey::from_slice(&[1; 32]).expect("a valid secret key")))
+}
+
+#[derive(serde::Deserialize)]
+struct Unsigned {
+    #[serde(default)]
+    kind: u16,
+    #[serde(default)]
+    created_at: u64,
+    #[serde(default)]
+    tags: Vec<Vec<String>>,
+    #[serde(default)]
+    content: String,
+}
+
+/// The event `data` describes, signed by [`fuzz_keys`]; `None` when `data` is not such JSON.
+pub fn signed_event(data: &[u8]) -> Option<Event> {
+    let u: Unsigned = serde_json::from_slice(data).ok()?;
+    let tags = u
+        .tags
+        .into_iter()
+        .map(Tag::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    EventBuilder::new(Kind::from(u.kind), u.content)
+        .tags(tags)
+        .custom_created_at(Timestamp::from(u.created_at))
+        .finalize(fuzz_keys())
+        .ok()
+}
+
+/// A signed event with a few tags, for filters to match against.
+pub(crate) fn sample_event() -> &'static Event {
+    static EVENT: OnceLock<Event> = OnceLock::new();
+    EVENT.get_or_init(|| {
+        EventBuilder::new(Kind::from(30079), "changelog")
+            .tags([
+                Tag::parse(["d", "generic.tool@1.0.0"]).expect("a tag"),
+                Tag::parse(["t", "fuzz"]).expect("a tag"),
+                Tag::parse(["e", &"ab".repeat(32)]).expect("a tag"),
+            ])
+            .custom_created_at(Timestamp::from(1_700_000_000))
+            .finalize(fuzz_keys())
+            .expect("signing")
+    })
+}
+
+fn sign(builder: EventBuilder) -> Event {
+    builder
+        .finalize(fuzz_keys())
+        .expect("signing an event a reader accepted")
+}
+
+/// Release (30079) and project (30078) manifests; what reads must write back the same.
+pub fn release_event(data: &[u8]) {
+    let Some(e) = signed_event(data) else { return };
+    if let Ok(r) = Release::from_event(&e) {
+        let again = Release::from_event(&sign(r.to_builder(&e.pubkey)))
+            .expect("a release's own event reads back");
+        assert_eq!(again, r);
+        let _ = r.magnet();
+        let _ = r.total_size();
+    }
+    if let Ok(p) = Project::from_event(&e) {
+        let again =
+            Project::from_event(&sign(p.to_builder())).expect("a project's own event reads back");
+        assert_eq!(again, p);
+    }
+}
+
+/// Incidents (30085).
+pub fn incident_event(data: &[u8]) {
+    let Some(e) = signed_event(data) else { return };
+    if let Ok(i) = Incident::from_event(&e) {
+        let again = Incident::from_event(&sign(i.to_builder()))
+            .expect("an incident's own event reads back");
+        assert_eq!(again, i);
+    }
+}
+
+/// Collections (30083).
+pub fn collection_event(data: &[u8]) {
+    let Some(e) = signed_event(data) else { return };
+    if let Ok(c) = Collection::from_event(&e) {
+        Collection::from_event(&sign(c.to_builder())).expect("a collection's own event reads back");
+    }
+}
+
+/// Reviews, compatibility and bug reports, support messages, proposals, votes and relay
+/// policies.
+pub fn curation_events(data: &[u8]) {
+    let Some(e) = signed_event(data) else { return };
+    let _ = Review::from_event(&e);
+    let _ = CompatReport::from_event(&e);
+    let _ = BugReport::from_event(&e);
+    let _ = SupportMessage::from_event(&e);
+    let _ = Proposal::from_event(&e);
+    let _ = Vote::from_event(&e);
+    let _ = RelayPolicy::from_event(&e);
+}
+
+/// Registry lists (30087) and package releases.
+pub fn registry_events(data: &[u8]) {
+    let Some(e) = signed_event(data) else { return };
+    if let Ok(list) = RegistryList::from_event(&e) {
+        RegistryList::from_event(&sign(list.to_builder()))
+            .expect("a registry list's own event reads back");
+    }
+    let _ = PackageRelease::from_event(&e);
+}

@@ -1,0 +1,81 @@
+//! Targets for what crosses a relay's WebSocket: client messages and filters (the relay reads
+//! them), relay answers (clients read them), and events.
+
+use nostr::prelude::Event;
+use seedstr_client::relays::answer::RelayAnswer;
+use seedstr_proto::event::{address, expiration, is_protected, kind_class};
+use seedstr_proto::filter::Filter;
+use seedstr_proto::message::{parse_client_message, ClientMessage};
+
+use crate::events::sample_event;
+
+/// A client → relay message, as the relay reads it; the filters it carries are then matched
+/// against an event and written back out, as the relay's live matcher and REQ logging do.
+pub fn client_message(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(message) = parse_client_message(text) else {
+        return;
+    };
+    let event = sample_event();
+    match message {
+        ClientMessage::Req { filters, .. } | ClientMessage::Count { filters, .. } => {
+            for f in &filters {
+                exercise_filter(f, event);
+            }
+        }
+        ClientMessage::NegOpen { filter, .. } => exercise_filter(&filter, event),
+        ClientMessage::Event(raw) | ClientMessage::Auth(raw) => {
+            let _ = seedstr_proto::parse_event(raw);
+        }
+        ClientMessage::Close(_) | ClientMessage::NegMsg { .. } | ClientMessage::NegClose(_) => {}
+    }
+}
+
+/// A relay → client message, as clients read it.
+pub fn relay_answer(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(RelayAnswer::Event { event, .. }) = RelayAnswer::parse(text) {
+        let _ = event.verify();
+        exercise_event(&event);
+    }
+}
+
+/// One filter object, as REQ, COUNT and NEG-OPEN carry it.
+pub fn filter(data: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    if let Ok(f) = Filter::parse(&value) {
+        exercise_filter(&f, sample_event());
+        // What a filter writes must read back as the same filter.
+        let again = Filter::parse(&f.to_json()).expect("a filter's own JSON reads back");
+        assert_eq!(again.to_json(), f.to_json());
+    }
+}
+
+/// An event's JSON, checked (id and signature) as the relay and every reader check it.
+pub fn event(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(e) = seedstr_proto::parse_event(text) {
+        exercise_event(&e);
+    }
+}
+
+fn exercise_filter(f: &Filter, event: &Event) {
+    let _ = f.matches(event);
+    let _ = f.is_void();
+    let _ = f.effective_limit(500);
+}
+
+fn exercise_event(e: &Event) {
+    let _ = address(e);
+    let _ = expiration(e);
+    let _ = is_protected(e);
+    let _ = kind_class(e);
+}
