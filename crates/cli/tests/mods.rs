@@ -445,10 +445,25 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
         "{tags:?}"
     );
 
+    // From here on players ask a hostile relay first: it forges a newer incident (with no
+    // versions) and a newer release at each address, and copies of their ids. Every decision
+    // stays the author's.
+    let hostile = common::hostile::HostileRelay::start(url);
+    let h = hostile.url.as_str();
+    let flags = with(&["--relay", h], &flags);
+
     // The player is alerted, with the author's instructions.
     let list = run_mod(
         &player,
-        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+        &[
+            "list",
+            "--game-dir",
+            game.to_str().unwrap(),
+            "--relay",
+            h,
+            "--relay",
+            url,
+        ],
     )
     .unwrap();
     assert_eq!(list["alerts"], 1);
@@ -463,6 +478,8 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
         "--game-dir",
         game.to_str().unwrap(),
         "--relay",
+        h,
+        "--relay",
         url,
     ]);
     assert!(
@@ -475,7 +492,7 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
     // New installs refuse 1.1.0, and pick 1.0.0 when no version is named.
     let other = Person::new();
     let game_two = work.path().join("game-two");
-    let flags_two = player_flags(&game_two, url, &seeders);
+    let flags_two = with(&["--relay", h], &player_flags(&game_two, url, &seeders));
     let err = run_mod(
         &other,
         &with(&["install", &format!("{target}@1.1.0")], &flags_two),
@@ -508,7 +525,15 @@ fn an_incident_alerts_blocks_installs_and_rolls_back() {
     assert_eq!(tree(&game), expected);
     let list = run_mod(
         &player,
-        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+        &[
+            "list",
+            "--game-dir",
+            game.to_str().unwrap(),
+            "--relay",
+            h,
+            "--relay",
+            url,
+        ],
     )
     .unwrap();
     assert_eq!(list["alerts"], 0);
@@ -589,10 +614,14 @@ fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere()
     prepare(&lib, "1.1.0", "", &[("Data/Lib.esm", bytes(20_000, 9))]);
     release(&author, &lib, "1.1.0", url);
 
-    // Another machine: its own home, its own folder.
+    // Another machine: its own home, its own folder. It asks a hostile relay first, which
+    // forges a newer, empty collection at the same address and copies of every id: the
+    // collection installs as the curator signed it.
+    let hostile = common::hostile::HostileRelay::start(url);
+    let h = hostile.url.as_str();
     let other = Person::new();
     let copy = work.path().join("copy");
-    let flags_two = player_flags(&copy, url, &seeders);
+    let flags_two = with(&["--relay", h], &player_flags(&copy, url, &seeders));
     let done = run_mod(&other, &with(&["collection", "install", &name], &flags_two)).unwrap();
     assert_eq!(
         done["plan"]["actions"].as_array().unwrap().len(),
@@ -640,7 +669,11 @@ fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere()
         )
         .unwrap();
     }
-    let page = run_mod(&other, &["info", &trees_target, "--relay", url]).unwrap();
+    let page = run_mod(
+        &other,
+        &["info", &trees_target, "--relay", h, "--relay", url],
+    )
+    .unwrap();
     let r = &page["versions"][0];
     assert_eq!(r["rating"]["reviews"], 2, "{page}");
     assert_eq!(r["rating"]["average"], 4.5, "{page}");
@@ -672,7 +705,7 @@ fn a_curator_and_two_players_a_collection_reproduces_the_same_folder_elsewhere()
     );
     let third = Person::new();
     let refused_dir = work.path().join("refused");
-    let flags_three = player_flags(&refused_dir, url, &seeders);
+    let flags_three = with(&["--relay", h], &player_flags(&refused_dir, url, &seeders));
     let err = run_mod(
         &third,
         &with(&["collection", "install", &name], &flags_three),

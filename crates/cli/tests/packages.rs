@@ -237,6 +237,12 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     let rogue = pad_package(work.path(), "1.9.0", "!");
     publish(&mallory, &rogue, r);
 
+    // From here on the player asks a hostile relay first, which forges a newer version of every
+    // registry list, incident and release it passes on (and copies of their ids): every decision
+    // below must still be the honest relay's.
+    let hostile = common::hostile::HostileRelay::start(r);
+    let h = hostile.url.as_str();
+
     let project = work.path().join("app");
     write(&project, "app.mjs", b"import { greet } from 'greet';\nimport pad from '@acme/pad';\nconsole.log(greet('bob'), pad('x', 3));\n");
     write(
@@ -250,6 +256,8 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
             "install",
             "--project",
             project.to_str().unwrap(),
+            "--relay",
+            h,
             "--relay",
             r,
             "--peer",
@@ -421,6 +429,8 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
             "greet",
             "--project",
             fresh.to_str().unwrap(),
+            "--relay",
+            h,
             "--relay",
             r,
             "--no-dht",

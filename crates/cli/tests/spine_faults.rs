@@ -547,18 +547,17 @@ fn spawn_install(
     (child, rx)
 }
 
-/// Waits (with a deadline) until the folder's lock file names `pid`.
+/// Waits (with a deadline) until process `pid` holds the folder's lock.
 fn wait_for_holder(root: &Path, pid: u32) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let lock = root.join(".seedstr/lock");
     loop {
-        let text = std::fs::read_to_string(&lock).unwrap_or_default();
-        if text.contains(&format!("\"pid\":{pid},")) {
+        let holder = seedstr_client::files::lock::holder_of(root);
+        if holder.as_ref().map(|h| h.pid) == Some(pid) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "process {pid} never took the lock: {text:?}"
+            "process {pid} never took the lock: {holder:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -11,7 +11,7 @@ use seedstr_swarm::Swarm;
 
 use crate::catalog::{load_registry, look_up, CatalogError, Sources, Via};
 use crate::name::Ecosystem;
-use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError, MODULES_DIR};
+use crate::project::{lay_out, package_json_requires, recover, Lock, ProjectError};
 use crate::resolve::{resolve, Catalog, ResolveError, Step, Tree};
 use crate::store::{PackageStore, StoreError};
 
@@ -175,7 +175,7 @@ pub async fn resolve_tree<'a>(
 /// Resolves, fetches, checks and lays out the project's packages in one transaction.
 pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallReport, InstallError> {
     // One writer per project, from reading the lock to the swap.
-    let _held = FolderLock::acquire_async(req.project.join(MODULES_DIR), log_wait).await?;
+    let _held = FolderLock::acquire_async(req.project.clone(), log_wait).await?;
     recover(&req.project)?;
     let lock = Lock::load(&req.project)?;
     let mut requires = package_json_requires(&req.project)?;

@@ -1,33 +1,29 @@
-//! One writer per folder: an advisory lock (`flock` on Unix) on a file in the folder's state
-//! directory, held for a whole install, update or rollback. The operating system releases it
-//! when its process ends, however it ends, so a lock is never left behind by a crash, and a
-//! process that holds it knows that any half-done transaction it finds belongs to a process
-//! that is gone.
+//! One writer per folder: an advisory lock (`flock`) on the folder itself, held for a whole
+//! install, update or rollback. The kernel releases it when its process ends, however it ends,
+//! so a crash never leaves a lock behind, and a process that holds it knows that any half-done
+//! transaction it finds belongs to a process that is gone. Locking the folder rather than a file
+//! in it leaves nothing behind in a folder an install refused to touch.
 //!
-//! The file also names its holder (process id and command line), so a second process can say
-//! whom it waits for. Like cargo's package-cache lock, the second process waits rather than
-//! failing: two installs started together both complete, one after the other.
+//! A second process asks the kernel (`/proc/locks`) who holds the lock, so it can say whom it
+//! waits for. Like cargo's package-cache lock, it waits rather than failing: two installs
+//! started together both complete, one after the other.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-
-/// The lock file's name inside a state directory.
-pub const LOCK_FILE: &str = "lock";
 
 /// A folder held by this process until dropped.
 #[derive(Debug)]
 pub struct FolderLock {
     _file: File,
-    path: PathBuf,
+    folder: PathBuf,
 }
 
-/// The process that holds (or last held) a folder's lock, as its lock file says.
+/// The process that holds a folder's lock.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Holder {
     /// Its process id.
     pub pid: u32,
-    /// Its command line.
+    /// Its command line, when the system tells.
     pub command: String,
 }
 
@@ -39,108 +35,105 @@ impl std::fmt::Display for Holder {
 
 /// Why a folder could not be locked.
 #[derive(Debug, thiserror::Error)]
-#[error("locking {}: {source}", path.display())]
+#[error("locking {}: {source}", folder.display())]
 pub struct FolderLockError {
-    /// The lock file.
-    pub path: PathBuf,
+    /// The folder.
+    pub folder: PathBuf,
     /// Why.
     pub source: std::io::Error,
 }
 
 impl FolderLock {
-    /// Takes the lock on `state_dir` (created if missing), waiting while another process holds
-    /// it; `on_wait` hears once whom it waits for.
+    /// Takes the lock on `folder` (which must exist), waiting while another process holds it;
+    /// `on_wait` hears once whom it waits for.
     pub fn acquire(
-        state_dir: &Path,
+        folder: &Path,
         on_wait: impl FnOnce(&Path, Option<Holder>),
     ) -> Result<FolderLock, FolderLockError> {
-        let path = state_dir.join(LOCK_FILE);
         let fail = |source| FolderLockError {
-            path: path.clone(),
+            folder: folder.to_owned(),
             source,
         };
-        std::fs::create_dir_all(state_dir).map_err(fail)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(fail)?;
+        let file = File::open(folder).map_err(fail)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                on_wait(state_dir, read_holder(&mut file));
+                on_wait(folder, holder_of(folder));
                 file.lock().map_err(fail)?;
             }
             Err(TryLockError::Error(e)) => return Err(fail(e)),
         }
-        write_holder(&mut file).map_err(fail)?;
-        Ok(FolderLock { _file: file, path })
+        Ok(FolderLock {
+            _file: file,
+            folder: folder.to_owned(),
+        })
     }
 
     /// [`FolderLock::acquire`] off the async runtime, so a wait never stalls other tasks.
     pub async fn acquire_async(
-        state_dir: PathBuf,
+        folder: PathBuf,
         on_wait: impl FnOnce(&Path, Option<Holder>) + Send + 'static,
     ) -> Result<FolderLock, FolderLockError> {
-        let path = state_dir.join(LOCK_FILE);
-        tokio::task::spawn_blocking(move || FolderLock::acquire(&state_dir, on_wait))
+        let named = folder.clone();
+        tokio::task::spawn_blocking(move || FolderLock::acquire(&folder, on_wait))
             .await
             .unwrap_or_else(|e| {
                 Err(FolderLockError {
-                    path,
+                    folder: named,
                     source: std::io::Error::other(e.to_string()),
                 })
             })
     }
 
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The folder held.
+    pub fn folder(&self) -> &Path {
+        &self.folder
     }
 }
 
 /// Logs the wait (the CLI prints warnings on stderr), for callers with no progress display of
 /// their own.
-pub fn log_wait(state_dir: &Path, holder: Option<Holder>) {
+pub fn log_wait(folder: &Path, holder: Option<Holder>) {
     let whom = holder.map_or_else(|| "another process".to_owned(), |h| h.to_string());
-    tracing::warn!(
-        "waiting for {whom} to finish with {}",
-        state_dir.parent().unwrap_or(state_dir).display()
-    );
+    tracing::warn!("waiting for {whom} to finish with {}", folder.display());
 }
 
-/// Who the lock file names, if it names anyone readable.
-pub fn holder_of(state_dir: &Path) -> Option<Holder> {
-    let mut file = File::open(state_dir.join(LOCK_FILE)).ok()?;
-    read_holder(&mut file)
-}
-
-fn read_holder(file: &mut File) -> Option<Holder> {
-    let mut text = String::new();
-    file.seek(SeekFrom::Start(0)).ok()?;
-    // A holder record is a short line; a larger file is not one of ours.
-    file.take(4096).read_to_string(&mut text).ok()?;
-    serde_json::from_str(text.trim()).ok()
-}
-
-fn write_holder(file: &mut File) -> std::io::Result<()> {
-    let mut command: String = std::env::args().collect::<Vec<_>>().join(" ");
-    if command.len() > 200 {
-        let cut = (0..=200).rev().find(|i| command.is_char_boundary(*i));
-        command.truncate(cut.unwrap_or(0));
-        command.push('…');
+/// The process holding `folder`'s lock, as the kernel reports it (Linux; `None` elsewhere, or
+/// when nobody holds it).
+pub fn holder_of(folder: &Path) -> Option<Holder> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let inode = std::fs::metadata(folder).ok()?.ino();
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        // `1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF`; waiters' lines carry `->`.
+        let pid = locks.lines().find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let on_inode = f.get(5)?.rsplit(':').next()?.parse::<u64>().ok()? == inode;
+            (f.get(1) == Some(&"FLOCK") && on_inode)
+                .then(|| f.get(4)?.parse::<u32>().ok())
+                .flatten()
+        })?;
+        let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|raw| {
+                let mut text = String::from_utf8_lossy(&raw).replace('\0', " ");
+                let text_len = text.trim_end().len();
+                text.truncate(text_len);
+                if text.len() > 200 {
+                    let cut = (0..=200).rev().find(|i| text.is_char_boundary(*i));
+                    text.truncate(cut.unwrap_or(0));
+                    text.push('…');
+                }
+                text
+            })
+            .unwrap_or_else(|_| "command unknown".into());
+        Some(Holder { pid, command })
     }
-    let holder = Holder {
-        pid: std::process::id(),
-        command,
-    };
-    let line = serde_json::to_string(&holder).map_err(std::io::Error::other)?;
-    file.set_len(0)?;
-    file.seek(SeekFrom::Start(0))?;
-    file.write_all(line.as_bytes())?;
-    file.write_all(b"\n")
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = folder;
+        None
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +143,8 @@ mod tests {
     #[test]
     fn a_second_lock_in_the_same_process_waits_and_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join(".seedstr");
+        let state = dir.path().to_owned();
+        assert_eq!(holder_of(&state), None);
         let first = FolderLock::acquire(&state, |_, _| panic!("nobody held it")).unwrap();
         assert_eq!(holder_of(&state).unwrap().pid, std::process::id());
         let (tx, rx) = std::sync::mpsc::channel();
@@ -163,6 +157,8 @@ mod tests {
         assert_eq!(holder.pid, std::process::id());
         drop(first);
         let second = waiter.join().unwrap();
-        assert_eq!(second.path(), state.join(LOCK_FILE));
+        assert_eq!(second.folder(), state);
+        // Nothing was written into the folder.
+        assert_eq!(std::fs::read_dir(&state).unwrap().count(), 0);
     }
 }

@@ -442,7 +442,7 @@ pub async fn install(
 ) -> Result<InstallReport, InstallError> {
     std::fs::create_dir_all(root).map_err(io("creating", root))?;
     // One writer per folder, from the first read of the lockfile to the commit.
-    let _folder = FolderLock::acquire_async(root.join(STATE_DIR), log_wait).await?;
+    let _folder = FolderLock::acquire_async(root.to_owned(), log_wait).await?;
     recover(root)?;
     let lock = Lockfile::load(root)?;
     let (resolution, dht_peers) = resolve_for_install(swarm, target, opts).await?;

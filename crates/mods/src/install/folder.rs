@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use seedstr_client::files::lock::{log_wait, FolderLock};
-use seedstr_client::install::{recover, register_installed, Lockfile, STATE_DIR};
+use seedstr_client::install::{recover, register_installed, Lockfile};
 use seedstr_client::relays::RelaySet;
 use seedstr_client::seeding::registry::SeedsError;
 use seedstr_proto::release::Version;
@@ -31,9 +31,9 @@ pub fn open_folder<'a>(
         source,
     })?;
     // Held until the folder is dropped: planning, fetching and the commit see one state.
-    let held = FolderLock::acquire(&root.join(STATE_DIR), log_wait).map_err(|e| ModError::Io {
+    let held = FolderLock::acquire(root, log_wait).map_err(|e| ModError::Io {
         what: "locking",
-        path: e.path,
+        path: e.folder,
         source: e.source,
     })?;
     recover(root)?;
