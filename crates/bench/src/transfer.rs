@@ -339,10 +339,13 @@ fn libtorrent_pair(
     torrent: &[u8],
     save: &Path,
 ) -> Result<(f64, f64)> {
-    let script = b
-        .lt_script
-        .clone()
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py/lt_peer.py"));
+    let script = b.lt_script.clone().unwrap_or_else(|| {
+        // At run time first: a shared build cache may hold another checkout's path.
+        let crate_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+        crate_dir.join("../../tests/py/lt_peer.py")
+    });
     let torrent_path = work.join("bench.torrent");
     std::fs::write(&torrent_path, torrent)?;
     let (_lt_seed, hello, rest) = first_line(

