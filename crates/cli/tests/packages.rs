@@ -627,6 +627,33 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("502"), "{err}");
     assert!(!project.join("node_modules/greet/index.mjs").exists());
+
+    // The publisher withdraws @acme/pad 1.1.0: the view stops offering it and refuses its
+    // archive, naming the incident.
+    ok(
+        &alice,
+        &[
+            "pkg",
+            "incident",
+            "@acme/pad",
+            "--versions",
+            "=1.1.0",
+            "--summary",
+            "1.1.0 mangles unicode",
+            "--id",
+            "unicode",
+            "--relay",
+            r,
+            "--no-dht",
+            "--json",
+        ],
+    );
+    let (status, body) = http_get(&view.addr, "/npm/@acme/pad");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("incident unicode"), "{body}");
+    let (status, body) = http_get(&view.addr, "/npm/@acme/pad/-/acme-pad-1.1.0.tgz");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("incident unicode"), "{body}");
 }
 
 /// A crate folder: Cargo.toml ending with `[dependencies]` and `tail`, and src/lib.rs or

@@ -692,3 +692,97 @@ async fn two_installers_in_one_folder_take_turns() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// An author's incident binds `seedstr install` as it binds every other install path: a
+/// withdrawn version asked for by name is refused naming the incident, an unnamed version is
+/// never a withdrawn one, and an install of the withdrawn version moves off it without
+/// --allow-downgrade. A hostile relay, asked first, forges a newer version of the incident that
+/// covers nothing: the author's word stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authors_incident_binds_install_by_name_and_by_default() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let site = work.path().join("site");
+    let mut releases = Vec::new();
+    for (version, seed) in [("1.0.0", 1), ("1.1.0", 2)] {
+        let src = work.path().join(version);
+        write(&src, "tool/data.bin", &bytes(100_000, seed));
+        write(
+            &site,
+            &format!("{version}/tool/data.bin"),
+            &bytes(100_000, seed),
+        );
+        let mirror_dir = site.join(version);
+        let (r, _) = release_for(&src, "tool", version, |_| {});
+        releases.push((r, mirror_dir));
+    }
+    let mirror = WebMirror::start(&site);
+    for (r, _) in &mut releases {
+        r.mirrors = vec![format!("{}/{}", mirror.url, r.version)];
+        send(&relay, &sign(&author, r)).await;
+    }
+    let root = work.path().join("root");
+    let target = format!("{}/generic.tool", author.hex());
+    let first = install(&player, target.clone(), &root, &relay.url, vec![])
+        .await
+        .unwrap();
+    assert_eq!(first["version"], "1.1.0");
+
+    let incident = seedstr_proto::incident::Incident {
+        project_author: author.keys.public_key(),
+        coordinate: Coordinate::new("generic", "tool").unwrap(),
+        id: "bad-build".into(),
+        versions: seedstr_proto::release::VersionReq::parse("=1.1.0").unwrap(),
+        severity: seedstr_proto::incident::Severity::Critical,
+        summary: "1.1.0 was built on a compromised machine".into(),
+        instructions: "Use 1.0.0".into(),
+        affected_events: vec![],
+        withdrawn: false,
+    };
+    send(
+        &relay,
+        &incident.to_builder().finalize(&author.keys).unwrap(),
+    )
+    .await;
+    let hostile = common::hostile::HostileRelay::start(&relay.url);
+    let relays = format!("{}", relay.url);
+    let both = |p: &Arc<Person>, t: String, r: &Path| {
+        let (p, r, hostile, relays) = (
+            p.clone(),
+            r.to_path_buf(),
+            hostile.url.clone(),
+            relays.clone(),
+        );
+        tokio::task::spawn_blocking(move || p.install(&t, &r, &hostile, &[], &["--relay", &relays]))
+    };
+
+    // By name: refused, naming the incident, and nothing installed.
+    let fresh = work.path().join("fresh");
+    let err = both(&player, format!("{target}@1.1.0"), &fresh)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        err.contains("generic.tool@1.1.0 is withdrawn by its author's incident bad-build (critical): 1.1.0 was built on a compromised machine (Use 1.0.0)"),
+        "{err}"
+    );
+    assert_nothing_installed(&fresh);
+
+    // By default: 1.0.0, and the folder holding 1.1.0 moves off it without --allow-downgrade.
+    let moved = both(&player, target, &root).await.unwrap().unwrap();
+    assert_eq!(moved["version"], "1.0.0");
+    assert_eq!(moved["outcome"], "downgraded");
+    assert!(
+        moved["rejected"].to_string().contains("bad-build"),
+        "{moved}"
+    );
+    assert_eq!(
+        std::fs::read(root.join("tool/data.bin")).unwrap(),
+        bytes(100_000, 1)
+    );
+}

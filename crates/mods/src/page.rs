@@ -306,10 +306,13 @@ fn version_entry(
             .collect(),
         zap_target: r.zap_target.clone(),
         changelog: r.changelog.clone(),
-        blocked_by: incidents
-            .iter()
-            .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version))
-            .map(|(_, i)| i.id.clone()),
+        blocked_by: seedstr_proto::incident::withdrawing(
+            incidents,
+            &e.pubkey,
+            &r.coordinate,
+            &r.version,
+        )
+        .map(|i| i.id.clone()),
         rating,
         reviews,
         compatibility,

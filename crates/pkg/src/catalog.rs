@@ -17,7 +17,7 @@ use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::resolve::names::get_name_record;
 use seedstr_client::resolve::target::npub;
 use seedstr_dht::transport::ATTESTATION_KIND;
-use seedstr_proto::incident::{Incident, INCIDENT_KIND};
+use seedstr_proto::incident::INCIDENT_KIND;
 use seedstr_proto::release::RELEASE_KIND;
 use seedstr_swarm::Swarm;
 use serde_json::json;
@@ -324,32 +324,6 @@ fn refuse(catalog: &mut Catalog, name: &str, spec: &str, why: String) {
         .push((spec.to_owned(), why));
 }
 
-/// The newest of each incident, as (signer, incident). Only a project's own author speaks for
-/// its releases, so only those count.
-fn authoritative_incidents(events: &[Event]) -> Vec<Incident> {
-    let mut newest: BTreeMap<(PublicKey, String), (&Event, Incident)> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.kind.as_u16() == INCIDENT_KIND) {
-        let Ok(i) = Incident::from_event(e) else {
-            continue;
-        };
-        if !i.is_authoritative(&e.pubkey) {
-            continue;
-        }
-        let slot = newest.entry((e.pubkey, i.d()));
-        match slot {
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                if e.created_at > o.get().0.created_at {
-                    o.insert((e, i));
-                }
-            }
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert((e, i));
-            }
-        }
-    }
-    newest.into_values().map(|(_, i)| i).collect()
-}
-
 /// Checks each event and files it under its package name. A version an incident of its
 /// publisher covers is refused, and so is a version published twice with different archives:
 /// a reader cannot tell which is meant.
@@ -359,7 +333,7 @@ fn file_releases(
     wanted: &BTreeMap<String, PackageName>,
     events: &[Event],
 ) {
-    let incidents = authoritative_incidents(events);
+    let incidents = seedstr_proto::incident::current_incidents(events);
     let mut by_version: BTreeMap<(String, String), Vec<PackageRelease>> = BTreeMap::new();
     for e in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
         let p = match PackageRelease::from_event(e) {
@@ -387,11 +361,12 @@ fn file_releases(
             refuse(catalog, name.as_str(), &p.spec(), why.to_string());
             continue;
         }
-        if let Some(i) = incidents.iter().find(|i| {
-            i.project_author == p.signer()
-                && i.coordinate == p.release.coordinate
-                && i.affects(p.version())
-        }) {
+        if let Some(i) = seedstr_proto::incident::withdrawing(
+            &incidents,
+            &p.signer(),
+            &p.release.coordinate,
+            p.version(),
+        ) {
             let what_to_do = if i.instructions.is_empty() {
                 String::new()
             } else {
@@ -450,7 +425,7 @@ mod tests {
     use crate::registry::{with_publisher, RegistryList};
     use crate::release::test_release;
     use nostr::prelude::{FinalizeEvent as _, Keys, Timestamp};
-    use seedstr_proto::incident::Severity;
+    use seedstr_proto::incident::{Incident, Severity};
     use seedstr_proto::release::VersionReq;
 
     fn incident(author: &Keys, signer: &Keys, range: &str, withdrawn: bool, at: u64) -> Event {

@@ -125,6 +125,22 @@ impl Incident {
         *signer == self.project_author
     }
 
+    /// The rule every install path applies: this incident, signed by `signer`, withdraws
+    /// `version` of `author`'s project `coordinate` — its signer is that project's author, it
+    /// names that project, it is not withdrawn itself, and its range covers the version.
+    pub fn withdraws(
+        &self,
+        signer: &PublicKey,
+        author: &PublicKey,
+        coordinate: &Coordinate,
+        version: &Version,
+    ) -> bool {
+        signer == author
+            && self.project_author == *author
+            && self.coordinate == *coordinate
+            && self.affects(version)
+    }
+
     /// The unsigned event.
     pub fn to_builder(&self) -> EventBuilder {
         let mut tags = vec![
@@ -149,6 +165,8 @@ impl Incident {
     }
 
     /// Reads and checks an incident event (signature, kind, tags).
+    ///
+    /// To choose among incident events from outside, use [`current_incidents`].
     pub fn from_event(event: &Event) -> Result<Incident, EventReadError> {
         let t = Tags::of(event, INCIDENT_KIND, "incident (30085)")?;
         let a = t.one("a")?;
@@ -206,10 +224,38 @@ impl Incident {
     }
 }
 
+/// Verified events, then selection, for incidents: of `events` (any kinds, from any relays),
+/// the incident events whose id and signature verify, then the current one at each address
+/// (NIP-01: newest, lowest id on a tie), read, with their signers. A forged newer version from a
+/// relay never displaces the real one.
+pub fn current_incidents(events: &[Event]) -> Vec<(PublicKey, Incident)> {
+    let verified = events
+        .iter()
+        .filter(|e| e.kind.as_u16() == INCIDENT_KIND && e.verify().is_ok());
+    crate::event::newest_by_address(verified)
+        .into_iter()
+        .filter_map(|e| Some((e.pubkey, Incident::from_event(e).ok()?)))
+        .collect()
+}
+
+/// The incident by which `author` withdraws `version` of `coordinate`, among `incidents`
+/// (signer, incident): [`Incident::withdraws`] applied to each.
+pub fn withdrawing<'i>(
+    incidents: &'i [(PublicKey, Incident)],
+    author: &PublicKey,
+    coordinate: &Coordinate,
+    version: &Version,
+) -> Option<&'i Incident> {
+    incidents
+        .iter()
+        .find(|(signer, i)| i.withdraws(signer, author, coordinate, version))
+        .map(|(_, i)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nostr::prelude::{FinalizeEvent as _, Keys};
+    use nostr::prelude::{FinalizeEvent as _, Keys, Timestamp};
 
     fn sample(author: &Keys) -> Incident {
         Incident {
@@ -263,5 +309,49 @@ mod tests {
             err.contains("\"versions\"") && err.contains("not a range"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_current_incident_verifies_before_it_is_chosen_and_binds_only_its_project() {
+        let keys = Keys::generate();
+        let i = sample(&keys);
+        let real = i
+            .to_builder()
+            .custom_created_at(Timestamp::from_secs(1_000))
+            .finalize(&keys)
+            .unwrap();
+        // A newer version at the same address, withdrawing it, that does not verify.
+        let mut forged = i.clone();
+        forged.withdrawn = true;
+        let mut forged = forged
+            .to_builder()
+            .custom_created_at(Timestamp::from_secs(2_000))
+            .finalize(&keys)
+            .unwrap();
+        forged.sig = real.sig;
+        for events in [
+            vec![forged.clone(), real.clone()],
+            vec![real.clone(), forged.clone()],
+        ] {
+            let current = current_incidents(&events);
+            assert_eq!(current, vec![(keys.public_key(), i.clone())]);
+            let v = Version::new(1, 1, 0);
+            let author = keys.public_key();
+            assert!(withdrawing(&current, &author, &i.coordinate, &v).is_some());
+            let other = Coordinate::new("skyrim-se", "grass").unwrap();
+            assert!(withdrawing(&current, &author, &other, &v).is_none());
+            let stranger = Keys::generate().public_key();
+            assert!(withdrawing(&current, &stranger, &i.coordinate, &v).is_none());
+            assert!(
+                withdrawing(&current, &author, &i.coordinate, &Version::new(1, 2, 0)).is_none()
+            );
+        }
+        // Someone else's incident about this project is read, but withdraws nothing.
+        let stranger = Keys::generate();
+        let theirs = i.to_builder().finalize(&stranger).unwrap();
+        let current = current_incidents(&[theirs]);
+        assert_eq!(current.len(), 1);
+        let v = Version::new(1, 1, 0);
+        assert!(withdrawing(&current, &keys.public_key(), &i.coordinate, &v).is_none());
     }
 }

@@ -232,6 +232,14 @@ pub enum InstallError {
     /// The lockfile could not be read or written.
     #[error(transparent)]
     Lockfile(#[from] LockfileError),
+    /// The version asked for is withdrawn by its author.
+    #[error("{release} is {why}; nothing was installed")]
+    Withdrawn {
+        /// The release's `d` tag.
+        release: String,
+        /// The incident, in words.
+        why: String,
+    },
     /// The install folder's lock could not be taken.
     #[error(transparent)]
     FolderLock(#[from] crate::files::lock::FolderLockError),
@@ -447,6 +455,12 @@ pub async fn install(
     let lock = Lockfile::load(root)?;
     let (resolution, dht_peers) = resolve_for_install(swarm, target, opts).await?;
     let release = &resolution.release;
+    if let Some(incident) = &resolution.withdrawn_by {
+        return Err(InstallError::Withdrawn {
+            release: release.d(),
+            why: crate::resolve::withdrawal(incident),
+        });
+    }
     let event_id = resolution.event.id.to_hex();
     on_step(Step::Resolved {
         release: release.d(),
@@ -651,7 +665,16 @@ fn judge_previous(
         }
     }
     if *chosen < installed {
-        if !allow_downgrade {
+        // Moving off a version its author withdrew is the point of the incident.
+        let r = &resolution.release;
+        let installed_withdrawn = seedstr_proto::incident::withdrawing(
+            &resolution.incidents,
+            &resolution.event.pubkey,
+            &r.coordinate,
+            &installed,
+        )
+        .is_some();
+        if !allow_downgrade && !installed_withdrawn {
             return Err(InstallError::Downgrade {
                 installed,
                 chosen: chosen.clone(),

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use nostr::prelude::{Event, EventId};
+use seedstr_proto::incident::{current_incidents, withdrawing, Incident, INCIDENT_KIND};
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
 use serde_json::json;
 
@@ -56,6 +57,11 @@ pub struct Resolution {
     pub relays_failed: Vec<(String, String)>,
     /// Resolved through the author's DHT records because no relay answered.
     pub via_dht: bool,
+    /// The author's incident that withdraws the chosen version, when a version was asked for
+    /// by name (an unnamed version is never a withdrawn one). Installs refuse it; pages show it.
+    pub withdrawn_by: Option<Incident>,
+    /// The current incidents about the project among the events read, with their signers.
+    pub incidents: Vec<(nostr::prelude::PublicKey, Incident)>,
 }
 
 /// Why no release could be chosen.
@@ -117,14 +123,15 @@ fn list_rejected(r: &[Rejected]) -> String {
         .join("; ")
 }
 
-/// Asks the relays for the author's releases of the project and picks one.
+/// Asks the relays for the author's releases of the project, and the author's incidents about
+/// it, and picks one.
 pub async fn resolve(
     target: &Target,
     relays: &[String],
     timeout: Duration,
 ) -> Result<Resolution, ResolveError> {
     let filter = json!({
-        "kinds": [RELEASE_KIND],
+        "kinds": [RELEASE_KIND, INCIDENT_KIND],
         "authors": [target.author.to_hex()],
         "#a": [target.coordinate.project_address(&target.author)],
     });
@@ -143,7 +150,7 @@ pub async fn resolve(
 }
 
 /// Whether `event` is a candidate for `target`: a release event (30079) that names the
-/// project, by its `a` tag or its `d`. What a relay returns for the release filter is one by
+/// project, by its `a` tag or its `d`, or an incident (30085) that names it. What a relay returns for the release filter is one by
 /// construction; an author's DHT feed also holds notes, projects and the attestation, which
 /// are not releases that failed and are left out before [`choose`] reports refusals.
 pub fn is_candidate(target: &Target, event: &Event) -> bool {
@@ -156,17 +163,25 @@ pub fn is_candidate(target: &Target, event: &Event) -> bool {
             .and_then(|d| d.strip_prefix(target.coordinate.to_string().as_str()))
             .is_some_and(|rest| rest.starts_with('@'))
     };
-    event.kind.as_u16() == RELEASE_KIND && (names_project() || claims_version())
+    match event.kind.as_u16() {
+        RELEASE_KIND => names_project() || claims_version(),
+        INCIDENT_KIND => names_project(),
+        _ => false,
+    }
 }
 
-/// Picks the release `target` asks for among `events`, checking each one.
+/// Picks the release `target` asks for among `events`, checking each one. Incident events
+/// among them bind the choice ([`withdrawing`]): a version the author withdrew is never chosen
+/// for an unnamed version, and is marked [`Resolution::withdrawn_by`] when named.
 pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveError> {
+    let incidents = current_incidents(events);
+    let withdrawn = |v: &Version| withdrawing(&incidents, &target.author, &target.coordinate, v);
     let mut rejected = Vec::new();
     let mut valid: BTreeMap<EventId, (Release, &Event)> = BTreeMap::new();
     // Per version, the newest event: 30079 is addressable, so a later event replaces an earlier
     // one; the chain may still name a replaced one.
     let mut newest: BTreeMap<Version, &Event> = BTreeMap::new();
-    for event in events {
+    for event in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
         let checked = Release::from_event(event).and_then(|r| {
             r.expect_coordinate(&target.coordinate)?;
             Ok(r)
@@ -219,17 +234,37 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
                 }
             }
         })?,
-        // The newest stable release; prereleases only when there is nothing else.
-        None => newest
-            .iter()
-            .rev()
-            .find(|(v, _)| v.pre.is_empty())
-            .or_else(|| newest.iter().next_back())
-            .map(|(_, e)| *e)
-            .expect("not empty"),
+        // The newest stable release its author did not withdraw; prereleases only when there
+        // is nothing else.
+        None => {
+            let allowed: Vec<(&Version, &&Event)> = newest
+                .iter()
+                .filter(|(v, e)| match withdrawn(v) {
+                    Some(i) => {
+                        rejected.push(refusal(e, withdrawal(i)));
+                        false
+                    }
+                    None => true,
+                })
+                .collect();
+            let Some(e) = allowed
+                .iter()
+                .rev()
+                .find(|(v, _)| v.pre.is_empty())
+                .or_else(|| allowed.last())
+                .map(|(_, e)| **e)
+            else {
+                return Err(ResolveError::AllRejected {
+                    target: name,
+                    rejected,
+                });
+            };
+            e
+        }
     };
     let (release, event) = valid[&chosen.id].clone();
     let chain = walk_chain(&release, &valid, &newest)?;
+    let withdrawn_by = withdrawn(&release.version).cloned();
     Ok(Resolution {
         release,
         event: event.clone(),
@@ -238,7 +273,24 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
         relays_answered: Vec::new(),
         relays_failed: Vec::new(),
         via_dht: false,
+        withdrawn_by,
+        incidents,
     })
+}
+
+/// Why a withdrawn version is refused, in words: the incident, its severity and summary, and
+/// what the author says to do.
+pub fn withdrawal(i: &Incident) -> String {
+    let mut why = format!(
+        "withdrawn by its author's incident {} ({}): {}",
+        i.id,
+        i.severity.as_str(),
+        i.summary
+    );
+    if !i.instructions.trim().is_empty() {
+        why.push_str(&format!(" ({})", i.instructions.trim()));
+    }
+    why
 }
 
 fn refusal(event: &Event, reason: String) -> Rejected {

@@ -55,11 +55,14 @@ pub struct ProjectInfo {
 }
 
 impl ProjectInfo {
-    /// The author's incident that blocks `version`, if any.
+    /// The author's incident that blocks `version`, if any ([`Incident::withdraws`]; the
+    /// incidents here are filed under the project they name, so theirs is the project asked).
     pub fn blocking(&self, version: &Version) -> Option<&SignedIncident> {
-        self.incidents
-            .iter()
-            .find(|i| i.authoritative() && i.incident.affects(version))
+        self.incidents.iter().find(|i| {
+            let project = (&i.incident.project_author, &i.incident.coordinate);
+            i.incident
+                .withdraws(&i.signer, project.0, project.1, version)
+        })
     }
 
     /// Incidents by others than the author that name `version`: shown, never enforced.

@@ -115,7 +115,7 @@ impl Followed {
             .iter()
             .filter(|((a, _), _)| a == author)
             .map(|(_, (i, _))| i)
-            .find(|i| i.coordinate == release.coordinate && i.affects(&release.version))
+            .find(|i| i.withdraws(author, author, &release.coordinate, &release.version))
     }
 
     /// What to fetch and what to let go, given the payloads held: `held` (any origin, so that a

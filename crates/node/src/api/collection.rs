@@ -85,11 +85,10 @@ pub async fn collection_view(s: &ApiState, text: &str) -> Result<CollectionView,
     let mut mods = Vec::new();
     for pinned in &c.mods {
         let r = &pinned.release;
-        let incident = incidents_of(s, &r.coordinate.project_address(&r.author))
-            .await?
-            .into_iter()
-            .find(|(signer, i)| i.is_authoritative(signer) && i.affects(&r.version))
-            .map(|(signer, i)| IncidentView::new(&signer, &i));
+        let incidents = incidents_of(s, &r.coordinate.project_address(&r.author)).await?;
+        let incident =
+            seedstr_proto::incident::withdrawing(&incidents, &r.author, &r.coordinate, &r.version)
+                .map(|i| IncidentView::new(&r.author, i));
         mods.push(PinnedView {
             author: npub(&r.author),
             coordinate: r.coordinate.to_string(),

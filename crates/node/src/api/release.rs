@@ -12,7 +12,7 @@ use seedstr_client::seeding::registry::SeedRegistry;
 use seedstr_mods::events::curation::{CompatReport, Review};
 use seedstr_mods::events::{COMPAT_KIND, REVIEW_KIND};
 use seedstr_mods::page::{project_page, PageError, ProjectPage};
-use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
+use seedstr_proto::incident::{current_incidents, Incident, IncidentView, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, ReleaseFile, PROJECT_KIND, RELEASE_KIND};
 use serde::Serialize;
 use serde_json::json;
@@ -62,11 +62,10 @@ pub async fn incidents_of(
     s: &ApiState,
     address: &str,
 ) -> Result<Vec<(PublicKey, Incident)>, ApiError> {
-    Ok(s.events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
-        .await?
-        .iter()
-        .filter_map(|e| Some((e.pubkey, Incident::from_event(e).ok()?)))
-        .collect())
+    let events = s
+        .events(json!({"kinds": [INCIDENT_KIND], "#a": [address]}))
+        .await?;
+    Ok(current_incidents(&events))
 }
 
 /// A release chosen and checked as install does, with the incidents covering it.
@@ -85,9 +84,10 @@ pub struct Chosen {
 pub async fn chosen_release(s: &ApiState, text: &str) -> Result<Chosen, ApiError> {
     let t = target(text)?;
     let address = t.coordinate.project_address(&t.author);
-    // Every release by anyone that names the project: the checks say which are refused.
+    // Every release and incident by anyone that names the project: the checks say which are
+    // refused, and the author's incidents bind the choice as they bind installs.
     let events = s
-        .events(json!({"kinds": [RELEASE_KIND], "#a": [address]}))
+        .events(json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "#a": [address]}))
         .await?;
     let resolution = choose(&t, &events).map_err(|e| match e {
         ResolveError::NotFound { .. } | ResolveError::VersionNotFound { .. } => ApiError::NotFound(
@@ -97,15 +97,16 @@ pub async fn chosen_release(s: &ApiState, text: &str) -> Result<Chosen, ApiError
         other => ApiError::NotFound(other.to_string()),
     })?;
     let version = resolution.release.version.clone();
-    let incidents: Vec<_> = incidents_of(s, &address)
-        .await?
-        .into_iter()
-        .filter(|(_, i)| i.affects(&version))
-        .collect();
-    let blocked_by = incidents
+    let incidents: Vec<_> = resolution
+        .incidents
         .iter()
-        .find(|(signer, i)| i.is_authoritative(signer))
-        .map(|(_, i)| (i.id.clone(), i.summary.clone()));
+        .filter(|(_, i)| i.affects(&version))
+        .cloned()
+        .collect();
+    let blocked_by = resolution
+        .withdrawn_by
+        .as_ref()
+        .map(|i| (i.id.clone(), i.summary.clone()));
     Ok(Chosen {
         target: t,
         resolution,
