@@ -750,7 +750,7 @@ async fn an_authors_incident_binds_install_by_name_and_by_default() {
     )
     .await;
     let hostile = common::hostile::HostileRelay::start(&relay.url);
-    let relays = format!("{}", relay.url);
+    let relays = relay.url.clone();
     let both = |p: &Arc<Person>, t: String, r: &Path| {
         let (p, r, hostile, relays) = (
             p.clone(),
