@@ -28,7 +28,7 @@ before(async () => {
   assert.ok(bin, 'SEEDSTR_BIN must name the seedstr binary');
   assert.ok(existsSync(browserPath), `${browserPath} is missing: scripts/test installs Debian's chromium`);
   const sk = generateSecretKey();
-  seedstr('key', 'import', Buffer.from(sk).toString('hex'));
+  execFileSync(bin, ['key', 'import'], { env, input: `${Buffer.from(sk).toString('hex')}\n` });
   node = spawn(bin, ['node', '--listen', '127.0.0.1:0', '--torrent-listen', '127.0.0.1:0', '--no-dht'], {
     env, stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -786,3 +786,38 @@ async fn an_authors_incident_binds_install_by_name_and_by_default() {
         bytes(100_000, 1)
     );
 }
+
+/// `key import` takes the secret from standard input or a file, never from argv, where the
+/// process list and shell history would keep it.
+#[test]
+fn a_secret_key_on_the_command_line_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = Keys::generate().secret_key().to_secret_hex();
+    let seedstr = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_seedstr"));
+        c.env("SEEDSTR_HOME", home.path())
+            .env("SEEDSTR_PASSPHRASE", "pass");
+        c
+    };
+    let out = seedstr().args(["key", "import", &secret]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not taken on the command line"), "{err}");
+    assert!(!err.contains(&secret), "the error repeats the secret");
+    assert!(!home.path().join("key.ncryptsec").exists());
+
+    let file = home.path().join("secret.txt");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let out = seedstr()
+        .args(["key", "import", "--file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = seedstr().args(["key", "show"]).output().unwrap();
+    let public = Keys::parse(&secret).unwrap().public_key().to_hex();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&public));
+}

@@ -47,12 +47,21 @@ impl Person {
     pub fn new() -> Person {
         let home = tempfile::tempdir().unwrap();
         let keys = Keys::generate();
-        let out = Command::new(env!("CARGO_BIN_EXE_seedstr"))
-            .args(["key", "import", &keys.secret_key().to_secret_hex()])
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(["key", "import"])
             .env("SEEDSTR_HOME", home.path())
             .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
-            .output()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{}", keys.secret_key().to_secret_hex()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
             "{}",
