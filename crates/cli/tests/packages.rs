@@ -959,3 +959,80 @@ fn packages_install_from_the_dht_when_no_relay_answers() {
     assert_eq!(why.matches("no attestation for").count(), 1, "{why}");
     assert!(!work.path().join("stranger/libreseed-lock.json").exists());
 }
+
+/// A package whose `bin` points outside itself is refused by name and the project is left as
+/// it was. (An archive carrying its own `node_modules`, which our publisher never packs, is
+/// refused by the unpacker: see pkg's unpack tests.)
+#[test]
+fn package_files_and_commands_stay_inside_their_package() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, player) = (Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+    let escaping = package(
+        work.path(),
+        "escaping",
+        r#"{"name":"escaping","version":"1.0.0","bin":{"esc":"../../../../../../tmp/owned"}}"#,
+        &[("index.js", "module.exports = 1;\n")],
+    );
+    let carrying = package(
+        work.path(),
+        "carrying",
+        r#"{"name":"carrying","version":"1.0.0"}"#,
+        &[
+            ("index.js", "module.exports = 2;\n"),
+            (
+                "node_modules/escaping/index.js",
+                "module.exports = 'shadowed';\n",
+            ),
+        ],
+    );
+    let mut infohashes = Vec::new();
+    for dir in [&escaping] {
+        infohashes.push(
+            publish(&alice, dir, r)["infohash"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for name in ["escaping"] {
+        registry(&maintainer, "add", name, &alice, r);
+    }
+    player.run(&["pkg", "registry", "trust", &npub(&maintainer)]);
+    let seeder = alice.seed(&[]);
+    for ih in &infohashes {
+        seeder.wait_seeding(ih);
+    }
+    for (name, why) in [
+        ("escaping", "escaping: its command \"esc\" points at \"../../../../../../tmp/owned\", outside the package; refused"),
+    ] {
+        let project = work.path().join(format!("app-{name}"));
+        std::fs::create_dir_all(&project).unwrap();
+        let err = json(
+            &player,
+            &[
+                "pkg",
+                "install",
+                name,
+                "--project",
+                project.to_str().unwrap(),
+                "--relay",
+                r,
+                "--peer",
+                &seeder.addr,
+                "--listen",
+                "127.0.0.1:0",
+                "--no-dht",
+                "--stall-timeout",
+                "5",
+                "--json",
+            ],
+        )
+        .unwrap_err();
+        assert!(err.contains(why), "{err}");
+        assert!(!project.join("libreseed-lock.json").exists());
+        assert!(!project.join(".libreseed_modules/node_modules").exists());
+    }
+}

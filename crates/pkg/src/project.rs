@@ -72,6 +72,18 @@ pub enum ProjectError {
     /// An archive could not be unpacked.
     #[error(transparent)]
     Unpack(#[from] UnpackError),
+    /// A package's `bin` names a file outside the package.
+    #[error(
+        "{package}: its command {command:?} points at {target:?}, outside the package; refused"
+    )]
+    BinOutside {
+        /// The package.
+        package: String,
+        /// The command.
+        command: String,
+        /// Where it points.
+        target: String,
+    },
     /// A file could not be read or written.
     #[error("{what} {}: {source}", path.display())]
     Io {
@@ -236,8 +248,16 @@ pub fn lay_out(
             if command.contains('/') || command.starts_with('.') {
                 continue;
             }
-            let target = target.trim_start_matches("./");
-            link_command(&bin, &command, &format!("../{}/{target}", p.release.name))?;
+            // The link must land inside the package: a relative, normal path within it.
+            let inside = target.trim_start_matches("./");
+            if seedstr_proto::path::check_payload_path(inside).is_err() {
+                return Err(ProjectError::BinOutside {
+                    package: p.release.name.to_string(),
+                    command,
+                    target,
+                });
+            }
+            link_command(&bin, &command, &format!("../{}/{inside}", p.release.name))?;
         }
     }
     let staged = staging.join("node_modules");

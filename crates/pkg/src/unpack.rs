@@ -121,6 +121,13 @@ pub fn unpack_npm_within(
             return Err(refused("a file outside the archive's top folder"));
         };
         check_payload_path(inner).map_err(|e| refused(&e.to_string()))?;
+        // Seedstr places every package itself; one carried inside another would mix its files
+        // into the folder of the package placed there.
+        if inner.split('/').any(|c| c == "node_modules") {
+            return Err(refused(
+                "a node_modules folder inside a package (Seedstr places every package itself)",
+            ));
+        }
         let target = into.join(inner);
         if kind.is_dir() {
             std::fs::create_dir_all(&target).map_err(io("creating", &target))?;
@@ -303,6 +310,15 @@ mod tests {
             (
                 vec![("loose.js", &b"x"[..], 0o644, tar::EntryType::Regular)],
                 "outside the archive's top folder",
+            ),
+            (
+                vec![(
+                    "package/node_modules/other/index.js",
+                    &b"x"[..],
+                    0o644,
+                    tar::EntryType::Regular,
+                )],
+                "a node_modules folder inside a package",
             ),
         ] {
             let into = dir.path().join(format!("p{}", why.len()));
