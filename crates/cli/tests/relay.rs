@@ -519,3 +519,129 @@ async fn negentropy_sync_between_two_relays() {
         100
     );
 }
+
+/// A WebSocket handshake by hand on a plain TCP socket, so the test controls every byte (no
+/// automatic pongs): the status code, and the socket for reading frames.
+fn raw_handshake(url: &str) -> (u16, std::net::TcpStream) {
+    let addr = url.trim_start_matches("ws://").trim_end_matches('/');
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        tcp,
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (status, tcp)
+}
+
+/// Per-address connections (IPv6 /64 grouped; loopback held to it here), negentropy sessions
+/// per connection, and idle connections: each is capped, the refusal names the cap, and the
+/// relay keeps serving others.
+#[tokio::test]
+async fn connections_sessions_and_idle_sockets_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("relay.toml");
+    std::fs::write(
+        &cfg,
+        "[limits]\nmax_connections_per_ip = 2\nexempt_loopback = false\n\
+         max_negentropy_sessions = 2\nping_interval_secs = 1\nidle_timeout_secs = 2\n",
+    )
+    .unwrap();
+    let relay = RelayProcess::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+
+    // Two connections from this address are held; a third is refused with 429.
+    let mut first = relay.connect().await;
+    let second = relay.connect().await;
+    let (status, _) = raw_handshake(&relay.url);
+    assert_eq!(status, 429);
+    drop(second);
+    // The closed connection frees its place (the relay notices the close on its own time).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let again = loop {
+        let (status, tcp) = raw_handshake(&relay.url);
+        if status == 101 {
+            break tcp;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place was never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // Two negentropy sessions stay open on a connection; a third is refused by name.
+    let mut storage = negentropy::NegentropyStorageVector::new();
+    storage.seal().unwrap();
+    let mut neg = negentropy::Negentropy::owned(storage, 0).unwrap();
+    let init = hex::encode(neg.initiate().unwrap());
+    for (n, id) in ["n1", "n2", "n3"].iter().enumerate() {
+        first
+            .send(&json!(["NEG-OPEN", id, {"kinds": [1]}, init]))
+            .await
+            .unwrap();
+        // Skipping the AUTH challenge every connection starts with.
+        let reply = loop {
+            let m = first.recv().await.unwrap();
+            if m[0] != "AUTH" {
+                break m;
+            }
+        };
+        if n < 2 {
+            assert_eq!(reply[0], "NEG-MSG", "{reply:?}");
+        } else {
+            assert_eq!(reply[0], "NEG-ERR", "{reply:?}");
+            assert!(
+                reply[2]
+                    .as_str()
+                    .unwrap()
+                    .contains("blocked: 2 negentropy sessions"),
+                "{reply:?}"
+            );
+        }
+    }
+
+    // A connection that never answers pings is closed once idle: the socket reaches EOF after
+    // the relay's pings (opcode 0x9).
+    let mut silent = again;
+    silent
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        match silent.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(seen.contains(&0x89), "no ping before the close: {seen:?}");
+    // The relay still serves: a fresh connection queries.
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut c) = seedstr_client::relays::conn::RelayConn::connect(&relay.url).await {
+            c.query("q", &[json!({"kinds": [1]})]).await.unwrap();
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay stopped serving"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -54,6 +54,18 @@ pub struct Limits {
     pub query_budget_ms: u64,
     /// Simultaneous connections.
     pub max_connections: usize,
+    /// Simultaneous connections from one address (an IPv6 /64 counts as one); 0: no limit.
+    pub max_connections_per_ip: usize,
+    /// Loopback clients (this machine's own tools, or a reverse proxy in front) are not held
+    /// to the per-address connection limit.
+    pub exempt_loopback: bool,
+    /// Open NIP-77 negentropy sessions per connection.
+    pub max_negentropy_sessions: usize,
+    /// Seconds between pings to a connection that has sent nothing.
+    pub ping_interval_secs: u64,
+    /// A connection that sends nothing (not even an answer to a ping) for this many seconds
+    /// is closed.
+    pub idle_timeout_secs: u64,
     /// Most events a NIP-77 negentropy session may cover.
     pub max_negentropy_records: usize,
     /// Outgoing messages queued per connection before a slow reader is disconnected.
@@ -129,6 +141,11 @@ impl Default for Limits {
             max_limit: 500,
             query_budget_ms: 2_000,
             max_connections: 10_000,
+            max_connections_per_ip: 256,
+            exempt_loopback: true,
+            max_negentropy_sessions: 8,
+            ping_interval_secs: 45,
+            idle_timeout_secs: 120,
             max_negentropy_records: 1_000_000,
             outbound_queue: 4_096,
         }

@@ -13,6 +13,7 @@ use seedstr_proto::{parse_event, Event, Filter};
 use seedstr_store::{SaveOutcome, StoreError};
 use tokio::sync::{mpsc, Semaphore};
 
+use crate::client_address::limit_key;
 use crate::live::{self, ConnectionHandle};
 use crate::{auth, is_private_kind, policy, Relay, PRIVATE_KINDS};
 
@@ -44,8 +45,27 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         overflow: tokio::sync::Notify::new(),
         authed: RwLock::new(None),
     });
+    let limits = &relay.config.limits;
+    let ping_every = std::time::Duration::from_secs(limits.ping_interval_secs.max(1));
+    let idle_limit = std::time::Duration::from_secs(limits.idle_timeout_secs.max(1));
     let writer = tokio::spawn(async move {
-        'messages: while let Some(msg) = rx.recv().await {
+        // A ping when the connection has been quiet: a live client answers with a pong, which
+        // the reader counts as activity; a dead one is closed once idle too long.
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        'messages: loop {
+            let msg = tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(m) => m,
+                    None => break,
+                },
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
             if sink.feed(Message::Text(msg.into())).await.is_err() {
                 break;
             }
@@ -74,18 +94,30 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         negentropy: HashMap::new(),
         in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
     };
+    let mut last_heard = tokio::time::Instant::now();
+    let mut idle_check = tokio::time::interval(ping_every.min(idle_limit));
     loop {
         tokio::select! {
             msg = stream.next() => match msg {
-                Some(Ok(Message::Text(text))) => state.handle(text.as_str()).await,
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = tokio::time::Instant::now();
+                    state.handle(text.as_str()).await
+                }
                 Some(Ok(Message::Binary(_))) => state.send(out::notice("error: binary messages are not understood; send JSON text")).await,
                 Some(Ok(Message::Close(_))) | None => break,
-                Some(Ok(_)) => {}
+                // Pongs and pings are activity too.
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
                 Some(Err(e)) => {
                     tracing::debug!("connection {} from {ip}: {e}", conn.id);
                     break;
                 }
             },
+            _ = idle_check.tick() => {
+                if last_heard.elapsed() >= idle_limit {
+                    tracing::debug!("connection {} from {ip} silent for {}s; closing it", conn.id, idle_limit.as_secs());
+                    break;
+                }
+            }
             _ = conn.overflow.notified() => {
                 tracing::info!("connection {} from {ip} could not keep up with its subscriptions; closing it", conn.id);
                 break;
@@ -257,7 +289,7 @@ impl State {
     /// Checks shared by REQ and COUNT: the per-IP request rate, the number of filters, and
     /// private-message protection.
     fn admit_read(&self, what: &str, filters: &[Filter]) -> Result<(), String> {
-        if !self.relay.ip_reqs.allow(&self.ip) {
+        if !self.relay.ip_reqs.allow(&limit_key(self.ip)) {
             return Err("rate-limited: too many requests from your address; slow down".into());
         }
         let max = self.relay.config.limits.max_filters;
@@ -314,14 +346,30 @@ impl State {
 
     async fn on_neg_open(&mut self, id: String, filter: Filter, message: &str) {
         let relay = self.relay.clone();
-        if let Err(msg) = self.check_private_read(std::slice::from_ref(&filter)) {
+        // A sync is a query like REQ: the same rate, the same private-message rule.
+        if let Err(msg) = self.admit_read("NEG-OPEN", std::slice::from_ref(&filter)) {
             return self.send(out::neg_err(&id, &msg)).await;
         }
+        // Each open session holds its whole set in memory: a connection keeps only a few.
+        self.negentropy.remove(&id);
+        let max_sessions = relay.config.limits.max_negentropy_sessions;
+        if self.negentropy.len() >= max_sessions {
+            return self
+                .send(out::neg_err(
+                    &id,
+                    &format!("blocked: {max_sessions} negentropy sessions are open on this connection, the most allowed; send NEG-CLOSE for one"),
+                ))
+                .await;
+        }
+        // One past the most a session covers: enough to refuse a larger set without reading
+        // all of it.
+        let max = relay.config.limits.max_negentropy_records;
+        let mut filter = filter;
+        filter.limit = Some(filter.limit.map_or(max + 1, |l| l.min(max + 1)));
         let items = match relay.store.ids(filter, relay.query_options()).await {
             Ok(items) => items,
             Err(e) => return self.send(out::neg_err(&id, &query_error(&e))).await,
         };
-        let max = relay.config.limits.max_negentropy_records;
         if items.len() > max {
             return self
                 .send(out::neg_err(&id, &format!("blocked: the filter covers {} events, more than this relay syncs at once ({max}); narrow it", items.len())))
@@ -415,7 +463,7 @@ pub(crate) async fn accept_event(
     let refuse = |msg: String| (event_id_of(json), msg);
     policy::check_size(json, relay.config.limits.max_event_bytes)
         .map_err(|r| refuse(r.to_string()))?;
-    if !relay.ip_events.allow(&ip) {
+    if !relay.ip_events.allow(&limit_key(ip)) {
         return Err(refuse(
             "rate-limited: too many events from your address; slow down".into(),
         ));

@@ -6,6 +6,7 @@
 //! queue; new events reach live subscriptions through [`live::LiveIndex`].
 
 pub mod auth;
+pub mod client_address;
 pub mod config;
 mod connection;
 pub mod limiter;
@@ -46,6 +47,7 @@ pub struct Relay {
     ip_reqs: limiter::Limiter<IpAddr>,
     next_connection: AtomicU64,
     connections: AtomicUsize,
+    per_address: client_address::ConnectionCounts,
     /// New events stored since start, for the node's metrics.
     pub(crate) events_saved: AtomicU64,
 }
@@ -66,6 +68,7 @@ impl Relay {
             live: live::LiveIndex::default(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            per_address: client_address::ConnectionCounts::default(),
             events_saved: AtomicU64::new(0),
         })
     }
@@ -225,9 +228,23 @@ pub async fn root(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if let Ok(ws) = ws {
-        if relay.connections.load(Ordering::Relaxed) >= relay.config.limits.max_connections {
+        let limits = &relay.config.limits;
+        if relay.connections.load(Ordering::Relaxed) >= limits.max_connections {
             return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
         }
+        let ip = addr.ip();
+        let per_ip = if limits.exempt_loopback && ip.is_loopback() {
+            0
+        } else {
+            limits.max_connections_per_ip
+        };
+        let Some(counted) = relay.per_address.admit(ip, per_ip) else {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many connections from your address (at most {per_ip})"),
+            )
+                .into_response();
+        };
         let mut hosts: Vec<String> = relay
             .config
             .info
@@ -242,7 +259,10 @@ pub async fn root(
         return ws
             .max_message_size(max)
             .max_frame_size(max)
-            .on_upgrade(move |socket| connection::run(relay, socket, addr.ip(), hosts));
+            .on_upgrade(move |socket| async move {
+                connection::run(relay, socket, ip, hosts).await;
+                drop(counted);
+            });
     }
     let wants_nip11 = wants_nip11(&headers);
     let cors = [

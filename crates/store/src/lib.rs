@@ -123,7 +123,8 @@ pub trait Store: Send + Sync + 'static {
     /// Number of distinct events matching any filter (NIP-45), ignoring limits.
     fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>>;
 
-    /// `(created_at, id)` of every event matching the filter (limit ignored), for NIP-77.
+    /// `(created_at, id)` of the events matching the filter, newest first, at most its limit,
+    /// for NIP-77.
     fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>>;
 
     /// Removes events whose NIP-40 expiration is at or before `now`; returns how many.
