@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::spine::{write, Person};
-use nostr::prelude::ToBech32;
+use nostr::prelude::{FinalizeEvent as _, ToBech32};
 use serde_json::Value;
 
 struct NodeProcess {
@@ -789,4 +789,92 @@ fn the_node_shows_packages_authors_feeds_seeders_and_takes_payloads() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, [held["infohash"].as_str().unwrap()], "{left:?}");
+}
+
+/// The node's HTTP bounds: a download that cannot start is answered 504 at the transfer time
+/// limit, naming it; while it holds the one request slot this node is given, other requests
+/// are answered 503 at once, naming the limit; afterwards the node serves again.
+#[test]
+fn slow_requests_time_out_and_excess_requests_are_shed() {
+    let owner = Person::new();
+    let config = node_config(
+        &owner,
+        &[
+            ("enabled = true", "enabled = false"),
+            ("transfer_timeout_secs = 900", "transfer_timeout_secs = 2"),
+            (
+                "max_concurrent_requests = 512",
+                "max_concurrent_requests = 1",
+            ),
+            ("stall_timeout_secs = 60", "stall_timeout_secs = 600"),
+        ],
+    );
+    let node = NodeProcess::start(owner.home.path(), &config);
+
+    // A release nobody seeds and no mirror serves, whose tracker accepts connections and
+    // never answers: fetching it waits on the swarm.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tracker = format!("http://{}/announce", mute.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = mute.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let release = seedstr_proto::release::Release {
+        coordinate: seedstr_proto::release::Coordinate::new("generic", "ghost").unwrap(),
+        version: seedstr_proto::release::Version::parse("1.0.0").unwrap(),
+        files: vec![seedstr_proto::release::ReleaseFile {
+            path: "a.txt".into(),
+            sha256: [1; 32],
+            size: 10,
+        }],
+        infohash: [9; 20],
+        torrent_name: "ghost".into(),
+        trackers: vec![tracker],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: String::new(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
+        package: None,
+    };
+    let event = release
+        .to_builder(&owner.keys.public_key())
+        .finalize(&owner.keys)
+        .unwrap();
+    let (status, body) = http_post(&node.http, "/api/v1/events", &event.as_json());
+    assert_eq!(status, 200, "{body}");
+
+    let npub = owner.keys.public_key().to_bech32().unwrap();
+    let addr = node.http.clone();
+    let download = std::thread::spawn(move || {
+        http_get(
+            &addr,
+            &format!("/api/v1/download?release={npub}/generic.ghost@1.0.0&path=a.txt"),
+            "application/json",
+        )
+    });
+    // While the download holds the slot, a query is shed at once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let shed = loop {
+        let (status, body) = http_get(&node.http, "/api/v1/status", "application/json");
+        if status == 503 {
+            break body;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            Instant::now() < deadline,
+            "the download never held the slot"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        shed.contains("the node is busy (1 requests at once"),
+        "{shed}"
+    );
+    let (status, body) = download.join().unwrap();
+    assert_eq!(status, 504, "{body}");
+    assert!(body.contains("did not answer within 2 s"), "{body}");
+    let (status, body) = http_get(&node.http, "/api/v1/status", "application/json");
+    assert_eq!(status, 200, "{body}");
 }

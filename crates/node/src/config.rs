@@ -39,6 +39,15 @@ pub struct HttpConfig {
     pub uploads: Uploads,
     /// Largest payload accepted, in MiB.
     pub max_upload_mib: u64,
+    /// Seconds a page, an API query or NIP-11 may take before the node answers 504.
+    pub query_timeout_secs: u64,
+    /// Seconds a download, an upload or a registry view's archive may take before its first
+    /// byte (fetching from the swarm included).
+    pub transfer_timeout_secs: u64,
+    /// Requests handled at once, over every route; more are answered 503 at once.
+    pub max_concurrent_requests: usize,
+    /// Largest request body outside uploads (published events), in KiB.
+    pub max_body_kib: usize,
 }
 
 /// Who may upload payloads.
@@ -131,6 +140,10 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7447)),
             uploads: Uploads::Loopback,
             max_upload_mib: 4096,
+            query_timeout_secs: 30,
+            transfer_timeout_secs: 900,
+            max_concurrent_requests: 512,
+            max_body_kib: 1024,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! registry gateway at once, on one HTTP port plus the torrent and DHT ports.
 
 pub mod api;
+pub mod bounds;
 pub mod config;
 pub mod discovery;
 pub mod health;

@@ -31,7 +31,8 @@ use seedstr_swarm::SwarmOptions;
 use tokio::net::TcpListener;
 
 use crate::api::{self, ApiState};
-use crate::config::NodeConfig;
+use crate::bounds::Bounds;
+use crate::config::{HttpConfig, NodeConfig};
 use crate::discovery::{self, loopback_for, NodeFile};
 use crate::health::{self, Status};
 use crate::ui;
@@ -159,7 +160,7 @@ pub async fn run(
             served,
         },
     })?;
-    let app = app(&relay, api_state, views, status);
+    let app = app(&relay, api_state, views, status, &config.http);
 
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
     let (stop_seeding, seeding_stopped) = tokio::sync::watch::channel(false);
@@ -198,23 +199,32 @@ async fn bind_http(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeEr
 }
 
 /// Every route on the one port: the relay's WebSocket and NIP-11 at `/`, the registry views,
-/// `/health`, the API and the pages.
+/// `/health`, the API and the pages, each class under its bounds ([`Bounds`]).
 fn app(
     relay: &Arc<Relay>,
     api: Arc<ApiState>,
     views: Arc<ViewState>,
     status: Arc<Status>,
+    http: &HttpConfig,
 ) -> Router {
-    Router::new()
+    let bounds = Bounds::new(http);
+    let quick = Duration::from_secs(http.query_timeout_secs.max(1));
+    let long = Duration::from_secs(http.transfer_timeout_secs.max(1));
+    let queries = Router::new()
         .route("/", get(root))
         .with_state(Arc::new(Root {
             relay: relay.clone(),
             api: api.clone(),
         }))
-        .merge(seedstr_pkg::views::server::router(views))
         .merge(health::router(status))
-        .merge(api::router(api.clone()))
-        .merge(ui::router(api))
+        .merge(api::query_router(api.clone()))
+        .merge(ui::router(api.clone()));
+    let transfers = Router::new()
+        .merge(seedstr_pkg::views::server::router(views))
+        .merge(api::transfer_router(api));
+    bounds
+        .queries(queries, quick)
+        .merge(bounds.transfers(transfers, long))
 }
 
 /// Writes the file commands find the node through; without it the node still serves.

@@ -59,8 +59,8 @@ pub struct ApiState {
     pub seeder: payloads::SeederLink,
 }
 
-/// The API's routes.
-pub fn router(state: Arc<ApiState>) -> Router {
+/// The API's query routes: quick answers from the node's store.
+pub fn query_router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/search", get(search::search))
@@ -71,8 +71,14 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/authors/{author}", get(author::author))
         .route("/api/v1/feeds/{author}", get(feed::feed))
         .route("/api/v1/seeders", get(seeders::seeders))
-        .route("/api/v1/download", get(download::download))
         .route("/api/v1/events", post(events::publish))
+        .with_state(state)
+}
+
+/// The API's transfer routes: a file that may first come from the swarm, and uploads.
+pub fn transfer_router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/v1/download", get(download::download))
         .route("/api/v1/payloads", post(payloads::upload))
         .with_state(state)
 }
