@@ -118,6 +118,9 @@ pub struct PackagesConfig {
     /// The largest release the node downloads (the sum of its signed file sizes); larger ones
     /// are refused before any byte is fetched.
     pub max_release_bytes: u64,
+    /// The most bytes the download store (`<data>/downloads`, filled by the download API)
+    /// holds; the payloads served least recently make room for new ones.
+    pub download_store_max_bytes: u64,
 }
 
 impl Default for NodeConfig {
@@ -186,6 +189,7 @@ impl Default for PackagesConfig {
             relay_timeout_secs: 5,
             stall_timeout_secs: 60,
             max_release_bytes: seedstr_client::install::DEFAULT_MAX_RELEASE_BYTES,
+            download_store_max_bytes: 32 << 30,
         }
     }
 }

@@ -335,7 +335,8 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         swarm: seeder.swarm.clone(),
         fetch,
         // Releases fetched for a download are kept and seeded, as a mirror's are.
-        downloads: PayloadStore::new(data, data.join("downloads"), Origin::Mirrored),
+        downloads: PayloadStore::new(data, data.join("downloads"), Origin::Mirrored)
+            .with_max_bytes(config.packages.download_store_max_bytes),
         packages: views.sources.clone(),
         seeders: api::seeders::SeedersCache::new(status.dht.clone()),
         feeds: api::feed::FeedCache::default(),

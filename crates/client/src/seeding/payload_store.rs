@@ -17,6 +17,39 @@ pub struct PayloadStore {
     registry: SeedRegistry,
     /// What this store registers its payloads as.
     origin: Origin,
+    /// The most bytes the store holds; older payloads make room for newer ones.
+    max_bytes: Option<u64>,
+}
+
+/// One payload the store holds, for choosing what to evict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPayload {
+    /// Its info hash (hex).
+    pub infohash: String,
+    /// Its bytes on disk.
+    pub bytes: u64,
+    /// When it was last fetched or served (unix seconds).
+    pub last_used: u64,
+}
+
+/// What to evict so that `need` more bytes fit under `max_bytes`: the least recently used
+/// payloads first, no more than needed. `None` when even an empty store could not take it.
+pub fn evictions(held: &[HeldPayload], need: u64, max_bytes: u64) -> Option<Vec<String>> {
+    if need > max_bytes {
+        return None;
+    }
+    let mut used: u64 = held.iter().map(|h| h.bytes).sum();
+    let mut by_age: Vec<&HeldPayload> = held.iter().collect();
+    by_age.sort_by(|a, b| (a.last_used, &a.infohash).cmp(&(b.last_used, &b.infohash)));
+    let mut out = Vec::new();
+    for h in by_age {
+        if used.saturating_add(need) <= max_bytes {
+            break;
+        }
+        used -= h.bytes;
+        out.push(h.infohash.clone());
+    }
+    Some(out)
 }
 
 /// Why a payload could not be stored or removed.
@@ -41,6 +74,16 @@ pub enum PayloadStoreError {
     /// The seed registry could not be written.
     #[error(transparent)]
     Registry(#[from] SeedsError),
+    /// The release is larger than the whole store.
+    #[error("{release} is {bytes} bytes, more than this store holds ({max_bytes} bytes); not fetched")]
+    TooLarge {
+        /// The release's `d` tag.
+        release: String,
+        /// Its size.
+        bytes: u64,
+        /// The store's cap.
+        max_bytes: u64,
+    },
 }
 
 /// What the registry holds.
@@ -58,7 +101,79 @@ impl PayloadStore {
             dir,
             registry: SeedRegistry::new(home),
             origin,
+            max_bytes: None,
         }
+    }
+
+    /// The same store, holding at most `max_bytes`: fetching past it evicts the payloads used
+    /// least recently, and a release larger than the whole store is refused before fetching.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> PayloadStore {
+        self.max_bytes = Some(max_bytes);
+        self
+    }
+
+    /// Marks a payload as just used (served), so eviction takes others first.
+    pub fn touch(&self, infohash: &str) {
+        let place = self.dir.join(infohash);
+        if let Ok(dir) = std::fs::File::open(&place) {
+            let _ = dir.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    /// The payloads this store holds in its folder, with their sizes and last use.
+    pub fn payloads(&self) -> Vec<HeldPayload> {
+        let (seeds, _) = self.registry.list();
+        seeds
+            .iter()
+            .filter(|s| s.entry.origin == self.origin && s.entry.dir.starts_with(&self.dir))
+            .map(|s| {
+                let dir = &s.entry.dir;
+                let bytes = walkdir::WalkDir::new(dir)
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum();
+                let last_used = std::fs::metadata(dir)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                HeldPayload {
+                    infohash: s.entry.infohash.clone(),
+                    bytes,
+                    last_used,
+                }
+            })
+            .collect()
+    }
+
+    /// Makes room for `release` under the store's cap: refuses a release larger than the
+    /// whole store, evicts the least recently used payloads otherwise.
+    fn make_room(&self, release: &Release) -> Result<(), PayloadStoreError> {
+        let Some(max) = self.max_bytes else {
+            return Ok(());
+        };
+        let ih = release.infohash_hex();
+        let held: Vec<HeldPayload> = self
+            .payloads()
+            .into_iter()
+            .filter(|h| h.infohash != ih)
+            .collect();
+        let evict = evictions(&held, release.total_size(), max).ok_or_else(|| {
+            PayloadStoreError::TooLarge {
+                release: release.d(),
+                bytes: release.total_size(),
+                max_bytes: max,
+            }
+        })?;
+        for infohash in evict {
+            tracing::info!("the store at {} is full: evicting {infohash}", self.dir.display());
+            self.unregister(&infohash)?;
+            self.delete(&infohash)?;
+        }
+        Ok(())
     }
 
     /// The store's folder.
@@ -87,6 +202,7 @@ impl PayloadStore {
         release: &Release,
         opts: &InstallOptions,
     ) -> Result<PathBuf, PayloadStoreError> {
+        self.make_room(release)?;
         let staged = stage_release(swarm, &self.dir, release, opts, &[], &|_| {}).await?;
         let torrent_file = staged.torrent_file.ok_or(PayloadStoreError::NoTorrent)?;
         let place = self.dir.join(release.infohash_hex());
@@ -133,5 +249,72 @@ fn io<'a>(
         what,
         path: path.to_owned(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn held(infohash: &str, bytes: u64, last_used: u64) -> HeldPayload {
+        HeldPayload {
+            infohash: infohash.into(),
+            bytes,
+            last_used,
+        }
+    }
+
+    #[test]
+    fn the_least_recently_used_go_first_and_no_more_than_needed() {
+        let h = [held("a", 40, 30), held("b", 40, 10), held("c", 40, 20)];
+        assert_eq!(evictions(&h, 10, 130), Some(vec![]));
+        assert_eq!(evictions(&h, 30, 130), Some(vec!["b".to_owned()]));
+        assert_eq!(
+            evictions(&h, 60, 130),
+            Some(vec!["b".to_owned(), "c".to_owned()])
+        );
+        assert_eq!(evictions(&h, 131, 130), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// What is left always fits with the new payload, only the oldest go, and the choice
+        /// does not depend on the order payloads are listed in.
+        #[test]
+        fn evictions_fit_take_the_oldest_and_ignore_order(
+            sizes in proptest::collection::vec((0u64..1000, 0u64..50), 0..20),
+            need in 0u64..3000,
+            max in 0u64..5000,
+        ) {
+            let h: Vec<HeldPayload> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, (b, t))| held(&format!("{i:02}"), *b, *t))
+                .collect();
+            let mut reversed = h.clone();
+            reversed.reverse();
+            let out = evictions(&h, need, max);
+            prop_assert_eq!(&out, &evictions(&reversed, need, max));
+            match out {
+                None => prop_assert!(need > max),
+                Some(gone) => {
+                    let left: u64 = h.iter().filter(|x| !gone.contains(&x.infohash)).map(|x| x.bytes).sum();
+                    let total: u64 = h.iter().map(|x| x.bytes).sum();
+                    prop_assert!(left + need <= max || gone.len() == h.len());
+                    prop_assert!(total + need <= max || !gone.is_empty() || h.iter().all(|x| x.bytes == 0));
+                    let newest_gone = h.iter().filter(|x| gone.contains(&x.infohash)).map(|x| x.last_used).max();
+                    let oldest_kept = h.iter().filter(|x| !gone.contains(&x.infohash)).map(|x| x.last_used).min();
+                    if let (Some(g), Some(k)) = (newest_gone, oldest_kept) {
+                        prop_assert!(g <= k);
+                    }
+                }
+            }
+        }
     }
 }

@@ -48,6 +48,7 @@ pub async fn download(
             .await
             .map_err(|e| ApiError::Upstream(format!("fetching {spec}: {e}")))?,
     };
+    s.downloads.touch(&infohash);
     let path = dir.join(&file.path);
     let unreadable =
         |e: std::io::Error| ApiError::Internal(format!("reading {}: {e}", path.display()));
