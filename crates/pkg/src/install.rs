@@ -246,7 +246,14 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
         archives.insert(p.path.clone(), archive.bytes);
     }
     let new_lock = Lock::of(&tree, requires.clone());
-    let files = lay_out(&req.project, &tree, &archives, &new_lock)?;
+    // Unpacking, renames and fsyncs run off the runtime.
+    let files = {
+        let (project, tree, lock) = (req.project.clone(), tree.clone(), new_lock.clone());
+        seedstr_client::files::blocking::off_runtime(move || {
+            lay_out(&project, &tree, &archives, &lock)
+        })
+        .await?
+    };
     let installed: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
     let refused = catalog
         .refused

@@ -1,6 +1,7 @@
 //! Files written so that a crash never leaves them half-written, and folders of JSON files
 //! read back.
 
+pub mod blocking;
 pub mod durable;
 pub mod json;
 pub mod lock;

@@ -20,6 +20,7 @@ use super::mirror::{MirrorFailure, Mirrors};
 use super::transaction::{commit, recover, Change, TransactionError, STATE_DIR};
 use super::verify::{check_digest, check_file, FileProblem};
 use crate::feed::ResolveOptions;
+use crate::files::blocking::off_runtime;
 use crate::files::lock::{log_wait, FolderLock};
 use crate::relays::list_failures;
 use crate::resolve::dht::{resolve_on_dht, DhtResolveError};
@@ -451,8 +452,14 @@ pub async fn install(
     std::fs::create_dir_all(root).map_err(io("creating", root))?;
     // One writer per folder, from the first read of the lockfile to the commit.
     let _folder = FolderLock::acquire_async(root.to_owned(), log_wait).await?;
-    recover(root)?;
-    let lock = Lockfile::load(root)?;
+    let lock = {
+        let root = root.to_owned();
+        off_runtime(move || {
+            recover(&root)?;
+            Ok::<_, InstallError>(Lockfile::load(&root)?)
+        })
+        .await?
+    };
     let (resolution, dht_peers) = resolve_for_install(swarm, target, opts).await?;
     let release = &resolution.release;
     if let Some(incident) = &resolution.withdrawn_by {
@@ -476,12 +483,7 @@ pub async fn install(
         .find(|i| i.author == author && i.coordinate == coordinate)
         .cloned();
     let outcome = match judge_previous(previous.as_ref(), &resolution, opts.allow_downgrade)? {
-        Outcome::AlreadyInstalled
-            if release
-                .files
-                .iter()
-                .all(|f| check_file(&root.join(&f.path), &f.sha256, f.size).is_ok()) =>
-        {
+        Outcome::AlreadyInstalled if all_files_intact(root, release).await => {
             return Ok(report(
                 &resolution,
                 Outcome::AlreadyInstalled,
@@ -502,9 +504,16 @@ pub async fn install(
     let torrent_file = staged.torrent_file.clone();
 
     let installed = Installed::of(&target.author, release, &resolution.event.id);
-    commit_staged(root, lock, &staging, previous.as_ref(), installed)?;
-    // Only leftovers remain (empty folders); the install is already committed.
-    let _ = std::fs::remove_dir_all(&staging);
+    {
+        let (root, staging, previous) = (root.to_owned(), staging.clone(), previous.clone());
+        off_runtime(move || {
+            commit_staged(&root, lock, &staging, previous.as_ref(), installed)?;
+            // Only leftovers remain (empty folders); the install is already committed.
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok::<_, InstallError>(())
+        })
+        .await?;
+    }
     Ok(report(
         &resolution,
         outcome,
@@ -554,37 +563,29 @@ pub async fn stage_release(
     let fetched = fetch(swarm, &staging, release, opts, extra_peers, on_step).await?;
 
     on_step(Step::Verifying);
-    for f in &release.files {
-        let at = staging.join(&f.path);
-        if f.size == 0 && !at.exists() {
-            // Zero-length files carry no pieces, so peers never write them.
-            if let Some(parent) = at.parent() {
-                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
-            }
-            std::fs::File::create(&at).map_err(io("creating", &at))?;
-        }
-        let checked = match fetched.digests.get(&f.path) {
-            Some(digest) => check_digest(&at, digest, &f.sha256, f.size),
-            None => check_file(&at, &f.sha256, f.size),
-        };
-        if let Err(problem) = checked {
-            // Wrong bytes must not survive into the next run's resume.
-            let _ = std::fs::remove_file(&at);
-            return Err(InstallError::WrongBytes {
-                path: f.path.clone(),
-                from: fetched.source(),
-                problem,
-            });
-        }
+    {
+        let (staging, files, digests, from) = (
+            staging.clone(),
+            release.files.clone(),
+            fetched.digests.clone(),
+            fetched.source(),
+        );
+        off_runtime(move || verify_staged(&staging, &files, &digests, from)).await?;
     }
     // Mirror-only installs have no torrent from peers; ours is deterministic, so rebuild it and
     // keep it only if it is the very torrent the release names.
     let torrent_file = match fetched.torrent_file.clone() {
         Some(t) => Some(t),
-        None => create(&staging, &release.torrent_name)
-            .ok()
-            .filter(|t| t.info_hash == release.infohash)
-            .map(|t| t.to_file_bytes(&release.trackers)),
+        None => {
+            let (staging, release) = (staging.clone(), release.clone());
+            off_runtime(move || {
+                create(&staging, &release.torrent_name)
+                    .ok()
+                    .filter(|t| t.info_hash == release.infohash)
+                    .map(|t| t.to_file_bytes(&release.trackers))
+            })
+            .await
+        }
     };
 
     Ok(Staged {
@@ -593,6 +594,51 @@ pub async fn stage_release(
         swarm_bytes: fetched.swarm_bytes,
         mirror_bytes: fetched.mirror_bytes,
     })
+}
+
+/// Checks every staged file's size and SHA-256 against the signed manifest (with the digests
+/// taken while they arrived, where there are some). Wrong bytes are deleted, so a resumed run
+/// never keeps them.
+fn verify_staged(
+    staging: &Path,
+    files: &[seedstr_proto::release::ReleaseFile],
+    digests: &HashMap<String, FileDigest>,
+    from: String,
+) -> Result<(), InstallError> {
+    for f in files {
+        let at = staging.join(&f.path);
+        if f.size == 0 && !at.exists() {
+            // Zero-length files carry no pieces, so peers never write them.
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+            }
+            std::fs::File::create(&at).map_err(io("creating", &at))?;
+        }
+        let checked = match digests.get(&f.path) {
+            Some(digest) => check_digest(&at, digest, &f.sha256, f.size),
+            None => check_file(&at, &f.sha256, f.size),
+        };
+        if let Err(problem) = checked {
+            let _ = std::fs::remove_file(&at);
+            return Err(InstallError::WrongBytes {
+                path: f.path.clone(),
+                from,
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether every file of `release` is in `root` as signed (hashed off the runtime).
+async fn all_files_intact(root: &Path, release: &Release) -> bool {
+    let (root, files) = (root.to_owned(), release.files.clone());
+    off_runtime(move || {
+        files
+            .iter()
+            .all(|f| check_file(&root.join(&f.path), &f.sha256, f.size).is_ok())
+    })
+    .await
 }
 
 fn report(

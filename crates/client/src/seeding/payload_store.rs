@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::files::blocking::off_runtime;
 use crate::files::durable::sync_dir;
 use crate::install::{stage_release, InstallError, InstallOptions};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
@@ -12,6 +13,7 @@ use seedstr_proto::release::Release;
 use seedstr_swarm::Swarm;
 
 /// A folder of payloads fetched to be seeded (a mirror's store).
+#[derive(Clone)]
 pub struct PayloadStore {
     dir: PathBuf,
     registry: SeedRegistry,
@@ -202,15 +204,29 @@ impl PayloadStore {
         release: &Release,
         opts: &InstallOptions,
     ) -> Result<PathBuf, PayloadStoreError> {
-        self.make_room(release)?;
+        {
+            let (store, release) = (self.clone(), release.clone());
+            off_runtime(move || store.make_room(&release)).await?;
+        }
         let staged = stage_release(swarm, &self.dir, release, opts, &[], &|_| {}).await?;
         let torrent_file = staged.torrent_file.ok_or(PayloadStoreError::NoTorrent)?;
+        let (store, release, staged_dir) = (self.clone(), release.clone(), staged.dir);
+        off_runtime(move || store.take_in(&release, &staged_dir, &torrent_file)).await
+    }
+
+    /// Moves a verified, staged payload into place and registers it.
+    fn take_in(
+        &self,
+        release: &Release,
+        staged: &Path,
+        torrent_file: &[u8],
+    ) -> Result<PathBuf, PayloadStoreError> {
         let place = self.dir.join(release.infohash_hex());
         if place.exists() {
             // Left by a run that stopped between the rename and the registration.
             std::fs::remove_dir_all(&place).map_err(io("clearing", &place))?;
         }
-        std::fs::rename(&staged.dir, &place).map_err(io("moving the payload to", &place))?;
+        std::fs::rename(staged, &place).map_err(io("moving the payload to", &place))?;
         sync_dir(&self.dir).map_err(io("syncing", &self.dir))?;
         self.registry.add(
             &SeedEntry {
@@ -220,7 +236,7 @@ impl PayloadStore {
                 origin: self.origin,
                 trackers: release.trackers.clone(),
             },
-            &torrent_file,
+            torrent_file,
         )?;
         Ok(place)
     }

@@ -70,6 +70,7 @@ pub enum SeedsError {
 }
 
 /// The payloads this identity seeds, one entry and torrent each under `$SEEDSTR_HOME/seeds/`.
+#[derive(Clone)]
 pub struct SeedRegistry {
     dir: PathBuf,
 }

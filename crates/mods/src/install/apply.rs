@@ -120,12 +120,18 @@ pub async fn apply(
         .place
         .push((order_file.to_owned(), staged_order.clone()));
     lock.app = Some(plan.state.to_value());
-    let committed = commit(root, &change, lock);
-    let _ = std::fs::remove_file(&staged_order);
-    committed?;
-    for d in staged_dirs {
-        // Only empty folders remain; the change is already committed.
-        let _ = std::fs::remove_dir_all(d);
-    }
+    // Renames and fsyncs run off the runtime.
+    let root = root.to_owned();
+    seedstr_client::files::blocking::off_runtime(move || {
+        let committed = commit(&root, &change, lock);
+        let _ = std::fs::remove_file(&staged_order);
+        committed?;
+        for d in staged_dirs {
+            // Only empty folders remain; the change is already committed.
+            let _ = std::fs::remove_dir_all(d);
+        }
+        Ok::<_, ModError>(())
+    })
+    .await?;
     Ok(applied)
 }

@@ -9,7 +9,6 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use seedstr_client::seeding::registry::SeedRegistry;
-use sha2::{Digest, Sha256};
 
 use super::release::chosen_release;
 use super::{ApiError, ApiState};
@@ -87,19 +86,12 @@ pub async fn download(
 }
 
 /// A file's size and SHA-256, read in chunks.
+/// Size and SHA-256 of a file, hashed off the runtime.
 async fn digest(path: &std::path::Path) -> std::io::Result<(u64, [u8; 32])> {
-    use tokio::io::AsyncReadExt;
-    let mut f = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hasher.finalize().into()))
+    let path = path.to_owned();
+    seedstr_client::files::blocking::off_runtime(move || {
+        let (sha256, size) = seedstr_swarm::sha256_file(&path)?;
+        Ok((size, sha256))
+    })
+    .await
 }
