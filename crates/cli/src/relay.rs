@@ -95,9 +95,12 @@ pub fn run(args: RelayArgs) -> Result<()> {
 impl StoreArgs {
     async fn open(&self) -> Result<Arc<dyn Store>> {
         if let Some(url) = &self.database {
-            let store = PgStore::connect(url)
-                .await
-                .with_context(|| format!("opening the PostgreSQL store at {url}"))?;
+            let store = PgStore::connect(url).await.with_context(|| {
+                format!(
+                    "opening the PostgreSQL store at {}",
+                    seedstr_store::postgres::redacted(url)
+                )
+            })?;
             return Ok(store);
         }
         let dir = self

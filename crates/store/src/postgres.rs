@@ -113,9 +113,9 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Arc<PgStore>> {
         let mut cfg = deadpool_postgres::Config::new();
         cfg.url = Some(url.to_string());
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1), NoTls)
-            .map_err(|e| StoreError::Backend(format!("PostgreSQL pool for {url}: {e}")))?;
+        let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| {
+            StoreError::Backend(format!("PostgreSQL pool for {}: {e}", redacted(url)))
+        })?;
         let client = pool.get().await.map_err(pool_err)?;
         client.batch_execute(SCHEMA).await?;
         drop(client);
@@ -129,64 +129,81 @@ impl PgStore {
         Ok(store)
     }
 
-    /// A dedicated connection LISTENs; each notification names an event saved elsewhere.
+    /// A dedicated connection LISTENs; each notification names an event saved elsewhere. The
+    /// first connection must succeed; after that, a lost connection is logged and made again
+    /// (backing off to 30 s), and logged again once it listens.
     async fn listen(self: &Arc<Self>, url: &str) -> Result<()> {
-        let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        tokio::spawn(async move {
-            let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
-            use futures_util::StreamExt;
-            while let Some(Ok(msg)) = messages.next().await {
-                if let tokio_postgres::AsyncMessage::Notification(n) = msg {
-                    if tx.send(n.payload().to_string()).is_err() {
-                        break;
-                    }
-                }
-            }
-        });
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        let first = Listener::open(url).await?;
         let store = Arc::downgrade(self);
+        let url = url.to_owned();
         tokio::spawn(async move {
-            // Keeps the LISTEN connection's client alive as long as the store is.
-            let _client = client;
-            while let Some(payload) = rx.recv().await {
-                let Some(store) = store.upgrade() else { break };
-                let Some((origin, id)) = payload.split_once(':') else {
-                    continue;
-                };
-                if origin == store.origin {
-                    continue;
-                }
-                let fetched = match id.strip_prefix(EPHEMERAL_MARK) {
-                    Some(seq) => match seq.parse::<i64>() {
-                        Ok(seq) => {
-                            store
-                                .fetch_one("SELECT json FROM ephemeral_events WHERE seq = $1", &seq)
-                                .await
+            let shown = redacted(&url);
+            let mut listener = Some(first);
+            let mut pause = Duration::from_secs(1);
+            loop {
+                let current = match listener.take() {
+                    Some(l) => l,
+                    None => match Listener::open(&url).await {
+                        Ok(l) => {
+                            tracing::info!("listening to {shown} again");
+                            pause = Duration::from_secs(1);
+                            l
                         }
-                        Err(_) => continue,
-                    },
-                    None => match hex::decode(id) {
-                        Ok(id) => {
-                            store
-                                .fetch_one("SELECT json FROM events WHERE id = $1", &id)
-                                .await
+                        Err(e) => {
+                            tracing::warn!(
+                                "the LISTEN connection to {shown} could not be made again ({e}); retrying in {} s",
+                                pause.as_secs()
+                            );
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_secs(30));
+                            continue;
                         }
-                        Err(_) => continue,
                     },
                 };
-                match fetched {
-                    Ok(Some(json)) => {
-                        if let Ok(e) = Event::from_json(json) {
-                            let _ = store.foreign.send(Arc::new(e));
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!("fetching a notified event: {e}"),
+                match current.pump(&store).await {
+                    None => break,
+                    Some(why) => tracing::warn!(
+                        "the LISTEN connection to {shown} was lost ({why}); events other front-ends save meanwhile reach their own subscribers only; reconnecting"
+                    ),
                 }
             }
         });
         Ok(())
+    }
+
+    /// Fans out the event a notification names, unless this process saved it.
+    async fn on_notification(&self, payload: &str) {
+        let Some((origin, id)) = payload.split_once(':') else {
+            return;
+        };
+        if origin == self.origin {
+            return;
+        }
+        let fetched = match id.strip_prefix(EPHEMERAL_MARK) {
+            Some(seq) => match seq.parse::<i64>() {
+                Ok(seq) => {
+                    self.fetch_one("SELECT json FROM ephemeral_events WHERE seq = $1", &seq)
+                        .await
+                }
+                Err(_) => return,
+            },
+            None => match hex::decode(id) {
+                Ok(id) => {
+                    self.fetch_one("SELECT json FROM events WHERE id = $1", &id)
+                        .await
+                }
+                Err(_) => return,
+            },
+        };
+        match fetched {
+            Ok(Some(json)) => {
+                if let Ok(e) = Event::from_json(json) {
+                    let _ = self.foreign.send(Arc::new(e));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("fetching a notified event: {e}"),
+        }
     }
 
     /// The JSON in the one row (if any) that `sql` finds for `key`.
@@ -328,6 +345,88 @@ fn row_id(r: &tokio_postgres::Row) -> Result<[u8; 32]> {
 
 fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Backend(format!("PostgreSQL connection: {e}"))
+}
+
+/// One LISTEN connection: its client, and what its connection task hears.
+struct Listener {
+    _client: tokio_postgres::Client,
+    heard: tokio::sync::mpsc::UnboundedReceiver<std::result::Result<String, String>>,
+}
+
+impl Listener {
+    async fn open(url: &str) -> Result<Listener> {
+        let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
+        let (tx, heard) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+            loop {
+                let sent = match messages.next().await {
+                    Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                        tx.send(Ok(n.payload().to_string()))
+                    }
+                    Some(Ok(_)) => Ok(()),
+                    Some(Err(e)) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        break;
+                    }
+                    None => {
+                        let _ = tx.send(Err("the server closed the connection".into()));
+                        break;
+                    }
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        Ok(Listener {
+            _client: client,
+            heard,
+        })
+    }
+
+    /// Hands notifications to the store until the connection is lost (`Some(why)`) or the
+    /// store is gone (`None`).
+    async fn pump(mut self, store: &std::sync::Weak<PgStore>) -> Option<String> {
+        while let Some(heard) = self.heard.recv().await {
+            let payload = match heard {
+                Ok(p) => p,
+                Err(why) => return Some(why),
+            };
+            let store = store.upgrade()?;
+            store.on_notification(&payload).await;
+        }
+        Some("the connection task ended".into())
+    }
+}
+
+/// A connection string fit to show: the password, in a URL's user part, a `password=` query
+/// parameter or a `password=` key, replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = scheme_end + 3;
+        let authority_end = out[rest..].find(['/', '?']).map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..authority_end].rfind('@') {
+            let userinfo = &out[rest..rest + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest + colon + 1..rest + at, "***");
+            }
+        }
+    }
+    // `password=…` as a query parameter or a key=value setting, up to `&` or whitespace.
+    let mut from = 0;
+    while let Some(i) = out[from..].find("password=") {
+        let start = from + i + "password=".len();
+        let end = out[start..]
+            .find(|c: char| c == '&' || c.is_whitespace())
+            .map_or(out.len(), |j| start + j);
+        out.replace_range(start..end, "***");
+        from = start + 3;
+    }
+    out
 }
 
 fn rand_bytes() -> [u8; 8] {
@@ -626,4 +725,55 @@ async fn apply_deletion(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redacted("postgres://relay:s3cr%40t@db.example:5432/nostr?sslmode=require"),
+            "postgres://relay:***@db.example:5432/nostr?sslmode=require"
+        );
+        assert_eq!(
+            redacted("postgresql://relay@db/nostr?password=hunter2&application_name=x"),
+            "postgresql://relay@db/nostr?password=***&application_name=x"
+        );
+        assert_eq!(
+            redacted("host=db user=relay password=hunter2 dbname=nostr"),
+            "host=db user=relay password=*** dbname=nostr"
+        );
+        assert_eq!(
+            redacted("postgres://relay@127.0.0.1/x"),
+            "postgres://relay@127.0.0.1/x"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Whatever the password (no `@`, `/`, `?`, `&` or space, as URLs and settings
+        /// require them escaped), it is not in the redacted text.
+        #[test]
+        fn a_password_is_never_in_the_redacted_text(
+            user in "[a-z]{1,8}",
+            password in "[A-Za-z0-9%!$^*()_+=-]{6,20}",
+            host in "[a-z]{1,8}",
+        ) {
+            for url in [
+                format!("postgres://{user}:{password}@{host}/db"),
+                format!("postgres://{user}@{host}/db?password={password}"),
+                format!("host={host} password={password} user={user}"),
+            ] {
+                prop_assert!(!redacted(&url).contains(&password), "{} -> {}", url, redacted(&url));
+            }
+        }
+    }
 }

@@ -40,3 +40,44 @@ async fn saves_reach_other_front_ends() {
             .is_err()
     );
 }
+
+/// The LISTEN connection is cut by the server (as a restart or a network fault would): the
+/// store says so in its log, connects again, and saves by another front-end reach it again.
+#[tokio::test]
+async fn a_lost_listen_connection_is_made_again() {
+    let url = fresh_database().await;
+    let a = PgStore::connect(&url).await.unwrap();
+    let b = PgStore::connect(&url).await.unwrap();
+    let mut from_a = b.foreign_events().unwrap();
+    let (admin, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let k = nostr::prelude::Keys::generate();
+    let cut = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 2, "both front-ends listen");
+    // Saves keep coming until one is heard: the reconnect takes about a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for n in 0.. {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no save was heard after the LISTEN connection was cut"
+        );
+        let e = suite::event(&k, 1, 1_700_000_000 + n, &[], "after the cut");
+        a.save(e.clone()).await.unwrap();
+        match tokio::time::timeout(std::time::Duration::from_millis(500), from_a.recv()).await {
+            Ok(Ok(got)) => {
+                assert_eq!(got.kind.as_u16(), 1);
+                break;
+            }
+            _ => continue,
+        }
+    }
+}

@@ -77,7 +77,9 @@ pub enum PayloadStoreError {
     #[error(transparent)]
     Registry(#[from] SeedsError),
     /// The release is larger than the whole store.
-    #[error("{release} is {bytes} bytes, more than this store holds ({max_bytes} bytes); not fetched")]
+    #[error(
+        "{release} is {bytes} bytes, more than this store holds ({max_bytes} bytes); not fetched"
+    )]
     TooLarge {
         /// The release's `d` tag.
         release: String,
@@ -171,7 +173,10 @@ impl PayloadStore {
             }
         })?;
         for infohash in evict {
-            tracing::info!("the store at {} is full: evicting {infohash}", self.dir.display());
+            tracing::info!(
+                "the store at {} is full: evicting {infohash}",
+                self.dir.display()
+            );
             self.unregister(&infohash)?;
             self.delete(&infohash)?;
         }
