@@ -92,12 +92,31 @@ pub fn supersedes_parts(a_at: u64, a_id: &[u8; 32], b_at: u64, b_id: &[u8; 32]) 
     a_at > b_at || (a_at == b_at && a_id < b_id)
 }
 
+/// How far ahead of the reader's clock an event may be dated and still count: as far as relays
+/// accept by default (NIP-22's usual 15 minutes). An event dated further ahead would, once
+/// chosen, stay the newest at its address until its date (a fast-forward); readers set it
+/// aside until then.
+pub const MAX_FUTURE_SECS: u64 = 900;
+
 /// Of events merged from several relays, the current version at each address (NIP-01 order, as
 /// a relay keeps them); events of other classes pass through. Order follows first appearance.
+/// Events dated more than [`MAX_FUTURE_SECS`] past the clock are set aside.
 pub fn newest_by_address<'e>(events: impl IntoIterator<Item = &'e Event>) -> Vec<&'e Event> {
+    newest_by_address_at(events, crate::clock::unix_now())
+}
+
+/// [`newest_by_address`] with the clock passed in.
+pub fn newest_by_address_at<'e>(
+    events: impl IntoIterator<Item = &'e Event>,
+    now: u64,
+) -> Vec<&'e Event> {
     let mut out: Vec<&Event> = Vec::new();
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for e in events {
+    let latest = now.saturating_add(MAX_FUTURE_SECS);
+    for e in events
+        .into_iter()
+        .filter(|e| e.created_at.as_secs() <= latest)
+    {
         match address(e) {
             None => out.push(e),
             Some(a) => match at.get(&a) {
@@ -137,6 +156,69 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].id, low.id, "a created_at tie goes to the lower id");
         assert_eq!(kept[1].id, note.id);
+    }
+
+    #[test]
+    fn an_event_dated_far_ahead_is_set_aside_until_its_time() {
+        let keys = Keys::generate();
+        let at = |secs: u64| {
+            EventBuilder::new(Kind::from(30_078), "")
+                .tags([Tag::parse(["d", "p"]).unwrap()])
+                .custom_created_at(Timestamp::from_secs(secs))
+                .finalize(&keys)
+                .unwrap()
+        };
+        let now = 1_800_000_000;
+        let (real, near, far) = (at(now - 10), at(now + 600), at(now + 10 * 365 * 86_400));
+        // Within the allowance, a slightly fast clock still counts; years ahead does not.
+        assert_eq!(newest_by_address_at([&real, &far], now)[0].id, real.id);
+        assert_eq!(newest_by_address_at([&real, &near], now)[0].id, near.id);
+        assert_eq!(
+            newest_by_address_at([&real, &far], now + 10 * 365 * 86_400)[0].id,
+            far.id
+        );
+    }
+
+    use proptest::prelude::{Strategy as _, *};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            cases: 64,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The current event at each address does not depend on the order relays answered in.
+        #[test]
+        fn selection_ignores_the_order_of_answers(
+            shape in proptest::collection::vec((0usize..3, 0u64..4), 1..10)
+                .prop_flat_map(|v| {
+                    let n = v.len();
+                    (proptest::strategy::Just(v), proptest::strategy::Just((0..n).collect::<Vec<_>>()).prop_shuffle())
+                })
+        ) {
+            let (specs, order) = shape;
+            let keys = Keys::parse("0000000000000000000000000000000000000000000000000000000000000003").unwrap();
+            let events: Vec<Event> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, (d, at))| {
+                    EventBuilder::new(Kind::from(30_081), format!("{i}"))
+                        .tags([Tag::parse(["d", &d.to_string()]).unwrap()])
+                        .custom_created_at(Timestamp::from_secs(1_000 + at))
+                        .finalize(&keys)
+                        .unwrap()
+                })
+                .collect();
+            let winners = |evs: Vec<&Event>| {
+                let mut ids: Vec<EventId> = newest_by_address_at(evs, 2_000).iter().map(|e| e.id).collect();
+                ids.sort();
+                ids
+            };
+            let shuffled: Vec<&Event> = order.iter().map(|&i| &events[i]).collect();
+            prop_assert_eq!(winners(events.iter().collect()), winners(shuffled));
+        }
     }
 
     fn signed(kind: u16, tags: Vec<Tag>) -> Event {
