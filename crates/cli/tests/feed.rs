@@ -338,7 +338,7 @@ impl Drop for WebServer {
 }
 
 #[test]
-fn a_web_seed_serves_the_index_when_no_peer_does_and_wrong_bytes_are_refused() {
+fn malicious_web_seed_a_web_seed_serves_the_index_when_no_peer_does_and_wrong_bytes_are_refused() {
     let net = Testnet::builder(20).build().unwrap();
     let dht = bootstrap_args(&net);
     let dht_refs: Vec<&str> = dht.iter().map(String::as_str).collect();

@@ -129,7 +129,7 @@ fn libtorrent_downloads_from_our_seeder_and_we_download_from_libtorrent() {
 }
 
 #[test]
-fn an_aria2_peer_serving_corrupted_bytes_gets_nothing_installed() {
+fn malicious_peer_an_aria2_peer_serving_corrupted_bytes_gets_nothing_installed() {
     let Scene {
         relay_dir: _relay_dir,
         relay,
