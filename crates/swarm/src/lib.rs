@@ -1,6 +1,7 @@
 #![warn(missing_docs)]
 //! Seedstr's swarm layer: deterministic torrents, and librqbit sessions that seed and fetch them.
 
+pub mod bencode_check;
 pub mod digest;
 pub mod error;
 pub mod health;

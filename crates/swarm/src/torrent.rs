@@ -441,6 +441,7 @@ impl Torrent {
     /// Parses a `.torrent` file we (or anyone) wrote; per-file SHA-256 is not in v1 torrents, so
     /// those come back as zeros.
     pub fn from_file_bytes(bytes: &[u8]) -> Result<Torrent, TorrentFileError> {
+        crate::bencode_check::check(bytes).map_err(TorrentFileError::NotATorrent)?;
         let meta = librqbit_core::torrent_metainfo::torrent_from_bytes(bytes)
             .map_err(|e| TorrentFileError::NotATorrent(e.to_string()))?;
         let info = &meta.info.data;
