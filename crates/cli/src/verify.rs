@@ -1,4 +1,5 @@
-//! `seedstr verify DIR`: re-check every installed file against the lockfile.
+//! `seedstr verify DIR`: re-check every installed file against the lockfile (after rolling
+//! back a transaction a killed install left).
 
 use std::path::PathBuf;
 

@@ -13,4 +13,4 @@ pub use installer::{
 };
 pub use lockfile::{Installed, LockedFile, Lockfile, LockfileError};
 pub use transaction::{commit, recover, Change, TransactionError, STATE_DIR};
-pub use verify::{check_file, verify_root, FileProblem, RootReport};
+pub use verify::{check_file, verify_root, FileProblem, RootReport, VerifyRootError};

@@ -124,8 +124,25 @@ pub struct RootReport {
     pub drift: Vec<Drift>,
 }
 
-/// Re-checks every file the lockfile of `root` lists.
-pub fn verify_root(root: &Path) -> Result<RootReport, LockfileError> {
+/// Why an install root could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyRootError {
+    /// The lockfile does not read.
+    #[error(transparent)]
+    Lockfile(#[from] LockfileError),
+    /// An interrupted transaction could not be rolled back.
+    #[error(transparent)]
+    Transaction(#[from] super::transaction::TransactionError),
+    /// The folder could not be locked.
+    #[error(transparent)]
+    FolderLock(#[from] crate::files::lock::FolderLockError),
+}
+
+/// Re-checks every file the lockfile of `root` lists, holding the folder (so no install
+/// changes it meanwhile) after rolling back any transaction a killed install left.
+pub fn verify_root(root: &Path) -> Result<RootReport, VerifyRootError> {
+    let _held = crate::files::lock::FolderLock::acquire(root, crate::files::lock::log_wait)?;
+    super::transaction::recover(root)?;
     let lock = Lockfile::load(root)?;
     let mut report = RootReport {
         installs: lock.installs.len(),
