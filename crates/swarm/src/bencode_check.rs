@@ -26,11 +26,17 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
                     .ok_or_else(|| format!("an integer at byte {at} never ends"))?;
                 let text = &digits[..body];
                 let unsigned = text.strip_prefix(b"-").unwrap_or(text);
-                if unsigned.is_empty()
-                    || !unsigned.iter().all(u8::is_ascii_digit)
-                    || unsigned.len() > 20
-                {
+                if unsigned.is_empty() || !unsigned.iter().all(u8::is_ascii_digit) {
                     return Err(format!("a malformed integer at byte {at}"));
+                }
+                // librqbit reads integers with the same unchecked multiply: only what fits in
+                // an i64 (every size and date a torrent holds) goes through.
+                if std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .is_none()
+                {
+                    return Err(format!("an integer at byte {at} does not fit in 64 bits"));
                 }
                 at += body + 2;
             }
@@ -117,6 +123,8 @@ mod tests {
             .contains("nested more than 64"));
         assert!(check(b"i1ei2e").unwrap_err().contains("follow the value"));
         assert!(check(b"e").is_err());
+        let e = check(b"i99999999999999999999e").unwrap_err();
+        assert!(e.contains("does not fit in 64 bits"), "{e}");
     }
 
     /// A bencoded value built from a small tree.

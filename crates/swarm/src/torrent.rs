@@ -442,8 +442,16 @@ impl Torrent {
     /// those come back as zeros.
     pub fn from_file_bytes(bytes: &[u8]) -> Result<Torrent, TorrentFileError> {
         crate::bencode_check::check(bytes).map_err(TorrentFileError::NotATorrent)?;
-        let meta = librqbit_core::torrent_metainfo::torrent_from_bytes(bytes)
-            .map_err(|e| TorrentFileError::NotATorrent(e.to_string()))?;
+        // librqbit reads integers into their fields' types (a u32 piece length) with unchecked
+        // multiplies: past the check above, an overflow can still panic where overflow checks
+        // are on (debug builds), and wraps into an error in release. Either way, not a torrent.
+        let parsed = std::panic::catch_unwind(|| {
+            librqbit_core::torrent_metainfo::torrent_from_bytes(bytes)
+        })
+        .map_err(|_| {
+            TorrentFileError::NotATorrent("a number in it is too large for its field".into())
+        })?;
+        let meta = parsed.map_err(|e| TorrentFileError::NotATorrent(e.to_string()))?;
         let info = &meta.info.data;
         let name = info
             .name
