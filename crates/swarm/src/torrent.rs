@@ -445,12 +445,13 @@ impl Torrent {
         // librqbit reads integers into their fields' types (a u32 piece length) with unchecked
         // multiplies: past the check above, an overflow can still panic where overflow checks
         // are on (debug builds), and wraps into an error in release. Either way, not a torrent.
-        let parsed = std::panic::catch_unwind(|| {
-            librqbit_core::torrent_metainfo::torrent_from_bytes(bytes)
-        })
-        .map_err(|_| {
-            TorrentFileError::NotATorrent("a number in it is too large for its field".into())
-        })?;
+        let parsed =
+            std::panic::catch_unwind(|| librqbit_core::torrent_metainfo::torrent_from_bytes(bytes))
+                .map_err(|_| {
+                    TorrentFileError::NotATorrent(
+                        "a number in it is too large for its field".into(),
+                    )
+                })?;
         let meta = parsed.map_err(|e| TorrentFileError::NotATorrent(e.to_string()))?;
         let info = &meta.info.data;
         let name = info
