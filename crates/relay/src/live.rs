@@ -358,4 +358,76 @@ mod tests {
         idx.dispatch(&later, |_| true);
         assert!(r.try_recv().unwrap().contains(&later.id.to_hex()));
     }
+
+    /// The index against a plain model: 200 subscriptions with random filters (every index
+    /// key: ids, authors, tag values, kinds, catch-all), 1,000 random events; each event must
+    /// reach exactly the subscriptions whose filters match it, tested one by one.
+    #[test]
+    fn dispatch_matches_a_plain_model() {
+        let mut state = 0x5eed_u64;
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let keys: Vec<Keys> = (1..=4u8)
+            .map(|i| Keys::new(nostr::prelude::SecretKey::from_slice(&[i; 32]).unwrap()))
+            .collect();
+        let kinds = [1u16, 7, 30_023];
+        let values = ["a", "b", "c"];
+        let mut events = Vec::new();
+        for n in 0..1000 {
+            let e = EventBuilder::new(Kind::from(kinds[next(3) as usize]), format!("{n}"))
+                .tag(Tag::parse(["t", values[next(3) as usize]]).unwrap())
+                .finalize(&keys[next(4) as usize])
+                .unwrap();
+            events.push(e);
+        }
+        let idx = LiveIndex::default();
+        let mut subs = Vec::new();
+        for s in 0..200u64 {
+            let mut filter = serde_json::Map::new();
+            match next(5) {
+                0 => {
+                    let e = &events[next(events.len() as u64) as usize];
+                    filter.insert("ids".into(), json!([e.id.to_hex()]));
+                }
+                1 => {
+                    let k = keys[next(4) as usize].public_key().to_hex();
+                    filter.insert("authors".into(), json!([k]));
+                }
+                2 => {
+                    let v = values[next(3) as usize];
+                    filter.insert("#t".into(), json!([v]));
+                }
+                3 => {
+                    filter.insert("kinds".into(), json!([kinds[next(3) as usize]]));
+                }
+                _ => {}
+            }
+            if next(3) == 0 {
+                filter.insert("kinds".into(), json!([kinds[next(3) as usize]]));
+            }
+            let f = vec![Filter::parse(&serde_json::Value::Object(filter)).unwrap()];
+            let (c, rx) = conn(s);
+            idx.insert(&c, "s", f.clone());
+            idx.release(s, "s", &HashSet::new(), HashSet::new());
+            subs.push((c, rx, f));
+        }
+        for e in &events {
+            idx.dispatch(e, |_| true);
+            for (c, rx, f) in &mut subs {
+                let got = rx.try_recv().is_ok();
+                assert!(rx.try_recv().is_err(), "a second copy to {}", c.id);
+                assert_eq!(
+                    got,
+                    f.iter().any(|f| f.matches(e)),
+                    "subscription {} and event {}",
+                    c.id,
+                    e.id
+                );
+            }
+        }
+    }
 }

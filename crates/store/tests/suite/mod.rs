@@ -361,6 +361,116 @@ pub async fn concurrent_writes(store: Arc<dyn Store>) {
     assert_eq!(n, 200);
 }
 
+/// A small deterministic generator, so the differential test is the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The query engine against a plain model: thousands of random events (regular, replaceable
+/// and addressable, with tag and timestamp collisions) saved, then hundreds of random filters,
+/// each answered by the store and by filtering the current events in a vector (NIP-01
+/// replacement, newest first, lowest id on a tie, the limit). The answers must be identical.
+pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
+    let mut rng = Lcg(0x5eed);
+    let keys: Vec<Keys> = (1..=5u8)
+        .map(|i| Keys::new(SecretKey::from_slice(&[i; 32]).unwrap()))
+        .collect();
+    let kinds = [1u16, 7, 1984, 10_002, 30_023];
+    let tags = ["a", "b", "c", "d"];
+    let mut saved: Vec<Event> = Vec::new();
+    for n in 0..3000 {
+        let k = &keys[rng.next(5) as usize];
+        let kind = kinds[rng.next(5) as usize];
+        let at = 1_700_000_000 + rng.next(200);
+        let t = tags[rng.next(4) as usize];
+        let mut tag_list: Vec<Vec<String>> = vec![vec!["t".into(), t.into()]];
+        if kind == 30_023 {
+            tag_list.push(vec![
+                "d".into(),
+                ["x", "y", "z"][rng.next(3) as usize].into(),
+            ]);
+        }
+        if rng.next(4) == 0 && !saved.is_empty() {
+            let target = saved[rng.next(saved.len() as u64) as usize].id.to_hex();
+            tag_list.push(vec!["e".into(), target]);
+        }
+        let e = EventBuilder::new(Kind::from(kind), format!("{n}"))
+            .tags(tag_list.into_iter().map(|t| Tag::parse(t).unwrap()))
+            .custom_created_at(Timestamp::from_secs(at))
+            .finalize(k)
+            .unwrap();
+        store.save(e.clone()).await.unwrap();
+        saved.push(e);
+    }
+    let current: Vec<&Event> = seedstr_proto::event::newest_by_address_at(&saved, u64::MAX / 2);
+    for case in 0..300 {
+        let mut filter = serde_json::Map::new();
+        if rng.next(6) == 0 {
+            let ids: Vec<String> = (0..1 + rng.next(3))
+                .map(|_| saved[rng.next(saved.len() as u64) as usize].id.to_hex())
+                .collect();
+            filter.insert("ids".into(), json!(ids));
+        }
+        if rng.next(2) == 0 {
+            let authors: Vec<String> = (0..1 + rng.next(2))
+                .map(|_| keys[rng.next(5) as usize].public_key().to_hex())
+                .collect();
+            filter.insert("authors".into(), json!(authors));
+        }
+        if rng.next(2) == 0 {
+            let ks: Vec<u16> = (0..1 + rng.next(2))
+                .map(|_| kinds[rng.next(5) as usize])
+                .collect();
+            filter.insert("kinds".into(), json!(ks));
+        }
+        if rng.next(3) == 0 {
+            let t = tags[rng.next(4) as usize];
+            filter.insert("#t".into(), json!([t]));
+        }
+        if rng.next(5) == 0 {
+            let d = ["x", "y", "z"][rng.next(3) as usize];
+            filter.insert("#d".into(), json!([d]));
+        }
+        if rng.next(3) == 0 {
+            filter.insert("since".into(), json!(1_700_000_000 + rng.next(200)));
+        }
+        if rng.next(3) == 0 {
+            filter.insert("until".into(), json!(1_700_000_000 + rng.next(200)));
+        }
+        if rng.next(2) == 0 {
+            filter.insert("limit".into(), json!(1 + rng.next(60)));
+        }
+        let parsed = f(serde_json::Value::Object(filter.clone()));
+        let mut model: Vec<&Event> = current
+            .iter()
+            .copied()
+            .filter(|e| parsed.matches(e))
+            .collect();
+        model.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+        });
+        model.truncate(parsed.effective_limit(opts().max_limit));
+        let want: Vec<EventId> = model.iter().map(|e| e.id).collect();
+        let got = ids_of(store.as_ref(), vec![parsed]).await;
+        assert_eq!(
+            got,
+            want,
+            "case {case}, filter {}",
+            serde_json::Value::Object(filter)
+        );
+    }
+}
+
 /// Runs every case against a fresh store from `open`.
 #[macro_export]
 macro_rules! store_suite {
@@ -396,6 +506,10 @@ macro_rules! store_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_writes() {
             suite::concurrent_writes($open.await).await
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn matches_a_plain_model() {
+            suite::matches_a_plain_model($open.await).await
         }
     };
 }
