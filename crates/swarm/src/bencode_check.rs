@@ -1,22 +1,41 @@
-//! A structural check of bencode before librqbit's parser sees it. librqbit-bencode 9.1 reads
-//! a byte string's length with an unchecked multiply: a length of twenty digits overflows, which
-//! panics where overflow checks are on (debug builds, fuzzing) and wraps, then fails, in
-//! release. Found by our `torrent_file` fuzz target. This check refuses such input first, with
-//! a clear reason, and bounds nesting.
+//! A structural check of bencode before librqbit's parser sees it. librqbit-bencode 9.1 and
+//! librqbit-core read numbers with unchecked multiplies: a byte string length of twenty digits,
+//! or a piece length past `u32`, overflows, which panics where overflow checks are on (debug
+//! builds, fuzzing) and wraps, then fails, in release. Found by our `torrent_file` fuzz target.
+//! This check refuses such input first, with a clear reason, and bounds nesting.
 
 /// The deepest nesting of lists and dictionaries accepted; real torrents use four or five.
 pub const MAX_DEPTH: usize = 64;
 
-/// Checks that `bytes` is exactly one well-formed bencoded value: integers `i<digits>e`, byte
-/// strings `<len>:<bytes>` whose length fits in what follows, lists `l…e` and dictionaries
-/// `d…e`, nested at most [`MAX_DEPTH`] deep. Keys are not checked for order or type here.
+/// Dictionary keys whose integer value librqbit reads into a `u32`.
+const U32_KEYS: [&[u8]; 1] = [b"piece length"];
+
+enum Frame<'a> {
+    List,
+    /// A dictionary: whether a key comes next, and the last key read.
+    Dict {
+        key_next: bool,
+        key: &'a [u8],
+    },
+}
+
+/// Checks that `bytes` is exactly one well-formed bencoded value: integers `i<digits>e` that fit
+/// in an `i64` (a `u32` under `piece length`), byte strings `<len>:<bytes>` whose length fits in
+/// what follows, lists `l…e` and dictionaries `d…e` with byte-string keys, nested at most
+/// [`MAX_DEPTH`] deep. Key order is not checked here.
 pub fn check(bytes: &[u8]) -> Result<(), String> {
     let mut at = 0usize;
-    let mut depth = 0usize;
+    let mut stack: Vec<Frame> = Vec::new();
     loop {
         let Some(&b) = bytes.get(at) else {
             return Err(format!("ends early at byte {at}"));
         };
+        let key_next = matches!(stack.last(), Some(Frame::Dict { key_next: true, .. }));
+        if key_next && b != b'e' && !b.is_ascii_digit() {
+            return Err(format!(
+                "a dictionary key at byte {at} is not a byte string"
+            ));
+        }
         match b {
             b'i' => {
                 let digits = &bytes[at + 1..];
@@ -29,14 +48,17 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
                 if unsigned.is_empty() || !unsigned.iter().all(u8::is_ascii_digit) {
                     return Err(format!("a malformed integer at byte {at}"));
                 }
-                // librqbit reads integers with the same unchecked multiply: only what fits in
-                // an i64 (every size and date a torrent holds) goes through.
-                if std::str::from_utf8(text)
+                let value = std::str::from_utf8(text)
                     .ok()
                     .and_then(|t| t.parse::<i64>().ok())
-                    .is_none()
-                {
-                    return Err(format!("an integer at byte {at} does not fit in 64 bits"));
+                    .ok_or_else(|| format!("an integer at byte {at} does not fit in 64 bits"))?;
+                if let Some(Frame::Dict { key, .. }) = stack.last() {
+                    if U32_KEYS.contains(key) && u32::try_from(value).is_err() {
+                        return Err(format!(
+                            "{:?} at byte {at} does not fit in 32 bits",
+                            String::from_utf8_lossy(key)
+                        ));
+                    }
                 }
                 at += body + 2;
             }
@@ -66,28 +88,56 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
                     ));
                 }
                 at = start + len;
+                if key_next {
+                    if let Some(Frame::Dict { key_next, key }) = stack.last_mut() {
+                        *key_next = false;
+                        *key = &bytes[start..at];
+                    }
+                    continue;
+                }
             }
             b'l' | b'd' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
+                if stack.len() == MAX_DEPTH {
                     return Err(format!("nested more than {MAX_DEPTH} deep"));
                 }
+                stack.push(if b == b'l' {
+                    Frame::List
+                } else {
+                    Frame::Dict {
+                        key_next: true,
+                        key: &[],
+                    }
+                });
                 at += 1;
                 continue;
             }
-            b'e' if depth > 0 => {
-                depth -= 1;
+            b'e' if !stack.is_empty() => {
+                if matches!(
+                    stack.last(),
+                    Some(Frame::Dict {
+                        key_next: false,
+                        ..
+                    })
+                ) {
+                    return Err(format!("a dictionary key at byte {at} has no value"));
+                }
+                stack.pop();
                 at += 1;
             }
             other => return Err(format!("unexpected byte {other:#04x} at byte {at}")),
         }
-        // A value ended: within a container, read on; at the top, it must be the last byte.
-        if depth == 0 {
-            return if at == bytes.len() {
-                Ok(())
-            } else {
-                Err(format!("{} bytes follow the value", bytes.len() - at))
-            };
+        // A value ended: in a dictionary, a key comes next; at the top, it must be the last
+        // byte.
+        match stack.last_mut() {
+            Some(Frame::Dict { key_next, .. }) => *key_next = true,
+            Some(Frame::List) => {}
+            None => {
+                return if at == bytes.len() {
+                    Ok(())
+                } else {
+                    Err(format!("{} bytes follow the value", bytes.len() - at))
+                };
+            }
         }
     }
 }
@@ -125,6 +175,13 @@ mod tests {
         assert!(check(b"e").is_err());
         let e = check(b"i99999999999999999999e").unwrap_err();
         assert!(e.contains("does not fit in 64 bits"), "{e}");
+        let e = check(b"d12:piece lengthi4294967296ee").unwrap_err();
+        assert!(e.contains("does not fit in 32 bits"), "{e}");
+        assert_eq!(check(b"d12:piece lengthi4294967295ee"), Ok(()));
+        assert!(check(b"di1ei2ee")
+            .unwrap_err()
+            .contains("not a byte string"));
+        assert!(check(b"d1:ae").unwrap_err().contains("has no value"));
     }
 
     /// A bencoded value built from a small tree.
