@@ -135,6 +135,12 @@ fn print_report(report: &InstallReport, root: &Path) {
     for (relay, why) in &report.relays_failed {
         eprintln!("warning: relay {relay} did not answer: {why}");
     }
+    for relay in &report.stale_relays {
+        eprintln!(
+            "warning: relay {relay} answered without {}@{}, which other relays hold: it is stale or hides releases",
+            report.coordinate, report.version
+        );
+    }
     if report.resolved_via == "dht" {
         eprintln!("no relay answered: resolved through the author's DHT records");
     }

@@ -958,3 +958,62 @@ async fn extraneous_files_beyond_the_manifest_are_refused() {
     );
     assert_nothing_installed(&root);
 }
+
+/// Indefinite freeze: a relay keeps answering with an old state (here it never saw 1.1.0).
+/// Asked beside others, it cannot hold the reader back — the newest valid release any relay
+/// holds is chosen — and the report names it as stale, on stderr and in JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indefinite_freeze_a_relay_that_lags_is_named_and_outvoted() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let site = work.path().join("site");
+    let mut signed = Vec::new();
+    for (version, seed) in [("1.0.0", 1), ("1.1.0", 2)] {
+        let src = work.path().join(version);
+        write(&src, "tool/data.bin", &bytes(50_000, seed));
+        write(
+            &site,
+            &format!("{version}/tool/data.bin"),
+            &bytes(50_000, seed),
+        );
+        signed.push((version, src));
+    }
+    let mirror = WebMirror::start(&site);
+    let frozen_dir = tempfile::tempdir().unwrap();
+    let frozen = RelayProcess::start(frozen_dir.path(), &[]);
+    for (i, (version, src)) in signed.iter().enumerate() {
+        let (r, _) = release_for(src, "tool", version, |r| {
+            r.mirrors = vec![format!("{}/{version}", mirror.url)]
+        });
+        let e = sign(&author, &r);
+        send(&relay, &e).await;
+        if i == 0 {
+            send(&frozen, &e).await;
+        }
+    }
+    let root = work.path().join("root");
+    let target = format!("{}/generic.tool", author.hex());
+    let (p, r, frozen_url, fresh) = (
+        player.clone(),
+        root.clone(),
+        frozen.url.clone(),
+        relay.url.clone(),
+    );
+    let report = tokio::task::spawn_blocking(move || {
+        p.install(&target, &r, &frozen_url, &[], &["--relay", &fresh])
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(report["version"], "1.1.0");
+    assert_eq!(report["stale_relays"], serde_json::json!([frozen.url]));
+    assert_eq!(
+        std::fs::read(root.join("tool/data.bin")).unwrap(),
+        bytes(50_000, 2)
+    );
+}

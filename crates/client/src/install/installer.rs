@@ -209,6 +209,8 @@ pub struct InstallReport {
     pub relays_answered: Vec<String>,
     /// Relays that did not answer, each with the error.
     pub relays_failed: Vec<(String, String)>,
+    /// Relays that answered without the release chosen, which others hold: stale or hiding.
+    pub stale_relays: Vec<String>,
     /// `relays`, or `dht` when no relay answered and the author's DHT records were used.
     pub resolved_via: &'static str,
     /// The torrent, when known, so the caller can keep seeding the installed files.
@@ -672,6 +674,7 @@ fn report(
         rejected: resolution.rejected.clone(),
         relays_answered: resolution.relays_answered.clone(),
         relays_failed: resolution.relays_failed.clone(),
+        stale_relays: resolution.stale_relays.clone(),
         resolved_via: if resolution.via_dht { "dht" } else { "relays" },
         torrent_file,
     }

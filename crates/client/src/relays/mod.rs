@@ -89,6 +89,9 @@ pub struct Gathered {
     pub forged: Vec<Event>,
     /// Relays that answered (with EOSE).
     pub answered: Vec<String>,
+    /// The ids of valid events each answering relay returned, to tell a relay that lags
+    /// behind (or hides events) from the others.
+    pub held_by: BTreeMap<String, std::collections::BTreeSet<EventId>>,
     /// Relays that could not be asked, and why.
     pub failed: Vec<(String, String)>,
 }
@@ -116,17 +119,21 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
     for (relay, result) in join_all(per_relay).await {
         match result {
             Ok(events) => {
-                out.answered.push(relay);
+                let mut held = std::collections::BTreeSet::new();
                 for e in events {
                     if by_id.contains_key(&e.id) {
+                        held.insert(e.id);
                         continue;
                     }
                     if e.verify().is_ok() {
+                        held.insert(e.id);
                         by_id.insert(e.id, e);
                     } else {
                         out.forged.push(e);
                     }
                 }
+                out.held_by.insert(relay.clone(), held);
+                out.answered.push(relay);
             }
             Err(why) => out.failed.push((relay, why)),
         }

@@ -62,6 +62,10 @@ pub struct Resolution {
     pub withdrawn_by: Option<Incident>,
     /// The current incidents about the project among the events read, with their signers.
     pub incidents: Vec<(nostr::prelude::PublicKey, Incident)>,
+    /// Relays that answered without the chosen release although others hold it: stale, or
+    /// hiding it. A relay that only ever answers this way could freeze a reader on an old
+    /// version; with others beside it, it is named.
+    pub stale_relays: Vec<String>,
 }
 
 /// Why no release could be chosen.
@@ -144,6 +148,13 @@ pub async fn resolve(
     let mut events = gathered.events;
     events.extend(gathered.forged);
     let mut resolution = choose(target, &events)?;
+    let chosen = resolution.event.id;
+    resolution.stale_relays = gathered
+        .held_by
+        .iter()
+        .filter(|(_, held)| !held.contains(&chosen))
+        .map(|(relay, _)| relay.clone())
+        .collect();
     resolution.relays_answered = gathered.answered;
     resolution.relays_failed = gathered.failed;
     Ok(resolution)
@@ -275,6 +286,7 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
         via_dht: false,
         withdrawn_by,
         incidents,
+        stale_relays: Vec::new(),
     })
 }
 
