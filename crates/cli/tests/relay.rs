@@ -645,3 +645,83 @@ async fn connections_sessions_and_idle_sockets_are_bounded() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Negentropy's memory is bounded twice: the events one connection's sessions cover together,
+/// and those of every session of the relay; each refusal names its cap, and a closed session
+/// frees its share.
+#[tokio::test]
+async fn negentropy_sync_sets_are_bounded_per_connection_and_per_relay() {
+    async fn open(
+        c: &mut seedstr_client::relays::conn::RelayConn,
+        id: &str,
+        limit: u64,
+        init: &str,
+    ) -> Vec<Value> {
+        let msg = json!(["NEG-OPEN", id, {"kinds": [1], "limit": limit}, init]);
+        c.send(&msg).await.unwrap();
+        loop {
+            let m = c.recv().await.unwrap();
+            if m.get(1).and_then(Value::as_str) == Some(id) {
+                break m;
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("relay.toml");
+    std::fs::write(
+        &cfg,
+        "[limits]\nmax_negentropy_records = 5\nmax_negentropy_records_total = 8\n",
+    )
+    .unwrap();
+    let relay = RelayProcess::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let keys = Keys::generate();
+    let mut w = relay.connect().await;
+    for i in 0..6 {
+        let (ok, msg) = w
+            .publish(&event(&keys, 1, &[], &format!("n{i}")))
+            .await
+            .unwrap();
+        assert!(ok, "{msg}");
+    }
+    let mut storage = negentropy::NegentropyStorageVector::new();
+    storage.seal().unwrap();
+    let mut neg = negentropy::Negentropy::owned(storage, 0).unwrap();
+    let init = hex::encode(neg.initiate().unwrap());
+    let (mut a, mut b, mut c) = (
+        relay.connect().await,
+        relay.connect().await,
+        relay.connect().await,
+    );
+    assert_eq!(open(&mut a, "a1", 4, &init).await[0], "NEG-MSG");
+    let refused = open(&mut a, "a2", 4, &init).await;
+    assert_eq!(refused[0], "NEG-ERR");
+    assert!(
+        refused[2]
+            .as_str()
+            .unwrap()
+            .contains("(5 over all its sessions, 4 open)"),
+        "{refused:?}"
+    );
+    assert_eq!(open(&mut b, "b1", 4, &init).await[0], "NEG-MSG");
+    let refused = open(&mut c, "c1", 1, &init).await;
+    assert!(
+        refused[2]
+            .as_str()
+            .unwrap()
+            .contains("as many events as it holds at once (8)"),
+        "{refused:?}"
+    );
+    a.send(&json!(["NEG-CLOSE", "a1"])).await.unwrap();
+    // The close is read before the next message from that connection; ask until it is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = open(&mut c, "c1", 1, &init).await;
+        if m[0] == "NEG-MSG" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{m:?}");
+    }
+}

@@ -66,8 +66,11 @@ pub struct Limits {
     /// A connection that sends nothing (not even an answer to a ping) for this many seconds
     /// is closed.
     pub idle_timeout_secs: u64,
-    /// Most events a NIP-77 negentropy session may cover.
+    /// Most events the NIP-77 negentropy sessions of one connection may cover together.
     pub max_negentropy_records: usize,
+    /// Most events all open negentropy sessions of the relay may cover together (each takes
+    /// about 40 bytes while its session is open).
+    pub max_negentropy_records_total: usize,
     /// Outgoing messages queued per connection before a slow reader is disconnected.
     pub outbound_queue: usize,
 }
@@ -147,6 +150,7 @@ impl Default for Limits {
             ping_interval_secs: 45,
             idle_timeout_secs: 120,
             max_negentropy_records: 1_000_000,
+            max_negentropy_records_total: 5_000_000,
             outbound_queue: 4_096,
         }
     }

@@ -23,6 +23,44 @@ const EVENTS_IN_FLIGHT: usize = 1024;
 /// Largest negentropy message this relay sends.
 const NEG_FRAME_LIMIT: u64 = 500_000;
 
+/// An open negentropy session and the share of the relay's sync budget it holds.
+struct NegSession {
+    neg: Negentropy<'static, NegentropyStorageVector>,
+    records: usize,
+    _held: RecordsHeld,
+}
+
+/// Records counted against the relay-wide sync budget until dropped.
+struct RecordsHeld {
+    open: Arc<std::sync::atomic::AtomicUsize>,
+    n: usize,
+}
+
+impl RecordsHeld {
+    /// Takes `n` records from the budget of `cap`, or nothing if they do not fit.
+    fn take(
+        open: &Arc<std::sync::atomic::AtomicUsize>,
+        n: usize,
+        cap: usize,
+    ) -> Option<RecordsHeld> {
+        let before = open.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > cap {
+            open.fetch_sub(n, Ordering::Relaxed);
+            return None;
+        }
+        Some(RecordsHeld {
+            open: open.clone(),
+            n,
+        })
+    }
+}
+
+impl Drop for RecordsHeld {
+    fn drop(&mut self) {
+        self.open.fetch_sub(self.n, Ordering::Relaxed);
+    }
+}
+
 struct State {
     relay: Arc<Relay>,
     conn: Arc<ConnectionHandle>,
@@ -30,7 +68,7 @@ struct State {
     hosts: Vec<String>,
     challenge: String,
     subs: HashSet<String>,
-    negentropy: HashMap<String, Negentropy<'static, NegentropyStorageVector>>,
+    negentropy: HashMap<String, NegSession>,
     in_flight: Arc<Semaphore>,
 }
 
@@ -361,20 +399,29 @@ impl State {
                 ))
                 .await;
         }
-        // One past the most a session covers: enough to refuse a larger set without reading
-        // all of it.
+        // One past the most a connection's sessions cover together: enough to refuse a larger
+        // set without reading all of it.
         let max = relay.config.limits.max_negentropy_records;
+        let open_here: usize = self.negentropy.values().map(|s| s.records).sum();
+        let room = max.saturating_sub(open_here);
         let mut filter = filter;
-        filter.limit = Some(filter.limit.map_or(max + 1, |l| l.min(max + 1)));
+        filter.limit = Some(filter.limit.map_or(room + 1, |l| l.min(room + 1)));
         let items = match relay.store.ids(filter, relay.query_options()).await {
             Ok(items) => items,
             Err(e) => return self.send(out::neg_err(&id, &query_error(&e))).await,
         };
-        if items.len() > max {
+        if items.len() > room {
             return self
-                .send(out::neg_err(&id, &format!("blocked: the filter covers {} events, more than this relay syncs at once ({max}); narrow it", items.len())))
+                .send(out::neg_err(&id, &format!("blocked: the filter covers more events than this connection may sync at once ({max} over all its sessions, {open_here} open); narrow it")))
                 .await;
         }
+        let total = relay.config.limits.max_negentropy_records_total;
+        let Some(held) = RecordsHeld::take(&relay.negentropy_open, items.len(), total) else {
+            return self
+                .send(out::neg_err(&id, &format!("blocked: the relay is syncing as many events as it holds at once ({total}); try again later")))
+                .await;
+        };
+        let records = items.len();
         let mut storage = NegentropyStorageVector::with_capacity(items.len());
         for (at, event_id) in items {
             if storage.insert(at, Id::from_byte_array(event_id)).is_err() {
@@ -389,7 +436,14 @@ impl State {
             .and_then(|_| Negentropy::owned(storage, NEG_FRAME_LIMIT).map_err(|e| e.to_string()));
         match session {
             Ok(neg) => {
-                self.negentropy.insert(id.clone(), neg);
+                self.negentropy.insert(
+                    id.clone(),
+                    NegSession {
+                        neg,
+                        records,
+                        _held: held,
+                    },
+                );
                 self.on_neg_msg(id, message).await;
             }
             Err(e) => self.send(out::neg_err(&id, &format!("error: {e}"))).await,
@@ -397,7 +451,7 @@ impl State {
     }
 
     async fn on_neg_msg(&mut self, id: String, message: &str) {
-        let Some(neg) = self.negentropy.get_mut(&id) else {
+        let Some(NegSession { neg, .. }) = self.negentropy.get_mut(&id) else {
             return self
                 .send(out::neg_err(
                     &id,

@@ -48,6 +48,8 @@ pub struct Relay {
     next_connection: AtomicU64,
     connections: AtomicUsize,
     per_address: client_address::ConnectionCounts,
+    /// Records held by open negentropy sessions, over every connection.
+    negentropy_open: Arc<std::sync::atomic::AtomicUsize>,
     /// New events stored since start, for the node's metrics.
     pub(crate) events_saved: AtomicU64,
 }
@@ -69,6 +71,7 @@ impl Relay {
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
             per_address: client_address::ConnectionCounts::default(),
+            negentropy_open: Arc::default(),
             events_saved: AtomicU64::new(0),
         })
     }
