@@ -725,3 +725,69 @@ async fn negentropy_sync_sets_are_bounded_per_connection_and_per_relay() {
         assert!(std::time::Instant::now() < deadline, "{m:?}");
     }
 }
+
+/// A subscriber that never reads, while large events fan out to it: its queue is bounded in
+/// bytes, the relay closes it as a slow reader, and keeps serving everyone else. The relay's
+/// peak memory is printed (the trust issue's closing note reports it).
+#[tokio::test]
+async fn a_subscriber_that_never_reads_is_cut_off_at_the_byte_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("relay.toml");
+    // Pings and the idle close are pushed out of the way: only the byte cap may end it.
+    std::fs::write(
+        &cfg,
+        "[limits]\noutbound_queue_bytes = 1048576\nping_interval_secs = 3600\nidle_timeout_secs = 3600\n",
+    )
+    .unwrap();
+    let relay = RelayProcess::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap(), "--no-rate-limits"],
+    );
+    let (status, mut silent) = raw_handshake(&relay.url);
+    assert_eq!(status, 101);
+    // A masked text frame (clients must mask): REQ for everything of kind 1, then silence.
+    let req = br#"["REQ","all",{"kinds":[1],"limit":0}]"#;
+    let mut frame = vec![0x81, 0x80 | req.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(req);
+    silent.write_all(&frame).unwrap();
+    let keys = Keys::generate();
+    let mut w = relay.connect().await;
+    let big = "lorem ipsum ".repeat(8_000);
+    for i in 0..200 {
+        let (ok, msg) = w
+            .publish(&event(&keys, 1, &[], &format!("{i}{big}")))
+            .await
+            .unwrap();
+        assert!(ok, "{msg}");
+    }
+    // Whatever the socket buffered arrives, then the end: the relay let the reader go.
+    silent
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match silent.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(e) => panic!("the slow reader was never cut off: {e}"),
+        }
+    }
+    assert!(
+        received < 200 * 100_000,
+        "it got everything: {received} bytes"
+    );
+    // Others are still served.
+    let mut c = relay.connect().await;
+    let got = c
+        .query("q", &[json!({"kinds": [1], "limit": 5})])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 5);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.child.id())).unwrap();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?");
+    eprintln!("relay peak memory with a never-reading subscriber: {peak}");
+}

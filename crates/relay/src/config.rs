@@ -73,6 +73,8 @@ pub struct Limits {
     pub max_negentropy_records_total: usize,
     /// Outgoing messages queued per connection before a slow reader is disconnected.
     pub outbound_queue: usize,
+    /// Bytes of outgoing messages queued per connection before a slow reader is disconnected.
+    pub outbound_queue_bytes: usize,
 }
 
 /// Which events the relay takes.
@@ -152,6 +154,7 @@ impl Default for Limits {
             max_negentropy_records: 1_000_000,
             max_negentropy_records_total: 5_000_000,
             outbound_queue: 4_096,
+            outbound_queue_bytes: 16 << 20,
         }
     }
 }

@@ -82,10 +82,13 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         overflowed: AtomicBool::new(false),
         overflow: tokio::sync::Notify::new(),
         authed: RwLock::new(None),
+        queued_bytes: Default::default(),
+        max_queued_bytes: relay.config.limits.outbound_queue_bytes,
     });
     let limits = &relay.config.limits;
     let ping_every = std::time::Duration::from_secs(limits.ping_interval_secs.max(1));
     let idle_limit = std::time::Duration::from_secs(limits.idle_timeout_secs.max(1));
+    let queued_bytes = conn.queued_bytes.clone();
     let writer = tokio::spawn(async move {
         // A ping when the connection has been quiet: a live client answers with a pong, which
         // the reader counts as activity; a dead one is closed once idle too long.
@@ -104,11 +107,13 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
                     continue;
                 }
             };
+            queued_bytes.fetch_sub(msg.len(), Ordering::Relaxed);
             if sink.feed(Message::Text(msg.into())).await.is_err() {
                 break;
             }
             // Whatever else is already queued goes out in the same write.
             while let Ok(more) = rx.try_recv() {
+                queued_bytes.fetch_sub(more.len(), Ordering::Relaxed);
                 if sink.feed(Message::Text(more.into())).await.is_err() {
                     break 'messages;
                 }
@@ -121,7 +126,7 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
     });
 
     let challenge = hex::encode(rand::random::<[u8; 16]>());
-    let _ = conn.outbound.send(out::auth(&challenge)).await;
+    conn.send(out::auth(&challenge)).await;
     let mut state = State {
         relay: relay.clone(),
         conn: conn.clone(),
@@ -174,7 +179,7 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
 
 impl State {
     async fn send(&self, msg: String) {
-        let _ = self.conn.outbound.send(msg).await;
+        self.conn.send(msg).await;
     }
 
     async fn handle(&mut self, text: &str) {
@@ -226,7 +231,7 @@ impl State {
                 Err((Some(id), msg)) => out::ok(&id, false, &msg),
                 Err((None, msg)) => out::notice(&msg),
             };
-            let _ = conn.outbound.send(reply).await;
+            conn.send(reply).await;
             drop(permit);
         });
     }

@@ -30,6 +30,10 @@ pub struct ConnectionHandle {
     pub overflow: tokio::sync::Notify,
     /// The NIP-42 authenticated pubkey, once AUTH succeeded.
     pub authed: RwLock<Option<[u8; 32]>>,
+    /// Bytes of messages queued and not yet written to the socket.
+    pub queued_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// Past this many queued bytes, a live match closes the connection as a slow reader.
+    pub max_queued_bytes: usize,
 }
 
 impl ConnectionHandle {
@@ -241,8 +245,23 @@ impl ConnectionHandle {
     /// Queues a message without waiting; a full queue closes the connection rather than
     /// silently dropping what its subscriptions asked for.
     fn queue(&self, msg: String) {
-        if self.outbound.try_send(msg).is_err() {
+        let len = msg.len();
+        let queued = self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if queued.saturating_add(len) > self.max_queued_bytes
+            || self.outbound.try_send(msg).is_err()
+        {
+            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             self.mark_overflowed();
+        }
+    }
+
+    /// Queues an answer to the connection's own request, waiting for room (the reader loop of
+    /// a slow connection slows down, nobody else), counted like live matches.
+    pub async fn send(&self, msg: String) {
+        let len = msg.len();
+        self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        if self.outbound.send(msg).await.is_err() {
+            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
         }
     }
 
@@ -283,6 +302,8 @@ mod tests {
                 overflowed: AtomicBool::new(false),
                 overflow: tokio::sync::Notify::new(),
                 authed: RwLock::new(None),
+                queued_bytes: Default::default(),
+                max_queued_bytes: usize::MAX,
             }),
             rx,
         )
