@@ -16,7 +16,7 @@ use seedstr_proto::{Event, Filter};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::keys;
 use crate::rules::{address_d, deletion_targets, indexed_tags, DeletionTargets};
@@ -108,14 +108,84 @@ fn over_budget(e: tokio_postgres::Error, budget: Duration) -> StoreError {
     }
 }
 
+/// Our own URL parameter: a PEM file of certificates to trust for the server's TLS
+/// certificate besides the system's (libpq spells it the same). PostgreSQL's Rust client does
+/// not know it, so it is taken out before the URL goes there.
+const ROOT_CERT_PARAM: &str = "sslrootcert";
+
+/// The URL without `sslrootcert=…`, and that file.
+fn split_root_cert(url: &str) -> (String, Option<std::path::PathBuf>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut file = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == ROOT_CERT_PARAM => {
+                let path = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
+                file = Some(std::path::PathBuf::from(path.into_owned()));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, file)
+}
+
+/// The TLS connector: the system's trusted certificates, and those of `root_cert` if given.
+/// Whether TLS is used is the URL's `sslmode` (`disable`, `prefer`, the default, or
+/// `require`); the server's certificate is always checked against these roots.
+fn tls_connector(root_cert: Option<&std::path::Path>) -> Result<MakeRustlsConnect> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = root_cert {
+        let bad = |e: String| {
+            StoreError::Backend(format!(
+                "reading the certificates in {}: {e}",
+                path.display()
+            ))
+        };
+        let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?;
+        for cert in certs {
+            roots
+                .add(cert.map_err(|e| bad(e.to_string()))?)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Backend(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 impl PgStore {
     /// Connects, creates the schema if needed and starts listening for other front-ends.
+    /// `sslmode=require` in the URL makes every connection use TLS, checked against the
+    /// system's certificates and those of `sslrootcert=<PEM file>`.
     pub async fn connect(url: &str) -> Result<Arc<PgStore>> {
+        let (url, root_cert) = split_root_cert(url);
+        let url = url.as_str();
+        let tls = tls_connector(root_cert.as_deref())?;
         let mut cfg = deadpool_postgres::Config::new();
         cfg.url = Some(url.to_string());
-        let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls).map_err(|e| {
-            StoreError::Backend(format!("PostgreSQL pool for {}: {e}", redacted(url)))
-        })?;
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), tls.clone())
+            .map_err(|e| {
+                StoreError::Backend(format!("PostgreSQL pool for {}: {e}", redacted(url)))
+            })?;
         let client = pool.get().await.map_err(pool_err)?;
         client.batch_execute(SCHEMA).await?;
         drop(client);
@@ -125,15 +195,15 @@ impl PgStore {
             origin: hex::encode(rand_bytes()),
             foreign,
         });
-        store.listen(url).await?;
+        store.listen(url, tls).await?;
         Ok(store)
     }
 
     /// A dedicated connection LISTENs; each notification names an event saved elsewhere. The
     /// first connection must succeed; after that, a lost connection is logged and made again
     /// (backing off to 30 s), and logged again once it listens.
-    async fn listen(self: &Arc<Self>, url: &str) -> Result<()> {
-        let first = Listener::open(url).await?;
+    async fn listen(self: &Arc<Self>, url: &str, tls: MakeRustlsConnect) -> Result<()> {
+        let first = Listener::open(url, &tls).await?;
         let store = Arc::downgrade(self);
         let url = url.to_owned();
         tokio::spawn(async move {
@@ -143,7 +213,7 @@ impl PgStore {
             loop {
                 let current = match listener.take() {
                     Some(l) => l,
-                    None => match Listener::open(&url).await {
+                    None => match Listener::open(&url, &tls).await {
                         Ok(l) => {
                             tracing::info!("listening to {shown} again");
                             pause = Duration::from_secs(1);
@@ -354,8 +424,8 @@ struct Listener {
 }
 
 impl Listener {
-    async fn open(url: &str) -> Result<Listener> {
-        let (client, mut conn) = tokio_postgres::connect(url, NoTls).await?;
+    async fn open(url: &str, tls: &MakeRustlsConnect) -> Result<Listener> {
+        let (client, mut conn) = tokio_postgres::connect(url, tls.clone()).await?;
         let (tx, heard) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             use futures_util::StreamExt;

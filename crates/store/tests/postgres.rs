@@ -81,3 +81,30 @@ async fn a_lost_listen_connection_is_made_again() {
         }
     }
 }
+
+/// TLS to the database: a server that refuses plain TCP (`hostnossl … reject`), with a
+/// self-signed certificate. The store connects with `sslmode=require` and the certificate as
+/// `sslrootcert` (its pool and its LISTEN connection), and saves; without the certificate to
+/// trust, or without TLS, the connection is refused.
+#[tokio::test]
+async fn connections_can_use_tls() {
+    let (url, cert) = seedstr_testkit::postgres::tls_server().unwrap();
+    let tls_url = format!("{url}?sslmode=require&sslrootcert={}", cert.display());
+    let store = PgStore::connect(&tls_url).await.unwrap();
+    let k = nostr::prelude::Keys::generate();
+    let e = suite::event(&k, 1, 1_700_000_000, &[], "over TLS");
+    store.save(e).await.unwrap();
+    let err = match PgStore::connect(&format!("{url}?sslmode=require")).await {
+        Ok(_) => panic!("a certificate nobody trusts was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("tls") || err.contains("TLS"),
+        "{err}"
+    );
+    let plain = format!("{url}?sslmode=disable");
+    assert!(
+        PgStore::connect(&plain).await.is_err(),
+        "the server takes plain TCP"
+    );
+}

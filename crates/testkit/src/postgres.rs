@@ -52,6 +52,32 @@ fn server_binaries() -> Option<PathBuf> {
     dirs.pop()
 }
 
+/// A throwaway server that takes TLS connections only (`hostssl` for TCP), with a
+/// self-signed certificate for `127.0.0.1` and `localhost` made here with openssl; its URL
+/// (without `sslmode`) and the certificate's PEM file, for clients to trust.
+pub fn tls_server() -> Result<(String, PathBuf), String> {
+    static SERVER: OnceLock<Result<(String, PathBuf), String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let bin = server_binaries().ok_or("the TLS test needs PostgreSQL's server")?;
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(run_server(&bin, "tls", true));
+                loop {
+                    std::thread::park();
+                }
+            });
+            let url = rx
+                .recv()
+                .map_err(|_| "the PostgreSQL starter thread died".to_owned())??;
+            let cert = std::env::temp_dir()
+                .join(format!("seedstr-test-pg-tls-{}", std::process::id()))
+                .join("server.crt");
+            Ok((url, cert))
+        })
+        .clone()
+}
+
 /// Starts a server from a thread that never ends: the server is told to die with that thread
 /// (`PR_SET_PDEATHSIG`), which lives as long as the test process.
 fn start_throwaway() -> Result<String, String> {
@@ -61,7 +87,7 @@ fn start_throwaway() -> Result<String, String> {
     )?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(run_server(&bin));
+        let _ = tx.send(run_server(&bin, "", false));
         loop {
             std::thread::park();
         }
@@ -70,9 +96,44 @@ fn start_throwaway() -> Result<String, String> {
         .map_err(|_| "the PostgreSQL starter thread died".to_owned())?
 }
 
-fn run_server(bin: &Path) -> Result<String, String> {
+/// A self-signed certificate and key for the loopback server, in `dir`.
+fn make_certificate(dir: &Path) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(dir.join("server.key"))
+        .arg("-out")
+        .arg(dir.join("server.crt"))
+        .output()
+        .map_err(|e| format!("running openssl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // PostgreSQL refuses a key others may read.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .map_err(|e| format!("restricting the key: {e}"))
+}
+
+fn run_server(bin: &Path, label: &str, tls: bool) -> Result<String, String> {
     remove_stale_dirs();
-    let dir = std::env::temp_dir().join(format!("seedstr-test-pg-{}", std::process::id()));
+    let suffix = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label}-")
+    };
+    let dir = std::env::temp_dir().join(format!("seedstr-test-pg-{suffix}{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     // PostgreSQL refuses to run as root: as root, it runs as the postgres user.
@@ -92,6 +153,21 @@ fn run_server(bin: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    if tls {
+        make_certificate(&dir)?;
+        // TCP connections must use TLS.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        )
+        .map_err(|e| format!("writing pg_hba.conf: {e}"))?;
+        if let Some((uid, gid)) = user {
+            for f in ["server.crt", "server.key"] {
+                std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid))
+                    .map_err(|e| format!("giving {f} to postgres: {e}"))?;
+            }
+        }
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("finding a free port: {e}"))?
@@ -109,6 +185,18 @@ fn run_server(bin: &Path) -> Result<String, String> {
             "-c",
             "max_connections=300",
         ])
+        .args(if tls {
+            vec![
+                "-c".to_owned(),
+                "ssl=on".to_owned(),
+                "-c".to_owned(),
+                format!("ssl_cert_file={}", dir.join("server.crt").display()),
+                "-c".to_owned(),
+                format!("ssl_key_file={}", dir.join("server.key").display()),
+            ]
+        } else {
+            Vec::new()
+        })
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .with_user(user);
@@ -180,7 +268,8 @@ fn remove_stale_dirs() {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("seedstr-test-pg-") {
+        if let Some(rest) = name.strip_prefix("seedstr-test-pg-") {
+            let pid = rest.rsplit('-').next().unwrap_or(rest);
             if !Path::new("/proc").join(pid).exists() {
                 let _ = std::fs::remove_dir_all(e.path());
             }
