@@ -13,6 +13,21 @@ use seedstr_client::relays::conn::RelayConn;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+/// How many of the events `ids` the relay holds.
+async fn present(relay: &RelayProcess, ids: &[String]) -> usize {
+    let mut c = relay.connect().await;
+    let mut found = 0;
+    for (i, chunk) in ids.chunks(500).enumerate() {
+        let got = c
+            .query(&format!("c{i}"), &[json!({ "ids": chunk })])
+            .await
+            .unwrap();
+        c.close_sub(&format!("c{i}")).await.unwrap();
+        found += got.len();
+    }
+    found
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,54 +82,15 @@ async fn acknowledged_events_survive_kill_9() {
     );
 
     let relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
-    let mut c = relay.connect().await;
-    let mut found = 0;
-    for (i, chunk) in acked.chunks(500).enumerate() {
-        let got = c
-            .query(&format!("c{i}"), &[json!({ "ids": chunk })])
-            .await
-            .unwrap();
-        c.close_sub(&format!("c{i}")).await.unwrap();
-        found += got.len();
-    }
-    assert_eq!(found, acked.len(), "acknowledged events lost by kill -9");
+    assert_eq!(
+        present(&relay, &acked).await,
+        acked.len(),
+        "acknowledged events lost by kill -9"
+    );
     eprintln!(
         "{} acknowledged events all present after kill -9",
         acked.len()
     );
-}
-
-/// A web mirror (Python's http.server) over `dir`; killed with the test.
-struct Mirror(std::process::Child, String);
-
-impl Mirror {
-    fn start(dir: &std::path::Path) -> Mirror {
-        use std::io::BufRead as _;
-        let script = "import functools, http.server, sys\n\
-            class H(http.server.SimpleHTTPRequestHandler):\n\
-            \x20   def log_message(self, *a): pass\n\
-            h = functools.partial(H, directory=sys.argv[1])\n\
-            s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n\
-            print(s.server_address[1], flush=True)\n\
-            s.serve_forever()\n";
-        let mut child = std::process::Command::new("python3")
-            .args(["-c", script, dir.to_str().unwrap()])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut port = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut port)
-            .unwrap();
-        Mirror(child, format!("http://127.0.0.1:{}", port.trim()))
-    }
-}
-
-impl Drop for Mirror {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The release of the files in `dir`, mirrored at `mirror`.
@@ -179,10 +155,10 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
         }
         versions.push((version, src));
     }
-    let mirror = Mirror::start(&site);
+    let mirror = common::spine::WebMirror::start(&site);
     let mut expected = std::collections::HashMap::new();
     for (version, src) in &versions {
-        let r = release_of(src, version, &mirror.1);
+        let r = release_of(src, version, &mirror.url);
         let e = r
             .to_builder(&author.keys.public_key())
             .finalize(&author.keys)
@@ -280,18 +256,8 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
 
         relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
         let acked: Vec<String> = acked.lock().unwrap().iter().cloned().collect();
-        let mut c = relay.connect().await;
-        let mut found = 0;
-        for (i, chunk) in acked.chunks(500).enumerate() {
-            let got = c
-                .query(&format!("c{i}"), &[json!({ "ids": chunk })])
-                .await
-                .unwrap();
-            c.close_sub(&format!("c{i}")).await.unwrap();
-            found += got.len();
-        }
         assert_eq!(
-            found,
+            present(&relay, &acked).await,
             acked.len(),
             "cycle {cycle}: acknowledged events lost"
         );

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use common::spine::{bytes, tree, write, Person, Scene};
+use common::spine::{bytes, tree, write, Person, Scene, WebMirror};
 use common::RelayProcess;
 use nostr::prelude::FinalizeEvent as _;
 use nostr::prelude::*;
@@ -137,60 +137,6 @@ async fn a_manifest_hash_the_swarms_bytes_do_not_match_installs_nothing() {
     );
     assert!(err.contains("nothing was installed"), "{err}");
     assert_nothing_installed(&root);
-}
-
-/// Python's http.server on a loopback port over `dir`; the URL it serves.
-struct WebMirror {
-    child: Child,
-    url: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl WebMirror {
-    fn start(dir: &Path) -> WebMirror {
-        // Each request's path goes to a log, so a test can tell that nothing was asked.
-        let script = "import functools, http.server, sys\n\
-            class H(http.server.SimpleHTTPRequestHandler):\n\
-            \x20   def log_message(self, fmt, *args):\n\
-            \x20       with open(sys.argv[2], 'a') as f: f.write(self.path + '\\n')\n\
-            h = functools.partial(H, directory=sys.argv[1])\n\
-            s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n\
-            print(s.server_address[1], flush=True)\n\
-            s.serve_forever()\n";
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new("python3")
-            .args(["-c", script, dir.to_str().unwrap()])
-            .arg(log.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut port = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut port)
-            .unwrap();
-        WebMirror {
-            child,
-            url: format!("http://127.0.0.1:{}", port.trim()),
-            log,
-        }
-    }
-
-    /// The paths asked for so far.
-    fn requests(&self) -> Vec<String> {
-        std::fs::read_to_string(self.log.path())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for WebMirror {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -693,6 +639,35 @@ async fn two_installers_in_one_folder_take_turns() {
     );
 }
 
+/// Signed releases of `generic.tool`, one per (version, seed), each a `tool/data.bin` of
+/// `size` bytes, served by a web mirror (kept alive by the caller) that the releases name.
+fn tool_versions_on_a_mirror(
+    work: &Path,
+    author: &Person,
+    versions: &[(&str, u32)],
+    size: usize,
+) -> (WebMirror, Vec<Event>) {
+    let site = work.join("site");
+    for (version, seed) in versions {
+        write(
+            &site,
+            &format!("{version}/tool/data.bin"),
+            &bytes(size, *seed),
+        );
+    }
+    let mirror = WebMirror::start(&site);
+    let events = versions
+        .iter()
+        .map(|(version, _)| {
+            let (r, _) = release_for(&site.join(version), "tool", version, |r| {
+                r.mirrors = vec![format!("{}/{version}", mirror.url)]
+            });
+            sign(author, &r)
+        })
+        .collect();
+    (mirror, events)
+}
+
 /// Fast-forward attack: a huge version (999.0.0, as a thief of the author's key would publish)
 /// gets installed. The author's incident withdraws it, and that binds `seedstr install` as it
 /// binds every other install path: the withdrawn version asked for by name is refused naming
@@ -710,24 +685,14 @@ async fn fast_forward_a_huge_version_its_author_withdrew_is_left_and_never_chose
         player,
         work,
     } = Scene::new();
-    let site = work.path().join("site");
-    let mut releases = Vec::new();
-    for (version, seed) in [("1.0.0", 1), ("999.0.0", 2)] {
-        let src = work.path().join(version);
-        write(&src, "tool/data.bin", &bytes(100_000, seed));
-        write(
-            &site,
-            &format!("{version}/tool/data.bin"),
-            &bytes(100_000, seed),
-        );
-        let mirror_dir = site.join(version);
-        let (r, _) = release_for(&src, "tool", version, |_| {});
-        releases.push((r, mirror_dir));
-    }
-    let mirror = WebMirror::start(&site);
-    for (r, _) in &mut releases {
-        r.mirrors = vec![format!("{}/{}", mirror.url, r.version)];
-        send(&relay, &sign(&author, r)).await;
+    let (_mirror, events) = tool_versions_on_a_mirror(
+        work.path(),
+        &author,
+        &[("1.0.0", 1), ("999.0.0", 2)],
+        100_000,
+    );
+    for e in &events {
+        send(&relay, e).await;
     }
     let root = work.path().join("root");
     let target = format!("{}/generic.tool", author.hex());
@@ -837,23 +802,8 @@ async fn rollback_attack_an_older_release_alone_is_refused_as_a_downgrade() {
         player,
         work,
     } = Scene::new();
-    let site = work.path().join("site");
-    let mut events = Vec::new();
-    for (version, seed) in [("1.0.0", 1), ("1.1.0", 2)] {
-        let src = work.path().join(version);
-        write(&src, "tool/data.bin", &bytes(50_000, seed));
-        write(
-            &site,
-            &format!("{version}/tool/data.bin"),
-            &bytes(50_000, seed),
-        );
-        events.push(release_for(&src, "tool", version, |_| {}).0);
-    }
-    let mirror = WebMirror::start(&site);
-    for r in &mut events {
-        r.mirrors = vec![format!("{}/{}", mirror.url, r.version)];
-    }
-    let signed: Vec<Event> = events.iter().map(|r| sign(&author, r)).collect();
+    let (_mirror, signed) =
+        tool_versions_on_a_mirror(work.path(), &author, &[("1.0.0", 1), ("1.1.0", 2)], 50_000);
     for e in &signed {
         send(&relay, e).await;
     }
@@ -971,31 +921,14 @@ async fn indefinite_freeze_a_relay_that_lags_is_named_and_outvoted() {
         player,
         work,
     } = Scene::new();
-    let site = work.path().join("site");
-    let mut signed = Vec::new();
-    for (version, seed) in [("1.0.0", 1), ("1.1.0", 2)] {
-        let src = work.path().join(version);
-        write(&src, "tool/data.bin", &bytes(50_000, seed));
-        write(
-            &site,
-            &format!("{version}/tool/data.bin"),
-            &bytes(50_000, seed),
-        );
-        signed.push((version, src));
-    }
-    let mirror = WebMirror::start(&site);
+    let (_mirror, signed) =
+        tool_versions_on_a_mirror(work.path(), &author, &[("1.0.0", 1), ("1.1.0", 2)], 50_000);
     let frozen_dir = tempfile::tempdir().unwrap();
     let frozen = RelayProcess::start(frozen_dir.path(), &[]);
-    for (i, (version, src)) in signed.iter().enumerate() {
-        let (r, _) = release_for(src, "tool", version, |r| {
-            r.mirrors = vec![format!("{}/{version}", mirror.url)]
-        });
-        let e = sign(&author, &r);
-        send(&relay, &e).await;
-        if i == 0 {
-            send(&frozen, &e).await;
-        }
+    for e in &signed {
+        send(&relay, e).await;
     }
+    send(&frozen, &signed[0]).await;
     let root = work.path().join("root");
     let target = format!("{}/generic.tool", author.hex());
     let (p, r, frozen_url, fresh) = (

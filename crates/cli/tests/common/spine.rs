@@ -433,3 +433,59 @@ impl Drop for Opentracker {
         let _ = self.child.wait();
     }
 }
+
+/// Python's http.server on a loopback port over `dir`; the URL it serves.
+pub struct WebMirror {
+    child: Child,
+    /// Where it serves.
+    pub url: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl WebMirror {
+    /// Starts one over `dir`.
+    pub fn start(dir: &Path) -> WebMirror {
+        // Each request's path goes to a log, so a test can tell that nothing was asked.
+        let script = "import functools, http.server, sys\n\
+            class H(http.server.SimpleHTTPRequestHandler):\n\
+            \x20   def log_message(self, fmt, *args):\n\
+            \x20       with open(sys.argv[2], 'a') as f: f.write(self.path + '\\n')\n\
+            h = functools.partial(H, directory=sys.argv[1])\n\
+            s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), h)\n\
+            print(s.server_address[1], flush=True)\n\
+            s.serve_forever()\n";
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new("python3")
+            .args(["-c", script, dir.to_str().unwrap()])
+            .arg(log.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        WebMirror {
+            child,
+            url: format!("http://127.0.0.1:{}", port.trim()),
+            log,
+        }
+    }
+
+    /// The paths asked for so far.
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for WebMirror {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
