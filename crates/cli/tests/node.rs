@@ -844,6 +844,10 @@ fn slow_requests_time_out_and_excess_requests_are_shed() {
         .unwrap();
     let (status, body) = http_post(&node.http, "/api/v1/events", &event.as_json());
     assert_eq!(status, 200, "{body}");
+    // A body past the limit is refused, naming the setting.
+    let (status, body) = http_post(&node.http, "/api/v1/events", &"x".repeat(2 << 20));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("http.max_body_kib"), "{body}");
 
     let npub = owner.keys.public_key().to_bech32().unwrap();
     let addr = node.http.clone();

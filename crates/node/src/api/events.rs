@@ -31,8 +31,18 @@ pub struct EventAnswer {
 pub async fn publish(
     State(s): State<Arc<ApiState>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    body: String,
+    body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return super::ApiError::TooLarge(
+                "the body is larger than the node takes (http.max_body_kib)".into(),
+            )
+            .into_response()
+        }
+        Err(e) => return super::ApiError::BadRequest(e.body_text()).into_response(),
+    };
     match s.status.relay.submit(addr.ip(), &body).await {
         Ok((id, message)) => Json(EventAnswer {
             accepted: true,
