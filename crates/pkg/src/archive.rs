@@ -28,6 +28,26 @@ impl Digests {
         }
     }
 
+    /// The digests of what `reader` yields, read in blocks (never held whole).
+    pub fn of_reader(mut reader: impl Read) -> std::io::Result<Digests> {
+        let (mut sha256, mut sha512, mut size) = (Sha256::new(), Sha512::new(), 0u64);
+        let mut block = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut block)?;
+            if n == 0 {
+                break;
+            }
+            sha256.update(&block[..n]);
+            sha512.update(&block[..n]);
+            size += n as u64;
+        }
+        Ok(Digests {
+            sha256: sha256.finalize().into(),
+            sha512: sha512.finalize().into(),
+            size,
+        })
+    }
+
     /// npm's Subresource Integrity string: `sha512-<base64>`.
     pub fn integrity(&self) -> String {
         format!(
@@ -159,6 +179,22 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            cases: 64,
+            ..ProptestConfig::default()
+        })]
+
+        /// Digests read in blocks equal those of the whole bytes, across block boundaries.
+        #[test]
+        fn streamed_digests_equal_whole_ones(bytes in proptest::collection::vec(any::<u8>(), 0..200_000)) {
+            prop_assert_eq!(Digests::of_reader(&bytes[..]).unwrap(), Digests::of(&bytes));
+        }
+    }
 
     #[test]
     fn digests_use_each_ecosystems_spelling() {

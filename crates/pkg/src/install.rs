@@ -243,7 +243,7 @@ pub async fn install(swarm: &Swarm, req: &InstallRequest) -> Result<InstallRepor
             fetched: archive.fetched,
             replaced_bad_copy: archive.replaced_bad_copy,
         });
-        archives.insert(p.path.clone(), archive.bytes);
+        archives.insert(p.path.clone(), archive.path);
     }
     let new_lock = Lock::of(&tree, requires.clone());
     // Unpacking, renames and fsyncs run off the runtime.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::release::PackageRelease;
 use crate::resolve::Tree;
-use crate::unpack::{unpack_npm, UnpackError};
+use crate::unpack::{unpack_npm_from, UnpackError, UnpackLimits};
 
 /// The folder packages are installed in.
 pub const MODULES_DIR: &str = ".libreseed_modules";
@@ -230,7 +230,7 @@ pub fn recover(project: &Path) -> Result<(), ProjectError> {
 pub fn lay_out(
     project: &Path,
     tree: &Tree,
-    archives: &BTreeMap<String, Vec<u8>>,
+    archives: &BTreeMap<String, PathBuf>,
     lock: &Lock,
 ) -> Result<usize, ProjectError> {
     recover(project)?;
@@ -239,8 +239,14 @@ pub fn lay_out(
     let mut files = 0;
     for p in tree.placed.values() {
         let into = staging.join(&p.path);
-        let bytes = &archives[&p.path];
-        files += unpack_npm(&p.release.archive().path, bytes, &into)?;
+        let path = &archives[&p.path];
+        let file = std::fs::File::open(path).map_err(io("reading", path))?;
+        files += unpack_npm_from(
+            &p.release.archive().path,
+            std::io::BufReader::new(file),
+            &into,
+            UnpackLimits::default(),
+        )?;
     }
     let bin = staging.join("node_modules").join(".bin");
     for p in tree.placed.values().filter(|p| p.parent.is_none()) {

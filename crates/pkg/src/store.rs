@@ -51,12 +51,11 @@ pub enum StoreError {
     },
 }
 
-/// A verified archive: its bytes, read once after the checks.
+/// A verified archive: the file whose size and digests were checked, read in blocks (an
+/// archive is never held in memory whole).
 pub struct Archive {
     /// Where the archive is.
     pub path: PathBuf,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
     /// Whether it had to be fetched in this call.
     pub fetched: bool,
     /// Set when a copy already held failed its check and was fetched again.
@@ -102,18 +101,16 @@ impl PackageStore {
                 .filter(|p| p.is_file());
             // A registered copy that fails its check is not ours to replace; it is skipped.
             return Ok(registered.and_then(|path| {
-                check(release, &path).ok().map(|bytes| Archive {
+                check(release, &path).ok().map(|()| Archive {
                     path,
-                    bytes,
                     fetched: false,
                     replaced_bad_copy: None,
                 })
             }));
         }
         match check(release, &path) {
-            Ok(bytes) => Ok(Some(Archive {
+            Ok(()) => Ok(Some(Archive {
                 path,
-                bytes,
                 fetched: false,
                 replaced_bad_copy: None,
             })),
@@ -145,25 +142,25 @@ impl PackageStore {
                 bad_copy: replaced_bad_copy.clone(),
             })?;
         let path = place.join(&release.archive().path);
-        let bytes = check(release, &path)?;
+        check(release, &path)?;
         Ok(Archive {
             path,
-            bytes,
             fetched: true,
             replaced_bad_copy,
         })
     }
 }
 
-/// The archive's bytes if they are the ones signed: size and SHA-256 (the release's file) and
-/// SHA-512 (its integrity tag), all computed over the bytes returned.
-fn check(release: &PackageRelease, path: &Path) -> Result<Vec<u8>, StoreError> {
+/// Whether the archive at `path` is the one signed: size and SHA-256 (the release's file) and
+/// SHA-512 (its integrity tag), computed in one pass over the file.
+fn check(release: &PackageRelease, path: &Path) -> Result<(), StoreError> {
     let spec = release.spec();
-    let bytes = std::fs::read(path).map_err(|source| StoreError::Read {
+    let unreadable = |source| StoreError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    let got = Digests::of(&bytes);
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let got = Digests::of_reader(std::io::BufReader::new(file)).map_err(unreadable)?;
     let f = release.archive();
     if got.size != f.size || got.sha256 != f.sha256 {
         return Err(StoreError::Tags {
@@ -188,5 +185,5 @@ fn check(release: &PackageRelease, path: &Path) -> Result<Vec<u8>, StoreError> {
             integrity: release.tags.integrity.clone(),
         });
     }
-    Ok(bytes)
+    Ok(())
 }

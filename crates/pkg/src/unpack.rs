@@ -81,6 +81,16 @@ pub fn unpack_npm_within(
     into: &Path,
     limits: UnpackLimits,
 ) -> Result<usize, UnpackError> {
+    unpack_npm_from(archive, bytes, into, limits)
+}
+
+/// Unpacks the archive `reader` yields (an open file, say) within `limits`, read as it goes.
+pub fn unpack_npm_from(
+    archive: &str,
+    reader: impl std::io::Read,
+    into: &Path,
+    limits: UnpackLimits,
+) -> Result<usize, UnpackError> {
     let not_tar = |e: std::io::Error| UnpackError::NotTarGz {
         archive: archive.to_owned(),
         why: e.to_string(),
@@ -90,7 +100,7 @@ pub fn unpack_npm_within(
         move |source| UnpackError::Io { what, path, source }
     };
     std::fs::create_dir_all(into).map_err(io("creating", into))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     let mut files = 0;
     let mut entries = 0usize;
     let mut unpacked = 0u64;

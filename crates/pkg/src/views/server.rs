@@ -113,8 +113,8 @@ impl ViewState {
         Ok(accepted)
     }
 
-    /// The checked bytes of `release`'s archive.
-    async fn archive(&self, release: &PackageRelease) -> Result<Vec<u8>, ViewError> {
+    /// The checked archive of `release`, on disk.
+    async fn archive(&self, release: &PackageRelease) -> Result<std::path::PathBuf, ViewError> {
         let a = self
             .store
             .archive(&self.swarm, release, &self.fetch)
@@ -125,12 +125,32 @@ impl ViewState {
                 release.spec()
             );
         }
-        Ok(a.bytes)
+        Ok(a.path)
     }
 }
 
-fn archive_response(bytes: Vec<u8>, content_type: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+/// The archive at `path`, streamed from disk (an archive is never held in memory whole).
+async fn archive_response(
+    path: std::path::PathBuf,
+    content_type: &'static str,
+) -> Result<Response, ViewError> {
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ViewError::Upstream(format!("reading {}: {e}", path.display())))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| ViewError::Upstream(format!("reading {}: {e}", path.display())))?
+        .len();
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /npm/<name>` (scoped: `@scope%2fname` or `@scope/name`) and
@@ -151,8 +171,8 @@ async fn npm_get(
                     "{name} has no accepted release with archive {file}"
                 ))
             })?;
-        let bytes = state.archive(release).await?;
-        return Ok(archive_response(bytes, "application/octet-stream"));
+        let path = state.archive(release).await?;
+        return archive_response(path, "application/octet-stream").await;
     }
     let releases = state.accepted(Ecosystem::Npm, &path).await?;
     let registry = format!("{}/npm/", origin(&headers));
@@ -210,8 +230,8 @@ async fn cargo_download(
             .iter()
             .find(|r| hex::encode(r.archive().sha256) == sha256)
         {
-            let bytes = state.archive(r).await?;
-            return Ok(archive_response(bytes, "application/x-tar"));
+            let path = state.archive(r).await?;
+            return archive_response(path, "application/x-tar").await;
         }
     }
     Err(ViewError::NotFound(format!(
