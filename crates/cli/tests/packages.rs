@@ -306,6 +306,19 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     assert!(ran, "{err}");
     assert_eq!(out, "hi ***ann");
 
+    // Two installs into the same project at once, both with the whole tree to lay out again,
+    // take turns (one writer per folder): both succeed and the project still runs.
+    std::fs::remove_dir_all(project.join(".libreseed_modules")).unwrap();
+    let (first, second) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| install(&[]));
+        let b = scope.spawn(|| install(&[]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    let (ran, out, err) = run_node(&player, &project, "app.cjs");
+    assert!(ran, "{err}");
+    assert_eq!(out, "hi ***ann");
+
     // A Node with module.registerHooks takes the synchronous-hooks path, for import and
     // require alike (without the asynchronous hooks, import would find nothing).
     let node24 = newer_node();
