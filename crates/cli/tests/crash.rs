@@ -13,9 +13,9 @@ use seedstr_client::relays::conn::RelayConn;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-/// How many of the events `ids` the relay holds.
-async fn present(relay: &RelayProcess, ids: &[String]) -> usize {
-    let mut c = relay.connect().await;
+/// How many of the events `ids` the relay at `url` holds.
+async fn present(url: &str, ids: &[String]) -> usize {
+    let mut c = RelayConn::connect(url).await.unwrap();
     let mut found = 0;
     for (i, chunk) in ids.chunks(500).enumerate() {
         let got = c
@@ -83,7 +83,7 @@ async fn acknowledged_events_survive_kill_9() {
 
     let relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
     assert_eq!(
-        present(&relay, &acked).await,
+        present(&relay.url, &acked).await,
         acked.len(),
         "acknowledged events lost by kill -9"
     );
@@ -118,11 +118,12 @@ fn release_of(
     }
 }
 
-/// `kill -9` of everything at once, cycle after cycle: the relay while it writes a stream of
-/// events, an install moving a folder between two releases, and a publish. After each kill:
-/// every acknowledged event is there when the relay comes back; the install folder, once
-/// `seedstr verify` has rolled back what the killed install left, holds exactly one release's
-/// files, as its lockfile says; the seed registry has no half-written entry.
+/// `kill -9` of everything at once, cycle after cycle: a node (`seedstr node`: relay, seeder,
+/// HTTP) while its relay writes a stream of events, an install moving a folder between two
+/// releases, and a publish to the node. After each kill: every acknowledged event is there when
+/// the node comes back; the install folder, once `seedstr verify` has rolled back what the
+/// killed install left, holds exactly one release's files, as its lockfile says; the seed
+/// registry has no half-written entry.
 /// `SEEDSTR_CRASH_CYCLES` sets the number of cycles (5 here by default; the closing note of
 /// the trust issue reports a run of 100).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,8 +135,24 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
         .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let (author, player) = (Person::new(), Person::new());
-    let mut relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
+    let (author, player, owner) = (Person::new(), Person::new(), Person::new());
+    let config = common::node::node_config(
+        &owner,
+        &[
+            ("enabled = true", "enabled = false"),
+            (
+                "events_per_ip_per_second = 500.0",
+                "events_per_ip_per_second = 0.0",
+            ),
+            (
+                "events_per_pubkey_per_second = 100.0",
+                "events_per_pubkey_per_second = 0.0",
+            ),
+        ],
+    );
+    let start_node = || common::node::NodeProcess::start(owner.home.path(), &config);
+    let mut node = start_node();
+    let _ = &dir;
 
     // Two releases of one project, with different file sets, on a web mirror.
     let site = work.path().join("site");
@@ -163,7 +180,8 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
             .to_builder(&author.keys.public_key())
             .finalize(&author.keys)
             .unwrap();
-        let (ok, msg) = relay.connect().await.publish(&e).await.unwrap();
+        let mut conn = RelayConn::connect(&node.relay()).await.unwrap();
+        let (ok, msg) = conn.publish(&e).await.unwrap();
         assert!(ok, "{msg}");
         expected.insert(version.to_string(), tree(src));
     }
@@ -175,7 +193,8 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
     for cycle in 0..cycles {
         // Events stream in, unthrottled; OKs are collected as they come.
         let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let (mut sink, mut stream) = RelayConn::connect(&relay.url).await.unwrap().into_split();
+        let url = node.relay();
+        let (mut sink, mut stream) = RelayConn::connect(&url).await.unwrap().into_split();
         let keys = Keys::generate();
         let writer = tokio::spawn(async move {
             for i in 0.. {
@@ -208,7 +227,7 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
                 "--into",
                 root.to_str().unwrap(),
                 "--relay",
-                &relay.url,
+                &url,
                 "--allow-downgrade",
                 "--no-seed",
                 "--no-dht",
@@ -235,7 +254,7 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
                 "--version",
                 &format!("1.0.{cycle}"),
                 "--relay",
-                &relay.url,
+                &url,
                 "--no-dht",
                 "--json",
             ])
@@ -244,20 +263,22 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
             .spawn()
             .unwrap();
         // The moment of the kill moves through the work from cycle to cycle.
-        let delay = 20 + (cycle * 7919) % 380;
+        let delay = 20 + (cycle * 7919) % 1200;
         tokio::time::sleep(Duration::from_millis(delay)).await;
         let _ = install.kill();
         let _ = publish.kill();
-        relay.kill9();
+        // SIGKILL: no destructor, no flush, nothing graceful.
+        node.child.kill().unwrap();
+        node.child.wait().unwrap();
         let _ = install.wait();
         let _ = publish.wait();
         let _ = writer.await;
         let _ = reader.await;
 
-        relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
+        node = start_node();
         let acked: Vec<String> = acked.lock().unwrap().iter().cloned().collect();
         assert_eq!(
-            present(&relay, &acked).await,
+            present(&node.relay(), &acked).await,
             acked.len(),
             "cycle {cycle}: acknowledged events lost"
         );

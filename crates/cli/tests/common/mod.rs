@@ -4,6 +4,7 @@
 
 pub mod hostile;
 pub mod mods;
+pub mod node;
 pub mod spine;
 
 use std::io::{BufRead, BufReader};

@@ -1,0 +1,109 @@
+//! `seedstr node` for tests: a process on loopback ports and its configuration.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nostr::prelude::ToBech32;
+
+use super::spine::Person;
+
+/// A running `seedstr node`.
+pub struct NodeProcess {
+    pub child: Child,
+    /// host:port of its HTTP server.
+    pub http: String,
+    /// host:port of its torrent session.
+    pub torrent: String,
+    /// Held open: a closed pipe would fail the node's next line of output.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl NodeProcess {
+    /// Starts `seedstr node --config <config>` as the person whose home is `home`.
+    pub fn start(home: &Path, config: &Path) -> NodeProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
+            .args(["node", "--config", config.to_str().unwrap()])
+            .env("SEEDSTR_HOME", home)
+            .env("SEEDSTR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().unwrap().unwrap();
+        let first = next();
+        let http = first
+            .strip_prefix("seedstr node listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        let torrent = loop {
+            let line = next();
+            if let Some(t) = line.trim().strip_prefix("torrent: ") {
+                break t.to_owned();
+            }
+        };
+        NodeProcess {
+            child,
+            http,
+            torrent,
+            _stdout: lines,
+        }
+    }
+
+    /// Its relay's WebSocket URL.
+    pub fn relay(&self) -> String {
+        format!("ws://{}/", self.http)
+    }
+
+    /// SIGTERM, as a service manager stops it; whether it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `owner`'s node configuration, written to a file: the printed defaults with loopback ports,
+/// the owner's publisher registry trusted, and `edits` (text replaced).
+pub fn node_config(owner: &Person, edits: &[(&str, &str)]) -> std::path::PathBuf {
+    let printed = String::from_utf8(owner.run(&["node", "--print-config"]).stdout).unwrap();
+    assert!(printed.contains("[relay.limits]") && printed.contains("[packages]"));
+    let npub = owner.keys.public_key().to_bech32().unwrap();
+    let mut config = printed
+        .replace("listen = \"127.0.0.1:7447\"", "listen = \"127.0.0.1:0\"")
+        .replace("listen = \"0.0.0.0:6881\"", "listen = \"127.0.0.1:0\"")
+        .replace("poll_secs = 2", "poll_secs = 1")
+        .replace("registries = []", &format!("registries = [\"{npub}\"]"));
+    for (from, to) in edits {
+        assert!(
+            config.contains(from),
+            "{from:?} is not in the printed defaults"
+        );
+        config = config.replace(from, to);
+    }
+    let file = owner.home.path().join("node.toml");
+    std::fs::write(&file, config).unwrap();
+    file
+}
