@@ -788,3 +788,89 @@ fn slow_requests_time_out_and_excess_requests_are_shed() {
     let (status, body) = http_get(&node.http, "/api/v1/status", "application/json");
     assert_eq!(status, 200, "{body}");
 }
+
+/// The download store keeps to its cap: serving a second release evicts the one served least
+/// recently, which comes back on demand; a release larger than the whole store is refused
+/// before fetching, naming the cap.
+#[test]
+fn the_download_store_evicts_the_least_recently_served() {
+    use common::spine::{bytes, WebMirror};
+    use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
+    let owner = Person::new();
+    let config = node_config(
+        &owner,
+        &[
+            ("enabled = true", "enabled = false"),
+            ("stall_timeout_secs = 60", "stall_timeout_secs = 1"),
+            (
+                "download_store_max_bytes = 34359738368",
+                "download_store_max_bytes = 500000",
+            ),
+        ],
+    );
+    let node = NodeProcess::start(owner.home.path(), &config);
+    let work = tempfile::tempdir().unwrap();
+    let site = work.path().join("site");
+    let mirror_holder = std::cell::OnceCell::new();
+    let mut infohashes = Vec::new();
+    for (slug, size) in [("one", 300_000), ("two", 300_000), ("big", 600_000)] {
+        let dir = site.join(slug);
+        write(&dir, "data.bin", &bytes(size, size as u32));
+        let mirror = mirror_holder.get_or_init(|| WebMirror::start(&site));
+        let torrent = seedstr_swarm::create(&dir, slug).unwrap();
+        let release = Release {
+            coordinate: Coordinate::new("generic", slug).unwrap(),
+            version: Version::parse("1.0.0").unwrap(),
+            files: torrent.files.iter().map(ReleaseFile::from).collect(),
+            infohash: torrent.info_hash,
+            torrent_name: torrent.name.clone(),
+            trackers: vec![],
+            mirrors: vec![format!("{}/{slug}", mirror.url)],
+            supersedes: None,
+            changelog: String::new(),
+            dependencies: vec![],
+            game_versions: vec![],
+            zap_target: None,
+            package: None,
+        };
+        let event = release
+            .to_builder(&owner.keys.public_key())
+            .finalize(&owner.keys)
+            .unwrap();
+        let (status, body) = http_post(&node.http, "/api/v1/events", &event.as_json());
+        assert_eq!(status, 200, "{body}");
+        infohashes.push(release.infohash_hex());
+    }
+    let npub = owner.keys.public_key().to_bech32().unwrap();
+    let download = |slug: &str| {
+        http_get(
+            &node.http,
+            &format!("/api/v1/download?release={npub}/generic.{slug}@1.0.0&path=data.bin"),
+            "application/octet-stream",
+        )
+    };
+    let held = |n: usize| {
+        owner
+            .home
+            .path()
+            .join("downloads")
+            .join(&infohashes[n])
+            .is_dir()
+    };
+    let (status, body) = download("one");
+    assert_eq!(status, 200, "{body}");
+    assert!(held(0));
+    let (status, body) = download("two");
+    assert_eq!(status, 200, "{body}");
+    assert!(held(1) && !held(0), "one was not evicted for two");
+    let (status, body) = download("one");
+    assert_eq!(status, 200, "{body}");
+    assert!(held(0) && !held(1), "two was not evicted for one");
+    let (status, body) = download("big");
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.contains("more than this store holds (500000 bytes)"),
+        "{body}"
+    );
+    assert!(held(0), "a refused release evicted what was there");
+}
