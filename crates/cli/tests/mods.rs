@@ -1093,3 +1093,56 @@ fn with_every_relay_down_mods_install_from_the_authors_feeds_on_the_dht() {
     .unwrap_err();
     assert!(err.contains("no relay answered"), "{err}");
 }
+
+/// Two `mod install` processes into one game folder at once take turns (one writer per
+/// folder): both mods end up installed, in the lockfile and in plugins.txt. Without the lock,
+/// each would commit the lockfile it read before the other's commit, and one install would
+/// vanish from it.
+#[test]
+fn two_mod_installs_into_one_folder_both_land() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    let url = relay.url.as_str();
+    let mut targets = Vec::new();
+    for (slug, plugin) in [("trees", "Trees.esp"), ("grass", "Grass.esp")] {
+        let dir = init(&author, work.path(), "skyrim-se", slug);
+        prepare(
+            &dir,
+            "1.0.0",
+            "",
+            &[
+                (&format!("Data/{plugin}"), bytes(10_000, slug.len() as u32)),
+                (&format!("Data/Meshes/{slug}.nif"), bytes(400_000, 7)),
+            ],
+        );
+        release(&author, &dir, "1.0.0", url);
+        targets.push(format!("{}/skyrim-se.{slug}", author.hex()));
+    }
+    let seeder = author.seed(&[]);
+    let seeders = [&seeder];
+    let game = work.path().join("game");
+    std::fs::create_dir_all(&game).unwrap();
+    let flags = player_flags(&game, url, &seeders);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_mod(&player, &with(&["install", &targets[0]], &flags)));
+        let b = scope.spawn(|| run_mod(&player, &with(&["install", &targets[1]], &flags)));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    let list = run_mod(
+        &player,
+        &["list", "--game-dir", game.to_str().unwrap(), "--relay", url],
+    )
+    .unwrap();
+    assert_eq!(list["mods"].as_array().unwrap().len(), 2, "{list}");
+    let plugins = plugins_txt(&game);
+    assert!(
+        plugins.contains("Trees.esp") && plugins.contains("Grass.esp"),
+        "{plugins}"
+    );
+}
