@@ -236,6 +236,14 @@ fn main() {
         ],
     );
     write(
+        "http_query",
+        &[
+            b"q=oak+trees&type=project&ns=skyrim-se&limit=20".to_vec(),
+            format!("q=x&type=release&author={}", author.to_bech32().unwrap()).into_bytes(),
+            b"type=package&q=left%20pad".to_vec(),
+        ],
+    );
+    write(
         "nip11",
         &[br#"{"name":"relay","pubkey":"0000000000000000000000000000000000000000000000000000000000000001","supported_nips":[1,11]}"#.to_vec()],
     );

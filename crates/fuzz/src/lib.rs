@@ -36,6 +36,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("payload_path", text::payload_path),
     ("text_fields", text::text_fields),
     ("nip11", text::nip11),
+    ("http_query", text::http_query),
 ];
 
 /// The target called `name`.

@@ -58,3 +58,15 @@ pub fn text_fields(data: &[u8]) {
 pub fn nip11(data: &[u8]) {
     let _ = seedstr_client::http::nip11_operator(data);
 }
+
+/// A query string as the node's search API and pages receive it (read the way axum's `Query`
+/// reads it), turned into the relay filter the search runs.
+pub fn http_query(data: &[u8]) {
+    let Ok(params) = serde_urlencoded::from_bytes::<seedstr_mods::search::SearchParams>(data)
+    else {
+        return;
+    };
+    if let Ok(filter) = params.filter() {
+        seedstr_proto::filter::Filter::parse(&filter).expect("the search's own filter reads");
+    }
+}
