@@ -119,7 +119,19 @@ async fn session(
         };
         let note = match answer {
             RelayAnswer::Event { event, .. } => {
-                let at = event.created_at.as_secs();
+                if event.verify().is_err() {
+                    tracing::warn!(
+                        "{relay} sent event {} that does not verify; skipped",
+                        event.id
+                    );
+                    continue;
+                }
+                // A date ahead of the clock would make the next reconnect skip what comes
+                // before it.
+                let at = event
+                    .created_at
+                    .as_secs()
+                    .min(seedstr_proto::clock::unix_now());
                 *since = Some(since.map_or(at, |s| s.max(at)));
                 LiveNote::Event {
                     relay: relay.to_owned(),

@@ -121,7 +121,8 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
             Ok(events) => {
                 let mut held = std::collections::BTreeSet::new();
                 for e in events {
-                    if by_id.contains_key(&e.id) {
+                    // The same id and signature as a copy already verified: the same event.
+                    if by_id.get(&e.id).is_some_and(|kept| kept.sig == e.sig) {
                         held.insert(e.id);
                         continue;
                     }
@@ -214,7 +215,7 @@ mod tests {
         let hostile = canned_relay(vec![forged.to_string()]).await;
         let honest = canned_relay(vec![real.as_json()]).await;
         let got = query_all(
-            &[hostile, honest],
+            &[hostile.clone(), honest.clone()],
             &json!({"kinds": [1]}),
             Duration::from_secs(10),
         )
@@ -222,6 +223,15 @@ mod tests {
         assert_eq!(got.answered.len(), 2, "{:?}", got.failed);
         assert_eq!(got.events.len(), 1);
         assert_eq!(got.events[0].sig, real.sig);
+        // Read in the other order, the forged copy still does not count as holding the event.
+        let again = query_all(
+            &[honest.clone(), hostile.clone()],
+            &json!({"kinds": [1]}),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert!(again.held_by[&hostile].is_empty(), "{:?}", again.held_by);
+        assert_eq!(again.held_by[&honest].len(), 1);
         assert_eq!(got.forged.len(), 1);
     }
 
@@ -261,5 +271,26 @@ mod tests {
             "{}",
             got.failed[0].1
         );
+    }
+
+    #[tokio::test]
+    async fn a_live_subscription_passes_on_only_what_verifies() {
+        let keys = Keys::generate();
+        let real = EventBuilder::new(Kind::TextNote, "real")
+            .finalize(&keys)
+            .unwrap();
+        let mut forged: Value = serde_json::from_str(&real.as_json()).unwrap();
+        forged["content"] = json!("changed after signing");
+        let relay = canned_relay(vec![forged.to_string(), real.as_json()]).await;
+        let mut notes = live::subscribe(&[relay], vec![json!({"kinds": [1]})]);
+        let mut events = Vec::new();
+        loop {
+            match notes.recv().await.unwrap() {
+                live::LiveNote::Event { event, .. } => events.push(*event),
+                live::LiveNote::CaughtUp { .. } => break,
+                live::LiveNote::Lost { why, .. } => panic!("{why}"),
+            }
+        }
+        assert_eq!(events, vec![real]);
     }
 }
