@@ -73,7 +73,8 @@ pub struct Limits {
     pub max_negentropy_records_total: usize,
     /// Outgoing messages queued per connection before a slow reader is disconnected.
     pub outbound_queue: usize,
-    /// Bytes of outgoing messages queued per connection before a slow reader is disconnected.
+    /// Bytes of outgoing messages queued per connection: answers to its requests wait past it,
+    /// and a live match that finds no room disconnects it as a slow reader.
     pub outbound_queue_bytes: usize,
 }
 

@@ -82,13 +82,12 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         overflowed: AtomicBool::new(false),
         overflow: tokio::sync::Notify::new(),
         authed: RwLock::new(None),
-        queued_bytes: Default::default(),
-        max_queued_bytes: relay.config.limits.outbound_queue_bytes,
+        room: live::QueueRoom::new(relay.config.limits.outbound_queue_bytes),
     });
     let limits = &relay.config.limits;
     let ping_every = std::time::Duration::from_secs(limits.ping_interval_secs.max(1));
     let idle_limit = std::time::Duration::from_secs(limits.idle_timeout_secs.max(1));
-    let queued_bytes = conn.queued_bytes.clone();
+    let room = conn.room.clone();
     let writer = tokio::spawn(async move {
         // A ping when the connection has been quiet: a live client answers with a pong, which
         // the reader counts as activity; a dead one is closed once idle too long.
@@ -107,13 +106,13 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
                     continue;
                 }
             };
-            queued_bytes.fetch_sub(msg.len(), Ordering::Relaxed);
+            room.give_back(msg.len());
             if sink.feed(Message::Text(msg.into())).await.is_err() {
                 break;
             }
             // Whatever else is already queued goes out in the same write.
             while let Ok(more) = rx.try_recv() {
-                queued_bytes.fetch_sub(more.len(), Ordering::Relaxed);
+                room.give_back(more.len());
                 if sink.feed(Message::Text(more.into())).await.is_err() {
                     break 'messages;
                 }

@@ -30,10 +30,54 @@ pub struct ConnectionHandle {
     pub overflow: tokio::sync::Notify,
     /// The NIP-42 authenticated pubkey, once AUTH succeeded.
     pub authed: RwLock<Option<[u8; 32]>>,
-    /// Bytes of messages queued and not yet written to the socket.
-    pub queued_bytes: Arc<std::sync::atomic::AtomicUsize>,
-    /// Past this many queued bytes, a live match closes the connection as a slow reader.
-    pub max_queued_bytes: usize,
+    /// Room for the bytes of messages queued and not yet written to the socket.
+    pub room: QueueRoom,
+}
+
+/// The bytes a connection may have queued and not yet written: answers to its own requests
+/// wait for room (its reader loop slows down, nobody else), live matches that find none close
+/// it as a slow reader. The writer gives the room back as it writes.
+#[derive(Clone)]
+pub struct QueueRoom {
+    free: Arc<tokio::sync::Semaphore>,
+    cap: u32,
+}
+
+impl QueueRoom {
+    /// Room for `bytes` (at most `u32::MAX`).
+    pub fn new(bytes: usize) -> QueueRoom {
+        let cap = bytes.clamp(1, u32::MAX as usize) as u32;
+        QueueRoom {
+            free: Arc::new(tokio::sync::Semaphore::new(cap as usize)),
+            cap,
+        }
+    }
+
+    /// What a message of `len` bytes takes: a message larger than the whole room takes all of it.
+    fn share(&self, len: usize) -> u32 {
+        len.min(self.cap as usize) as u32
+    }
+
+    fn try_take(&self, len: usize) -> bool {
+        match self.free.try_acquire_many(self.share(len)) {
+            Ok(taken) => {
+                taken.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    async fn take(&self, len: usize) {
+        if let Ok(taken) = self.free.acquire_many(self.share(len)).await {
+            taken.forget();
+        }
+    }
+
+    /// Gives back what a message of `len` bytes took, once it is written (or dropped).
+    pub fn give_back(&self, len: usize) {
+        self.free.add_permits(self.share(len) as usize);
+    }
 }
 
 impl ConnectionHandle {
@@ -246,22 +290,22 @@ impl ConnectionHandle {
     /// silently dropping what its subscriptions asked for.
     fn queue(&self, msg: String) {
         let len = msg.len();
-        let queued = self.queued_bytes.fetch_add(len, Ordering::Relaxed);
-        if queued.saturating_add(len) > self.max_queued_bytes
-            || self.outbound.try_send(msg).is_err()
-        {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+        if !self.room.try_take(len) {
+            return self.mark_overflowed();
+        }
+        if self.outbound.try_send(msg).is_err() {
+            self.room.give_back(len);
             self.mark_overflowed();
         }
     }
 
     /// Queues an answer to the connection's own request, waiting for room (the reader loop of
-    /// a slow connection slows down, nobody else), counted like live matches.
+    /// a slow connection slows down, nobody else).
     pub async fn send(&self, msg: String) {
         let len = msg.len();
-        self.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        self.room.take(len).await;
         if self.outbound.send(msg).await.is_err() {
-            self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+            self.room.give_back(len);
         }
     }
 
@@ -302,8 +346,7 @@ mod tests {
                 overflowed: AtomicBool::new(false),
                 overflow: tokio::sync::Notify::new(),
                 authed: RwLock::new(None),
-                queued_bytes: Default::default(),
-                max_queued_bytes: usize::MAX,
+                room: QueueRoom::new(usize::MAX),
             }),
             rx,
         )

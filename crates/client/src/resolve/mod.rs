@@ -161,9 +161,10 @@ pub async fn resolve(
 }
 
 /// Whether `event` is a candidate for `target`: a release event (30079) that names the
-/// project, by its `a` tag or its `d`, or an incident (30085) that names it. What a relay returns for the release filter is one by
-/// construction; an author's DHT feed also holds notes, projects and the attestation, which
-/// are not releases that failed and are left out before [`choose`] reports refusals.
+/// project, by its `a` tag or its `d`, or an incident (30085) that names it. What a relay
+/// returns for the release filter is one by construction; an author's DHT feed also holds
+/// notes, projects and the attestation, which are not releases that failed and are left out
+/// before [`choose`] reports refusals.
 pub fn is_candidate(target: &Target, event: &Event) -> bool {
     let names_project = || {
         seedstr_proto::event::first_tag_value(event, "a")
