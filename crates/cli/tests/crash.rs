@@ -93,31 +93,6 @@ async fn acknowledged_events_survive_kill_9() {
     );
 }
 
-/// The release of the files in `dir`, mirrored at `mirror`.
-fn release_of(
-    dir: &std::path::Path,
-    version: &str,
-    mirror: &str,
-) -> seedstr_proto::release::Release {
-    use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
-    let torrent = seedstr_swarm::create(dir, &format!("game-{version}")).unwrap();
-    Release {
-        coordinate: Coordinate::new("generic", "game").unwrap(),
-        version: Version::parse(version).unwrap(),
-        files: torrent.files.iter().map(ReleaseFile::from).collect(),
-        infohash: torrent.info_hash,
-        torrent_name: torrent.name.clone(),
-        trackers: vec![],
-        mirrors: vec![format!("{mirror}/{version}")],
-        supersedes: None,
-        changelog: String::new(),
-        dependencies: vec![],
-        game_versions: vec![],
-        zap_target: None,
-        package: None,
-    }
-}
-
 /// `kill -9` of everything at once, cycle after cycle: a node (`seedstr node`: relay, seeder,
 /// HTTP) while its relay writes a stream of events, an install moving a folder between two
 /// releases, and a publish to the node. After each kill: every acknowledged event is there when
@@ -175,7 +150,9 @@ async fn kill_9_cycles_during_writes_publishes_and_installs() {
     let mirror = common::spine::WebMirror::start(&site);
     let mut expected = std::collections::HashMap::new();
     for (version, src) in &versions {
-        let r = release_of(src, version, &mirror.url);
+        let (r, _) = common::spine::release_for(src, "game", version, |r| {
+            r.mirrors = vec![format!("{}/{version}", mirror.url)]
+        });
         let e = r
             .to_builder(&author.keys.public_key())
             .finalize(&author.keys)

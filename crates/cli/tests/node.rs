@@ -796,7 +796,6 @@ fn slow_requests_time_out_and_excess_requests_are_shed() {
 #[test]
 fn the_download_store_evicts_the_least_recently_served() {
     use common::spine::{bytes, WebMirror};
-    use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
     let owner = Person::new();
     let config = node_config(
         &owner,
@@ -818,22 +817,9 @@ fn the_download_store_evicts_the_least_recently_served() {
         let dir = site.join(slug);
         write(&dir, "data.bin", &bytes(size, size as u32));
         let mirror = mirror_holder.get_or_init(|| WebMirror::start(&site));
-        let torrent = seedstr_swarm::create(&dir, slug).unwrap();
-        let release = Release {
-            coordinate: Coordinate::new("generic", slug).unwrap(),
-            version: Version::parse("1.0.0").unwrap(),
-            files: torrent.files.iter().map(ReleaseFile::from).collect(),
-            infohash: torrent.info_hash,
-            torrent_name: torrent.name.clone(),
-            trackers: vec![],
-            mirrors: vec![format!("{}/{slug}", mirror.url)],
-            supersedes: None,
-            changelog: String::new(),
-            dependencies: vec![],
-            game_versions: vec![],
-            zap_target: None,
-            package: None,
-        };
+        let (release, _) = common::spine::release_for(&dir, slug, "1.0.0", |r| {
+            r.mirrors = vec![format!("{}/{slug}", mirror.url)]
+        });
         let event = release
             .to_builder(&owner.keys.public_key())
             .finalize(&owner.keys)

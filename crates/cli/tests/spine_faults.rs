@@ -10,44 +10,17 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use common::spine::{bytes, tree, write, Person, Scene, WebMirror};
+use common::spine::{bytes, release_for, tree, write, Person, Scene, WebMirror};
 use common::RelayProcess;
 use nostr::prelude::FinalizeEvent as _;
 use nostr::prelude::*;
-use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
+use seedstr_proto::release::{Coordinate, Release};
 use seedstr_store::Store;
-use seedstr_swarm::{create, Sources, Swarm, SwarmOptions, Torrent};
+use seedstr_swarm::{Sources, Swarm, SwarmOptions, Torrent};
 
 fn payload(dir: &Path) {
     write(dir, "Data/big.bin", &bytes(2_000_000, 3));
     write(dir, "readme.txt", b"read me\n");
-}
-
-/// The release a publisher would sign for the payload at `dir`, before `mutate` spoils it.
-fn release_for(
-    dir: &Path,
-    slug: &str,
-    version: &str,
-    mutate: impl FnOnce(&mut Release),
-) -> (Release, Torrent) {
-    let torrent = create(dir, &format!("{slug}-{version}")).unwrap();
-    let mut release = Release {
-        coordinate: Coordinate::new("generic", slug).unwrap(),
-        version: Version::parse(version).unwrap(),
-        files: torrent.files.iter().map(ReleaseFile::from).collect(),
-        infohash: torrent.info_hash,
-        torrent_name: torrent.name.clone(),
-        trackers: vec![],
-        mirrors: vec![],
-        supersedes: None,
-        changelog: String::new(),
-        dependencies: vec![],
-        game_versions: vec![],
-        zap_target: None,
-        package: None,
-    };
-    mutate(&mut release);
-    (release, torrent)
 }
 
 fn sign(person: &Person, release: &Release) -> Event {

@@ -489,3 +489,32 @@ impl Drop for WebMirror {
         let _ = self.child.wait();
     }
 }
+
+/// The release (`generic.<slug>@<version>`) a publisher would sign for the payload at `dir`,
+/// after `mutate` (mirrors, trackers, or a deliberate spoiling).
+pub fn release_for(
+    dir: &Path,
+    slug: &str,
+    version: &str,
+    mutate: impl FnOnce(&mut seedstr_proto::release::Release),
+) -> (seedstr_proto::release::Release, seedstr_swarm::Torrent) {
+    use seedstr_proto::release::{Coordinate, Release, ReleaseFile, Version};
+    let torrent = seedstr_swarm::create(dir, &format!("{slug}-{version}")).unwrap();
+    let mut release = Release {
+        coordinate: Coordinate::new("generic", slug).unwrap(),
+        version: Version::parse(version).unwrap(),
+        files: torrent.files.iter().map(ReleaseFile::from).collect(),
+        infohash: torrent.info_hash,
+        torrent_name: torrent.name.clone(),
+        trackers: vec![],
+        mirrors: vec![],
+        supersedes: None,
+        changelog: String::new(),
+        dependencies: vec![],
+        game_versions: vec![],
+        zap_target: None,
+        package: None,
+    };
+    mutate(&mut release);
+    (release, torrent)
+}

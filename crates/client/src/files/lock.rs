@@ -19,7 +19,7 @@ pub struct FolderLock {
 }
 
 /// The process that holds a folder's lock.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     /// Its process id.
     pub pid: u32,
