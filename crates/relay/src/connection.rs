@@ -27,38 +27,8 @@ const NEG_FRAME_LIMIT: u64 = 500_000;
 struct NegSession {
     neg: Negentropy<'static, NegentropyStorageVector>,
     records: usize,
-    _held: RecordsHeld,
-}
-
-/// Records counted against the relay-wide sync budget until dropped.
-struct RecordsHeld {
-    open: Arc<std::sync::atomic::AtomicUsize>,
-    n: usize,
-}
-
-impl RecordsHeld {
-    /// Takes `n` records from the budget of `cap`, or nothing if they do not fit.
-    fn take(
-        open: &Arc<std::sync::atomic::AtomicUsize>,
-        n: usize,
-        cap: usize,
-    ) -> Option<RecordsHeld> {
-        let before = open.fetch_add(n, Ordering::Relaxed);
-        if before.saturating_add(n) > cap {
-            open.fetch_sub(n, Ordering::Relaxed);
-            return None;
-        }
-        Some(RecordsHeld {
-            open: open.clone(),
-            n,
-        })
-    }
-}
-
-impl Drop for RecordsHeld {
-    fn drop(&mut self) {
-        self.open.fetch_sub(self.n, Ordering::Relaxed);
-    }
+    /// Its records in the relay-wide budget, given back when the session is dropped.
+    _held: tokio::sync::OwnedSemaphorePermit,
 }
 
 struct State {
@@ -420,7 +390,10 @@ impl State {
                 .await;
         }
         let total = relay.config.limits.max_negentropy_records_total;
-        let Some(held) = RecordsHeld::take(&relay.negentropy_open, items.len(), total) else {
+        let held = u32::try_from(items.len())
+            .ok()
+            .and_then(|n| relay.negentropy_room.clone().try_acquire_many_owned(n).ok());
+        let Some(held) = held else {
             return self
                 .send(out::neg_err(&id, &format!("blocked: the relay is syncing as many events as it holds at once ({total}); try again later")))
                 .await;

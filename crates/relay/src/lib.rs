@@ -48,8 +48,8 @@ pub struct Relay {
     next_connection: AtomicU64,
     connections: AtomicUsize,
     per_address: client_address::ConnectionCounts,
-    /// Records held by open negentropy sessions, over every connection.
-    negentropy_open: Arc<std::sync::atomic::AtomicUsize>,
+    /// Room left in the relay-wide budget of records open negentropy sessions hold.
+    negentropy_room: Arc<tokio::sync::Semaphore>,
     /// New events stored since start, for the node's metrics.
     pub(crate) events_saved: AtomicU64,
 }
@@ -58,6 +58,10 @@ impl Relay {
     /// A relay over `store` with `config`.
     pub fn new(config: RelayConfig, store: Arc<dyn Store>) -> Arc<Relay> {
         let r = &config.rate;
+        let negentropy_total = config
+            .limits
+            .max_negentropy_records_total
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(Relay {
             ip_events: limiter::Limiter::new(r.events_per_ip_per_second, r.events_per_ip_burst),
             pubkey_events: limiter::Limiter::new(
@@ -71,7 +75,7 @@ impl Relay {
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
             per_address: client_address::ConnectionCounts::default(),
-            negentropy_open: Arc::default(),
+            negentropy_room: Arc::new(tokio::sync::Semaphore::new(negentropy_total)),
             events_saved: AtomicU64::new(0),
         })
     }
