@@ -1027,3 +1027,112 @@ fn package_files_and_commands_stay_inside_their_package() {
         assert!(!project.join(".libreseed_modules/node_modules").exists());
     }
 }
+
+/// A real `seedstr pkg install` stopped at each step of laying out its tree in turn
+/// (`SEEDSTR_CRASH_AT_STEP`: the process aborts there, as under `kill -9`). After each, the
+/// recovery every `pkg install` starts with leaves a tree its lockfile describes: the old one
+/// (rolled back) or the new one (completed), nothing in between and nothing left over.
+#[test]
+fn a_package_install_stopped_at_each_step_leaves_a_tree_its_lock_describes() {
+    use std::os::unix::process::ExitStatusExt;
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, player) = (Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+    let mut infohashes = Vec::new();
+    for (v, fill) in [("1.0.0", "."), ("1.1.0", "*")] {
+        let dir = pad_package(work.path(), v, fill);
+        infohashes.push(
+            publish(&alice, &dir, r)["infohash"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    registry(&maintainer, "add", "@acme/pad", &alice, r);
+    player.run(&["pkg", "registry", "trust", &npub(&maintainer)]);
+    let seeder = alice.seed(&[]);
+    for infohash in &infohashes {
+        seeder.wait_seeding(infohash);
+    }
+    let project = work.path().join("app");
+    std::fs::create_dir_all(&project).unwrap();
+    let install = |version: &str, step: Option<u64>| {
+        let wanted = format!("@acme/pad@{version}");
+        let mut cmd = player.command(&[
+            "pkg",
+            "install",
+            &wanted,
+            "--project",
+            project.to_str().unwrap(),
+            "--relay",
+            r,
+            "--peer",
+            &seeder.addr,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dht",
+            "--stall-timeout",
+            "5",
+            "--json",
+        ]);
+        if let Some(n) = step {
+            cmd.env(
+                seedstr_client::files::crash::CRASH_AT_STEP_VAR,
+                n.to_string(),
+            );
+        }
+        cmd.output().unwrap()
+    };
+    // (locked version, version in the tree); None where there is none.
+    let state = || {
+        let locked = seedstr_pkg::project::Lock::load(&project)
+            .unwrap()
+            .map(|l| l.packages["node_modules/@acme/pad"].version.clone());
+        let modules = project.join(".libreseed_modules");
+        let manifest = modules.join("node_modules/@acme/pad/package.json");
+        let in_tree = std::fs::read(manifest).ok().map(|b| {
+            serde_json::from_slice::<Value>(&b).unwrap()["version"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+        let leftovers: Vec<_> = std::fs::read_dir(&modules)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n != "node_modules")
+            .collect();
+        assert!(leftovers.is_empty(), "left over: {leftovers:?}");
+        (locked, in_tree)
+    };
+    assert!(install("1.0.0", None).status.success());
+    let (mut rolled_back, mut completed) = (0, 0);
+    for n in 1.. {
+        let from = state().0.unwrap();
+        let to = if from == "1.0.0" { "1.1.0" } else { "1.0.0" };
+        let out = install(to, Some(n));
+        if out.status.success() {
+            assert_eq!(state(), (Some(to.into()), Some(to.into())));
+            break;
+        }
+        assert_eq!(
+            out.status.signal(),
+            Some(6),
+            "step {n}: the install should abort there: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // What the next `pkg install` does first.
+        seedstr_pkg::project::recover(&project).unwrap();
+        let (locked, in_tree) = state();
+        assert_eq!(locked, in_tree, "step {n}: the lock and the tree disagree");
+        if locked.as_deref() == Some(to) {
+            completed += 1;
+        } else {
+            rolled_back += 1;
+        }
+    }
+    eprintln!("pkg install stopped at each of its steps: rolled back {rolled_back}, completed {completed}");
+    assert!(rolled_back >= 3 && completed >= 1);
+}

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use nostr::prelude::PublicKey;
+use seedstr_client::files::crash::CrashPoints;
 use seedstr_client::files::durable::{replace_file, sync_dir};
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,8 @@ pub const MODULES_DIR: &str = ".libreseed_modules";
 pub const LOCKFILE: &str = "libreseed-lock.json";
 const STAGING: &str = ".staging";
 const PREVIOUS: &str = ".previous";
+/// The new tree's lock, written before the swap and renamed over the lockfile after it.
+const PENDING_LOCK: &str = "pending-lock.json";
 
 /// One installed package, as the lockfile pins it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,23 +208,63 @@ pub fn package_json_requires(project: &Path) -> Result<BTreeMap<String, String>,
     Ok(out)
 }
 
-/// Puts back the previous tree if a swap stopped halfway; clears a leftover staging folder.
+/// Finishes what an interrupted install left, so the tree and the lockfile agree again: a swap
+/// that stopped before the new tree was in place is undone (the old tree and lock stay); one
+/// that stopped after is completed (the pending lock, written before the swap, is committed).
 pub fn recover(project: &Path) -> Result<(), ProjectError> {
+    recover_with(project, &mut CrashPoints::none())
+}
+
+fn recover_with(project: &Path, points: &mut CrashPoints) -> Result<(), ProjectError> {
     let modules = project.join(MODULES_DIR);
     let current = modules.join("node_modules");
     let previous = modules.join(PREVIOUS);
-    if previous.exists() {
-        if current.exists() {
-            std::fs::remove_dir_all(&previous).map_err(io("removing", &previous))?;
-        } else {
-            std::fs::rename(&previous, &current).map_err(io("restoring", &current))?;
+    let staging = modules.join(STAGING);
+    let staged = staging.join("node_modules");
+    let pending = modules.join(PENDING_LOCK);
+    if previous.exists() && !current.exists() {
+        points.step("restoring the old tree");
+        std::fs::rename(&previous, &current).map_err(io("restoring", &current))?;
+    }
+    if staged.exists() {
+        // The new tree never went in: its lock is void.
+        if pending.exists() {
+            points.step("discarding the pending lockfile");
+            std::fs::remove_file(&pending).map_err(io("removing", &pending))?;
+        }
+    } else if pending.exists() {
+        points.step("committing the pending lockfile");
+        commit_lock(project, &pending)?;
+    }
+    points.step("removing leftovers");
+    for leftover in [&previous, &staging] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover).map_err(io("removing", leftover))?;
         }
     }
-    let staging = modules.join(STAGING);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io("removing", &staging))?;
+    remove_unfinished_writes(&modules)
+}
+
+/// Removes files a crash left half-written by [`replace_file`] (never renamed into place).
+fn remove_unfinished_writes(modules: &Path) -> Result<(), ProjectError> {
+    let Ok(entries) = std::fs::read_dir(modules) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_string_lossy().starts_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io("removing", &path))?;
+        }
     }
     Ok(())
+}
+
+/// Renames the pending lock over the project's lockfile and makes the rename durable.
+fn commit_lock(project: &Path, pending: &Path) -> Result<(), ProjectError> {
+    let lock_path = project.join(LOCKFILE);
+    std::fs::rename(pending, &lock_path).map_err(io("writing", &lock_path))?;
+    sync_dir(project).map_err(io("syncing", project))
 }
 
 /// Builds the tree from verified archives (`archives`: install path to bytes), links the
@@ -233,13 +276,26 @@ pub fn lay_out(
     archives: &BTreeMap<String, PathBuf>,
     lock: &Lock,
 ) -> Result<usize, ProjectError> {
+    let mut points = CrashPoints::from_env();
     recover(project)?;
-    let modules = project.join(MODULES_DIR);
-    let staging = modules.join(STAGING);
+    let files = stage_tree(project, tree, archives, &mut points)?;
+    swap_in(project, lock, &mut points)?;
+    Ok(files)
+}
+
+/// Unpacks every package into the staging tree and links the top-level commands.
+fn stage_tree(
+    project: &Path,
+    tree: &Tree,
+    archives: &BTreeMap<String, PathBuf>,
+    points: &mut CrashPoints,
+) -> Result<usize, ProjectError> {
+    let staging = project.join(MODULES_DIR).join(STAGING);
     let mut files = 0;
     for p in tree.placed.values() {
         let into = staging.join(&p.path);
         let path = &archives[&p.path];
+        points.step("unpacking a package");
         let file = std::fs::File::open(path).map_err(io("reading", path))?;
         files += unpack_npm_from(
             &p.release.archive().path,
@@ -263,27 +319,45 @@ pub fn lay_out(
                     target,
                 });
             }
+            points.step("linking a command");
             link_command(&bin, &command, &format!("../{}/{inside}", p.release.name))?;
         }
     }
+    Ok(files)
+}
+
+/// Swaps the staged tree in and commits `lock`. The lock is written beside the trees first
+/// (pending), so from the moment the new tree is in place its lock exists and `recover` can
+/// commit it.
+fn swap_in(project: &Path, lock: &Lock, points: &mut CrashPoints) -> Result<(), ProjectError> {
+    let modules = project.join(MODULES_DIR);
+    let staging = modules.join(STAGING);
     let staged = staging.join("node_modules");
+    points.step("creating the staged tree");
     std::fs::create_dir_all(&staged).map_err(io("creating", &staged))?;
+    let pending = modules.join(PENDING_LOCK);
+    let text = serde_json::to_vec_pretty(lock).expect("a lock serializes");
+    points.step("writing the pending lockfile");
+    replace_file(&pending, &text).map_err(io("writing", &pending))?;
     let current = modules.join("node_modules");
     let previous = modules.join(PREVIOUS);
     if current.exists() {
+        points.step("moving the old tree aside");
         std::fs::rename(&current, &previous).map_err(io("moving aside", &current))?;
     }
+    points.step("moving the new tree into place");
     std::fs::rename(&staged, &current).map_err(io("moving into place", &current))?;
+    points.step("syncing the modules folder");
     sync_dir(&modules).map_err(io("syncing", &modules))?;
-    let lock_path = project.join(LOCKFILE);
-    let text = serde_json::to_vec_pretty(lock).expect("a lock serializes");
-    replace_file(&lock_path, &text).map_err(io("writing", &lock_path))?;
+    points.step("committing the lockfile");
+    commit_lock(project, &pending)?;
     for leftover in [&previous, &staging] {
         if leftover.exists() {
+            points.step("removing a leftover folder");
             std::fs::remove_dir_all(leftover).map_err(io("removing", leftover))?;
         }
     }
-    Ok(files)
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -296,4 +370,115 @@ fn link_command(bin: &Path, command: &str, target: &str) -> Result<(), ProjectEr
 #[cfg(not(unix))]
 fn link_command(_: &Path, _: &str, _: &str) -> Result<(), ProjectError> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(version: &str) -> Lock {
+        let package = LockedPackage {
+            name: "a".into(),
+            version: version.into(),
+            integrity: String::new(),
+            infohash: String::new(),
+            signer: String::new(),
+            event: String::new(),
+        };
+        Lock {
+            lockfile_version: 1,
+            requires: BTreeMap::from([("a".into(), "*".into())]),
+            packages: BTreeMap::from([("node_modules/a".into(), package)]),
+        }
+    }
+
+    /// Stages a tree whose `a/index.js` says `version`.
+    fn stage(project: &Path, version: &str) {
+        let dir = project
+            .join(MODULES_DIR)
+            .join(STAGING)
+            .join("node_modules/a");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.js"), version).unwrap();
+    }
+
+    /// What a reader sees: the version the lock names and the version the tree holds (`None`
+    /// for no lock or no tree), and whether anything of a transaction is left.
+    fn state(project: &Path) -> (Option<String>, Option<String>, bool) {
+        let locked = Lock::load(project)
+            .unwrap()
+            .map(|l| l.packages["node_modules/a"].version.clone());
+        let modules = project.join(MODULES_DIR);
+        let tree = std::fs::read_to_string(modules.join("node_modules/a/index.js")).ok();
+        let leftovers = std::fs::read_dir(&modules)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name() != "node_modules");
+        (locked, tree, leftovers)
+    }
+
+    #[test]
+    fn a_crash_at_any_step_of_a_swap_or_of_its_recovery_leaves_a_tree_its_lock_describes() {
+        let steps = {
+            let project = tempfile::tempdir().unwrap();
+            stage(project.path(), "1");
+            let mut points = CrashPoints::none();
+            swap_in(project.path(), &lock("1"), &mut points).unwrap();
+            stage(project.path(), "2");
+            let mut points = CrashPoints::none();
+            swap_in(project.path(), &lock("2"), &mut points).unwrap();
+            assert_eq!(
+                state(project.path()),
+                (Some("2".into()), Some("2".into()), false)
+            );
+            points.reached()
+        };
+        // From nothing to version 1, and from version 1 to version 2.
+        for from in [None, Some("1")] {
+            let (mut before, mut after, mut crashes_in_recovery) = (0, 0, 0);
+            for n in 1..=steps {
+                let project = tempfile::tempdir().unwrap();
+                let p = project.path();
+                if let Some(v) = from {
+                    stage(p, v);
+                    swap_in(p, &lock(v), &mut CrashPoints::none()).unwrap();
+                }
+                let to = if from.is_some() { "2" } else { "1" };
+                stage(p, to);
+                let crashed = std::panic::catch_unwind(|| {
+                    swap_in(p, &lock(to), &mut CrashPoints::panic_at(n)).unwrap()
+                });
+                if crashed.is_ok() {
+                    // A first install has no old tree to move aside: fewer steps.
+                    assert!(from.is_none());
+                    continue;
+                }
+                for m in 1.. {
+                    let again = std::panic::catch_unwind(|| {
+                        recover_with(p, &mut CrashPoints::panic_at(m)).unwrap()
+                    });
+                    if again.is_ok() {
+                        break;
+                    }
+                    crashes_in_recovery += 1;
+                }
+                let (locked, held, leftovers) = state(p);
+                assert_eq!(
+                    locked, held,
+                    "step {n} from {from:?}: the lock and tree disagree"
+                );
+                assert!(!leftovers, "step {n} from {from:?}: leftovers");
+                if held.as_deref() == Some(to) {
+                    after += 1;
+                } else {
+                    assert_eq!(held.as_deref(), from);
+                    before += 1;
+                }
+            }
+            assert!(
+                before > 0 && after > 0 && crashes_in_recovery > 0,
+                "from {from:?}"
+            );
+        }
+    }
 }

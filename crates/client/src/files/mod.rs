@@ -2,6 +2,7 @@
 //! read back.
 
 pub mod blocking;
+pub mod crash;
 pub mod durable;
 pub mod json;
 pub mod lock;

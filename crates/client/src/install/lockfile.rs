@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::durable::replace_file;
+use crate::files::durable::replace_file_written_in;
 
 /// The lockfile's name in an install root.
 pub const LOCKFILE: &str = "seedstr.lock";
@@ -141,7 +141,11 @@ impl Lockfile {
         let path = Self::path(root);
         let mut json = serde_json::to_vec_pretty(self).expect("a lockfile serializes");
         json.push(b'\n');
-        replace_file(&path, &json).map_err(|e| LockfileError::Write(path.clone(), e))
+        // Written inside the state folder, so a crash mid-write leaves nothing in the root.
+        let scratch = root.join(super::transaction::STATE_DIR);
+        std::fs::create_dir_all(&scratch)
+            .and_then(|()| replace_file_written_in(&path, &json, &scratch))
+            .map_err(|e| LockfileError::Write(path.clone(), e))
     }
 
     /// Which other install owns `path`, if any.

@@ -13,6 +13,7 @@ use seedstr_proto::path::check_payload_path;
 use serde::{Deserialize, Serialize};
 
 use super::lockfile::{Lockfile, LockfileError};
+use crate::files::crash::CrashPoints;
 use crate::files::durable::{replace_file, sync_dir};
 
 /// Seedstr's own folder inside an install root.
@@ -125,14 +126,16 @@ fn check_target(root: &Path, rel: &str, creates: &mut Vec<String>) -> Result<(),
 
 /// Applies `change` and commits `lock` (which must already describe the result).
 pub fn commit(root: &Path, change: &Change, lock: Lockfile) -> Result<(), TransactionError> {
-    run(root, change, lock, false)
+    run(root, change, lock, &mut CrashPoints::from_env())
 }
 
+/// The transaction, with a step counter that crash tests use to stop it at each change to the
+/// disk in turn.
 fn run(
     root: &Path,
     change: &Change,
     mut lock: Lockfile,
-    crash_before_commit: bool,
+    points: &mut CrashPoints,
 ) -> Result<(), TransactionError> {
     recover(root)?;
     let mut created = Vec::new();
@@ -164,28 +167,29 @@ fn run(
         created_dirs: created,
         placed: change.place.iter().map(|(p, _)| p.clone()).collect(),
     };
+    points.step("creating the transaction folder");
     std::fs::create_dir_all(tx.join(BACKUP)).map_err(io("creating", &tx))?;
+    points.step("writing the journal");
     write_journal(&tx, &journal)?;
 
-    let applied = apply(root, &tx, change, &journal);
+    let applied = apply(root, &tx, change, &journal, points);
     let committed = applied.and_then(|()| {
-        if crash_before_commit {
-            // Tests stop here to play a crash; the journal stays for `recover`.
-            return Ok(false);
-        }
+        points.step("writing the lockfile");
         lock.transaction = id.clone();
         lock.save(root)?;
-        Ok(true)
+        Ok(())
     });
     match committed {
-        Ok(true) => {
-            let _ = std::fs::remove_dir_all(&tx);
+        Ok(()) => {
+            // Folders first: while the journal is there, `recover` can finish this too.
+            points.step("removing emptied folders");
             remove_emptied_folders(root, &journal);
+            points.step("removing the backups");
+            let _ = std::fs::remove_dir_all(&tx);
             Ok(())
         }
-        Ok(false) => Ok(()),
         Err(e) => {
-            rollback(root, &tx, &journal)?;
+            rollback(root, &tx, &journal, points)?;
             Err(e)
         }
     }
@@ -226,15 +230,18 @@ fn apply(
     tx: &Path,
     change: &Change,
     journal: &Journal,
+    points: &mut CrashPoints,
 ) -> Result<(), TransactionError> {
     for dir in &journal.created_dirs {
         let d = root.join(dir);
+        points.step("creating a folder");
         std::fs::create_dir(&d).map_err(io("creating", &d))?;
     }
     for (rel, existed) in &journal.paths {
         if *existed {
             let from = root.join(rel);
             let to = tx.join(BACKUP).join(rel);
+            points.step("backing up a file");
             std::fs::create_dir_all(to.parent().expect("a backup path has a parent"))
                 .map_err(io("creating", &to))?;
             std::fs::rename(&from, &to).map_err(io("backing up", &from))?;
@@ -243,6 +250,7 @@ fn apply(
     let mut parents = BTreeSet::new();
     for (rel, staged) in &change.place {
         let to = root.join(rel);
+        points.step("installing a file");
         std::fs::rename(staged, &to).map_err(io("installing", &to))?;
         parents.insert(to.parent().expect("inside the root").to_path_buf());
     }
@@ -259,16 +267,24 @@ fn apply(
         );
     }
     for p in parents {
+        points.step("syncing a folder");
         sync_dir(&p).map_err(io("syncing", &p))?;
     }
     Ok(())
 }
 
-/// Puts the root back as the journal found it.
-fn rollback(root: &Path, tx: &Path, journal: &Journal) -> Result<(), TransactionError> {
+/// Puts the root back as the journal found it. Each step can be repeated, so a crash during a
+/// rollback leaves one the next `recover` finishes.
+fn rollback(
+    root: &Path,
+    tx: &Path,
+    journal: &Journal,
+    points: &mut CrashPoints,
+) -> Result<(), TransactionError> {
     for (rel, existed) in &journal.paths {
         let target = root.join(rel);
         let backup = tx.join(BACKUP).join(rel);
+        points.step("restoring a file");
         if backup.exists() {
             std::fs::rename(&backup, &target).map_err(io("restoring", &target))?;
         } else if !existed && journal.placed.contains(rel) {
@@ -282,16 +298,44 @@ fn rollback(root: &Path, tx: &Path, journal: &Journal) -> Result<(), Transaction
     }
     for dir in journal.created_dirs.iter().rev() {
         // Only empty folders go; anything else put there since is kept.
+        points.step("removing a created folder");
         let _ = std::fs::remove_dir(root.join(dir));
     }
+    points.step("removing the transaction folder");
     std::fs::remove_dir_all(tx).map_err(io("removing", tx))?;
+    points.step("syncing the root");
     sync_dir(root).map_err(io("syncing", root))?;
+    Ok(())
+}
+
+/// Removes lockfiles a crash left half-written in the state folder (never renamed into place,
+/// so never read).
+fn remove_unfinished_lockfiles(root: &Path) -> Result<(), TransactionError> {
+    let state = root.join(STATE_DIR);
+    let entries = match std::fs::read_dir(&state) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io("reading", &state)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io("reading", &state))?;
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_string_lossy().starts_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io("removing", &path))?;
+        }
+    }
     Ok(())
 }
 
 /// Finishes what an interrupted transaction left: a committed one (the lockfile names it) only
 /// loses its backups; any other is rolled back.
 pub fn recover(root: &Path) -> Result<(), TransactionError> {
+    recover_with(root, &mut CrashPoints::none())
+}
+
+fn recover_with(root: &Path, points: &mut CrashPoints) -> Result<(), TransactionError> {
+    remove_unfinished_lockfiles(root)?;
     let txs = tx_root(root);
     let entries = match std::fs::read_dir(&txs) {
         Ok(e) => e,
@@ -313,10 +357,13 @@ pub fn recover(root: &Path) -> Result<(), TransactionError> {
             Err(e) => return Err(io("reading", &journal_path)(e)),
         };
         if lock.transaction == journal.id {
+            points.step("removing emptied folders");
+            remove_emptied_folders(root, &journal);
+            points.step("removing the backups");
             std::fs::remove_dir_all(&tx).map_err(io("removing", &tx))?;
         } else {
             tracing::warn!(transaction = %journal.id, "rolling back an interrupted install");
-            rollback(root, &tx, &journal)?;
+            rollback(root, &tx, &journal, points)?;
         }
     }
     Ok(())
@@ -503,35 +550,100 @@ mod tests {
         assert!(!Lockfile::path(r).exists());
     }
 
-    #[test]
-    fn an_interrupted_transaction_is_rolled_back_on_the_next_run() {
-        let root = tempfile::tempdir().unwrap();
-        let r = root.path();
-        commit(
-            r,
-            &Change {
-                place: vec![("f".into(), stage(r, "1", b"one"))],
-                remove: vec![],
-            },
-            lock_with("1.0.0", &["f"]),
-        )
-        .unwrap();
-        let before = snapshot(r);
+    /// The root as a reader sees it: the snapshot without the lockfile (whose transaction id
+    /// differs from run to run), and the version the lockfile names.
+    fn state(root: &Path) -> (Vec<(String, Vec<u8>)>, String) {
+        let files = snapshot(root)
+            .into_iter()
+            .filter(|(p, _)| p != super::super::lockfile::LOCKFILE)
+            .collect();
+        let lock = Lockfile::load(root).unwrap();
+        (files, lock.installs[0].version.clone())
+    }
+
+    /// Version 1 holds `f` and `old/x`; version 2 replaces `f`, adds `g/h` and drops `old/x`
+    /// (so its commit creates a folder, backs up two files, places two and empties a folder).
+    fn upgrade(root: &Path, points: &mut CrashPoints) {
         let change = Change {
             place: vec![
-                ("f".into(), stage(r, "2", b"two")),
-                ("g/h".into(), stage(r, "3", b"new")),
+                ("f".into(), stage(root, "2", b"two")),
+                ("g/h".into(), stage(root, "3", b"new")),
+            ],
+            remove: vec!["old/x".into()],
+        };
+        run(root, &change, lock_with("2.0.0", &["f", "g/h"]), points).unwrap();
+    }
+
+    fn at_version_1() -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let change = Change {
+            place: vec![
+                ("f".into(), stage(r, "1", b"one")),
+                ("old/x".into(), stage(r, "x", b"x")),
             ],
             remove: vec![],
         };
-        run(r, &change, lock_with("2.0.0", &["f", "g/h"]), true).unwrap();
-        assert_eq!(
-            std::fs::read(r.join("f")).unwrap(),
-            b"two",
-            "the crash came after the renames"
+        commit(r, &change, lock_with("1.0.0", &["f", "old/x"])).unwrap();
+        root
+    }
+
+    /// Asserts the root is exactly version 1 or exactly version 2, with no transaction left.
+    fn whole(
+        root: &Path,
+        v1: &(Vec<(String, Vec<u8>)>, String),
+        v2: &(Vec<(String, Vec<u8>)>, String),
+    ) -> bool {
+        let now = state(root);
+        assert!(now == *v1 || now == *v2, "neither version: {now:?}");
+        let txs = tx_root(root);
+        assert!(
+            !txs.exists() || std::fs::read_dir(&txs).unwrap().count() == 0,
+            "a transaction is left"
         );
-        recover(r).unwrap();
-        assert_eq!(snapshot(r), before);
-        assert_eq!(Lockfile::load(r).unwrap().installs[0].version, "1.0.0");
+        let state_dir = std::fs::read_dir(root.join(STATE_DIR)).unwrap();
+        assert!(
+            state_dir
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().starts_with(".tmp")),
+            "a half-written lockfile is left"
+        );
+        now == *v2
+    }
+
+    #[test]
+    fn a_crash_at_any_step_of_a_commit_or_of_its_recovery_leaves_one_whole_version() {
+        let v1 = state(at_version_1().path());
+        let (v2, steps) = {
+            let root = at_version_1();
+            let mut points = CrashPoints::none();
+            upgrade(root.path(), &mut points);
+            (state(root.path()), points.reached())
+        };
+        assert!(steps >= 10, "the upgrade counts its steps ({steps})");
+        let (mut rolled_back, mut committed, mut crashes_in_recovery) = (0, 0, 0);
+        for n in 1..=steps {
+            let root = at_version_1();
+            let r = root.path();
+            let crashed = std::panic::catch_unwind(|| upgrade(r, &mut CrashPoints::panic_at(n)));
+            assert!(crashed.is_err(), "step {n} stops the upgrade");
+            // The recovery may crash too, at any of its own steps, before one finishes.
+            for m in 1.. {
+                let again = std::panic::catch_unwind(|| {
+                    recover_with(r, &mut CrashPoints::panic_at(m)).unwrap()
+                });
+                if again.is_ok() {
+                    break;
+                }
+                crashes_in_recovery += 1;
+            }
+            if whole(r, &v1, &v2) {
+                committed += 1;
+            } else {
+                rolled_back += 1;
+            }
+        }
+        assert!(rolled_back > 0 && committed > 0);
+        assert!(crashes_in_recovery > 0);
     }
 }
