@@ -791,3 +791,87 @@ async fn a_subscriber_that_never_reads_is_cut_off_at_the_byte_cap() {
         .unwrap_or("VmHWM: ?");
     eprintln!("relay peak memory with a never-reading subscriber: {peak}");
 }
+
+/// A negentropy flood: many connections each open as many sessions over the whole store as the
+/// relay lets them and never close them. The relay refuses past its caps, naming them, and keeps
+/// answering others; its peak memory is printed (the trust issue's closing note reports a run
+/// with `SEEDSTR_FLOOD_EVENTS=200000`; CI runs a small store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negentropy_flood_is_refused_at_the_caps_and_others_are_served() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let events: usize = std::env::var("SEEDSTR_FLOOD_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let (relay, _d) = start(&["--no-rate-limits"]);
+    // Fill the store open loop: all events out, then all OKs in.
+    let (mut sink, mut stream) = relay.connect().await.into_split();
+    let keys = Keys::generate();
+    let writer = tokio::spawn(async move {
+        for i in 0..events {
+            let e = event(&keys, 1, &[], &format!("flood {i}"));
+            let frame = format!("[\"EVENT\",{}]", e.as_json());
+            sink.send(Message::Text(frame.into())).await.unwrap();
+        }
+        sink
+    });
+    let mut acked = 0;
+    while acked < events {
+        let Some(Ok(Message::Text(t))) = stream.next().await else {
+            panic!("the writer's connection ended after {acked} OKs");
+        };
+        let m: Value = serde_json::from_str(t.as_str()).unwrap();
+        assert_eq!(m[2], true, "{m}");
+        acked += 1;
+    }
+    let _ = writer.await.unwrap();
+
+    let mut storage = negentropy::NegentropyStorageVector::new();
+    storage.seal().unwrap();
+    let mut neg = negentropy::Negentropy::owned(storage, 0).unwrap();
+    let init = hex::encode(neg.initiate().unwrap());
+    let (mut opened, mut refused) = (0, std::collections::BTreeSet::new());
+    let mut flood = Vec::new();
+    for c in 0..40 {
+        let mut conn = relay.connect().await;
+        for s in 0..10 {
+            let id = format!("f{c}-{s}");
+            conn.send(&json!(["NEG-OPEN", id, {}, init])).await.unwrap();
+            let answer = loop {
+                let m = conn.recv().await.unwrap();
+                if m.get(1).and_then(Value::as_str) == Some(id.as_str()) {
+                    break m;
+                }
+            };
+            match answer[0].as_str() {
+                Some("NEG-MSG") => opened += 1,
+                Some("NEG-ERR") => {
+                    let why = answer[2].as_str().unwrap();
+                    // The reason names the cap; the counts in it vary.
+                    refused.insert(why.split('(').next().unwrap().to_owned());
+                }
+                _ => panic!("{answer:?}"),
+            }
+        }
+        flood.push(conn);
+    }
+    assert!(opened > 0);
+    assert!(refused.iter().any(|w| w.contains("session")), "{refused:?}");
+    // Others are still served, in full.
+    let mut other = relay.connect().await;
+    let got = other
+        .query("q", &[json!({"kinds": [1], "limit": 5})])
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 5);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.child.id())).unwrap();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?");
+    eprintln!(
+        "negentropy flood over {events} events: {opened} sessions opened, refused: {refused:?}; \
+         relay peak memory {peak}"
+    );
+}

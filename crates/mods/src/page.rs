@@ -178,7 +178,7 @@ pub async fn project_page(
         .iter()
         .copied()
         .filter(|e| e.pubkey == *author)
-        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
+        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e.event())))
         .filter(|(r, _)| r.coordinate == *coordinate)
         .collect();
     if definition.is_none() && releases.is_empty() {
@@ -215,7 +215,7 @@ pub async fn project_page(
         .map(|((r, e), address)| {
             let about: Vec<&Event> = said
                 .iter()
-                .copied()
+                .map(|e| e.event())
                 .filter(|e| first_tag_value(e, "a") == Some(address.as_str()))
                 .collect();
             version_entry(r, e, &about, &incidents)

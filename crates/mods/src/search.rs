@@ -9,6 +9,7 @@ use seedstr_client::relays::source::{EventSource, SourceError};
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use seedstr_proto::event::{d_tag, first_tag_value};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
+use seedstr_proto::Verified;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -213,12 +214,12 @@ pub async fn search(
 
 /// The hits among `events` (newest first): every word of `p.q` in the text, the namespace
 /// asked, at most the limit. Events that are not a valid one of the kind are passed over.
-pub fn select(p: &SearchParams, events: &[Event]) -> Result<SearchResults, SearchError> {
+pub fn select(p: &SearchParams, events: &[Verified]) -> Result<SearchResults, SearchError> {
     let kind = p.search_kind()?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
     let mut results = Vec::new();
-    for event in events {
+    for event in events.iter().map(Verified::event) {
         // Checking an event's signature costs far more than reading its text, so events that
         // cannot match are passed over before it.
         if !may_match(kind, event, &words) {

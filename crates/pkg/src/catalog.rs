@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use nostr::prelude::{Event, PublicKey};
+use nostr::prelude::PublicKey;
 use seedstr_client::feed::{FeedReader, ResolveOptions};
 use seedstr_client::install::InstallOptions;
 use seedstr_client::keys::transport::remember_attestations;
@@ -19,6 +19,7 @@ use seedstr_client::resolve::target::npub;
 use seedstr_dht::transport::ATTESTATION_KIND;
 use seedstr_proto::incident::INCIDENT_KIND;
 use seedstr_proto::release::RELEASE_KIND;
+use seedstr_proto::Verified;
 use seedstr_swarm::Swarm;
 use serde_json::json;
 
@@ -331,11 +332,15 @@ fn file_releases(
     registry: &Registry,
     catalog: &mut Catalog,
     wanted: &BTreeMap<String, PackageName>,
-    events: &[Event],
+    events: &[Verified],
 ) {
     let incidents = seedstr_proto::incident::current_incidents(events);
     let mut by_version: BTreeMap<(String, String), Vec<PackageRelease>> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
+    for e in events
+        .iter()
+        .map(Verified::event)
+        .filter(|e| e.kind.as_u16() != INCIDENT_KIND)
+    {
         let p = match PackageRelease::from_event(e) {
             Ok(p) => p,
             Err(err) => {
@@ -428,7 +433,7 @@ mod tests {
     use seedstr_proto::incident::{Incident, Severity};
     use seedstr_proto::release::VersionReq;
 
-    fn incident(author: &Keys, signer: &Keys, range: &str, withdrawn: bool, at: u64) -> Event {
+    fn incident(author: &Keys, signer: &Keys, range: &str, withdrawn: bool, at: u64) -> Verified {
         let name = PackageName::parse(Ecosystem::Npm, "pad").unwrap();
         Incident {
             project_author: author.public_key(),
@@ -444,12 +449,13 @@ mod tests {
         .to_builder()
         .custom_created_at(Timestamp::from(at))
         .finalize(signer)
+        .map(|e| Verified::check(e).unwrap())
         .unwrap()
     }
 
     /// Files pad 1.0.0 and 1.1.0 by `alice` (mapped by the maintainer) with `incidents`; the
     /// accepted versions and the refusals.
-    fn file_with(alice: &Keys, incidents: Vec<Event>) -> (Vec<String>, Vec<(String, String)>) {
+    fn file_with(alice: &Keys, incidents: Vec<Verified>) -> (Vec<String>, Vec<(String, String)>) {
         let maintainer = Keys::generate();
         let name = PackageName::parse(Ecosystem::Npm, "pad").unwrap();
         let list = with_publisher(
@@ -458,11 +464,13 @@ mod tests {
             alice.public_key(),
         );
         let mut registry = Registry::new(vec![maintainer.public_key()]);
-        registry.absorb([&list.to_builder().finalize(&maintainer).unwrap()]);
-        let mut events: Vec<Event> = ["1.0.0", "1.1.0"]
-            .iter()
-            .map(|v| test_release(alice, "pad", v, serde_json::json!({})).event)
-            .collect();
+        let list = Verified::check(list.to_builder().finalize(&maintainer).unwrap()).unwrap();
+        registry.absorb([&list]);
+        let mut events: Vec<Verified> = Verified::keep_valid(
+            ["1.0.0", "1.1.0"]
+                .iter()
+                .map(|v| test_release(alice, "pad", v, serde_json::json!({})).event),
+        );
         events.extend(incidents);
         let mut catalog = Catalog::default();
         let wanted = BTreeMap::from([(name.coordinate().d(), name)]);

@@ -4,13 +4,14 @@
 
 use std::path::Path;
 
-use nostr::prelude::{Event, FinalizeEvent as _, Keys, PublicKey, Timestamp};
+use nostr::prelude::{FinalizeEvent as _, Keys, PublicKey, Timestamp};
 use seedstr_client::feed::{update_feed, FeedUpdate};
 use seedstr_client::publish::outbox::{send_and_keep, SendError};
 use seedstr_client::publish::own_events::OwnEvents;
 use seedstr_client::relays::{query_all, RelaySet};
 use seedstr_client::resolve::target::npub;
 use seedstr_dht::DhtOptions;
+use seedstr_proto::Verified;
 use serde_json::json;
 
 use crate::registry::{
@@ -154,10 +155,9 @@ async fn own_list(
     relays: &RelaySet,
 ) -> Result<(RegistryList, Option<Timestamp>), EditError> {
     let me = keys.public_key();
-    let mut found: Vec<Event> = OwnEvents::new(home)
-        .newest(&me, REGISTRY_KIND)
-        .into_iter()
-        .collect();
+    // Your own copy is checked like any other before it takes part in the choice.
+    let mut found: Vec<Verified> =
+        Verified::keep_valid(OwnEvents::new(home).newest(&me, REGISTRY_KIND));
     let filter = json!({"kinds": [REGISTRY_KIND], "authors": [me.to_hex()], "#d": [REGISTRY_D]});
     let gathered = query_all(&relays.urls, &filter, relays.timeout).await;
     // query_all kept only copies that verify.

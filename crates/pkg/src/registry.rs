@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nostr::prelude::{Event, EventBuilder, Kind, PublicKey, Tag, Timestamp};
 use seedstr_client::resolve::target::npub;
+use seedstr_proto::event::{d_tag, newest_by_address};
 use seedstr_proto::release::Coordinate;
+use seedstr_proto::Verified;
 
 /// Publisher registry (30087).
 pub const REGISTRY_KIND: u16 = 30087;
@@ -194,19 +196,13 @@ impl Registry {
     /// Takes in the registry events found, from every source at once: the newest list of each
     /// trusted registry counts, and a key's own list counts for revoking that key only.
     /// Unreadable events are returned, described.
-    pub fn absorb<'e>(&mut self, events: impl IntoIterator<Item = &'e Event>) -> Vec<String> {
-        let mut newest: BTreeMap<PublicKey, &Event> = BTreeMap::new();
+    pub fn absorb<'e>(&mut self, events: impl IntoIterator<Item = &'e Verified>) -> Vec<String> {
         let mut problems = Vec::new();
-        for e in events {
-            if e.kind.as_u16() != REGISTRY_KIND {
-                continue;
-            }
-            let slot = newest.entry(e.pubkey).or_insert(e);
-            if (e.created_at, e.id) > (slot.created_at, slot.id) {
-                *slot = e;
-            }
-        }
-        for (author, event) in newest {
+        let lists = events
+            .into_iter()
+            .filter(|e| e.kind.as_u16() == REGISTRY_KIND && d_tag(e) == REGISTRY_D);
+        for event in newest_by_address(lists) {
+            let author = event.pubkey;
             let list = match RegistryList::from_event(event) {
                 Ok(l) => l,
                 Err(e) => {
@@ -296,11 +292,13 @@ mod tests {
     use super::*;
     use nostr::prelude::{FinalizeEvent as _, Keys};
 
-    fn sign(list: &RegistryList, keys: &Keys, at: u64) -> Event {
-        list.to_builder()
+    fn sign(list: &RegistryList, keys: &Keys, at: u64) -> Verified {
+        let e = list
+            .to_builder()
             .custom_created_at(Timestamp::from(at))
             .finalize(keys)
-            .unwrap()
+            .unwrap();
+        Verified::check(e).unwrap()
     }
 
     #[test]

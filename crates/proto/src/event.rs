@@ -3,6 +3,7 @@
 use nostr::prelude::Event;
 
 use crate::kind::KindClass;
+use crate::verified::Verified;
 
 /// Why an event from outside was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -20,14 +21,13 @@ pub enum EventError {
 
 /// Parses an event and checks its id and BIP-340 signature.
 pub fn parse_event(json: &str) -> Result<Event, EventError> {
+    parse_verified(json).map(Verified::into_event)
+}
+
+/// [`parse_event`], keeping the proof of the check in the type.
+pub fn parse_verified(json: &str) -> Result<Verified, EventError> {
     let event = Event::from_json(json).map_err(|e| EventError::Malformed(e.to_string()))?;
-    if !event.verify_id() {
-        return Err(EventError::BadId);
-    }
-    if !event.verify_signature() {
-        return Err(EventError::BadSignature);
-    }
-    Ok(event)
+    Verified::check(event)
 }
 
 /// First value of the first tag named `name`.
@@ -98,19 +98,29 @@ pub fn supersedes_parts(a_at: u64, a_id: &[u8; 32], b_at: u64, b_id: &[u8; 32]) 
 /// aside until then.
 pub const MAX_FUTURE_SECS: u64 = 900;
 
-/// Of events merged from several relays, the current version at each address (NIP-01 order, as
-/// a relay keeps them); events of other classes pass through. Order follows first appearance.
-/// Events dated more than [`MAX_FUTURE_SECS`] past the clock are set aside.
-pub fn newest_by_address<'e>(events: impl IntoIterator<Item = &'e Event>) -> Vec<&'e Event> {
+/// Of verified events merged from several relays, the current version at each address (NIP-01
+/// order, as a relay keeps them); events of other classes pass through. Order follows first
+/// appearance. Events dated more than [`MAX_FUTURE_SECS`] past the clock are set aside. Taking
+/// only [`Verified`] events is the rule "verify, then select": a forged newer version cannot
+/// displace the real one, because it never gets here.
+pub fn newest_by_address<'e>(events: impl IntoIterator<Item = &'e Verified>) -> Vec<&'e Verified> {
     newest_by_address_at(events, crate::clock::unix_now())
+}
+
+/// The one-at-a-time form of [`newest_by_address_at`], for events that arrive as a stream (a
+/// live subscription): whether `candidate` takes the place of `held`, the current event at its
+/// address so far (if any), as of `now`. The same rule: NIP-01 order, dates far ahead set aside.
+pub fn replaces_at(candidate: &Verified, held: Option<&Event>, now: u64) -> bool {
+    candidate.created_at.as_secs() <= now.saturating_add(MAX_FUTURE_SECS)
+        && held.is_none_or(|h| supersedes(candidate, h))
 }
 
 /// [`newest_by_address`] with the clock passed in.
 pub fn newest_by_address_at<'e>(
-    events: impl IntoIterator<Item = &'e Event>,
+    events: impl IntoIterator<Item = &'e Verified>,
     now: u64,
-) -> Vec<&'e Event> {
-    let mut out: Vec<&Event> = Vec::new();
+) -> Vec<&'e Verified> {
+    let mut out: Vec<&Verified> = Vec::new();
     let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let latest = now.saturating_add(MAX_FUTURE_SECS);
     for e in events
@@ -120,8 +130,11 @@ pub fn newest_by_address_at<'e>(
         match address(e) {
             None => out.push(e),
             Some(a) => match at.get(&a) {
-                Some(&i) if supersedes(e, out[i]) => out[i] = e,
-                Some(_) => {}
+                Some(&i) => {
+                    if replaces_at(e, Some(out[i]), now) {
+                        out[i] = e;
+                    }
+                }
                 None => {
                     at.insert(a, out.len());
                     out.push(e);
@@ -152,6 +165,8 @@ mod tests {
         let note = EventBuilder::new(Kind::from(1), "n")
             .finalize(&keys)
             .unwrap();
+        let [old, new, note, tie] =
+            [&old, &new, &note, &tie].map(|e| Verified::check(e.clone()).unwrap());
         let kept = newest_by_address([&old, &new, &note, &tie]);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].id, low.id, "a created_at tie goes to the lower id");
@@ -169,7 +184,8 @@ mod tests {
                 .unwrap()
         };
         let now = 1_800_000_000;
-        let (real, near, far) = (at(now - 10), at(now + 600), at(now + 10 * 365 * 86_400));
+        let [real, near, far] = [at(now - 10), at(now + 600), at(now + 10 * 365 * 86_400)]
+            .map(|e| Verified::check(e).unwrap());
         // Within the allowance, a slightly fast clock still counts; years ahead does not.
         assert_eq!(newest_by_address_at([&real, &far], now)[0].id, real.id);
         assert_eq!(newest_by_address_at([&real, &near], now)[0].id, near.id);
@@ -200,7 +216,7 @@ mod tests {
         ) {
             let (specs, order) = shape;
             let keys = Keys::parse("0000000000000000000000000000000000000000000000000000000000000003").unwrap();
-            let events: Vec<Event> = specs
+            let events: Vec<Verified> = specs
                 .iter()
                 .enumerate()
                 .map(|(i, (d, at))| {
@@ -210,14 +226,26 @@ mod tests {
                         .finalize(&keys)
                         .unwrap()
                 })
+                .map(|e| Verified::check(e).unwrap())
                 .collect();
-            let winners = |evs: Vec<&Event>| {
+            let winners = |evs: Vec<&Verified>| {
                 let mut ids: Vec<EventId> = newest_by_address_at(evs, 2_000).iter().map(|e| e.id).collect();
                 ids.sort();
                 ids
             };
-            let shuffled: Vec<&Event> = order.iter().map(|&i| &events[i]).collect();
-            prop_assert_eq!(winners(events.iter().collect()), winners(shuffled));
+            let shuffled: Vec<&Verified> = order.iter().map(|&i| &events[i]).collect();
+            prop_assert_eq!(winners(events.iter().collect()), winners(shuffled.clone()));
+            // One event at a time (a live subscription) ends where the batch rule does.
+            let mut held: std::collections::HashMap<String, &Verified> = Default::default();
+            for e in shuffled {
+                let a = address(e).unwrap();
+                if replaces_at(e, held.get(&a).map(|h| h.event()), 2_000) {
+                    held.insert(a, e);
+                }
+            }
+            let mut streamed: Vec<EventId> = held.values().map(|e| e.id).collect();
+            streamed.sort();
+            prop_assert_eq!(streamed, winners(events.iter().collect()));
         }
     }
 

@@ -5,6 +5,7 @@ use nostr::prelude::{Event, EventBuilder, EventId, Kind, PublicKey, ToBech32};
 
 use crate::release::{parse_project_address, Coordinate, Release, Version, VersionReq};
 use crate::tags::{tag, EventReadError, Tags};
+use crate::verified::Verified;
 
 /// Security incident (30085).
 pub const INCIDENT_KIND: u16 = 30085;
@@ -224,15 +225,13 @@ impl Incident {
     }
 }
 
-/// Verified events, then selection, for incidents: of `events` (any kinds, from any relays),
-/// the incident events whose id and signature verify, then the current one at each address
-/// (NIP-01: newest, lowest id on a tie), read, with their signers. A forged newer version from a
-/// relay never displaces the real one.
-pub fn current_incidents(events: &[Event]) -> Vec<(PublicKey, Incident)> {
-    let verified = events
-        .iter()
-        .filter(|e| e.kind.as_u16() == INCIDENT_KIND && e.verify().is_ok());
-    crate::event::newest_by_address(verified)
+/// Verified events, then selection, for incidents: of `events` (any kinds, from any relays, each
+/// verified), the current incident at each address (NIP-01: newest, lowest id on a tie), read,
+/// with their signers. A forged newer version from a relay never displaces the real one: it is
+/// not a [`Verified`] event.
+pub fn current_incidents(events: &[Verified]) -> Vec<(PublicKey, Incident)> {
+    let incidents = events.iter().filter(|e| e.kind.as_u16() == INCIDENT_KIND);
+    crate::event::newest_by_address(incidents)
         .into_iter()
         .filter_map(|e| Some((e.pubkey, Incident::from_event(e).ok()?)))
         .collect()
@@ -333,7 +332,8 @@ mod tests {
             vec![forged.clone(), real.clone()],
             vec![real.clone(), forged.clone()],
         ] {
-            let current = current_incidents(&events);
+            // The forgery never becomes a Verified event, whatever the order.
+            let current = current_incidents(&Verified::keep_valid(events));
             assert_eq!(current, vec![(keys.public_key(), i.clone())]);
             let v = Version::new(1, 1, 0);
             let author = keys.public_key();
@@ -349,7 +349,7 @@ mod tests {
         // Someone else's incident about this project is read, but withdraws nothing.
         let stranger = Keys::generate();
         let theirs = i.to_builder().finalize(&stranger).unwrap();
-        let current = current_incidents(&[theirs]);
+        let current = current_incidents(&Verified::keep_valid([theirs]));
         assert_eq!(current.len(), 1);
         let v = Version::new(1, 1, 0);
         assert!(withdrawing(&current, &keys.public_key(), &i.coordinate, &v).is_none());

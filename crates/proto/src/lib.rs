@@ -13,9 +13,11 @@ pub mod path;
 pub mod release;
 pub mod tags;
 pub mod uri;
+pub mod verified;
 
 pub use event::{parse_event, EventError};
 pub use filter::{Filter, FilterError};
 pub use kind::KindClass;
 pub use nostr;
 pub use nostr::prelude::Event;
+pub use verified::Verified;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use nostr::prelude::*;
 use seedstr_proto::event::{address, kind_class, supersedes};
 use seedstr_proto::kind::KindClass;
+use seedstr_proto::Verified;
 
 /// The name of the index file, and of its torrent.
 pub const FEED_FILE: &str = "seedstr-feed.jsonl";
@@ -75,7 +76,7 @@ pub fn encode(events: &[Event]) -> Vec<u8> {
 
 /// The events of an index that `author` signed, each checked (id, signature, author) before it
 /// is returned; every other line is refused with its reason.
-pub fn parse(bytes: &[u8], author: &PublicKey) -> (Vec<Event>, Vec<RefusedLine>) {
+pub fn parse(bytes: &[u8], author: &PublicKey) -> (Vec<Verified>, Vec<RefusedLine>) {
     let mut events = Vec::new();
     let mut refused = Vec::new();
     for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
@@ -98,15 +99,13 @@ pub fn parse(bytes: &[u8], author: &PublicKey) -> (Vec<Event>, Vec<RefusedLine>)
             }
         };
         let id = Some(event.id.to_hex());
-        if let Err(e) = event.verify() {
-            refused.push(refuse(id, format!("bad id or signature: {e}")));
-        } else if event.pubkey != *author {
-            refused.push(refuse(
+        match Verified::check(event) {
+            Err(e) => refused.push(refuse(id, format!("bad id or signature: {e}"))),
+            Ok(event) if event.pubkey != *author => refused.push(refuse(
                 id,
                 format!("signed by {}, not the feed's author", event.pubkey.to_hex()),
-            ));
-        } else {
-            events.push(event);
+            )),
+            Ok(event) => events.push(event),
         }
     }
     (events, refused)

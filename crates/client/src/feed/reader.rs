@@ -13,6 +13,7 @@ use futures_util::future::join_all;
 use nostr::prelude::*;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtError, DhtNode, DhtOptions};
+use seedstr_proto::Verified;
 use seedstr_swarm::Swarm;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -96,7 +97,7 @@ impl<'a> FeedReader<'a> {
         &self,
         filter: &serde_json::Value,
         authors: &[PublicKey],
-    ) -> (Vec<Event>, Vec<(PublicKey, String)>) {
+    ) -> (Vec<Verified>, Vec<(PublicKey, String)>) {
         let filter = match Filter::from_json(filter.to_string()) {
             Ok(f) => f,
             Err(e) => {

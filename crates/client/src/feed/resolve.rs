@@ -17,6 +17,7 @@ use crate::resolve::names::get_name_record;
 use crate::seeding::dht_items::{ItemStore, ItemStoreError};
 use crate::seeding::registry::{Origin, SeedEntry, SeedRegistry, SeedsError};
 use seedstr_proto::release::Release;
+use seedstr_proto::Verified;
 
 /// Where to look for the author's attestation.
 pub struct ResolveOptions {
@@ -53,7 +54,7 @@ pub struct ResolvedFeed {
     /// `swarm`, `cache` (fetched before) or the web seed's URL.
     pub fetched_from: String,
     /// The events in the index, each verified.
-    pub events: Vec<Event>,
+    pub events: Vec<Verified>,
     /// Index lines refused, with reasons.
     pub refused: Vec<RefusedLine>,
     /// The pointer as read from the DHT.

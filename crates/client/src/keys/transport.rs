@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use nostr::prelude::*;
 use seedstr_dht::transport::{verify_attestation, AttestationError, ATTESTATION_KIND};
+use seedstr_proto::Verified;
 
 use crate::files::durable::replace_file;
 use crate::relays::{list_failures, query_all};
@@ -209,18 +210,13 @@ fn from_cache(home: &Path, author: &PublicKey) -> Result<Option<ResolvedKey>, Tr
 /// Keeps, for each author among `events`, the newest attestation that verifies and is newer
 /// than the one kept before; other events are ignored. Lookups that ask relays about many
 /// authors call this with what they got, so the DHT can stand in for those relays later.
-pub fn remember_attestations(home: &Path, events: &[Event]) -> Result<(), TransportKeyError> {
-    let mut newest: std::collections::HashMap<PublicKey, &Event> = Default::default();
-    for e in events {
-        if e.kind.as_u16() != ATTESTATION_KIND || verify_attestation(e, &e.pubkey).is_err() {
-            continue;
-        }
-        let slot = newest.entry(e.pubkey).or_insert(e);
-        if e.created_at > slot.created_at {
-            *slot = e;
-        }
-    }
-    for (author, event) in newest {
+pub fn remember_attestations(home: &Path, events: &[Verified]) -> Result<(), TransportKeyError> {
+    // Verify (the attestation's own checks), then select: the current one per author.
+    let valid = events.iter().filter(|e| {
+        e.kind.as_u16() == ATTESTATION_KIND && verify_attestation(e, &e.pubkey).is_ok()
+    });
+    for event in seedstr_proto::event::newest_by_address(valid) {
+        let author = event.pubkey;
         let kept = std::fs::read_to_string(cache_path(home, &author))
             .ok()
             .and_then(|t| Event::from_json(t).ok());
@@ -390,7 +386,11 @@ mod tests {
         let note = EventBuilder::new(Kind::from(1), "hi")
             .finalize(&bob)
             .unwrap();
-        remember_attestations(home.path(), &[note, forged, good.clone()]).unwrap();
+        remember_attestations(
+            home.path(),
+            &Verified::keep_valid([note, forged, good.clone()]),
+        )
+        .unwrap();
         let kept = cached_transport_key(home.path(), &alice.public_key()).unwrap();
         assert_eq!(kept.attestation_id, good.id.to_hex());
         assert_eq!(kept.source, KeySource::Cache);
@@ -407,7 +407,7 @@ mod tests {
             .unwrap()
             .set_modified(past)
             .unwrap();
-        remember_attestations(home.path(), std::slice::from_ref(&good)).unwrap();
+        remember_attestations(home.path(), &Verified::keep_valid([good.clone()])).unwrap();
         assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), past);
     }
 }

@@ -18,6 +18,7 @@ use seedstr_proto::release::{
     Coordinate, Dependency, ManifestError, Project, Release, ReleaseFile, Supersedes, Version,
     PROJECT_KIND, RELEASE_KIND,
 };
+use seedstr_proto::Verified;
 use seedstr_swarm::{create, CreateError, Torrent};
 use serde_json::json;
 
@@ -170,7 +171,7 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
     let mine: Vec<(Release, &Event)> = releases
         .iter()
         .filter(|e| e.pubkey == author)
-        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e)))
+        .filter_map(|e| Release::from_event(e).ok().map(|r| (r, e.event())))
         .filter(|(r, _)| r.coordinate == req.coordinate)
         .collect();
 
@@ -223,7 +224,7 @@ pub async fn publish(keys: &Keys, req: &PublishRequest) -> Result<PublishReport,
 async fn published_before(
     req: &PublishRequest,
     author: &nostr::prelude::PublicKey,
-) -> Result<(Vec<Event>, Vec<Event>), PublishError> {
+) -> Result<(Vec<Verified>, Vec<Verified>), PublishError> {
     let releases_filter = json!({
         "kinds": [RELEASE_KIND],
         "authors": [author.to_hex()],
@@ -451,17 +452,15 @@ async fn announce_on_dht(
 
 /// The project event to sign: when none exists, or when the request changes it.
 fn project_update(
-    events: &[Event],
+    events: &[Verified],
     author: &nostr::prelude::PublicKey,
     req: &PublishRequest,
 ) -> Result<Option<Project>, PublishError> {
-    let current = events
-        .iter()
-        .filter(|e| e.pubkey == *author)
-        .filter_map(|e| Project::from_event(e).ok().map(|p| (p, e.created_at)))
-        .filter(|(p, _)| p.coordinate == req.coordinate)
-        .max_by_key(|(_, at)| *at)
-        .map(|(p, _)| p);
+    let mine = events.iter().filter(|e| e.pubkey == *author);
+    let current = seedstr_proto::event::newest_by_address(mine)
+        .into_iter()
+        .filter_map(|e| Project::from_event(e).ok())
+        .find(|p| p.coordinate == req.coordinate);
     let wanted = Project {
         coordinate: req.coordinate.clone(),
         name: req

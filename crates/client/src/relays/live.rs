@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use nostr::prelude::Event;
+use seedstr_proto::Verified;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -19,7 +19,7 @@ pub enum LiveNote {
         /// The relay's URL.
         relay: String,
         /// The event, verified.
-        event: Box<Event>,
+        event: Box<Verified>,
     },
     /// The relay sent all it had stored (EOSE); what follows is new.
     CaughtUp {
@@ -119,13 +119,16 @@ async fn session(
         };
         let note = match answer {
             RelayAnswer::Event { event, .. } => {
-                if event.verify().is_err() {
-                    tracing::warn!(
-                        "{relay} sent event {} that does not verify; skipped",
-                        event.id
-                    );
-                    continue;
-                }
+                let event = match Verified::check_or_give_back(*event) {
+                    Ok(valid) => Box::new(valid),
+                    Err(forged) => {
+                        tracing::warn!(
+                            "{relay} sent event {} that does not verify; skipped",
+                            forged.id
+                        );
+                        continue;
+                    }
+                };
                 // A date ahead of the clock would make the next reconnect skip what comes
                 // before it.
                 let at = event

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use nostr::prelude::{Event, EventId};
+use seedstr_proto::Verified;
 use serde_json::Value;
 
 use crate::relays::conn::RelayConn;
@@ -83,7 +84,7 @@ pub async fn publish_all(
 #[derive(Debug, Default)]
 pub struct Gathered {
     /// Distinct events, by id, each with a valid id and signature.
-    pub events: Vec<Event>,
+    pub events: Vec<Verified>,
     /// Copies whose id or signature did not verify: never among `events`, kept apart so a
     /// reader can name what it refused.
     pub forged: Vec<Event>,
@@ -114,7 +115,7 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
         };
         (relay.clone(), result)
     });
-    let mut by_id: BTreeMap<EventId, Event> = BTreeMap::new();
+    let mut by_id: BTreeMap<EventId, Verified> = BTreeMap::new();
     let mut out = Gathered::default();
     for (relay, result) in join_all(per_relay).await {
         match result {
@@ -126,11 +127,12 @@ pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> 
                         held.insert(e.id);
                         continue;
                     }
-                    if e.verify().is_ok() {
-                        held.insert(e.id);
-                        by_id.insert(e.id, e);
-                    } else {
-                        out.forged.push(e);
+                    match Verified::check_or_give_back(e) {
+                        Ok(valid) => {
+                            held.insert(valid.id);
+                            by_id.insert(valid.id, valid);
+                        }
+                        Err(forged) => out.forged.push(*forged),
                     }
                 }
                 out.held_by.insert(relay.clone(), held);
@@ -286,7 +288,7 @@ mod tests {
         let mut events = Vec::new();
         loop {
             match notes.recv().await.unwrap() {
-                live::LiveNote::Event { event, .. } => events.push(*event),
+                live::LiveNote::Event { event, .. } => events.push(event.into_event()),
                 live::LiveNote::CaughtUp { .. } => break,
                 live::LiveNote::Lost { why, .. } => panic!("{why}"),
             }

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use nostr::prelude::Event;
+use seedstr_proto::Verified;
 use serde_json::Value;
 
 use crate::relays::{list_failures, query_all, RelaySet};
@@ -28,14 +28,16 @@ pub enum SourceError {
 /// again: verify, then select.
 pub trait EventSource: Sync {
     /// The events matching `filter`, each verified.
-    fn events(&self, filter: Value)
-        -> impl Future<Output = Result<Vec<Event>, SourceError>> + Send;
+    fn events(
+        &self,
+        filter: Value,
+    ) -> impl Future<Output = Result<Vec<Verified>, SourceError>> + Send;
 }
 
 /// The relays, asked all at once. Refused when none answers; an event that does not verify
 /// is dropped before anyone can select it.
 impl EventSource for RelaySet {
-    async fn events(&self, filter: Value) -> Result<Vec<Event>, SourceError> {
+    async fn events(&self, filter: Value) -> Result<Vec<Verified>, SourceError> {
         let gathered = query_all(&self.urls, &filter, self.timeout).await;
         if gathered.answered.is_empty() {
             return Err(SourceError::NoRelay(gathered.failed));
@@ -52,7 +54,7 @@ pub async fn newest_addressable(
     kind: u16,
     author: &nostr::prelude::PublicKey,
     d: &str,
-) -> Result<Option<Event>, SourceError> {
+) -> Result<Option<Verified>, SourceError> {
     let events = source
         .events(serde_json::json!({"kinds": [kind], "authors": [author.to_hex()], "#d": [d]}))
         .await?;

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use nostr::prelude::Event;
 use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtError, DhtNode, DhtOptions};
+use seedstr_proto::Verified;
 use seedstr_swarm::Swarm;
 
 use crate::feed::{read_feed, FeedResolveError, ResolveOptions};
@@ -102,13 +102,13 @@ pub async fn resolve_on_dht(
             event: hex::encode(&record.e),
         });
     }
-    let candidates: Vec<Event> = feed
+    let candidates: Vec<Verified> = feed
         .events
         .iter()
         .filter(|e| is_candidate(target, e))
         .cloned()
         .collect();
-    let resolution = choose(target, &candidates)?;
+    let resolution = choose(target, &candidates, &[])?;
     let peers = dht
         .first_peers(&resolution.release.infohash, Duration::from_secs(3))
         .await;

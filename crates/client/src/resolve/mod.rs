@@ -13,8 +13,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use nostr::prelude::{Event, EventId};
+use seedstr_proto::event::newest_by_address;
 use seedstr_proto::incident::{current_incidents, withdrawing, Incident, INCIDENT_KIND};
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
+use seedstr_proto::Verified;
 use serde_json::json;
 
 use crate::relays::{list_failures, query_all};
@@ -145,9 +147,7 @@ pub async fn resolve(
     }
     // The forged copies go to `choose` too, which refuses them by name; it selects only among
     // the releases that verify.
-    let mut events = gathered.events;
-    events.extend(gathered.forged);
-    let mut resolution = choose(target, &events)?;
+    let mut resolution = choose(target, &gathered.events, &gathered.forged)?;
     let chosen = resolution.event.id;
     resolution.stale_relays = gathered
         .held_by
@@ -185,15 +185,30 @@ pub fn is_candidate(target: &Target, event: &Event) -> bool {
 /// Picks the release `target` asks for among `events`, checking each one. Incident events
 /// among them bind the choice ([`withdrawing`]): a version the author withdrew is never chosen
 /// for an unnamed version, and is marked [`Resolution::withdrawn_by`] when named.
-pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveError> {
+/// `forged` are copies that did not verify, refused by name and never chosen.
+pub fn choose(
+    target: &Target,
+    events: &[Verified],
+    forged: &[Event],
+) -> Result<Resolution, ResolveError> {
     let incidents = current_incidents(events);
     let withdrawn = |v: &Version| withdrawing(&incidents, &target.author, &target.coordinate, v);
-    let mut rejected = Vec::new();
+    let mut rejected: Vec<Rejected> = forged
+        .iter()
+        .filter(|e| e.kind.as_u16() != INCIDENT_KIND)
+        .map(|e| {
+            // The release reader names what does not verify, as for any refused release.
+            let why = Release::from_event(e).err().map(|err| err.to_string());
+            refusal(
+                e,
+                why.unwrap_or_else(|| "its id or signature does not verify".into()),
+            )
+        })
+        .collect();
     let mut valid: BTreeMap<EventId, (Release, &Event)> = BTreeMap::new();
-    // Per version, the newest event: 30079 is addressable, so a later event replaces an earlier
-    // one; the chain may still name a replaced one.
-    let mut newest: BTreeMap<Version, &Event> = BTreeMap::new();
-    for event in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
+    let mut readable: Vec<&Verified> = Vec::new();
+    for verified in events.iter().filter(|e| e.kind.as_u16() != INCIDENT_KIND) {
+        let event = verified.event();
         let checked = Release::from_event(event).and_then(|r| {
             r.expect_coordinate(&target.coordinate)?;
             Ok(r)
@@ -209,11 +224,21 @@ pub fn choose(target: &Target, events: &[Event]) -> Result<Resolution, ResolveEr
                 continue;
             }
         };
-        let slot = newest.entry(release.version.clone()).or_insert(event);
+        valid.insert(event.id, (release, event));
+        readable.push(verified);
+    }
+    // Per version, the current event by the one selection rule (NIP-01; dated far ahead set
+    // aside): 30079 is addressable, so a later event replaces an earlier one. The chain may
+    // still name a replaced one, so `valid` keeps them all.
+    let mut newest: BTreeMap<Version, &Event> = BTreeMap::new();
+    for current in newest_by_address(readable) {
+        let event = current.event();
+        let slot = newest
+            .entry(valid[&event.id].0.version.clone())
+            .or_insert(event);
         if seedstr_proto::event::supersedes(event, slot) {
             *slot = event;
         }
-        valid.insert(event.id, (release, event));
     }
     let name = target.to_string();
     if newest.is_empty() {
@@ -391,6 +416,13 @@ mod tests {
         }
     }
 
+    /// [`choose`] over events as relays sent them: the ones that verify, and the rest apart.
+    fn choose_among(target: &Target, events: &[Event]) -> Result<Resolution, ResolveError> {
+        let (valid, forged): (Vec<Event>, Vec<Event>) =
+            events.iter().cloned().partition(|e| e.verify().is_ok());
+        choose(target, &Verified::keep_valid(valid), &forged)
+    }
+
     fn sign(keys: &Keys, r: &Release, at: u64) -> Event {
         r.to_builder(&keys.public_key())
             .custom_created_at(Timestamp::from_secs(at))
@@ -413,16 +445,16 @@ mod tests {
         let v2 = sign(&k, &release("1.1.0", Some(("1.0.0", v1.id))), 20);
         let v3 = sign(&k, &release("2.0.0-rc.1", Some(("1.1.0", v2.id))), 30);
         let events = [v3.clone(), v1.clone(), v2.clone()];
-        let r = choose(&target(&k, None), &events).unwrap();
+        let r = choose_among(&target(&k, None), &events).unwrap();
         assert_eq!(r.release.version.to_string(), "1.1.0");
         assert_eq!(r.chain.links, vec![(Version::new(1, 0, 0), v1.id.to_hex())]);
         assert_eq!(r.chain.unverified_from, None);
         // An exact version may be a prerelease.
-        let r = choose(&target(&k, Some("2.0.0-rc.1")), &events).unwrap();
+        let r = choose_among(&target(&k, Some("2.0.0-rc.1")), &events).unwrap();
         assert_eq!(r.event.id, v3.id);
         assert_eq!(r.chain.links.len(), 2);
         // A chain reaching below what relays hold is reported, not refused.
-        let r = choose(&target(&k, None), std::slice::from_ref(&v2)).unwrap();
+        let r = choose_among(&target(&k, None), std::slice::from_ref(&v2)).unwrap();
         assert_eq!(r.chain.unverified_from, Some(Version::new(1, 0, 0)));
     }
 
@@ -460,9 +492,9 @@ mod tests {
     fn a_missing_version_lists_what_exists() {
         let k = Keys::generate();
         let v1 = sign(&k, &release("1.0.0", None), 10);
-        let err = choose(&target(&k, Some("3.0.0")), &[v1]).unwrap_err();
+        let err = choose_among(&target(&k, Some("3.0.0")), &[v1]).unwrap_err();
         assert!(err.to_string().contains("versions found: 1.0.0"), "{err}");
-        let err = choose(&target(&k, None), &[]).unwrap_err();
+        let err = choose_among(&target(&k, None), &[]).unwrap_err();
         assert!(matches!(err, ResolveError::NotFound { .. }));
     }
 
@@ -475,19 +507,19 @@ mod tests {
         forged["content"] = "tampered".into();
         let forged = Event::from_json(forged.to_string()).unwrap();
         let stranger = sign(&Keys::generate(), &release("1.0.0", None), 10);
-        let err = choose(&target(&k, None), &[forged.clone(), stranger]).unwrap_err();
+        let err = choose_among(&target(&k, None), &[forged.clone(), stranger]).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("signature or id is invalid"), "{text}");
         assert!(text.contains("signed by another author"), "{text}");
         // With a good event beside it, the forged one is reported and skipped.
-        let r = choose(&target(&k, None), &[forged, good.clone()]).unwrap();
+        let r = choose_among(&target(&k, None), &[forged, good.clone()]).unwrap();
         assert_eq!(r.event.id, good.id);
         assert_eq!(r.rejected.len(), 1);
 
         let mut foreign = release("1.0.0", None);
         foreign.coordinate = Coordinate::new("fallout-4", "tool").unwrap();
         let foreign = sign(&k, &foreign, 10);
-        let err = choose(&target(&k, None), &[foreign]).unwrap_err();
+        let err = choose_among(&target(&k, None), &[foreign]).unwrap_err();
         assert!(err.to_string().contains("namespace \"fallout-4\""), "{err}");
     }
 
@@ -500,11 +532,11 @@ mod tests {
         let mut other = release("1.0.0", None);
         other.infohash = [9; 20];
         let v1b = sign(&k, &other, 30);
-        let err = choose(&target(&k, None), &[v2.clone(), v1b.clone()]).unwrap_err();
+        let err = choose_among(&target(&k, None), &[v2.clone(), v1b.clone()]).unwrap_err();
         assert!(matches!(err, ResolveError::ChainFork { .. }), "{err}");
         assert!(err.to_string().contains(&v1b.id.to_hex()), "{err}");
         // Both held: the chain follows the event it names.
-        let r = choose(&target(&k, Some("2.0.0")), &[v2, v1, v1b]).unwrap();
+        let r = choose_among(&target(&k, Some("2.0.0")), &[v2, v1, v1b]).unwrap();
         assert_eq!(r.chain.unverified_from, None);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use nostr::prelude::{Event, EventBuilder, Kind, PublicKey};
 use seedstr_proto::release::Coordinate;
+use seedstr_proto::Verified;
 
 use super::tags::{tag, EventReadError, Tags};
 use super::{PROPOSAL_KIND, VOTE_KIND};
@@ -196,11 +197,11 @@ pub struct Tally {
 }
 
 /// Counts `votes` for the proposal `author` signed, as of unix time `now`.
-pub fn tally(proposal: &Proposal, author: &PublicKey, votes: &[Event], now: u64) -> Tally {
+pub fn tally(proposal: &Proposal, author: &PublicKey, votes: &[Verified], now: u64) -> Tally {
     let address = proposal.address(author);
     let mut newest: BTreeMap<PublicKey, (&Event, Vote)> = BTreeMap::new();
     let mut ignored = Vec::new();
-    for e in votes {
+    for e in votes.iter().map(Verified::event) {
         let voter = e.pubkey.to_hex();
         let vote = match Vote::from_event(e) {
             Ok(v) if v.proposal == address => v,
@@ -291,8 +292,8 @@ mod tests {
         }
     }
 
-    fn vote(keys: &Keys, p: &Proposal, author: &Keys, option: &str, at: u64) -> Event {
-        Vote {
+    fn vote(keys: &Keys, p: &Proposal, author: &Keys, option: &str, at: u64) -> Verified {
+        let e = Vote {
             proposal: p.address(&author.public_key()),
             option: option.into(),
             reason: String::new(),
@@ -300,7 +301,8 @@ mod tests {
         .to_builder()
         .custom_created_at(Timestamp::from_secs(at))
         .finalize(keys)
-        .unwrap()
+        .unwrap();
+        Verified::check(e).unwrap()
     }
 
     #[test]

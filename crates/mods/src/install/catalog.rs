@@ -17,6 +17,7 @@ use seedstr_dht::record::DEFAULT_FEED_SALT;
 use seedstr_dht::{DhtNode, DhtOptions};
 use seedstr_proto::event::newest_by_address;
 use seedstr_proto::release::{Release, Version, RELEASE_KIND};
+use seedstr_proto::Verified;
 use seedstr_swarm::{Swarm, SwarmOptions};
 use serde_json::json;
 use tokio::sync::{Mutex, OnceCell};
@@ -47,7 +48,7 @@ pub struct ProjectInfo {
     /// Read from the author's feed on the DHT because no relay answered.
     pub from_feed: bool,
     /// Release events by the project's author (unchecked; [`ProjectInfo::resolve`] checks them).
-    pub release_events: Vec<Event>,
+    pub release_events: Vec<Verified>,
     /// Checked releases, the current event per version.
     pub releases: BTreeMap<Version, (Release, Event)>,
     /// The current event of each incident, whoever signed it.
@@ -83,6 +84,7 @@ impl ProjectInfo {
                 version: Some(version.clone()),
             },
             &self.release_events,
+            &[],
         )
     }
 }
@@ -108,7 +110,7 @@ pub struct FeedLookup {
     /// How to fetch the feeds' indexes.
     pub feed: ResolveOptions,
     joined: OnceCell<(Swarm, DhtNode)>,
-    read: Mutex<BTreeMap<PublicKey, Vec<Event>>>,
+    read: Mutex<BTreeMap<PublicKey, Vec<Verified>>>,
 }
 
 impl std::fmt::Debug for FeedLookup {
@@ -133,7 +135,7 @@ impl FeedLookup {
 
     /// Every event in the feeds of `authors`, for when the relays did not answer: the
     /// transport keys come from attestations verified before.
-    async fn events(&self, authors: &BTreeSet<PublicKey>) -> Result<Vec<Event>, String> {
+    async fn events(&self, authors: &BTreeSet<PublicKey>) -> Result<Vec<Verified>, String> {
         let (swarm, dht) = self
             .joined
             .get_or_try_init(|| async {
@@ -208,7 +210,11 @@ pub async fn fetch_projects(
 }
 
 /// The projects `keys` as `events` describe them.
-fn catalog_of(keys: &[ModKey], events: &[Event], from_feed: bool) -> BTreeMap<ModKey, ProjectInfo> {
+fn catalog_of(
+    keys: &[ModKey],
+    events: &[Verified],
+    from_feed: bool,
+) -> BTreeMap<ModKey, ProjectInfo> {
     let mut out: BTreeMap<ModKey, ProjectInfo> = keys
         .iter()
         .map(|k| {
@@ -239,7 +245,8 @@ fn catalog_of(keys: &[ModKey], events: &[Event], from_feed: bool) -> BTreeMap<Mo
                 coordinate: r.coordinate.clone(),
             };
             if let Some(info) = out.get_mut(&key) {
-                info.releases.insert(r.version.clone(), (r, e.clone()));
+                info.releases
+                    .insert(r.version.clone(), (r, e.event().clone()));
             }
         } else if let Ok(incident) = Incident::from_event(e) {
             let key = ModKey {
@@ -272,7 +279,7 @@ pub async fn fetch_events(
     relays: &[String],
     timeout: Duration,
     ids: &[EventId],
-) -> Result<Vec<Event>, NoRelay> {
+) -> Result<Vec<Verified>, NoRelay> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

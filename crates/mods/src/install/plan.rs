@@ -320,7 +320,7 @@ async fn plan_with(
         fetch_events(&opts.relays, opts.relay_timeout, &pins)
             .await?
             .into_iter()
-            .map(|e| (e.id, e))
+            .map(|e| (e.id, e.into_event()))
             .collect();
 
     let mut chosen: BTreeMap<ModKey, Chosen> = BTreeMap::new();

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use nostr::prelude::{Event, PublicKey};
-use seedstr_proto::event::{d_tag, supersedes};
+use seedstr_proto::event::{d_tag, replaces_at};
 use seedstr_proto::release::{Release, RELEASE_KIND};
+use seedstr_proto::Verified;
 
 use crate::events::incident::Incident;
 use crate::events::INCIDENT_KIND;
@@ -84,7 +85,7 @@ impl Followed {
 
     /// Takes one event from a relay. Events by others, of other kinds, or that fail their
     /// checks (the signature first) are refused with the reason.
-    pub fn take(&mut self, event: &Event) -> Result<Taken, Ignored> {
+    pub fn take(&mut self, event: &Verified) -> Result<Taken, Ignored> {
         if !self.authors.contains(&event.pubkey) {
             return Err(Ignored::NotFollowed);
         }
@@ -166,18 +167,20 @@ impl Followed {
     }
 }
 
+/// Keeps `event` at `key` when it replaces what is held there (the shared selection rule, one
+/// event at a time: NIP-01 order, dates far ahead set aside).
 fn keep_newest<T>(
     at: &mut BTreeMap<(PublicKey, String), (T, Event)>,
     key: (PublicKey, String),
     value: T,
-    event: &Event,
+    event: &Verified,
 ) -> Taken {
-    match at.get(&key) {
-        Some((_, held)) if !supersedes(event, held) => Taken::Known,
-        _ => {
-            at.insert(key, (value, event.clone()));
-            Taken::New
-        }
+    let held = at.get(&key).map(|(_, held)| held);
+    if replaces_at(event, held, seedstr_proto::clock::unix_now()) {
+        at.insert(key, (value, event.event().clone()));
+        Taken::New
+    } else {
+        Taken::Known
     }
 }
 
@@ -217,11 +220,11 @@ mod tests {
             .unwrap()
     }
 
-    fn sign_release(keys: &Keys, r: &Release, at: u64) -> Event {
-        sign(keys, r.to_builder(&keys.public_key()), at)
+    fn sign_release(keys: &Keys, r: &Release, at: u64) -> Verified {
+        Verified::check(sign(keys, r.to_builder(&keys.public_key()), at)).unwrap()
     }
 
-    fn incident(keys: &Keys, versions: &str, withdrawn: bool, at: u64) -> Event {
+    fn incident(keys: &Keys, versions: &str, withdrawn: bool, at: u64) -> Verified {
         let i = Incident {
             project_author: keys.public_key(),
             coordinate: Coordinate::parse("skyrim-se.lamps").unwrap(),
@@ -233,7 +236,7 @@ mod tests {
             affected_events: vec![],
             withdrawn,
         };
-        sign(keys, i.to_builder(), at)
+        Verified::check(sign(keys, i.to_builder(), at)).unwrap()
     }
 
     fn sets(ihs: &[&str]) -> BTreeSet<String> {

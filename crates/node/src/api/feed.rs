@@ -19,6 +19,7 @@ use seedstr_mods::events::{COLLECTION_KIND, COMPAT_KIND, REVIEW_KIND};
 use seedstr_pkg::registry::REGISTRY_KIND;
 use seedstr_proto::incident::{Incident, INCIDENT_KIND};
 use seedstr_proto::release::{Project, Release, PROJECT_KIND, RELEASE_KIND};
+use seedstr_proto::Verified;
 use serde::Serialize;
 
 use super::{ApiError, ApiState};
@@ -127,7 +128,7 @@ async fn read(s: &ApiState, author: PublicKey) -> Result<Arc<FeedView>, ApiError
 }
 
 fn feed_view_of(feed: ResolvedFeed) -> FeedView {
-    let mut events: Vec<&Event> = feed.events.iter().collect();
+    let mut events: Vec<&Event> = feed.events.iter().map(Verified::event).collect();
     events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
     FeedView {
         events: events.iter().map(|e| entry(e)).collect(),

@@ -26,7 +26,7 @@ use seedstr_client::install::InstallOptions;
 use seedstr_client::relays::source::{EventSource, SourceError};
 use seedstr_client::seeding::payload_store::PayloadStore;
 use seedstr_pkg::catalog::Sources;
-use seedstr_proto::Filter;
+use seedstr_proto::{Filter, Verified};
 use seedstr_store::{QueryOptions, Store};
 use seedstr_swarm::Swarm;
 use serde_json::json;
@@ -137,7 +137,7 @@ const SCAN_LIMIT: usize = 5000;
 
 impl ApiState {
     /// The stored events `filter` (NIP-01 JSON) matches, as the API's handlers want them.
-    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Event>, ApiError> {
+    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Verified>, ApiError> {
         Ok(EventSource::events(self, filter).await?)
     }
 }
@@ -146,7 +146,7 @@ impl ApiState {
 /// matches, newest first, at most `SCAN_LIMIT`. Our relay checked each id and signature on
 /// arrival, so they are not checked again here.
 impl EventSource for ApiState {
-    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Event>, SourceError> {
+    async fn events(&self, filter: serde_json::Value) -> Result<Vec<Verified>, SourceError> {
         let filter = Filter::parse(&filter).map_err(|e| SourceError::Filter(format!("{e:?}")))?;
         let opts = QueryOptions {
             max_limit: SCAN_LIMIT,
@@ -161,6 +161,7 @@ impl EventSource for ApiState {
         Ok(stored
             .iter()
             .filter_map(|s| Event::from_json(s.json.as_ref()).ok())
+            .map(Verified::read_from_own_store)
             .collect())
     }
 }

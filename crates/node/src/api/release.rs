@@ -89,7 +89,7 @@ pub async fn chosen_release(s: &ApiState, text: &str) -> Result<Chosen, ApiError
     let events = s
         .events(json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "#a": [address]}))
         .await?;
-    let resolution = choose(&t, &events).map_err(|e| match e {
+    let resolution = choose(&t, &events, &[]).map_err(|e| match e {
         ResolveError::NotFound { .. } | ResolveError::VersionNotFound { .. } => ApiError::NotFound(
             e.to_string()
                 .replace("no relay holds", "this node holds no"),

@@ -410,7 +410,11 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
         store.save(e.clone()).await.unwrap();
         saved.push(e);
     }
-    let current: Vec<&Event> = seedstr_proto::event::newest_by_address_at(&saved, u64::MAX / 2);
+    let checked = seedstr_proto::Verified::keep_valid(saved.iter().cloned());
+    let current: Vec<&Event> = seedstr_proto::event::newest_by_address_at(&checked, u64::MAX / 2)
+        .into_iter()
+        .map(|e| e.event())
+        .collect();
     for case in 0..300 {
         let mut filter = serde_json::Map::new();
         if rng.next(6) == 0 {
