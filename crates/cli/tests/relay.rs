@@ -784,11 +784,7 @@ async fn a_subscriber_that_never_reads_is_cut_off_at_the_byte_cap() {
         .await
         .unwrap();
     assert_eq!(got.len(), 5);
-    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.child.id())).unwrap();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: ?");
+    let peak = relay.peak_memory();
     eprintln!("relay peak memory with a never-reading subscriber: {peak}");
 }
 
@@ -868,11 +864,7 @@ async fn a_negentropy_flood_is_refused_at_the_caps_and_others_are_served() {
         .await
         .unwrap();
     assert_eq!(got.len(), 5);
-    let status = std::fs::read_to_string(format!("/proc/{}/status", relay.child.id())).unwrap();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: ?");
+    let peak = relay.peak_memory();
     eprintln!(
         "negentropy flood over {events} events: {opened} sessions opened, refused: {refused:?}; \
          relay peak memory {peak}"

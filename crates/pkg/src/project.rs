@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nostr::prelude::PublicKey;
 use seedstr_client::files::crash::CrashPoints;
-use seedstr_client::files::durable::{replace_file, sync_dir};
+use seedstr_client::files::durable::{remove_unfinished_writes, replace_file, sync_dir};
 use seedstr_client::resolve::target::{npub, parse_public_key};
 use serde::{Deserialize, Serialize};
 
@@ -242,22 +242,7 @@ fn recover_with(project: &Path, points: &mut CrashPoints) -> Result<(), ProjectE
             std::fs::remove_dir_all(leftover).map_err(io("removing", leftover))?;
         }
     }
-    remove_unfinished_writes(&modules)
-}
-
-/// Removes files a crash left half-written by [`replace_file`] (never renamed into place).
-fn remove_unfinished_writes(modules: &Path) -> Result<(), ProjectError> {
-    let Ok(entries) = std::fs::read_dir(modules) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && entry.file_name().to_string_lossy().starts_with(".tmp") {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(io("removing", &path))?;
-        }
-    }
-    Ok(())
+    remove_unfinished_writes(&modules).map_err(io("cleaning", &modules))
 }
 
 /// Renames the pending lock over the project's lockfile and makes the rename durable.
@@ -453,15 +438,9 @@ mod tests {
                     assert!(from.is_none());
                     continue;
                 }
-                for m in 1.. {
-                    let again = std::panic::catch_unwind(|| {
-                        recover_with(p, &mut CrashPoints::panic_at(m)).unwrap()
-                    });
-                    if again.is_ok() {
-                        break;
-                    }
-                    crashes_in_recovery += 1;
-                }
+                crashes_in_recovery += CrashPoints::stop_at_each_step_until_done(|points| {
+                    recover_with(p, points).unwrap()
+                });
                 let (locked, held, leftovers) = state(p);
                 assert_eq!(
                     locked, held,

@@ -69,6 +69,17 @@ impl RelayProcess {
         self.url.trim_start_matches("ws://")
     }
 
+    /// The relay process's peak resident memory so far (`VmHWM` from /proc), as printed.
+    pub fn peak_memory(&self) -> String {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| "?".into())
+    }
+
     pub fn kill9(&mut self) {
         // SIGKILL: no destructor, no flush, nothing graceful.
         self.child.kill().unwrap();

@@ -56,6 +56,30 @@ impl CrashPoints {
         }
     }
 
+    /// Runs `work` stopped at its first step, then its second, and so on, each time in a panic
+    /// caught here, until a run completes; returns how many runs were stopped. For tests of
+    /// work that must end whole wherever it is stopped and however often (a recovery).
+    pub fn stop_at_each_step_until_done(mut work: impl FnMut(&mut CrashPoints)) -> u64 {
+        for n in 1.. {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                work(&mut CrashPoints::panic_at(n))
+            }));
+            match run {
+                Ok(()) => return n - 1,
+                Err(payload) => {
+                    // Any other panic is the test failing: pass it on.
+                    let injected = payload
+                        .downcast_ref::<String>()
+                        .is_some_and(|m| m.starts_with("crash injected"));
+                    if !injected {
+                        std::panic::resume_unwind(payload);
+                    }
+                }
+            }
+        }
+        unreachable!("the steps of one run are finite")
+    }
+
     /// Marks the start of a step that changes the disk; `what` names it in the crash message.
     pub fn step(&mut self, what: &str) {
         self.reached += 1;

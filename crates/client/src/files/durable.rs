@@ -26,3 +26,22 @@ pub fn replace_file_written_in(path: &Path, bytes: &[u8], scratch: &Path) -> std
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
+
+/// Removes what a crash left of [`replace_file`]'s new files in `dir` (written under a
+/// temporary `.tmp…` name, never renamed into place, so never read). Call it only while no
+/// other writer can be using `dir` (under its folder lock).
+pub fn remove_unfinished_writes(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_string_lossy().starts_with(".tmp") {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lockfile::{Lockfile, LockfileError};
 use crate::files::crash::CrashPoints;
-use crate::files::durable::{replace_file, sync_dir};
+use crate::files::durable::{remove_unfinished_writes, replace_file, sync_dir};
 
 /// Seedstr's own folder inside an install root.
 pub const STATE_DIR: &str = ".seedstr";
@@ -308,26 +308,6 @@ fn rollback(
     Ok(())
 }
 
-/// Removes lockfiles a crash left half-written in the state folder (never renamed into place,
-/// so never read).
-fn remove_unfinished_lockfiles(root: &Path) -> Result<(), TransactionError> {
-    let state = root.join(STATE_DIR);
-    let entries = match std::fs::read_dir(&state) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io("reading", &state)(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(io("reading", &state))?;
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && entry.file_name().to_string_lossy().starts_with(".tmp") {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(io("removing", &path))?;
-        }
-    }
-    Ok(())
-}
-
 /// Finishes what an interrupted transaction left: a committed one (the lockfile names it) only
 /// loses its backups; any other is rolled back.
 pub fn recover(root: &Path) -> Result<(), TransactionError> {
@@ -335,7 +315,9 @@ pub fn recover(root: &Path) -> Result<(), TransactionError> {
 }
 
 fn recover_with(root: &Path, points: &mut CrashPoints) -> Result<(), TransactionError> {
-    remove_unfinished_lockfiles(root)?;
+    // Lockfiles a crash left half-written in the state folder.
+    let state = root.join(STATE_DIR);
+    remove_unfinished_writes(&state).map_err(io("cleaning", &state))?;
     let txs = tx_root(root);
     let entries = match std::fs::read_dir(&txs) {
         Ok(e) => e,
@@ -628,15 +610,8 @@ mod tests {
             let crashed = std::panic::catch_unwind(|| upgrade(r, &mut CrashPoints::panic_at(n)));
             assert!(crashed.is_err(), "step {n} stops the upgrade");
             // The recovery may crash too, at any of its own steps, before one finishes.
-            for m in 1.. {
-                let again = std::panic::catch_unwind(|| {
-                    recover_with(r, &mut CrashPoints::panic_at(m)).unwrap()
-                });
-                if again.is_ok() {
-                    break;
-                }
-                crashes_in_recovery += 1;
-            }
+            crashes_in_recovery +=
+                CrashPoints::stop_at_each_step_until_done(|p| recover_with(r, p).unwrap());
             if whole(r, &v1, &v2) {
                 committed += 1;
             } else {
