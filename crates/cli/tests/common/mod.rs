@@ -39,7 +39,7 @@ impl RelayProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
             .args(["relay", "--listen", "127.0.0.1:0"])
             .args(args)
-            .env("SEEDSTR_LOG", "warn")
+            .env("SEEDSTR_LOG", crate::common::spine::log_filter())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -26,7 +26,7 @@ impl NodeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
             .args(["node", "--config", config.to_str().unwrap()])
             .env("SEEDSTR_HOME", home)
-            .env("SEEDSTR_LOG", "warn")
+            .env("SEEDSTR_LOG", crate::common::spine::log_filter())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

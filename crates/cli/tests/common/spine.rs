@@ -179,7 +179,7 @@ impl Person {
 
 /// The log filter of the binaries tests run: `SEEDSTR_TEST_LOG` (say `librqbit_dht=trace`) when
 /// chasing a failure, warnings otherwise.
-fn log_filter() -> String {
+pub fn log_filter() -> String {
     std::env::var("SEEDSTR_TEST_LOG").unwrap_or_else(|_| "warn".into())
 }
 
