@@ -59,8 +59,8 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
     let idle_limit = std::time::Duration::from_secs(limits.idle_timeout_secs.max(1));
     let room = conn.room.clone();
     let writer = tokio::spawn(async move {
-        // A ping when the connection has been quiet: a live client answers with a pong, which
-        // the reader counts as activity; a dead one is closed once idle too long.
+        // A ping every interval: a live client answers with a pong, which the reader counts as
+        // activity; a dead one is closed once idle too long.
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
         'messages: loop {
