@@ -833,8 +833,10 @@ async fn a_negentropy_flood_is_refused_at_the_caps_and_others_are_served() {
     let mut neg = negentropy::Negentropy::owned(storage, 0).unwrap();
     let init = hex::encode(neg.initiate().unwrap());
     let (mut opened, mut refused) = (0, std::collections::BTreeSet::new());
+    let mut per_connection = Vec::new();
     let mut flood = Vec::new();
     for c in 0..40 {
+        per_connection.push(opened);
         let mut conn = relay.connect().await;
         for s in 0..10 {
             let id = format!("f{c}-{s}");
@@ -874,7 +876,7 @@ async fn a_negentropy_flood_is_refused_at_the_caps_and_others_are_served() {
     assert_eq!(got.len(), 5);
     let peak = relay.peak_memory();
     eprintln!(
-        "negentropy flood over {events} events: {opened} sessions opened, refused: {refused:?}; \
-         relay peak memory {peak}"
+        "negentropy flood over {events} events: {opened} sessions opened (in all before each \
+         connection: {per_connection:?}), refused: {refused:?}; relay peak memory {peak}"
     );
 }
