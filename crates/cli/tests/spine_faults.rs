@@ -923,3 +923,87 @@ async fn indefinite_freeze_a_relay_that_lags_is_named_and_outvoted() {
         bytes(50_000, 2)
     );
 }
+
+/// A hostile HTTP tracker named in a release answers every announce with an endless body.
+/// librqbit would read all of it into memory; our sessions reach HTTP trackers only through the
+/// tracker gate, which stops at its cap. The author's `seedstr seed` keeps announcing to it and
+/// keeps serving: each hostile answer is cut off after a few hundred KB (what the gate read plus
+/// the sockets' buffers), the seeder's memory stays small, and a player installs from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malicious_tracker_an_endless_answer_is_cut_off_and_the_seeder_keeps_serving() {
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    // The tracker: reads the request, then writes until the reader goes; each connection's
+    // total is recorded when it ends.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tracker = format!("http://{}/announce", listener.local_addr().unwrap());
+    let written: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let record = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = vec![0u8; 8192];
+                let _ = tcp.read(&mut head).await;
+                let mut sent = 0u64;
+                let chunk = vec![b'9'; 64 * 1024];
+                if tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\n\r\nd5:peers")
+                    .await
+                    .is_ok()
+                {
+                    while tcp.write_all(&chunk).await.is_ok() {
+                        sent += chunk.len() as u64;
+                    }
+                }
+                record.lock().unwrap().push(sent);
+            });
+        }
+    });
+    let src = work.path().join("src");
+    payload(&src);
+    let p = author.publish(&src, "tool", "1.0.0", &relay.url, &["--tracker", &tracker]);
+    let mut seeder = author.seed(&[]);
+    seeder.wait_seeding(p["infohash"].as_str().unwrap());
+    // Poll with a deadline: an announce's answer has been cut off while the seeder runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let cut = loop {
+        if let Some(&sent) = written.lock().unwrap().first() {
+            break sent;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no announce answer was cut off within a minute"
+        );
+        assert!(seeder.running(), "the seeder died");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(seeder.running(), "the seeder died");
+    assert!(
+        cut < 32 << 20,
+        "the tracker sent {cut} bytes before the reader stopped"
+    );
+    let peak = seeder.peak_memory_kb().unwrap();
+    assert!(peak < 512 * 1024, "the seeder's peak memory is {peak} kB");
+    eprintln!("hostile tracker: answer cut off after {cut} bytes; seeder peak memory {peak} kB");
+
+    let root = work.path().join("root");
+    let r = install(
+        &player,
+        format!("{}/generic.tool", author.hex()),
+        &root,
+        &relay.url,
+        vec![seeder.addr.clone()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["version"], "1.0.0");
+    assert_eq!(tree(&root), tree(&src));
+}

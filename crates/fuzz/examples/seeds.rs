@@ -192,6 +192,46 @@ fn main() {
         "torrent_file",
         &[torrent.to_file_bytes(&["http://127.0.0.1:1/announce".into()])],
     );
+    let peers = [127u8, 0, 0, 1, 0x1a, 0xe1, 10, 0, 0, 2, 0x1a, 0xe2];
+    let mut peers6 = vec![0u8; 15];
+    peers6.extend([1, 0x1a, 0xe1]);
+    let mut announce = b"\x00d8:completei3e10:incompletei1e8:intervali1800e5:peers12:".to_vec();
+    announce.extend(peers);
+    announce.extend(b"6:peers618:");
+    announce.extend(&peers6);
+    announce.push(b'e');
+    let mut scrape = b"\x00d5:filesd20:".to_vec();
+    scrape.extend([7u8; 20]);
+    scrape.extend(b"d8:completei5e10:downloadedi9e10:incompletei2eeee");
+    let ext = [&[20u8, 0][..], b"d1:v10:qBittorrente"].concat();
+    let mut frames = vec![
+        1u8,
+        0,
+        10,
+        3,
+        5,
+        0xff,
+        0xc0,
+        5,
+        4,
+        0,
+        0,
+        0,
+        9,
+        ext.len() as u8,
+    ];
+    frames.extend(&ext);
+    frames.extend([1, 14]);
+    write(
+        "tracker_and_peer_answers",
+        &[
+            announce,
+            scrape,
+            b"\x00d5:peersld2:ip9:127.0.0.14:porti6881eeee".to_vec(),
+            b"\x00d14:failure reason6:no waye".to_vec(),
+            frames,
+        ],
+    );
     let pointer = FeedPointer {
         ih: vec![3; 20],
         ts: 1_700_000_000,

@@ -19,11 +19,18 @@ pub fn package_manifest(data: &[u8]) {
 /// A `.torrent` file from a peer (BEP-9 metadata) or from disk; what reads must write back to
 /// the same info hash.
 pub fn torrent_file(data: &[u8]) {
+    // The tracker list a session takes out of a file before librqbit sees it.
+    let announced = Torrent::announce_urls(data);
     if let Ok(t) = Torrent::from_file_bytes(data) {
         let again = Torrent::from_file_bytes(&t.to_file_bytes(&["http://t.example/a".into()]))
             .expect("a torrent's own file reads back");
         assert_eq!(again.info_hash, t.info_hash);
+        // Taking the trackers out keeps the info hash.
+        let bare = Torrent::from_file_bytes(&t.to_file_bytes(&[])).expect("reads back");
+        assert_eq!(bare.info_hash, t.info_hash);
+        assert!(Torrent::announce_urls(&t.to_file_bytes(&[])).is_empty());
     }
+    let _ = announced;
 }
 
 /// A BEP-44 value read from the DHT (feed pointer or name record), and a signed item as the
@@ -63,4 +70,31 @@ pub fn npm_archive(data: &[u8]) {
         let name = entry.expect("an entry").file_name();
         assert_eq!(name, "pkg", "an archive wrote outside its folder");
     }
+}
+
+/// A tracker's HTTP answer (scrape and announce) and a peer's wire messages, as `seed-health`
+/// reads them. The first byte picks which; for peer messages the rest is frames, each a one-byte
+/// length and its body, for a torrent of up to 65,535 pieces.
+pub fn tracker_and_peer_answers(data: &[u8]) {
+    use seedstr_swarm::health::peer_probe::report_from_frames;
+    use seedstr_swarm::health::tracker::{parse_http_peers, parse_http_scrape};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    if mode % 2 == 0 {
+        let _ = parse_http_scrape(rest, &[7; 20]);
+        let _ = parse_http_peers(rest);
+        return;
+    }
+    let Some((pieces, mut rest)) = rest.split_first_chunk::<2>() else {
+        return;
+    };
+    let mut frames = Vec::new();
+    while let Some((&len, after)) = rest.split_first() {
+        let len = (len as usize).min(after.len());
+        frames.push(&after[..len]);
+        rest = &after[len..];
+    }
+    let report = report_from_frames(u16::from_be_bytes(*pieces) as u64, frames);
+    let _ = report;
 }

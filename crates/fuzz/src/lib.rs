@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("registry_events", events::registry_events),
     ("package_manifest", files::package_manifest),
     ("torrent_file", files::torrent_file),
+    ("tracker_and_peer_answers", files::tracker_and_peer_answers),
     ("dht_record", files::dht_record),
     ("feed_index", files::feed_index),
     ("npm_archive", files::npm_archive),

@@ -8,6 +8,7 @@ pub mod health;
 pub mod runtime;
 pub mod session;
 pub mod torrent;
+pub mod tracker_gate;
 
 pub use digest::{Digests, FileDigest};
 pub use error::SwarmError;

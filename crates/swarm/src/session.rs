@@ -15,6 +15,7 @@ use librqbit::{
 
 use crate::error::SwarmError;
 use crate::torrent::Torrent;
+use crate::tracker_gate::TrackerGate;
 
 /// How a session finds and accepts peers. A session runs no DHT node of its own: each process
 /// runs one Mainline node (the `dht` crate's), which announces what is seeded and finds peers
@@ -41,6 +42,8 @@ pub struct Sources {
 /// A BitTorrent session (librqbit's) seeding and fetching torrents.
 pub struct Swarm {
     pub(crate) session: Arc<Session>,
+    /// Where the session's HTTP tracker announces go (capped answers); none without trackers.
+    gate: Option<TrackerGate>,
 }
 
 /// A torrent in the session, seeding or fetching.
@@ -124,7 +127,11 @@ impl Swarm {
         )
         .await
         .map_err(SwarmError::engine("starting the BitTorrent session"))?;
-        Ok(Swarm { session })
+        let gate = match opts.trackers {
+            true => Some(TrackerGate::start().await.map_err(SwarmError::Port)?),
+            false => None,
+        };
+        Ok(Swarm { session, gate })
     }
 
     /// The address the session accepts peers on, if it listens.
@@ -142,12 +149,28 @@ impl Swarm {
         }
     }
 
-    fn options(dir: &Path, sources: &Sources) -> AddTorrentOptions {
+    /// The options of a transfer into `dir`; `more_trackers` are those its torrent file or
+    /// magnet named (taken out of it, so every tracker goes through the gate).
+    fn options(
+        &self,
+        dir: &Path,
+        sources: &Sources,
+        more_trackers: &[String],
+    ) -> AddTorrentOptions {
+        let trackers: Vec<String> = match &self.gate {
+            Some(gate) => sources
+                .trackers
+                .iter()
+                .chain(more_trackers)
+                .map(|t| gate.route(t))
+                .collect(),
+            None => Vec::new(),
+        };
         AddTorrentOptions {
             output_folder: Some(dir.to_string_lossy().into_owned()),
             overwrite: true,
             initial_peers: (!sources.peers.is_empty()).then(|| sources.peers.clone()),
-            trackers: (!sources.trackers.is_empty()).then(|| sources.trackers.clone()),
+            trackers: (!trackers.is_empty()).then_some(trackers),
             ..Default::default()
         }
     }
@@ -161,10 +184,13 @@ impl Swarm {
         sources: &Sources,
         paused: bool,
     ) -> Result<Transfer, SwarmError> {
-        let add = AddTorrent::from_bytes(torrent_file.to_vec());
+        // The file's own trackers are taken out and given as options, through the gate.
+        let torrent = Torrent::from_file_bytes(torrent_file).map_err(SwarmError::TorrentFile)?;
+        let announced = Torrent::announce_urls(torrent_file);
+        let add = AddTorrent::from_bytes(torrent.to_file_bytes(&[]));
         let opts = AddTorrentOptions {
             paused,
-            ..Self::options(dir, sources)
+            ..self.options(dir, sources, &announced)
         };
         let added = self
             .session
@@ -232,13 +258,28 @@ impl Swarm {
     /// Asks peers for the torrent's metadata (BEP 9) without fetching any of the payload, so the
     /// caller can check the file list before a byte lands on disk.
     pub async fn metadata(&self, magnet: &str, sources: &Sources) -> Result<Metadata, SwarmError> {
+        // The magnet's trackers are taken out and given as options, through the gate.
+        let parsed =
+            librqbit_core::magnet::Magnet::parse(magnet).map_err(|e| SwarmError::Engine {
+                what: "reading the magnet link",
+                why: e.to_string(),
+            })?;
+        let info_hash = parsed.as_id20().ok_or(SwarmError::Unexpected(
+            "a magnet link without a BitTorrent v1 info hash",
+        ))?;
         let opts = AddTorrentOptions {
             list_only: true,
-            ..Self::options(Path::new("."), sources)
+            ..self.options(Path::new("."), sources, &parsed.trackers)
         };
+        // librqbit resolves a magnet with the magnet's own trackers only.
+        let mut bare = format!("magnet:?xt=urn:btih:{}", info_hash.as_string());
+        for t in opts.trackers.iter().flatten() {
+            bare.push_str("&tr=");
+            bare.push_str(&seedstr_proto::uri::component(t.as_bytes()));
+        }
         let listed = self
             .session
-            .add_torrent(AddTorrent::from_url(magnet), Some(opts))
+            .add_torrent(AddTorrent::from_url(bare), Some(opts))
             .await
             .map_err(SwarmError::engine(
                 "asking peers for the torrent's metadata",

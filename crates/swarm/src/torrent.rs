@@ -438,6 +438,23 @@ impl Torrent {
         out
     }
 
+    /// The tracker addresses a `.torrent` file names (`announce` and `announce-list`); none
+    /// when it does not parse.
+    pub fn announce_urls(bytes: &[u8]) -> Vec<String> {
+        if crate::bencode_check::check(bytes).is_err() {
+            return Vec::new();
+        }
+        let parsed =
+            std::panic::catch_unwind(|| librqbit_core::torrent_metainfo::torrent_from_bytes(bytes));
+        match parsed {
+            Ok(Ok(t)) => t
+                .iter_announce()
+                .filter_map(|u| std::str::from_utf8(u.as_ref()).ok().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Parses a `.torrent` file we (or anyone) wrote; per-file SHA-256 is not in v1 torrents, so
     /// those come back as zeros.
     pub fn from_file_bytes(bytes: &[u8]) -> Result<Torrent, TorrentFileError> {

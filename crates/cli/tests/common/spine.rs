@@ -254,6 +254,20 @@ impl Seeder {
     }
 
     /// Waits for a `{"seeding": infohash}` line.
+    /// The process's peak resident memory so far (`VmHWM`, in kB), while it runs.
+    pub fn peak_memory_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn wait_seeding(&self, infohash: &str) {
         self.wait_for(&format!("seeding {infohash}"), |v| v["seeding"] == infohash);
     }

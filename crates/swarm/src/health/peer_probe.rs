@@ -217,7 +217,22 @@ impl Seen {
     }
 }
 
+/// What a peer's messages (the bodies of its length-prefixed frames, in order) say it holds of a
+/// torrent of `pieces` pieces, and which client it is.
+pub fn report_from_frames<'f>(
+    pieces: u64,
+    frames: impl IntoIterator<Item = &'f [u8]>,
+) -> PeerReport {
+    let mut seen = Seen::new(pieces);
+    for frame in frames {
+        seen.read(frame);
+    }
+    seen.report()
+}
+
 fn client_name(dict: &[u8]) -> Option<String> {
+    // librqbit's reader panics on some oversized numbers in debug builds: check first.
+    crate::bencode_check::check(dict).ok()?;
     let BencodeValue::Dict(d) = librqbit_bencode::from_bytes::<BencodeValue<ByteBuf>>(dict).ok()?
     else {
         return None;
@@ -233,11 +248,7 @@ mod tests {
     use super::*;
 
     fn seen(pieces: u64, frames: &[&[u8]]) -> PeerReport {
-        let mut s = Seen::new(pieces);
-        for f in frames {
-            s.read(f);
-        }
-        s.report()
+        report_from_frames(pieces, frames.iter().copied())
     }
 
     #[test]

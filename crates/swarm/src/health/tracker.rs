@@ -46,6 +46,9 @@ pub enum TrackerError {
     /// The tracker holds nothing of this torrent.
     #[error("the tracker does not know this torrent")]
     Unknown,
+    /// The answer is longer than any tracker answer needs to be.
+    #[error("the tracker's answer is over {0} bytes, more than any tracker answer needs; refused")]
+    TooLarge(usize),
 }
 
 /// The tracker's counts for `info_hash`.
@@ -135,32 +138,51 @@ fn with_query(url: &str, query: &str) -> String {
     format!("{url}{sep}{query}")
 }
 
-async fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, TrackerError> {
+/// The most a tracker's HTTP answer may hold. A compact announce answer is 6 bytes a peer (a
+/// few KB for the usual 50–200 peers), a scrape a few dozen bytes a torrent; past this the
+/// tracker is refused rather than read on.
+pub const MAX_TRACKER_ANSWER: usize = 256 * 1024;
+
+/// GETs `url` and reads its body, at most [`MAX_TRACKER_ANSWER`] bytes, within `timeout`.
+pub(crate) async fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, TrackerError> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .build()
         .map_err(|e| TrackerError::Http(e.to_string()))?;
-    let response = client.get(url).send().await.map_err(|e| {
+    let failed = |e: reqwest::Error| {
         if e.is_timeout() {
             TrackerError::Timeout(timeout)
         } else {
             TrackerError::Http(e.to_string())
         }
-    })?;
+    };
+    let mut response = client.get(url).send().await.map_err(failed)?;
     let status = response.status();
     if !status.is_success() {
         return Err(TrackerError::Http(format!("HTTP {status}")));
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| TrackerError::Http(e.to_string()))?;
-    Ok(body.to_vec())
+    let too_large = TrackerError::TooLarge(MAX_TRACKER_ANSWER);
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_TRACKER_ANSWER as u64)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > MAX_TRACKER_ANSWER {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 type Dict<'a> = std::collections::HashMap<ByteBuf<'a>, BencodeValue<ByteBuf<'a>>>;
 
 fn bencoded_dict(body: &[u8]) -> Result<Dict<'_>, TrackerError> {
+    // librqbit's reader panics on some oversized numbers in debug builds: check first.
+    crate::bencode_check::check(body).map_err(TrackerError::Garbled)?;
     match librqbit_bencode::from_bytes::<BencodeValue<ByteBuf>>(body) {
         Ok(BencodeValue::Dict(d)) => {
             if let Some(BencodeValue::Bytes(why)) = d.get(&ByteBuf(b"failure reason")) {
@@ -199,7 +221,8 @@ async fn http_scrape(
     parse_http_scrape(&body, info_hash)
 }
 
-fn parse_http_scrape(body: &[u8], info_hash: &[u8; 20]) -> Result<Scrape, TrackerError> {
+/// Reads an HTTP tracker's scrape answer (BEP 48) for `info_hash`.
+pub fn parse_http_scrape(body: &[u8], info_hash: &[u8; 20]) -> Result<Scrape, TrackerError> {
     let d = bencoded_dict(body)?;
     let Some(BencodeValue::Dict(files)) = d.get(&ByteBuf(b"files")) else {
         return Err(TrackerError::Garbled("no files dictionary".into()));
@@ -231,7 +254,9 @@ async fn http_announce(
     parse_http_peers(&body)
 }
 
-fn parse_http_peers(body: &[u8]) -> Result<Vec<SocketAddr>, TrackerError> {
+/// Reads the peers of an HTTP tracker's announce answer: compact (BEP 23), as a list of
+/// dictionaries, and `peers6` (BEP 7).
+pub fn parse_http_peers(body: &[u8]) -> Result<Vec<SocketAddr>, TrackerError> {
     let d = bencoded_dict(body)?;
     let mut peers = Vec::new();
     match d.get(&ByteBuf(b"peers")) {
