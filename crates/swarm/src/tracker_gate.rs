@@ -3,7 +3,7 @@
 //! librqbit reads an HTTP tracker's whole answer into memory with no limit, so a hostile
 //! tracker named in a release could stream gigabytes into the process. The session is therefore
 //! never given an HTTP tracker's own address: [`TrackerGate::route`] turns it into an address on
-//! a small server on loopback, which forwards each announce (librqbit's query string as is) and
+//! a small server on loopback (under a random path only this process knows), which forwards each announce (librqbit's query string as is) and
 //! passes back at most [`crate::health::tracker::MAX_TRACKER_ANSWER`] bytes, or a bencoded failure naming the cap, which
 //! librqbit logs and retries later like any tracker failure. UDP trackers answer in single
 //! datagrams and need no gate.
@@ -23,6 +23,9 @@ const TRACKER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The gate's server; it stops when dropped.
 pub struct TrackerGate {
     addr: SocketAddr,
+    /// A random path segment only this process knows, so other local programs (or a web page
+    /// guessing the port) cannot use the gate to fetch addresses of their choosing.
+    token: String,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -31,13 +34,18 @@ impl TrackerGate {
     pub async fn start() -> std::io::Result<TrackerGate> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let app = Router::new().route("/announce/{tracker}", get(forward));
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let app = Router::new().route(&format!("/{token}/announce/{{tracker}}"), get(forward));
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!("the tracker gate stopped: {e}");
             }
         });
-        Ok(TrackerGate { addr, server })
+        Ok(TrackerGate {
+            addr,
+            token,
+            server,
+        })
     }
 
     /// The address to give librqbit for `tracker`: through the gate for `http://` and
@@ -45,8 +53,9 @@ impl TrackerGate {
     pub fn route(&self, tracker: &str) -> String {
         if tracker.starts_with("http://") || tracker.starts_with("https://") {
             format!(
-                "http://{}/announce/{}",
+                "http://{}/{}/announce/{}",
                 self.addr,
+                self.token,
                 hex::encode(tracker.as_bytes())
             )
         } else {
@@ -136,7 +145,7 @@ mod tests {
     async fn only_http_trackers_are_routed_through_the_gate() {
         let gate = TrackerGate::start().await.unwrap();
         let routed = gate.route("http://tracker.example/announce?key=1");
-        assert!(routed.starts_with(&format!("http://{}/announce/", gate.addr)));
+        assert!(routed.starts_with(&format!("http://{}/{}/announce/", gate.addr, gate.token)));
         let hex_part = routed.rsplit('/').next().unwrap();
         assert_eq!(
             hex::decode(hex_part).unwrap(),
@@ -201,5 +210,10 @@ mod tests {
             text.contains("GET /announce?key=7&info_hash=%01%02&port=6881 HTTP/1.1"),
             "{text}"
         );
+        // Without the token, the gate forwards nothing.
+        let hex_url = hex::encode(format!("http://{tracker_addr}/announce"));
+        let guessed = format!("http://{}/announce/{hex_url}?info_hash=%01", gate.addr);
+        let status = client.get(guessed).send().await.unwrap().status();
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
     }
 }
