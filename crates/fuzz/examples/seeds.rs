@@ -232,6 +232,18 @@ fn main() {
             frames,
         ],
     );
+    let conversation = seedstr_fuzz::fuzz_conversation();
+    write(
+        "nip44_payload",
+        &[
+            conversation.encrypt("hello").unwrap().into_bytes(),
+            conversation
+                .encrypt(&"long ".repeat(20_000))
+                .unwrap()
+                .into_bytes(),
+            b"#unsupported".to_vec(),
+        ],
+    );
     let pointer = FeedPointer {
         ih: vec![3; 20],
         ts: 1_700_000_000,

@@ -130,3 +130,23 @@ pub fn registry_events(data: &[u8]) {
     }
     let _ = PackageRelease::from_event(&e);
 }
+
+/// The NIP-44 conversation the `nip44_payload` target decrypts under: [`fuzz_keys`] with itself.
+pub fn fuzz_conversation() -> seedstr_social::encryption::Conversation {
+    let keys = fuzz_keys();
+    seedstr_social::encryption::Conversation::between(keys.secret_key(), &keys.public_key())
+        .expect("a key has a conversation with itself")
+}
+
+/// A NIP-44 payload from an event's content (a private message, a seal, a gift wrap); what
+/// opens must encrypt and open again to the same text.
+pub fn nip44_payload(data: &[u8]) {
+    let Ok(payload) = std::str::from_utf8(data) else {
+        return;
+    };
+    let conversation = fuzz_conversation();
+    if let Ok(text) = conversation.decrypt(payload) {
+        let again = conversation.encrypt(&text).expect("what opened encrypts");
+        assert_eq!(conversation.decrypt(&again).expect("opens"), text);
+    }
+}

@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("collection_event", events::collection_event),
     ("curation_events", events::curation_events),
     ("registry_events", events::registry_events),
+    ("nip44_payload", events::nip44_payload),
     ("package_manifest", files::package_manifest),
     ("torrent_file", files::torrent_file),
     ("tracker_and_peer_answers", files::tracker_and_peer_answers),
@@ -45,4 +46,4 @@ pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-pub use events::{fuzz_keys, signed_event};
+pub use events::{fuzz_conversation, fuzz_keys, signed_event};

@@ -1,0 +1,6 @@
+#![warn(missing_docs)]
+//! O-Red on Seedstr: a social network where each person's node is their home. Profiles, posts,
+//! friends and private messages are Nostr events (`docs/social.md` maps the O-Red seed's terms to
+//! them); this crate owns those operations, and the CLI and the node render what they return.
+
+pub mod encryption;
