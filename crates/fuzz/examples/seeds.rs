@@ -244,6 +244,18 @@ fn main() {
             b"#unsupported".to_vec(),
         ],
     );
+    let mut rumor = EventBuilder::new(Kind::from(14), "hello")
+        .tag(Tag::public_key(author))
+        .custom_created_at(Timestamp::from(1_700_000_000))
+        .finalize_unsigned(author);
+    rumor.ensure_id();
+    write(
+        "private_message",
+        &[
+            rumor.as_json().into_bytes(),
+            conversation.encrypt(&rumor.as_json()).unwrap().into_bytes(),
+        ],
+    );
     let pointer = FeedPointer {
         ih: vec![3; 20],
         ts: 1_700_000_000,

@@ -150,3 +150,28 @@ pub fn nip44_payload(data: &[u8]) {
         assert_eq!(conversation.decrypt(&again).expect("opens"), text);
     }
 }
+
+/// A private message (NIP-17) as its recipient meets it: the bytes as the content of a gift wrap
+/// addressed to [`fuzz_keys`] (what decryption makes of outside bytes), and as the JSON of the
+/// unsigned message a seal holds (what the reader accepts as a message).
+pub fn private_message(data: &[u8]) {
+    use nostr::prelude::{EventBuilder, EventId, FinalizeEvent as _, Kind, Tag, UnsignedEvent};
+    use seedstr_social::private_message::{message_from_rumor, open_message};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let keys = fuzz_keys();
+    let wrap = EventBuilder::new(Kind::GiftWrap, text)
+        .tag(Tag::public_key(keys.public_key()))
+        .finalize(keys)
+        .expect("signing");
+    let wrap = seedstr_proto::Verified::check(wrap).expect("just signed");
+    let _ = open_message(keys, &wrap);
+    if let Ok(rumor) = UnsignedEvent::from_json(text) {
+        let author = rumor.pubkey;
+        if let Ok(m) = message_from_rumor(EventId::from_byte_array([0; 32]), author, rumor) {
+            assert_eq!(m.from, author);
+            assert!(!m.to.is_empty());
+        }
+    }
+}

@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("curation_events", events::curation_events),
     ("registry_events", events::registry_events),
     ("nip44_payload", events::nip44_payload),
+    ("private_message", events::private_message),
     ("package_manifest", files::package_manifest),
     ("torrent_file", files::torrent_file),
     ("tracker_and_peer_answers", files::tracker_and_peer_answers),

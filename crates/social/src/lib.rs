@@ -4,3 +4,4 @@
 //! them); this crate owns those operations, and the CLI and the node render what they return.
 
 pub mod encryption;
+pub mod private_message;
