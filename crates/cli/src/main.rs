@@ -16,6 +16,7 @@ mod relay;
 mod run;
 mod search;
 mod seed;
+mod social;
 mod status;
 mod verify;
 
@@ -71,6 +72,9 @@ enum Command {
     Pkg(pkg::PkgCommand),
     /// Run a Node script with the project's LibreSeed packages resolvable (require and import).
     Run(run::RunArgs),
+    /// O-Red, the social network: private messages (more to come).
+    #[command(subcommand)]
+    Social(social::SocialCommand),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         Command::Feed(f) => feed::run(f),
         Command::Mod(m) => mods::run(m),
         Command::Pkg(p) => pkg::run(p),
+        Command::Social(s) => social::run(s),
         Command::Run(_) => unreachable!("handled above"),
     };
     match result {

@@ -304,25 +304,10 @@ async fn authenticate(
     relay: &RelayProcess,
     keys: &Keys,
 ) -> (bool, String) {
-    while c.challenge.is_none() {
-        c.recv().await.unwrap();
-    }
-    let challenge = c.challenge.clone().unwrap();
-    let auth = EventBuilder::new(Kind::from(22_242), "")
-        .tags([
-            Tag::parse(["relay", &relay.url]).unwrap(),
-            Tag::parse(["challenge", &challenge]).unwrap(),
-        ])
-        .finalize(keys)
-        .unwrap();
-    c.send_text(format!("[\"AUTH\",{}]", auth.as_json()))
-        .await
-        .unwrap();
-    loop {
-        let m = c.recv().await.unwrap();
-        if m[0] == "OK" && m[1] == auth.id.to_hex() {
-            return (m[2].as_bool().unwrap(), m[3].as_str().unwrap().to_string());
-        }
+    match c.authenticate(keys, &relay.url).await {
+        Ok(()) => (true, String::new()),
+        Err(seedstr_client::relays::conn::ConnError::AuthRefused(why)) => (false, why),
+        Err(e) => panic!("{e}"),
     }
 }
 

@@ -4,4 +4,5 @@
 //! them); this crate owns those operations, and the CLI and the node render what they return.
 
 pub mod encryption;
+pub mod inbox;
 pub mod private_message;

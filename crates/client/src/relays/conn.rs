@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use nostr::prelude::Event;
+use nostr::nips::nip42::ClientAuthentication;
+use nostr::prelude::{Event, FinalizeEvent as _, IntoEventBuilder as _, Keys, RelayUrl};
 use serde_json::{json, Value};
 
 use super::answer::RelayAnswer;
@@ -36,6 +37,9 @@ pub enum ConnError {
     /// The relay closed the subscription (id, reason).
     #[error("subscription {0} closed by the relay: {1}")]
     SubscriptionClosed(String, String),
+    /// The relay refused our NIP-42 authentication (its reason).
+    #[error("the relay refused our authentication: {0}")]
+    AuthRefused(String),
     /// The relay sent more before its EOSE than one query takes (the cap, in words).
     #[error("the relay sent more than {0} before the end of its stored events; cut off")]
     Flood(String),
@@ -112,6 +116,40 @@ impl RelayConn {
                 self.challenge = v.get(1).and_then(Value::as_str).map(str::to_string);
             }
             return Ok(v);
+        }
+    }
+
+    /// Answers the relay's NIP-42 challenge as `keys` (waiting for the challenge if it has not
+    /// come yet); `relay_url` is the address the relay is known by. Err when the relay refuses.
+    pub async fn authenticate(&mut self, keys: &Keys, relay_url: &str) -> Result<(), ConnError> {
+        while self.challenge.is_none() {
+            self.recv().await?;
+        }
+        let challenge = self.challenge.clone().expect("received");
+        let relay = RelayUrl::parse(relay_url)
+            .map_err(|e| ConnError::Connect(relay_url.to_owned(), e.to_string()))?;
+        let auth = ClientAuthentication::new(challenge, relay)
+            .into_event_builder()
+            .finalize(keys)
+            .map_err(|e| ConnError::AuthRefused(e.to_string()))?;
+        self.send_text(format!("[\"AUTH\",{}]", auth.as_json()))
+            .await?;
+        let id = auth.id.to_hex();
+        loop {
+            let m = self.recv().await?;
+            if let Ok(RelayAnswer::Ok {
+                id: answered,
+                accepted,
+                message,
+            }) = RelayAnswer::from_parts(m)
+            {
+                if answered == id {
+                    return match accepted {
+                        true => Ok(()),
+                        false => Err(ConnError::AuthRefused(message)),
+                    };
+                }
+            }
         }
     }
 

@@ -101,10 +101,33 @@ pub struct Gathered {
 /// can stand for its id, so a relay's forged copy never displaces a valid one from another
 /// relay: verify, then select.
 pub async fn query_all(relays: &[String], filter: &Value, timeout: Duration) -> Gathered {
+    gather(relays, filter, timeout, None).await
+}
+
+/// [`query_all`], authenticated (NIP-42) as `keys` on each relay first: what relays serve only
+/// to their recipient (private messages, gift wraps).
+pub async fn query_all_as(
+    keys: &nostr::prelude::Keys,
+    relays: &[String],
+    filter: &Value,
+    timeout: Duration,
+) -> Gathered {
+    gather(relays, filter, timeout, Some(keys)).await
+}
+
+async fn gather(
+    relays: &[String],
+    filter: &Value,
+    timeout: Duration,
+    auth: Option<&nostr::prelude::Keys>,
+) -> Gathered {
     let per_relay = relays.iter().map(|relay| async move {
         let ask = async {
             let mut conn = RelayConn::connect(relay).await?;
             conn.timeout = timeout;
+            if let Some(keys) = auth {
+                conn.authenticate(keys, relay).await?;
+            }
             let events = conn.query("seedstr", std::slice::from_ref(filter)).await?;
             let _ = conn.close_sub("seedstr").await;
             Ok::<_, crate::relays::conn::ConnError>(events)

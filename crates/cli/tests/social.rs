@@ -1,0 +1,135 @@
+//! O-Red private messages through the real binary and real relays: each copy goes to its
+//! recipient's inbox relays (their kind 10050 list), only the recipient reads it, and what does
+//! not open is reported without hiding the rest.
+
+mod common;
+
+use common::spine::Person;
+use common::{event, RelayProcess};
+use nostr::prelude::*;
+use serde_json::Value;
+
+fn json_of(p: &Person, args: &[&str]) -> (bool, Value) {
+    let out = p.run(args);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "seedstr {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (
+        RelayProcess::start(dir_a.path(), &[]),
+        RelayProcess::start(dir_b.path(), &[]),
+    );
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    // Bob takes private messages at relay B, and says so where alice looks.
+    let inbox = event(&bob.keys, 10_050, &[&["relay", &b.url]], "");
+    let (ok, msg) = a.connect().await.publish(&inbox).await.unwrap();
+    assert!(ok, "{msg}");
+
+    // The relays are processes of their own: running the CLI blocking here is fine.
+    let (ok, sent) = json_of(
+        &alice,
+        &[
+            "social",
+            "dm",
+            "send",
+            &bob.hex(),
+            "hello bob",
+            "--relay",
+            &a.url,
+            "--json",
+        ],
+    );
+    assert!(ok, "{sent}");
+    let to_bob = sent["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == bob.keys.public_key().to_bech32().unwrap())
+        .unwrap();
+    assert_eq!(to_bob["to_inbox_list"], true);
+    assert_eq!(to_bob["answers"][0]["relay"], b.url);
+    assert_eq!(to_bob["answers"][0]["accepted"], true);
+    let own = sent["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == alice.keys.public_key().to_bech32().unwrap())
+        .unwrap();
+    assert_eq!(
+        own["to_inbox_list"], false,
+        "alice has no inbox list: her --relay"
+    );
+    assert_eq!(own["answers"][0]["relay"], a.url);
+
+    // Something addressed to bob that is not a sealed message: reported, not hiding the rest.
+    let junk = event(
+        &Keys::generate(),
+        1059,
+        &[&["p", &bob.hex()]],
+        "not an encrypted payload",
+    );
+    let (ok, msg) = b.connect().await.publish(&junk).await.unwrap();
+    assert!(ok, "{msg}");
+
+    let (ok, read) = json_of(&bob, &["social", "dm", "read", "--relay", &b.url, "--json"]);
+    assert!(ok, "{read}");
+    let messages = read["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{read}");
+    assert_eq!(messages[0]["text"], "hello bob");
+    assert_eq!(messages[0]["from"], alice.hex());
+    assert_eq!(read["unreadable"][0]["wrap"], junk.id.to_hex());
+    assert!(
+        read["unreadable"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("does not open"),
+        "{read}"
+    );
+    // Alice keeps her own copy; carol, authenticated as herself, gets nothing of bob's.
+    let (_, mine) = json_of(
+        &alice,
+        &["social", "dm", "read", "--relay", &a.url, "--json"],
+    );
+    assert_eq!(mine["messages"][0]["text"], "hello bob");
+    let (ok, hers) = json_of(
+        &carol,
+        &["social", "dm", "read", "--relay", &b.url, "--json"],
+    );
+    assert!(ok, "{hers}");
+    assert_eq!(hers["messages"], serde_json::json!([]));
+    assert_eq!(hers["unreadable"], serde_json::json!([]));
+
+    // Nobody to take it: refused, naming the recipient.
+    let (ok, err) = json_of(
+        &alice,
+        &[
+            "social",
+            "dm",
+            "send",
+            &carol.hex(),
+            "anyone there?",
+            "--relay",
+            "ws://127.0.0.1:1",
+            "--relay-timeout",
+            "2",
+            "--json",
+        ],
+    );
+    assert!(!ok);
+    let why = err["error"].as_str().unwrap();
+    assert!(why.contains("no relay took the message"), "{why}");
+    assert!(
+        why.contains(&carol.keys.public_key().to_bech32().unwrap()),
+        "{why}"
+    );
+}
