@@ -133,3 +133,77 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
         "{why}"
     );
 }
+
+/// The public side through the binary: follows kept as one list (the rest of it untouched),
+/// posts and NIP-10 replies, and a home timeline of the people followed and oneself, newest
+/// first, with nobody else's posts in it.
+#[test]
+fn follows_posts_replies_and_the_home_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let ok = |p: &Person, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", r, "--json"]);
+        let (ok, v) = json_of(p, &all);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    let id = |v: &Value| v["post"]["id"].as_str().unwrap().to_owned();
+
+    let followed = ok(&alice, &["social", "follow", &bob.hex()]);
+    assert_eq!(followed["changed"], true);
+    let again = ok(&alice, &["social", "follow", &bob.hex()]);
+    assert_eq!(again["changed"], false, "following twice changes nothing");
+    let both = ok(&alice, &["social", "follow", &carol.hex()]);
+    assert_eq!(both["following"].as_array().unwrap().len(), 2);
+    let one = ok(&alice, &["social", "unfollow", &carol.hex()]);
+    assert_eq!(
+        one["following"],
+        serde_json::json!([bob.keys.public_key().to_bech32().unwrap()])
+    );
+
+    let hello = id(&ok(&bob, &["social", "post", "hello world"]));
+    ok(&carol, &["social", "post", "carol's post nobody asked for"]);
+    let reply = ok(&alice, &["social", "post", "hi bob", "--reply-to", &hello]);
+    assert_eq!(reply["post"]["root"], hello);
+    let second = ok(
+        &bob,
+        &["social", "post", "thanks", "--reply-to", &id(&reply)],
+    );
+    assert_eq!(second["post"]["root"], hello, "the thread's root is kept");
+    assert_eq!(second["post"]["reply_to"], id(&reply));
+
+    let feed = ok(&alice, &["social", "feed"]);
+    let texts: Vec<&str> = feed["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), 3, "{feed}");
+    assert!(!texts.contains(&"carol's post nobody asked for"), "{feed}");
+    for w in feed["posts"].as_array().unwrap().windows(2) {
+        assert!(w[0]["created_at"].as_u64() >= w[1]["created_at"].as_u64());
+    }
+    // Replying to a post no relay holds is refused by name.
+    let (ok_, err) = json_of(
+        &alice,
+        &[
+            "social",
+            "post",
+            "hm",
+            "--reply-to",
+            &"ab".repeat(32),
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+    assert!(!ok_);
+    assert!(
+        err["error"].as_str().unwrap().contains("to reply to"),
+        "{err}"
+    );
+}

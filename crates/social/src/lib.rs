@@ -5,4 +5,6 @@
 
 pub mod encryption;
 pub mod inbox;
+pub mod people;
+pub mod posts;
 pub mod private_message;

@@ -1,6 +1,7 @@
 //! `seedstr social …`: O-Red, the social network where each person's node is their home.
 
 mod dm;
+mod public;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -11,10 +12,22 @@ pub enum SocialCommand {
     /// content.
     #[command(subcommand)]
     Dm(dm::DmCommand),
+    /// Follow people (your kind 3 list, every other entry kept).
+    Follow(public::FollowArgs),
+    /// Stop following people.
+    Unfollow(public::FollowArgs),
+    /// Sign and send a public post (kind 1), or a reply (NIP-10).
+    Post(public::PostArgs),
+    /// Your home timeline: the posts of the people you follow, and yours, newest first.
+    Feed(public::FeedArgs),
 }
 
 pub fn run(cmd: SocialCommand) -> Result<()> {
     match cmd {
         SocialCommand::Dm(c) => dm::run(c),
+        SocialCommand::Follow(a) => public::follow(a, true),
+        SocialCommand::Unfollow(a) => public::follow(a, false),
+        SocialCommand::Post(a) => public::post(a),
+        SocialCommand::Feed(a) => public::feed(a),
     }
 }
