@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use nostr::prelude::{Keys, PublicKey, ToBech32};
 use seedstr_client::relays::{
-    list_failures, publish_all, query_all, query_all_as, PublishAnswer, RelaySet,
+    describe_answers, list_failures, publish_all, query_all, query_all_as, PublishAnswer, RelaySet,
 };
 use seedstr_proto::event::newest_by_address;
 use serde_json::json;
@@ -142,12 +142,11 @@ pub async fn send_message(
         .filter(|d| d.recipient != me && !d.answers.iter().any(|a| a.accepted))
         .collect();
     if !undelivered.is_empty() {
-        let why = undelivered
+        let answers: Vec<PublishAnswer> = undelivered
             .iter()
-            .flat_map(|d| d.answers.iter())
-            .map(|a| format!("{} ({})", a.relay, a.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+            .flat_map(|d| d.answers.iter().cloned())
+            .collect();
+        let why = describe_answers(&answers);
         return Err(InboxError::Undelivered {
             recipients: undelivered.iter().map(|d| d.recipient.clone()).collect(),
             why,

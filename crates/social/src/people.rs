@@ -4,7 +4,9 @@
 use nostr::prelude::{
     Event, EventBuilder, FinalizeEvent as _, Keys, Kind, PublicKey, Tag, Timestamp, ToBech32,
 };
-use seedstr_client::relays::{list_failures, publish_all, query_all, PublishAnswer, RelaySet};
+use seedstr_client::relays::{
+    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
+};
 use seedstr_proto::event::newest_by_address;
 use serde_json::json;
 
@@ -125,11 +127,7 @@ pub async fn change_follows(
         .map_err(|e| PeopleError::Sign(e.to_string()))?;
     let answers = publish_all(&relays.urls, std::slice::from_ref(&list), relays.timeout).await;
     if !answers.iter().any(|a| a.accepted) {
-        let why = answers
-            .iter()
-            .map(|a| format!("{} ({})", a.relay, a.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let why = describe_answers(&answers);
         return Err(PeopleError::NotTaken(why));
     }
     Ok(FollowChange {

@@ -4,7 +4,9 @@
 use nostr::prelude::{
     Event, EventBuilder, EventId, FinalizeEvent as _, Keys, Kind, PublicKey, Tag, ToBech32,
 };
-use seedstr_client::relays::{list_failures, publish_all, query_all, PublishAnswer, RelaySet};
+use seedstr_client::relays::{
+    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
+};
 use seedstr_proto::Verified;
 use serde_json::json;
 
@@ -149,11 +151,7 @@ pub async fn publish_post(
         .map_err(|e| PostError::Sign(e.to_string()))?;
     let answers = publish_all(&relays.urls, std::slice::from_ref(&event), relays.timeout).await;
     if !answers.iter().any(|a| a.accepted) {
-        let why = answers
-            .iter()
-            .map(|a| format!("{} ({})", a.relay, a.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let why = describe_answers(&answers);
         return Err(PostError::NotTaken(why));
     }
     Ok(Posted {

@@ -134,7 +134,14 @@ impl RelayConn {
             .map_err(|e| ConnError::AuthRefused(e.to_string()))?;
         self.send_text(format!("[\"AUTH\",{}]", auth.as_json()))
             .await?;
-        let id = auth.id.to_hex();
+        match self.wait_ok(&auth.id.to_hex()).await? {
+            (true, _) => Ok(()),
+            (false, why) => Err(ConnError::AuthRefused(why)),
+        }
+    }
+
+    /// Reads until the relay's `OK` for event `id`: `(accepted, message)`.
+    async fn wait_ok(&mut self, id: &str) -> Result<(bool, String), ConnError> {
         loop {
             let m = self.recv().await?;
             if let Ok(RelayAnswer::Ok {
@@ -144,10 +151,7 @@ impl RelayConn {
             }) = RelayAnswer::from_parts(m)
             {
                 if answered == id {
-                    return match accepted {
-                        true => Ok(()),
-                        false => Err(ConnError::AuthRefused(message)),
-                    };
+                    return Ok((accepted, message));
                 }
             }
         }
@@ -165,19 +169,7 @@ impl RelayConn {
         id: &str,
     ) -> Result<(bool, String), ConnError> {
         self.send_text(format!("[\"EVENT\",{event_json}]")).await?;
-        loop {
-            let m = self.recv().await?;
-            if let Ok(RelayAnswer::Ok {
-                id: answered,
-                accepted,
-                message,
-            }) = RelayAnswer::from_parts(m)
-            {
-                if answered == id {
-                    return Ok((accepted, message));
-                }
-            }
-        }
+        self.wait_ok(id).await
     }
 
     /// Stored events for `filters` until EOSE, unverified. Other messages are skipped. A relay
