@@ -135,10 +135,10 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
 }
 
 /// The public side through the binary: follows kept as one list (the rest of it untouched),
-/// posts and NIP-10 replies, and a home timeline of the people followed and oneself, newest
-/// first, with nobody else's posts in it.
+/// posts and NIP-10 replies, a home timeline of the people followed and oneself, newest first,
+/// with nobody else's posts in it, and profiles changed field by field.
 #[test]
-fn follows_posts_replies_and_the_home_timeline() {
+fn follows_posts_replies_the_home_timeline_and_profiles() {
     let dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(dir.path(), &[]);
     let r = relay.url.as_str();
@@ -187,6 +187,40 @@ fn follows_posts_replies_and_the_home_timeline() {
     for w in feed["posts"].as_array().unwrap().windows(2) {
         assert!(w[0]["created_at"].as_u64() >= w[1]["created_at"].as_u64());
     }
+    // Profiles: fields set and kept, others' fields untouched, an empty value removes one.
+    let other_client = event(
+        &bob.keys,
+        0,
+        &[],
+        r#"{"name":"bob","lud16":"bob@pay.example"}"#,
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (accepted, msg) = rt
+        .block_on(async { relay.connect().await.publish(&other_client).await })
+        .unwrap();
+    assert!(accepted, "{msg}");
+    let set = ok(
+        &bob,
+        &[
+            "social",
+            "profile",
+            "set",
+            "--about",
+            "maps",
+            "--display-name",
+            "Bob",
+        ],
+    );
+    assert_eq!(set["profile"]["fields"]["lud16"], "bob@pay.example");
+    assert_eq!(set["profile"]["fields"]["about"], "maps");
+    ok(&bob, &["social", "profile", "set", "--display-name", ""]);
+    let shown = ok(&alice, &["social", "profile", "show", &bob.hex()]);
+    assert_eq!(shown["fields"]["name"], "bob");
+    assert_eq!(shown["fields"]["about"], "maps");
+    assert!(shown["fields"].get("display_name").is_none(), "{shown}");
+    let none = ok(&carol, &["social", "profile", "show"]);
+    assert_eq!(none["fields"], serde_json::json!({}));
+
     // Replying to a post no relay holds is refused by name.
     let (ok_, err) = json_of(
         &alice,

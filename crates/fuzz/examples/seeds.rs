@@ -256,6 +256,13 @@ fn main() {
             conversation.encrypt(&rumor.as_json()).unwrap().into_bytes(),
         ],
     );
+    write(
+        "profile_content",
+        &[
+            br#"{"name":"ann","about":"mods and maps","nip05":"ann@example.org","lud16":"ann@pay.example"}"#.to_vec(),
+            b"".to_vec(),
+        ],
+    );
     let pointer = FeedPointer {
         ih: vec![3; 20],
         ts: 1_700_000_000,

@@ -175,3 +175,16 @@ pub fn private_message(data: &[u8]) {
         }
     }
 }
+
+/// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
+/// refused; what reads writes back to the same fields.
+pub fn profile_content(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(fields) = seedstr_social::profile::fields_of(text, "fuzz") {
+        let again = serde_json::Value::Object(fields.clone()).to_string();
+        let reread = seedstr_social::profile::fields_of(&again, "fuzz").expect("reads back");
+        assert_eq!(reread, fields);
+    }
+}

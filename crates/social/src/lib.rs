@@ -8,3 +8,4 @@ pub mod inbox;
 pub mod people;
 pub mod posts;
 pub mod private_message;
+pub mod profile;

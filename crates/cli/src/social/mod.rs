@@ -20,6 +20,9 @@ pub enum SocialCommand {
     Post(public::PostArgs),
     /// Your home timeline: the posts of the people you follow, and yours, newest first.
     Feed(public::FeedArgs),
+    /// Profiles (kind 0): set yours, show anyone's.
+    #[command(subcommand)]
+    Profile(public::ProfileCommand),
 }
 
 pub fn run(cmd: SocialCommand) -> Result<()> {
@@ -29,5 +32,6 @@ pub fn run(cmd: SocialCommand) -> Result<()> {
         SocialCommand::Unfollow(a) => public::follow(a, false),
         SocialCommand::Post(a) => public::post(a),
         SocialCommand::Feed(a) => public::feed(a),
+        SocialCommand::Profile(c) => public::profile(c),
     }
 }

@@ -128,3 +128,110 @@ fn render(p: &Post) -> String {
         .unwrap_or_default();
     format!("[{}] {}{reply}: {}", p.created_at, p.author, p.text)
 }
+
+#[derive(clap::Subcommand)]
+pub enum ProfileCommand {
+    /// Change fields of your profile (kind 0); an empty value removes a field; every field
+    /// not named (other clients' too) is kept.
+    Set(ProfileSetArgs),
+    /// Someone's profile (yours when no one is named).
+    Show(ProfileShowArgs),
+}
+
+#[derive(Args)]
+pub struct ProfileSetArgs {
+    /// Your name.
+    #[arg(long)]
+    name: Option<String>,
+    /// The name shown.
+    #[arg(long)]
+    display_name: Option<String>,
+    /// About you.
+    #[arg(long)]
+    about: Option<String>,
+    /// A picture's URL.
+    #[arg(long)]
+    picture: Option<String>,
+    /// A banner's URL.
+    #[arg(long)]
+    banner: Option<String>,
+    /// Your website.
+    #[arg(long)]
+    website: Option<String>,
+    /// Your NIP-05 identifier (name@domain).
+    #[arg(long)]
+    nip05: Option<String>,
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ProfileShowArgs {
+    /// Whose (npub or hex) [default: yours].
+    who: Option<String>,
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// Print the profile as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn profile(cmd: ProfileCommand) -> Result<()> {
+    use seedstr_social::profile::{profile as read_profile, set_profile};
+    match cmd {
+        ProfileCommand::Set(a) => reported(a.json, {
+            let changes: Vec<(String, String)> = [
+                ("name", &a.name),
+                ("display_name", &a.display_name),
+                ("about", &a.about),
+                ("picture", &a.picture),
+                ("banner", &a.banner),
+                ("website", &a.website),
+                ("nip05", &a.nip05),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
+            .collect();
+            (|| {
+                anyhow::ensure!(!changes.is_empty(), "name at least one field to set");
+                let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
+                let set = runtime()?.block_on(set_profile(&keys, &a.relay.set(), &changes))?;
+                if a.json {
+                    print_json(&set);
+                } else {
+                    say(&format!("profile {} updated", set.profile.npub));
+                }
+                Ok(())
+            })()
+        }),
+        ProfileCommand::Show(a) => reported(a.json, {
+            (|| {
+                let who = match &a.who {
+                    Some(w) => parse_public_key(w)?,
+                    None => KeyStore::new(&home())
+                        .load(&passphrase(false)?)?
+                        .public_key(),
+                };
+                let p = runtime()?.block_on(read_profile(&a.relay.set(), &who))?;
+                if a.json {
+                    print_json(&p);
+                } else if p.fields.is_empty() {
+                    say(&format!("{}: no profile", p.npub));
+                } else {
+                    say(&p.npub);
+                    for (k, v) in &p.fields {
+                        let v = v
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string());
+                        say(&format!("  {k}: {v}"));
+                    }
+                }
+                Ok(())
+            })()
+        }),
+    }
+}
