@@ -175,6 +175,21 @@ fn follows_posts_replies_the_home_timeline_and_profiles() {
     assert_eq!(second["post"]["root"], hello, "the thread's root is kept");
     assert_eq!(second["post"]["reply_to"], id(&reply));
 
+    // The thread, from any of its posts, as a tree.
+    let thread = ok(&carol, &["social", "thread", &id(&second)]);
+    let shape: Vec<(u64, &str)> = thread["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["depth"].as_u64().unwrap(),
+                p["post"]["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, [(0, "hello world"), (1, "hi bob"), (2, "thanks")]);
+
     let feed = ok(&alice, &["social", "feed"]);
     let texts: Vec<&str> = feed["posts"]
         .as_array()

@@ -71,6 +71,25 @@ pub struct Posted {
     pub answers: Vec<PublishAnswer>,
 }
 
+/// A thread: its first post and every reply the relays hold, each with its depth.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Thread {
+    /// The posts in reading order: each reply after the post it answers, oldest first among
+    /// siblings.
+    pub posts: Vec<ThreadPost>,
+    /// Replies whose parent no relay holds, shown under the root.
+    pub orphans: usize,
+}
+
+/// A post in a thread.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThreadPost {
+    /// How deep it is: 0 for the root.
+    pub depth: usize,
+    /// The post.
+    pub post: Post,
+}
+
 /// The home timeline.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Timeline {
@@ -190,4 +209,129 @@ pub async fn timeline(keys: &Keys, relays: &RelaySet, limit: usize) -> Result<Ti
         posts: events.into_iter().map(|e| Post::of(e)).collect(),
         authors: authors.iter().map(npub).collect(),
     })
+}
+
+/// The most replies a thread view reads.
+pub const MAX_THREAD: usize = 2_000;
+
+/// The thread `id` belongs to: its root (found through `id`'s NIP-10 root tag) and the replies
+/// the relays hold, verified, as a tree.
+pub async fn thread(relays: &RelaySet, id: EventId) -> Result<Thread, PostError> {
+    let asked = query_all(&relays.urls, &json!({"ids": [id.to_hex()]}), relays.timeout).await;
+    if asked.answered.is_empty() {
+        return Err(PostError::NoRelay(asked.failed));
+    }
+    let first = asked
+        .events
+        .iter()
+        .find(|e| e.id == id)
+        .ok_or(PostError::NoParent(id))?;
+    let root_id = marked(first, "root").unwrap_or(id);
+    let filter = json!([
+        {"ids": [root_id.to_hex()]},
+        {"kinds": [POST_KIND], "#e": [root_id.to_hex()], "limit": MAX_THREAD},
+    ]);
+    let mut events: Vec<Verified> = Vec::new();
+    for f in filter.as_array().expect("two filters") {
+        let found = query_all(&relays.urls, f, relays.timeout).await;
+        events.extend(found.events);
+    }
+    events.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    events.dedup_by(|a, b| a.id == b.id);
+    Ok(arrange(root_id, &events))
+}
+
+/// Lays `events` out as the thread under `root_id`: depth-first, oldest sibling first.
+pub fn arrange(root_id: EventId, events: &[Verified]) -> Thread {
+    use std::collections::{BTreeMap, BTreeSet};
+    let ids: BTreeSet<EventId> = events.iter().map(|e| e.id).collect();
+    let mut children: BTreeMap<EventId, Vec<&Verified>> = BTreeMap::new();
+    let mut orphans = 0;
+    for e in events.iter().filter(|e| e.id != root_id) {
+        let parent = marked(e, "reply").unwrap_or(root_id);
+        let parent = if ids.contains(&parent) {
+            parent
+        } else {
+            orphans += 1;
+            root_id
+        };
+        children.entry(parent).or_default().push(e);
+    }
+    let mut posts = Vec::new();
+    let mut stack: Vec<(usize, EventId)> = Vec::new();
+    if let Some(root) = events.iter().find(|e| e.id == root_id) {
+        posts.push(ThreadPost {
+            depth: 0,
+            post: Post::of(root),
+        });
+    }
+    // Children pushed newest first so the oldest is taken first.
+    for c in children.get(&root_id).into_iter().flatten().rev() {
+        stack.push((1, c.id));
+    }
+    let by_id: BTreeMap<EventId, &Verified> = events.iter().map(|e| (e.id, e)).collect();
+    let mut seen = BTreeSet::new();
+    while let Some((depth, id)) = stack.pop() {
+        // A reply cannot come back into its own ancestry, however its tags lie.
+        if !seen.insert(id) {
+            continue;
+        }
+        posts.push(ThreadPost {
+            depth,
+            post: Post::of(by_id[&id]),
+        });
+        for c in children.get(&id).into_iter().flatten().rev() {
+            stack.push((depth + 1, c.id));
+        }
+    }
+    Thread { posts, orphans }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nostr::prelude::Timestamp;
+
+    fn post(
+        keys: &Keys,
+        at: u64,
+        text: &str,
+        root: Option<EventId>,
+        reply: Option<EventId>,
+    ) -> Verified {
+        let mut tags = Vec::new();
+        if let Some(r) = root {
+            tags.push(Tag::parse(["e", &r.to_hex(), "", "root"]).unwrap());
+        }
+        if let Some(r) = reply {
+            tags.push(Tag::parse(["e", &r.to_hex(), "", "reply"]).unwrap());
+        }
+        let e = EventBuilder::new(Kind::from(POST_KIND), text)
+            .tags(tags)
+            .custom_created_at(Timestamp::from(at))
+            .finalize(keys)
+            .unwrap();
+        Verified::check(e).unwrap()
+    }
+
+    #[test]
+    fn a_thread_reads_depth_first_oldest_sibling_first_with_orphans_under_the_root() {
+        let k = Keys::generate();
+        let root = post(&k, 10, "root", None, None);
+        let a = post(&k, 20, "a", Some(root.id), None);
+        let b = post(&k, 30, "b", Some(root.id), Some(a.id));
+        let c = post(&k, 25, "c", Some(root.id), None);
+        let missing = EventId::from_byte_array([7; 32]);
+        let d = post(&k, 40, "d", Some(root.id), Some(missing));
+        let mut events = vec![d, b, c, a, root.clone()];
+        events.sort_by_key(|x| x.created_at);
+        let t = arrange(root.id, &events);
+        let order: Vec<(usize, &str)> = t
+            .posts
+            .iter()
+            .map(|p| (p.depth, p.post.text.as_str()))
+            .collect();
+        assert_eq!(order, [(0, "root"), (1, "a"), (2, "b"), (1, "c"), (1, "d")]);
+        assert_eq!(t.orphans, 1);
+    }
 }

@@ -20,6 +20,8 @@ pub enum SocialCommand {
     Post(public::PostArgs),
     /// Your home timeline: the posts of the people you follow, and yours, newest first.
     Feed(public::FeedArgs),
+    /// A thread: its first post and every reply the relays hold, as a tree.
+    Thread(public::ThreadArgs),
     /// Profiles (kind 0): set yours, show anyone's.
     #[command(subcommand)]
     Profile(public::ProfileCommand),
@@ -33,5 +35,6 @@ pub fn run(cmd: SocialCommand) -> Result<()> {
         SocialCommand::Post(a) => public::post(a),
         SocialCommand::Feed(a) => public::feed(a),
         SocialCommand::Profile(c) => public::profile(c),
+        SocialCommand::Thread(a) => public::thread(a),
     }
 }

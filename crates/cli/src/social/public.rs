@@ -235,3 +235,32 @@ pub fn profile(cmd: ProfileCommand) -> Result<()> {
         }),
     }
 }
+
+#[derive(Args)]
+pub struct ThreadArgs {
+    /// Any post of the thread (hex id).
+    id: String,
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// Print the thread as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn thread(a: ThreadArgs) -> Result<()> {
+    reported(a.json, {
+        (|| {
+            let id = EventId::from_hex(&a.id)
+                .map_err(|e| anyhow::anyhow!("{:?} is not an event id: {e}", a.id))?;
+            let t = runtime()?.block_on(seedstr_social::posts::thread(&a.relay.set(), id))?;
+            if a.json {
+                print_json(&t);
+            } else {
+                for p in &t.posts {
+                    say(&format!("{}{}", "  ".repeat(p.depth), render(&p.post)));
+                }
+            }
+            Ok(())
+        })()
+    })
+}
