@@ -233,7 +233,49 @@ fn follows_posts_replies_the_home_timeline_and_profiles() {
     assert_eq!(shown["fields"]["name"], "bob");
     assert_eq!(shown["fields"]["about"], "maps");
     assert!(shown["fields"].get("display_name").is_none(), "{shown}");
-    let none = ok(&carol, &["social", "profile", "show"]);
+    // NIP-05: a domain (a web server on loopback) that gives bob's name bob's key verifies it;
+    // a name it gives another key does not.
+    let site = tempfile::tempdir().unwrap();
+    let doc = serde_json::json!({"names": {"bob": bob.hex(), "carol": alice.hex()}});
+    common::spine::write(
+        site.path(),
+        ".well-known/nostr.json",
+        doc.to_string().as_bytes(),
+    );
+    let web = common::spine::WebMirror::start(site.path());
+    let domain = web.url.trim_start_matches("http://").to_owned();
+    ok(
+        &bob,
+        &[
+            "social",
+            "profile",
+            "set",
+            "--nip05",
+            &format!("bob@{domain}"),
+        ],
+    );
+    let shown = ok(&alice, &["social", "profile", "show", &bob.hex()]);
+    assert_eq!(shown["nip05"]["verified"], true, "{shown}");
+    ok(
+        &carol,
+        &[
+            "social",
+            "profile",
+            "set",
+            "--nip05",
+            &format!("carol@{domain}"),
+        ],
+    );
+    let shown = ok(&alice, &["social", "profile", "show", &carol.hex()]);
+    assert_eq!(shown["nip05"]["verified"], false, "{shown}");
+    assert!(
+        shown["nip05"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("not this profile's"),
+        "{shown}"
+    );
+    let none = ok(&Person::new(), &["social", "profile", "show"]);
     assert_eq!(none["fields"], serde_json::json!({}));
 
     // Replying to a post no relay holds is refused by name.

@@ -263,6 +263,17 @@ fn main() {
             b"".to_vec(),
         ],
     );
+    write(
+        "nip05_document",
+        &[
+            format!(
+                r#"{{"names":{{"bob":"{}"}},"relays":{{}}}}"#,
+                author.to_hex()
+            )
+            .into_bytes(),
+            b"bob@example.org".to_vec(),
+        ],
+    );
     let pointer = FeedPointer {
         ih: vec![3; 20],
         ts: 1_700_000_000,

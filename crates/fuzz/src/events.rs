@@ -188,3 +188,14 @@ pub fn profile_content(data: &[u8]) {
         assert_eq!(reread, fields);
     }
 }
+
+/// A domain's NIP-05 `nostr.json` (the bytes), and an identifier (the same bytes as text), as
+/// `social profile show` reads them.
+pub fn nip05_document(data: &[u8]) {
+    let _ = seedstr_social::nip05::key_for(data, "bob");
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok((url, name)) = seedstr_social::nip05::nip05_url(text) {
+            assert!(url.ends_with(&format!("nostr.json?name={name}")));
+        }
+    }
+}

@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("nip44_payload", events::nip44_payload),
     ("private_message", events::private_message),
     ("profile_content", events::profile_content),
+    ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),
     ("torrent_file", files::torrent_file),
     ("tracker_and_peer_answers", files::tracker_and_peer_answers),

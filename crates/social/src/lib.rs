@@ -5,6 +5,7 @@
 
 pub mod encryption;
 pub mod inbox;
+pub mod nip05;
 pub mod people;
 pub mod posts;
 pub mod private_message;

@@ -10,6 +10,8 @@ use seedstr_client::relays::{
 use seedstr_proto::event::newest_by_address;
 use serde_json::{json, Map, Value};
 
+use crate::nip05::{check_nip05, Nip05Check};
+
 /// The profile kind.
 pub const PROFILE_KIND: u16 = 0;
 /// The longest profile content Seedstr reads or signs: 64 KiB.
@@ -56,6 +58,8 @@ pub struct Profile {
     pub event: Option<String>,
     /// When it was signed.
     pub created_at: Option<u64>,
+    /// The check of its NIP-05 identifier, when it has one and it was checked.
+    pub nip05: Option<Nip05Check>,
 }
 
 /// What `set_profile` did.
@@ -67,8 +71,18 @@ pub struct ProfileSet {
     pub answers: Vec<PublishAnswer>,
 }
 
-/// `who`'s newest verified profile on `relays`.
+/// `who`'s newest verified profile on `relays`, with its NIP-05 identifier checked against its
+/// domain.
 pub async fn profile(relays: &RelaySet, who: &PublicKey) -> Result<Profile, ProfileError> {
+    let mut p = read_profile(relays, who).await?;
+    if let Some(identifier) = p.fields.get("nip05").and_then(Value::as_str) {
+        p.nip05 = Some(check_nip05(identifier, who, relays.timeout).await);
+    }
+    Ok(p)
+}
+
+/// `who`'s newest verified profile on `relays`, unchecked.
+async fn read_profile(relays: &RelaySet, who: &PublicKey) -> Result<Profile, ProfileError> {
     let filter = json!({"kinds": [PROFILE_KIND], "authors": [who.to_hex()]});
     let found = query_all(&relays.urls, &filter, relays.timeout).await;
     if found.answered.is_empty() {
@@ -82,6 +96,7 @@ pub async fn profile(relays: &RelaySet, who: &PublicKey) -> Result<Profile, Prof
             fields: Map::new(),
             event: None,
             created_at: None,
+            nip05: None,
         });
     };
     Ok(Profile {
@@ -89,6 +104,7 @@ pub async fn profile(relays: &RelaySet, who: &PublicKey) -> Result<Profile, Prof
         fields: fields_of(&event.content, &event.id.to_hex())?,
         event: Some(event.id.to_hex()),
         created_at: Some(event.created_at.as_secs()),
+        nip05: None,
     })
 }
 
@@ -123,7 +139,7 @@ pub async fn set_profile(
             return Err(ProfileError::UnknownField(field.clone()));
         }
     }
-    let mut current = profile(relays, &keys.public_key()).await?;
+    let mut current = read_profile(relays, &keys.public_key()).await?;
     for (field, value) in changes {
         if value.is_empty() {
             current.fields.remove(field);

@@ -222,6 +222,12 @@ pub fn profile(cmd: ProfileCommand) -> Result<()> {
                     say(&format!("{}: no profile", p.npub));
                 } else {
                     say(&p.npub);
+                    if let Some(c) = &p.nip05 {
+                        match &c.why {
+                            None => say(&format!("  {} (verified)", c.identifier)),
+                            Some(why) => say(&format!("  {} NOT verified: {why}", c.identifier)),
+                        }
+                    }
                     for (k, v) in &p.fields {
                         let v = v
                             .as_str()
