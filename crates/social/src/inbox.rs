@@ -7,10 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nostr::prelude::{Keys, PublicKey, ToBech32};
+use nostr::prelude::{Keys, PublicKey};
 use seedstr_client::relays::{
     describe_answers, list_failures, publish_all, query_all, query_all_as, PublishAnswer, RelaySet,
 };
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::newest_by_address;
 use serde_json::json;
 
@@ -191,8 +192,4 @@ pub async fn read_messages(owner: &Keys, relays: &RelaySet) -> Result<Inbox, Inb
         relays_answered: found.answered,
         relays_failed: found.failed,
     })
-}
-
-fn npub(key: &PublicKey) -> String {
-    key.to_bech32().expect("a key encodes")
 }

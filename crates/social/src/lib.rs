@@ -10,3 +10,11 @@ pub mod people;
 pub mod posts;
 pub mod private_message;
 pub mod profile;
+
+/// The date for a new version of a replaceable event (profile, follow list) whose current
+/// version is dated `current`: now, or one second after it if the clock is behind, since a
+/// version replaces another only by being newer.
+pub(crate) fn dated_after(current: Option<u64>) -> nostr::prelude::Timestamp {
+    let now = nostr::prelude::Timestamp::now().as_secs();
+    nostr::prelude::Timestamp::from(current.map_or(now, |t| now.max(t + 1)))
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use nostr::prelude::PublicKey;
-use seedstr_client::http::{http_client, read_capped};
+use seedstr_client::http::read_capped;
 
 /// The most of a `nostr.json` document read: 64 KiB.
 pub const MAX_NIP05_DOCUMENT: usize = 64 * 1024;
@@ -117,7 +117,7 @@ pub async fn check_nip05(identifier: &str, key: &PublicKey, timeout: Duration) -
             .connect_timeout(timeout)
             .timeout(timeout)
             .build()
-            .unwrap_or_else(|_| http_client(timeout));
+            .map_err(|e| unreachable(e.to_string()))?;
         let response = client
             .get(&url)
             .send()

@@ -1,12 +1,9 @@
 //! Whom one follows (kind 3, NIP-02): read as the newest verified list, changed by publishing a
 //! new one that keeps everything the old one held (other people, relay hints, the content).
 
-use nostr::prelude::{
-    Event, EventBuilder, FinalizeEvent as _, Keys, Kind, PublicKey, Tag, Timestamp, ToBech32,
-};
-use seedstr_client::relays::{
-    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
-};
+use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, Kind, PublicKey, Tag};
+use seedstr_client::relays::{list_failures, publish_to_any, query_all, PublishAnswer, RelaySet};
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::newest_by_address;
 use serde_json::json;
 
@@ -102,10 +99,7 @@ pub async fn change_follows(
             _ => None,
         })
         .collect();
-    let npubs = following
-        .iter()
-        .map(|p| p.to_bech32().expect("a key encodes"))
-        .collect();
+    let npubs = following.iter().map(npub).collect();
     if !changed {
         return Ok(FollowChange {
             following: npubs,
@@ -113,23 +107,15 @@ pub async fn change_follows(
             answers: Vec::new(),
         });
     }
-    // A replaceable event replaces by date: the new list must be dated after the old one even if
-    // the clock says otherwise.
-    let at = current
-        .created_at
-        .map_or(0, |t| t + 1)
-        .max(Timestamp::now().as_secs());
     let content = event.map(|e| e.content).unwrap_or_default();
     let list = EventBuilder::new(Kind::from(FOLLOW_LIST_KIND), content)
         .tags(tags)
-        .custom_created_at(Timestamp::from(at))
+        .custom_created_at(crate::dated_after(current.created_at))
         .finalize(keys)
         .map_err(|e| PeopleError::Sign(e.to_string()))?;
-    let answers = publish_all(&relays.urls, std::slice::from_ref(&list), relays.timeout).await;
-    if !answers.iter().any(|a| a.accepted) {
-        let why = describe_answers(&answers);
-        return Err(PeopleError::NotTaken(why));
-    }
+    let answers = publish_to_any(relays, &list)
+        .await
+        .map_err(PeopleError::NotTaken)?;
     Ok(FollowChange {
         following: npubs,
         changed,

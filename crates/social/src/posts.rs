@@ -2,11 +2,10 @@
 //! follows, and one's own, newest first.
 
 use nostr::prelude::{
-    Event, EventBuilder, EventId, FinalizeEvent as _, Keys, Kind, PublicKey, Tag, ToBech32,
+    Event, EventBuilder, EventId, FinalizeEvent as _, Keys, Kind, PublicKey, Tag,
 };
-use seedstr_client::relays::{
-    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
-};
+use seedstr_client::relays::{list_failures, publish_to_any, query_all, PublishAnswer, RelaySet};
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::Verified;
 use serde_json::json;
 
@@ -99,10 +98,6 @@ pub struct Timeline {
     pub authors: Vec<String>,
 }
 
-fn npub(key: &PublicKey) -> String {
-    key.to_bech32().expect("a key encodes")
-}
-
 /// The NIP-10 marked `e` tag with `marker`, if any.
 fn marked(event: &Event, marker: &str) -> Option<EventId> {
     event.tags.iter().find_map(|t| match t.as_slice() {
@@ -168,11 +163,9 @@ pub async fn publish_post(
         .tags(tags)
         .finalize(keys)
         .map_err(|e| PostError::Sign(e.to_string()))?;
-    let answers = publish_all(&relays.urls, std::slice::from_ref(&event), relays.timeout).await;
-    if !answers.iter().any(|a| a.accepted) {
-        let why = describe_answers(&answers);
-        return Err(PostError::NotTaken(why));
-    }
+    let answers = publish_to_any(relays, &event)
+        .await
+        .map_err(PostError::NotTaken)?;
     Ok(Posted {
         post: Post::of(&event),
         answers,
@@ -227,15 +220,14 @@ pub async fn thread(relays: &RelaySet, id: EventId) -> Result<Thread, PostError>
         .find(|e| e.id == id)
         .ok_or(PostError::NoParent(id))?;
     let root_id = marked(first, "root").unwrap_or(id);
-    let filter = json!([
-        {"ids": [root_id.to_hex()]},
-        {"kinds": [POST_KIND], "#e": [root_id.to_hex()], "limit": MAX_THREAD},
-    ]);
-    let mut events: Vec<Verified> = Vec::new();
-    for f in filter.as_array().expect("two filters") {
-        let found = query_all(&relays.urls, f, relays.timeout).await;
-        events.extend(found.events);
-    }
+    let root = json!({"ids": [root_id.to_hex()]});
+    let replies = json!({"kinds": [POST_KIND], "#e": [root_id.to_hex()], "limit": MAX_THREAD});
+    let mut events: Vec<Verified> = query_all(&relays.urls, &root, relays.timeout).await.events;
+    events.extend(
+        query_all(&relays.urls, &replies, relays.timeout)
+            .await
+            .events,
+    );
     events.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     events.dedup_by(|a, b| a.id == b.id);
     Ok(arrange(root_id, &events))

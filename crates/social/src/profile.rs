@@ -1,12 +1,9 @@
 //! Profiles (kind 0, NIP-01 and NIP-24 fields): read as the newest verified one, changed by
 //! signing a new one that keeps every field it does not change (other clients' fields too).
 
-use nostr::prelude::{
-    EventBuilder, FinalizeEvent as _, Keys, Kind, PublicKey, Timestamp, ToBech32,
-};
-use seedstr_client::relays::{
-    describe_answers, list_failures, publish_all, query_all, PublishAnswer, RelaySet,
-};
+use nostr::prelude::{EventBuilder, FinalizeEvent as _, Keys, Kind, PublicKey};
+use seedstr_client::relays::{list_failures, publish_to_any, query_all, PublishAnswer, RelaySet};
+use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::newest_by_address;
 use serde_json::{json, Map, Value};
 
@@ -88,7 +85,7 @@ async fn read_profile(relays: &RelaySet, who: &PublicKey) -> Result<Profile, Pro
     if found.answered.is_empty() {
         return Err(ProfileError::NoRelay(found.failed));
     }
-    let npub = who.to_bech32().expect("a key encodes");
+    let npub = npub(who);
     let theirs = found.events.iter().filter(|e| e.pubkey == *who);
     let Some(event) = newest_by_address(theirs).into_iter().next() else {
         return Ok(Profile {
@@ -159,21 +156,16 @@ pub async fn set_profile(
             ),
         ));
     }
-    // Replaceable: the new profile must be dated after the old one.
-    let at = current
-        .created_at
-        .map_or(0, |t| t + 1)
-        .max(Timestamp::now().as_secs());
+    let at = crate::dated_after(current.created_at);
     let event = EventBuilder::new(Kind::from(PROFILE_KIND), content)
-        .custom_created_at(Timestamp::from(at))
+        .custom_created_at(at)
         .finalize(keys)
         .map_err(|e| ProfileError::Sign(e.to_string()))?;
-    let answers = publish_all(&relays.urls, std::slice::from_ref(&event), relays.timeout).await;
-    if !answers.iter().any(|a| a.accepted) {
-        return Err(ProfileError::NotTaken(describe_answers(&answers)));
-    }
+    let answers = publish_to_any(relays, &event)
+        .await
+        .map_err(ProfileError::NotTaken)?;
     current.event = Some(event.id.to_hex());
-    current.created_at = Some(at);
+    current.created_at = Some(at.as_secs());
     Ok(ProfileSet {
         profile: current,
         answers,

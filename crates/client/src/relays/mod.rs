@@ -41,6 +41,19 @@ pub struct PublishAnswer {
     pub message: String,
 }
 
+/// Sends one event to every relay of `relays`; Err naming each relay's answer when none took it.
+pub async fn publish_to_any(
+    relays: &RelaySet,
+    event: &Event,
+) -> Result<Vec<PublishAnswer>, String> {
+    let answers = publish_all(&relays.urls, std::slice::from_ref(event), relays.timeout).await;
+    if answers.iter().any(|a| a.accepted) {
+        Ok(answers)
+    } else {
+        Err(describe_answers(&answers))
+    }
+}
+
 /// Sends every event to every relay (events in order, relays in parallel).
 pub async fn publish_all(
     relays: &[String],
