@@ -30,8 +30,21 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
         RelayProcess::start(dir_b.path(), &[]),
     );
     let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
-    // Bob takes private messages at relay B, and says so where alice looks.
-    let inbox = event(&bob.keys, 10_050, &[&["relay", &b.url]], "");
+    // Bob takes private messages at relay B, and says so where alice looks; his list also
+    // names a web address and more relays than a sender contacts (refused ports).
+    let mut tags: Vec<Vec<String>> = vec![
+        vec!["relay".into(), "https://not-a-relay.example".into()],
+        vec!["relay".into(), b.url.clone()],
+    ];
+    for n in 0..20 {
+        tags.push(vec!["relay".into(), format!("ws://127.0.0.1:1/{n}")]);
+    }
+    let tags: Vec<Vec<&str>> = tags
+        .iter()
+        .map(|t| t.iter().map(String::as_str).collect())
+        .collect();
+    let tags: Vec<&[&str]> = tags.iter().map(Vec::as_slice).collect();
+    let inbox = event(&bob.keys, 10_050, &tags, "");
     let (ok, msg) = a.connect().await.publish(&inbox).await.unwrap();
     assert!(ok, "{msg}");
 
@@ -57,8 +70,14 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
         .find(|d| d["recipient"] == bob.keys.public_key().to_bech32().unwrap())
         .unwrap();
     assert_eq!(to_bob["to_inbox_list"], true);
-    assert_eq!(to_bob["answers"][0]["relay"], b.url);
-    assert_eq!(to_bob["answers"][0]["accepted"], true);
+    let answers = to_bob["answers"].as_array().unwrap();
+    assert_eq!(
+        answers.len(),
+        8,
+        "at most 8 inbox relays, web addresses left out"
+    );
+    assert_eq!(answers[0]["relay"], b.url);
+    assert_eq!(answers[0]["accepted"], true);
     let own = sent["deliveries"]
         .as_array()
         .unwrap()

@@ -21,6 +21,9 @@ use crate::private_message::{
 
 /// NIP-17's list of the relays where someone takes private messages.
 pub const INBOX_RELAYS_KIND: u16 = 10050;
+/// The most of someone's inbox relays a message is sent to: the list is theirs, and a list
+/// naming thousands must not make us open thousands of connections.
+pub const MAX_INBOX_RELAYS: usize = 8;
 
 /// Why sending or reading failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +88,8 @@ pub struct Inbox {
     pub relays_failed: Vec<(String, String)>,
 }
 
-/// The inbox relays (10050) each of `people` names, as `relays` hold their lists.
+/// The inbox relays (10050) each of `people` names, as `relays` hold their lists: WebSocket
+/// addresses only, at most [`MAX_INBOX_RELAYS`] each.
 pub async fn inbox_relays(
     relays: &RelaySet,
     people: &[PublicKey],
@@ -101,9 +105,15 @@ pub async fn inbox_relays(
             .tags
             .iter()
             .filter_map(|t| match t.as_slice() {
-                [name, url, ..] if name == "relay" => Some(url.clone()),
+                [name, url, ..]
+                    if name == "relay"
+                        && (url.starts_with("wss://") || url.starts_with("ws://")) =>
+                {
+                    Some(url.clone())
+                }
                 _ => None,
             })
+            .take(MAX_INBOX_RELAYS)
             .collect();
         if !urls.is_empty() {
             out.insert(list.pubkey, urls);
