@@ -54,9 +54,11 @@ test('a message nostr-tools wraps is read by seedstr social dm read', async () =
   await relay.publish(wrap);
   relay.close();
   const inbox = JSON.parse(seedstr(['social', 'dm', 'read', '--relay', url, '--json']));
-  assert.equal(inbox.messages.length, 1, JSON.stringify(inbox));
-  assert.equal(inbox.messages[0].text, 'hi from nostr-tools');
-  assert.equal(inbox.messages[0].from, getPublicKey(alice));
+  // Alice is a stranger to us: her message is in the requests folder.
+  assert.deepEqual(inbox.messages, [], JSON.stringify(inbox));
+  assert.equal(inbox.requests.length, 1, JSON.stringify(inbox));
+  assert.equal(inbox.requests[0].text, 'hi from nostr-tools');
+  assert.equal(inbox.requests[0].from, getPublicKey(alice));
   assert.deepEqual(inbox.unreadable, []);
 });
 

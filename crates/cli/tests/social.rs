@@ -102,7 +102,9 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
 
     let (ok, read) = json_of(&bob, &["social", "dm", "read", "--relay", &b.url, "--json"]);
     assert!(ok, "{read}");
-    let messages = read["messages"].as_array().unwrap();
+    // Bob neither follows nor befriended alice: her message is in his requests folder.
+    assert_eq!(read["messages"], serde_json::json!([]), "{read}");
+    let messages = read["requests"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "{read}");
     assert_eq!(messages[0]["text"], "hello bob");
     assert_eq!(messages[0]["from"], alice.hex());
@@ -146,7 +148,7 @@ async fn private_messages_go_to_the_recipients_inbox_and_only_they_read_them() {
     );
     assert!(!ok);
     let why = err["error"].as_str().unwrap();
-    assert!(why.contains("no relay took the message"), "{why}");
+    assert!(why.contains("no relay took the copy"), "{why}");
     assert!(
         why.contains(&carol.keys.public_key().to_bech32().unwrap()),
         "{why}"
@@ -316,4 +318,180 @@ fn follows_posts_replies_the_home_timeline_and_profiles() {
         err["error"].as_str().unwrap().contains("to reply to"),
         "{err}"
     );
+}
+
+/// Friends through the binary on one relay: a request, a rejection nobody hears of, an
+/// acceptance completed on the asker's side, friends-only and private posts read by exactly
+/// their readers (a follower who is not a friend gets wraps they cannot open), and a blocked
+/// person's messages and requests hidden.
+#[test]
+fn friend_requests_friends_only_posts_and_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let ok = |p: &Person, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", r, "--json"]);
+        let (ok, v) = json_of(p, &all);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    let npub = |p: &Person| p.keys.public_key().to_bech32().unwrap();
+
+    ok(
+        &alice,
+        &[
+            "social",
+            "friend",
+            "request",
+            &bob.hex(),
+            "--note",
+            "it's alice",
+        ],
+    );
+    ok(&carol, &["social", "friend", "request", &bob.hex()]);
+    let bobs = ok(&bob, &["social", "friend", "list"]);
+    let from: Vec<&str> = bobs["incoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["from"].as_str().unwrap())
+        .collect();
+    assert_eq!(from.len(), 2, "{bobs}");
+    assert!(from.contains(&npub(&alice).as_str()) && from.contains(&npub(&carol).as_str()));
+    let alices = ok(&alice, &["social", "friend", "list"]);
+    assert_eq!(alices["outgoing"][0]["to"], npub(&bob));
+    assert_eq!(alices["outgoing"][0]["text"], "it's alice");
+
+    ok(&bob, &["social", "friend", "reject", &carol.hex()]);
+    let accepted = ok(&bob, &["social", "friend", "accept", &alice.hex()]);
+    assert_eq!(accepted["friends"], serde_json::json!([npub(&alice)]));
+    let bobs = ok(&bob, &["social", "friend", "list"]);
+    assert_eq!(
+        bobs["incoming"],
+        serde_json::json!([]),
+        "carol's turned down"
+    );
+    // Alice's side completes when she looks: bob accepted.
+    let alices = ok(&alice, &["social", "friend", "list"]);
+    assert_eq!(alices["newly_accepted"][0]["to"], npub(&bob), "{alices}");
+    assert_eq!(alices["friends"], serde_json::json!([npub(&bob)]));
+    let alices = ok(&alice, &["social", "friend", "list"]);
+    assert_eq!(alices["newly_accepted"], serde_json::json!([]));
+    assert_eq!(alices["outgoing"], serde_json::json!([]));
+    // Accepting twice, or someone who never asked, is refused by name.
+    let (done, err) = json_of(
+        &bob,
+        &[
+            "social",
+            "friend",
+            "accept",
+            &carol.hex(),
+            "--relay",
+            r,
+            "--json",
+        ],
+    );
+    assert!(!done);
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("no pending friend request"),
+        "{err}"
+    );
+
+    // Carol follows alice, so she sees alice's public posts, not her friends-only ones.
+    ok(&carol, &["social", "follow", &alice.hex()]);
+    ok(&alice, &["social", "post", "for everyone"]);
+    let friends_only = ok(
+        &alice,
+        &["social", "post", "for friends", "--visibility", "friends"],
+    );
+    assert_eq!(friends_only["post"]["visibility"], "friends");
+    assert_eq!(
+        friends_only["deliveries"].as_array().unwrap().len(),
+        2,
+        "bob's copy and alice's"
+    );
+    ok(
+        &alice,
+        &["social", "post", "note to self", "--visibility", "private"],
+    );
+    let texts = |feed: &Value| -> Vec<String> {
+        feed["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p["visibility"].as_str().unwrap(),
+                    p["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let bobs_feed = texts(&ok(&bob, &["social", "feed"]));
+    assert!(
+        bobs_feed.contains(&"friends:for friends".to_owned()),
+        "{bobs_feed:?}"
+    );
+    assert!(
+        bobs_feed.contains(&"public:for everyone".to_owned()),
+        "{bobs_feed:?}"
+    );
+    assert!(
+        !bobs_feed.iter().any(|t| t.contains("note to self")),
+        "{bobs_feed:?}"
+    );
+    let carols_feed = texts(&ok(&carol, &["social", "feed"]));
+    assert_eq!(carols_feed, ["public:for everyone"], "{carols_feed:?}");
+    let alices_feed = texts(&ok(&alice, &["social", "feed"]));
+    for t in [
+        "public:for everyone",
+        "friends:for friends",
+        "private:note to self",
+    ] {
+        assert!(alices_feed.contains(&t.to_owned()), "{alices_feed:?}");
+    }
+    // The relay holds the friends-only post only as wraps: nothing signed says it.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stored = rt.block_on(async {
+        relay
+            .connect()
+            .await
+            .query("x", &[serde_json::json!({"kinds": [1]})])
+            .await
+            .unwrap()
+    });
+    assert!(
+        stored.iter().all(|e| e.content == "for everyone"),
+        "{stored:?}"
+    );
+
+    // A friend's message is a conversation, not a request; a blocked stranger's is hidden.
+    ok(&alice, &["social", "dm", "send", &bob.hex(), "lunch?"]);
+    let blocked = json_of(&bob, &["social", "friend", "block", &carol.hex(), "--json"]).1;
+    assert_eq!(blocked["changed"], true);
+    ok(&carol, &["social", "dm", "send", &bob.hex(), "hello?"]);
+    ok(
+        &carol,
+        &["social", "friend", "request", &bob.hex(), "--note", "again"],
+    );
+    let read = ok(&bob, &["social", "dm", "read"]);
+    assert_eq!(read["messages"][0]["text"], "lunch?", "{read}");
+    assert_eq!(read["requests"], serde_json::json!([]), "{read}");
+    assert_eq!(read["blocked"], 1);
+    let bobs = ok(&bob, &["social", "friend", "list"]);
+    assert_eq!(bobs["incoming"], serde_json::json!([]), "{bobs}");
+    let unblocked = json_of(
+        &bob,
+        &["social", "friend", "unblock", &carol.hex(), "--json"],
+    )
+    .1;
+    assert_eq!(unblocked["changed"], true);
+    let bobs = ok(&bob, &["social", "friend", "list"]);
+    assert_eq!(bobs["incoming"][0]["text"], "again", "{bobs}");
 }

@@ -256,6 +256,32 @@ fn main() {
             conversation.encrypt(&rumor.as_json()).unwrap().into_bytes(),
         ],
     );
+    let sealed = |kind: u16, tags: Vec<Tag>, content: &str| {
+        let mut r = EventBuilder::new(Kind::from(kind), content)
+            .tags(tags)
+            .custom_created_at(Timestamp::from(1_700_000_000))
+            .finalize_unsigned(author);
+        r.ensure_id();
+        r.as_json().into_bytes()
+    };
+    let me = seedstr_fuzz::fuzz_keys().public_key();
+    write(
+        "sealed_rumor",
+        &[
+            sealed(
+                1,
+                vec![Tag::parse(["visibility", "friends"]).unwrap()],
+                "hi friends",
+            ),
+            sealed(4100, vec![Tag::public_key(me)], "be my friend"),
+            sealed(
+                4101,
+                vec![Tag::public_key(me), Tag::event(rumor.id.unwrap())],
+                "",
+            ),
+            format!(r#"[["p","{}"],["t","x"]]"#, author.to_hex()).into_bytes(),
+        ],
+    );
     write(
         "profile_content",
         &[

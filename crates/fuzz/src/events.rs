@@ -176,6 +176,43 @@ pub fn private_message(data: &[u8]) {
     }
 }
 
+/// What a gift wrap to the owner may hold, from anyone: the bytes as the JSON of a sealed rumor
+/// read by every reader of the inbox (message, friends-only post, friend request and answer),
+/// and as the decrypted content of a friends list.
+pub fn sealed_rumor(data: &[u8]) {
+    use nostr::prelude::{EventId, UnsignedEvent};
+    use seedstr_social::friends::{private_entries, sort_out};
+    use seedstr_social::gift_wrap::check_rumor;
+    use seedstr_social::inbox::Opened;
+    use seedstr_social::local::LocalState;
+    use seedstr_social::posts::{Post, Visibility};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(entries) = private_entries(text) {
+        assert!(entries.len() <= seedstr_social::friends::MAX_FRIENDS);
+    }
+    let Ok(rumor) = UnsignedEvent::from_json(text) else {
+        return;
+    };
+    let author = rumor.pubkey;
+    let Ok(sealed) = check_rumor(EventId::from_byte_array([0; 32]), author, rumor) else {
+        return;
+    };
+    let _ = seedstr_social::private_message::message_of(&sealed);
+    if let Some(post) = Post::sealed(&sealed) {
+        assert_ne!(post.visibility, Visibility::Public);
+        assert!(post.text.len() <= seedstr_social::posts::MAX_POST_BYTES);
+    }
+    let opened = Opened {
+        sealed: vec![sealed],
+        ..Opened::default()
+    };
+    let me = fuzz_keys().public_key();
+    let state = sort_out(me, &opened, &[], &LocalState::default());
+    assert!(state.incoming.len() + state.outgoing.len() + state.accepted.len() <= 1);
+}
+
 /// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
 /// refused; what reads writes back to the same fields.
 pub fn profile_content(data: &[u8]) {

@@ -15,8 +15,12 @@ use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::newest_by_address;
 use serde_json::json;
 
+use crate::friends::friends_list;
+use crate::gift_wrap::{open, Sealed, WrappedCopy, GIFT_WRAP_KIND};
+use crate::local::LocalState;
+use crate::people::follow_list;
 use crate::private_message::{
-    open_message, wrap_message, PrivateMessage, PrivateMessageError, GIFT_WRAP_KIND,
+    message_of, wrap_message, PrivateMessage, PrivateMessageError, PRIVATE_MESSAGE_KIND,
 };
 
 /// NIP-17's list of the relays where someone takes private messages.
@@ -34,8 +38,11 @@ pub enum InboxError {
     /// No relay answered.
     #[error("no relay answered: {}", list_failures(.0))]
     NoRelay(Vec<(String, String)>),
-    /// No inbox took the message for these recipients.
-    #[error("no relay took the message for {}: {}", .recipients.join(", "), .why)]
+    /// Whom the owner knows (follows, friends) could not be read.
+    #[error("reading whom you know: {0}")]
+    Known(String),
+    /// No inbox took a copy for these recipients.
+    #[error("no relay took the copy for {}: {}", .recipients.join(", "), .why)]
     Undelivered {
         /// The recipients (npub).
         recipients: Vec<String>,
@@ -78,8 +85,13 @@ pub struct Unreadable {
 /// What [`read_messages`] found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Inbox {
-    /// The messages, oldest first, each once.
+    /// The messages from people the reader knows (follows, friends, themselves), oldest first,
+    /// each once.
     pub messages: Vec<PrivateMessage>,
+    /// The messages from strangers, oldest first: the requests folder.
+    pub requests: Vec<PrivateMessage>,
+    /// How many messages came from blocked people (not shown).
+    pub blocked: usize,
     /// Wraps that did not open or did not hold a message.
     pub unreadable: Vec<Unreadable>,
     /// Relays that answered.
@@ -130,47 +142,83 @@ pub async fn send_message(
     relays: &RelaySet,
 ) -> Result<SentMessage, InboxError> {
     let (message, copies) = wrap_message(sender, to, text)?;
-    let people: Vec<PublicKey> = copies.iter().map(|c| c.recipient).collect();
-    let inboxes = inbox_relays(relays, &people).await;
-    let mut deliveries = Vec::new();
-    for copy in copies {
-        let (targets, to_inbox_list) = match inboxes.get(&copy.recipient) {
-            Some(urls) => (urls.clone(), true),
-            None => (relays.urls.clone(), false),
-        };
-        let answers = publish_all(&targets, std::slice::from_ref(&copy.wrap), relays.timeout).await;
-        deliveries.push(Delivery {
-            recipient: npub(&copy.recipient),
-            wrap: copy.wrap.id.to_hex(),
-            to_inbox_list,
-            answers,
-        });
-    }
-    // Every recipient (the sender's own copy aside) must have been taken somewhere.
-    let me = npub(&sender.public_key());
-    let undelivered: Vec<&Delivery> = deliveries
-        .iter()
-        .filter(|d| d.recipient != me && !d.answers.iter().any(|a| a.accepted))
-        .collect();
-    if !undelivered.is_empty() {
-        let answers: Vec<PublishAnswer> = undelivered
-            .iter()
-            .flat_map(|d| d.answers.iter().cloned())
-            .collect();
-        let why = describe_answers(&answers);
-        return Err(InboxError::Undelivered {
-            recipients: undelivered.iter().map(|d| d.recipient.clone()).collect(),
-            why,
-        });
-    }
+    let deliveries = deliver(sender, copies, relays).await?;
     Ok(SentMessage {
         message,
         deliveries,
     })
 }
 
-/// Reads the private messages addressed to `owner` on `relays`.
-pub async fn read_messages(owner: &Keys, relays: &RelaySet) -> Result<Inbox, InboxError> {
+/// Sends each wrapped copy to its recipient's inbox relays (their 10050 list, else `relays`),
+/// copies bound for the same relays together. Err naming the recipients no relay took a copy
+/// for; the author's own copy counts only when it is the only one (a private post).
+pub async fn deliver(
+    author: &Keys,
+    copies: Vec<WrappedCopy>,
+    relays: &RelaySet,
+) -> Result<Vec<Delivery>, InboxError> {
+    let people: Vec<PublicKey> = copies.iter().map(|c| c.recipient).collect();
+    let inboxes = inbox_relays(relays, &people).await;
+    let mut batches: BTreeMap<Vec<String>, Vec<WrappedCopy>> = BTreeMap::new();
+    for copy in copies {
+        let targets = inboxes
+            .get(&copy.recipient)
+            .cloned()
+            .unwrap_or_else(|| relays.urls.clone());
+        batches.entry(targets).or_default().push(copy);
+    }
+    let mut deliveries = Vec::new();
+    for (targets, batch) in batches {
+        let events: Vec<_> = batch.iter().map(|c| c.wrap.clone()).collect();
+        let answers = publish_all(&targets, &events, relays.timeout).await;
+        for copy in batch {
+            let id = copy.wrap.id.to_hex();
+            deliveries.push(Delivery {
+                recipient: npub(&copy.recipient),
+                wrap: id.clone(),
+                to_inbox_list: inboxes.contains_key(&copy.recipient),
+                answers: answers
+                    .iter()
+                    .filter(|a| a.event_id == id)
+                    .cloned()
+                    .collect(),
+            });
+        }
+    }
+    let me = npub(&author.public_key());
+    let only_mine = deliveries.iter().all(|d| d.recipient == me);
+    let undelivered: Vec<&Delivery> = deliveries
+        .iter()
+        .filter(|d| (only_mine || d.recipient != me) && !d.answers.iter().any(|a| a.accepted))
+        .collect();
+    if !undelivered.is_empty() {
+        let answers: Vec<PublishAnswer> = undelivered
+            .iter()
+            .flat_map(|d| d.answers.iter().cloned())
+            .collect();
+        return Err(InboxError::Undelivered {
+            recipients: undelivered.iter().map(|d| d.recipient.clone()).collect(),
+            why: describe_answers(&answers),
+        });
+    }
+    Ok(deliveries)
+}
+
+/// Every gift wrap addressed to `owner` on `relays`, opened.
+#[derive(Debug, Default)]
+pub struct Opened {
+    /// What opened, each rumor once.
+    pub sealed: Vec<Sealed>,
+    /// Wraps that did not open.
+    pub unreadable: Vec<Unreadable>,
+    /// Relays that answered.
+    pub relays_answered: Vec<String>,
+    /// Relays that could not be asked, and why.
+    pub relays_failed: Vec<(String, String)>,
+}
+
+/// Reads and opens the gift wraps addressed to `owner` on `relays` (authenticating to each).
+pub async fn open_inbox(owner: &Keys, relays: &RelaySet) -> Result<Opened, InboxError> {
     let filter = json!({
         "kinds": [GIFT_WRAP_KIND],
         "#p": [owner.public_key().to_hex()],
@@ -180,26 +228,75 @@ pub async fn read_messages(owner: &Keys, relays: &RelaySet) -> Result<Inbox, Inb
         return Err(InboxError::NoRelay(found.failed));
     }
     let mut seen = BTreeSet::new();
-    let mut messages = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut out = Opened {
+        relays_answered: found.answered,
+        relays_failed: found.failed,
+        ..Opened::default()
+    };
     for wrap in &found.events {
-        match open_message(owner, wrap) {
-            Ok(m) => {
-                if seen.insert(m.id) {
-                    messages.push(m);
+        match open(owner, wrap) {
+            Ok(s) => {
+                if seen.insert(s.id()) {
+                    out.sealed.push(s);
                 }
             }
-            Err(e) => unreadable.push(Unreadable {
+            Err(e) => out.unreadable.push(Unreadable {
                 wrap: wrap.id.to_hex(),
                 why: e.to_string(),
             }),
         }
     }
-    messages.sort_by_key(|m| (m.created_at, m.id));
-    Ok(Inbox {
-        messages,
-        unreadable,
-        relays_answered: found.answered,
-        relays_failed: found.failed,
-    })
+    Ok(out)
+}
+
+/// Reads the private messages addressed to `owner` on `relays`: from the people they follow,
+/// their friends and themselves in `messages`, from anyone else in `requests`, from the people
+/// `local` blocks nowhere.
+pub async fn read_messages(
+    owner: &Keys,
+    relays: &RelaySet,
+    local: &LocalState,
+) -> Result<Inbox, InboxError> {
+    let opened = open_inbox(owner, relays).await?;
+    let known = known_people(owner, relays).await?;
+    let mut inbox = Inbox {
+        messages: Vec::new(),
+        requests: Vec::new(),
+        blocked: 0,
+        unreadable: opened.unreadable,
+        relays_answered: opened.relays_answered,
+        relays_failed: opened.relays_failed,
+    };
+    for sealed in opened
+        .sealed
+        .iter()
+        .filter(|s| s.kind() == PRIVATE_MESSAGE_KIND)
+    {
+        match message_of(sealed) {
+            Ok(m) if local.is_blocked(&m.from) => inbox.blocked += 1,
+            Ok(m) if known.contains(&m.from) => inbox.messages.push(m),
+            Ok(m) => inbox.requests.push(m),
+            Err(e) => inbox.unreadable.push(Unreadable {
+                wrap: sealed.wrap.to_hex(),
+                why: e.to_string(),
+            }),
+        }
+    }
+    inbox.messages.sort_by_key(|m| (m.created_at, m.id));
+    inbox.requests.sort_by_key(|m| (m.created_at, m.id));
+    Ok(inbox)
+}
+
+/// The people whose messages are not a stranger's: oneself, the people followed, and friends.
+async fn known_people(owner: &Keys, relays: &RelaySet) -> Result<BTreeSet<PublicKey>, InboxError> {
+    let mut known: BTreeSet<PublicKey> = [owner.public_key()].into();
+    let (follows, _) = follow_list(relays, &owner.public_key())
+        .await
+        .map_err(|e| InboxError::Known(e.to_string()))?;
+    known.extend(follows.following);
+    let friends = friends_list(owner, relays)
+        .await
+        .map_err(|e| InboxError::Known(e.to_string()))?;
+    known.extend(friends.friends);
+    Ok(known)
 }

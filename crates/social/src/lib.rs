@@ -4,7 +4,10 @@
 //! them); this crate owns those operations, and the CLI and the node render what they return.
 
 pub mod encryption;
+pub mod friends;
+pub mod gift_wrap;
 pub mod inbox;
+pub mod local;
 pub mod nip05;
 pub mod people;
 pub mod posts;

@@ -2,13 +2,17 @@
 //! follows, and one's own, newest first.
 
 use nostr::prelude::{
-    Event, EventBuilder, EventId, FinalizeEvent as _, Keys, Kind, PublicKey, Tag,
+    Event, EventBuilder, EventId, FinalizeEvent as _, Keys, Kind, PublicKey, Tag, Tags,
 };
 use seedstr_client::relays::{list_failures, publish_to_any, query_all, PublishAnswer, RelaySet};
 use seedstr_client::resolve::target::npub;
 use seedstr_proto::Verified;
 use serde_json::json;
 
+use crate::friends::friends_list;
+use crate::gift_wrap::{check_rumor, rumor, wrap_for, Sealed};
+use crate::inbox::{deliver, open_inbox, Delivery, InboxError};
+use crate::local::LocalState;
 use crate::people::{follow_list, PeopleError};
 
 /// A text note.
@@ -39,15 +43,46 @@ pub enum PostError {
     /// Reading the follow list failed.
     #[error(transparent)]
     People(#[from] PeopleError),
+    /// Reading the friends list failed.
+    #[error("reading your friends list: {0}")]
+    Friends(String),
+    /// Delivering the wrapped copies or reading the inbox failed.
+    #[error(transparent)]
+    Inbox(#[from] InboxError),
     /// Signing failed.
     #[error("signing the post: {0}")]
     Sign(String),
 }
 
+/// Who a post is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Anyone: a signed kind 1 on the relays.
+    #[default]
+    Public,
+    /// The author's friends: the unsigned post gift-wrapped to each friend and to the author.
+    Friends,
+    /// The author alone: gift-wrapped to themselves, kept on their own inbox relays (their
+    /// node).
+    Private,
+}
+
+impl Visibility {
+    /// The word the rumor's `visibility` tag carries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Friends => "friends",
+            Visibility::Private => "private",
+        }
+    }
+}
+
 /// A post as a timeline shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Post {
-    /// The event id (hex).
+    /// The event id (hex); for a friends-only or private post, the id of the unsigned post.
     pub id: String,
     /// Its author (npub).
     pub author: String,
@@ -59,6 +94,8 @@ pub struct Post {
     pub reply_to: Option<String>,
     /// The thread's first post (NIP-10 `root`), hex.
     pub root: Option<String>,
+    /// Who it is for.
+    pub visibility: Visibility,
 }
 
 /// What [`publish_post`] did.
@@ -66,8 +103,10 @@ pub struct Post {
 pub struct Posted {
     /// The post.
     pub post: Post,
-    /// Each relay's answer.
+    /// Each relay's answer (a public post).
     pub answers: Vec<PublishAnswer>,
+    /// Each wrapped copy and where it went (a friends-only or private post).
+    pub deliveries: Vec<Delivery>,
 }
 
 /// A thread: its first post and every reply the relays hold, each with its depth.
@@ -99,8 +138,8 @@ pub struct Timeline {
 }
 
 /// The NIP-10 marked `e` tag with `marker`, if any.
-fn marked(event: &Event, marker: &str) -> Option<EventId> {
-    event.tags.iter().find_map(|t| match t.as_slice() {
+fn marked(tags: &Tags, marker: &str) -> Option<EventId> {
+    tags.iter().find_map(|t| match t.as_slice() {
         [n, id, _, m, ..] if n == "e" && m == marker => EventId::from_hex(id).ok(),
         _ => None,
     })
@@ -109,25 +148,55 @@ fn marked(event: &Event, marker: &str) -> Option<EventId> {
 impl Post {
     /// The post `event` holds.
     pub fn of(event: &Event) -> Post {
-        let root = marked(event, "root");
+        let root = marked(&event.tags, "root");
         Post {
             id: event.id.to_hex(),
             author: npub(&event.pubkey),
             created_at: event.created_at.as_secs(),
             text: event.content.clone(),
-            reply_to: marked(event, "reply").or(root).map(|i| i.to_hex()),
+            reply_to: marked(&event.tags, "reply").or(root).map(|i| i.to_hex()),
             root: root.map(|i| i.to_hex()),
+            visibility: Visibility::Public,
         }
+    }
+
+    /// The post a gift wrap held, if it is one: a kind 1 whose `visibility` tag says
+    /// `friends` or `private`, within the cap.
+    pub fn sealed(sealed: &Sealed) -> Option<Post> {
+        if sealed.kind() != POST_KIND || sealed.rumor.content.len() > MAX_POST_BYTES {
+            return None;
+        }
+        let visibility = sealed.rumor.tags.iter().find_map(|t| match t.as_slice() {
+            [n, v, ..] if n == "visibility" && v == "friends" => Some(Visibility::Friends),
+            [n, v, ..] if n == "visibility" && v == "private" => Some(Visibility::Private),
+            _ => None,
+        })?;
+        let root = marked(&sealed.rumor.tags, "root");
+        Some(Post {
+            id: sealed.id().to_hex(),
+            author: npub(&sealed.author),
+            created_at: sealed.rumor.created_at.as_secs(),
+            text: sealed.rumor.content.clone(),
+            reply_to: marked(&sealed.rumor.tags, "reply")
+                .or(root)
+                .map(|i| i.to_hex()),
+            root: root.map(|i| i.to_hex()),
+            visibility,
+        })
     }
 }
 
-/// Signs `text` as a public post, a reply to `reply_to` when given (NIP-10 marked tags: the
-/// thread's root, the post answered, and its author and the people it named), and sends it.
+/// Writes `text` as a post, a reply to `reply_to` when given (NIP-10 marked tags: the thread's
+/// root, the post answered, and its author and the people it named), and sends it as
+/// `visibility` says: signed to the relays (public), gift-wrapped to each friend not blocked in
+/// `local` and to the author (friends), or to the author alone (private).
 pub async fn publish_post(
     keys: &Keys,
     text: &str,
     reply_to: Option<EventId>,
+    visibility: Visibility,
     relays: &RelaySet,
+    local: &LocalState,
 ) -> Result<Posted, PostError> {
     if text.is_empty() {
         return Err(PostError::Empty);
@@ -148,7 +217,7 @@ pub async fn publish_post(
             .iter()
             .find(|e| e.id == parent_id)
             .ok_or(PostError::NoParent(parent_id))?;
-        let root = marked(parent, "root").unwrap_or(parent_id);
+        let root = marked(&parent.tags, "root").unwrap_or(parent_id);
         tags.push(Tag::parse(["e", &root.to_hex(), "", "root"]).expect("a valid tag"));
         if root != parent_id {
             tags.push(Tag::parse(["e", &parent_id.to_hex(), "", "reply"]).expect("a valid tag"));
@@ -158,6 +227,9 @@ pub async fn publish_post(
         people.retain(|p| *p != keys.public_key());
         people.dedup();
         tags.extend(people.into_iter().map(Tag::public_key));
+    }
+    if visibility != Visibility::Public {
+        return publish_sealed(keys, text, tags, visibility, relays, local).await;
     }
     let event = EventBuilder::new(Kind::from(POST_KIND), text)
         .tags(tags)
@@ -169,16 +241,60 @@ pub async fn publish_post(
     Ok(Posted {
         post: Post::of(&event),
         answers,
+        deliveries: Vec::new(),
     })
 }
 
-/// The newest `limit` posts (at most [`MAX_TIMELINE`]) of the people `keys` follows, and its
-/// own, newest first.
-pub async fn timeline(keys: &Keys, relays: &RelaySet, limit: usize) -> Result<Timeline, PostError> {
-    let (follows, _) = follow_list(relays, &keys.public_key()).await?;
-    let mut authors = follows.following;
-    if !authors.contains(&keys.public_key()) {
-        authors.push(keys.public_key());
+/// A friends-only or private post: never signed, gift-wrapped to its readers.
+async fn publish_sealed(
+    keys: &Keys,
+    text: &str,
+    mut tags: Vec<Tag>,
+    visibility: Visibility,
+    relays: &RelaySet,
+    local: &LocalState,
+) -> Result<Posted, PostError> {
+    tags.push(Tag::parse(["visibility", visibility.as_str()]).expect("a valid tag"));
+    let readers: Vec<PublicKey> = match visibility {
+        Visibility::Friends => friends_list(keys, relays)
+            .await
+            .map_err(|e| PostError::Friends(e.to_string()))?
+            .friends
+            .into_iter()
+            .filter(|f| !local.is_blocked(f))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let r = rumor(keys.public_key(), POST_KIND, tags, text);
+    let copies = wrap_for(keys, &r, &readers, true).map_err(|e| PostError::Sign(e.to_string()))?;
+    let deliveries = deliver(keys, copies, relays).await?;
+    let sealed = check_rumor(EventId::from_byte_array([0; 32]), keys.public_key(), r)
+        .expect("our own rumor");
+    Ok(Posted {
+        post: Post::sealed(&sealed).expect("a post we just wrote"),
+        answers: Vec::new(),
+        deliveries,
+    })
+}
+
+/// The newest `limit` posts (at most [`MAX_TIMELINE`]) of the people `keys` follows and its
+/// own, public ones from the relays and friends-only and private ones from its inbox (read
+/// after AUTH: friends' posts, and its own), newest first; blocked people's left out.
+pub async fn timeline(
+    keys: &Keys,
+    relays: &RelaySet,
+    limit: usize,
+    local: &LocalState,
+) -> Result<Timeline, PostError> {
+    let me = keys.public_key();
+    let (follows, _) = follow_list(relays, &me).await?;
+    let mut authors: Vec<PublicKey> = follows
+        .following
+        .into_iter()
+        .filter(|a| !local.is_blocked(a))
+        .collect();
+    if !authors.contains(&me) {
+        authors.push(me);
     }
     let limit = limit.clamp(1, MAX_TIMELINE);
     let filter = json!({
@@ -191,15 +307,33 @@ pub async fn timeline(keys: &Keys, relays: &RelaySet, limit: usize) -> Result<Ti
         return Err(PostError::NoRelay(found.failed));
     }
     // Only what was asked for: a relay may send more, or other authors.
-    let mut events: Vec<&Verified> = found
+    let mut posts: Vec<Post> = found
         .events
         .iter()
         .filter(|e| e.kind.as_u16() == POST_KIND && authors.contains(&e.pubkey))
+        .map(|e| Post::of(e))
         .collect();
-    events.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-    events.truncate(limit);
+    let friends = friends_list(keys, relays)
+        .await
+        .map_err(|e| PostError::Friends(e.to_string()))?
+        .friends;
+    let opened = open_inbox(keys, relays).await?;
+    for sealed in &opened.sealed {
+        let Some(post) = Post::sealed(sealed) else {
+            continue;
+        };
+        let readable = match post.visibility {
+            Visibility::Private => sealed.author == me,
+            _ => sealed.author == me || friends.contains(&sealed.author),
+        };
+        if readable && !local.is_blocked(&sealed.author) {
+            posts.push(post);
+        }
+    }
+    posts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+    posts.truncate(limit);
     Ok(Timeline {
-        posts: events.into_iter().map(|e| Post::of(e)).collect(),
+        posts,
         authors: authors.iter().map(npub).collect(),
     })
 }
@@ -219,7 +353,7 @@ pub async fn thread(relays: &RelaySet, id: EventId) -> Result<Thread, PostError>
         .iter()
         .find(|e| e.id == id)
         .ok_or(PostError::NoParent(id))?;
-    let root_id = marked(first, "root").unwrap_or(id);
+    let root_id = marked(&first.tags, "root").unwrap_or(id);
     let root = json!({"ids": [root_id.to_hex()]});
     let replies = json!({"kinds": [POST_KIND], "#e": [root_id.to_hex()], "limit": MAX_THREAD});
     let mut events: Vec<Verified> = query_all(&relays.urls, &root, relays.timeout).await.events;
@@ -240,7 +374,7 @@ pub fn arrange(root_id: EventId, events: &[Verified]) -> Thread {
     let mut children: BTreeMap<EventId, Vec<&Verified>> = BTreeMap::new();
     let mut orphans = 0;
     for e in events.iter().filter(|e| e.id != root_id) {
-        let parent = marked(e, "reply").unwrap_or(root_id);
+        let parent = marked(&e.tags, "reply").unwrap_or(root_id);
         let parent = if ids.contains(&parent) {
             parent
         } else {

@@ -1,26 +1,17 @@
-//! Private messages (NIP-17): a kind 14 message, never signed itself, sealed (kind 13, signed by
-//! the sender, encrypted to one recipient) and wrapped (kind 1059, signed by a throwaway key,
-//! encrypted again, dated up to two days early), one wrap per recipient and one for the sender.
+//! Private messages (NIP-17): a kind 14 message, never signed itself, gift-wrapped
+//! ([`crate::gift_wrap`]) to each recipient and to the sender.
 //!
-//! Wrapping is nostr's (`GiftWrapBuilder`). Opening goes through nostr's unwrapping with our
-//! decryption (`encryption::Conversation`: the size cap, the version check), and then our checks:
-//! the message's id is its hash, its author is the seal's signer, it is a kind 14 with at least
-//! one recipient.
+//! Reading checks what the wrap leaves open: the message is a kind 14 with at least one
+//! recipient, within the cap.
 
-use nostr::nips::nip44::Nip44;
-use nostr::nips::nip59::{GiftWrapBuilder, UnwrappedGift};
-use nostr::prelude::{
-    Event, EventBuilder, EventId, FinalizeEvent as _, FinalizeUnsignedEvent as _, Keys, Kind,
-    PublicKey, Tag, UnsignedEvent,
-};
+use nostr::prelude::{EventId, Keys, PublicKey, Tag};
 use seedstr_proto::Verified;
 
-use crate::encryption::{Conversation, EncryptionError};
+use crate::gift_wrap::{check_rumor, open, rumor, wrap_for, Sealed};
+pub use crate::gift_wrap::{GiftWrapError, WrappedCopy, GIFT_WRAP_KIND};
 
 /// NIP-17's private message kind.
 pub const PRIVATE_MESSAGE_KIND: u16 = 14;
-/// NIP-59's gift wrap kind.
-pub const GIFT_WRAP_KIND: u16 = 1059;
 /// The longest message text: 64 KiB. Its seal and wrap stay far under the decryption cap.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -36,13 +27,10 @@ pub enum PrivateMessageError {
     /// Nobody to send it to.
     #[error("a private message needs at least one recipient")]
     NoRecipient,
-    /// Not a gift wrap.
-    #[error("event {0} is kind {1}, not a gift wrap (1059)")]
-    NotAWrap(EventId, u16),
-    /// The wrap or the seal does not open or verify (not for us, altered, or forged).
-    #[error("gift wrap {0} does not open: {1}")]
-    DoesNotOpen(EventId, String),
-    /// The message inside is not a private message.
+    /// The wrap could not be made or opened.
+    #[error(transparent)]
+    Wrap(#[from] GiftWrapError),
+    /// The wrap holds something other than a private message.
     #[error("gift wrap {wrap} holds {what}, not a private message")]
     NotAMessage {
         /// The wrap.
@@ -50,9 +38,6 @@ pub enum PrivateMessageError {
         /// What it holds instead.
         what: String,
     },
-    /// Signing failed.
-    #[error("sealing the message: {0}")]
-    Seal(String),
 }
 
 /// A message as its recipients read it.
@@ -68,15 +53,6 @@ pub struct PrivateMessage {
     pub created_at: u64,
     /// The text.
     pub text: String,
-}
-
-/// One wrapped copy, for one recipient's inbox.
-#[derive(Debug, Clone)]
-pub struct WrappedCopy {
-    /// Whose inbox it goes to (the sender's own copy too).
-    pub recipient: PublicKey,
-    /// The kind 1059 event.
-    pub wrap: Event,
 }
 
 /// Writes `text` from `sender` to `to`: one wrap per recipient, and one for the sender so their
@@ -97,110 +73,71 @@ pub fn wrap_message(
     }
     let mut recipients = to.to_vec();
     recipients.dedup();
-    let mut rumor = EventBuilder::new(Kind::from(PRIVATE_MESSAGE_KIND), text)
-        .tags(recipients.iter().map(|p| Tag::public_key(*p)))
-        .finalize_unsigned(sender.public_key());
-    rumor.ensure_id();
+    let r = rumor(
+        sender.public_key(),
+        PRIVATE_MESSAGE_KIND,
+        recipients.iter().map(|p| Tag::public_key(*p)),
+        text,
+    );
     let message = PrivateMessage {
-        id: rumor.id.expect("ensured"),
+        id: r.id.expect("set"),
         from: sender.public_key(),
         to: recipients.clone(),
-        created_at: rumor.created_at.as_secs(),
+        created_at: r.created_at.as_secs(),
         text: text.to_owned(),
     };
-    let mut copies = Vec::new();
-    let mut inboxes = recipients;
-    if !inboxes.contains(&sender.public_key()) {
-        inboxes.push(sender.public_key());
-    }
-    for recipient in inboxes {
-        let wrap = GiftWrapBuilder::new(recipient, rumor.clone())
-            .finalize(sender)
-            .map_err(|e| PrivateMessageError::Seal(e.to_string()))?;
-        copies.push(WrappedCopy { recipient, wrap });
-    }
+    let copies = wrap_for(sender, &r, &recipients, true)?;
     Ok((message, copies))
 }
 
 /// Opens a gift wrap addressed to `owner` and reads the private message inside.
 pub fn open_message(owner: &Keys, wrap: &Verified) -> Result<PrivateMessage, PrivateMessageError> {
-    let kind = wrap.kind.as_u16();
-    if kind != GIFT_WRAP_KIND {
-        return Err(PrivateMessageError::NotAWrap(wrap.id, kind));
-    }
-    let opener = Opener(owner.clone());
-    let gift = UnwrappedGift::from_gift_wrap(&opener, wrap.event())
-        .map_err(|e| PrivateMessageError::DoesNotOpen(wrap.id, e.to_string()))?;
-    message_from_rumor(wrap.id, gift.sender, gift.rumor)
+    message_of(&open(owner, wrap)?)
 }
 
-/// Reads the rumor a seal held: its id must be its hash, its author the seal's signer.
+/// Reads the rumor a seal signed by `sealed_by` held as a private message.
 pub fn message_from_rumor(
     wrap: EventId,
     sealed_by: PublicKey,
-    mut rumor: UnsignedEvent,
+    rumor: nostr::prelude::UnsignedEvent,
 ) -> Result<PrivateMessage, PrivateMessageError> {
-    let not_a_message = |what: String| PrivateMessageError::NotAMessage { wrap, what };
-    if rumor.pubkey != sealed_by {
-        return Err(not_a_message(
-            "a message by someone other than the seal's signer".into(),
-        ));
-    }
-    match rumor.id {
-        Some(_) if rumor.verify_id().is_err() => {
-            return Err(not_a_message("a message whose id is not its hash".into()))
-        }
-        Some(_) => {}
-        None => rumor.ensure_id(),
-    }
-    let kind = rumor.kind.as_u16();
+    message_of(&check_rumor(wrap, sealed_by, rumor)?)
+}
+
+/// The private message an opened wrap holds: a kind 14 with at least one recipient.
+pub fn message_of(sealed: &Sealed) -> Result<PrivateMessage, PrivateMessageError> {
+    let not_a_message = |what: String| PrivateMessageError::NotAMessage {
+        wrap: sealed.wrap,
+        what,
+    };
+    let kind = sealed.kind();
     if kind != PRIVATE_MESSAGE_KIND {
         return Err(not_a_message(format!("a kind {kind} event")));
     }
-    let to: Vec<PublicKey> = rumor
-        .tags
-        .iter()
-        .filter_map(|t| match t.as_slice() {
-            [name, key, ..] if name == "p" => PublicKey::from_hex(key).ok(),
-            _ => None,
-        })
-        .collect();
+    let to = sealed.named();
     if to.is_empty() {
         return Err(not_a_message("a message with no recipient".into()));
     }
-    if rumor.content.len() > MAX_MESSAGE_BYTES {
-        return Err(PrivateMessageError::TooLong(rumor.content.len()));
+    if sealed.rumor.content.len() > MAX_MESSAGE_BYTES {
+        return Err(PrivateMessageError::TooLong(sealed.rumor.content.len()));
     }
     Ok(PrivateMessage {
-        id: rumor.id.expect("ensured"),
-        from: rumor.pubkey,
+        id: sealed.id(),
+        from: sealed.author,
         to,
-        created_at: rumor.created_at.as_secs(),
-        text: rumor.content,
+        created_at: sealed.rumor.created_at.as_secs(),
+        text: sealed.rumor.content.clone(),
     })
-}
-
-/// The owner's key as nostr's unwrapping asks for it, decrypting through our capped reader.
-#[derive(Debug)]
-struct Opener(Keys);
-
-impl Nip44 for Opener {
-    type Error = EncryptionError;
-
-    fn nip44_encrypt(&self, public_key: &PublicKey, content: &str) -> Result<String, Self::Error> {
-        Conversation::between(self.0.secret_key(), public_key)?.encrypt(content)
-    }
-
-    fn nip44_decrypt(&self, public_key: &PublicKey, payload: &str) -> Result<String, Self::Error> {
-        Conversation::between(self.0.secret_key(), public_key)?.decrypt(payload)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::encryption::MAX_PAYLOAD_CHARS;
-    use nostr::prelude::Timestamp;
+    use nostr::nips::nip59::GiftWrapBuilder;
+    use nostr::prelude::{
+        Event, EventBuilder, FinalizeEvent as _, FinalizeUnsignedEvent as _, Kind, Timestamp,
+    };
     use proptest::prelude::*;
 
     fn verified(e: &Event) -> Verified {
@@ -251,7 +188,13 @@ mod tests {
             );
         }
         let err = open_message(&eve, &verified(copy_for(&copies, &bob))).unwrap_err();
-        assert!(matches!(err, PrivateMessageError::DoesNotOpen(..)), "{err}");
+        assert!(
+            matches!(
+                err,
+                PrivateMessageError::Wrap(GiftWrapError::DoesNotOpen(..))
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -326,7 +269,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             open_message(&bob, &verified(&note)),
-            Err(PrivateMessageError::NotAWrap(_, 1))
+            Err(PrivateMessageError::Wrap(GiftWrapError::NotAWrap(_, 1)))
         ));
     }
 

@@ -6,6 +6,7 @@ use nostr::prelude::ToBech32;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_social::inbox::{read_messages, send_message};
+use seedstr_social::local::LocalState;
 
 use crate::net_args::{print_json, runtime, say, RelayArgs};
 use crate::outcome::reported;
@@ -83,7 +84,8 @@ fn send(a: SendArgs) -> Result<()> {
 
 fn read(a: ReadArgs) -> Result<()> {
     let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
-    let inbox = runtime()?.block_on(read_messages(&keys, &a.relay.set()))?;
+    let local = LocalState::load(&home())?;
+    let inbox = runtime()?.block_on(read_messages(&keys, &a.relay.set(), &local))?;
     if a.json {
         print_json(&inbox);
         return Ok(());
@@ -92,10 +94,17 @@ fn read(a: ReadArgs) -> Result<()> {
         let from = m.from.to_bech32().expect("a key encodes");
         say(&format!("[{}] {from}: {}", m.created_at, m.text));
     }
+    if !inbox.requests.is_empty() {
+        say("requests (from people you neither follow nor befriended):");
+        for m in &inbox.requests {
+            let from = m.from.to_bech32().expect("a key encodes");
+            say(&format!("  [{}] {from}: {}", m.created_at, m.text));
+        }
+    }
     for u in &inbox.unreadable {
         eprintln!("warning: gift wrap {} not read: {}", u.wrap, u.why);
     }
-    if inbox.messages.is_empty() {
+    if inbox.messages.is_empty() && inbox.requests.is_empty() {
         say("no private messages");
     }
     Ok(())

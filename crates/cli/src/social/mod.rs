@@ -1,6 +1,7 @@
 //! `seedstr social …`: O-Red, the social network where each person's node is their home.
 
 mod dm;
+mod friend;
 mod public;
 
 use anyhow::Result;
@@ -12,11 +13,14 @@ pub enum SocialCommand {
     /// content.
     #[command(subcommand)]
     Dm(dm::DmCommand),
+    /// Friends: requests, answers, your private friends list, blocking.
+    #[command(subcommand)]
+    Friend(friend::FriendCommand),
     /// Follow people (your kind 3 list, every other entry kept).
     Follow(public::FollowArgs),
     /// Stop following people.
     Unfollow(public::FollowArgs),
-    /// Sign and send a public post (kind 1), or a reply (NIP-10).
+    /// Post (kind 1), or reply (NIP-10): public, to your friends only, or to yourself.
     Post(public::PostArgs),
     /// Your home timeline: the posts of the people you follow, and yours, newest first.
     Feed(public::FeedArgs),
@@ -30,6 +34,7 @@ pub enum SocialCommand {
 pub fn run(cmd: SocialCommand) -> Result<()> {
     match cmd {
         SocialCommand::Dm(c) => dm::run(c),
+        SocialCommand::Friend(c) => friend::run(c),
         SocialCommand::Follow(a) => public::follow(a, true),
         SocialCommand::Unfollow(a) => public::follow(a, false),
         SocialCommand::Post(a) => public::post(a),

@@ -5,8 +5,9 @@ use clap::Args;
 use nostr::prelude::EventId;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::resolve::target::parse_public_key;
+use seedstr_social::local::LocalState;
 use seedstr_social::people::change_follows;
-use seedstr_social::posts::{publish_post, timeline, Post};
+use seedstr_social::posts::{publish_post, timeline, Post, Visibility};
 
 use crate::net_args::{print_json, runtime, say, RelayArgs};
 use crate::outcome::reported;
@@ -30,11 +31,32 @@ pub struct PostArgs {
     /// Answer this post (hex id): NIP-10 tags name its thread and people.
     #[arg(long)]
     reply_to: Option<String>,
+    /// Who sees it: `public` (signed, on the relays), `friends` (gift-wrapped to each friend's
+    /// inbox and yours), `private` (gift-wrapped to you alone).
+    #[arg(long, value_enum, default_value = "public")]
+    visibility: VisibilityArg,
     #[command(flatten)]
     relay: RelayArgs,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum VisibilityArg {
+    Public,
+    Friends,
+    Private,
+}
+
+impl From<VisibilityArg> for Visibility {
+    fn from(v: VisibilityArg) -> Visibility {
+        match v {
+            VisibilityArg::Public => Visibility::Public,
+            VisibilityArg::Friends => Visibility::Friends,
+            VisibilityArg::Private => Visibility::Private,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -87,12 +109,27 @@ pub fn post(a: PostArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("--reply-to: not an event id: {e}"))
             .and_then(|reply_to| {
                 let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
-                let posted =
-                    runtime()?.block_on(publish_post(&keys, &a.text, reply_to, &a.relay.set()))?;
+                let local = LocalState::load(&home())?;
+                let visibility = Visibility::from(a.visibility);
+                let posted = runtime()?.block_on(publish_post(
+                    &keys,
+                    &a.text,
+                    reply_to,
+                    visibility,
+                    &a.relay.set(),
+                    &local,
+                ))?;
                 if json {
                     print_json(&posted);
-                } else {
+                } else if visibility == Visibility::Public {
                     say(&format!("posted {}", posted.post.id));
+                } else {
+                    say(&format!(
+                        "posted {} ({}, {} copies)",
+                        posted.post.id,
+                        visibility.as_str(),
+                        posted.deliveries.len()
+                    ));
                 }
                 Ok(())
             })
@@ -102,10 +139,13 @@ pub fn post(a: PostArgs) -> Result<()> {
 pub fn feed(a: FeedArgs) -> Result<()> {
     let json = a.json;
     reported(json, {
-        let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
-        runtime()?
-            .block_on(timeline(&keys, &a.relay.set(), a.limit))
-            .map_err(anyhow::Error::from)
+        let keys = KeyStore::new(&home()).load(&passphrase(false)?);
+        let local = LocalState::load(&home());
+        keys.map_err(anyhow::Error::from)
+            .and_then(|keys| Ok((keys, local?)))
+            .and_then(|(keys, local)| {
+                Ok(runtime()?.block_on(timeline(&keys, &a.relay.set(), a.limit, &local))?)
+            })
             .map(|t| {
                 if json {
                     print_json(&t);
@@ -126,7 +166,12 @@ fn render(p: &Post) -> String {
         .as_deref()
         .map(|r| format!(" (reply to {})", &r[..12.min(r.len())]))
         .unwrap_or_default();
-    format!("[{}] {}{reply}: {}", p.created_at, p.author, p.text)
+    let only = match p.visibility {
+        Visibility::Public => "",
+        Visibility::Friends => " [friends]",
+        Visibility::Private => " [private]",
+    };
+    format!("[{}] {}{only}{reply}: {}", p.created_at, p.author, p.text)
 }
 
 #[derive(clap::Subcommand)]
