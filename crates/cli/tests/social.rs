@@ -495,3 +495,108 @@ fn friend_requests_friends_only_posts_and_blocking() {
     let bobs = ok(&bob, &["social", "friend", "list"]);
     assert_eq!(bobs["incoming"][0]["text"], "again", "{bobs}");
 }
+
+/// Reactions, reposts, deletion requests, notifications and statuses through the binary: the
+/// timeline counts one reaction per person, a deleted post leaves it, only one's own events
+/// can be deleted, and a blocked person's reaction is counted nowhere.
+#[test]
+fn reactions_reposts_deletions_notifications_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let run = |p: &Person, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", r, "--json"]);
+        json_of(p, &all)
+    };
+    let ok = |p: &Person, args: &[&str]| {
+        let (ok, v) = run(p, args);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    let npub = |p: &Person| p.keys.public_key().to_bech32().unwrap();
+
+    let hello = ok(&bob, &["social", "post", "hello"])["post"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&alice, &["social", "follow", &bob.hex()]);
+    ok(&alice, &["social", "react", &hello]);
+    ok(&alice, &["social", "react", &hello, "--with", "🔥"]);
+    ok(&carol, &["social", "react", &hello, "--with", "-"]);
+    ok(&alice, &["social", "repost", &hello]);
+    ok(
+        &carol,
+        &["social", "post", "nice one", "--reply-to", &hello],
+    );
+
+    let feed = ok(&alice, &["social", "feed"]);
+    let post = feed["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == hello)
+        .unwrap()
+        .clone();
+    assert_eq!(post["reactions"], 2, "alice once, carol once: {post}");
+    assert_eq!(post["reposts"], 1);
+
+    let notes = ok(&bob, &["social", "notifications"]);
+    let kinds: Vec<(&str, &str)> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["kind"].as_str().unwrap(), n["from"].as_str().unwrap()))
+        .collect();
+    let alice_n = npub(&alice);
+    let carol_n = npub(&carol);
+    for want in [
+        ("reaction", alice_n.as_str()),
+        ("repost", alice_n.as_str()),
+        ("reaction", carol_n.as_str()),
+        ("reply", carol_n.as_str()),
+    ] {
+        assert!(kinds.contains(&want), "{want:?} in {kinds:?}");
+    }
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    // Blocked: carol's reaction and reply concern bob no more.
+    json_of(&bob, &["social", "friend", "block", &carol.hex(), "--json"]);
+    let notes = ok(&bob, &["social", "notifications"]);
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["from"] != carol_n),
+        "{notes}"
+    );
+
+    // Statuses.
+    ok(&bob, &["social", "status", "set", "mapping the north"]);
+    let shown = ok(&alice, &["social", "status", "show", &bob.hex()]);
+    assert_eq!(shown["text"], "mapping the north");
+    ok(&bob, &["social", "status", "set", ""]);
+    assert_eq!(
+        ok(&alice, &["social", "status", "show", &bob.hex()])["text"],
+        ""
+    );
+
+    // Deleting: only one's own; the deleted post leaves the timeline.
+    let (done, err) = run(&alice, &["social", "delete", &hello]);
+    assert!(!done);
+    assert!(
+        err["error"].as_str().unwrap().contains("not yours"),
+        "{err}"
+    );
+    ok(&bob, &["social", "delete", &hello, "--reason", "typo"]);
+    let feed = ok(&alice, &["social", "feed"]);
+    assert!(
+        feed["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != hello),
+        "{feed}"
+    );
+}

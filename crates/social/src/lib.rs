@@ -9,10 +9,12 @@ pub mod gift_wrap;
 pub mod inbox;
 pub mod local;
 pub mod nip05;
+pub mod notifications;
 pub mod people;
 pub mod posts;
 pub mod private_message;
 pub mod profile;
+pub mod reactions;
 
 /// The date for a new version of a replaceable event (profile, follow list) whose current
 /// version is dated `current`: now, or one second after it if the clock is behind, since a

@@ -49,8 +49,14 @@ pub enum PostError {
     /// Delivering the wrapped copies or reading the inbox failed.
     #[error(transparent)]
     Inbox(#[from] InboxError),
+    /// The event named is not a post.
+    #[error("event {0} is kind {1}, not a post")]
+    NotAPost(EventId, u16),
+    /// Deleting someone else's event.
+    #[error("event {0} is not yours to delete")]
+    NotYours(EventId),
     /// Signing failed.
-    #[error("signing the post: {0}")]
+    #[error("signing: {0}")]
     Sign(String),
 }
 
@@ -96,6 +102,10 @@ pub struct Post {
     pub root: Option<String>,
     /// Who it is for.
     pub visibility: Visibility,
+    /// How many people reacted to it (NIP-25), where the reader counted.
+    pub reactions: usize,
+    /// How many reposted it (NIP-18), where the reader counted.
+    pub reposts: usize,
 }
 
 /// What [`publish_post`] did.
@@ -157,6 +167,8 @@ impl Post {
             reply_to: marked(&event.tags, "reply").or(root).map(|i| i.to_hex()),
             root: root.map(|i| i.to_hex()),
             visibility: Visibility::Public,
+            reactions: 0,
+            reposts: 0,
         }
     }
 
@@ -182,6 +194,8 @@ impl Post {
                 .map(|i| i.to_hex()),
             root: root.map(|i| i.to_hex()),
             visibility,
+            reactions: 0,
+            reposts: 0,
         })
     }
 }
@@ -313,6 +327,9 @@ pub async fn timeline(
         .filter(|e| e.kind.as_u16() == POST_KIND && authors.contains(&e.pubkey))
         .map(|e| Post::of(e))
         .collect();
+    posts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+    posts.truncate(limit);
+    answer_counts(relays, &mut posts, local).await;
     let friends = friends_list(keys, relays)
         .await
         .map_err(|e| PostError::Friends(e.to_string()))?
@@ -336,6 +353,62 @@ pub async fn timeline(
         posts,
         authors: authors.iter().map(npub).collect(),
     })
+}
+
+/// Drops the public `posts` their authors asked to delete (NIP-09; a relay that honours the
+/// request already dropped them, another may not have), and counts the reactions and reposts
+/// of the rest, one per person, blocked people's left out.
+pub async fn answer_counts(relays: &RelaySet, posts: &mut Vec<Post>, local: &LocalState) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let ids: Vec<&str> = posts
+        .iter()
+        .filter(|p| p.visibility == Visibility::Public)
+        .map(|p| p.id.as_str())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let filter = json!({"kinds": [5, 6, 7], "#e": ids});
+    let found = query_all(&relays.urls, &filter, relays.timeout).await;
+    let authors: BTreeMap<String, String> = posts
+        .iter()
+        .map(|p| (p.id.clone(), p.author.clone()))
+        .collect();
+    let mut deleted = BTreeSet::new();
+    let mut people: BTreeMap<(String, u16), BTreeSet<PublicKey>> = BTreeMap::new();
+    for e in &found.events {
+        if local.is_blocked(&e.pubkey) {
+            continue;
+        }
+        let kind = e.kind.as_u16();
+        for t in e.tags.iter() {
+            let [name, id, ..] = t.as_slice() else {
+                continue;
+            };
+            let Some(author) = authors.get(id) else {
+                continue;
+            };
+            if name != "e" {
+                continue;
+            }
+            if kind == 5 {
+                if *author == npub(&e.pubkey) {
+                    deleted.insert(id.clone());
+                }
+            } else {
+                people
+                    .entry((id.clone(), kind))
+                    .or_default()
+                    .insert(e.pubkey);
+            }
+        }
+    }
+    posts.retain(|p| !deleted.contains(&p.id));
+    for p in posts.iter_mut() {
+        let count = |k: u16| people.get(&(p.id.clone(), k)).map_or(0, BTreeSet::len);
+        p.reactions = count(7);
+        p.reposts = count(6);
+    }
 }
 
 /// The most replies a thread view reads.

@@ -1,5 +1,6 @@
 //! `seedstr social …`: O-Red, the social network where each person's node is their home.
 
+mod answers;
 mod dm;
 mod friend;
 mod public;
@@ -26,6 +27,17 @@ pub enum SocialCommand {
     Feed(public::FeedArgs),
     /// A thread: its first post and every reply the relays hold, as a tree.
     Thread(public::ThreadArgs),
+    /// React to an event (NIP-25): a like, a dislike or an emoji.
+    React(answers::ReactArgs),
+    /// Repost a post (NIP-18).
+    Repost(answers::RepostArgs),
+    /// Ask relays to delete your events (NIP-09).
+    Delete(answers::DeleteArgs),
+    /// Replies, mentions, reactions and reposts that concern you, newest first.
+    Notifications(answers::NotificationsArgs),
+    /// Your status line (NIP-38): set yours, show anyone's.
+    #[command(subcommand)]
+    Status(answers::StatusCommand),
     /// Profiles (kind 0): set yours, show anyone's.
     #[command(subcommand)]
     Profile(public::ProfileCommand),
@@ -41,5 +53,10 @@ pub fn run(cmd: SocialCommand) -> Result<()> {
         SocialCommand::Feed(a) => public::feed(a),
         SocialCommand::Profile(c) => public::profile(c),
         SocialCommand::Thread(a) => public::thread(a),
+        SocialCommand::React(a) => answers::react_to(a),
+        SocialCommand::Repost(a) => answers::repost_post(a),
+        SocialCommand::Delete(a) => answers::delete_events(a),
+        SocialCommand::Notifications(a) => answers::notifications_of(a),
+        SocialCommand::Status(c) => answers::status_of(c),
     }
 }
