@@ -127,6 +127,7 @@ pub async fn run(b: &WebBench) -> Result<Value> {
     let node = seedstr_node::run(
         data.path(),
         config,
+        None,
         move |a| {
             let _ = addr_tx.send(a.http);
         },

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use seedstr_client::keys::store::home;
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_node::NodeConfig;
 
 #[derive(Args)]
@@ -33,6 +33,11 @@ pub struct NodeArgs {
     /// Run without the Mainline DHT (overrides dht.enabled).
     #[arg(long, conflicts_with_all = ["dht_bootstrap", "dht_listen"])]
     no_dht: bool,
+    /// Be your home in the social network: unlock your key (SEEDSTR_PASSPHRASE, or asked on
+    /// the terminal), keep your inbox and make your relay lists name this node (sets
+    /// social.owner).
+    #[arg(long)]
+    owner: bool,
 }
 
 pub fn run(args: NodeArgs) -> Result<()> {
@@ -42,6 +47,16 @@ pub fn run(args: NodeArgs) -> Result<()> {
         print!("{}", config.to_toml());
         return Ok(());
     }
+    // The key is unlocked before anything starts, so a wrong passphrase stops here.
+    let owner = if config.social.owner {
+        let data = config.data_dir(&home);
+        Some(KeyStore::new(&data).load(&passphrase(false)?)?)
+    } else {
+        None
+    };
+    let owner_line = owner
+        .as_ref()
+        .map(|k| seedstr_client::resolve::target::npub(&k.public_key()));
     seedstr_relay::open_files::raise_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,6 +64,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
     Ok(rt.block_on(seedstr_node::run(
         &home,
         config,
+        owner,
         |a| {
             // Tests and scripts read the first line to find ephemeral ports.
             println!("seedstr node listening on http://{}", a.http);
@@ -62,6 +78,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
             println!("  torrent: {}", a.torrent_listen);
             if let Some(dht) = a.dht {
                 println!("  dht:     {dht}");
+            }
+            if let Some(npub) = &owner_line {
+                println!("  owner:   {npub} (this node is their home)");
             }
         },
         shutdown_signal(),
@@ -77,6 +96,9 @@ fn config(args: &NodeArgs, home: &std::path::Path) -> Result<NodeConfig> {
     };
     if let Some(l) = args.listen {
         config.http.listen = l;
+    }
+    if args.owner {
+        config.social.owner = true;
     }
     if let Some(l) = args.torrent_listen {
         config.torrent.listen = l;

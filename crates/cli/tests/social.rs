@@ -600,3 +600,102 @@ fn reactions_reposts_deletions_notifications_and_status() {
         "{feed}"
     );
 }
+
+/// Bob's node as his home (`seedstr node` with `social.owner`): it makes his relay and inbox
+/// lists name it, so alice's message finds it by his key alone; it refuses what does not open
+/// for him and what is dated outside its window, and drops a blocked sender's message while
+/// answering OK, so the sender learns nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_node_keeps_their_inbox() {
+    use common::node::{node_config, NodeProcess};
+    use std::time::{Duration, Instant};
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let config = node_config(&bob, &[("owner = false", "owner = true")]);
+    let node = NodeProcess::start(bob.home.path(), &config);
+    let url = node.relay();
+    // Bob's lists, signed by his node at start, name the node.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lists = loop {
+        let got = seedstr_client::relays::conn::RelayConn::connect(&url)
+            .await
+            .unwrap()
+            .query(
+                "l",
+                &[serde_json::json!({"kinds": [10002, 10050], "authors": [bob.hex()]})],
+            )
+            .await
+            .unwrap();
+        if got.len() == 2 {
+            break got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bob's node did not announce itself"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for l in &lists {
+        let tag = if l.kind.as_u16() == 10002 {
+            "r"
+        } else {
+            "relay"
+        };
+        assert!(
+            l.tags
+                .iter()
+                .any(|t| t.as_slice() == [tag.to_owned(), url.clone()]),
+            "{l:?}"
+        );
+    }
+    let run = |p: &Person, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", &url, "--json"]);
+        json_of(p, &all)
+    };
+    // Alice sends by key; the copy goes to the inbox bob's list names.
+    let (ok, sent) = run(&alice, &["social", "dm", "send", &bob.hex(), "hi bob"]);
+    assert!(ok, "{sent}");
+    let to_bob = sent["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == bob.keys.public_key().to_bech32().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(to_bob["to_inbox_list"], true, "{sent}");
+
+    // Blocked: carol's message is answered OK and never stored.
+    let (ok, v) = json_of(&bob, &["social", "friend", "block", &carol.hex(), "--json"]);
+    assert!(ok, "{v}");
+    let (ok, sent) = run(&carol, &["social", "dm", "send", &bob.hex(), "let me in"]);
+    assert!(ok, "carol is told her message was taken: {sent}");
+    let (ok, read) = run(&bob, &["social", "dm", "read"]);
+    assert!(ok, "{read}");
+    let texts: Vec<&str> = read["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["hi bob"], "{read}");
+    assert_eq!(read["blocked"], 0, "never stored, so nothing to hide");
+
+    // What does not open for bob, and what is dated outside the window, is refused.
+    let mut conn = seedstr_client::relays::conn::RelayConn::connect(&url)
+        .await
+        .unwrap();
+    let junk = event(&Keys::generate(), 1059, &[&["p", &bob.hex()]], "junk");
+    let (taken, why) = conn.publish(&junk).await.unwrap();
+    assert!(!taken && why.contains("does not open"), "{why}");
+    let old = EventBuilder::new(Kind::TextNote, "remember me?")
+        .tag(Tag::public_key(bob.keys.public_key()))
+        .custom_created_at(Timestamp::from(Timestamp::now().as_secs() - 30 * 86_400))
+        .finalize(&alice.keys)
+        .unwrap();
+    let (taken, why) = conn.publish(&old).await.unwrap();
+    assert!(!taken && why.contains("within 4 days"), "{why}");
+    // Events that are not addressed to bob are the relay's business as before.
+    let note = event(&carol.keys, 1, &[], "a public note");
+    let (taken, why) = conn.publish(&note).await.unwrap();
+    assert!(taken, "{why}");
+}

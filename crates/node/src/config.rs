@@ -26,6 +26,44 @@ pub struct NodeConfig {
     pub packages: PackagesConfig,
     /// The relay served on the HTTP port (limits, policy, auth, rates, NIP-11 info).
     pub relay: RelayConfig,
+    /// The node as its owner's home in the social network (`docs/social.md`).
+    pub social: SocialConfig,
+}
+
+/// The node as its owner's home: their key unlocked at start, their relay and inbox lists
+/// naming the node, their inbox kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocialConfig {
+    /// Unlock the owner's key (in the data folder) at start and act as their home
+    /// (`seedstr node --owner` sets it).
+    pub owner: bool,
+    /// The node's relay address as others reach it (`wss://home.example/`); empty: the HTTP
+    /// address (`ws://127.0.0.1:7447/`), reachable from this machine only.
+    pub url: String,
+    /// Directories (relay URLs) the owner's lists are sent to besides the node itself.
+    pub directories: Vec<String>,
+    /// Days back an event addressed to the owner may be dated (gift wraps are dated up to two
+    /// days back on purpose).
+    pub inbox_window_days: u64,
+    /// Events a minute addressed to the owner from one address; 0: no limit.
+    pub inbox_per_ip_per_minute: f64,
+    /// Events a minute addressed to the owner from one sender (for a gift wrap, the seal's
+    /// signer); 0: no limit.
+    pub inbox_per_sender_per_minute: f64,
+}
+
+impl Default for SocialConfig {
+    fn default() -> SocialConfig {
+        SocialConfig {
+            owner: false,
+            url: String::new(),
+            directories: Vec::new(),
+            inbox_window_days: 4,
+            inbox_per_ip_per_minute: 120.0,
+            inbox_per_sender_per_minute: 30.0,
+        }
+    }
 }
 
 /// The HTTP port and what it takes.
@@ -133,6 +171,7 @@ impl Default for NodeConfig {
             dht: DhtConfig::default(),
             packages: PackagesConfig::default(),
             relay: RelayConfig::default(),
+            social: SocialConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod bounds;
 pub mod config;
 pub mod discovery;
 pub mod health;
+pub mod home;
 pub mod node;
 pub mod sync;
 pub mod ui;

@@ -111,6 +111,7 @@ pub enum NodeError {
 pub async fn run(
     home: &Path,
     config: NodeConfig,
+    owner: Option<nostr::prelude::Keys>,
     started: impl FnOnce(&Addresses),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
@@ -124,6 +125,18 @@ pub async fn run(
     let own_relay = format!("ws://{}/", loopback_for(http));
     let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
+    let home_url = if config.social.url.is_empty() {
+        own_relay.clone()
+    } else {
+        config.social.url.clone()
+    };
+    if let Some(keys) = &owner {
+        relay.set_gate(Arc::new(crate::home::inbox_gate(
+            keys,
+            &config.social,
+            &data,
+        )));
+    }
 
     let seeder = start_seeder(&config, &data).await?;
     let torrent = seeder
@@ -173,6 +186,14 @@ pub async fn run(
         seeding_stopped,
     ));
 
+    if let Some(keys) = owner {
+        tokio::spawn(crate::home::announce(
+            keys,
+            home_url,
+            own_relay.clone(),
+            config.social.directories.clone(),
+        ));
+    }
     started(&addresses);
     // Commands find the node through this file; it goes when the node stops.
     announce_node(

@@ -520,6 +520,13 @@ pub(crate) async fn accept_event(
             "rate-limited: too many events from this pubkey; slow down".into(),
         ));
     }
+    if let Some(gate) = relay.gate() {
+        match gate.check(&event, ip, authed.as_ref()) {
+            crate::gate::Verdict::Admit => {}
+            crate::gate::Verdict::Refuse(why) => return Err(refuse(why)),
+            crate::gate::Verdict::Discard => return Ok((id, String::new())),
+        }
+    }
     if seedstr_proto::event::kind_class(&event) == seedstr_proto::KindClass::Ephemeral {
         relay.broadcast(&event);
         if let Err(e) = relay.store.share_ephemeral(&event).await {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client_address;
 pub mod config;
 mod connection;
+pub mod gate;
 pub mod limiter;
 pub mod live;
 pub mod nip11;
@@ -41,6 +42,7 @@ pub struct Relay {
     /// What the relay accepts and says about itself.
     pub config: RelayConfig,
     store: Arc<dyn Store>,
+    gate: std::sync::OnceLock<Arc<dyn gate::Gate>>,
     live: live::LiveIndex,
     ip_events: limiter::Limiter<IpAddr>,
     pubkey_events: limiter::Limiter<[u8; 32]>,
@@ -71,6 +73,7 @@ impl Relay {
             ip_reqs: limiter::Limiter::new(r.reqs_per_ip_per_second, r.reqs_per_ip_burst),
             config,
             store,
+            gate: std::sync::OnceLock::new(),
             live: live::LiveIndex::default(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
@@ -86,6 +89,15 @@ impl Relay {
             budget: Duration::from_millis(self.config.limits.query_budget_ms),
             now: seedstr_proto::clock::unix_now(),
         }
+    }
+
+    /// Puts `gate` in front of storage (once; false when a gate was already set).
+    pub fn set_gate(&self, gate: Arc<dyn gate::Gate>) -> bool {
+        self.gate.set(gate).is_ok()
+    }
+
+    pub(crate) fn gate(&self) -> Option<&Arc<dyn gate::Gate>> {
+        self.gate.get()
     }
 
     /// Open WebSocket connections.

@@ -6,6 +6,7 @@
 pub mod encryption;
 pub mod friends;
 pub mod gift_wrap;
+pub mod home;
 pub mod inbox;
 pub mod local;
 pub mod nip05;

@@ -26,6 +26,8 @@ impl NodeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_seedstr"))
             .args(["node", "--config", config.to_str().unwrap()])
             .env("SEEDSTR_HOME", home)
+            // Unlocks the owner's key when the configuration asks for it (social.owner).
+            .env("SEEDSTR_PASSPHRASE", crate::common::spine::PASSPHRASE)
             .env("SEEDSTR_LOG", crate::common::spine::log_filter())
             .stdout(Stdio::piped())
             .spawn()
