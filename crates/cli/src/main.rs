@@ -1,6 +1,7 @@
 //! `seedstr`: the command line.
 
 mod dht;
+mod directory;
 mod feed;
 mod incident;
 mod install;
@@ -48,6 +49,8 @@ enum Command {
     Search(Box<search::SearchArgs>),
     /// Run a Nostr relay, or sync one with another relay.
     Relay(Box<relay::RelayArgs>),
+    /// Run a directory of the social network: profiles and lists, name search, node status.
+    Directory(Box<directory::DirectoryArgs>),
     /// Publish a folder or file as a signed release and register it for seeding.
     Publish(Box<publish::PublishArgs>),
     /// Resolve, download, verify and install a release.
@@ -72,7 +75,7 @@ enum Command {
     Pkg(pkg::PkgCommand),
     /// Run a Node script with the project's LibreSeed packages resolvable (require and import).
     Run(run::RunArgs),
-    /// O-Red, the social network: private messages (more to come).
+    /// O-Red, the social network: people, friends, posts, private messages, discovery.
     #[command(subcommand)]
     Social(social::SocialCommand),
 }
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Status(a) => status::run(a),
         Command::Search(a) => search::run(*a),
         Command::Relay(r) => relay::run(*r),
+        Command::Directory(d) => directory::run(*d),
         Command::Publish(p) => publish::run(*p),
         Command::Install(i) => install::run(*i),
         Command::Seed(s) => seed::run(*s),

@@ -29,7 +29,7 @@ enum RelaySub {
 }
 
 #[derive(Args)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// Folder of the embedded LMDB store [default: $SEEDSTR_HOME/relay].
     #[arg(long, conflicts_with = "database")]
     data: Option<PathBuf>,
@@ -93,7 +93,7 @@ pub fn run(args: RelayArgs) -> Result<()> {
 }
 
 impl StoreArgs {
-    async fn open(&self) -> Result<Arc<dyn Store>> {
+    pub(crate) async fn open(&self) -> Result<Arc<dyn Store>> {
         if let Some(url) = &self.database {
             let store = PgStore::connect(url).await.with_context(|| {
                 format!(

@@ -699,3 +699,160 @@ async fn the_owners_node_keeps_their_inbox() {
     let (taken, why) = conn.publish(&note).await.unwrap();
     assert!(taken, "{why}");
 }
+
+/// Two directories and an owner's node: the node registers its owner with the directory it
+/// names (profile and lists, sent on as they change); a stranger finds him by name or key
+/// through both directories, newest lists winning, his node confirming itself, and the
+/// directories' status reports saying when it was last seen. An impostor with his name, and a
+/// stale list one directory holds, do not mislead; once his node is down, discovery says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directories_find_people_and_their_nodes_without_being_trusted() {
+    use common::node::{node_config, DirectoryProcess, NodeProcess};
+    use std::time::{Duration, Instant};
+    let (op_a, op_b) = (Person::new(), Person::new());
+    let (dir_a_data, dir_b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let dir_a = DirectoryProcess::start(&op_a, dir_a_data.path(), 1);
+    let dir_b = DirectoryProcess::start(&op_b, dir_b_data.path(), 1);
+    let (alice, bob, mallory) = (Person::new(), Person::new(), Person::new());
+    let config = node_config(
+        &bob,
+        &[
+            ("owner = false", "owner = true"),
+            (
+                "directories = []",
+                &format!("directories = [\"{}\"]", dir_a.url),
+            ),
+        ],
+    );
+    let node = NodeProcess::start(bob.home.path(), &config);
+    let home = node.relay();
+    let (ok, v) = json_of(
+        &bob,
+        &[
+            "social",
+            "profile",
+            "set",
+            "--name",
+            "bob builder",
+            "--relay",
+            &home,
+            "--json",
+        ],
+    );
+    assert!(ok, "{v}");
+
+    // An impostor named bob, and a stale inbox list of bob's, on the other directory.
+    let mut b = seedstr_client::relays::conn::RelayConn::connect(&dir_b.url)
+        .await
+        .unwrap();
+    for e in [
+        event(&mallory.keys, 0, &[], r#"{"name":"bob"}"#),
+        event(&mallory.keys, 10050, &[&["relay", "ws://127.0.0.1:1/"]], ""),
+        EventBuilder::new(Kind::from(10050), "")
+            .tag(Tag::parse(["relay", "ws://127.0.0.1:1/"]).unwrap())
+            .custom_created_at(Timestamp::from(Timestamp::now().as_secs() - 3_600))
+            .finalize(&bob.keys)
+            .unwrap(),
+    ] {
+        let (taken, why) = b.publish(&e).await.unwrap();
+        assert!(taken, "{why}");
+    }
+    // The directory takes only what it is for.
+    let note = event(&mallory.keys, 1, &[], "spam");
+    let (taken, why) = b.publish(&note).await.unwrap();
+    assert!(!taken && why.contains("kind 1"), "{why}");
+
+    let discover = |query: &str| {
+        json_of(
+            &alice,
+            &[
+                "social",
+                "discover",
+                query,
+                "--relay",
+                &dir_a.url,
+                "--relay",
+                &dir_b.url,
+                "--relay-timeout",
+                "3",
+                "--json",
+            ],
+        )
+    };
+    let bob_npub = bob.keys.public_key().to_bech32().unwrap();
+    let find_bob = |v: &Value| {
+        v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["npub"] == bob_npub)
+            .cloned()
+    };
+    // Registration and the first probe take a moment: poll with a deadline.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let (ok, v) = discover("bob");
+        assert!(ok, "{v}");
+        if let Some(p) = find_bob(&v) {
+            if p["node"]["confirmed"] == true
+                && !p["node"]["reports"].as_array().unwrap().is_empty()
+            {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bob was not found confirmed: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let people = found["people"].as_array().unwrap();
+    assert_eq!(people.len(), 2, "bob and the impostor: {found}");
+    let bob_found = find_bob(&found).unwrap();
+    assert_eq!(bob_found["profile"]["name"], "bob builder");
+    assert_eq!(
+        bob_found["inbox"],
+        serde_json::json!([home]),
+        "the newest list wins"
+    );
+    assert_eq!(bob_found["node"]["url"], home);
+    let report = &bob_found["node"]["reports"][0];
+    assert_eq!(
+        report["directory"],
+        op_a.keys.public_key().to_bech32().unwrap()
+    );
+    let impostor = people.iter().find(|p| p["npub"] != bob_npub).unwrap();
+    assert_eq!(impostor["node"]["confirmed"], false, "{impostor}");
+    assert!(
+        impostor["node"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer"),
+        "{impostor}"
+    );
+    // Search is the directories' role; bob's node does not offer it, and says so.
+    let mut at_home = seedstr_client::relays::conn::RelayConn::connect(&home)
+        .await
+        .unwrap();
+    let why = at_home
+        .query("s", &[serde_json::json!({"kinds": [0], "search": "bob"})])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(why.contains("NIP-50 search is not offered"), "{why}");
+    // By key: the same answer.
+    let (ok, by_key) = discover(&bob.hex());
+    assert!(ok, "{by_key}");
+    assert_eq!(by_key["people"][0]["node"]["confirmed"], true, "{by_key}");
+
+    // Bob's node goes down: discovery says it did not answer; the last report stays.
+    drop(node);
+    let (ok, down) = discover(&bob.hex());
+    assert!(ok, "{down}");
+    let node = &down["people"][0]["node"];
+    assert_eq!(node["confirmed"], false, "{down}");
+    assert!(
+        !node["reports"].as_array().unwrap().is_empty(),
+        "last seen stays: {down}"
+    );
+}

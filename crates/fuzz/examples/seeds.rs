@@ -283,6 +283,15 @@ fn main() {
         ],
     );
     write(
+        "directory_index",
+        &[
+            br#"{"name":"ann","display_name":"Ann Lee","nip05":"ann@example.org","about":"maps"}"#
+                .to_vec(),
+            b"ws://127.0.0.1:7447/".to_vec(),
+            b"ann maps".to_vec(),
+        ],
+    );
+    write(
         "profile_content",
         &[
             br#"{"name":"ann","about":"mods and maps","nip05":"ann@example.org","lud16":"ann@pay.example"}"#.to_vec(),

@@ -213,6 +213,33 @@ pub fn sealed_rumor(data: &[u8]) {
     assert!(state.incoming.len() + state.outgoing.len() + state.accepted.len() <= 1);
 }
 
+/// What a directory takes from anyone: the bytes as a profile's content and as an inbox
+/// list's tag, indexed; then as a NIP-50 query over the index. A profile is found by its own
+/// name whatever else it holds.
+pub fn directory_index(data: &[u8]) {
+    use nostr::prelude::{EventBuilder, FinalizeEvent as _, Kind, Tag};
+    use seedstr_social::directory::index::DirectoryIndex;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let keys = fuzz_keys();
+    let index = DirectoryIndex::new();
+    let profile = EventBuilder::new(Kind::Metadata, text)
+        .finalize(keys)
+        .expect("signing");
+    index.absorb(&seedstr_proto::Verified::check(profile).expect("just signed"));
+    if let Ok(tag) = Tag::parse(["relay", text]) {
+        let list = EventBuilder::new(Kind::from(10050), "")
+            .tag(tag)
+            .finalize(keys)
+            .expect("signing");
+        index.absorb(&seedstr_proto::Verified::check(list).expect("just signed"));
+        assert!(index.node_urls().len() <= 1);
+    }
+    let found = index.search_profiles(text, 10);
+    assert!(found.len() <= 1);
+}
+
 /// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
 /// refused; what reads writes back to the same fields.
 pub fn profile_content(data: &[u8]) {

@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("nip44_payload", events::nip44_payload),
     ("private_message", events::private_message),
     ("sealed_rumor", events::sealed_rumor),
+    ("directory_index", events::directory_index),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

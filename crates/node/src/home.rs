@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nostr::prelude::Keys;
-use seedstr_client::relays::RelaySet;
+use seedstr_client::relays::live::{subscribe, LiveNote};
+use seedstr_client::relays::{publish_all, RelaySet};
 use seedstr_social::home::{announce_home, InboxGate, InboxRules};
 
 use crate::config::SocialConfig;
@@ -28,10 +29,13 @@ pub fn inbox_gate(owner: &Keys, config: &SocialConfig, data: &Path) -> InboxGate
 }
 
 /// Makes the owner's relay list (10002) and inbox list (10050) name `url`, on the node itself
-/// and on the directories; logged, since the node serves either way.
+/// and on the directories; then keeps the directories current: every profile, follow list,
+/// relay list, inbox list and transport-key attestation of the owner the node holds or takes
+/// later is sent on to them (registration is nothing more). Logged, since the node serves
+/// either way.
 pub async fn announce(owner: Keys, url: String, own_relay: String, directories: Vec<String>) {
-    let mut urls = vec![own_relay];
-    urls.extend(directories);
+    let mut urls = vec![own_relay.clone()];
+    urls.extend(directories.iter().cloned());
     let relays = RelaySet {
         urls,
         timeout: Duration::from_secs(10),
@@ -48,5 +52,33 @@ pub async fn announce(owner: Keys, url: String, own_relay: String, directories: 
             }
         }
         Err(e) => tracing::warn!(target: "seedstr::social", "announcing the owner's home: {e}"),
+    }
+    if directories.is_empty() {
+        return;
+    }
+    let filter = serde_json::json!({
+        "authors": [owner.public_key().to_hex()],
+        "kinds": [0, 3, 10002, 10050, 10744],
+    });
+    let mut live = subscribe(&[own_relay], vec![filter]);
+    while let Some(note) = live.recv().await {
+        if let LiveNote::Event { event, .. } = note {
+            let answers = publish_all(
+                &directories,
+                std::slice::from_ref(event.event()),
+                relays.timeout,
+            )
+            .await;
+            for a in answers.iter().filter(|a| !a.accepted) {
+                tracing::warn!(
+                    target: "seedstr::social",
+                    "directory {} refused kind {} {}: {}",
+                    a.relay,
+                    event.kind.as_u16(),
+                    a.event_id,
+                    a.message
+                );
+            }
+        }
     }
 }

@@ -40,6 +40,27 @@ pub struct Filter {
     pub until: Option<u64>,
     /// At most this many events, newest first.
     pub limit: Option<usize>,
+    /// NIP-50 full-text search: the query as sent. Only a relay that offers search answers
+    /// such a filter; a store never sees one.
+    pub search: Option<String>,
+}
+
+/// The longest NIP-50 search query taken.
+pub const MAX_SEARCH_BYTES: usize = 256;
+
+/// The words of a NIP-50 query, lowercased: what every match must contain. NIP-50's
+/// `key:value` extensions are left out (none is supported).
+pub fn search_terms(query: &str) -> Vec<String> {
+    query
+        .split_whitespace()
+        .filter(|w| !w.contains(':'))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `haystack` (already lowercased) holds every term.
+pub fn holds_terms(haystack: &str, terms: &[String]) -> bool {
+    terms.iter().all(|t| haystack.contains(t.as_str()))
 }
 
 fn parse_hex32(field: &str, v: &Value) -> Result<[u8; 32], FilterError> {
@@ -125,7 +146,16 @@ impl Filter {
                             as usize,
                     )
                 }
-                "search" => return Err(err(key, "NIP-50 search is not supported by this relay")),
+                "search" => {
+                    let q = v.as_str().ok_or_else(|| err(key, "must be a string"))?;
+                    if q.len() > MAX_SEARCH_BYTES {
+                        return Err(err(
+                            key,
+                            format!("{} bytes, over the {MAX_SEARCH_BYTES}-byte cap", q.len()),
+                        ));
+                    }
+                    f.search = Some(q.to_owned());
+                }
                 _ => {
                     let letter = match key.as_bytes() {
                         [b'#', l] if l.is_ascii_alphabetic() => *l,
@@ -179,6 +209,11 @@ impl Filter {
         let at = event.created_at.as_secs();
         if self.since.is_some_and(|s| at < s) || self.until.is_some_and(|u| at > u) {
             return false;
+        }
+        if let Some(q) = &self.search {
+            if !holds_terms(&event.content.to_lowercase(), &search_terms(q)) {
+                return false;
+            }
         }
         self.tags.iter().all(|(letter, values)| {
             event.tags.iter().any(|t| {
@@ -256,6 +291,9 @@ impl Filter {
         if let Some(u) = self.until {
             m.insert("until".into(), u.into());
         }
+        if let Some(q) = &self.search {
+            m.insert("search".into(), q.clone().into());
+        }
         if let Some(l) = self.limit {
             m.insert("limit".into(), l.into());
         }
@@ -316,12 +354,33 @@ mod tests {
             (json!({"limit": "ten"}), "limit"),
             (json!({"#e": [1]}), "#e"),
             (json!({"bogus": 1}), "bogus"),
-            (json!({"search": "x"}), "search"),
+            (json!({"search": 3}), "search"),
+            (
+                json!({"search": "x".repeat(MAX_SEARCH_BYTES + 1)}),
+                "search",
+            ),
         ];
         for (f, field) in cases {
             assert_eq!(Filter::parse(&f).unwrap_err().field, field, "{f}");
         }
         assert!(Filter::parse(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn search_matches_every_word_of_the_query_in_any_case() {
+        let keys = nostr::prelude::Keys::generate();
+        use nostr::prelude::FinalizeEvent as _;
+        let e = nostr::prelude::EventBuilder::new(
+            nostr::prelude::Kind::Metadata,
+            r#"{"name":"Ann Lee","about":"Mods and maps"}"#,
+        )
+        .finalize(&keys)
+        .unwrap();
+        let f = |q: &str| Filter::parse(&json!({"search": q})).unwrap();
+        assert!(f("ann MAPS").matches(&e));
+        assert!(f("lee include:spam").matches(&e), "extensions are left out");
+        assert!(!f("ann bob").matches(&e));
+        assert_eq!(f("ann").to_json()["search"], "ann");
     }
 
     #[test]

@@ -227,8 +227,13 @@ impl State {
         self.relay.live.insert(&self.conn, &id, filters.clone());
         self.subs.insert(id.clone());
         let may_hold_private = filters.iter().any(may_match_private);
+        let (filters, order) = self.answer_search(filters);
         match relay.store.query(filters, relay.query_options()).await {
-            Ok(events) => {
+            Ok(mut events) => {
+                if let Some(order) = order {
+                    // Most relevant first, as the search said; the rest after, newest first.
+                    events.sort_by_key(|e| order.get(&e.id).copied().unwrap_or(usize::MAX));
+                }
                 let authed = self.conn.authed();
                 let stored: HashSet<[u8; 32]> = events.iter().map(|e| e.id).collect();
                 let young = seedstr_proto::clock::unix_now().saturating_sub(live::ECHO_AGE_SECS);
@@ -257,10 +262,45 @@ impl State {
         }
     }
 
+    /// Filters with a NIP-50 `search` narrowed to the events the relay's search found, and
+    /// the rank of each found id (None when no filter searched).
+    fn answer_search(
+        &self,
+        filters: Vec<Filter>,
+    ) -> (
+        Vec<Filter>,
+        Option<std::collections::HashMap<[u8; 32], usize>>,
+    ) {
+        let Some(searcher) = self.relay.searcher() else {
+            return (filters, None);
+        };
+        if filters.iter().all(|f| f.search.is_none()) {
+            return (filters, None);
+        }
+        let max = self.relay.config.limits.max_limit;
+        let mut order = std::collections::HashMap::new();
+        let filters = filters
+            .into_iter()
+            .map(|f| {
+                if f.search.is_none() {
+                    return f;
+                }
+                let ids = searcher.search(&f, f.effective_limit(max));
+                for id in &ids {
+                    let next = order.len();
+                    order.entry(*id).or_insert(next);
+                }
+                crate::search::narrowed(&f, &ids)
+            })
+            .collect();
+        (filters, Some(order))
+    }
+
     async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
         if let Err(msg) = self.admit_read("COUNT", &filters) {
             return self.send(out::closed(&id, &msg)).await;
         }
+        let (filters, _) = self.answer_search(filters);
         match self.visible_count(filters).await {
             Ok(n) => self.send(out::count(&id, n)).await,
             Err(e) => self.send(out::closed(&id, &query_error(&e))).await,
@@ -303,6 +343,14 @@ impl State {
     fn admit_read(&self, what: &str, filters: &[Filter]) -> Result<(), String> {
         if !self.relay.ip_reqs.allow(&limit_key(self.ip)) {
             return Err("rate-limited: too many requests from your address; slow down".into());
+        }
+        if filters.iter().any(|f| f.search.is_some()) {
+            if what == "NEG-OPEN" {
+                return Err("unsupported: NIP-50 search cannot scope a negentropy session".into());
+            }
+            if self.relay.searcher().is_none() {
+                return Err("unsupported: NIP-50 search is not offered by this relay".into());
+            }
         }
         let max = self.relay.config.limits.max_filters;
         if filters.len() > max {

@@ -16,6 +16,7 @@ pub mod nip11;
 pub mod open_files;
 pub mod policy;
 pub mod refusal;
+pub mod search;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -43,6 +44,7 @@ pub struct Relay {
     pub config: RelayConfig,
     store: Arc<dyn Store>,
     gate: std::sync::OnceLock<Arc<dyn gate::Gate>>,
+    search: std::sync::OnceLock<Arc<dyn search::Search>>,
     live: live::LiveIndex,
     ip_events: limiter::Limiter<IpAddr>,
     pubkey_events: limiter::Limiter<[u8; 32]>,
@@ -74,6 +76,7 @@ impl Relay {
             config,
             store,
             gate: std::sync::OnceLock::new(),
+            search: std::sync::OnceLock::new(),
             live: live::LiveIndex::default(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
@@ -98,6 +101,15 @@ impl Relay {
 
     pub(crate) fn gate(&self) -> Option<&Arc<dyn gate::Gate>> {
         self.gate.get()
+    }
+
+    /// Offers NIP-50 search through `search` (once; false when one was already set).
+    pub fn set_search(&self, search: Arc<dyn search::Search>) -> bool {
+        self.search.set(search).is_ok()
+    }
+
+    pub(crate) fn searcher(&self) -> Option<&Arc<dyn search::Search>> {
+        self.search.get()
     }
 
     /// Open WebSocket connections.
@@ -290,7 +302,14 @@ pub async fn root(
         (header::ACCESS_CONTROL_ALLOW_METHODS, "GET"),
     ];
     if wants_nip11 {
-        let body = nip11::document(&relay.config).to_string();
+        let mut doc = nip11::document(&relay.config);
+        if relay.searcher().is_some() {
+            if let Some(nips) = doc["supported_nips"].as_array_mut() {
+                nips.push(50.into());
+                nips.sort_by_key(|n| n.as_u64());
+            }
+        }
+        let body = doc.to_string();
         return (
             cors,
             [(header::CONTENT_TYPE, "application/nostr+json")],

@@ -3,6 +3,7 @@
 //! friends and private messages are Nostr events (`docs/social.md` maps the O-Red seed's terms to
 //! them); this crate owns those operations, and the CLI and the node render what they return.
 
+pub mod directory;
 pub mod encryption;
 pub mod friends;
 pub mod gift_wrap;

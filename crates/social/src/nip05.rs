@@ -103,42 +103,47 @@ pub fn key_for(document: &[u8], name: &str) -> Result<Option<PublicKey>, Nip05Er
     }
 }
 
+/// The key the domain of `identifier` gives its name.
+pub async fn lookup_nip05(identifier: &str, timeout: Duration) -> Result<PublicKey, Nip05Error> {
+    let (url, name) = nip05_url(identifier)?;
+    let unreachable = |why: String| Nip05Error::Unreachable {
+        url: url.clone(),
+        why,
+    };
+    // NIP-05: a document behind a redirect is not to be trusted.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| unreachable(e.to_string()))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(unreachable(format!("HTTP {}", response.status())));
+    }
+    let body = read_capped(response, MAX_NIP05_DOCUMENT)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    key_for(&body, &name)?.ok_or(Nip05Error::NoSuchName(name))
+}
+
 /// Checks that the domain of `identifier` gives its name `key`.
 pub async fn check_nip05(identifier: &str, key: &PublicKey, timeout: Duration) -> Nip05Check {
-    let result = async {
-        let (url, name) = nip05_url(identifier)?;
-        let unreachable = |why: String| Nip05Error::Unreachable {
-            url: url.clone(),
-            why,
-        };
-        // NIP-05: a document behind a redirect is not to be trusted.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| unreachable(e.to_string()))?;
-        let response = client
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(unreachable(format!("HTTP {}", response.status())));
-        }
-        let body = read_capped(response, MAX_NIP05_DOCUMENT)
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        match key_for(&body, &name)? {
-            None => Err(Nip05Error::NoSuchName(name)),
-            Some(given) if given == *key => Ok(()),
-            Some(given) => Err(Nip05Error::OtherKey {
-                name,
-                given: given.to_hex(),
-            }),
-        }
-    }
-    .await;
+    let result = match lookup_nip05(identifier, timeout).await {
+        Ok(given) if given == *key => Ok(()),
+        Ok(given) => Err(Nip05Error::OtherKey {
+            name: identifier
+                .split_once('@')
+                .map_or(identifier, |(n, _)| n)
+                .to_ascii_lowercase(),
+            given: given.to_hex(),
+        }),
+        Err(e) => Err(e),
+    };
     Nip05Check {
         identifier: identifier.to_owned(),
         verified: result.is_ok(),

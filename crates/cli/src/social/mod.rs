@@ -1,6 +1,7 @@
 //! `seedstr social …`: O-Red, the social network where each person's node is their home.
 
 mod answers;
+mod discover;
 mod dm;
 mod friend;
 mod public;
@@ -38,6 +39,9 @@ pub enum SocialCommand {
     /// Your status line (NIP-38): set yours, show anyone's.
     #[command(subcommand)]
     Status(answers::StatusCommand),
+    /// Find people through directories (by key, NIP-05 identifier or name) and confirm each
+    /// with their own node.
+    Discover(discover::DiscoverArgs),
     /// Profiles (kind 0): set yours, show anyone's.
     #[command(subcommand)]
     Profile(public::ProfileCommand),
@@ -58,5 +62,6 @@ pub fn run(cmd: SocialCommand) -> Result<()> {
         SocialCommand::Delete(a) => answers::delete_events(a),
         SocialCommand::Notifications(a) => answers::notifications_of(a),
         SocialCommand::Status(c) => answers::status_of(c),
+        SocialCommand::Discover(a) => discover::run(a),
     }
 }

@@ -109,3 +109,51 @@ pub fn node_config(owner: &Person, edits: &[(&str, &str)]) -> std::path::PathBuf
     std::fs::write(&file, config).unwrap();
     file
 }
+
+/// A running `seedstr directory`.
+pub struct DirectoryProcess {
+    pub child: Child,
+    /// Its relay address.
+    pub url: String,
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl DirectoryProcess {
+    /// Starts `seedstr directory` on a free loopback port with its LMDB store in `data`,
+    /// signing its status reports as `operator`, probing every `probe_secs`.
+    pub fn start(operator: &Person, data: &Path, probe_secs: u64) -> DirectoryProcess {
+        let mut child = operator
+            .command(&[
+                "directory",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                data.to_str().unwrap(),
+                "--probe-secs",
+                &probe_secs.to_string(),
+                "--probe-timeout",
+                "2",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first
+            .strip_prefix("seedstr directory listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        DirectoryProcess {
+            child,
+            url,
+            _stdout: lines,
+        }
+    }
+}
+
+impl Drop for DirectoryProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
