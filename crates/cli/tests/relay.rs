@@ -391,7 +391,7 @@ async fn auth_for_writes_protected_events_and_private_messages() {
     authenticate(&mut bob_c, &relay, &bob).await;
     assert_eq!(
         bob_c.query("dm", &[json!({"kinds": [4]})]).await.unwrap(),
-        vec![dm]
+        vec![dm.clone()]
     );
 
     // COUNT leaves out the messages a connection may not read, from the number too.
@@ -400,6 +400,30 @@ async fn auth_for_writes_protected_events_and_private_messages() {
     assert_eq!(count(&mut eve_c, &by_alice).await, 2);
     assert_eq!(count(&mut bob_c, &by_alice).await, 3);
     assert_eq!(count(&mut c, &by_alice).await, 3);
+    // So do negentropy sets: an id of someone else's private message is never told.
+    use seedstr_client::relays::sync::reconcile;
+    assert_eq!(
+        reconcile(&mut eve_c, &by_alice, &[])
+            .await
+            .unwrap()
+            .need
+            .len(),
+        2
+    );
+    assert_eq!(
+        reconcile(&mut bob_c, &by_alice, &[])
+            .await
+            .unwrap()
+            .need
+            .len(),
+        3
+    );
+    let everything = json!({});
+    let all_for_eve = reconcile(&mut eve_c, &everything, &[]).await.unwrap().need;
+    assert!(
+        !all_for_eve.contains(dm.id.as_bytes()),
+        "eve is told nothing of the message"
+    );
 }
 
 async fn count(c: &mut seedstr_client::relays::conn::RelayConn, filter: &Value) -> u64 {

@@ -338,6 +338,45 @@ impl State {
         Ok(all.saturating_sub(hidden) + readable)
     }
 
+    /// The ids and dates of the events matching `filter` that this connection may see: a
+    /// negentropy set must not tell the ids of private messages that are not its own.
+    async fn visible_ids(&self, filter: Filter) -> Result<Vec<(u64, [u8; 32])>, StoreError> {
+        let relay = &self.relay;
+        let opts = relay.query_options();
+        let all = relay.store.ids(filter.clone(), opts).await?;
+        if !relay.config.auth.protect_private_messages || !may_match_private(&filter) {
+            return Ok(all);
+        }
+        let private = filter.within_kinds(&PRIVATE_KINDS);
+        let hidden: HashSet<[u8; 32]> = relay
+            .store
+            .ids(private.clone(), opts)
+            .await?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        let mut items: Vec<(u64, [u8; 32])> = all
+            .into_iter()
+            .filter(|(_, id)| !hidden.contains(id))
+            .collect();
+        if let Some(me) = self.conn.authed() {
+            let me_hex = hex::encode(me);
+            let mut seen = HashSet::new();
+            for mine in [
+                private.within_author(&me),
+                private.within_tag(b'p', &me_hex),
+            ] {
+                for item in relay.store.ids(mine, opts).await? {
+                    if seen.insert(item.1) {
+                        items.push(item);
+                    }
+                }
+            }
+        }
+        items.sort_unstable();
+        Ok(items)
+    }
+
     /// Checks shared by REQ and COUNT: the per-IP request rate, the number of filters, and
     /// private-message protection.
     fn admit_read(&self, what: &str, filters: &[Filter]) -> Result<(), String> {
@@ -428,7 +467,7 @@ impl State {
         let room = max.saturating_sub(open_here);
         let mut filter = filter;
         filter.limit = Some(filter.limit.map_or(room + 1, |l| l.min(room + 1)));
-        let items = match relay.store.ids(filter, relay.query_options()).await {
+        let items = match self.visible_ids(filter).await {
             Ok(items) => items,
             Err(e) => return self.send(out::neg_err(&id, &query_error(&e))).await,
         };
