@@ -161,7 +161,10 @@ async fn serve(a: RunArgs) -> Result<()> {
 async fn sync(a: SyncArgs) -> Result<()> {
     let filter: Value = serde_json::from_str(&a.filter).context("--filter is not JSON")?;
     let store = a.store.open().await?;
-    let report = sync_store(store.as_ref(), &a.url, &filter, a.down_only).await?;
+    let report = sync_store(store.as_ref(), &a.url, &filter, a.down_only, None, &|_| {
+        true
+    })
+    .await?;
     println!(
         "{} events here, {} only here, {} only on {}",
         report.here, report.only_here, report.only_there, a.url

@@ -856,3 +856,168 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
         "last seen stays: {down}"
     );
 }
+
+/// Content sync: alice's node is down while bob posts, replies in a thread she lacks, posts to
+/// friends and writes to her; his copies for her wait on his node. When her node comes back it
+/// catches up from his (NIP-77: his public posts, and the wraps addressed to her after AUTH),
+/// fetches the missing root of the thread, and her timeline, thread and messages are whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_catches_up_from_its_friends_nodes_after_downtime() {
+    use common::node::{node_config, DirectoryProcess, NodeProcess};
+    use std::time::{Duration, Instant};
+    let op = Person::new();
+    let dir_data = tempfile::tempdir().unwrap();
+    let dir = DirectoryProcess::start(&op, dir_data.path(), 3600);
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let owner_config = |p: &Person| {
+        node_config(
+            p,
+            &[
+                ("owner = false", "owner = true"),
+                (
+                    "directories = []",
+                    &format!("directories = [\"{}\"]", dir.url),
+                ),
+                ("sync_secs = 600", "sync_secs = 1"),
+            ],
+        )
+    };
+    let (a_config, b_config) = (owner_config(&alice), owner_config(&bob));
+    let a_node = NodeProcess::start(alice.home.path(), &a_config);
+    let b_node = NodeProcess::start(bob.home.path(), &b_config);
+    let (a, b) = (a_node.relay(), b_node.relay());
+    let ok = |p: &Person, relay: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", relay, "--json"]);
+        let (ok, v) = json_of(p, &all);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    // Each knows where the other lives only through the directory: wait for registration.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = json_of(
+            &alice,
+            &[
+                "social",
+                "discover",
+                &bob.hex(),
+                "--relay",
+                &dir.url,
+                "--json",
+            ],
+        );
+        let (_, w) = json_of(
+            &bob,
+            &[
+                "social",
+                "discover",
+                &alice.hex(),
+                "--relay",
+                &dir.url,
+                "--json",
+            ],
+        );
+        if v["people"][0]["node"]["confirmed"] == true
+            && w["people"][0]["node"]["confirmed"] == true
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not registered: {v} {w}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Friends, through their own nodes (each copy goes to the other's inbox list: their node).
+    let both = [a.as_str(), dir.url.as_str()];
+    let alice_at = |args: &[&str]| {
+        let mut all = args.to_vec();
+        for r in both {
+            all.extend(["--relay", r]);
+        }
+        all.push("--json");
+        let (ok, v) = json_of(&alice, &all);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    alice_at(&["social", "friend", "request", &bob.hex()]);
+    let bob_dirs = [b.as_str(), dir.url.as_str()];
+    let bob_at = |args: &[&str]| {
+        let mut all = args.to_vec();
+        for r in bob_dirs {
+            all.extend(["--relay", r]);
+        }
+        all.push("--json");
+        let (ok, v) = json_of(&bob, &all);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    bob_at(&["social", "friend", "accept", &alice.hex()]);
+    let listed = alice_at(&["social", "friend", "list"]);
+    assert_eq!(listed["friends"].as_array().unwrap().len(), 1, "{listed}");
+
+    // Carol's post lives on bob's node only.
+    let root = ok(&carol, &b, &["social", "post", "carol's question"])["post"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Alice's node goes down.
+    drop(a_node);
+    let reply = bob_at(&["social", "post", "bob's answer", "--reply-to", &root]);
+    let reply_id = reply["post"]["id"].as_str().unwrap().to_owned();
+    bob_at(&[
+        "social",
+        "post",
+        "for friends only",
+        "--visibility",
+        "friends",
+    ]);
+    let sent = bob_at(&["social", "dm", "send", &alice.hex(), "are you there?"]);
+    let to_alice = sent["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["recipient"] == alice.keys.public_key().to_bech32().unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(to_alice["held_for_pickup"], true, "{sent}");
+
+    // Back up: it catches up from bob's node.
+    let a_node = NodeProcess::start(alice.home.path(), &a_config);
+    let a = a_node.relay();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (feed, read) = loop {
+        let feed = ok(&alice, &a, &["social", "feed"]);
+        let read = ok(&alice, &a, &["social", "dm", "read"]);
+        let texts: Vec<&str> = feed["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["text"].as_str().unwrap())
+            .collect();
+        if texts.contains(&"bob's answer")
+            && texts.contains(&"for friends only")
+            && !read["messages"].as_array().unwrap().is_empty()
+        {
+            break (feed, read);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alice's node did not catch up: {feed} {read}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(read["messages"][0]["text"], "are you there?", "{read}");
+    assert!(feed["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["visibility"] == "friends"));
+    // The thread's root, carol's, was fetched too: the thread reads whole from alice's node.
+    let thread = ok(&alice, &a, &["social", "thread", &reply_id]);
+    let texts: Vec<&str> = thread["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["post"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["carol's question", "bob's answer"], "{thread}");
+}

@@ -51,6 +51,9 @@ pub struct SocialConfig {
     /// Events a minute addressed to the owner from one sender (for a gift wrap, the seal's
     /// signer); 0: no limit.
     pub inbox_per_sender_per_minute: f64,
+    /// Seconds between catch-ups with the nodes of the people the owner follows and
+    /// befriended (at start, then every this many).
+    pub sync_secs: u64,
 }
 
 impl Default for SocialConfig {
@@ -62,6 +65,7 @@ impl Default for SocialConfig {
             inbox_window_days: 4,
             inbox_per_ip_per_minute: 120.0,
             inbox_per_sender_per_minute: 30.0,
+            sync_secs: 600,
         }
     }
 }

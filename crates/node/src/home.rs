@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use nostr::prelude::Keys;
 use seedstr_client::relays::live::{subscribe, LiveNote};
-use seedstr_client::relays::{publish_all, RelaySet};
+use seedstr_client::relays::{publish_all, query_all, RelaySet};
 use seedstr_social::home::{announce_home, InboxGate, InboxRules};
 
 use crate::config::SocialConfig;
@@ -78,6 +78,213 @@ pub async fn announce(owner: Keys, url: String, own_relay: String, directories: 
                     a.event_id,
                     a.message
                 );
+            }
+        }
+    }
+}
+
+/// What one catch-up did, node by node.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CatchUp {
+    /// People whose posts were looked for (follows and friends).
+    pub people: usize,
+    /// Per node address: events fetched (posts and wraps), parents backfilled, or the error.
+    pub nodes: Vec<NodeCatchUp>,
+}
+
+/// One node's part of a catch-up.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct NodeCatchUp {
+    /// The node's address.
+    pub url: String,
+    /// Public events of the people living there copied in.
+    pub posts: usize,
+    /// Gift wraps addressed to the owner copied in.
+    pub wraps: usize,
+    /// Missing thread parents fetched.
+    pub parents: usize,
+    /// Fetched events turned down (wraps that do not open, blocked senders).
+    pub turned_down: usize,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+}
+
+/// The public kinds a catch-up copies: profiles, posts, deletions, reposts, reactions,
+/// statuses.
+const CAUGHT_UP_KINDS: [u16; 6] = [0, 1, 5, 6, 7, 30315];
+/// The most people one catch-up looks at.
+const MAX_CAUGHT_UP: usize = 2_000;
+
+/// Catches the owner's store up with the nodes of the people they follow and befriended
+/// (NIP-77): their public posts, and the gift wraps addressed to the owner those nodes hold
+/// (copies sent while this node was away), then the missing parents of the threads fetched.
+pub async fn catch_up(
+    owner: &Keys,
+    store: &dyn seedstr_store::Store,
+    gate: &InboxGate,
+    own_relay: &str,
+    own_urls: &[String],
+    directories: &[String],
+) -> CatchUp {
+    use seedstr_social::friends::friends_list;
+    use seedstr_social::home::home_nodes;
+    use seedstr_social::people::follow_list;
+    let timeout = Duration::from_secs(10);
+    let own = RelaySet {
+        urls: vec![own_relay.to_owned()],
+        timeout,
+    };
+    let me = owner.public_key();
+    let mut people: Vec<nostr::prelude::PublicKey> = Vec::new();
+    if let Ok((follows, _)) = follow_list(&own, &me).await {
+        people.extend(follows.following);
+    }
+    if let Ok(list) = friends_list(owner, &own).await {
+        people.extend(list.friends);
+    }
+    people.sort();
+    people.dedup();
+    people.retain(|p| *p != me);
+    people.truncate(MAX_CAUGHT_UP);
+    let mut report = CatchUp {
+        people: people.len(),
+        ..CatchUp::default()
+    };
+    let mut where_from = own.clone();
+    where_from.urls.extend(directories.iter().cloned());
+    let homes = home_nodes(&where_from, &people).await;
+    let mut by_node: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (who, url) in homes {
+        if own_urls.contains(&url) {
+            continue;
+        }
+        by_node.entry(url).or_default().push(who.to_hex());
+    }
+    let admit = |e: &seedstr_proto::Event| gate.admits_synced(e);
+    for (url, authors) in by_node {
+        let mut node = NodeCatchUp {
+            url: url.clone(),
+            ..NodeCatchUp::default()
+        };
+        let posts = serde_json::json!({"authors": authors, "kinds": CAUGHT_UP_KINDS});
+        let wraps = serde_json::json!({"kinds": [1059], "#p": [me.to_hex()]});
+        let mut fetched = Vec::new();
+        match crate::sync::sync_store(store, &url, &posts, true, None, &admit).await {
+            Ok(r) => {
+                node.posts = r.fetched;
+                node.turned_down += r.turned_down;
+                fetched = r.fetched_events;
+            }
+            Err(e) => node.error = Some(e.to_string()),
+        }
+        if node.error.is_none() {
+            match crate::sync::sync_store(store, &url, &wraps, true, Some(owner), &admit).await {
+                Ok(r) => {
+                    node.wraps = r.fetched;
+                    node.turned_down += r.turned_down;
+                }
+                Err(e) => node.error = Some(e.to_string()),
+            }
+            node.parents = backfill_parents(store, &fetched, &url, directories, timeout).await;
+        }
+        report.nodes.push(node);
+    }
+    report
+}
+
+/// Fetches the thread parents (NIP-10 `e` tags of posts) that `fetched` names and the store
+/// lacks, from the node they came from and the directories' relays; stores the verified ones.
+async fn backfill_parents(
+    store: &dyn seedstr_store::Store,
+    fetched: &[seedstr_proto::Event],
+    url: &str,
+    others: &[String],
+    timeout: Duration,
+) -> usize {
+    let mut wanted: Vec<[u8; 32]> = fetched
+        .iter()
+        .filter(|e| e.kind.as_u16() == 1)
+        .flat_map(|e| {
+            e.tags.iter().filter_map(|t| match t.as_slice() {
+                [n, id, ..] if n == "e" => nostr::prelude::EventId::from_hex(id).ok(),
+                _ => None,
+            })
+        })
+        .map(|id| id.to_bytes())
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.truncate(5_000);
+    if wanted.is_empty() {
+        return 0;
+    }
+    let opts = seedstr_store::QueryOptions::default();
+    let held: std::collections::HashSet<[u8; 32]> = match store
+        .ids(seedstr_proto::Filter::for_ids(wanted.iter().copied()), opts)
+        .await
+    {
+        Ok(ids) => ids.into_iter().map(|(_, id)| id).collect(),
+        Err(_) => return 0,
+    };
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|id| !held.contains(*id))
+        .map(hex::encode)
+        .collect();
+    if missing.is_empty() {
+        return 0;
+    }
+    let mut ask = vec![url.to_owned()];
+    ask.extend(others.iter().cloned());
+    let found = query_all(&ask, &serde_json::json!({"ids": missing}), timeout).await;
+    let mut stored = 0;
+    for e in found.events {
+        if e.kind.as_u16() == 1
+            && missing.contains(&e.id.to_hex())
+            && store.save(e.event().clone()).await.is_ok()
+        {
+            stored += 1;
+        }
+    }
+    stored
+}
+
+/// Catches up at start and every `every`, logging what each round did.
+pub async fn keep_caught_up(
+    owner: Keys,
+    store: Arc<dyn seedstr_store::Store>,
+    gate: Arc<InboxGate>,
+    own_relay: String,
+    own_urls: Vec<String>,
+    directories: Vec<String>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let r = catch_up(
+            &owner,
+            store.as_ref(),
+            &gate,
+            &own_relay,
+            &own_urls,
+            &directories,
+        )
+        .await;
+        for n in &r.nodes {
+            match &n.error {
+                None => tracing::info!(
+                    target: "seedstr::social",
+                    url = %n.url,
+                    posts = n.posts,
+                    wraps = n.wraps,
+                    parents = n.parents,
+                    turned_down = n.turned_down,
+                    "caught up"
+                ),
+                Some(e) => {
+                    tracing::warn!(target: "seedstr::social", url = %n.url, "catching up: {e}")
+                }
             }
         }
     }

@@ -130,13 +130,13 @@ pub async fn run(
     } else {
         config.social.url.clone()
     };
-    if let Some(keys) = &owner {
-        relay.set_gate(Arc::new(crate::home::inbox_gate(
-            keys,
-            &config.social,
-            &data,
-        )));
+    let gate = owner
+        .as_ref()
+        .map(|keys| Arc::new(crate::home::inbox_gate(keys, &config.social, &data)));
+    if let Some(gate) = &gate {
+        relay.set_gate(gate.clone());
     }
+    let owner_store = store.clone();
 
     let seeder = start_seeder(&config, &data).await?;
     let torrent = seeder
@@ -186,12 +186,21 @@ pub async fn run(
         seeding_stopped,
     ));
 
-    if let Some(keys) = owner {
+    if let (Some(keys), Some(gate)) = (owner, gate) {
         tokio::spawn(crate::home::announce(
-            keys,
-            home_url,
+            keys.clone(),
+            home_url.clone(),
             own_relay.clone(),
             config.social.directories.clone(),
+        ));
+        tokio::spawn(crate::home::keep_caught_up(
+            keys,
+            owner_store,
+            gate,
+            own_relay.clone(),
+            vec![own_relay.clone(), home_url],
+            config.social.directories.clone(),
+            Duration::from_secs(config.social.sync_secs.max(1)),
         ));
     }
     started(&addresses);

@@ -50,6 +50,11 @@ pub struct SyncReport {
     pub sent: usize,
     /// Sent but refused: event id and the relay's message.
     pub refused: Vec<(String, String)>,
+    /// Fetched but turned down by the caller's rule, so not stored.
+    pub turned_down: usize,
+    /// The events copied in, for a caller that looks further (missing thread parents).
+    #[serde(skip)]
+    pub fetched_events: Vec<seedstr_proto::Event>,
 }
 
 /// Events asked for or sent per round trip.
@@ -57,12 +62,16 @@ const BATCH: usize = 200;
 
 /// Reconciles `store` with the relay at `url` over `filter` (NIP-01 JSON), copies what the
 /// store lacks into it (each event checked against the ids asked for and its signature), and,
-/// unless `down_only`, sends what the other relay lacks.
+/// unless `down_only`, sends what the other relay lacks. With `auth`, the connection
+/// authenticates first (NIP-42): what a relay gives only to its recipient (gift wraps).
+/// An event fetched that `admit` turns down is not stored (counted in `turned_down`).
 pub async fn sync_store(
     store: &dyn Store,
     url: &str,
     filter: &Value,
     down_only: bool,
+    auth: Option<&nostr::prelude::Keys>,
+    admit: &(dyn Fn(&seedstr_proto::Event) -> bool + Send + Sync),
 ) -> Result<SyncReport, StoreSyncError> {
     let parsed = Filter::parse(filter).map_err(|e| StoreSyncError::Filter(format!("{e:?}")))?;
     let opts = QueryOptions {
@@ -71,6 +80,9 @@ pub async fn sync_store(
     };
     let local = store.ids(parsed, opts).await?;
     let mut conn = RelayConn::connect(url).await?;
+    if let Some(keys) = auth {
+        conn.authenticate(keys, url).await?;
+    }
     let diff = reconcile(&mut conn, filter, &local).await?;
     let mut report = SyncReport {
         here: local.len(),
@@ -90,8 +102,13 @@ pub async fn sync_store(
                     id: e.id.to_hex(),
                 });
             }
-            store.save(e).await?;
+            if !admit(&e) {
+                report.turned_down += 1;
+                continue;
+            }
+            store.save(e.clone()).await?;
             report.fetched += 1;
+            report.fetched_events.push(e);
         }
     }
     if !down_only {

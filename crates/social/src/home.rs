@@ -93,6 +93,43 @@ pub async fn announce_home(
     Ok(out)
 }
 
+/// Where each of `people` lives: the first WebSocket address of their newest inbox list
+/// (10050), else of their relay list (10002), as `relays` hold them (verified, newest wins).
+pub async fn home_nodes(
+    relays: &RelaySet,
+    people: &[PublicKey],
+) -> std::collections::BTreeMap<PublicKey, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for chunk in people.chunks(500) {
+        let filter = json!({
+            "kinds": [RELAY_LIST_KIND, INBOX_RELAYS_KIND],
+            "authors": chunk.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+        });
+        let found = query_all(&relays.urls, &filter, relays.timeout).await;
+        let newest = newest_by_address(found.events.iter().filter(|e| chunk.contains(&e.pubkey)));
+        // Inbox lists first, so their address wins over a relay list's.
+        let mut lists: Vec<&Verified> = newest.into_iter().collect();
+        lists.sort_by_key(|e| e.kind.as_u16() != INBOX_RELAYS_KIND);
+        for list in lists {
+            let tag = if list.kind.as_u16() == INBOX_RELAYS_KIND {
+                "relay"
+            } else {
+                "r"
+            };
+            let first = list.tags.iter().find_map(|t| match t.as_slice() {
+                [n, u, ..] if n == tag && (u.starts_with("ws://") || u.starts_with("wss://")) => {
+                    Some(u.clone())
+                }
+                _ => None,
+            });
+            if let Some(url) = first {
+                out.entry(list.pubkey).or_insert(url);
+            }
+        }
+    }
+    out
+}
+
 /// How the inbox treats what others send the owner.
 #[derive(Debug, Clone)]
 pub struct InboxRules {
@@ -168,6 +205,30 @@ impl InboxGate {
             }
         }
         held.1.is_blocked(who)
+    }
+}
+
+impl InboxGate {
+    /// Whether an event fetched by content sync (not sent live) may be kept: a gift wrap must
+    /// open for the owner, and nothing from a blocked sender is kept. Rates and the date window
+    /// are for live delivery: a sync catches up on what was sent while the node was away.
+    pub fn admits_synced(&self, event: &Event) -> bool {
+        let owner = self.owner.public_key();
+        if event.pubkey == owner {
+            return true;
+        }
+        let sender = if event.kind.as_u16() == GIFT_WRAP_KIND {
+            let opened = Verified::check(event.clone())
+                .ok()
+                .and_then(|v| open(&self.owner, &v).ok());
+            match opened {
+                Some(sealed) => sealed.author,
+                None => return false,
+            }
+        } else {
+            event.pubkey
+        };
+        !self.blocked(&sender)
     }
 }
 

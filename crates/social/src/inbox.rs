@@ -62,6 +62,9 @@ pub struct Delivery {
     pub to_inbox_list: bool,
     /// Each relay's answer.
     pub answers: Vec<PublishAnswer>,
+    /// Whether the copy waits on the sender's relays for the recipient's node to fetch it (no
+    /// relay of their inbox list took it: their node is down, say).
+    pub held_for_pickup: bool,
 }
 
 /// What [`send_message`] did.
@@ -150,8 +153,9 @@ pub async fn send_message(
 }
 
 /// Sends each wrapped copy to its recipient's inbox relays (their 10050 list, else `relays`),
-/// copies bound for the same relays together. Err naming the recipients no relay took a copy
-/// for; the author's own copy counts only when it is the only one (a private post).
+/// copies bound for the same relays together; a copy none of their inbox relays took is left
+/// on `relays` (the sender's) for their node to fetch. Err naming the recipients no relay took
+/// a copy for; the author's own copy counts only when it is the only one (a private post).
 pub async fn deliver(
     author: &Keys,
     copies: Vec<WrappedCopy>,
@@ -168,6 +172,7 @@ pub async fn deliver(
         batches.entry(targets).or_default().push(copy);
     }
     let mut deliveries = Vec::new();
+    let mut wraps = Vec::new();
     for (targets, batch) in batches {
         let events: Vec<_> = batch.iter().map(|c| c.wrap.clone()).collect();
         let answers = publish_all(&targets, &events, relays.timeout).await;
@@ -182,7 +187,28 @@ pub async fn deliver(
                     .filter(|a| a.event_id == id)
                     .cloned()
                     .collect(),
+                held_for_pickup: false,
             });
+            wraps.push(copy.wrap);
+        }
+    }
+    // A copy no inbox relay took waits on the sender's own relays: the recipient's node
+    // fetches it there when it comes back (content sync).
+    let unplaced: Vec<usize> = deliveries
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.to_inbox_list && !d.answers.iter().any(|a| a.accepted))
+        .map(|(i, _)| i)
+        .collect();
+    if !unplaced.is_empty() {
+        let events: Vec<_> = unplaced.iter().map(|i| wraps[*i].clone()).collect();
+        let held = publish_all(&relays.urls, &events, relays.timeout).await;
+        for i in unplaced {
+            let id = &deliveries[i].wrap;
+            let here: Vec<PublishAnswer> =
+                held.iter().filter(|a| a.event_id == *id).cloned().collect();
+            deliveries[i].held_for_pickup = here.iter().any(|a| a.accepted);
+            deliveries[i].answers.extend(here);
         }
     }
     let me = npub(&author.public_key());
