@@ -714,6 +714,16 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
     let dir_a = DirectoryProcess::start(&op_a, dir_a_data.path(), 1);
     let dir_b = DirectoryProcess::start(&op_b, dir_b_data.path(), 1);
     let (alice, bob, mallory) = (Person::new(), Person::new(), Person::new());
+    // A DHT of its own on loopback, which bob's node joins and writes his feed to.
+    let net = seedstr_dht::Testnet::builder(10).build().unwrap();
+    let bootstrap = format!(
+        "bootstrap = [{}]",
+        net.bootstrap
+            .iter()
+            .map(|b| format!("\"{b}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let config = node_config(
         &bob,
         &[
@@ -722,6 +732,7 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
                 "directories = []",
                 &format!("directories = [\"{}\"]", dir_a.url),
             ),
+            ("bootstrap = []", &bootstrap),
         ],
     );
     let node = NodeProcess::start(bob.home.path(), &config);
@@ -840,12 +851,70 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
         .unwrap_err()
         .to_string();
     assert!(why.contains("NIP-50 search is not offered"), "{why}");
-    // By key: the same answer.
-    let (ok, by_key) = discover(&bob.hex());
-    assert!(ok, "{by_key}");
-    assert_eq!(by_key["people"][0]["node"]["confirmed"], true, "{by_key}");
+    // By key: the same answer; meeting him keeps his transport-key attestation (sent by his
+    // node with his lists; polled, since it travels beside them).
+    let kept = alice
+        .home
+        .path()
+        .join(format!("dht/attestations/{}.json", bob.hex()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ok, by_key) = discover(&bob.hex());
+        assert!(ok, "{by_key}");
+        assert_eq!(by_key["people"][0]["node"]["confirmed"], true, "{by_key}");
+        if kept.is_file() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no attestation kept: {by_key}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Both directories go down: alice, who met bob once (his transport key remembered from
+    // the directories), finds his node by key through his feed on the DHT.
+    drop(dir_a);
+    drop(dir_b);
+    let mut dht_args = vec!["social", "discover", bob_npub.as_str(), "--dht", "--json"];
+    for b in &net.bootstrap {
+        dht_args.extend(["--dht-bootstrap", b.as_str()]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let through_dht = loop {
+        let (ok, v) = json_of(&alice, &dht_args);
+        if ok && v["people"][0]["node"]["confirmed"] == true {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "not found through the DHT: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        through_dht["people"][0]["node"]["url"], home,
+        "{through_dht}"
+    );
+    assert_eq!(
+        through_dht["people"][0]["profile"]["name"], "bob builder",
+        "from his node"
+    );
 
     // Bob's node goes down: discovery says it did not answer; the last report stays.
+    let dir_a = DirectoryProcess::start(&op_a, dir_a_data.path(), 1);
+    let dir_b = DirectoryProcess::start(&op_b, dir_b_data.path(), 1);
+    let discover = |query: &str| {
+        json_of(
+            &alice,
+            &[
+                "social",
+                "discover",
+                query,
+                "--relay",
+                &dir_a.url,
+                "--relay",
+                &dir_b.url,
+                "--relay-timeout",
+                "3",
+                "--json",
+            ],
+        )
+    };
     drop(node);
     let (ok, down) = discover(&bob.hex());
     assert!(ok, "{down}");

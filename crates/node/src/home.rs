@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nostr::prelude::Keys;
+use seedstr_client::publish::own_events::OwnEvents;
 use seedstr_client::relays::live::{subscribe, LiveNote};
 use seedstr_client::relays::{publish_all, query_all, RelaySet};
+use seedstr_dht::transport::ATTESTATION_KIND;
 use seedstr_social::home::{announce_home, InboxGate, InboxRules};
 
 use crate::config::SocialConfig;
@@ -33,7 +35,14 @@ pub fn inbox_gate(owner: &Keys, config: &SocialConfig, data: &Path) -> InboxGate
 /// relay list, inbox list and transport-key attestation of the owner the node holds or takes
 /// later is sent on to them (registration is nothing more). Logged, since the node serves
 /// either way.
-pub async fn announce(owner: Keys, url: String, own_relay: String, directories: Vec<String>) {
+pub async fn announce(
+    owner: Keys,
+    data: std::path::PathBuf,
+    dht: Option<seedstr_dht::DhtNode>,
+    url: String,
+    own_relay: String,
+    directories: Vec<String>,
+) {
     let mut urls = vec![own_relay.clone()];
     urls.extend(directories.iter().cloned());
     let relays = RelaySet {
@@ -42,13 +51,41 @@ pub async fn announce(owner: Keys, url: String, own_relay: String, directories: 
     };
     match announce_home(&owner, &url, &relays).await {
         Ok(changes) => {
-            for c in changes {
+            for c in &changes {
                 tracing::info!(
                     target: "seedstr::social",
                     kind = c.kind,
                     changed = c.changed,
                     "the owner's list names {url}"
                 );
+            }
+            // Kept among the owner's own events, so their feed on the DHT carries them: a
+            // friend who met them once finds this node with every directory down.
+            let lists: Vec<_> = changes.into_iter().map(|c| c.event).collect();
+            let own = OwnEvents::new(&data);
+            if let Err(e) = own.add(&lists) {
+                tracing::warn!(target: "seedstr::social", "keeping the owner's lists: {e}");
+            }
+            // The transport-key attestation goes out now, with the lists: whoever finds the
+            // owner through a directory also learns how to find them on the DHT later.
+            let attestation = match own.newest(&owner.public_key(), ATTESTATION_KIND) {
+                Some(e) => Some(e),
+                None => match seedstr_dht::transport::attestation(&owner) {
+                    Ok(e) => own.add(std::slice::from_ref(&e)).ok().map(|_| e),
+                    Err(e) => {
+                        tracing::warn!(target: "seedstr::social", "signing the attestation: {e}");
+                        None
+                    }
+                },
+            };
+            if let Some(a) = attestation {
+                publish_all(&relays.urls, &[a], relays.timeout).await;
+            }
+            if let Some(dht) = dht {
+                // The DHT may take a while to join (or never, offline): not in the way of
+                // the directories.
+                let (owner, relays) = (owner.clone(), relays.clone());
+                tokio::spawn(async move { feed_on_dht(&data, &owner, &relays, &dht).await });
             }
         }
         Err(e) => tracing::warn!(target: "seedstr::social", "announcing the owner's home: {e}"),
@@ -80,6 +117,28 @@ pub async fn announce(owner: Keys, url: String, own_relay: String, directories: 
                 );
             }
         }
+    }
+}
+
+/// Writes the owner's feed (their attestation, lists and other own events) and points their
+/// DHT record at it, once the DHT node has joined; logged either way.
+async fn feed_on_dht(data: &Path, owner: &Keys, relays: &RelaySet, dht: &seedstr_dht::DhtNode) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !dht.bootstrapped().await {
+        if tokio::time::Instant::now() > deadline {
+            tracing::warn!(target: "seedstr::social", "the DHT did not join: the owner's feed is not written");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    match seedstr_client::feed::announce_feed(data, owner, relays, dht).await {
+        Ok(a) => tracing::info!(
+            target: "seedstr::social",
+            feed = %a.feed.infohash,
+            events = a.feed.events,
+            "the owner's feed names this node"
+        ),
+        Err(e) => tracing::warn!(target: "seedstr::social", "writing the owner's feed: {e}"),
     }
 }
 

@@ -139,6 +139,7 @@ pub async fn run(
     let owner_store = store.clone();
 
     let seeder = start_seeder(&config, &data).await?;
+    let owner_dht = seeder.dht_state().node();
     let torrent = seeder
         .swarm
         .local_peer_addr()
@@ -189,6 +190,8 @@ pub async fn run(
     if let (Some(keys), Some(gate)) = (owner, gate) {
         tokio::spawn(crate::home::announce(
             keys.clone(),
+            data.clone(),
+            owner_dht,
             home_url.clone(),
             own_relay.clone(),
             config.social.directories.clone(),

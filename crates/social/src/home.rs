@@ -32,6 +32,9 @@ pub struct ListChange {
     pub changed: bool,
     /// The relays' answers to the new list.
     pub answers: Vec<PublishAnswer>,
+    /// The list as it stands (the new one, or the one that named the node already).
+    #[serde(skip)]
+    pub event: Event,
 }
 
 /// Why the lists could not be announced.
@@ -67,11 +70,12 @@ pub async fn announce_home(
         let names_node = tags
             .iter()
             .any(|t| matches!(t.as_slice(), [n, u, ..] if n == tag_name && u == node_url));
-        if names_node {
+        if let (true, Some(current)) = (names_node, current) {
             out.push(ListChange {
                 kind,
                 changed: false,
                 answers: Vec::new(),
+                event: current.event().clone(),
             });
             continue;
         }
@@ -88,6 +92,7 @@ pub async fn announce_home(
             kind,
             changed: true,
             answers,
+            event: list,
         });
     }
     Ok(out)

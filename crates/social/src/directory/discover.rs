@@ -5,11 +5,16 @@
 //! confirm the address, and a newer profile or list it holds wins.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use nostr::prelude::PublicKey;
+use seedstr_client::feed::{resolve_feed, FeedResolveError, ResolveOptions};
+use seedstr_client::keys::transport::remember_attestations;
 use seedstr_client::relays::{list_failures, query_all, RelaySet};
 use seedstr_client::resolve::target::{npub, parse_public_key};
+use seedstr_dht::record::DEFAULT_FEED_SALT;
+use seedstr_dht::transport::ATTESTATION_KIND;
 use seedstr_proto::event::newest_by_address;
 use seedstr_proto::Verified;
 use serde_json::{json, Map, Value};
@@ -129,10 +134,13 @@ fn urls(list: Option<&Verified>, tag: &str) -> Vec<String> {
 }
 
 /// Looks for `query` through `directories` and confirms each person found with their node.
+/// With `home`, the transport-key attestations found are remembered there, so the people met
+/// can be found again through the DHT with every directory down ([`discover_by_feed`]).
 pub async fn discover(
     directories: &RelaySet,
     query: &Query,
     limit: usize,
+    home: Option<&Path>,
 ) -> Result<Discovery, DiscoverError> {
     let limit = limit.clamp(1, MAX_FOUND);
     let timeout = directories.timeout;
@@ -169,8 +177,10 @@ pub async fn discover(
         }
     };
     let authors: Vec<String> = people.iter().map(|p| p.to_hex()).collect();
-    let lists =
-        json!({"kinds": [PROFILE_KIND, RELAY_LIST_KIND, INBOX_RELAYS_KIND], "authors": authors});
+    let lists = json!({
+        "kinds": [PROFILE_KIND, RELAY_LIST_KIND, INBOX_RELAYS_KIND, ATTESTATION_KIND],
+        "authors": authors,
+    });
     let found = query_all(&directories.urls, &lists, timeout).await;
     let (answered, failed) = if answered.is_empty() {
         if found.answered.is_empty() && !directories.urls.is_empty() {
@@ -180,49 +190,87 @@ pub async fn discover(
     } else {
         (answered, failed)
     };
+    if let Some(home) = home {
+        if let Err(e) = remember_attestations(home, &found.events) {
+            tracing::warn!("remembering transport keys: {e}");
+        }
+    }
     let mut out = Vec::new();
     for who in people {
-        let mut events: Vec<Verified> = found
+        let events: Vec<Verified> = found
             .events
             .iter()
             .filter(|e| e.pubkey == who)
             .cloned()
             .collect();
-        let newest = |events: &[Verified], kind: u16| {
-            newest_by_address(events.iter().filter(|e| e.kind.as_u16() == kind))
-                .into_iter()
-                .next()
-                .cloned()
-        };
-        let listed = urls(newest(&events, INBOX_RELAYS_KIND).as_ref(), "relay")
-            .into_iter()
-            .chain(urls(newest(&events, RELAY_LIST_KIND).as_ref(), "r"))
-            .next();
-        let node = match listed {
-            Some(url) => {
-                let (status, theirs) =
-                    confirm(&directories.urls, &url, &who, &events, timeout).await;
-                events.extend(theirs);
-                Some(status)
-            }
-            None => None,
-        };
-        let profile = newest(&events, PROFILE_KIND)
-            .and_then(|e| fields_of(&e.content, &e.id.to_hex()).ok())
-            .unwrap_or_default();
-        out.push(Person {
-            npub: npub(&who),
-            profile,
-            relays: urls(newest(&events, RELAY_LIST_KIND).as_ref(), "r"),
-            inbox: urls(newest(&events, INBOX_RELAYS_KIND).as_ref(), "relay"),
-            node,
-        });
+        out.push(person(&who, events, &directories.urls, timeout).await);
     }
     Ok(Discovery {
         people: out,
         directories_answered: answered,
         directories_failed: failed,
     })
+}
+
+/// Finds `who` with no directory: their feed on the DHT (their transport key as remembered
+/// from an earlier meeting, or from `opts.relays` if any answers), whose index holds their
+/// signed lists; then their node is asked itself, as [`discover`] does.
+pub async fn discover_by_feed(
+    home: &Path,
+    swarm: &seedstr_swarm::Swarm,
+    dht: &seedstr_dht::DhtNode,
+    who: &PublicKey,
+    opts: &ResolveOptions,
+) -> Result<Discovery, FeedResolveError> {
+    let feed = resolve_feed(home, swarm, dht, who, DEFAULT_FEED_SALT, opts).await?;
+    let events: Vec<Verified> = feed
+        .events
+        .into_iter()
+        .filter(|e| e.pubkey == *who)
+        .collect();
+    let found = person(who, events, &opts.relays, opts.relay_timeout).await;
+    Ok(Discovery {
+        people: vec![found],
+        directories_answered: Vec::new(),
+        directories_failed: Vec::new(),
+    })
+}
+
+/// A person from the events known of them (verified), their node asked itself.
+async fn person(
+    who: &PublicKey,
+    mut events: Vec<Verified>,
+    directories: &[String],
+    timeout: Duration,
+) -> Person {
+    let newest = |events: &[Verified], kind: u16| {
+        newest_by_address(events.iter().filter(|e| e.kind.as_u16() == kind))
+            .into_iter()
+            .next()
+            .cloned()
+    };
+    let listed = urls(newest(&events, INBOX_RELAYS_KIND).as_ref(), "relay")
+        .into_iter()
+        .chain(urls(newest(&events, RELAY_LIST_KIND).as_ref(), "r"))
+        .next();
+    let node = match listed {
+        Some(url) => {
+            let (status, theirs) = confirm(directories, &url, who, &events, timeout).await;
+            events.extend(theirs);
+            Some(status)
+        }
+        None => None,
+    };
+    let profile = newest(&events, PROFILE_KIND)
+        .and_then(|e| fields_of(&e.content, &e.id.to_hex()).ok())
+        .unwrap_or_default();
+    Person {
+        npub: npub(who),
+        profile,
+        relays: urls(newest(&events, RELAY_LIST_KIND).as_ref(), "r"),
+        inbox: urls(newest(&events, INBOX_RELAYS_KIND).as_ref(), "relay"),
+        node,
+    }
 }
 
 /// The directories' reports on the node at `url`, and the node's own word: its lists and
