@@ -1090,3 +1090,85 @@ async fn a_node_catches_up_from_its_friends_nodes_after_downtime() {
         .collect();
     assert_eq!(texts, ["carol's question", "bob's answer"], "{thread}");
 }
+
+/// Attachments: alice's post carries a file her node seeds, described by an imeta tag whose web
+/// seed is her node; bob fetches it from the swarm, carol (with no peer) from the web seed, each
+/// copy checked by its SHA-256 and registered for seeding; her node serves byte ranges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_torrents_seeded_by_the_authors_node_and_by_viewers() {
+    use common::node::{node_config, NodeProcess};
+    use sha2::Digest as _;
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let config = node_config(
+        &alice,
+        &[
+            ("owner = false", "owner = true"),
+            ("enabled = true", "enabled = false"),
+        ],
+    );
+    let node = NodeProcess::start(alice.home.path(), &config);
+    let relay = node.relay();
+    let work = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let file = work.path().join("album.png");
+    std::fs::write(&file, &bytes).unwrap();
+    let (ok, posted) = json_of(
+        &alice,
+        &[
+            "social",
+            "post",
+            "my album",
+            "--attach",
+            file.to_str().unwrap(),
+            "--relay",
+            &relay,
+            "--json",
+        ],
+    );
+    assert!(ok, "{posted}");
+    let att = posted["post"]["attachments"][0].clone();
+    assert_eq!(att["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    assert_eq!(att["size"], bytes.len());
+    assert_eq!(att["mime"], "image/png");
+    let url = att["url"].as_str().unwrap().to_owned();
+    assert!(
+        posted["post"]["text"].as_str().unwrap().ends_with(&url),
+        "NIP-92: the url in the text"
+    );
+    let id = posted["post"]["id"].as_str().unwrap().to_owned();
+
+    // Her node serves it, whole and by range.
+    let http = reqwest::Client::new();
+    let whole = http.get(&url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.unwrap(), bytes);
+    let part = http
+        .get(&url)
+        .header("Range", "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap(), bytes[1000..2000]);
+
+    // Bob from the swarm (her node's torrent address), carol from the web seed alone.
+    let fetched = |p: &Person, extra: &[&str]| {
+        let mut args = vec![
+            "social", "media", "get", &id, "--relay", &relay, "--no-dht", "--json",
+        ];
+        args.extend(extra);
+        let (ok, v) = json_of(p, &args);
+        assert!(ok, "{v}");
+        let path = v[0]["file"].as_str().unwrap().to_owned();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        v
+    };
+    fetched(&bob, &["--peer", &node.torrent]);
+    fetched(&carol, &["--stall-timeout", "1"]);
+    for p in [&bob, &carol] {
+        let seeds = std::fs::read_dir(p.home.path().join("seeds"))
+            .unwrap()
+            .count();
+        assert!(seeds >= 1, "registered for seeding");
+    }
+}

@@ -292,6 +292,15 @@ fn main() {
         ],
     );
     write(
+        "imeta_tag",
+        &[format!(
+            "url http://127.0.0.1:7447/media/{ih}/cat.png\nm image/png\nx {x}\nsize 1234\ni {ih}",
+            ih = "ab".repeat(20),
+            x = "cd".repeat(32)
+        )
+        .into_bytes()],
+    );
+    write(
         "profile_content",
         &[
             br#"{"name":"ann","about":"mods and maps","nip05":"ann@example.org","lud16":"ann@pay.example"}"#.to_vec(),

@@ -240,6 +240,20 @@ pub fn directory_index(data: &[u8]) {
     assert!(found.len() <= 1);
 }
 
+/// A post's `imeta` tag (NIP-92) from anyone: the bytes split into entries at newlines; what
+/// reads must make a release whose mirror and file put its url back together.
+pub fn imeta_tag(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let entries: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    if let Ok(a) = seedstr_social::media::Attachment::from_imeta(&entries) {
+        let r = a.as_release();
+        assert_eq!(format!("{}/{}", r.mirrors[0], r.files[0].path), a.url);
+        assert!(a.size <= seedstr_social::media::MAX_ATTACHMENT_BYTES);
+    }
+}
+
 /// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
 /// refused; what reads writes back to the same fields.
 pub fn profile_content(data: &[u8]) {

@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("private_message", events::private_message),
     ("sealed_rumor", events::sealed_rumor),
     ("directory_index", events::directory_index),
+    ("imeta_tag", events::imeta_tag),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

@@ -10,6 +10,7 @@ pub mod gift_wrap;
 pub mod home;
 pub mod inbox;
 pub mod local;
+pub mod media;
 pub mod nip05;
 pub mod notifications;
 pub mod people;

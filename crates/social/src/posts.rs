@@ -13,6 +13,7 @@ use crate::friends::friends_list;
 use crate::gift_wrap::{check_rumor, rumor, wrap_for, Sealed};
 use crate::inbox::{deliver, open_inbox, Delivery, InboxError};
 use crate::local::LocalState;
+use crate::media::Attachment;
 use crate::people::{follow_list, PeopleError};
 
 /// A text note.
@@ -106,6 +107,8 @@ pub struct Post {
     pub reactions: usize,
     /// How many reposted it (NIP-18), where the reader counted.
     pub reposts: usize,
+    /// Its attachments (NIP-92 `imeta`), each a torrent with a web seed.
+    pub attachments: Vec<Attachment>,
 }
 
 /// What [`publish_post`] did.
@@ -169,6 +172,7 @@ impl Post {
             visibility: Visibility::Public,
             reactions: 0,
             reposts: 0,
+            attachments: Attachment::all_of(&event.tags).0,
         }
     }
 
@@ -196,6 +200,7 @@ impl Post {
             visibility,
             reactions: 0,
             reposts: 0,
+            attachments: Attachment::all_of(&sealed.rumor.tags).0,
         })
     }
 }
@@ -209,12 +214,22 @@ pub async fn publish_post(
     text: &str,
     reply_to: Option<EventId>,
     visibility: Visibility,
+    attachments: &[Attachment],
     relays: &RelaySet,
     local: &LocalState,
 ) -> Result<Posted, PostError> {
-    if text.is_empty() {
+    if text.is_empty() && attachments.is_empty() {
         return Err(PostError::Empty);
     }
+    // NIP-92: each attachment's URL in the text, its description in an imeta tag.
+    let mut text = text.to_owned();
+    for a in attachments {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&a.url);
+    }
+    let text = text.as_str();
     if text.len() > MAX_POST_BYTES {
         return Err(PostError::TooLong(text.len()));
     }
@@ -242,6 +257,7 @@ pub async fn publish_post(
         people.dedup();
         tags.extend(people.into_iter().map(Tag::public_key));
     }
+    tags.extend(attachments.iter().map(Attachment::imeta));
     if visibility != Visibility::Public {
         return publish_sealed(keys, text, tags, visibility, relays, local).await;
     }

@@ -4,6 +4,7 @@ mod answers;
 mod discover;
 mod dm;
 mod friend;
+mod media;
 mod public;
 
 use anyhow::Result;
@@ -42,6 +43,9 @@ pub enum SocialCommand {
     /// Find people through directories (by key, NIP-05 identifier or name) and confirm each
     /// with their own node.
     Discover(discover::DiscoverArgs),
+    /// Attachments: fetch a post's files, check them and seed them.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
     /// Profiles (kind 0): set yours, show anyone's.
     #[command(subcommand)]
     Profile(public::ProfileCommand),
@@ -63,5 +67,6 @@ pub fn run(cmd: SocialCommand) -> Result<()> {
         SocialCommand::Notifications(a) => answers::notifications_of(a),
         SocialCommand::Status(c) => answers::status_of(c),
         SocialCommand::Discover(a) => discover::run(a),
+        SocialCommand::Media(c) => media::run(c),
     }
 }

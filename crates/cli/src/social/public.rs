@@ -6,6 +6,7 @@ use nostr::prelude::EventId;
 use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_social::local::LocalState;
+use seedstr_social::media::{prepare, Attachment, MAX_ATTACHMENTS};
 use seedstr_social::people::change_follows;
 use seedstr_social::posts::{publish_post, timeline, Post, Visibility};
 
@@ -35,6 +36,10 @@ pub struct PostArgs {
     /// inbox and yours), `private` (gift-wrapped to you alone).
     #[arg(long, value_enum, default_value = "public")]
     visibility: VisibilityArg,
+    /// Attach a file (repeatable): seeded by your node, which must be running on this home,
+    /// with its HTTP address as the web seed (NIP-92 imeta).
+    #[arg(long)]
+    attach: Vec<std::path::PathBuf>,
     #[command(flatten)]
     relay: RelayArgs,
     /// Print the report as JSON.
@@ -111,11 +116,14 @@ pub fn post(a: PostArgs) -> Result<()> {
                 let keys = KeyStore::new(&home()).load(&passphrase(false)?)?;
                 let local = LocalState::load(&home())?;
                 let visibility = Visibility::from(a.visibility);
-                let posted = runtime()?.block_on(publish_post(
+                let rt = runtime()?;
+                let attachments = attach(&rt, &a.attach)?;
+                let posted = rt.block_on(publish_post(
                     &keys,
                     &a.text,
                     reply_to,
                     visibility,
+                    &attachments,
                     &a.relay.set(),
                     &local,
                 ))?;
@@ -134,6 +142,28 @@ pub fn post(a: PostArgs) -> Result<()> {
                 Ok(())
             })
     })
+}
+
+/// Prepares `files` as attachments served by the node running on this home.
+fn attach(rt: &tokio::runtime::Runtime, files: &[std::path::PathBuf]) -> Result<Vec<Attachment>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    anyhow::ensure!(
+        files.len() <= MAX_ATTACHMENTS,
+        "at most {MAX_ATTACHMENTS} attachments a post"
+    );
+    let home = home();
+    let Some(node) = rt.block_on(seedstr_node::discovery::running(&home)) else {
+        anyhow::bail!(
+            "attachments are served by your node: start `seedstr node` on this home first"
+        );
+    };
+    let base = format!("http://{}", node.http);
+    files
+        .iter()
+        .map(|f| Ok(prepare(&home, f, &base)?))
+        .collect()
 }
 
 pub fn feed(a: FeedArgs) -> Result<()> {

@@ -6,6 +6,7 @@ pub mod collection;
 pub mod download;
 pub mod events;
 pub mod feed;
+pub mod media;
 pub mod package;
 pub mod payloads;
 pub mod release;
@@ -80,6 +81,7 @@ pub fn transfer_router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/v1/download", get(download::download))
         .route("/api/v1/payloads", post(payloads::upload))
+        .route("/media/{infohash}/{name}", get(media::media))
         .with_state(state)
 }
 
