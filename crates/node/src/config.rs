@@ -54,6 +54,9 @@ pub struct SocialConfig {
     /// Seconds between catch-ups with the nodes of the people the owner follows and
     /// befriended (at start, then every this many).
     pub sync_secs: u64,
+    /// Let the owner sign in to the pages from other machines (by default only from this
+    /// one). Put the node behind TLS first: the passphrase and the cookie cross the network.
+    pub remote_login: bool,
 }
 
 impl Default for SocialConfig {
@@ -66,6 +69,7 @@ impl Default for SocialConfig {
             inbox_per_ip_per_minute: 120.0,
             inbox_per_sender_per_minute: 30.0,
             sync_secs: 600,
+            remote_login: false,
         }
     }
 }

@@ -174,7 +174,23 @@ pub async fn run(
             served,
         },
     })?;
-    let app = app(&relay, api_state, views, status, &config.http);
+    let social_ui = owner.as_ref().map(|keys| {
+        let timeout = Duration::from_secs(10);
+        let mut urls = vec![own_relay.clone()];
+        urls.extend(config.social.directories.iter().cloned());
+        Arc::new(ui::social::SocialUi {
+            owner: keys.clone(),
+            data: data.clone(),
+            relays: seedstr_client::relays::RelaySet { urls, timeout },
+            directories: seedstr_client::relays::RelaySet {
+                urls: config.social.directories.clone(),
+                timeout,
+            },
+            http_base: format!("http://{}", loopback_for(http)),
+            sessions: ui::session::Sessions::new(data.clone(), config.social.remote_login),
+        })
+    });
+    let app = app(&relay, api_state, views, status, social_ui, &config.http);
 
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
     let (stop_seeding, seeding_stopped) = tokio::sync::watch::channel(false);
@@ -238,6 +254,7 @@ fn app(
     api: Arc<ApiState>,
     views: Arc<ViewState>,
     status: Arc<Status>,
+    social: Option<Arc<ui::social::SocialUi>>,
     http: &HttpConfig,
 ) -> Router {
     let bounds = Bounds::new(http);
@@ -255,9 +272,19 @@ fn app(
     let transfers = Router::new()
         .merge(seedstr_pkg::views::server::router(views))
         .merge(api::transfer_router(api));
-    bounds
+    let routes = bounds
         .queries(queries, quick)
-        .merge(bounds.transfers(transfers, long))
+        .merge(bounds.transfers(transfers, long));
+    match social {
+        // The owner's pages take attachments in their compose form: the upload limit.
+        Some(s) => routes.merge(bounds.transfers(
+            ui::social::router(s).layer(axum::extract::DefaultBodyLimit::max(
+                (http.max_upload_mib.max(1) * 1024 * 1024) as usize,
+            )),
+            long,
+        )),
+        None => routes,
+    }
 }
 
 /// Writes the file commands find the node through; without it the node still serves.

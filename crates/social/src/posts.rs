@@ -22,6 +22,8 @@ pub const POST_KIND: u16 = 1;
 pub const MAX_POST_BYTES: usize = 64 * 1024;
 /// The most posts a timeline shows at once.
 pub const MAX_TIMELINE: usize = 500;
+/// The most authors' nodes a timeline reads from besides the relays given.
+pub const MAX_OUTBOXES: usize = 16;
 
 /// Why a post could not be made or a timeline read.
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +316,7 @@ pub async fn timeline(
     keys: &Keys,
     relays: &RelaySet,
     limit: usize,
+    until: Option<u64>,
     local: &LocalState,
 ) -> Result<Timeline, PostError> {
     let me = keys.public_key();
@@ -327,20 +330,34 @@ pub async fn timeline(
         authors.push(me);
     }
     let limit = limit.clamp(1, MAX_TIMELINE);
-    let filter = json!({
+    let mut filter = json!({
         "kinds": [POST_KIND],
         "authors": authors.iter().map(|a| a.to_hex()).collect::<Vec<_>>(),
         "limit": limit,
     });
-    let found = query_all(&relays.urls, &filter, relays.timeout).await;
+    if let Some(u) = until {
+        filter["until"] = u.into();
+    }
+    // The outbox model (NIP-65): each author's posts are read where they write, their node,
+    // as well as from the relays given.
+    let mut urls = relays.urls.clone();
+    let others: Vec<PublicKey> = authors.iter().filter(|a| **a != me).copied().collect();
+    for url in crate::home::home_nodes(relays, &others).await.into_values() {
+        if !urls.contains(&url) && urls.len() < relays.urls.len() + MAX_OUTBOXES {
+            urls.push(url);
+        }
+    }
+    let found = query_all(&urls, &filter, relays.timeout).await;
     if found.answered.is_empty() {
         return Err(PostError::NoRelay(found.failed));
     }
+    let in_page = |at: u64| until.is_none_or(|u| at <= u);
     // Only what was asked for: a relay may send more, or other authors.
     let mut posts: Vec<Post> = found
         .events
         .iter()
         .filter(|e| e.kind.as_u16() == POST_KIND && authors.contains(&e.pubkey))
+        .filter(|e| in_page(e.created_at.as_secs()))
         .map(|e| Post::of(e))
         .collect();
     posts.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
@@ -359,7 +376,7 @@ pub async fn timeline(
             Visibility::Private => sealed.author == me,
             _ => sealed.author == me || friends.contains(&sealed.author),
         };
-        if readable && !local.is_blocked(&sealed.author) {
+        if readable && !local.is_blocked(&sealed.author) && in_page(post.created_at) {
             posts.push(post);
         }
     }

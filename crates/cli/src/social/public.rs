@@ -174,7 +174,7 @@ pub fn feed(a: FeedArgs) -> Result<()> {
         keys.map_err(anyhow::Error::from)
             .and_then(|keys| Ok((keys, local?)))
             .and_then(|(keys, local)| {
-                Ok(runtime()?.block_on(timeline(&keys, &a.relay.set(), a.limit, &local))?)
+                Ok(runtime()?.block_on(timeline(&keys, &a.relay.set(), a.limit, None, &local))?)
             })
             .map(|t| {
                 if json {

@@ -5,6 +5,8 @@
 mod authors;
 mod packages;
 mod pages;
+pub mod session;
+pub mod social;
 
 use std::sync::Arc;
 
