@@ -8,6 +8,7 @@ mod fanout;
 mod ingest;
 mod query;
 mod relay;
+mod social;
 mod stats;
 mod transfer;
 mod verify;
@@ -38,6 +39,8 @@ enum BenchCommand {
     Dht(dht::DhtBench),
     /// The node's pages and API over a store of many projects: latency per page.
     Web(web::WebBench),
+    /// The social network: timeline page, private message latency, a friends-only post's fan-out.
+    Social(social::SocialBench),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Relay(b) => (runtime()?.block_on(relay::run(&b))?, b.json),
         BenchCommand::Dht(b) => (runtime()?.block_on(dht::run(&b))?, b.json),
         BenchCommand::Web(b) => (runtime()?.block_on(web::run(&b))?, b.json),
+        BenchCommand::Social(b) => (runtime()?.block_on(social::run(&b))?, b.json),
         BenchCommand::Transfer(b) => (
             seedstr_swarm::transfer_runtime()?.block_on(transfer::run(&b))?,
             b.json,

@@ -201,8 +201,9 @@ pub fn private_entries(text: &str) -> Result<Vec<PublicKey>, String> {
     Ok(out)
 }
 
-/// Publishes `friends` as the owner's friends list, encrypted to themselves.
-async fn save_friends(
+/// Publishes `friends` as the owner's friends list, encrypted to themselves, dated after
+/// `after` (the current list's date).
+pub async fn publish_friends_list(
     owner: &Keys,
     relays: &RelaySet,
     friends: &[PublicKey],
@@ -441,7 +442,7 @@ async fn add_friends(
         }
     }
     change_follows(owner, relays, people, true).await?;
-    let list_answers = save_friends(owner, relays, &friends, list.created_at).await?;
+    let list_answers = publish_friends_list(owner, relays, &friends, list.created_at).await?;
     Ok(FriendsAdded {
         added,
         friends: friends.iter().map(npub).collect(),
