@@ -84,3 +84,40 @@ test('a message seedstr social dm send wraps is read by nostr-tools after AUTH',
   assert.equal(rumor.pubkey, ourPk);
   assert.equal(rumor.kind, 14);
 });
+
+test("our owner's node is an inbox nostr-tools writes to and reads from after AUTH", async () => {
+  // The same identity as its node's owner: the node keeps its inbox (a wrap must open for it)
+  // and serves wraps only to their authenticated recipient.
+  const node = spawn(bin, ['node', '--owner', '--listen', '127.0.0.1:0', '--torrent-listen', '127.0.0.1:0', '--no-dht'], {
+    env: { ...process.env, SEEDSTR_HOME: home, SEEDSTR_PASSPHRASE: 'test passphrase', SEEDSTR_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const line = await new Promise((resolve, reject) => {
+      createInterface({ input: node.stdout }).once('line', resolve);
+      node.once('exit', (code) => reject(new Error(`the node exited with ${code}`)));
+    });
+    const inbox = `ws://${line.replace('seedstr node listening on http://', '').trim()}/`;
+    const carol = generateSecretKey();
+    const relay = await Relay.connect(inbox);
+    // nostr-tools' wrap to the owner is taken; junk addressed to the owner is refused by name.
+    await relay.publish(wrapEvent(carol, { publicKey: ourPk }, 'hello, home node'));
+    const junk = finalizeEvent({ kind: 1059, created_at: Math.floor(Date.now() / 1000), tags: [['p', ourPk]], content: 'not sealed' }, generateSecretKey());
+    await assert.rejects(relay.publish(junk), /does not open/);
+    // The owner reads it, authenticated with nostr-tools.
+    for (let i = 0; i < 100 && !relay.challenge; i++) await new Promise((r) => setTimeout(r, 20));
+    await relay.auth((e) => finalizeEvent(e, ourSecret));
+    const wraps = await new Promise((resolve) => {
+      const seen = [];
+      const sub = relay.subscribe([{ kinds: [1059], '#p': [ourPk] }], {
+        onevent: (e) => seen.push(e),
+        oneose: () => { sub.close(); resolve(seen); },
+      });
+    });
+    relay.close();
+    const texts = wraps.map((w) => unwrapEvent(w, ourSecret).content);
+    assert.ok(texts.includes('hello, home node'), JSON.stringify(texts));
+  } finally {
+    node.kill('SIGTERM');
+  }
+});

@@ -123,16 +123,24 @@ test('two owners befriend, post to friends only and exchange a message through t
   await eventually(a, `${alice.base}/me/friends`, 'ul.friends', bob.npub.slice(0, 12));
   await a.screenshot({ path: join(artifacts, 'social-friends.png'), fullPage: true });
 
-  // A public post and a friends-only one.
+  // A public post with a picture, and a friends-only one.
+  const picture = join(alice.home, 'sunset.png');
+  // A 1x1 PNG.
+  writeFileSync(picture, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'));
   for (const [text, visibility] of [['hello world', 'public'], ['only for my friends', 'friends']]) {
     await a.goto(`${alice.base}/me`);
     await a.getByLabel('Post text').fill(text);
     await a.getByLabel('Visibility').selectOption(visibility);
+    if (visibility === 'public') await a.getByLabel('Attachment').setInputFiles(picture);
     await a.getByRole('button', { name: 'Post' }).click();
     await a.waitForURL(/\/me$/);
   }
   const bobsHome = await eventually(b, `${bob.base}/me`, 'main', 'only for my friends');
   assert.match(bobsHome, /hello world/);
+  // The picture is a torrent alice's node seeds; bob's browser loads it from her node.
+  const img = b.locator('article.post', { hasText: 'hello world' }).locator('img');
+  assert.match(await img.getAttribute('src'), /\/media\/[0-9a-f]{40}\/sunset\.png$/);
+  assert.equal(await img.evaluate((i) => i.complete && i.naturalWidth), 1);
   assert.equal(await b.locator('article.post', { hasText: 'only for my friends' }).locator('.badge').innerText(), 'friends');
   await b.screenshot({ path: join(artifacts, 'social-home.png'), fullPage: true });
 

@@ -752,6 +752,36 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
     );
     assert!(ok, "{v}");
 
+    // A public post sent to a directory alone (which takes no posts) still reaches the node
+    // his relay list names (NIP-65).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let posted = loop {
+        let (ok, v) = json_of(
+            &bob,
+            &[
+                "social",
+                "post",
+                "through my lists",
+                "--relay",
+                &dir_a.url,
+                "--json",
+            ],
+        );
+        if ok {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "{v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let took: Vec<&str> = posted["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["accepted"] == true)
+        .map(|a| a["relay"].as_str().unwrap())
+        .collect();
+    assert_eq!(took, [home.as_str()], "{posted}");
+
     // An impostor named bob, and a stale inbox list of bob's, on the other directory.
     let mut b = seedstr_client::relays::conn::RelayConn::connect(&dir_b.url)
         .await

@@ -267,7 +267,14 @@ pub async fn publish_post(
         .tags(tags)
         .finalize(keys)
         .map_err(|e| PostError::Sign(e.to_string()))?;
-    let answers = publish_to_any(relays, &event)
+    // NIP-65: a public post also goes where its author says they write (their node).
+    let mut targets = relays.clone();
+    for url in write_relays(relays, &keys.public_key()).await {
+        if !targets.urls.contains(&url) {
+            targets.urls.push(url);
+        }
+    }
+    let answers = publish_to_any(&targets, &event)
         .await
         .map_err(PostError::NotTaken)?;
     Ok(Posted {
@@ -275,6 +282,30 @@ pub async fn publish_post(
         answers,
         deliveries: Vec::new(),
     })
+}
+
+/// The relays `who`'s newest relay list (NIP-65) says they write to: `r` tags without a
+/// marker or marked `write`, WebSocket only, at most 8.
+pub async fn write_relays(relays: &RelaySet, who: &PublicKey) -> Vec<String> {
+    let filter = json!({"kinds": [crate::home::RELAY_LIST_KIND], "authors": [who.to_hex()]});
+    let found = query_all(&relays.urls, &filter, relays.timeout).await;
+    let theirs = found.events.iter().filter(|e| e.pubkey == *who);
+    let Some(list) = seedstr_proto::event::newest_by_address(theirs)
+        .into_iter()
+        .next()
+    else {
+        return Vec::new();
+    };
+    list.tags
+        .iter()
+        .filter_map(|t| match t.as_slice() {
+            [n, u] if n == "r" => Some(u.clone()),
+            [n, u, m, ..] if n == "r" && m == "write" => Some(u.clone()),
+            _ => None,
+        })
+        .filter(|u| u.starts_with("ws://") || u.starts_with("wss://"))
+        .take(8)
+        .collect()
 }
 
 /// A friends-only or private post: never signed, gift-wrapped to its readers.
