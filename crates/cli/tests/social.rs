@@ -1202,3 +1202,198 @@ async fn attachments_are_torrents_seeded_by_the_authors_node_and_by_viewers() {
         assert!(seeds >= 1, "registered for seeding");
     }
 }
+
+/// The whole of O-Red on loopback: three people's nodes, two directories and a DHT of their
+/// own. They register and find one another, alice and bob become friends, a friends-only post
+/// reaches bob and not carol, a message is read only by its recipient, a blocked sender is
+/// dropped, bob's node catches up after being down, and with both directories stopped carol
+/// still finds alice's node through the DHT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_and_two_directories() {
+    use common::node::{node_config, DirectoryProcess, NodeProcess};
+    use std::time::{Duration, Instant};
+    let (op_a, op_b) = (Person::new(), Person::new());
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let dir_a = DirectoryProcess::start(&op_a, da.path(), 1);
+    let dir_b = DirectoryProcess::start(&op_b, db.path(), 1);
+    let net = seedstr_dht::Testnet::builder(10).build().unwrap();
+    let bootstrap = format!(
+        "bootstrap = [{}]",
+        net.bootstrap
+            .iter()
+            .map(|b| format!("\"{b}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+    let config = |p: &Person, dir: &str| {
+        node_config(
+            p,
+            &[
+                ("owner = false", "owner = true"),
+                ("directories = []", &format!("directories = [\"{dir}\"]")),
+                ("bootstrap = []", &bootstrap),
+                ("sync_secs = 600", "sync_secs = 1"),
+            ],
+        )
+    };
+    let (ca, cb, cc) = (
+        config(&alice, &dir_a.url),
+        config(&bob, &dir_b.url),
+        config(&carol, &dir_a.url),
+    );
+    let a_node = NodeProcess::start(alice.home.path(), &ca);
+    let mut b_node = NodeProcess::start(bob.home.path(), &cb);
+    let c_node = NodeProcess::start(carol.home.path(), &cc);
+    let dirs = [dir_a.url.clone(), dir_b.url.clone()];
+    // Each person speaks through their own node and the directories.
+    let at = |p: &Person, node: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--relay", node]);
+        for d in &dirs {
+            all.extend(["--relay", d.as_str()]);
+        }
+        all.push("--json");
+        json_of(p, &all)
+    };
+    let ok = |p: &Person, node: &str, args: &[&str]| {
+        let (ok, v) = at(p, node, args);
+        assert!(ok, "seedstr {}: {v}", args.join(" "));
+        v
+    };
+    let (a, c) = (a_node.relay(), c_node.relay());
+    let mut b = b_node.relay();
+    ok(&bob, &b, &["social", "profile", "set", "--name", "bob"]);
+    ok(&alice, &a, &["social", "profile", "set", "--name", "alice"]);
+
+    // Registered: each found by key through the directories, confirmed by their node.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (who, finder) in [(&bob, &alice), (&alice, &carol), (&carol, &bob)] {
+        loop {
+            let (_, v) = at(
+                finder,
+                "ws://127.0.0.1:1/",
+                &["social", "discover", &who.hex()],
+            );
+            if v["people"][0]["node"]["confirmed"] == true {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not registered: {v}",
+                who.hex()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // By name: alice finds bob, registered with the other directory.
+    let found = ok(&alice, &a, &["social", "discover", "bob"]);
+    assert_eq!(
+        found["people"][0]["npub"],
+        bob.keys.public_key().to_bech32().unwrap()
+    );
+
+    // Friends.
+    ok(&alice, &a, &["social", "friend", "request", &bob.hex()]);
+    ok(&bob, &b, &["social", "friend", "accept", &alice.hex()]);
+    let listed = ok(&alice, &a, &["social", "friend", "list"]);
+    assert_eq!(listed["friends"].as_array().unwrap().len(), 1, "{listed}");
+    ok(&carol, &c, &["social", "follow", &alice.hex()]);
+
+    // A friends-only post: bob reads it, carol (who follows alice) does not.
+    ok(
+        &alice,
+        &a,
+        &["social", "post", "friends only", "--visibility", "friends"],
+    );
+    ok(&alice, &a, &["social", "post", "for all"]);
+    let texts = |v: &Value| -> Vec<String> {
+        v["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let bobs = texts(&ok(&bob, &b, &["social", "feed"]));
+    assert!(bobs.contains(&"friends only".to_owned()), "{bobs:?}");
+    let carols = texts(&ok(&carol, &c, &["social", "feed"]));
+    assert!(carols.contains(&"for all".to_owned()), "{carols:?}");
+    assert!(!carols.contains(&"friends only".to_owned()), "{carols:?}");
+
+    // A message read only by its recipient: carol, authenticated on bob's node, gets nothing.
+    ok(
+        &alice,
+        &a,
+        &["social", "dm", "send", &bob.hex(), "just for bob"],
+    );
+    let read = ok(&bob, &b, &["social", "dm", "read"]);
+    assert_eq!(read["messages"][0]["text"], "just for bob", "{read}");
+    let (_, hers) = json_of(&carol, &["social", "dm", "read", "--relay", &b, "--json"]);
+    assert_eq!(hers["messages"], serde_json::json!([]), "{hers}");
+    assert_eq!(hers["requests"], serde_json::json!([]), "{hers}");
+
+    // Blocked: bob blocks carol; her message is taken and dropped.
+    let (ok_, v) = json_of(&bob, &["social", "friend", "block", &carol.hex(), "--json"]);
+    assert!(ok_, "{v}");
+    ok(
+        &carol,
+        &c,
+        &["social", "dm", "send", &bob.hex(), "let me in"],
+    );
+    let read = ok(&bob, &b, &["social", "dm", "read"]);
+    let all = format!("{read}");
+    assert!(!all.contains("let me in"), "{read}");
+
+    // Bob's node is down while alice writes and posts; back up, it catches up from hers.
+    drop(b_node);
+    let sent = ok(
+        &alice,
+        &a,
+        &["social", "dm", "send", &bob.hex(), "while you were out"],
+    );
+    assert!(
+        sent["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["held_for_pickup"] == true),
+        "{sent}"
+    );
+    ok(&alice, &a, &["social", "post", "posted while bob was away"]);
+    b_node = NodeProcess::start(bob.home.path(), &cb);
+    b = b_node.relay();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let read = ok(&bob, &b, &["social", "dm", "read"]);
+        let (_, feed) = json_of(&bob, &["social", "feed", "--relay", &b, "--json"]);
+        let caught = format!("{read}").contains("while you were out")
+            && format!("{feed}").contains("posted while bob was away");
+        if caught {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bob's node did not catch up: {read} {feed}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Both directories stop; carol, who met alice through one, finds her node on the DHT.
+    drop(dir_a);
+    drop(dir_b);
+    let mut dht = vec!["social", "discover", alice.hex().leak(), "--dht", "--json"];
+    for n in &net.bootstrap {
+        dht.extend(["--dht-bootstrap", n.as_str()]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (ok_, v) = json_of(&carol, &dht);
+        if ok_ && v["people"][0]["node"]["confirmed"] == true {
+            assert_eq!(v["people"][0]["node"]["url"], a, "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not found through the DHT: {v}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

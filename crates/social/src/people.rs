@@ -68,7 +68,28 @@ pub async fn follow_list(
     Ok((follows, Some(list.event().clone())))
 }
 
-/// Follows (`follow` true) or unfollows `people`, keeping the rest of the current list.
+/// Copies the newest profile, relay list and inbox list of `people` that any of `relays`
+/// holds to all of them (they are signed by their authors: any relay may hold them), so the
+/// follower's own node knows where the people it follows live, whichever directory they
+/// registered with. Best effort: a relay that refuses a copy is left alone.
+async fn carry_lists(relays: &RelaySet, people: &[PublicKey]) {
+    let filter = json!({
+        "kinds": [0, crate::home::RELAY_LIST_KIND, crate::inbox::INBOX_RELAYS_KIND],
+        "authors": people.iter().map(|p| p.to_hex()).collect::<Vec<_>>(),
+    });
+    let found = query_all(&relays.urls, &filter, relays.timeout).await;
+    let newest: Vec<Event> =
+        newest_by_address(found.events.iter().filter(|e| people.contains(&e.pubkey)))
+            .into_iter()
+            .map(|e| e.event().clone())
+            .collect();
+    if !newest.is_empty() {
+        seedstr_client::relays::publish_all(&relays.urls, &newest, relays.timeout).await;
+    }
+}
+
+/// Follows (`follow` true) or unfollows `people`, keeping the rest of the current list; on a
+/// follow, their lists are carried to every relay given ([`carry_lists`]).
 pub async fn change_follows(
     keys: &Keys,
     relays: &RelaySet,
@@ -116,6 +137,9 @@ pub async fn change_follows(
     let answers = publish_to_any(relays, &list)
         .await
         .map_err(PeopleError::NotTaken)?;
+    if follow {
+        carry_lists(relays, people).await;
+    }
     Ok(FollowChange {
         following: npubs,
         changed,
