@@ -28,8 +28,11 @@ struct Plan {
     covers_tag: Option<u8>,
 }
 
-/// Most author×kind prefixes scanned before falling back to a coarser index.
-const MAX_PAIRS: usize = 256;
+/// Most author×kind prefixes scanned before falling back to a coarser index. Each prefix costs
+/// one B-tree seek; the coarser author index reads every event of every author, which for a
+/// thousand people followed with a hundred posts each was 40 times slower (the timeline's
+/// lookup of their relay lists: 120 ms at 256, 2.8 ms at 4096).
+const MAX_PAIRS: usize = 4096;
 
 fn plan(dbs: &Dbs, f: &Filter) -> Plan {
     let plan = |db, prefixes, a, k, t| Plan {
