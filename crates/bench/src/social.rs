@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use futures_util::{stream, StreamExt};
 use nostr::prelude::{Event, EventBuilder, FinalizeEvent as _, Keys, Kind, Tag, Timestamp};
 use seedstr_client::relays::conn::RelayConn;
 use seedstr_client::relays::RelaySet;
@@ -23,6 +22,7 @@ use seedstr_social::posts::{publish_post, Visibility};
 use serde_json::{json, Value};
 
 use super::stats::Latencies;
+use super::web::post_events;
 
 #[derive(Args)]
 pub struct SocialBench {
@@ -43,8 +43,6 @@ pub struct SocialBench {
     pub json: bool,
 }
 
-/// Events sent at once while filling the store.
-const SENDERS: usize = 16;
 const PASSPHRASE: &str = "bench passphrase";
 
 /// A node for `owner` in `data`, running until `stop` fires; its HTTP address.
@@ -89,29 +87,6 @@ async fn start_node(
     });
     let http = addr_rx.await.context("the node did not start")?;
     Ok((http, handle))
-}
-
-/// Stores `events` through the node's HTTP API, `SENDERS` at a time.
-async fn ingest(base: &str, events: &[Event]) -> Result<()> {
-    let client = reqwest::Client::new();
-    let url = format!("{base}/api/v1/events");
-    let sent: Vec<Result<()>> = stream::iter(events)
-        .map(|e| {
-            let (client, url) = (&client, &url);
-            async move {
-                let answer = client.post(url).body(e.as_json()).send().await?;
-                let status = answer.status();
-                if !status.is_success() {
-                    bail!("event {} refused: {status} {}", e.id, answer.text().await?);
-                }
-                Ok(())
-            }
-        })
-        .buffer_unordered(SENDERS)
-        .collect()
-        .await;
-    sent.into_iter().collect::<Result<Vec<()>>>()?;
-    Ok(())
 }
 
 /// A signed session cookie for `base`'s owner pages.
@@ -198,7 +173,7 @@ async fn measure(
         t.elapsed().as_secs_f64()
     ));
     let t = Instant::now();
-    ingest(a_base, &events).await?;
+    post_events(a_base, &events).await?;
     let took = t.elapsed();
     say(format!(
         "stored them over HTTP in {:.1} s ({:.0} events/s)",
@@ -291,7 +266,7 @@ async fn measure(
                 .expect("signing")
         })
         .collect();
-    ingest(a_base, &lists).await?;
+    post_events(a_base, &lists).await?;
     let own = RelaySet {
         urls: vec![a_relay.to_owned()],
         timeout: Duration::from_secs(30),

@@ -38,8 +38,30 @@ const ADJECTIVES: [&str; 8] = [
 const NOUNS: [&str; 8] = [
     "trees", "roads", "armor", "music", "caves", "skies", "ships", "towns",
 ];
-/// Events sent at once while filling the store.
-const SENDERS: usize = 16;
+
+/// Stores `events` through the node's `POST /api/v1/events`, 16 at a time; Err naming the
+/// first refused.
+pub async fn post_events(base: &str, events: &[Event]) -> Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/v1/events");
+    let sent: Vec<Result<()>> = stream::iter(events)
+        .map(|e| {
+            let (client, url) = (&client, &url);
+            async move {
+                let answer = client.post(url).body(e.as_json()).send().await?;
+                let status = answer.status();
+                if !status.is_success() {
+                    bail!("event {} refused: {status} {}", e.id, answer.text().await?);
+                }
+                Ok(())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    sent.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(())
+}
 
 /// One project and its release, signed.
 struct Published {
@@ -156,25 +178,13 @@ async fn measure(b: &WebBench, base: &str, say: &impl Fn(String)) -> Result<Valu
         b.projects,
         t.elapsed().as_secs_f64()
     ));
-    let client = reqwest::Client::new();
-    let url = format!("{base}/api/v1/events");
     let t = Instant::now();
-    let sent: Vec<Result<()>> = stream::iter(published.iter().flat_map(|p| p.events.iter()))
-        .map(|e| {
-            let (client, url) = (&client, &url);
-            async move {
-                let answer = client.post(url).body(e.as_json()).send().await?;
-                let status = answer.status();
-                if !status.is_success() {
-                    bail!("event {} refused: {status} {}", e.id, answer.text().await?);
-                }
-                Ok(())
-            }
-        })
-        .buffer_unordered(SENDERS)
-        .collect()
-        .await;
-    sent.into_iter().collect::<Result<Vec<()>>>()?;
+    let all: Vec<Event> = published
+        .iter()
+        .flat_map(|p| p.events.iter().cloned())
+        .collect();
+    post_events(base, &all).await?;
+    let client = reqwest::Client::new();
     let events = published.len() * 2;
     let ingest = t.elapsed();
     say(format!(

@@ -9,6 +9,22 @@ use common::{event, RelayProcess};
 use nostr::prelude::*;
 use serde_json::Value;
 
+/// `seedstr social discover <query>` as `p`, asking `directories`.
+fn discover_through(p: &Person, directories: &[&str], query: &str) -> (bool, Value) {
+    let mut args = vec![
+        "social",
+        "discover",
+        query,
+        "--relay-timeout",
+        "3",
+        "--json",
+    ];
+    for d in directories {
+        args.extend(["--relay", d]);
+    }
+    json_of(p, &args)
+}
+
 fn json_of(p: &Person, args: &[&str]) -> (bool, Value) {
     let out = p.run(args);
     let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -803,23 +819,7 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
     let (taken, why) = b.publish(&note).await.unwrap();
     assert!(!taken && why.contains("kind 1"), "{why}");
 
-    let discover = |query: &str| {
-        json_of(
-            &alice,
-            &[
-                "social",
-                "discover",
-                query,
-                "--relay",
-                &dir_a.url,
-                "--relay",
-                &dir_b.url,
-                "--relay-timeout",
-                "3",
-                "--json",
-            ],
-        )
-    };
+    let discover = |query: &str| discover_through(&alice, &[&dir_a.url, &dir_b.url], query);
     let bob_npub = bob.keys.public_key().to_bech32().unwrap();
     let find_bob = |v: &Value| {
         v["people"]
@@ -928,23 +928,7 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
     // Bob's node goes down: discovery says it did not answer; the last report stays.
     let dir_a = DirectoryProcess::start(&op_a, dir_a_data.path(), 1);
     let dir_b = DirectoryProcess::start(&op_b, dir_b_data.path(), 1);
-    let discover = |query: &str| {
-        json_of(
-            &alice,
-            &[
-                "social",
-                "discover",
-                query,
-                "--relay",
-                &dir_a.url,
-                "--relay",
-                &dir_b.url,
-                "--relay-timeout",
-                "3",
-                "--json",
-            ],
-        )
-    };
+    let discover = |query: &str| discover_through(&alice, &[&dir_a.url, &dir_b.url], query);
     drop(node);
     let (ok, down) = discover(&bob.hex());
     assert!(ok, "{down}");

@@ -186,7 +186,8 @@ pub async fn run(
                 urls: config.social.directories.clone(),
                 timeout,
             },
-            http_base: format!("http://{}", loopback_for(http)),
+            http_base: http_base(&config.social.url)
+                .unwrap_or_else(|| format!("http://{}", loopback_for(http))),
             sessions: ui::session::Sessions::new(data.clone(), config.social.remote_login),
         })
     });
@@ -237,6 +238,18 @@ pub async fn run(
     let _ = stop_seeding.send(true);
     let _ = seeding.await;
     served.map_err(NodeError::Serve)
+}
+
+/// The HTTP address matching the node's public relay address (`ws://h/` → `http://h`,
+/// `wss://h/` → `https://h`): where others fetch what it serves, attachments among them.
+pub fn http_base(relay_url: &str) -> Option<String> {
+    let (scheme, rest) = if let Some(r) = relay_url.strip_prefix("wss://") {
+        ("https", r)
+    } else {
+        ("http", relay_url.strip_prefix("ws://")?)
+    };
+    let host = rest.trim_end_matches('/');
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
 }
 
 /// The HTTP listener on `addr`, and the address it is bound to.
@@ -506,4 +519,21 @@ fn trusted_registries(
         }
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod http_base_tests {
+    #[test]
+    fn the_public_http_address_follows_the_relay_address() {
+        assert_eq!(
+            super::http_base("wss://home.example/").as_deref(),
+            Some("https://home.example")
+        );
+        assert_eq!(
+            super::http_base("ws://10.0.0.2:7447/").as_deref(),
+            Some("http://10.0.0.2:7447")
+        );
+        assert_eq!(super::http_base(""), None);
+        assert_eq!(super::http_base("https://x"), None);
+    }
 }

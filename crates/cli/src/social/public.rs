@@ -40,6 +40,10 @@ pub struct PostArgs {
     /// with its HTTP address as the web seed (NIP-92 imeta).
     #[arg(long)]
     attach: Vec<std::path::PathBuf>,
+    /// The node's HTTP address as others reach it, for the attachments' web seed
+    /// (`https://home.example`) [default: the running node's address on this machine].
+    #[arg(long)]
+    media_url: Option<String>,
     #[command(flatten)]
     relay: RelayArgs,
     /// Print the report as JSON.
@@ -117,7 +121,7 @@ pub fn post(a: PostArgs) -> Result<()> {
                 let local = LocalState::load(&home())?;
                 let visibility = Visibility::from(a.visibility);
                 let rt = runtime()?;
-                let attachments = attach(&rt, &a.attach)?;
+                let attachments = attach(&rt, &a.attach, a.media_url.as_deref())?;
                 let posted = rt.block_on(publish_post(
                     &keys,
                     &a.text,
@@ -145,7 +149,11 @@ pub fn post(a: PostArgs) -> Result<()> {
 }
 
 /// Prepares `files` as attachments served by the node running on this home.
-fn attach(rt: &tokio::runtime::Runtime, files: &[std::path::PathBuf]) -> Result<Vec<Attachment>> {
+fn attach(
+    rt: &tokio::runtime::Runtime,
+    files: &[std::path::PathBuf],
+    media_url: Option<&str>,
+) -> Result<Vec<Attachment>> {
     if files.is_empty() {
         return Ok(Vec::new());
     }
@@ -159,7 +167,7 @@ fn attach(rt: &tokio::runtime::Runtime, files: &[std::path::PathBuf]) -> Result<
             "attachments are served by your node: start `seedstr node` on this home first"
         );
     };
-    let base = format!("http://{}", node.http);
+    let base = media_url.map_or_else(|| format!("http://{}", node.http), str::to_owned);
     files
         .iter()
         .map(|f| Ok(prepare(&home, f, &base)?))

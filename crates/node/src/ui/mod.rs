@@ -47,8 +47,8 @@ async fn style() -> impl IntoResponse {
     )
 }
 
-/// A whole page: header with the search box, then `body`.
-fn page(title: &str, query: &str, body: Markup) -> Markup {
+/// A whole document: the head, the header's content, the main part, the footer if any.
+pub(crate) fn document(title: &str, header: Markup, body: Markup, footer: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -59,24 +59,35 @@ fn page(title: &str, query: &str, body: Markup) -> Markup {
                 link rel="stylesheet" href="/style.css";
             }
             body {
-                header {
-                    a.brand href="/" { "Seedstr" }
-                    form.search action="/search" method="get" role="search" {
-                        input type="search" name="q" value=(query) placeholder="Search projects, packages, collections" aria-label="Search";
-                        button type="submit" { "Search" }
-                    }
-                    nav {
-                        a href="/search?type=project" { "Projects" }
-                        a href="/search?type=package" { "Packages" }
-                        a href="/search?type=collection" { "Collections" }
-                        a href="/status" { "Node" }
-                    }
-                }
+                header { (header) }
                 main { (body) }
-                footer { "Signed metadata on Nostr and the Mainline DHT, bytes over BitTorrent, trust from signatures and SHA-256." }
+                @if let Some(f) = footer { footer { (f) } }
             }
         }
     }
+}
+
+/// A whole page: header with the search box, then `body`.
+fn page(title: &str, query: &str, body: Markup) -> Markup {
+    let header = html! {
+        a.brand href="/" { "Seedstr" }
+        form.search action="/search" method="get" role="search" {
+            input type="search" name="q" value=(query) placeholder="Search projects, packages, collections" aria-label="Search";
+            button type="submit" { "Search" }
+        }
+        nav {
+            a href="/search?type=project" { "Projects" }
+            a href="/search?type=package" { "Packages" }
+            a href="/search?type=collection" { "Collections" }
+            a href="/status" { "Node" }
+        }
+    };
+    document(
+        title,
+        header,
+        body,
+        Some("Signed metadata on Nostr and the Mainline DHT, bytes over BitTorrent, trust from signatures and SHA-256."),
+    )
 }
 
 /// An error as a page, with the status it deserves.

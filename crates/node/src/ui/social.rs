@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 use nostr::prelude::{EventId, Keys, PublicKey};
 use seedstr_client::relays::RelaySet;
 use seedstr_client::resolve::target::{npub, parse_public_key};
@@ -67,35 +67,22 @@ type Peer = ConnectInfo<SocketAddr>;
 
 /// A social page: the owner's menu when signed in, the body.
 fn layout(title: &str, signed_in: bool, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Seedstr" }
-                link rel="stylesheet" href="/style.css";
+    let header = html! {
+        a.brand href="/me" { "Seedstr" }
+        nav aria-label="Social" {
+            @if signed_in {
+                a href="/me" { "Home" }
+                a href="/me/friends" { "Friends" }
+                a href="/me/messages" { "Messages" }
+                a href="/me/notifications" { "Notifications" }
+                a href="/me/discover" { "Discover" }
+            } @else {
+                a href="/me/signin" { "Sign in" }
             }
-            body {
-                header {
-                    a.brand href="/me" { "Seedstr" }
-                    nav aria-label="Social" {
-                        @if signed_in {
-                            a href="/me" { "Home" }
-                            a href="/me/friends" { "Friends" }
-                            a href="/me/messages" { "Messages" }
-                            a href="/me/notifications" { "Notifications" }
-                            a href="/me/discover" { "Discover" }
-                        } @else {
-                            a href="/me/signin" { "Sign in" }
-                        }
-                        a href="/" { "Releases" }
-                    }
-                }
-                main { (body) }
-            }
+            a href="/" { "Releases" }
         }
-    }
+    };
+    super::document(title, header, body, None)
 }
 
 fn hidden_token(session: &str) -> Markup {
