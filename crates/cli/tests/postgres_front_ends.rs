@@ -64,3 +64,41 @@ async fn two_front_ends_share_store_and_live_events() {
     let (ok, msg) = on_b.publish(&stored).await.unwrap();
     assert!(ok && msg.starts_with("duplicate:"), "{msg}");
 }
+
+/// A directory outgrows one machine the way the relay does: two directory front-ends on one
+/// database (one probing, one not) answer the same name searches, for profiles stored before
+/// the second started and for those sent to the first afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_front_ends_on_one_database_answer_the_same_searches() {
+    use common::node::DirectoryProcess;
+    use common::spine::Person;
+    use std::time::{Duration, Instant};
+    let url = fresh_database().await;
+    let operator = Person::new();
+    let a = DirectoryProcess::start_with(&operator, &["--database", &url], &[]);
+    let (ann, bea) = (Keys::generate(), Keys::generate());
+    let mut on_a = seedstr_client::relays::conn::RelayConn::connect(&a.url)
+        .await
+        .unwrap();
+    let before = event(&ann, 0, &[], r#"{"name":"annika"}"#);
+    assert!(on_a.publish(&before).await.unwrap().0);
+    let b = DirectoryProcess::start_with(&operator, &["--database", &url], &["--no-probe"]);
+    let after = event(&bea, 0, &[], r#"{"name":"annabel"}"#);
+    assert!(on_a.publish(&after).await.unwrap().0);
+    let mut on_b = seedstr_client::relays::conn::RelayConn::connect(&b.url)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = on_b
+            .query("s", &[json!({"kinds": [0], "search": "ann"})])
+            .await
+            .unwrap();
+        let ids: Vec<EventId> = found.iter().map(|e| e.id).collect();
+        if ids.contains(&before.id) && ids.contains(&after.id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "front-end B found {ids:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

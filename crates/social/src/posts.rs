@@ -24,6 +24,8 @@ pub const MAX_POST_BYTES: usize = 64 * 1024;
 pub const MAX_TIMELINE: usize = 500;
 /// The most authors' nodes a timeline reads from besides the relays given.
 pub const MAX_OUTBOXES: usize = 16;
+/// How long a timeline waits for an author's node.
+pub const OUTBOX_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Why a post could not be made or a timeline read.
 #[derive(Debug, thiserror::Error)]
@@ -371,22 +373,30 @@ pub async fn timeline(
     }
     // The outbox model (NIP-65): each author's posts are read where they write, their node,
     // as well as from the relays given.
-    let mut urls = relays.urls.clone();
+    // Someone's node being down must not hold the page up: outboxes get a short wait.
+    let mut outboxes: Vec<String> = Vec::new();
     let others: Vec<PublicKey> = authors.iter().filter(|a| **a != me).copied().collect();
     for url in crate::home::home_nodes(relays, &others).await.into_values() {
-        if !urls.contains(&url) && urls.len() < relays.urls.len() + MAX_OUTBOXES {
-            urls.push(url);
+        if !relays.urls.contains(&url) && !outboxes.contains(&url) && outboxes.len() < MAX_OUTBOXES
+        {
+            outboxes.push(url);
         }
     }
-    let found = query_all(&urls, &filter, relays.timeout).await;
+    let (found, theirs) = tokio::join!(
+        query_all(&relays.urls, &filter, relays.timeout),
+        query_all(&outboxes, &filter, relays.timeout.min(OUTBOX_WAIT)),
+    );
     if found.answered.is_empty() {
         return Err(PostError::NoRelay(found.failed));
     }
     let in_page = |at: u64| until.is_none_or(|u| at <= u);
+    let mut seen = std::collections::BTreeSet::new();
     // Only what was asked for: a relay may send more, or other authors.
     let mut posts: Vec<Post> = found
         .events
         .iter()
+        .chain(theirs.events.iter())
+        .filter(|e| seen.insert(e.id))
         .filter(|e| e.kind.as_u16() == POST_KIND && authors.contains(&e.pubkey))
         .filter(|e| in_page(e.created_at.as_secs()))
         .map(|e| Post::of(e))

@@ -122,18 +122,27 @@ impl DirectoryProcess {
     /// Starts `seedstr directory` on a free loopback port with its LMDB store in `data`,
     /// signing its status reports as `operator`, probing every `probe_secs`.
     pub fn start(operator: &Person, data: &Path, probe_secs: u64) -> DirectoryProcess {
+        Self::start_with(
+            operator,
+            &["--data", data.to_str().unwrap()],
+            &["--probe-secs", &probe_secs.to_string()],
+        )
+    }
+
+    /// Starts `seedstr directory` on a free loopback port with `store` flags (`--data DIR` or
+    /// `--database URL`) and `extra` ones.
+    pub fn start_with(operator: &Person, store: &[&str], extra: &[&str]) -> DirectoryProcess {
+        let mut args = vec![
+            "directory",
+            "--listen",
+            "127.0.0.1:0",
+            "--probe-timeout",
+            "2",
+        ];
+        args.extend(store);
+        args.extend(extra);
         let mut child = operator
-            .command(&[
-                "directory",
-                "--listen",
-                "127.0.0.1:0",
-                "--data",
-                data.to_str().unwrap(),
-                "--probe-secs",
-                &probe_secs.to_string(),
-                "--probe-timeout",
-                "2",
-            ])
+            .command(&args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
