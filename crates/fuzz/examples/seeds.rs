@@ -300,6 +300,28 @@ fn main() {
         )
         .into_bytes()],
     );
+    let real_receipt = include_str!("../../pay/tests/vectors/real_zap_receipt.json");
+    let receipt: serde_json::Value = serde_json::from_str(real_receipt).unwrap();
+    let tag = |name: &str| {
+        receipt["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t[0] == name)
+            .unwrap()[1]
+            .as_str()
+            .unwrap()
+            .as_bytes()
+            .to_vec()
+    };
+    write(
+        "zap_events",
+        &[
+            real_receipt.as_bytes().to_vec(),
+            tag("description"),
+            tag("bolt11"),
+        ],
+    );
     write(
         "profile_content",
         &[

@@ -254,6 +254,27 @@ pub fn imeta_tag(data: &[u8]) {
     }
 }
 
+/// What an LNURL server and a zap reader take from anyone: the bytes as a zap request (the
+/// callback's `nostr`), as a BOLT11 invoice, and as a zap receipt; what a request passes is
+/// then the same request again, and a receipt that counts carries the invoice's amount.
+pub fn zap_events(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = seedstr_pay::zap_request::check_zap_request(text, 21_000) {
+        assert_eq!(r.amount_msat.unwrap_or(21_000), 21_000);
+        assert!(!r.relays.is_empty());
+    }
+    if let Ok(i) = seedstr_pay::invoice::read_invoice(text) {
+        assert_eq!(i.payment_hash.len(), 64);
+    }
+    if let Ok(e) = Event::from_json(text) {
+        if let Ok(zap) = seedstr_pay::receipt::check_receipt_contents(&e) {
+            assert_eq!(zap.receipt, e.id.to_hex());
+        }
+    }
+}
+
 /// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
 /// refused; what reads writes back to the same fields.
 pub fn profile_content(data: &[u8]) {

@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("sealed_rumor", events::sealed_rumor),
     ("directory_index", events::directory_index),
     ("imeta_tag", events::imeta_tag),
+    ("zap_events", events::zap_events),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

@@ -1,0 +1,8 @@
+#![warn(missing_docs)]
+//! Payments: zaps (NIP-57) for authors, curators and seeders; the LNURL-pay endpoint a node
+//! serves for its owner; wallets (NIP-47 Nostr Wallet Connect, and a development wallet that
+//! settles in a local ledger and is named as such); paid admission to a relay.
+
+pub mod invoice;
+pub mod receipt;
+pub mod zap_request;
