@@ -20,6 +20,7 @@ mod seed;
 mod social;
 mod status;
 mod verify;
+mod wallet;
 
 use std::process::ExitCode;
 
@@ -78,6 +79,9 @@ enum Command {
     /// O-Red, the social network: people, friends, posts, private messages, discovery.
     #[command(subcommand)]
     Social(social::SocialCommand),
+    /// Your wallet connection (NIP-47 Nostr Wallet Connect), and the development wallet.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Command::Mod(m) => mods::run(m),
         Command::Pkg(p) => pkg::run(p),
         Command::Social(s) => social::run(s),
+        Command::Wallet(c) => wallet::run(c),
         Command::Run(_) => unreachable!("handled above"),
     };
     match result {

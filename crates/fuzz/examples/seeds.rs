@@ -323,6 +323,21 @@ fn main() {
         ],
     );
     write(
+        "nwc_messages",
+        &[
+            br#"{"method":"pay_invoice","params":{"invoice":"lnbcrt210n1"}}"#.to_vec(),
+            br#"{"method":"make_invoice","params":{"amount":21000,"description_hash":"07"}}"#
+                .to_vec(),
+            br#"{"result_type":"get_balance","result":{"balance":1000}}"#.to_vec(),
+            format!(
+                "nostr+walletconnect://{}?relay=ws%3A%2F%2F127.0.0.1%3A7447&secret={}",
+                author.to_hex(),
+                "11".repeat(32)
+            )
+            .into_bytes(),
+        ],
+    );
+    write(
         "profile_content",
         &[
             br#"{"name":"ann","about":"mods and maps","nip05":"ann@example.org","lud16":"ann@pay.example"}"#.to_vec(),

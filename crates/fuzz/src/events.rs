@@ -275,6 +275,22 @@ pub fn zap_events(data: &[u8]) {
     }
 }
 
+/// What NIP-47 takes from outside: the bytes as a request the development wallet decrypted,
+/// as a wallet's response, as a notification, and as a connection URI.
+pub fn nwc_messages(data: &[u8]) {
+    use nostr::nips::nip47::{Notification, Request, Response};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(r) = Request::from_json(text) {
+        let again = Request::from_json(r.as_json()).expect("what reads writes back");
+        assert_eq!(again.method, r.method);
+    }
+    let _ = Response::from_json(text);
+    let _ = Notification::from_json(text);
+    let _ = seedstr_pay::nwc::WalletClient::new(text, std::time::Duration::from_secs(1));
+}
+
 /// A profile's content (kind 0), as `social profile` reads it: a JSON object within the cap, or
 /// refused; what reads writes back to the same fields.
 pub fn profile_content(data: &[u8]) {

@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("directory_index", events::directory_index),
     ("imeta_tag", events::imeta_tag),
     ("zap_events", events::zap_events),
+    ("nwc_messages", events::nwc_messages),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

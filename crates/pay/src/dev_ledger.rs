@@ -91,6 +91,9 @@ pub struct Ledger {
     pub balances: BTreeMap<String, u64>,
     /// Invoices by payment hash (hex).
     pub invoices: BTreeMap<String, LedgerInvoice>,
+    /// The connections the wallet serves (client keys, hex); any other is unauthorized.
+    #[serde(default)]
+    pub connections: std::collections::BTreeSet<String>,
 }
 
 /// A payment made.
@@ -253,6 +256,17 @@ impl DevLedger {
             preimage: paid.preimage.clone(),
             invoice: paid,
         })
+    }
+
+    /// Adds a connection (its client key, hex).
+    pub fn add_connection(&mut self, client: &str) -> Result<(), LedgerError> {
+        self.state.connections.insert(client.to_owned());
+        self.save()
+    }
+
+    /// Whether `client` (hex) is a connection this wallet serves.
+    pub fn serves(&self, client: &str) -> bool {
+        self.state.connections.contains(client)
     }
 
     /// The invoice with `payment_hash` (hex), if this wallet issued it.

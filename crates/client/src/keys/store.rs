@@ -67,6 +67,14 @@ impl KeyStore {
         }
     }
 
+    /// A store for another secret kept the same way (a wallet connection's), in file `name`
+    /// of `home`.
+    pub fn named(home: &Path, name: &str) -> KeyStore {
+        KeyStore {
+            path: home.join(name),
+        }
+    }
+
     /// The key file's path.
     pub fn path(&self) -> &Path {
         &self.path
