@@ -73,7 +73,10 @@ async fn start_node(
         let run = seedstr_node::run(
             &data,
             config,
-            Some(owner),
+            Some(seedstr_node::Owner {
+                keys: owner,
+                wallet: None,
+            }),
             move |a| {
                 let _ = addr_tx.send(a.http);
             },

@@ -50,13 +50,21 @@ pub fn run(args: NodeArgs) -> Result<()> {
     // The key is unlocked before anything starts, so a wrong passphrase stops here.
     let owner = if config.social.owner {
         let data = config.data_dir(&home);
-        Some(KeyStore::new(&data).load(&passphrase(false)?)?)
+        let pass = passphrase(false)?;
+        let keys = KeyStore::new(&data).load(&pass)?;
+        // The wallet connection, when the owner made one, serves their lightning address.
+        let wallet = match seedstr_pay::connection::load_connection(&data, &pass) {
+            Ok(uri) => Some(uri),
+            Err(seedstr_pay::connection::ConnectionError::Missing) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Some(seedstr_node::Owner { keys, wallet })
     } else {
         None
     };
     let owner_line = owner
         .as_ref()
-        .map(|k| seedstr_client::resolve::target::npub(&k.public_key()));
+        .map(|k| seedstr_client::resolve::target::npub(&k.keys.public_key()));
     seedstr_relay::open_files::raise_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -57,6 +57,9 @@ pub struct SocialConfig {
     /// Let the owner sign in to the pages from other machines (by default only from this
     /// one). Put the node behind TLS first: the passphrase and the cookie cross the network.
     pub remote_login: bool,
+    /// The name of the owner's lightning address (`<name>@<host>`, LUD-16), served when they
+    /// connected a wallet (`seedstr wallet connect`).
+    pub lightning_name: String,
 }
 
 impl Default for SocialConfig {
@@ -70,6 +73,7 @@ impl Default for SocialConfig {
             inbox_per_sender_per_minute: 30.0,
             sync_secs: 600,
             remote_login: false,
+            lightning_name: "me".into(),
         }
     }
 }

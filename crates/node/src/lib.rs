@@ -13,4 +13,4 @@ pub mod sync;
 pub mod ui;
 
 pub use config::NodeConfig;
-pub use node::{run, Addresses};
+pub use node::{run, Addresses, Owner};

@@ -40,6 +40,16 @@ use seedstr_client::seeding::seeder::{
     Report, SeedNote, SeedOptions, Seeder, SeederError, SeedingStats,
 };
 
+/// The node's owner, unlocked at start: their key, and their wallet connection (NIP-47 URI)
+/// when they made one.
+#[derive(Clone)]
+pub struct Owner {
+    /// Their key.
+    pub keys: nostr::prelude::Keys,
+    /// Their wallet connection, which serves their lightning address.
+    pub wallet: Option<String>,
+}
+
 /// Where a started node can be reached.
 #[derive(Debug, Clone)]
 pub struct Addresses {
@@ -111,7 +121,7 @@ pub enum NodeError {
 pub async fn run(
     home: &Path,
     config: NodeConfig,
-    owner: Option<nostr::prelude::Keys>,
+    owner: Option<Owner>,
     started: impl FnOnce(&Addresses),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
@@ -123,6 +133,9 @@ pub async fn run(
     let store = open_store(&config, &data).await?;
     let (listener, http) = bind_http(config.http.listen).await?;
     let own_relay = format!("ws://{}/", loopback_for(http));
+    // Where others fetch what this node serves: its public address when it has one.
+    let public_http =
+        http_base(&config.social.url).unwrap_or_else(|| format!("http://{}", loopback_for(http)));
     let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
     let home_url = if config.social.url.is_empty() {
@@ -130,6 +143,8 @@ pub async fn run(
     } else {
         config.social.url.clone()
     };
+    let wallet_uri = owner.as_ref().and_then(|o| o.wallet.clone());
+    let owner: Option<nostr::prelude::Keys> = owner.map(|o| o.keys);
     let gate = owner
         .as_ref()
         .map(|keys| Arc::new(crate::home::inbox_gate(keys, &config.social, &data)));
@@ -186,12 +201,47 @@ pub async fn run(
                 urls: config.social.directories.clone(),
                 timeout,
             },
-            http_base: http_base(&config.social.url)
-                .unwrap_or_else(|| format!("http://{}", loopback_for(http))),
+            http_base: public_http.clone(),
             sessions: ui::session::Sessions::new(data.clone(), config.social.remote_login),
         })
     });
-    let app = app(&relay, api_state, views, status, social_ui, &config.http);
+    let zapper = match (&owner, wallet_uri) {
+        (Some(keys), Some(uri)) => {
+            match seedstr_pay::nwc::WalletClient::new(&uri, Duration::from_secs(30)) {
+                Ok(wallet) => {
+                    let zapper_keys = seedstr_pay::lnurl::zapper_keys(keys);
+                    let z = Arc::new(seedstr_pay::zapper::Zapper {
+                        endpoint: seedstr_pay::lnurl::PayEndpoint {
+                            name: config.social.lightning_name.clone(),
+                            base: public_http.clone(),
+                            owner: keys.public_key(),
+                            zapper: zapper_keys.public_key(),
+                        },
+                        zapper: zapper_keys,
+                        wallet,
+                        pending_dir: data.join("zaps").join("pending"),
+                        publish_to: vec![own_relay.clone()],
+                    });
+                    tokio::spawn(z.clone().watch());
+                    Some(z)
+                }
+                Err(e) => {
+                    tracing::warn!("the owner's wallet connection: {e}; no lightning address");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let app = app(
+        &relay,
+        api_state,
+        views,
+        status,
+        social_ui,
+        zapper,
+        &config.http,
+    );
 
     let poll = Duration::from_secs(config.torrent.poll_secs.max(1));
     let (stop_seeding, seeding_stopped) = tokio::sync::watch::channel(false);
@@ -268,6 +318,7 @@ fn app(
     views: Arc<ViewState>,
     status: Arc<Status>,
     social: Option<Arc<ui::social::SocialUi>>,
+    zapper: Option<Arc<seedstr_pay::zapper::Zapper>>,
     http: &HttpConfig,
 ) -> Router {
     let bounds = Bounds::new(http);
@@ -285,9 +336,13 @@ fn app(
     let transfers = Router::new()
         .merge(seedstr_pkg::views::server::router(views))
         .merge(api::transfer_router(api));
-    let routes = bounds
+    let mut routes = bounds
         .queries(queries, quick)
         .merge(bounds.transfers(transfers, long));
+    if let Some(z) = zapper {
+        // The callback waits on the wallet: the transfer class's longer limit.
+        routes = routes.merge(bounds.transfers(api::lnurl::router(z), long));
+    }
     match social {
         // The owner's pages take attachments in their compose form: the upload limit.
         Some(s) => routes.merge(bounds.transfers(

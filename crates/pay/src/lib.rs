@@ -7,6 +7,8 @@ pub mod connection;
 pub mod dev_ledger;
 pub mod dev_wallet;
 pub mod invoice;
+pub mod lnurl;
 pub mod nwc;
 pub mod receipt;
 pub mod zap_request;
+pub mod zapper;

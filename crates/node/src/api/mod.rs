@@ -6,6 +6,7 @@ pub mod collection;
 pub mod download;
 pub mod events;
 pub mod feed;
+pub mod lnurl;
 pub mod media;
 pub mod package;
 pub mod payloads;
