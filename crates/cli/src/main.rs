@@ -21,6 +21,7 @@ mod social;
 mod status;
 mod verify;
 mod wallet;
+mod zap;
 
 use std::process::ExitCode;
 
@@ -82,6 +83,8 @@ enum Command {
     /// Your wallet connection (NIP-47 Nostr Wallet Connect), and the development wallet.
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
+    /// Tip someone, or one of their releases or posts, with a Lightning zap (NIP-57).
+    Zap(Box<zap::ZapArgs>),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Pkg(p) => pkg::run(p),
         Command::Social(s) => social::run(s),
         Command::Wallet(c) => wallet::run(c),
+        Command::Zap(z) => zap::run(*z),
         Command::Run(_) => unreachable!("handled above"),
     };
     match result {

@@ -207,4 +207,41 @@ async fn an_owners_node_receives_a_zap_and_publishes_its_receipt() {
     assert_eq!(zap.amount_msat, 21_000);
     assert_eq!(zap.sender, alice.keys.public_key().to_hex());
     assert_eq!(zap.comment, "thanks for the maps");
+
+    // The same through the binary: bob's profile names his lightning address; alice's wallet
+    // connection pays; the command waits for the receipt and checks it.
+    let lud16 = format!("me@{}", node.http);
+    let set = bob.run(&[
+        "social",
+        "profile",
+        "set",
+        "--lud16",
+        &lud16,
+        "--relay",
+        &node.relay(),
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(alice
+        .run(&["wallet", "connect", &alice_uri])
+        .status
+        .success());
+    let out = alice.run(&[
+        "zap",
+        &bob.hex(),
+        "5",
+        "--comment",
+        "again",
+        "--relay",
+        &node.relay(),
+        "--json",
+    ]);
+    let sent: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{sent}");
+    assert_eq!(sent["zap"]["amount_msat"], 5_000);
+    assert_eq!(sent["zap"]["comment"], "again");
 }

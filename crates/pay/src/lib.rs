@@ -10,5 +10,6 @@ pub mod invoice;
 pub mod lnurl;
 pub mod nwc;
 pub mod receipt;
+pub mod zap;
 pub mod zap_request;
 pub mod zapper;

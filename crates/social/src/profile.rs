@@ -14,7 +14,7 @@ pub const PROFILE_KIND: u16 = 0;
 /// The longest profile content Seedstr reads or signs: 64 KiB.
 pub const MAX_PROFILE_BYTES: usize = 64 * 1024;
 /// The fields `set_profile` changes by name; others pass through untouched.
-pub const PROFILE_FIELDS: [&str; 7] = [
+pub const PROFILE_FIELDS: [&str; 8] = [
     "name",
     "display_name",
     "about",
@@ -22,6 +22,7 @@ pub const PROFILE_FIELDS: [&str; 7] = [
     "banner",
     "website",
     "nip05",
+    "lud16",
 ];
 
 /// Why a profile could not be read or changed.

@@ -241,6 +241,9 @@ pub struct ProfileSetArgs {
     /// Your website.
     #[arg(long)]
     website: Option<String>,
+    /// Your lightning address (name@domain, LUD-16), where zaps are paid.
+    #[arg(long)]
+    lud16: Option<String>,
     /// Your NIP-05 identifier (name@domain).
     #[arg(long)]
     nip05: Option<String>,
@@ -273,6 +276,7 @@ pub fn profile(cmd: ProfileCommand) -> Result<()> {
                 ("picture", &a.picture),
                 ("banner", &a.banner),
                 ("website", &a.website),
+                ("lud16", &a.lud16),
                 ("nip05", &a.nip05),
             ]
             .into_iter()
