@@ -268,6 +268,19 @@ pub fn zap_events(data: &[u8]) {
     if let Ok(i) = seedstr_pay::invoice::read_invoice(text) {
         assert_eq!(i.payment_hash.len(), 64);
     }
+    if let Ok(url) = seedstr_pay::zap::lnurlp_url(text) {
+        assert!(url.contains("/.well-known/lnurlp/"));
+    }
+    // The LNURL callback, as a node takes it from anyone.
+    let endpoint = seedstr_pay::lnurl::PayEndpoint {
+        name: "me".into(),
+        base: "http://127.0.0.1:7447".into(),
+        owner: fuzz_keys().public_key(),
+        zapper: fuzz_keys().public_key(),
+    };
+    if let Ok(order) = endpoint.order(Some(21_000), Some(text)) {
+        assert_eq!(order.description, text);
+    }
     if let Ok(e) = Event::from_json(text) {
         if let Ok(zap) = seedstr_pay::receipt::check_receipt_contents(&e) {
             assert_eq!(zap.receipt, e.id.to_hex());
