@@ -98,7 +98,7 @@ pub fn make_receipt(
     }
     tags.push(Tag::parse(["P", &request.sender.to_hex()]).expect("a valid tag"));
     tags.push(Tag::parse(["bolt11", bolt11]).expect("a valid tag"));
-    tags.push(Tag::parse(["description", &request.event.as_json()]).expect("a valid tag"));
+    tags.push(Tag::parse(["description", &request.json]).expect("a valid tag"));
     if let Some(p) = preimage {
         tags.push(Tag::parse(["preimage", &hex::encode(p)]).expect("a valid tag"));
     }
@@ -258,6 +258,44 @@ mod tests {
         let receipt =
             make_receipt(&zapper, &checked, &bolt11, Some(preimage), 1_700_000_010).unwrap();
         (zapper, receipt)
+    }
+
+    #[test]
+    fn a_receipt_carries_the_request_exactly_as_received() {
+        // Another client's serialization (keys in another order, as nostr-tools writes them):
+        // the invoice commits to those bytes, so the receipt must carry those bytes.
+        let (alice, bob, zapper) = (Keys::generate(), Keys::generate(), Keys::generate());
+        let relays = vec!["ws://127.0.0.1:7447/".to_owned()];
+        let req = make_zap_request(
+            &alice,
+            bob.public_key(),
+            &ZapTarget::default(),
+            21_000,
+            &relays,
+            None,
+            "",
+        )
+        .unwrap();
+        let theirs = serde_json::to_string(
+            &serde_json::from_str::<serde_json::Value>(&req.as_json()).unwrap(),
+        )
+        .unwrap();
+        assert_ne!(theirs, req.as_json(), "a different serialization");
+        let checked = crate::zap_request::check_zap_request(&theirs, 21_000).unwrap();
+        let bolt11 = make_invoice(
+            &[1; 32],
+            &NewInvoice {
+                amount_msat: 21_000,
+                description_hash: Sha256::digest(theirs.as_bytes()).into(),
+                payment_hash: [3; 32],
+                payment_secret: [2; 32],
+                created_at: 1_700_000_000,
+                expiry: Duration::from_secs(600),
+            },
+        )
+        .unwrap();
+        let receipt = make_receipt(&zapper, &checked, &bolt11, None, 1_700_000_001).unwrap();
+        assert!(check_receipt(&receipt, &zapper.public_key()).is_ok());
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub struct ZapRequest {
     /// The request itself, as signed.
     #[serde(skip)]
     pub event: Event,
+    /// Its JSON exactly as received: what an invoice's description hash commits to and what a
+    /// receipt's `description` carries (a re-serialization may order keys otherwise).
+    #[serde(skip)]
+    pub json: String,
     /// Who pays.
     pub sender: PublicKey,
     /// Who is paid (`p`).
@@ -157,11 +161,22 @@ pub fn check_zap_request(
     json: &str,
     amount_query_msat: u64,
 ) -> Result<ZapRequest, ZapRequestError> {
+    check_zap_request_json(json, Some(amount_query_msat))
+}
+
+/// [`check_zap_request`] with the amount optional (a request read back from a receipt or
+/// from disk, whose amount was checked when it came); the JSON is kept exactly as given.
+pub fn check_zap_request_json(
+    json: &str,
+    amount_query_msat: Option<u64>,
+) -> Result<ZapRequest, ZapRequestError> {
     if json.len() > MAX_ZAP_REQUEST_BYTES {
         return Err(ZapRequestError::TooLong(json.len()));
     }
     let event = Event::from_json(json).map_err(|e| ZapRequestError::NotAnEvent(e.to_string()))?;
-    check_zap_request_event(event, Some(amount_query_msat))
+    let mut checked = check_zap_request_event(event, amount_query_msat)?;
+    checked.json = json.to_owned();
+    Ok(checked)
 }
 
 /// [`check_zap_request`] on a parsed event; `amount_query_msat` when a callback asked for one.
@@ -252,6 +267,7 @@ pub fn check_zap_request_event(
         relays,
         lnurl: named("lnurl").first().map(value),
         comment: event.content.clone(),
+        json: event.as_json(),
         event,
     })
 }

@@ -19,7 +19,7 @@ use crate::invoice::read_invoice;
 use crate::lnurl::{InvoiceOrder, LnurlError, PayEndpoint};
 use crate::nwc::{WalletClient, NOTIFICATION_KINDS};
 use crate::receipt::make_receipt;
-use crate::zap_request::check_zap_request_event;
+use crate::zap_request::check_zap_request_json;
 
 /// A zap whose invoice is out, kept until it is paid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,8 +110,8 @@ impl Zapper {
     ) -> Option<Event> {
         let path = self.pending_dir.join(format!("{payment_hash}.json"));
         let pending: PendingZap = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-        let request = Event::from_json(&pending.request).ok()?;
-        let zap = check_zap_request_event(request, None).ok()?;
+        // The request exactly as received: the invoice's description hash commits to it.
+        let zap = check_zap_request_json(&pending.request, None).ok()?;
         let preimage = preimage
             .and_then(|p| hex::decode(p).ok())
             .and_then(|p| <[u8; 32]>::try_from(p).ok());
