@@ -13,6 +13,7 @@ mod stats;
 mod transfer;
 mod verify;
 mod web;
+mod zap;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,8 @@ enum BenchCommand {
     Web(web::WebBench),
     /// The social network: timeline page, private message latency, a friends-only post's fan-out.
     Social(social::SocialBench),
+    /// Zaps end to end on loopback (the development wallet: not money).
+    Zap(zap::ZapBench),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Dht(b) => (runtime()?.block_on(dht::run(&b))?, b.json),
         BenchCommand::Web(b) => (runtime()?.block_on(web::run(&b))?, b.json),
         BenchCommand::Social(b) => (runtime()?.block_on(social::run(&b))?, b.json),
+        BenchCommand::Zap(b) => (runtime()?.block_on(zap::run(&b))?, b.json),
         BenchCommand::Transfer(b) => (
             seedstr_swarm::transfer_runtime()?.block_on(transfer::run(&b))?,
             b.json,

@@ -46,8 +46,9 @@ pub struct SocialBench {
 const PASSPHRASE: &str = "bench passphrase";
 
 /// A node for `owner` in `data`, running until `stop` fires; its HTTP address.
-async fn start_node(
+pub async fn start_node(
     owner: &Keys,
+    wallet: Option<String>,
     data: &std::path::Path,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
@@ -69,13 +70,14 @@ async fn start_node(
     config.social.inbox_per_sender_per_minute = 0.0;
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (data, owner) = (data.to_owned(), owner.clone());
+    let wallet = wallet.clone();
     let handle = tokio::spawn(async move {
         let run = seedstr_node::run(
             &data,
             config,
             Some(seedstr_node::Owner {
                 keys: owner,
-                wallet: None,
+                wallet,
             }),
             move |a| {
                 let _ = addr_tx.send(a.http);
@@ -124,8 +126,8 @@ pub async fn run(b: &SocialBench) -> Result<Value> {
     let (a_data, b_data) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let (a_stop, a_stopped) = tokio::sync::oneshot::channel();
     let (b_stop, b_stopped) = tokio::sync::oneshot::channel();
-    let (a_http, a_node) = start_node(&alice, a_data.path(), a_stopped).await?;
-    let (b_http, b_node) = start_node(&bob, b_data.path(), b_stopped).await?;
+    let (a_http, a_node) = start_node(&alice, None, a_data.path(), a_stopped).await?;
+    let (b_http, b_node) = start_node(&bob, None, b_data.path(), b_stopped).await?;
     let (a_base, b_base) = (format!("http://{a_http}"), format!("http://{b_http}"));
     let (a_relay, b_relay) = (format!("ws://{a_http}/"), format!("ws://{b_http}/"));
     let report = measure(
