@@ -39,18 +39,7 @@ fn start_relay(data: &std::path::Path) -> Result<String> {
     config.rate.events_per_ip_per_second = 0.0;
     config.rate.events_per_pubkey_per_second = 0.0;
     config.rate.reqs_per_ip_per_second = 0.0;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().expect("a runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-            let _ = seedstr_relay::Relay::new(config, store)
-                .serve(listener, std::future::pending())
-                .await;
-        });
-    });
+    let addr = seedstr_relay::Relay::serve_on_loopback(config, store)?;
     Ok(format!("ws://{addr}/"))
 }
 

@@ -14,19 +14,7 @@ fn start_relay(data: &std::path::Path) -> String {
     config.rate.events_per_ip_per_second = 0.0;
     config.rate.events_per_pubkey_per_second = 0.0;
     config.rate.reqs_per_ip_per_second = 0.0;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            seedstr_relay::Relay::new(config, store)
-                .serve(listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
+    let addr = seedstr_relay::Relay::serve_on_loopback(config, store).unwrap();
     format!("ws://{addr}")
 }
 

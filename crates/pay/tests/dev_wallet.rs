@@ -12,19 +12,7 @@ fn relay() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = seedstr_store::lmdb::LmdbStore::open(dir.path()).unwrap();
     let config = seedstr_relay::RelayConfig::default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            seedstr_relay::Relay::new(config, store)
-                .serve(listener, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
+    let addr = seedstr_relay::Relay::serve_on_loopback(config, store).unwrap();
     (format!("ws://{addr}/"), dir)
 }
 

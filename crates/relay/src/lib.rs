@@ -167,6 +167,30 @@ impl Relay {
         .await
     }
 
+    /// Serves on an ephemeral loopback port from a thread of its own, until the process ends;
+    /// the address. For tests and benchmarks, which need a real relay beside their own runtime.
+    pub fn serve_on_loopback(
+        config: RelayConfig,
+        store: Arc<dyn Store>,
+    ) -> std::io::Result<SocketAddr> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        listener.set_nonblocking(true)?;
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("a runtime for the relay");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+                if let Err(e) = Relay::new(config, store)
+                    .serve(listener, std::future::pending())
+                    .await
+                {
+                    tracing::error!("the loopback relay stopped: {e}");
+                }
+            });
+        });
+        Ok(addr)
+    }
+
     /// Starts the expiration sweeper and, for shared stores, the fan-out of events saved by
     /// other front-ends; [`Relay::serve`] does this itself, a server mounting
     /// [`Relay::router`] calls it once.
