@@ -10,6 +10,7 @@ pub mod invoice;
 pub mod lnurl;
 pub mod nwc;
 pub mod receipt;
+pub mod totals;
 pub mod zap;
 pub mod zap_request;
 pub mod zapper;
