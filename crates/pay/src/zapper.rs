@@ -21,6 +21,9 @@ use crate::nwc::{WalletClient, NOTIFICATION_KINDS};
 use crate::receipt::make_receipt;
 use crate::zap_request::check_zap_request_json;
 
+/// The most zaps kept waiting for payment.
+pub const MAX_PENDING: usize = 10_000;
+
 /// A zap whose invoice is out, kept until it is paid.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingZap {
@@ -87,6 +90,13 @@ impl Zapper {
             return Err(ZapperError::Mismatch("description hash".into()));
         }
         if order.zap.is_some() {
+            // Anyone may call the callback: the zaps kept waiting are bounded.
+            let waiting = std::fs::read_dir(&self.pending_dir).map_or(0, |d| d.count());
+            if waiting >= MAX_PENDING {
+                return Err(ZapperError::Keep(format!(
+                    "{MAX_PENDING} zaps are waiting for payment already; try later"
+                )));
+            }
             let pending = PendingZap {
                 request: order.description.clone(),
                 bolt11: made.invoice.clone(),
