@@ -258,6 +258,7 @@ async fn publish_payload(
             dependencies: vec![],
             game_versions: vec![],
             zap_target: None,
+            zap_splits: Vec::new(),
             package: None,
             name: None,
             summary: None,

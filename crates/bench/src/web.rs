@@ -107,6 +107,7 @@ fn corpus(projects: usize) -> Result<Vec<Published>> {
             dependencies: vec![],
             game_versions: vec![],
             zap_target: None,
+            zap_splits: Vec::new(),
             package: None,
         }
         .to_builder(&keys.public_key())

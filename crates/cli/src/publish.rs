@@ -9,6 +9,7 @@ use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::publish::{publish_release, DhtOutcome, PublishRequest, Published, SeedFrom};
 use seedstr_client::resolve::names::NamePut;
 use seedstr_proto::release::{parse_version, Coordinate};
+use seedstr_proto::zap_split::ZapSplit;
 
 use crate::dht::{DhtArgs, DhtWriteArgs};
 use crate::net_args::{human_bytes, print_json, runtime, RelayArgs};
@@ -43,6 +44,13 @@ pub struct PublishArgs {
     /// One-line project summary.
     #[arg(long)]
     summary: Option<String>,
+    /// Where the release's tips go: a lightning address (name@domain).
+    #[arg(long)]
+    zap_target: Option<String>,
+    /// Share the release's tips: `<npub>:<weight>` (repeatable; NIP-57 Appendix G), say with
+    /// the mirrors that seed it. Name yourself too, or tips go only to those named.
+    #[arg(long = "split")]
+    splits: Vec<ZapSplit>,
     #[command(flatten)]
     relay: RelayArgs,
     #[command(flatten)]
@@ -75,7 +83,8 @@ pub fn run(args: PublishArgs) -> Result<()> {
         changelog,
         dependencies: Vec::new(),
         game_versions: Vec::new(),
-        zap_target: None,
+        zap_target: args.zap_target.clone(),
+        zap_splits: args.splits.clone(),
         package: None,
         name: args.name.clone(),
         summary: args.summary.clone(),

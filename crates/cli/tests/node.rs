@@ -621,6 +621,7 @@ fn the_node_shows_packages_authors_feeds_seeders_and_takes_payloads() {
         dependencies: vec![],
         game_versions: vec![],
         zap_target: None,
+        zap_splits: Vec::new(),
         package: None,
     };
     use nostr::prelude::FinalizeEvent as _;
@@ -742,6 +743,7 @@ fn slow_requests_time_out_and_excess_requests_are_shed() {
         dependencies: vec![],
         game_versions: vec![],
         zap_target: None,
+        zap_splits: Vec::new(),
         package: None,
     };
     let event = release

@@ -245,3 +245,314 @@ async fn an_owners_node_receives_a_zap_and_publishes_its_receipt() {
     assert_eq!(sent["zap"]["amount_msat"], 5_000);
     assert_eq!(sent["zap"]["comment"], "again");
 }
+
+/// Waits until `url` answers JSON for which `ready` holds.
+async fn poll_json(url: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = reqwest::get(url).await.unwrap();
+        let v: Value = got.json().await.unwrap_or(Value::Null);
+        if ready(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{url}: {v}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A zap on a release that names splits (NIP-57 Appendix G): bob names carol (a mirror) for a
+/// quarter; alice's `seedstr zap` on the release pays each share to that person's own node,
+/// each receipt checked; the release page, the API and `mod info` count both, per release and
+/// per project. Receipts that break Appendix F (signed by someone else, a description that is
+/// not the invoice's, an invoice for another amount than the request's) and a second receipt
+/// for a counted invoice are counted nowhere and are shown with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zap_on_a_release_is_split_counted_and_forgeries_refused() {
+    use common::node::{node_config, NodeProcess};
+    use nostr::prelude::*;
+    use seedstr_pay::invoice::{make_invoice, NewInvoice};
+    use seedstr_pay::lnurl::zapper_keys;
+    use seedstr_pay::zap_request::{check_zap_request, make_zap_request, ZapTarget};
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(dir.path(), &[]);
+    let (operator, alice, bob, carol) =
+        (Person::new(), Person::new(), Person::new(), Person::new());
+    let issue = || {
+        let out = operator.run(&["wallet", "dev", "connection", "--relay", &relay.url]);
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // Connections are issued before the wallet starts: it serves those its ledger holds then.
+    for p in [&alice, &bob, &carol] {
+        assert!(p.run(&["wallet", "connect", &issue()]).status.success());
+    }
+    let _wallet = dev_wallet(&operator, &relay.url);
+    let owner = [("owner = false", "owner = true")];
+    let bobs = NodeProcess::start(bob.home.path(), &node_config(&bob, &owner));
+    let carols = NodeProcess::start(carol.home.path(), &node_config(&carol, &owner));
+    // Everything meets on bob's node: profiles, the release, the receipts.
+    let hub = bobs.relay();
+    for (p, node) in [(&bob, &bobs), (&carol, &carols)] {
+        let lud16 = format!("me@{}", node.http);
+        let set = p.run(&[
+            "social", "profile", "set", "--lud16", &lud16, "--relay", &hub,
+        ]);
+        assert!(
+            set.status.success(),
+            "{}",
+            String::from_utf8_lossy(&set.stderr)
+        );
+    }
+    let payload = dir.path().join("tool");
+    std::fs::create_dir_all(&payload).unwrap();
+    std::fs::write(payload.join("tool.txt"), b"a tool").unwrap();
+    let published = bob.run(&[
+        "publish",
+        payload.to_str().unwrap(),
+        "--ns",
+        "generic",
+        "--slug",
+        "tool",
+        "--version",
+        "1.0.0",
+        "--split",
+        &format!("{}:3", bob.hex()),
+        "--split",
+        &format!("{}:1", carol.hex()),
+        "--relay",
+        &hub,
+        "--no-dht",
+        "--json",
+    ]);
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+
+    // The development wallet opens its subscription as it starts: wait until it answers.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !alice
+        .run(&["wallet", "balance", "--timeout", "2"])
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the development wallet never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let bob_npub = bob.keys.public_key().to_bech32().unwrap();
+    let release = format!("{bob_npub}/generic.tool@1.0.0");
+    let out = alice.run(&[
+        "zap",
+        &release,
+        "100",
+        "--comment",
+        "keep seeding",
+        "--relay",
+        &hub,
+        "--json",
+    ]);
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "{sent}");
+    assert_eq!(sent["split"], true);
+    let shares: Vec<(String, u64)> = sent["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(s["sent"]["zap"]["receipt"].is_string(), "{s}");
+            (
+                s["recipient"].as_str().unwrap().to_owned(),
+                s["amount_msat"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shares, vec![(bob.hex(), 75_000), (carol.hex(), 25_000)]);
+
+    // Counted on bob's node: the release's API and page, the project's.
+    let base = format!("http://{}", bobs.http);
+    let api = format!("{base}/api/v1/releases/{release}");
+    let view = poll_json(&api, |v| v["zaps"]["total_msat"] == 100_000).await;
+    assert_eq!(view["zaps"]["zaps"].as_array().unwrap().len(), 2);
+    assert_eq!(view["zap_splits"].as_array().unwrap().len(), 2);
+    assert_eq!(view["zaps"]["by_recipient"][carol.hex()], 25_000);
+    let page = reqwest::get(format!("{base}/r/{release}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("⚡ 100 sats from 2 zaps"), "{page}");
+    assert!(page.contains("keep seeding"), "{page}");
+    let project: Value = reqwest::get(format!("{base}/api/v1/projects/{bob_npub}/generic.tool"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(project["zaps"]["total_msat"], 100_000);
+    let address = format!("30079:{}:generic.tool@1.0.0", bob.hex());
+    assert_eq!(project["zaps"]["by_target"][&address]["zaps"], 2);
+
+    // Forgeries, each breaking one rule, sent to the same relay.
+    let real = seedstr_client::relays::conn::RelayConn::connect(&hub)
+        .await
+        .unwrap()
+        .query(
+            "r",
+            &[serde_json::json!({"kinds": [9735], "#p": [bob.hex()]})],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    let bobs_zapper = zapper_keys(&bob.keys);
+    let resign = |tags: Vec<Tag>, by: &Keys| {
+        EventBuilder::new(Kind::from(9735u16), "")
+            .tags(tags)
+            .finalize(by)
+            .unwrap()
+    };
+    let replace = |e: &Event, name: &str, value: &str| -> Vec<Tag> {
+        e.tags
+            .iter()
+            .map(|t| {
+                if t.as_slice()[0] == name {
+                    Tag::parse([name, value]).unwrap()
+                } else {
+                    t.clone()
+                }
+            })
+            .collect()
+    };
+    let target = ZapTarget {
+        event: None,
+        address: Some(address.clone()),
+    };
+    let other_request = make_zap_request(
+        &alice.keys,
+        bob.keys.public_key(),
+        &target,
+        75_000,
+        std::slice::from_ref(&hub),
+        None,
+        "other",
+    )
+    .unwrap()
+    .as_json();
+    // An invoice for 1,000,000 sats over a request that asked 75 sats.
+    let greedy = make_invoice(
+        &[7; 32],
+        &NewInvoice {
+            amount_msat: 1_000_000_000,
+            description_hash: sha2::Sha256::digest(other_request.as_bytes()).into(),
+            payment_hash: [8; 32],
+            payment_secret: [9; 32],
+            created_at: Timestamp::now().as_secs(),
+            expiry: Duration::from_secs(600),
+        },
+    )
+    .unwrap();
+    check_zap_request(&other_request, 75_000).unwrap();
+    let mut wrong_amount = replace(&real, "bolt11", &greedy);
+    wrong_amount = wrong_amount
+        .into_iter()
+        .map(|t| {
+            if t.as_slice()[0] == "description" {
+                Tag::parse(["description", other_request.as_str()]).unwrap()
+            } else {
+                t
+            }
+        })
+        .collect();
+    let forgeries = [
+        (
+            "signed by",
+            resign(real.tags.iter().cloned().collect(), &Keys::generate()),
+        ),
+        (
+            "description",
+            resign(replace(&real, "description", &other_request), &bobs_zapper),
+        ),
+        ("the invoice is for", resign(wrong_amount, &bobs_zapper)),
+        (
+            "already counted",
+            // Another second than the real one's, or it would be the same event.
+            EventBuilder::new(Kind::from(9735u16), "")
+                .tags(real.tags.iter().cloned())
+                .custom_created_at(Timestamp::from(real.created_at.as_secs() + 1))
+                .finalize(&bobs_zapper)
+                .unwrap(),
+        ),
+    ];
+    let mut conn = seedstr_client::relays::conn::RelayConn::connect(&hub)
+        .await
+        .unwrap();
+    for (_, f) in &forgeries {
+        conn.publish(f).await.unwrap();
+    }
+    let view = poll_json(&api, |v| {
+        v["zaps"]["refused"]
+            .as_array()
+            .is_some_and(|r| r.len() == 4)
+    })
+    .await;
+    assert_eq!(view["zaps"]["total_msat"], 100_000, "{view}");
+    let refused: Vec<String> = view["zaps"]["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["why"].as_str().unwrap().to_owned())
+        .collect();
+    for (why, _) in &forgeries {
+        assert!(
+            refused.iter().any(|r| r.contains(why)),
+            "{why}: {refused:?}"
+        );
+    }
+    let page = reqwest::get(format!("{base}/r/{release}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("4 receipts not counted"), "{page}");
+
+    // `mod info` reads the same from the relay.
+    let alice2 = std::sync::Arc::new(alice);
+    let hub2 = hub.clone();
+    let bob_npub2 = bob_npub.clone();
+    let info = tokio::task::spawn_blocking(move || {
+        alice2.run(&[
+            "mod",
+            "info",
+            &format!("{bob_npub2}/generic.tool"),
+            "--relay",
+            &hub2,
+        ])
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(text.contains("zaps: 100 sats from 2 zaps"), "{text}");
+    assert!(
+        text.contains("1.0.0: 1 files") && text.contains("100 sats from 2 zaps\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("not counted").count(), 4, "{text}");
+}

@@ -59,6 +59,7 @@ fn release() -> Release {
         dependencies: vec![],
         game_versions: vec!["1.20.*".into()],
         zap_target: None,
+        zap_splits: Vec::new(),
         package: None,
     }
 }
@@ -100,6 +101,11 @@ fn main() {
         }],
         load_order: vec!["tool".into()],
         game_version: None,
+        zap_splits: vec![seedstr_proto::zap_split::ZapSplit {
+            pubkey: author,
+            relay: String::new(),
+            weight: Some(1),
+        }],
     };
     let review = Review {
         release: release_ref,

@@ -2,6 +2,7 @@
 //! releases and load order), a collection found by its address (verified answers only), and
 //! what installing one asks the planner for.
 
+use seedstr_proto::zap_split::ZapSplit;
 use std::path::Path;
 
 use nostr::prelude::{EventId, PublicKey};
@@ -51,12 +52,14 @@ pub enum CollectionOpError {
 }
 
 /// The collection `slug` pinning every mod installed in `root` by its exact release event and
-/// info hash, with the folder's load order and game version.
+/// info hash, with the folder's load order and game version, its tips shared as `zap_splits`
+/// says.
 pub fn collection_of_folder(
     root: &Path,
     slug: &str,
     name: Option<&str>,
     description: &str,
+    zap_splits: &[ZapSplit],
 ) -> Result<Collection, CollectionOpError> {
     let lock = Lockfile::load(root)?;
     let state = GameState::load(&lock, &root.display().to_string(), None)?;
@@ -87,6 +90,7 @@ pub fn collection_of_folder(
         mods,
         load_order: state.load_order,
         game_version: state.game_version,
+        zap_splits: zap_splits.to_vec(),
     };
     collection.validate()?;
     Ok(collection)

@@ -11,6 +11,7 @@ use seedstr_proto::incident::{Incident, IncidentView, INCIDENT_KIND};
 use seedstr_proto::release::{
     Coordinate, DependencyKind, Project, Release, PROJECT_KIND, RELEASE_KIND,
 };
+use seedstr_proto::zap_split::ZapSplit;
 use serde_json::json;
 
 use crate::events::curation::{
@@ -41,6 +42,8 @@ pub struct ProjectPage {
     pub author: String,
     /// The project.
     pub coordinate: String,
+    /// Its address, `30078:<hex author>:<ns>.<slug>` (what zaps on the project name).
+    pub address: String,
     /// From the project definition (30078), when one was found.
     pub name: Option<String>,
     /// One line about it.
@@ -55,6 +58,20 @@ pub struct ProjectPage {
     pub support_messages: usize,
 }
 
+impl ProjectPage {
+    /// What on the page can be zapped: the project's address, then each version's, with the
+    /// lightning address its author named on it for tips.
+    pub fn zappable(&self) -> Vec<(String, Option<String>)> {
+        std::iter::once((self.address.clone(), None))
+            .chain(
+                self.versions
+                    .iter()
+                    .map(|v| (v.address.clone(), v.zap_target.clone())),
+            )
+            .collect()
+    }
+}
+
 /// One release on a project's page.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VersionEntry {
@@ -64,6 +81,8 @@ pub struct VersionEntry {
     pub published_at: u64,
     /// The release event.
     pub event_id: String,
+    /// Its address, `30079:<hex author>:<ns>.<slug>@<version>` (what zaps and reviews name).
+    pub address: String,
     /// Its torrent's info hash.
     pub infohash: String,
     /// How many files, and their total size in bytes.
@@ -76,6 +95,8 @@ pub struct VersionEntry {
     pub dependencies: Vec<DependencyEntry>,
     /// Where zaps go, if anywhere.
     pub zap_target: Option<String>,
+    /// Who shares its tips (NIP-57 Appendix G).
+    pub zap_splits: Vec<ZapSplit>,
     /// What changed (Markdown).
     pub changelog: String,
     /// The id of the author's incident that withdraws this version, if one does.
@@ -218,12 +239,13 @@ pub async fn project_page(
                 .map(|e| e.event())
                 .filter(|e| first_tag_value(e, "a") == Some(address.as_str()))
                 .collect();
-            version_entry(r, e, &about, &incidents)
+            version_entry(r, e, address, &about, &incidents)
         })
         .collect();
     Ok(ProjectPage {
         author: npub(author),
         coordinate: coordinate.to_string(),
+        address: coordinate.project_address(author),
         name: definition.as_ref().map(|p| p.name.clone()),
         summary: definition.as_ref().map(|p| p.summary.clone()),
         description: definition.as_ref().map(|p| p.description.clone()),
@@ -250,6 +272,7 @@ fn release_address(author: &PublicKey, r: &Release) -> String {
 fn version_entry(
     r: &Release,
     e: &Event,
+    address: &str,
     about: &[&Event],
     incidents: &[(PublicKey, Incident)],
 ) -> VersionEntry {
@@ -291,6 +314,7 @@ fn version_entry(
         version: r.version.to_string(),
         published_at: e.created_at.as_secs(),
         event_id: e.id.to_hex(),
+        address: address.to_owned(),
         infohash: r.infohash_hex(),
         files: r.files.len(),
         size: r.total_size(),
@@ -305,6 +329,7 @@ fn version_entry(
             })
             .collect(),
         zap_target: r.zap_target.clone(),
+        zap_splits: r.zap_splits.clone(),
         changelog: r.changelog.clone(),
         blocked_by: seedstr_proto::incident::withdrawing(
             incidents,

@@ -473,6 +473,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
             max_bytes: config.http.max_upload_mib.saturating_mul(1024 * 1024),
         },
         seeder: link,
+        zappers: seedstr_pay::totals::ZapperKeys::new(std::time::Duration::from_secs(3)),
     });
     Ok(Shared {
         views,

@@ -8,8 +8,10 @@ use std::time::Duration;
 use nostr::prelude::{Keys, PublicKey};
 use seedstr_client::http::read_capped;
 use seedstr_client::relays::live::{subscribe, LiveNote};
+use seedstr_client::relays::source::newest_addressable;
 use seedstr_client::relays::{query_all, RelaySet};
-use seedstr_proto::event::newest_by_address;
+use seedstr_proto::event::{first_tag_value, newest_by_address};
+use seedstr_proto::zap_split::{read_zap_splits, shares};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -60,6 +62,12 @@ pub enum ZapError {
     /// The wallet did not pay.
     #[error("your wallet: {0}")]
     Wallet(String),
+    /// The zapped event is not on the relays.
+    #[error("no relay holds {0}")]
+    NotFound(String),
+    /// The zapped event's splits do not read, or leave nobody to pay.
+    #[error("the zapped event's splits: {0}")]
+    Splits(String),
     /// Paid, but no valid receipt came in time.
     #[error("paid (preimage {preimage}) but no valid receipt arrived within {waited:?}{}", .refused.as_ref().map(|r| format!("; refused: {r}")).unwrap_or_default())]
     NoReceipt {
@@ -130,6 +138,165 @@ async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value, ZapError
     Ok(v)
 }
 
+/// One share of a zap on an event.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShareSent {
+    /// Who (hex).
+    pub recipient: String,
+    /// Their share, in msat.
+    pub amount_msat: u64,
+    /// The zap, when it went through.
+    pub sent: Option<ZapSent>,
+    /// Why it did not, when it did not.
+    pub error: Option<String>,
+}
+
+/// What a zap on an addressable event (a release, a collection) did, share by share.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventZapped {
+    /// The event's coordinate.
+    pub address: String,
+    /// Its author (hex).
+    pub author: String,
+    /// Whether the event names splits (NIP-57 Appendix G); without them the author gets it all.
+    pub split: bool,
+    /// Each share, in the order the event names them.
+    pub shares: Vec<ShareSent>,
+}
+
+impl EventZapped {
+    /// The shares that did not go through.
+    pub fn failed(&self) -> impl Iterator<Item = &ShareSent> {
+        self.shares.iter().filter(|s| s.sent.is_none())
+    }
+}
+
+/// Zaps the addressable event `address` (`kind:pubkey:d`, such as a release or a collection)
+/// `amount_msat`: shared as its `zap` tags say (each share a zap of its own to that person,
+/// naming the event), or all to its author when it names none. An author's share goes to the
+/// event's `zap-target` when it names a lightning address, else to their profile's. Shares are
+/// paid one after another; one that fails does not stop the others, and is reported.
+pub async fn zap_address(
+    payer: &Keys,
+    wallet: &WalletClient,
+    address: &str,
+    amount_msat: u64,
+    comment: &str,
+    relays: &RelaySet,
+) -> Result<EventZapped, ZapError> {
+    if !crate::zap_request::is_coordinate(address) {
+        return Err(ZapError::NotFound(format!(
+            "{address:?} (not a kind:pubkey:d coordinate)"
+        )));
+    }
+    let mut parts = address.splitn(3, ':');
+    let (kind, author, d) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let kind: u16 = kind
+        .parse()
+        .map_err(|_| ZapError::NotFound(address.into()))?;
+    let author = PublicKey::from_hex(author).map_err(|_| ZapError::NotFound(address.into()))?;
+    let event = newest_addressable(relays, kind, &author, d)
+        .await
+        .map_err(|e| ZapError::Endpoint {
+            url: relays.urls.join(" "),
+            why: e.to_string(),
+        })?
+        .ok_or_else(|| ZapError::NotFound(address.to_owned()))?;
+    let splits = read_zap_splits(event.event()).map_err(|e| ZapError::Splits(e.to_string()))?;
+    let plan = if splits.is_empty() {
+        vec![(author, amount_msat)]
+    } else {
+        shares(&splits, amount_msat)
+    };
+    if plan.is_empty() {
+        return Err(ZapError::Splits(format!(
+            "{amount_msat} msat shared by their weights leaves nobody a whole sat"
+        )));
+    }
+    let author_address = first_tag_value(event.event(), "zap-target")
+        .filter(|t| t.contains('@'))
+        .map(str::to_owned);
+    let target = ZapTarget {
+        event: None,
+        address: Some(address.to_owned()),
+    };
+    let mut out = EventZapped {
+        address: address.to_owned(),
+        author: author.to_hex(),
+        split: !splits.is_empty(),
+        shares: Vec::new(),
+    };
+    for (recipient, msat) in plan {
+        let lightning = (recipient == author)
+            .then(|| author_address.clone())
+            .flatten();
+        let result = zap_at(
+            payer, wallet, recipient, lightning, &target, msat, comment, relays,
+        )
+        .await;
+        let (sent, error) = match result {
+            Ok(z) => (Some(z), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        out.shares.push(ShareSent {
+            recipient: recipient.to_hex(),
+            amount_msat: msat,
+            sent,
+            error,
+        });
+    }
+    Ok(out)
+}
+
+/// What a lightning address's LNURL-pay endpoint says about zaps.
+#[derive(Debug, Clone)]
+pub struct ZapEndpoint {
+    /// The key that signs its receipts (`nostrPubkey`).
+    pub zapper: PublicKey,
+    /// The least it takes, in msat.
+    pub min_msat: u64,
+    /// The most.
+    pub max_msat: u64,
+    /// Where invoices are asked for.
+    pub callback: String,
+}
+
+/// An HTTP client for LNURL endpoints: no redirects followed (the endpoint is the one named),
+/// every call bounded by `timeout`.
+pub fn lnurl_client(timeout: Duration) -> Result<reqwest::Client, ZapError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ZapError::Endpoint {
+            url: String::new(),
+            why: e.to_string(),
+        })
+}
+
+/// Reads the LNURL-pay document of lightning address `address`; it must take zaps.
+pub async fn zap_endpoint(
+    client: &reqwest::Client,
+    address: &str,
+) -> Result<ZapEndpoint, ZapError> {
+    let url = lnurlp_url(address)?;
+    let doc = get_json(client, &url).await?;
+    let zapper = match (doc["allowsNostr"].as_bool(), doc["nostrPubkey"].as_str()) {
+        (Some(true), Some(k)) => PublicKey::from_hex(k).map_err(|_| ZapError::NoZaps)?,
+        _ => return Err(ZapError::NoZaps),
+    };
+    Ok(ZapEndpoint {
+        zapper,
+        min_msat: doc["minSendable"].as_u64().unwrap_or(1),
+        max_msat: doc["maxSendable"].as_u64().unwrap_or(u64::MAX),
+        callback: doc["callback"].as_str().ok_or(ZapError::NoZaps)?.to_owned(),
+    })
+}
+
 /// `recipient`'s lightning address, from their newest verified profile on `relays`.
 pub async fn lightning_address(
     relays: &RelaySet,
@@ -156,26 +323,38 @@ pub async fn zap(
     comment: &str,
     relays: &RelaySet,
 ) -> Result<ZapSent, ZapError> {
-    let address = lightning_address(relays, &recipient).await?;
-    let url = lnurlp_url(&address)?;
-    // LNURL answers are not followed through redirects: the endpoint is the one named.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(relays.timeout)
-        .build()
-        .map_err(|e| ZapError::Endpoint {
-            url: url.clone(),
-            why: e.to_string(),
-        })?;
-    let doc = get_json(&client, &url).await?;
-    let zapper = match (doc["allowsNostr"].as_bool(), doc["nostrPubkey"].as_str()) {
-        (Some(true), Some(k)) => PublicKey::from_hex(k).map_err(|_| ZapError::NoZaps)?,
-        _ => return Err(ZapError::NoZaps),
+    zap_at(
+        payer,
+        wallet,
+        recipient,
+        None,
+        target,
+        amount_msat,
+        comment,
+        relays,
+    )
+    .await
+}
+
+/// [`zap`], to `lightning` when given instead of the address in the recipient's profile.
+#[allow(clippy::too_many_arguments)]
+async fn zap_at(
+    payer: &Keys,
+    wallet: &WalletClient,
+    recipient: PublicKey,
+    lightning: Option<String>,
+    target: &ZapTarget,
+    amount_msat: u64,
+    comment: &str,
+    relays: &RelaySet,
+) -> Result<ZapSent, ZapError> {
+    let address = match lightning {
+        Some(a) => a,
+        None => lightning_address(relays, &recipient).await?,
     };
-    let (min, max) = (
-        doc["minSendable"].as_u64().unwrap_or(1),
-        doc["maxSendable"].as_u64().unwrap_or(u64::MAX),
-    );
+    let client = lnurl_client(relays.timeout)?;
+    let endpoint = zap_endpoint(&client, &address).await?;
+    let (zapper, min, max) = (endpoint.zapper, endpoint.min_msat, endpoint.max_msat);
     if !(min..=max).contains(&amount_msat) {
         return Err(ZapError::Amount {
             amount: amount_msat,
@@ -183,7 +362,7 @@ pub async fn zap(
             max,
         });
     }
-    let callback = doc["callback"].as_str().ok_or(ZapError::NoZaps)?;
+    let callback = endpoint.callback.as_str();
     let request = make_zap_request(
         payer,
         recipient,

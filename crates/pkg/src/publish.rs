@@ -91,6 +91,7 @@ pub fn publish_request(
         dependencies: Vec::new(),
         game_versions: Vec::new(),
         zap_target: None,
+        zap_splits: Vec::new(),
         package: Some(package_tags(package)),
         name: Some(package.name().as_str().to_owned()),
         summary: description,

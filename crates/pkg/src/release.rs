@@ -362,6 +362,7 @@ pub(crate) fn test_package_release(
         dependencies: vec![],
         game_versions: vec![],
         zap_target: None,
+        zap_splits: Vec::new(),
         package: Some(tags),
     }
 }

@@ -14,6 +14,7 @@ pub mod release;
 pub mod tags;
 pub mod uri;
 pub mod verified;
+pub mod zap_split;
 
 pub use event::{parse_event, EventError};
 pub use filter::{Filter, FilterError};

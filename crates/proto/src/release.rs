@@ -10,6 +10,9 @@ pub use semver::{Version, VersionReq};
 use crate::event::first_tag_value;
 use crate::package::PackageTags;
 use crate::path::{check_payload_path, PathError};
+use crate::zap_split::{
+    check_zap_splits, read_zap_splits, zap_split_tags, ZapSplit, ZapSplitError,
+};
 
 /// Project definition (30078).
 pub const PROJECT_KIND: u16 = 30078;
@@ -112,6 +115,9 @@ pub enum ManifestError {
     /// A game version pattern that does not read.
     #[error("bad game version {0:?}: use 1–64 of 0-9, a-z, A-Z, '.', '-', '+', with '*' as a whole last part (1.6.*)")]
     GameVersion(String),
+    /// Its zap splits do not read.
+    #[error(transparent)]
+    ZapSplit(#[from] ZapSplitError),
     /// A zap target that is not a lightning address or LNURL.
     #[error("bad zap target {0:?}: use a lightning address (name@host), an lnurl1… string or an lnurlp:// URL")]
     ZapTarget(String),
@@ -291,6 +297,8 @@ pub struct Release {
     pub game_versions: Vec<String>,
     /// Where tips go (a lightning address or LNURL), for clients that send zaps.
     pub zap_target: Option<String>,
+    /// Who shares its tips (NIP-57 Appendix G `zap` tags): mirrors and seeders the author names.
+    pub zap_splits: Vec<ZapSplit>,
     /// Set when the payload is an npm or Cargo package (see [`PackageTags`]).
     pub package: Option<PackageTags>,
 }
@@ -544,6 +552,7 @@ impl Release {
         if let Some(z) = &self.zap_target {
             check_zap_target(z)?;
         }
+        check_zap_splits(&self.zap_splits)?;
         if let Some(p) = &self.package {
             p.validate(&self.coordinate, &self.files)?;
         }
@@ -604,6 +613,7 @@ impl Release {
         if let Some(z) = &self.zap_target {
             tags.push(tag(["zap-target", z]));
         }
+        tags.extend(zap_split_tags(&self.zap_splits));
         if let Some(p) = &self.package {
             tags.extend(p.tags().iter().map(|[n, v]| tag([n.as_str(), v.as_str()])));
         }
@@ -637,6 +647,7 @@ impl Release {
             dependencies: Vec::new(),
             game_versions: Vec::new(),
             zap_target: None,
+            zap_splits: read_zap_splits(event)?,
             package: None,
         };
         for t in event.tags.iter() {
@@ -817,6 +828,7 @@ mod tests {
             }],
             game_versions: vec!["1.6.*".into(), "1.5.97".into()],
             zap_target: Some("author@example.org".into()),
+            zap_splits: Vec::new(),
             package: None,
         }
     }

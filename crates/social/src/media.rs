@@ -175,6 +175,7 @@ impl Attachment {
             dependencies: Vec::new(),
             game_versions: Vec::new(),
             zap_target: None,
+            zap_splits: Vec::new(),
             package: None,
         }
     }

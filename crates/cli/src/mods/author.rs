@@ -111,6 +111,7 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
         dependencies: rel.dependencies.clone(),
         game_versions: rel.game_versions.clone(),
         zap_target: rel.zap.clone().or(project.zap.clone()),
+        zap_splits: rel.zap_splits.clone(),
         package: None,
         name: Some(project.name.clone()),
         summary: Some(project.summary.clone()),

@@ -1,6 +1,7 @@
 //! `mod collection create|install`: a curator pins a folder's exact releases and load order; a
 //! player reproduces the same files and load order from it.
 
+use seedstr_proto::zap_split::ZapSplit;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -35,6 +36,10 @@ pub struct CreateArgs {
     name: Option<String>,
     #[arg(long, default_value = "")]
     description: String,
+    /// Share the collection's tips: `<npub>:<weight>` (repeatable; NIP-57 Appendix G). Name
+    /// yourself too, or tips go only to those named.
+    #[arg(long = "split")]
+    splits: Vec<ZapSplit>,
     #[command(flatten)]
     relay: RelayArgs,
     #[arg(long)]
@@ -62,6 +67,7 @@ fn create(args: CreateArgs) -> Result<()> {
         &args.slug,
         args.name.as_deref(),
         &args.description,
+        &args.splits,
     )?;
     let home = home();
     let keys = KeyStore::new(&home).load(&passphrase(false)?)?;

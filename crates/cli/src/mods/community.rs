@@ -16,6 +16,7 @@ use seedstr_mods::events::ReleaseRef;
 use seedstr_mods::governance::{fetch_proposal, parse_proposal_address, tally_proposal, vote_on};
 use seedstr_mods::page::{project_page, PageError};
 use seedstr_mods::relay_policies::relay_policies;
+use seedstr_pay::totals::{zaps_on, TargetTotal, Zapped, ZapperKeys};
 use seedstr_proto::clock::unix_now;
 use seedstr_proto::release::Coordinate;
 use serde_json::json;
@@ -174,15 +175,28 @@ pub struct InfoArgs {
 /// A project's page ([`project_page`]) from the relays.
 pub fn info(a: InfoArgs) -> Result<()> {
     let (author, coordinate) = (a.project.author, a.project.coordinate);
-    let page = runtime()?.block_on(project_page(&a.common.relay.set(), &author, &coordinate));
+    let relays = a.common.relay.set();
+    let rt = runtime()?;
+    let page = rt.block_on(project_page(&relays, &author, &coordinate));
     let page = match page {
         Err(PageError::NotFound { author, coordinate }) => {
             bail!("no relay holds {author}/{coordinate}")
         }
         other => other?,
     };
+    let things: Vec<Zapped> = page
+        .zappable()
+        .into_iter()
+        .map(|(address, zap_target)| Zapped {
+            address,
+            zap_target,
+        })
+        .collect();
+    let zaps = rt.block_on(zaps_on(&relays, &things, &ZapperKeys::new(relays.timeout)))?;
     if a.common.json {
-        print_json(&page);
+        let mut v = serde_json::to_value(&page)?;
+        v["zaps"] = serde_json::to_value(&zaps)?;
+        print_json(&v);
         return Ok(());
     }
     println!(
@@ -206,6 +220,24 @@ pub fn info(a: InfoArgs) -> Result<()> {
             i.summary
         );
     }
+    let zap_line = |t: TargetTotal| match t.zaps {
+        0 => "no zaps".to_owned(),
+        n => format!(
+            "{} sats from {n} zap{}",
+            t.msat / 1000,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    println!(
+        "  zaps: {}",
+        zap_line(TargetTotal {
+            msat: zaps.total_msat,
+            zaps: zaps.zaps.len()
+        })
+    );
+    for r in &zaps.refused {
+        println!("  receipt {} not counted: {}", r.receipt, r.why);
+    }
     for v in &page.versions {
         let rating = match &v.rating {
             None => "no reviews".to_owned(),
@@ -217,11 +249,12 @@ pub fn info(a: InfoArgs) -> Result<()> {
             ""
         };
         println!(
-            "  {}{withdrawn}: {} files, {rating}, {} compatibility report(s), {} bug(s)",
+            "  {}{withdrawn}: {} files, {rating}, {} compatibility report(s), {} bug(s), {}",
             v.version,
             v.files,
             v.compatibility.len(),
-            v.bugs.len()
+            v.bugs.len(),
+            zap_line(zaps.on(&v.address))
         );
     }
     println!("  {} support message(s)", page.support_messages);

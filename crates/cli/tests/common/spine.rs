@@ -527,6 +527,7 @@ pub fn release_for(
         dependencies: vec![],
         game_versions: vec![],
         zap_target: None,
+        zap_splits: Vec::new(),
         package: None,
     };
     mutate(&mut release);

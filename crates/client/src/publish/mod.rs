@@ -65,6 +65,8 @@ pub struct PublishRequest {
     pub game_versions: Vec<String>,
     /// Where zaps for the release go (a Lightning address), if anywhere.
     pub zap_target: Option<String>,
+    /// Who shares the release's tips (NIP-57 Appendix G).
+    pub zap_splits: Vec<seedstr_proto::zap_split::ZapSplit>,
     /// The package tags, when the payload is one npm or Cargo archive.
     pub package: Option<PackageTags>,
     /// Project name and summary; `None` keeps what the project already says.
@@ -293,6 +295,7 @@ fn release_event(
                 dependencies: req.dependencies.clone(),
                 game_versions: req.game_versions.clone(),
                 zap_target: req.zap_target.clone(),
+                zap_splits: req.zap_splits.clone(),
                 package: req.package.clone(),
             };
             release.validate()?;

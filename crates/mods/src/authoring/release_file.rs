@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use seedstr_client::resolve::target::Target;
+use seedstr_client::resolve::target::{parse_public_key, Target};
 use seedstr_proto::release::{
     check_game_version, parse_version, Dependency, DependencyKind, Version, VersionReq,
 };
+use seedstr_proto::zap_split::{check_zap_splits, ZapSplit};
 use serde::Deserialize;
 
 use super::{from_yaml, AuthoringError};
@@ -31,6 +32,19 @@ struct Raw {
     trackers: Vec<String>,
     #[serde(default)]
     zap: Option<String>,
+    #[serde(default)]
+    splits: Vec<RawSplit>,
+}
+
+/// One `splits` entry: who shares the release's tips, and their weight.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSplit {
+    /// npub or hex.
+    to: String,
+    weight: u32,
+    #[serde(default)]
+    relay: String,
 }
 
 fn default_files() -> PathBuf {
@@ -71,6 +85,8 @@ pub struct ReleaseFile {
     pub trackers: Vec<String>,
     /// Where zaps go (a lightning address or LNURL), if anywhere.
     pub zap: Option<String>,
+    /// Who shares its tips (NIP-57 Appendix G), with the author named among them or not.
+    pub zap_splits: Vec<ZapSplit>,
 }
 
 /// The release file of `version` in the project folder `dir`.
@@ -143,6 +159,21 @@ pub fn read_release(dir: &Path, version: &str) -> Result<ReleaseFile, AuthoringE
             kind: d.kind,
         });
     }
+    let mut zap_splits = Vec::new();
+    for (i, sp) in raw.splits.iter().enumerate() {
+        let pubkey = parse_public_key(&sp.to).map_err(|e| {
+            fault(
+                &[Field::Key("splits"), Field::Item(i), Field::Key("to")],
+                e.to_string(),
+            )
+        })?;
+        zap_splits.push(ZapSplit {
+            pubkey,
+            relay: sp.relay.clone(),
+            weight: Some(sp.weight),
+        });
+    }
+    check_zap_splits(&zap_splits).map_err(|e| fault(&[Field::Key("splits")], e.to_string()))?;
     Ok(ReleaseFile {
         version: parsed,
         files: dir.join(raw.files),
@@ -152,6 +183,7 @@ pub fn read_release(dir: &Path, version: &str) -> Result<ReleaseFile, AuthoringE
         mirrors: raw.mirrors,
         trackers: raw.trackers,
         zap: raw.zap,
+        zap_splits,
     })
 }
 
@@ -243,6 +275,21 @@ mod tests {
         assert_eq!(r.dependencies[0].kind, DependencyKind::Required);
         assert_eq!(r.dependencies[1].range, VersionReq::STAR);
         assert_eq!(r.changelog, "Taller trees\n");
+        assert!(r.zap_splits.is_empty());
+    }
+
+    #[test]
+    fn zap_splits_read_with_their_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "1.0.0",
+            &format!("version: 1.0.0\nsplits:\n  - to: {NPUB}\n    weight: 9\n"),
+        );
+        let r = read_release(dir.path(), "1.0.0").unwrap();
+        assert_eq!(r.zap_splits.len(), 1);
+        assert_eq!(r.zap_splits[0].weight, Some(9));
+        assert_eq!(r.zap_splits[0].pubkey, parse_public_key(NPUB).unwrap());
     }
 
     #[test]
@@ -254,6 +301,8 @@ mod tests {
             ("version: one\n".to_owned(), 1, "version: bad version \"one\""),
             (format!("version: 1.0.0\ndependencies:\n  - project: {NPUB}/skyrim-se.skse\n  - project: nobody/skyrim-se.x\n"), 4, "dependencies[1].project: \"nobody\" is not an npub"),
             ("version: 1.0.0\nchangelgo: typo\n".to_owned(), 2, "unknown field `changelgo`"),
+            ("version: 1.0.0\nsplits:\n  - to: nobody\n    weight: 1\n".to_owned(), 3, "splits[0].to: \"nobody\" is not an npub"),
+            (format!("version: 1.0.0\nsplits:\n  - to: {NPUB}\n    weight: 1\n  - to: {NPUB}\n    weight: 2\n"), 2, "splits: zap split: "),
             (format!("version: 1.0.0\ndependencies:\n  - project: {NPUB}/skyrim-se.skse\n    versions: \"about 2\"\n"), 4, "dependencies[0].versions: \"about 2\" is not a version range"),
         ] {
             write(dir.path(), "1.0.0", &text);

@@ -5,6 +5,9 @@ use std::collections::BTreeSet;
 
 use nostr::prelude::{Event, EventBuilder, EventId, Kind};
 use seedstr_proto::release::{Coordinate, ManifestError};
+use seedstr_proto::zap_split::{
+    check_zap_splits, read_zap_splits, zap_split_tags, ZapSplit, ZapSplitError,
+};
 
 use super::tags::{tag, EventReadError, ReleaseRef, Tags};
 use super::COLLECTION_KIND;
@@ -37,6 +40,9 @@ pub struct Collection {
     pub load_order: Vec<String>,
     /// The game version the curator tested with, if stated.
     pub game_version: Option<String>,
+    /// Who shares the collection's tips (NIP-57 Appendix G): the curator and, say, the authors
+    /// of the mods it pins.
+    pub zap_splits: Vec<ZapSplit>,
 }
 
 /// Why a collection was refused.
@@ -59,6 +65,9 @@ pub enum CollectionError {
     /// It pins a release twice.
     #[error("the collection pins {0} twice")]
     Duplicate(String),
+    /// Its zap splits do not read.
+    #[error(transparent)]
+    ZapSplit(#[from] ZapSplitError),
     /// Its load order names a file that is not a plugin.
     #[error("the collection's load order names {0:?}, which is not a plugin file name")]
     Plugin(String),
@@ -92,6 +101,7 @@ impl Collection {
         {
             return Err(CollectionError::Plugin(p.clone()));
         }
+        check_zap_splits(&self.zap_splits)?;
         Ok(())
     }
 
@@ -115,6 +125,7 @@ impl Collection {
             ]));
         }
         tags.extend(self.load_order.iter().map(|p| tag(["plugin", p])));
+        tags.extend(zap_split_tags(&self.zap_splits));
         EventBuilder::new(Kind::from(COLLECTION_KIND), &self.description).tags(tags)
     }
 
@@ -156,6 +167,7 @@ impl Collection {
             mods,
             load_order: t.all("plugin").filter_map(|p| p.get(1).cloned()).collect(),
             game_version: t.opt("game-version").map(str::to_owned),
+            zap_splits: read_zap_splits(event)?,
         };
         c.validate()?;
         Ok(c)
@@ -194,6 +206,11 @@ mod tests {
             ],
             load_order: vec!["B.esm".into(), "A.esp".into()],
             game_version: Some("1.6.1170".into()),
+            zap_splits: vec![ZapSplit {
+                pubkey: keys.public_key(),
+                relay: String::new(),
+                weight: Some(3),
+            }],
         };
         let e = c.to_builder().finalize(&keys).unwrap();
         assert_eq!(Collection::from_event(&e).unwrap(), c);
@@ -210,6 +227,7 @@ mod tests {
             mods: vec![pinned(&keys, "fallout-4", "a")],
             load_order: vec![],
             game_version: None,
+            zap_splits: Vec::new(),
         };
         assert!(matches!(
             c.validate(),

@@ -209,6 +209,7 @@ mod tests {
             dependencies: vec![],
             game_versions: vec![],
             zap_target: None,
+            zap_splits: Vec::new(),
             package: None,
         }
     }

@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::search::find;
+use super::zaps::person_zaps;
 use super::{ApiError, ApiState};
+use seedstr_pay::totals::Totals;
 
 /// Most items of each type an author page lists.
 const LISTED: usize = 100;
@@ -32,6 +34,8 @@ pub struct AuthorView {
     pub packages: Vec<SearchHit>,
     /// Their collections, newest first.
     pub collections: Vec<SearchHit>,
+    /// Every zap to them, each receipt checked.
+    pub zaps: Totals,
 }
 
 /// What an author says of themselves (kind 0).
@@ -85,7 +89,9 @@ pub async fn author_view(s: &ApiState, author: &str) -> Result<AuthorView, ApiEr
         _ => true,
     });
     let collections = find(s, &listed("collection")).await?.results;
+    let zaps = person_zaps(s, &key).await?;
     Ok(AuthorView {
+        zaps,
         author: npub(&key),
         hex: key.to_hex(),
         profile,

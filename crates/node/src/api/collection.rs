@@ -13,7 +13,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::release::incidents_of;
+use super::zaps::address_zaps;
 use super::{ApiError, ApiState};
+use seedstr_pay::totals::Totals;
+use seedstr_proto::zap_split::ZapSplit;
 
 /// A collection and its pinned releases.
 #[derive(Debug, Serialize)]
@@ -36,6 +39,10 @@ pub struct CollectionView {
     pub load_order: Vec<String>,
     /// When the collection was signed (Unix seconds).
     pub updated_at: u64,
+    /// Who shares its tips (NIP-57 Appendix G).
+    pub zap_splits: Vec<ZapSplit>,
+    /// The zaps on it, each receipt checked.
+    pub zaps: Totals,
 }
 
 /// One pinned release.
@@ -99,7 +106,11 @@ pub async fn collection_view(s: &ApiState, text: &str) -> Result<CollectionView,
             incident,
         });
     }
+    let address = format!("{COLLECTION_KIND}:{}:{}", author.to_hex(), c.d());
+    let zaps = address_zaps(s, &address, None).await?;
     Ok(CollectionView {
+        zap_splits: c.zap_splits.clone(),
+        zaps,
         author: npub(&author),
         d: c.d(),
         name: c.name,

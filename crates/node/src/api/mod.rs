@@ -14,6 +14,7 @@ pub mod release;
 pub mod search;
 pub mod seeders;
 pub mod status;
+pub mod zaps;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct ApiState {
     pub uploads: payloads::UploadPolicy,
     /// How an upload asks the seeder to serve it.
     pub seeder: payloads::SeederLink,
+    /// Zapper keys of the lightning addresses whose receipts the pages count, kept a while.
+    pub zappers: seedstr_pay::totals::ZapperKeys,
 }
 
 /// The API's query routes: quick answers from the node's store.

@@ -18,7 +18,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::seeders::SeedersCheck;
+use super::zaps::{address_zaps, project_zaps};
 use super::{ApiError, ApiState};
+use seedstr_pay::totals::Totals;
+use seedstr_proto::zap_split::ZapSplit;
 
 fn target(text: &str) -> Result<Target, ApiError> {
     text.parse()
@@ -27,12 +30,24 @@ fn target(text: &str) -> Result<Target, ApiError> {
         })
 }
 
+/// A project's page with its zaps, as the API answers it.
+#[derive(Debug, Serialize)]
+pub struct ProjectAnswer {
+    /// The page.
+    #[serde(flatten)]
+    pub page: ProjectPage,
+    /// The zaps on the project and its versions (`by_target` per version's address).
+    pub zaps: Totals,
+}
+
 /// `GET /api/v1/projects/<npub>/<coordinate>`.
 pub async fn project(
     State(s): State<Arc<ApiState>>,
     Path(text): Path<String>,
-) -> Result<Json<ProjectPage>, ApiError> {
-    project_view(&s, &text).await.map(Json)
+) -> Result<Json<ProjectAnswer>, ApiError> {
+    let page = project_view(&s, &text).await?;
+    let zaps = project_zaps(&s, &page).await?;
+    Ok(Json(ProjectAnswer { page, zaps }))
 }
 
 /// `GET /api/v1/releases/<npub>/<coordinate>[@version]`.
@@ -156,6 +171,12 @@ pub struct ReleaseView {
     pub reviews: Reviews,
     /// Compatibility reports naming it, newest first.
     pub compatibility: Vec<CompatView>,
+    /// Where its tips go: the lightning address its author named, if any.
+    pub zap_target: Option<String>,
+    /// Who shares its tips (NIP-57 Appendix G).
+    pub zap_splits: Vec<ZapSplit>,
+    /// The zaps on it, each receipt checked.
+    pub zaps: Totals,
     /// What was checked.
     pub verification: Verification,
 }
@@ -286,6 +307,8 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<ReleaseView, ApiEr
         .find_map(|e| Project::from_event(e).ok())
         .map(|p| p.name);
     let (reviews, compatibility) = community(s, &t, r).await?;
+    let address = format!("{RELEASE_KIND}:{}:{}", t.author.to_hex(), r.d());
+    let zaps = address_zaps(s, &address, r.zap_target.clone()).await?;
     let seeded_here = SeedRegistry::new(&s.data)
         .entry(&r.infohash_hex())
         .is_some();
@@ -325,6 +348,9 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<ReleaseView, ApiEr
         seeders,
         reviews,
         compatibility,
+        zap_target: r.zap_target.clone(),
+        zap_splits: r.zap_splits.clone(),
+        zaps,
         verification: Verification {
             signature: "valid",
             chain: resolution.chain,

@@ -8,10 +8,12 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::pages::results;
+use super::zaps::zap_count;
 use super::{date, error_page, page, short};
 use crate::api::author::author_view;
 use crate::api::feed::feed_view;
 use crate::api::ApiState;
+use seedstr_pay::totals::TargetTotal;
 
 /// `GET /u/<npub>`.
 pub async fn author(State(state): State<Arc<ApiState>>, Path(key): Path<String>) -> Response {
@@ -29,6 +31,7 @@ pub async fn author(State(state): State<Arc<ApiState>>, Path(key): Path<String>)
         p.meta { code.hash { (npub) } }
         @if let Some(about) = profile.and_then(|p| p.about.as_ref()) { p { (about) } }
         @if let Some(site) = profile.and_then(|p| p.website.as_ref()) { p { "Website: " code { (site) } } }
+        p { (zap_count(TargetTotal { msat: a.zaps.total_msat, zaps: a.zaps.zaps.len() })) }
         p { a href=(format!("/f/{npub}")) { "Read this author's feed from the DHT" }
             " " span.muted { "— what they publish without relays, checked against their key." } }
         h2 { "Projects" }

@@ -7,6 +7,7 @@ mod packages;
 mod pages;
 pub mod session;
 pub mod social;
+mod zaps;
 
 use std::sync::Arc;
 

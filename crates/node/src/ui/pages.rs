@@ -8,11 +8,13 @@ use maud::{html, Markup};
 use seedstr_client::display::human_bytes;
 
 use super::packages::package_link;
+use super::zaps::{zap_count, zaps_section};
 use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
 use crate::api::release::{project_view, release_view, ReleaseView, SeedersState};
 use crate::api::search::find;
 use crate::api::status::status_view;
+use crate::api::zaps::project_zaps;
 use crate::api::ApiState;
 use seedstr_mods::search::{SearchHit, SearchParams};
 use seedstr_proto::incident::IncidentView;
@@ -212,6 +214,10 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         Ok(p) => p,
         Err(e) => return error_page(e),
     };
+    let zaps = match project_zaps(&state, &p).await {
+        Ok(z) => z,
+        Err(e) => return error_page(e),
+    };
     let (author, coordinate) = (p.author.as_str(), p.coordinate.as_str());
     let title = p.name.clone().unwrap_or_else(|| coordinate.to_owned());
     let body = html! {
@@ -220,9 +226,10 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
         p.meta { code { (coordinate) } " by " a href=(author_link(author)) { code { (author) } } }
         @if let Some(summary) = &p.summary { p { (summary) } }
         @if let Some(d) = &p.description { @if !d.is_empty() { (text_block(d)) } }
+        (zaps_section(&zaps, &[]))
         h2 { "Versions" }
         table {
-            thead { tr { th { "Version" } th { "Published" } th { "Size" } } }
+            thead { tr { th { "Version" } th { "Published" } th { "Size" } th { "Zaps" } } }
             tbody {
                 @for v in &p.versions {
                     tr {
@@ -232,6 +239,7 @@ pub async fn project(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
                         }
                         td { (date(v.published_at)) }
                         td { (human_bytes(v.size)) }
+                        td { (zap_count(zaps.on(&v.address))) }
                     }
                 }
             }
@@ -354,6 +362,7 @@ pub async fn release(State(state): State<Arc<ApiState>>, Path(target): Path<Stri
             h2 { "Dependencies" }
             ul { @for d in &r.dependencies { li { code { (d.address) } " " (d.versions) " (" (d.kind) ")" } } }
         }
+        (zaps_section(&r.zaps, &r.zap_splits))
         (community(&r))
         @if !v.rejected.is_empty() {
             h2 { "Refused events claiming this project" }
@@ -416,6 +425,7 @@ pub async fn collection(
             h2 { "Load order" }
             ol { @for p in &c.load_order { li { code { (p) } } } }
         }
+        (zaps_section(&c.zaps, &c.zap_splits))
     };
     page(&title, "", body).into_response()
 }
