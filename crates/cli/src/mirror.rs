@@ -8,10 +8,10 @@ use anyhow::Result;
 use clap::Args;
 use nostr::prelude::PublicKey;
 use seedstr_client::install::InstallOptions;
-use seedstr_client::keys::store::home;
+use seedstr_client::keys::store::{home, passphrase, KeyStore};
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_client::seeding::republish::REPUBLISH_EVERY;
-use seedstr_mods::mirror::bot::{run_mirror, MirrorNote, MirrorOptions};
+use seedstr_mods::mirror::bot::{run_mirror, AskToBeNamed, MirrorNote, MirrorOptions};
 
 use crate::net_args::{print_json, say, transfer_runtime, PeerArgs, RelayArgs};
 use crate::seed::start_seeder;
@@ -40,6 +40,13 @@ pub struct MirrorArgs {
     /// Seconds between looks at the seed registry.
     #[arg(long, default_value_t = 2)]
     poll_secs: u64,
+    /// Ask each author whose release is mirrored to name this mirror in the project's zap
+    /// splits (a seeder offer, signed with your key; the author decides).
+    #[arg(long)]
+    ask_to_be_named: bool,
+    /// A word to the authors, with --ask-to-be-named.
+    #[arg(long, default_value = "", requires = "ask_to_be_named")]
+    offer_text: String,
     /// Print one JSON object per line for each change.
     #[arg(long)]
     json: bool,
@@ -51,6 +58,15 @@ pub fn run(args: MirrorArgs) -> Result<()> {
 
 async fn mirror(a: MirrorArgs) -> Result<()> {
     let home = home();
+    // The key is unlocked before anything starts, so a wrong passphrase stops here.
+    let ask_to_be_named = match a.ask_to_be_named {
+        true => Some(AskToBeNamed {
+            keys: KeyStore::new(&home).load(&passphrase(false)?)?,
+            home: home.clone(),
+            text: a.offer_text.clone(),
+        }),
+        false => None,
+    };
     let seeder = start_seeder(&a.peer, a.upload_limit, REPUBLISH_EVERY, a.json).await?;
     let opts = MirrorOptions {
         follow: a.follow.clone(),
@@ -69,6 +85,7 @@ async fn mirror(a: MirrorArgs) -> Result<()> {
         },
         retry_after: Duration::from_secs(a.retry_secs.max(1)),
         poll: Duration::from_secs(a.poll_secs.max(1)),
+        ask_to_be_named,
     };
     let json = a.json;
     let notes = move |note: &MirrorNote| {

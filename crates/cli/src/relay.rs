@@ -4,9 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use seedstr_node::sync::sync_store;
+use seedstr_pay::admission::{AdmissionGate, AdmissionPolicy, Admissions};
+use seedstr_pay::zap::{lnurl_client, lnurlp_url, zap_endpoint};
 use seedstr_relay::{Relay, RelayConfig};
 use seedstr_store::lmdb::LmdbStore;
 use seedstr_store::postgres::PgStore;
@@ -136,12 +140,16 @@ fn config(a: &RunArgs) -> Result<RelayConfig> {
 }
 
 async fn serve(a: RunArgs) -> Result<()> {
-    let config = config(&a)?;
+    let mut config = config(&a)?;
     if a.print_config {
         print!("{}", config.to_toml());
         return Ok(());
     }
     seedstr_relay::open_files::raise_limit();
+    let admissions = match config.admission.required() {
+        true => Some(admissions(&mut config, &a.store).await?),
+        false => None,
+    };
     let store = a.store.open().await?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -150,12 +158,53 @@ async fn serve(a: RunArgs) -> Result<()> {
     // Tests and scripts read this line to find an ephemeral port.
     println!("seedstr relay listening on ws://{addr}");
     let relay = Relay::new(config, store);
+    if let Some(a) = admissions {
+        relay.set_gate(Arc::new(AdmissionGate(Arc::new(a))));
+    }
     relay
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     Ok(())
+}
+
+/// Paid admission as the configuration asks: the operator's zapper key read from their
+/// lightning address's LNURL endpoint, the admissions kept beside the store.
+async fn admissions(config: &mut RelayConfig, store: &StoreArgs) -> Result<Admissions> {
+    let a = config.admission.clone();
+    let (Some(operator), Some(address)) = (&config.info.pubkey, &a.lightning_address) else {
+        bail!("paid admission (admission.price_sats) needs the operator's key (info.pubkey) and lightning address (admission.lightning_address)");
+    };
+    let operator = nostr::prelude::PublicKey::from_hex(operator)
+        .context("info.pubkey is not a 64-character hex public key")?;
+    let endpoint = zap_endpoint(&lnurl_client(Duration::from_secs(10))?, address)
+        .await
+        .with_context(|| format!("paid admission: the operator's lightning address {address}"))?;
+    let policy = AdmissionPolicy {
+        price_msat: a.price_sats.saturating_mul(1000),
+        period_secs: a.period_days.saturating_mul(86_400),
+        operator,
+        zapper: endpoint.zapper,
+        lightning_address: address.clone(),
+    };
+    if a.payments_url.is_none() {
+        config.admission.payments_url = Some(lnurlp_url(address)?);
+    }
+    let folder = store
+        .data
+        .clone()
+        .unwrap_or_else(|| seedstr_client::keys::store::home().join("relay"));
+    std::fs::create_dir_all(&folder)?;
+    eprintln!(
+        "paid admission: {} sats for {} days, by zap to {address}",
+        config.admission.price_sats, config.admission.period_days
+    );
+    Ok(Admissions::open(
+        policy,
+        &folder.join("admissions.json"),
+        Arc::new(seedstr_proto::clock::unix_now),
+    )?)
 }
 
 async fn sync(a: SyncArgs) -> Result<()> {

@@ -74,7 +74,9 @@ fn a_mirror_follows_an_author_serves_without_them_and_seed_health_counts_seeders
     author_seed.wait_seeding(&ih1);
     let author_addr = author_seed.addr.clone();
 
-    let mirror_home = tempfile::tempdir().unwrap();
+    // The mirror has a key of its own, to ask the author to be named in the zap splits.
+    let mirror_person = Person::new();
+    let mirror_home = &mirror_person.home;
     let npub = author.keys.public_key().to_bech32().unwrap();
     let mirror_args = with(
         &[
@@ -88,12 +90,31 @@ fn a_mirror_follows_an_author_serves_without_them_and_seed_health_counts_seeders
             "10",
             "--retry-secs",
             "2",
+            "--ask-to-be-named",
+            "--offer-text",
+            "seeding from a fast box",
         ],
         &dht,
     );
     let mut mirror = Seeder::mirror(mirror_home.path(), &mirror_args);
     let got = mirror.wait_for("1.0.0 mirrored", |v| v["mirrored"] == ih1);
     assert_eq!(got["release"], "skyrim-se.lamps@1.0.0");
+    // Having mirrored it, the mirror asks to be named; the author sees who asked.
+    let offered = mirror.wait_for("the offer", |v| v["offered"] == "skyrim-se.lamps");
+    assert!(offered["event_id"].is_string(), "{offered}");
+    let out = author.run(&["mod", "offers", "--relay", url, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(offers.as_array().unwrap().len(), 1, "{offers}");
+    assert_eq!(offers[0]["mirror_hex"], mirror_person.hex());
+    assert_eq!(offers[0]["project"], "skyrim-se.lamps");
+    assert_eq!(offers[0]["versions"][0], "1.0.0");
+    assert_eq!(offers[0]["text"], "seeding from a fast box");
+    assert_eq!(offers[0]["lightning_address"], Value::Null);
     mirror.wait_seeding(&ih1);
     let mirrored = mirror_home.path().join("mirror").join(&ih1);
     assert_eq!(

@@ -556,3 +556,103 @@ async fn a_zap_on_a_release_is_split_counted_and_forgeries_refused() {
     );
     assert_eq!(text.matches("not counted").count(), 4, "{text}");
 }
+
+/// A paid relay: its NIP-11 document gives the price (`fees`), the period and where to pay;
+/// a write from a key that has not paid is refused with `restricted:` and the price; a zap to
+/// the operator for the price, with the relay among the zap's relays, admits the payer, whose
+/// next write is taken; a key that paid nothing is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
+    use common::node::{node_config, NodeProcess};
+    use nostr::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("wallet-relay"), &[]);
+    let (operator, olga, alice, bob) = (Person::new(), Person::new(), Person::new(), Person::new());
+    for p in [&olga, &alice] {
+        let out = operator.run(&["wallet", "dev", "connection", "--relay", &relay.url]);
+        let uri = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(p.run(&["wallet", "connect", &uri]).status.success());
+    }
+    let _wallet = dev_wallet(&operator, &relay.url);
+    // Olga runs the paid relay; her own node is her lightning address.
+    let node = NodeProcess::start(
+        olga.home.path(),
+        &node_config(&olga, &[("owner = false", "owner = true")]),
+    );
+    let address = format!("me@{}", node.http);
+    let config = dir.path().join("paid.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[info]\npubkey = \"{}\"\n\n[admission]\nprice_sats = 10\nperiod_days = 30\nlightning_address = \"{address}\"\n",
+            olga.hex()
+        ),
+    )
+    .unwrap();
+    let paid = RelayProcess::start(
+        &dir.path().join("paid"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let info: Value = reqwest::Client::new()
+        .get(paid.url.replace("ws://", "http://"))
+        .header("Accept", "application/nostr+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["limitation"]["payment_required"], true);
+    assert_eq!(info["fees"]["admission"][0]["amount"], 10_000);
+    assert_eq!(info["fees"]["admission"][0]["period"], 30 * 86_400);
+    assert_eq!(
+        info["payments_url"],
+        format!("http://{}/.well-known/lnurlp/me", node.http)
+    );
+
+    let note = |who: &Person, text: &str| {
+        EventBuilder::new(Kind::TextNote, text)
+            .finalize(&who.keys)
+            .unwrap()
+    };
+    let mut conn = paid.connect().await;
+    let (ok, why) = conn.publish(&note(&alice, "before paying")).await.unwrap();
+    assert!(!ok);
+    assert!(
+        why.starts_with("restricted: writing here costs 10 sats for 30 days"),
+        "{why}"
+    );
+    // The operator writes (her profile, naming her lightning address).
+    let set = olga.run(&[
+        "social", "profile", "set", "--lud16", &address, "--relay", &paid.url,
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !alice
+        .run(&["wallet", "balance", "--timeout", "2"])
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the development wallet never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = alice.run(&["zap", &olga.hex(), "10", "--relay", &paid.url, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, why) = conn.publish(&note(&alice, "after paying")).await.unwrap();
+    assert!(ok, "{why}");
+    let (ok, why) = conn.publish(&note(&bob, "never paid")).await.unwrap();
+    assert!(!ok && why.starts_with("restricted:"), "{why}");
+}

@@ -173,6 +173,15 @@ fn main() {
             json!({"kind": 30082, "tags": [["d", "x"], ["status", "works"]], "content": ""}).to_string().into_bytes(),
             json!({"kind": 30084, "tags": [["d", "x"], ["status", "open"]], "content": "crash"}).to_string().into_bytes(),
             json!({"kind": 30086, "tags": [["d", "generic"]], "content": ""}).to_string().into_bytes(),
+            json_of(&sign(
+                seedstr_mods::events::seeder_offer::SeederOffer {
+                    project_author: author,
+                    coordinate: Coordinate::new("generic", "tool").unwrap(),
+                    versions: vec![Version::new(1, 0, 0)],
+                    text: "seeding".into(),
+                }
+                .to_builder(),
+            )),
         ],
     );
     write(
@@ -326,6 +335,22 @@ fn main() {
             real_receipt.as_bytes().to_vec(),
             tag("description"),
             tag("bolt11"),
+            sign(EventBuilder::new(Kind::from(1u16), "shared tips").tags(
+                seedstr_proto::zap_split::zap_split_tags(&[
+                    seedstr_proto::zap_split::ZapSplit {
+                        pubkey: author,
+                        relay: "ws://127.0.0.1:7447/".into(),
+                        weight: Some(3),
+                    },
+                    seedstr_proto::zap_split::ZapSplit {
+                        pubkey: Keys::generate().public_key(),
+                        relay: String::new(),
+                        weight: Some(1),
+                    },
+                ]),
+            ))
+            .as_json()
+            .into_bytes(),
         ],
     );
     write(

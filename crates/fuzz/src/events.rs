@@ -119,6 +119,12 @@ pub fn curation_events(data: &[u8]) {
     let _ = Proposal::from_event(&e);
     let _ = Vote::from_event(&e);
     let _ = RelayPolicy::from_event(&e);
+    if let Ok(offer) = seedstr_mods::events::seeder_offer::SeederOffer::from_event(&e) {
+        let again =
+            seedstr_mods::events::seeder_offer::SeederOffer::from_event(&sign(offer.to_builder()))
+                .expect("a seeder offer's own event reads back");
+        assert_eq!(again, offer);
+    }
 }
 
 /// Registry lists (30087) and package releases.
@@ -284,6 +290,12 @@ pub fn zap_events(data: &[u8]) {
     if let Ok(e) = Event::from_json(text) {
         if let Ok(zap) = seedstr_pay::receipt::check_receipt_contents(&e) {
             assert_eq!(zap.receipt, e.id.to_hex());
+        }
+        // Zap splits (Appendix G) on any event: shares never exceed what is paid.
+        if let Ok(splits) = seedstr_proto::zap_split::read_zap_splits(&e) {
+            let shares = seedstr_proto::zap_split::shares(&splits, 1_234_567);
+            assert!(shares.iter().map(|(_, m)| m).sum::<u64>() <= 1_234_567);
+            assert!(shares.len() <= splits.len());
         }
     }
 }

@@ -3,6 +3,7 @@
 //! serves for its owner; wallets (NIP-47 Nostr Wallet Connect, and a development wallet that
 //! settles in a local ledger and is named as such); paid admission to a relay.
 
+pub mod admission;
 pub mod connection;
 pub mod dev_ledger;
 pub mod dev_wallet;

@@ -19,6 +19,43 @@ pub struct RelayConfig {
     pub auth: AuthConfig,
     /// Rate limits per address and per key.
     pub rate: RateLimits,
+    /// Paid admission: writers pay the operator, by zap, once per period.
+    pub admission: AdmissionConfig,
+}
+
+/// Paid admission (NIP-11 `fees`, `payments_url`): writes from keys that have not paid are
+/// refused with `restricted:` and the price. Whoever runs the relay enforces it with a gate
+/// (`seedstr_pay::admission`); the relay only advertises it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// The price, in sats; 0: writing is free.
+    pub price_sats: u64,
+    /// How long one payment admits its payer, in days.
+    pub period_days: u64,
+    /// The operator's lightning address (`name@domain`), paid by zap; their key is
+    /// `info.pubkey`.
+    pub lightning_address: Option<String>,
+    /// Where people read how to pay; default: the lightning address's LNURL-pay document.
+    pub payments_url: Option<String>,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> AdmissionConfig {
+        AdmissionConfig {
+            price_sats: 0,
+            period_days: 30,
+            lightning_address: None,
+            payments_url: None,
+        }
+    }
+}
+
+impl AdmissionConfig {
+    /// Whether writers must pay.
+    pub fn required(&self) -> bool {
+        self.price_sats > 0
+    }
 }
 
 /// What the NIP-11 document says of the relay.

@@ -23,7 +23,8 @@ pub fn document(c: &RelayConfig) -> Value {
             "max_limit": c.limits.max_limit,
             "default_limit": c.limits.max_limit,
             "auth_required": false,
-            "restricted_writes": c.auth.required_for_writes || !c.policy.allow_kinds.is_empty() || !c.policy.deny_kinds.is_empty(),
+            "payment_required": c.admission.required(),
+            "restricted_writes": c.auth.required_for_writes || c.admission.required() || !c.policy.allow_kinds.is_empty() || !c.policy.deny_kinds.is_empty(),
             "created_at_upper_limit": c.policy.max_future_secs,
             "created_at_lower_limit": c.policy.max_past_secs,
         },
@@ -33,6 +34,17 @@ pub fn document(c: &RelayConfig) -> Value {
     }
     if let Some(contact) = &c.info.contact {
         doc["contact"] = contact.clone().into();
+    }
+    let a = &c.admission;
+    if a.required() {
+        doc["fees"] = json!({"admission": [{
+            "amount": a.price_sats.saturating_mul(1000),
+            "unit": "msats",
+            "period": a.period_days.saturating_mul(86_400),
+        }]});
+        if let Some(url) = &a.payments_url {
+            doc["payments_url"] = url.clone().into();
+        }
     }
     doc
 }

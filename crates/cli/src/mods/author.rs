@@ -9,12 +9,13 @@ use seedstr_client::publish::{PublishRequest, SeedFrom};
 use seedstr_client::resolve::target::parse_public_key;
 use seedstr_mods::authoring::{read_project, read_release, scaffold, PROJECT_FILE};
 use seedstr_mods::games::{check_paths, game};
+use seedstr_mods::mirror::offers::offers_to;
 use seedstr_proto::release::Coordinate;
 use seedstr_swarm::torrent::list_payload;
 
 use crate::dht::DhtArgs;
 use crate::incident::{sign_incident_cmd, IncidentFields};
-use crate::net_args::{runtime, RelayArgs};
+use crate::net_args::{print_json, runtime, RelayArgs};
 use crate::publish::print_published;
 use seedstr_client::publish::publish_release;
 
@@ -169,4 +170,56 @@ pub fn incident(args: IncidentArgs) -> Result<()> {
     };
     game(&coordinate.ns)?;
     sign_incident_cmd(author, &coordinate, &args.incident)
+}
+
+#[derive(Args)]
+pub struct OffersArgs {
+    /// Whose projects (npub or hex) [default: yours].
+    #[arg(long, value_parser = parse_public_key)]
+    author: Option<nostr::prelude::PublicKey>,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The mirrors that asked to be named in your projects' zap splits ([`offers_to`]), with the
+/// `splits:` lines that would name them.
+pub fn offers(args: OffersArgs) -> Result<()> {
+    let author = match args.author {
+        Some(a) => a,
+        None => KeyStore::new(&home())
+            .load(&passphrase(false)?)?
+            .public_key(),
+    };
+    let offers = runtime()?.block_on(offers_to(&args.relay.set(), &author))?;
+    if args.json {
+        print_json(&offers);
+        return Ok(());
+    }
+    if offers.is_empty() {
+        println!("no mirror has asked to be named in your projects' zap splits");
+        return Ok(());
+    }
+    for o in &offers {
+        let reach = match &o.lightning_address {
+            Some(a) => format!("tips reach it at {a}"),
+            None => {
+                "its profile names no lightning address: a share to it could not be paid".into()
+            }
+        };
+        println!(
+            "{} seeds {} ({}); {reach}{}",
+            o.mirror,
+            o.project,
+            o.versions.join(", "),
+            if o.text.is_empty() {
+                String::new()
+            } else {
+                format!(": {:?}", o.text)
+            }
+        );
+        println!("  splits:\n    - to: {}\n      weight: 1", o.mirror);
+    }
+    Ok(())
 }

@@ -52,6 +52,8 @@ pub enum ModCommand {
     Tally(Box<community::TallyArgs>),
     /// Who seeds a release: tracker counts, DHT peers, and what each peer holds.
     SeedHealth(Box<seed_health::SeedHealthArgs>),
+    /// The mirrors that asked to be named in your projects' zap splits.
+    Offers(Box<author::OffersArgs>),
 }
 
 pub fn run(cmd: ModCommand) -> Result<()> {
@@ -70,6 +72,7 @@ pub fn run(cmd: ModCommand) -> Result<()> {
         ModCommand::Bug(a) => player::reported(a.common.json, || community::bug(*a)),
         ModCommand::Support(a) => player::reported(a.common.json, || community::support(*a)),
         ModCommand::Info(a) => player::reported(a.common.json, || community::info(*a)),
+        ModCommand::Offers(a) => player::reported(a.json, || author::offers(*a)),
         ModCommand::Policy(c) => {
             let json = match &c {
                 community::PolicyCommand::Publish(a) => a.common.json,

@@ -222,6 +222,7 @@ impl Seeder {
             ])
             .args(no_dht_unless_asked(extra))
             .env("SEEDSTR_HOME", home)
+            .env("SEEDSTR_PASSPHRASE", PASSPHRASE)
             .env("SEEDSTR_LOG", log_filter())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -7,6 +7,7 @@ pub mod collection;
 pub mod curation;
 pub mod governance;
 pub mod relay_policy;
+pub mod seeder_offer;
 mod tags;
 
 pub use seedstr_proto::incident;
@@ -23,6 +24,8 @@ pub const COMPAT_KIND: u16 = 30082;
 pub const COLLECTION_KIND: u16 = 30083;
 /// Bug report (30084).
 pub const BUG_KIND: u16 = 30084;
+/// A mirror's offer to be named in a project's zap splits (30088).
+pub const SEEDER_OFFER_KIND: u16 = 30088;
 /// Relay policy (30086).
 pub const RELAY_POLICY_KIND: u16 = 30086;
 /// Governance proposal (30100).

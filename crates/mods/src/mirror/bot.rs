@@ -7,17 +7,20 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nostr::prelude::PublicKey;
+use nostr::prelude::{Keys, PublicKey};
 use seedstr_client::install::InstallOptions;
+use seedstr_client::publish::outbox::sign_and_send;
 use seedstr_client::relays::live::{subscribe, LiveNote};
+use seedstr_client::relays::RelaySet;
 use seedstr_client::seeding::payload_store::{PayloadStore, PayloadStoreError};
 use seedstr_client::seeding::registry::Origin;
 use seedstr_client::seeding::seeder::{Seeder, SeederError};
-use seedstr_proto::release::RELEASE_KIND;
+use seedstr_proto::release::{Coordinate, Release, Version, RELEASE_KIND};
 use serde_json::json;
 use tokio::time::Instant;
 
 use super::followed::{Followed, Taken};
+use crate::events::seeder_offer::SeederOffer;
 use crate::events::INCIDENT_KIND;
 
 /// How a mirror runs.
@@ -33,6 +36,19 @@ pub struct MirrorOptions {
     pub retry_after: Duration,
     /// Between looks at the seed registry.
     pub poll: Duration,
+    /// When set, the mirror asks each author whose release it mirrored to name it in the
+    /// project's zap splits (a seeder offer, 30088, signed with these keys).
+    pub ask_to_be_named: Option<AskToBeNamed>,
+}
+
+/// How a mirror asks to be named in its authors' zap splits.
+pub struct AskToBeNamed {
+    /// The mirror's identity, which signs the offers.
+    pub keys: Keys,
+    /// Its home, where its own events are kept.
+    pub home: PathBuf,
+    /// A word to the authors.
+    pub text: String,
 }
 
 /// What a mirror did. Serializes to one JSON object per note (`{"mirrored": …}`) and displays
@@ -112,6 +128,17 @@ pub enum MirrorNote {
         /// The payload's size in bytes.
         bytes: u64,
     },
+    /// The mirror asked a project's author to name it in the project's zap splits.
+    Offered {
+        /// The project, `<ns>.<slug>`.
+        offered: String,
+        /// Its author (hex).
+        author: String,
+        /// The offer's event id, when a relay took it.
+        event_id: Option<String>,
+        /// Why it did not go out, when it did not.
+        error: Option<String>,
+    },
     /// A fetch failed; it is tried again later.
     FetchFailed {
         /// The release's info hash.
@@ -169,6 +196,19 @@ impl std::fmt::Display for MirrorNote {
             MirrorNote::Mirrored { release, dir, .. } => {
                 write!(f, "mirrored {release} into {}", dir.display())
             }
+            MirrorNote::Offered {
+                offered,
+                event_id,
+                error,
+                ..
+            } => match (event_id, error) {
+                (Some(id), _) => write!(f, "asked to be named in {offered}'s zap splits ({id})"),
+                (None, why) => write!(
+                    f,
+                    "could not ask to be named in {offered}'s zap splits: {}",
+                    why.as_deref().unwrap_or("no relay took it")
+                ),
+            },
             MirrorNote::FetchFailed {
                 release,
                 why,
@@ -228,6 +268,8 @@ pub async fn run_mirror(
         retry_after: opts.retry_after,
         told_withheld: BTreeSet::new(),
         notes,
+        ask: opts.ask_to_be_named,
+        offered: BTreeMap::new(),
     };
     m.seeder.pass().await?;
     let authors: Vec<String> = opts.follow.iter().map(PublicKey::to_hex).collect();
@@ -285,6 +327,9 @@ struct Mirror<'n> {
     /// Withheld releases already reported.
     told_withheld: BTreeSet<String>,
     notes: &'n (dyn Fn(&MirrorNote) + Sync),
+    ask: Option<AskToBeNamed>,
+    /// The versions of each project (author, coordinate) offered so far.
+    offered: BTreeMap<(PublicKey, Coordinate), BTreeSet<Version>>,
 }
 
 impl Mirror<'_> {
@@ -320,6 +365,40 @@ impl Mirror<'_> {
                 false
             }
         }
+    }
+
+    /// Asks `author` to name the mirror in the splits of `release`'s project, with every
+    /// version of it mirrored so far, when asked to.
+    async fn offer(&mut self, author: PublicKey, release: &Release) {
+        let Some(ask) = &self.ask else { return };
+        let versions = self
+            .offered
+            .entry((author, release.coordinate.clone()))
+            .or_default();
+        if !versions.insert(release.version.clone()) {
+            return;
+        }
+        let offer = SeederOffer {
+            project_author: author,
+            coordinate: release.coordinate.clone(),
+            versions: versions.iter().cloned().collect(),
+            text: ask.text.clone(),
+        };
+        let relays = RelaySet {
+            urls: self.fetch.relays.clone(),
+            timeout: self.fetch.relay_timeout,
+        };
+        let (event_id, error) =
+            match sign_and_send(&ask.home, &ask.keys, offer.to_builder(), &relays).await {
+                Ok(sent) => (Some(sent.event_id), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+        (self.notes)(&MirrorNote::Offered {
+            offered: release.coordinate.to_string(),
+            author: author.to_hex(),
+            event_id,
+            error,
+        });
     }
 
     /// Brings the mirror's folder in line with what the followed authors publish.
@@ -374,6 +453,7 @@ impl Mirror<'_> {
                         bytes: release.total_size(),
                     });
                     self.seeder.pass().await?;
+                    self.offer(event.pubkey, &release).await;
                 }
                 Err(e) => {
                     self.retry_at.insert(ih.clone(), now + self.retry_after);

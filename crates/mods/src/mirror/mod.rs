@@ -3,5 +3,6 @@
 
 pub mod bot;
 pub mod followed;
+pub mod offers;
 
 pub use followed::{Dropped, Followed, Ignored, MirrorPlan, Taken};
