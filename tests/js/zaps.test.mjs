@@ -2,8 +2,9 @@
 // decoder (light-bolt11-decoder): a zap request made by nostr-tools is accepted by an owner's
 // node, its invoice decodes to the right amount and description hash, nostr-tools' NIP-47
 // request pays it through our development wallet (not money), the receipt our node publishes
-// carries a request nostr-tools validates; and a zap request `seedstr zap` makes passes
-// nostr-tools' validateZapRequest too.
+// carries a request nostr-tools validates; a zap request `seedstr zap` makes passes
+// nostr-tools' validateZapRequest too; and NIP-47 over NIP-44, built and read with nostr-tools,
+// works for every method our development wallet announces, with its notification.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import { makeZapRequest, validateZapRequest } from 'nostr-tools/nip57';
 import { nip47 } from 'nostr-tools';
 import { decrypt as nip04Decrypt } from 'nostr-tools/nip04';
+import * as nip44 from 'nostr-tools/nip44';
 
 useWebSocketImplementation(WebSocket);
 const { decode } = createRequire(import.meta.url)('light-bolt11-decoder');
@@ -28,6 +30,8 @@ const children = [];
 let relayUrl;
 let bob;
 let alice;
+let carol;
+let dave;
 let nodeBase;
 let nodeRelay;
 
@@ -79,6 +83,10 @@ before(async () => {
   alice = person('alice');
   bob.uri = operator.run('wallet', 'dev', 'connection', '--relay', relayUrl).trim();
   alice.uri = operator.run('wallet', 'dev', 'connection', '--relay', relayUrl).trim();
+  // Connections for nostr-tools alone, issued before the wallet starts (it serves those its
+  // ledger holds then).
+  carol = { uri: operator.run('wallet', 'dev', 'connection', '--relay', relayUrl).trim() };
+  dave = { uri: operator.run('wallet', 'dev', 'connection', '--relay', relayUrl).trim() };
   await start(operator.env, ['wallet', 'dev', 'serve', '--relay', relayUrl]);
   bob.run('wallet', 'connect', bob.uri);
   alice.run('wallet', 'connect', alice.uri);
@@ -146,4 +154,80 @@ test('a zap request seedstr zap makes passes nostr-tools validateZapRequest', as
   assert.equal(validateZapRequest(description), null);
   assert.equal(JSON.parse(description).content, 'from seedstr');
   assert.equal(section(decode(ours.tags.find((t) => t[0] === 'bolt11')[1]), 'amount'), '7000');
+});
+
+/// One NIP-47 request over NIP-44, built and read with nostr-tools: the answer's result, or the
+/// error it names.
+async function ask(uri, method, params) {
+  const conn = nip47.parseConnectionString(uri);
+  const sk = Uint8Array.from(Buffer.from(conn.secret, 'hex'));
+  const key = nip44.getConversationKey(sk, conn.pubkey);
+  const request = finalizeEvent({
+    kind: 23194,
+    created_at: Math.floor(Date.now() / 1000),
+    tags: [['p', conn.pubkey], ['encryption', 'nip44_v2']],
+    content: nip44.encrypt(JSON.stringify({ method, params }), key),
+  }, sk);
+  const relay = await Relay.connect(conn.relay);
+  const response = await new Promise((resolve) => {
+    const sub = relay.subscribe([{ kinds: [23195], '#e': [request.id] }], {
+      onevent: (e) => { sub.close(); resolve(e); },
+    });
+    relay.publish(request);
+  });
+  relay.close();
+  assert.equal(response.pubkey, conn.pubkey);
+  const answer = JSON.parse(nip44.decrypt(response.content, key));
+  assert.equal(answer.result_type, method);
+  return answer;
+}
+
+test('NIP-47 over NIP-44 with nostr-tools: info, balance, invoice, payment, notification, lookup', async () => {
+  const c = nip47.parseConnectionString(carol.uri);
+  const d = nip47.parseConnectionString(dave.uri);
+  assert.equal(c.pubkey, d.pubkey);
+  assert.equal(c.relay, relayUrl);
+  // The wallet's announcement (13194): its methods, encryptions and notifications.
+  const [info] = await until(relayUrl, { kinds: [13194], authors: [c.pubkey] }, (es) => es.length > 0);
+  for (const m of ['pay_invoice', 'make_invoice', 'lookup_invoice', 'get_balance']) {
+    assert.ok(info.content.split(' ').includes(m), info.content);
+  }
+  assert.ok(info.tags.find((t) => t[0] === 'encryption')[1].split(' ').includes('nip44_v2'));
+
+  const before = await ask(carol.uri, 'get_balance', {});
+  assert.equal(before.error, undefined, JSON.stringify(before));
+  assert.equal(before.result.balance, 1_000_000_000);
+  const made = await ask(dave.uri, 'make_invoice', { amount: 5000, description_hash: sha256('from nostr-tools') });
+  assert.equal(made.error, undefined, JSON.stringify(made));
+  assert.match(made.result.invoice, /^lnbcrt/);
+  assert.equal(section(decode(made.result.invoice), 'amount'), '5000');
+  assert.equal(section(decode(made.result.invoice), 'description_hash'), sha256('from nostr-tools'));
+
+  // Dave's side hears the payment (23197, NIP-44) once carol pays.
+  const daveSk = Uint8Array.from(Buffer.from(d.secret, 'hex'));
+  const listener = await Relay.connect(relayUrl);
+  const notified = new Promise((resolve) => {
+    const sub = listener.subscribe([{ kinds: [23197], '#p': [getPublicKey(daveSk)] }], {
+      onevent: (e) => { sub.close(); resolve(e); },
+    });
+  });
+  const paid = await ask(carol.uri, 'pay_invoice', { invoice: made.result.invoice });
+  assert.equal(paid.error, undefined, JSON.stringify(paid));
+  assert.equal(sha256(Buffer.from(paid.result.preimage, 'hex')), made.result.payment_hash);
+  const note = await notified;
+  listener.close();
+  const heard = JSON.parse(nip44.decrypt(note.content, nip44.getConversationKey(daveSk, d.pubkey)));
+  assert.equal(heard.notification_type, 'payment_received');
+  assert.equal(heard.notification.payment_hash, made.result.payment_hash);
+  assert.equal(heard.notification.amount, 5000);
+
+  const looked = await ask(dave.uri, 'lookup_invoice', { payment_hash: made.result.payment_hash });
+  assert.equal(looked.error, undefined, JSON.stringify(looked));
+  assert.equal(looked.result.preimage, paid.result.preimage);
+  assert.ok(looked.result.settled_at > 0, JSON.stringify(looked));
+  const after = await ask(carol.uri, 'get_balance', {});
+  assert.equal(after.result.balance, 1_000_000_000 - 5000);
+  // Paying twice is refused with NIP-47's error code.
+  const again = await ask(carol.uri, 'pay_invoice', { invoice: made.result.invoice });
+  assert.ok(again.error?.code, JSON.stringify(again));
 });

@@ -4,6 +4,7 @@
 //! settles in a local ledger and is named as such); paid admission to a relay.
 
 pub mod admission;
+pub mod backend;
 pub mod connection;
 pub mod dev_ledger;
 pub mod dev_wallet;

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use nostr::prelude::{Event, Keys};
 use seedstr_client::files::durable::replace_file;
-use seedstr_client::relays::live::{subscribe, LiveNote};
 use seedstr_client::relays::publish_all;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::InvoiceBackend;
 use crate::invoice::read_invoice;
 use crate::lnurl::{InvoiceOrder, LnurlError, PayEndpoint};
-use crate::nwc::{WalletClient, NOTIFICATION_KINDS};
+use crate::nwc::WalletClient;
 use crate::receipt::make_receipt;
 use crate::zap_request::check_zap_request_json;
 
@@ -50,21 +50,21 @@ pub enum ZapperError {
     Keep(String),
 }
 
-/// The owner's zap receiver.
-pub struct Zapper {
+/// The owner's zap receiver, over their wallet (NWC by default).
+pub struct Zapper<W: InvoiceBackend = WalletClient> {
     /// The pay endpoint it answers for.
     pub endpoint: PayEndpoint,
     /// The key that signs receipts.
     pub zapper: Keys,
     /// The owner's wallet.
-    pub wallet: WalletClient,
+    pub wallet: W,
     /// Where pending zaps are kept.
     pub pending_dir: PathBuf,
     /// Relays every receipt also goes to (the node's own).
     pub publish_to: Vec<String>,
 }
 
-impl Zapper {
+impl<W: InvoiceBackend> Zapper<W> {
     /// An invoice for the callback's `amount` and `nostr`: ordered from the wallet, checked,
     /// and, for a zap, kept as pending before it is returned.
     pub async fn invoice(
@@ -79,7 +79,7 @@ impl Zapper {
             .make_invoice(order.amount_msat, &hash)
             .await
             .map_err(|e| ZapperError::Wallet(e.to_string()))?;
-        let read = read_invoice(&made.invoice).map_err(|e| ZapperError::Mismatch(e.to_string()))?;
+        let read = read_invoice(&made.bolt11).map_err(|e| ZapperError::Mismatch(e.to_string()))?;
         if read.amount_msat != Some(order.amount_msat) {
             return Err(ZapperError::Mismatch(format!(
                 "amount {:?}",
@@ -99,7 +99,7 @@ impl Zapper {
             }
             let pending = PendingZap {
                 request: order.description.clone(),
-                bolt11: made.invoice.clone(),
+                bolt11: made.bolt11.clone(),
             };
             std::fs::create_dir_all(&self.pending_dir)
                 .map_err(|e| ZapperError::Keep(e.to_string()))?;
@@ -107,7 +107,7 @@ impl Zapper {
             replace_file(&path, &serde_json::to_vec(&pending).expect("serializes"))
                 .map_err(|e| ZapperError::Keep(e.to_string()))?;
         }
-        Ok(made.invoice)
+        Ok(made.bolt11)
     }
 
     /// The receipt for the pending zap with `payment_hash`, paid at `settled_at` with
@@ -146,46 +146,29 @@ impl Zapper {
     }
 
     /// Settles what was paid while the node was away (looked up), then every payment the
-    /// wallet notifies, until the process ends.
+    /// wallet reports, until the process ends.
     pub async fn watch(self: Arc<Self>) {
+        // Listening first, so a payment made during the look-ups is not missed.
+        let mut payments = self.wallet.payments();
         if let Ok(dir) = std::fs::read_dir(&self.pending_dir) {
             for entry in dir.flatten() {
                 let name = entry.file_name().to_string_lossy().to_string();
                 let Some(hash) = name.strip_suffix(".json") else {
                     continue;
                 };
-                if let Ok(found) = self.wallet.lookup_invoice(hash).await {
-                    if let Some(at) = found.settled_at {
-                        self.settle(hash, found.preimage.as_deref(), at.as_secs())
-                            .await;
-                    }
+                if let Ok(Some(paid)) = self.wallet.settled(hash).await {
+                    self.settle(hash, paid.preimage.as_deref(), paid.settled_at)
+                        .await;
                 }
             }
         }
-        let me = self.wallet.client_keys().public_key().to_hex();
-        let relays: Vec<String> = self
-            .wallet
-            .uri
-            .relays
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        let filter = serde_json::json!({"kinds": NOTIFICATION_KINDS, "#p": [me], "limit": 0});
-        let mut live = subscribe(&relays, vec![filter]);
-        while let Some(note) = live.recv().await {
-            let LiveNote::Event { event, .. } = note else {
-                continue;
-            };
-            let Ok(n) = self.wallet.notification(event.event()) else {
-                continue;
-            };
-            if n.notification_type != nostr::nips::nip47::NotificationType::PaymentReceived {
-                continue;
-            }
-            if let Ok(p) = n.to_pay_notification() {
-                self.settle(&p.payment_hash, Some(&p.preimage), p.settled_at.as_secs())
-                    .await;
-            }
+        while let Some(paid) = payments.recv().await {
+            self.settle(
+                &paid.payment_hash,
+                paid.preimage.as_deref(),
+                paid.settled_at,
+            )
+            .await;
         }
     }
 }
