@@ -182,6 +182,70 @@ async fn an_owners_node_receives_a_zap_and_publishes_its_receipt() {
         other["reason"].as_str().unwrap().contains("zaps for"),
         "{other}"
     );
+    // Each of Appendix D's rules broken in turn, each refused by name.
+    let tag = |parts: &[&str]| Tag::parse(parts.iter().copied()).unwrap();
+    let (p, relays) = (tag(&["p", &bob.hex()]), tag(&["relays", &node.relay()]));
+    let signed = |kind: u16, tags: Vec<Tag>| {
+        EventBuilder::new(Kind::from(kind), "")
+            .tags(tags)
+            .finalize(&alice.keys)
+            .unwrap()
+            .as_json()
+    };
+    let mut tampered: Value = serde_json::from_str(&request).unwrap();
+    tampered["content"] = "changed after signing".into();
+    let someone = Keys::generate().public_key().to_hex();
+    let mallory = Keys::generate().public_key();
+    let broken = [
+        ("signature", tampered.to_string()),
+        ("not 9734", signed(1, vec![p.clone(), relays.clone()])),
+        (
+            "exactly one",
+            signed(9734, vec![p.clone(), tag(&["p", &someone]), relays.clone()]),
+        ),
+        (
+            "at most one",
+            signed(
+                9734,
+                vec![
+                    p.clone(),
+                    tag(&["e", &"1".repeat(64)]),
+                    tag(&["e", &"2".repeat(64)]),
+                    relays.clone(),
+                ],
+            ),
+        ),
+        ("names no relay", signed(9734, vec![p.clone()])),
+        (
+            "amount tag says 5000",
+            signed(
+                9734,
+                vec![p.clone(), relays.clone(), tag(&["amount", "5000"])],
+            ),
+        ),
+        (
+            "not an event coordinate",
+            signed(
+                9734,
+                vec![p.clone(), relays.clone(), tag(&["a", "not a coordinate"])],
+            ),
+        ),
+        (
+            "P tag",
+            signed(
+                9734,
+                vec![p.clone(), relays.clone(), tag(&["P", &mallory.to_hex()])],
+            ),
+        ),
+    ];
+    for (rule, bad) in &broken {
+        let refused = ask(21_000, bad).await;
+        assert_eq!(refused["status"], "ERROR", "{rule}: {refused}");
+        assert!(
+            refused["reason"].as_str().unwrap().contains(rule),
+            "{rule}: {refused}"
+        );
+    }
 
     // Alice's wallet pays; bob's node publishes the receipt.
     let payer = seedstr_pay::nwc::WalletClient::new(&alice_uri, Duration::from_secs(10)).unwrap();
