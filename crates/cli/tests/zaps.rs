@@ -310,6 +310,23 @@ async fn an_owners_node_receives_a_zap_and_publishes_its_receipt() {
     assert_eq!(sent["zap"]["comment"], "again");
 }
 
+/// Waits until the development wallet answers `who`'s connection: it opens its subscription
+/// as it starts.
+async fn wallet_answers(who: &Person) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !who
+        .run(&["wallet", "balance", "--timeout", "2"])
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the development wallet never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Waits until `url` answers JSON for which `ready` holds.
 async fn poll_json(url: &str, ready: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -394,19 +411,7 @@ async fn a_zap_on_a_release_is_split_counted_and_forgeries_refused() {
         String::from_utf8_lossy(&published.stderr)
     );
 
-    // The development wallet opens its subscription as it starts: wait until it answers.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !alice
-        .run(&["wallet", "balance", "--timeout", "2"])
-        .status
-        .success()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the development wallet never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wallet_answers(&alice).await;
     let bob_npub = bob.keys.public_key().to_bech32().unwrap();
     let release = format!("{bob_npub}/generic.tool@1.0.0");
     let out = alice.run(&[
@@ -696,18 +701,7 @@ async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
         String::from_utf8_lossy(&set.stderr)
     );
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !alice
-        .run(&["wallet", "balance", "--timeout", "2"])
-        .status
-        .success()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the development wallet never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wallet_answers(&alice).await;
     let out = alice.run(&["zap", &olga.hex(), "10", "--relay", &paid.url, "--json"]);
     assert!(
         out.status.success(),

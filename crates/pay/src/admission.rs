@@ -187,35 +187,15 @@ impl Gate for AdmissionGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoice::{make_invoice, NewInvoice};
-    use crate::receipt::make_receipt;
-    use crate::zap_request::{check_zap_request, make_zap_request, ZapTarget};
+    use crate::test_receipts::signed_receipt;
+    use crate::zap_request::ZapTarget;
     use nostr::prelude::{EventBuilder, FinalizeEvent as _, Keys, Kind};
-    use sha2::{Digest as _, Sha256};
     use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::Duration;
 
     const DAY: u64 = 86_400;
 
     fn receipt(zapper: &Keys, payer: &Keys, to: PublicKey, msat: u64, paid_at: u64) -> Event {
-        let relays = vec!["ws://127.0.0.1:7447/".to_owned()];
-        let req = make_zap_request(payer, to, &ZapTarget::default(), msat, &relays, None, "")
-            .unwrap()
-            .as_json();
-        let checked = check_zap_request(&req, msat).unwrap();
-        let bolt11 = make_invoice(
-            &[1; 32],
-            &NewInvoice {
-                amount_msat: msat,
-                description_hash: Sha256::digest(req.as_bytes()).into(),
-                payment_hash: Sha256::digest([5; 32]).into(),
-                payment_secret: [2; 32],
-                created_at: paid_at,
-                expiry: Duration::from_secs(600),
-            },
-        )
-        .unwrap();
-        make_receipt(zapper, &checked, &bolt11, Some([5; 32]), paid_at).unwrap()
+        signed_receipt(zapper, payer, to, &ZapTarget::default(), msat, 5, paid_at)
     }
 
     fn note(by: &Keys) -> Event {

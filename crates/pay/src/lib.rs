@@ -12,6 +12,8 @@ pub mod invoice;
 pub mod lnurl;
 pub mod nwc;
 pub mod receipt;
+#[cfg(test)]
+mod test_receipts;
 pub mod totals;
 pub mod zap;
 pub mod zap_request;

@@ -7,11 +7,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nostr::prelude::PublicKey;
-use seedstr_client::relays::source::{EventSource, SourceError};
-use seedstr_proto::event::newest_by_address;
+use seedstr_client::relays::source::{lightning_addresses, EventSource, SourceError};
 use seedstr_proto::Verified;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::receipt::{check_receipt, Zap, ZAP_RECEIPT_KIND};
 use crate::zap::{lnurl_client, zap_endpoint};
@@ -87,6 +86,16 @@ pub struct Zapped {
     pub zap_target: Option<String>,
 }
 
+impl From<(String, Option<String>)> for Zapped {
+    /// From a page's `(address, zap_target)` (`mods::page::ProjectPage::zappable`).
+    fn from((address, zap_target): (String, Option<String>)) -> Zapped {
+        Zapped {
+            address,
+            zap_target,
+        }
+    }
+}
+
 /// The zaps on `things` (releases, projects, collections) that `source` holds, counted as
 /// [`tally`] does; each recipient's zapper keys are those of their profile's lightning address
 /// and, for an author, of the `zap-target`s they named.
@@ -141,19 +150,8 @@ async fn counted(
         }
         recipients.extend(r.tags.public_keys().next());
     }
-    if !recipients.is_empty() {
-        let authors: Vec<String> = recipients.iter().map(PublicKey::to_hex).collect();
-        let profiles = source
-            .events(json!({"kinds": [0], "authors": authors}))
-            .await?;
-        for p in newest_by_address(profiles.iter()) {
-            let lud16 = serde_json::from_str::<Value>(&p.content)
-                .ok()
-                .and_then(|v| v["lud16"].as_str().map(str::to_owned));
-            if let Some(a) = lud16 {
-                named.entry(p.pubkey).or_default().push(a);
-            }
-        }
+    for (who, address) in lightning_addresses(source, &recipients).await? {
+        named.entry(who).or_default().push(address);
     }
     let mut zappers: HashMap<PublicKey, Vec<PublicKey>> = HashMap::new();
     for who in &recipients {
@@ -273,12 +271,9 @@ pub fn tally(receipts: &[Verified], zapper_of: impl Fn(&PublicKey) -> Vec<Public
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoice::{make_invoice, NewInvoice};
-    use crate::receipt::make_receipt;
-    use crate::zap_request::{check_zap_request, make_zap_request, ZapTarget};
+    use crate::test_receipts::signed_receipt;
+    use crate::zap_request::ZapTarget;
     use nostr::prelude::{EventId, FinalizeEvent as _, Keys};
-    use sha2::{Digest as _, Sha256};
-    use std::time::Duration;
 
     fn receipt(
         zapper: &Keys,
@@ -289,24 +284,7 @@ mod tests {
         at: u64,
     ) -> Verified {
         let payer = Keys::generate();
-        let relays = vec!["ws://127.0.0.1:7447/".to_owned()];
-        let req = make_zap_request(&payer, to.public_key(), target, msat, &relays, None, "")
-            .unwrap()
-            .as_json();
-        let checked = check_zap_request(&req, msat).unwrap();
-        let bolt11 = make_invoice(
-            &[1; 32],
-            &NewInvoice {
-                amount_msat: msat,
-                description_hash: Sha256::digest(req.as_bytes()).into(),
-                payment_hash: Sha256::digest([preimage; 32]).into(),
-                payment_secret: [2; 32],
-                created_at: 1_700_000_000,
-                expiry: Duration::from_secs(600),
-            },
-        )
-        .unwrap();
-        let e = make_receipt(zapper, &checked, &bolt11, Some([preimage; 32]), at).unwrap();
+        let e = signed_receipt(zapper, &payer, to.public_key(), target, msat, preimage, at);
         Verified::check(e).unwrap()
     }
 

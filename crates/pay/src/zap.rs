@@ -8,9 +8,9 @@ use std::time::Duration;
 use nostr::prelude::{Keys, PublicKey};
 use seedstr_client::http::read_capped;
 use seedstr_client::relays::live::{subscribe, LiveNote};
-use seedstr_client::relays::source::newest_addressable;
-use seedstr_client::relays::{query_all, RelaySet};
-use seedstr_proto::event::{first_tag_value, newest_by_address};
+use seedstr_client::relays::source::{lightning_addresses, newest_addressable};
+use seedstr_client::relays::RelaySet;
+use seedstr_proto::event::first_tag_value;
 use seedstr_proto::zap_split::{read_zap_splits, shares};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -302,13 +302,10 @@ pub async fn lightning_address(
     relays: &RelaySet,
     recipient: &PublicKey,
 ) -> Result<String, ZapError> {
-    let filter = json!({"kinds": [0], "authors": [recipient.to_hex()]});
-    let found = query_all(&relays.urls, &filter, relays.timeout).await;
-    let theirs = found.events.iter().filter(|e| e.pubkey == *recipient);
-    let profile = newest_by_address(theirs).into_iter().next();
-    profile
-        .and_then(|p| serde_json::from_str::<Value>(&p.content).ok())
-        .and_then(|v| v["lud16"].as_str().map(str::to_owned))
+    lightning_addresses(relays, [recipient])
+        .await
+        .ok()
+        .and_then(|mut found| found.remove(recipient))
         .ok_or_else(|| ZapError::NoAddress(recipient.to_hex()))
 }
 

@@ -184,14 +184,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
         }
         other => other?,
     };
-    let things: Vec<Zapped> = page
-        .zappable()
-        .into_iter()
-        .map(|(address, zap_target)| Zapped {
-            address,
-            zap_target,
-        })
-        .collect();
+    let things: Vec<Zapped> = page.zappable().into_iter().map(Zapped::from).collect();
     let zaps = rt.block_on(zaps_on(&relays, &things, &ZapperKeys::new(relays.timeout)))?;
     if a.common.json {
         let mut v = serde_json::to_value(&page)?;

@@ -64,3 +64,31 @@ pub async fn newest_addressable(
             .cloned(),
     )
 }
+
+/// The lightning address (`lud16`) each of `people` names in their newest verified profile
+/// that `source` holds; someone whose profile names none is absent.
+pub async fn lightning_addresses(
+    source: &impl EventSource,
+    people: impl IntoIterator<Item = &nostr::prelude::PublicKey>,
+) -> Result<std::collections::BTreeMap<nostr::prelude::PublicKey, String>, SourceError> {
+    let authors: Vec<String> = people.into_iter().map(|k| k.to_hex()).collect();
+    let mut out = std::collections::BTreeMap::new();
+    if authors.is_empty() {
+        return Ok(out);
+    }
+    let profiles = source
+        .events(serde_json::json!({"kinds": [0], "authors": authors}))
+        .await?;
+    let theirs = profiles
+        .iter()
+        .filter(|p| authors.contains(&p.pubkey.to_hex()));
+    for p in seedstr_proto::event::newest_by_address(theirs) {
+        let lud16 = serde_json::from_str::<Value>(&p.content)
+            .ok()
+            .and_then(|v| v["lud16"].as_str().map(str::to_owned));
+        if let Some(address) = lud16 {
+            out.insert(p.pubkey, address);
+        }
+    }
+    Ok(out)
+}

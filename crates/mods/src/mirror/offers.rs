@@ -2,13 +2,11 @@
 //! zap splits, each offer verified, each mirror's newest per project, with whether a share
 //! could reach the mirror (its profile names a lightning address).
 
-use std::collections::BTreeMap;
-
 use nostr::prelude::PublicKey;
-use seedstr_client::relays::source::{EventSource, SourceError};
+use seedstr_client::relays::source::{lightning_addresses, EventSource, SourceError};
 use seedstr_client::resolve::target::npub;
 use seedstr_proto::event::newest_by_address;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::events::seeder_offer::SeederOffer;
 use crate::events::SEEDER_OFFER_KIND;
@@ -52,21 +50,7 @@ pub async fn offers_to(
         })
         .collect();
     offers.sort_by_key(|o| std::cmp::Reverse(o.2));
-    let mirrors: Vec<String> = offers.iter().map(|(m, _, _)| m.to_hex()).collect();
-    let mut addresses: BTreeMap<PublicKey, String> = BTreeMap::new();
-    if !mirrors.is_empty() {
-        let profiles = source
-            .events(json!({"kinds": [0], "authors": mirrors}))
-            .await?;
-        for p in newest_by_address(profiles.iter()) {
-            let lud16 = serde_json::from_str::<Value>(&p.content)
-                .ok()
-                .and_then(|v| v["lud16"].as_str().map(str::to_owned));
-            if let Some(a) = lud16 {
-                addresses.insert(p.pubkey, a);
-            }
-        }
-    }
+    let addresses = lightning_addresses(source, offers.iter().map(|(m, _, _)| m)).await?;
     Ok(offers
         .into_iter()
         .map(|(mirror, o, at)| OfferEntry {

@@ -9,14 +9,7 @@ use super::{ApiError, ApiState};
 
 /// The zaps on a project: on the project itself and on each of its versions.
 pub async fn project_zaps(s: &ApiState, page: &ProjectPage) -> Result<Totals, ApiError> {
-    let things: Vec<Zapped> = page
-        .zappable()
-        .into_iter()
-        .map(|(address, zap_target)| Zapped {
-            address,
-            zap_target,
-        })
-        .collect();
+    let things: Vec<Zapped> = page.zappable().into_iter().map(Zapped::from).collect();
     Ok(zaps_on(s, &things, &s.zappers).await?)
 }
 
