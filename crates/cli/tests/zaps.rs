@@ -471,6 +471,21 @@ async fn a_zap_on_a_release_is_split_counted_and_forgeries_refused() {
     assert_eq!(project["zaps"]["total_msat"], 100_000);
     let address = format!("30079:{}:generic.tool@1.0.0", bob.hex());
     assert_eq!(project["zaps"]["by_target"][&address]["zaps"], 2);
+    // Bob's author page counts his share only: carol's went to her.
+    let author: Value = reqwest::get(format!("{base}/api/v1/authors/{bob_npub}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(author["zaps"]["total_msat"], 75_000, "{author}");
+    let page = reqwest::get(format!("{base}/u/{bob_npub}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("⚡ 75 sats from 1 zap"), "{page}");
 
     // Forgeries, each breaking one rule, sent to the same relay.
     let real = seedstr_client::relays::conn::RelayConn::connect(&hub)
