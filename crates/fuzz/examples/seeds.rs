@@ -329,6 +329,20 @@ fn main() {
             .as_bytes()
             .to_vec()
     };
+    let ilp = |name: &str| {
+        let path = format!("{}/../ilp/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        hex_bytes(v["binary"].as_str().unwrap())
+    };
+    write(
+        "ilp_packet",
+        &[
+            ilp("ilp_prepare.example01.json"),
+            ilp("ilp_fulfill.example01.json"),
+            ilp("ilp_reject.example01.json"),
+        ],
+    );
     write(
         "zap_events",
         &[
@@ -461,4 +475,11 @@ fn npm_tgz() -> Vec<u8> {
         b.append(&h, data).unwrap();
     }
     b.into_inner().unwrap()
+}
+
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("relay_answer", wire::relay_answer),
     ("filter", wire::filter),
     ("event", wire::event),
+    ("ilp_packet", wire::ilp_packet),
     ("release_event", events::release_event),
     ("incident_event", events::incident_event),
     ("collection_event", events::collection_event),

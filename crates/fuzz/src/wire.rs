@@ -79,3 +79,11 @@ fn exercise_event(e: &Event) {
     let _ = is_protected(e);
     let _ = kind_class(e);
 }
+
+/// An ILPv4 packet (Prepare, Fulfill, Reject) as a peer sends it: what reads writes back the
+/// same bytes (the encoding is canonical).
+pub fn ilp_packet(data: &[u8]) {
+    if let Ok(p) = seedstr_ilp::packet::Packet::read(data) {
+        assert_eq!(p.to_bytes(), data, "an ILP packet writes back as it read");
+    }
+}
