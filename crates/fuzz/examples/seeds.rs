@@ -343,6 +343,28 @@ fn main() {
             ilp("ilp_reject.example01.json"),
         ],
     );
+    let fixtures: serde_json::Value = serde_json::from_str(include_str!(
+        "../../ilp/tests/vectors/StreamPacketFixtures.json"
+    ))
+    .unwrap();
+    let stream: Vec<Vec<u8>> = fixtures
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| {
+            let name = v["name"].as_str().unwrap();
+            name.ends_with(":max_uint_64")
+                || !name.contains(':')
+                || name.starts_with("frame:") && !name.contains(":0") && !name.contains("max_js")
+        })
+        .map(|v| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(v["buffer"].as_str().unwrap())
+                .unwrap()
+        })
+        .collect();
+    write("stream_packet", &stream);
     write(
         "zap_events",
         &[

@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("filter", wire::filter),
     ("event", wire::event),
     ("ilp_packet", wire::ilp_packet),
+    ("stream_packet", wire::stream_packet),
     ("release_event", events::release_event),
     ("incident_event", events::incident_event),
     ("collection_event", events::collection_event),

@@ -87,3 +87,25 @@ pub fn ilp_packet(data: &[u8]) {
         assert_eq!(p.to_bytes(), data, "an ILP packet writes back as it read");
     }
 }
+
+/// A STREAM packet as a peer sends it: opened with a fixed key (nearly always refused by its
+/// tag), and the bytes read as a decrypted packet; what reads writes back to the same packet.
+/// The bytes also as an ILDCP answer.
+pub fn stream_packet(data: &[u8]) {
+    use seedstr_ilp::stream::crypto::decrypt;
+    use seedstr_ilp::stream::packet::StreamPacket;
+    let _ = decrypt(&[7; 32], data);
+    if let Ok(p) = StreamPacket::read(data) {
+        assert_eq!(StreamPacket::read(&p.to_bytes()).as_ref(), Ok(&p));
+    }
+    let f = seedstr_ilp::packet::Fulfill {
+        fulfillment: [0; 32],
+        data: data.to_vec(),
+    };
+    if let Ok(r) = seedstr_ilp::ildcp::IldcpResponse::from_fulfill(&f) {
+        assert_eq!(
+            seedstr_ilp::ildcp::IldcpResponse::from_fulfill(&r.to_fulfill()),
+            Ok(r)
+        );
+    }
+}

@@ -5,6 +5,8 @@
 //! given and checked against the public test vectors.
 
 pub mod address;
+pub mod ildcp;
 pub mod oer;
 pub mod packet;
+pub mod stream;
 pub mod timestamp;
