@@ -90,8 +90,14 @@ pub fn ilp_packet(data: &[u8]) {
 
 /// A STREAM packet as a peer sends it: opened with a fixed key (nearly always refused by its
 /// tag), and the bytes read as a decrypted packet; what reads writes back to the same packet.
-/// The bytes also as an ILDCP answer.
+/// The bytes also as an ILDCP answer and as a BTP packet.
 pub fn stream_packet(data: &[u8]) {
+    if let Ok(p) = seedstr_ilp::btp::BtpPacket::read(data) {
+        assert_eq!(
+            seedstr_ilp::btp::BtpPacket::read(&p.to_bytes()).as_ref(),
+            Ok(&p)
+        );
+    }
     use seedstr_ilp::stream::crypto::decrypt;
     use seedstr_ilp::stream::packet::StreamPacket;
     let _ = decrypt(&[7; 32], data);

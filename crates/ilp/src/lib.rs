@@ -5,6 +5,7 @@
 //! given and checked against the public test vectors.
 
 pub mod address;
+pub mod btp;
 pub mod ildcp;
 pub mod oer;
 pub mod packet;
