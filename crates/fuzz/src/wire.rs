@@ -101,6 +101,30 @@ pub fn stream_packet(data: &[u8]) {
     use seedstr_ilp::stream::crypto::decrypt;
     use seedstr_ilp::stream::packet::StreamPacket;
     let _ = decrypt(&[7; 32], data);
+    // The bytes as a connection's decrypted packet, through a receiver's whole handling.
+    {
+        use seedstr_ilp::stream::crypto::{
+            condition, encrypt, encryption_key, fulfillment, fulfillment_key,
+        };
+        use seedstr_ilp::stream::receiver::{ReceiverLimits, StreamReceiver};
+        let mut receiver = StreamReceiver::new(
+            seedstr_ilp::address::Address::new("test.fuzz").expect("an address"),
+            [3; 32],
+            "SAT",
+            0,
+            ReceiverLimits::default(),
+        );
+        let (destination, secret) = receiver.new_connection();
+        let sealed = encrypt(&encryption_key(&secret), data);
+        let prepare = seedstr_ilp::packet::Prepare {
+            amount: 100,
+            expires_at: 0,
+            execution_condition: condition(&fulfillment(&fulfillment_key(&secret), &sealed)),
+            destination,
+            data: sealed,
+        };
+        let _ = receiver.handle(&prepare);
+    }
     if let Ok(p) = StreamPacket::read(data) {
         assert_eq!(StreamPacket::read(&p.to_bytes()).as_ref(), Ok(&p));
     }

@@ -7,6 +7,7 @@
 pub mod address;
 pub mod btp;
 pub mod ildcp;
+pub mod link;
 pub mod oer;
 pub mod packet;
 pub mod stream;

@@ -3,3 +3,5 @@
 
 pub mod crypto;
 pub mod packet;
+pub mod receiver;
+pub mod sender;

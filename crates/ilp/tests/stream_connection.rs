@@ -1,0 +1,239 @@
+//! A STREAM sender and receiver talking through an in-process link: money split into packets
+//! and counted once fulfilled; data reassembled in order when packets come out of order; a
+//! quote and a packet bringing less than it asks change nothing; a wrong secret, a stream the
+//! client may not open, data past the window and a full connection table refused by name.
+
+use std::sync::Mutex;
+
+use seedstr_ilp::address::Address;
+use seedstr_ilp::link::IlpLink;
+use seedstr_ilp::packet::{ErrorCode, Fulfill, Prepare, Reject};
+use seedstr_ilp::stream::packet::Frame;
+use seedstr_ilp::stream::receiver::{close_code, Delivered, ReceiverLimits, StreamReceiver};
+use seedstr_ilp::stream::sender::{SendError, StreamSender};
+
+const NOW: u64 = 1_800_000_000_000;
+
+/// The receiver in the same process; everything it delivered is kept.
+struct Direct {
+    receiver: Mutex<StreamReceiver>,
+    delivered: Mutex<Vec<Delivered>>,
+}
+
+impl IlpLink for Direct {
+    async fn send(&self, prepare: Prepare) -> Result<Fulfill, Reject> {
+        let handled = self.receiver.lock().unwrap().handle(&prepare);
+        self.delivered.lock().unwrap().extend(handled.delivered);
+        handled.reply
+    }
+}
+
+fn direct(limits: ReceiverLimits) -> Direct {
+    Direct {
+        receiver: Mutex::new(StreamReceiver::new(
+            Address::new("test.bob").unwrap(),
+            [9; 32],
+            "SAT",
+            0,
+            limits,
+        )),
+        delivered: Mutex::new(Vec::new()),
+    }
+}
+
+fn sender(link: &Direct) -> StreamSender {
+    let (destination, secret) = link.receiver.lock().unwrap().new_connection();
+    StreamSender::new(destination, &secret)
+}
+
+fn money(delivered: &[Delivered]) -> u64 {
+    delivered
+        .iter()
+        .map(|d| match d {
+            Delivered::Money { amount, .. } => *amount,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn money_is_counted_once_fulfilled_and_quotes_change_nothing() {
+    let link = direct(ReceiverLimits::default());
+    let mut s = sender(&link);
+    let stream = s.open_stream();
+    assert_eq!(stream, 1);
+    let first = s.send_money(&link, stream, 100, 100, NOW).await.unwrap();
+    assert!(first.fulfilled);
+    assert_eq!(first.arrived, 100);
+    assert!(first.frames.iter().any(|f| matches!(f,
+        Frame::ConnectionAssetDetails { source_asset_code, source_asset_scale: 0 } if source_asset_code == "SAT")));
+    let second = s.send_money(&link, stream, 250, 250, NOW).await.unwrap();
+    assert!(second.frames.iter().any(|f| matches!(
+        f,
+        Frame::StreamMaxMoney {
+            stream_id: 1,
+            total_received: 350,
+            ..
+        }
+    )));
+    assert_eq!(money(&link.delivered.lock().unwrap()), 350);
+
+    // A quote (unfulfillable), and a packet asking more than arrives: answered, not taken.
+    let frames = vec![Frame::StreamMoney {
+        stream_id: 1,
+        shares: 1,
+    }];
+    let quote = s
+        .send(&link, 1000, 0, frames.clone(), false, NOW)
+        .await
+        .unwrap();
+    assert!(!quote.fulfilled);
+    assert_eq!(quote.arrived, 1000);
+    let short = s.send(&link, 10, 11, frames, true, NOW).await.unwrap();
+    assert!(!short.fulfilled);
+    assert_eq!(money(&link.delivered.lock().unwrap()), 350);
+
+    // Money in one Prepare shared by shares between two streams, the rest to the lowest.
+    let other = s.open_stream();
+    let split = vec![
+        Frame::StreamMoney {
+            stream_id: stream,
+            shares: 1,
+        },
+        Frame::StreamMoney {
+            stream_id: other,
+            shares: 2,
+        },
+    ];
+    assert!(
+        s.send(&link, 100, 100, split, true, NOW)
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    let delivered = link.delivered.lock().unwrap();
+    let last: Vec<(u64, u64)> = delivered
+        .iter()
+        .rev()
+        .take(2)
+        .filter_map(|d| match d {
+            Delivered::Money {
+                stream_id, amount, ..
+            } => Some((*stream_id, *amount)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(last, vec![(3, 66), (1, 34)]);
+}
+
+#[tokio::test]
+async fn data_is_delivered_in_order_whatever_order_packets_come_in() {
+    let link = direct(ReceiverLimits::default());
+    let mut s = sender(&link);
+    let stream = s.open_stream();
+    // The second half first: held back until the first arrives.
+    for (offset, part) in [(5u64, &b" world"[..]), (0, &b"hello"[..])] {
+        let frames = vec![Frame::StreamData {
+            stream_id: stream,
+            offset,
+            data: part.to_vec(),
+        }];
+        assert!(
+            s.send(&link, 0, 0, frames, true, NOW)
+                .await
+                .unwrap()
+                .fulfilled
+        );
+    }
+    let text: Vec<u8> = link
+        .delivered
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|d| match d {
+            Delivered::Data { bytes, .. } => bytes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(text, b"hello world");
+    // A large payload in several packets.
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let other = s.open_stream();
+    s.send_data(&link, other, &big, NOW).await.unwrap();
+    let got: Vec<u8> = link
+        .delivered
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|d| match d {
+            Delivered::Data {
+                stream_id, bytes, ..
+            } if *stream_id == other => bytes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(got, big);
+}
+
+#[tokio::test]
+async fn wrong_secrets_bad_streams_floods_and_a_full_table_are_refused() {
+    let link = direct(ReceiverLimits {
+        max_connections: 1,
+        stream_data_window: 1000,
+        ..ReceiverLimits::default()
+    });
+    // Another secret for a real destination: the receiver cannot decrypt (F06).
+    let (destination, _) = link.receiver.lock().unwrap().new_connection();
+    let mut stranger = StreamSender::new(destination, &[1; 32]);
+    match stranger.send_money(&link, 1, 10, 0, NOW).await {
+        Err(SendError::Rejected(r)) => assert_eq!(r.code, ErrorCode::F06_UNEXPECTED_PAYMENT),
+        other => panic!("{other:?}"),
+    }
+    // A stream only the server may open (even id): the connection is closed.
+    let mut s = sender(&link);
+    let even = vec![Frame::StreamMoney {
+        stream_id: 2,
+        shares: 1,
+    }];
+    match s.send(&link, 5, 0, even, true, NOW).await {
+        Err(SendError::Closed { code, .. }) => assert_eq!(code, close_code::PROTOCOL_VIOLATION),
+        other => panic!("{other:?}"),
+    }
+    // Data past the window.
+    let mut s = sender(&link);
+    let flood = vec![Frame::StreamData {
+        stream_id: 1,
+        offset: 0,
+        data: vec![0; 1001],
+    }];
+    match s.send(&link, 0, 0, flood, true, NOW).await {
+        Err(SendError::Closed { code, .. }) => assert_eq!(code, close_code::FLOW_CONTROL),
+        other => panic!("{other:?}"),
+    }
+    // One connection at most: a second is refused until the first closes.
+    let mut first = sender(&link);
+    first.send_money(&link, 1, 1, 1, NOW).await.unwrap();
+    let mut second = sender(&link);
+    match second.send_money(&link, 1, 1, 1, NOW).await {
+        Err(SendError::Rejected(r)) => assert_eq!(r.code, ErrorCode::T03_CONNECTOR_BUSY),
+        other => panic!("{other:?}"),
+    }
+    let bye = vec![Frame::ConnectionClose {
+        code: close_code::NO_ERROR,
+        message: String::new(),
+    }];
+    assert!(
+        first
+            .send(&link, 0, 0, bye, true, NOW)
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    assert!(
+        second
+            .send_money(&link, 1, 1, 1, NOW)
+            .await
+            .unwrap()
+            .fulfilled
+    );
+}
