@@ -60,3 +60,86 @@ async fn ilp_protocol_stream_pays_and_writes_to_our_receiver() {
     assert_eq!(node.money(), 1000);
     assert_eq!(node.data(), b"hello from ilp-protocol-stream");
 }
+
+/// The other direction: our STREAM sender, connected over BTP to an `ilp-plugin-btp` listener,
+/// pays and writes to `ilp-protocol-stream`'s server (tests/js/ilp/stream_receiver.mjs), which
+/// first asks us ILDCP for its address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sender_pays_and_writes_to_ilp_protocol_stream() {
+    use seedstr_ilp::address::Address;
+    use seedstr_ilp::btp_session::connect_btp;
+    use seedstr_ilp::stream::packet::Frame;
+    use seedstr_ilp::stream::sender::StreamSender;
+    use tokio::io::AsyncBufReadExt as _;
+
+    // A free port for the JavaScript listener.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/js/ilp/stream_receiver.mjs"
+    );
+    let mut child = tokio::process::Command::new("node")
+        .args([script, &port.to_string(), "our-token"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // Its listener opens as it starts: connect until it answers.
+    let node = Arc::new(TestNode::new("test.seedstr"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let peer = loop {
+        let url = format!("ws://127.0.0.1:{port}");
+        match connect_btp(&url, "", "our-token", node.clone(), Duration::from_secs(10)).await {
+            Ok(p) => break p,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the server printed its address")
+        .unwrap()
+        .unwrap();
+    let details: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let destination = Address::new(details["destination"].as_str().unwrap()).unwrap();
+    assert!(
+        destination.starts_with("test.seedstr.server"),
+        "{destination}"
+    );
+    let secret: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(details["secret"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+
+    let now = 1_800_000_000_000;
+    let mut s = StreamSender::new(destination, &secret);
+    let stream = s.open_stream();
+    for _ in 0..5 {
+        let sent = s.send_money(&peer, stream, 200, 200, now).await.unwrap();
+        assert!(sent.fulfilled);
+    }
+    s.send_data(&peer, stream, b"hello from seedstr", now)
+        .await
+        .unwrap();
+    let bye = vec![Frame::ConnectionClose {
+        code: seedstr_ilp::stream::receiver::close_code::NO_ERROR,
+        message: String::new(),
+    }];
+    let _ = s.send(&peer, 0, 0, bye, true, now).await;
+    let last = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the server reported what arrived")
+        .unwrap()
+        .unwrap();
+    let got: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(got["received"], 1000, "{got}");
+    assert_eq!(got["data"], "hello from seedstr", "{got}");
+}
