@@ -7,6 +7,7 @@
 pub mod address;
 pub mod btp;
 pub mod btp_session;
+pub mod connector;
 pub mod ildcp;
 pub mod link;
 pub mod oer;

@@ -1,0 +1,385 @@
+//! A connector (RFC 27's forwarding rules): each peer with a balance, a credit limit and a
+//! settlement threshold; a routing table of address prefixes (longest match wins, static routes
+//! and those peers announce); ILDCP answered for children; Prepares for this node handed to its
+//! local handler (a STREAM receiver); everything else forwarded to the next hop with the expiry
+//! shortened and this node's fee taken, the answer passed back, and balances moved only by a
+//! Fulfill whose fulfillment matches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::address::Address;
+use crate::ildcp::{is_request, IldcpResponse};
+use crate::link::IlpLink;
+use crate::packet::{ErrorCode, Fulfill, Prepare, Reject};
+
+/// How a connector treats one peer.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The peer's name (its BTP account).
+    pub name: String,
+    /// A child gets its address under ours by ILDCP.
+    pub child: bool,
+    /// The most the peer may owe us before its Prepares are refused (`T04`).
+    pub credit_limit: u64,
+    /// What it owes us when it is asked to settle.
+    pub settle_threshold: u64,
+    /// The largest Prepare taken from it (`F08` past it).
+    pub max_packet_amount: u64,
+}
+
+/// A peer's account, as the economic view shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PeerAccount {
+    /// What the peer owes us (negative: what we owe it).
+    pub balance: i128,
+    /// Prepares from it in flight.
+    pub pending_in: u64,
+    /// Prepares to it in flight.
+    pub pending_out: u64,
+    /// Everything it paid us through fulfilled packets.
+    pub received: u64,
+    /// Everything we paid it.
+    pub paid: u64,
+    /// What it settled (its payment channel claims, say).
+    pub settled: u64,
+}
+
+/// What a connector does for Prepares addressed to itself.
+pub trait LocalHandler: Send + Sync {
+    /// Answers `prepare`, sent by peer `from`.
+    fn handle(&self, from: &str, prepare: &Prepare) -> Result<Fulfill, Reject>;
+}
+
+/// A connector's rules.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    /// Its own address.
+    pub address: Address,
+    /// The asset all its peers use (this network settles in one).
+    pub asset_code: String,
+    /// Its scale.
+    pub asset_scale: u8,
+    /// Taken off every forwarded Prepare, in parts per million (what forwarding earns).
+    pub fee_ppm: u64,
+    /// Taken off the expiry of every forwarded Prepare, so this hop has time to pass the
+    /// Fulfill back.
+    pub expiry_decrement: Duration,
+    /// The least time to expiry a forwarded Prepare must still have (`R02` otherwise).
+    pub min_expiry_window: Duration,
+}
+
+struct Peer<L> {
+    config: PeerConfig,
+    account: PeerAccount,
+    link: Option<Arc<L>>,
+}
+
+/// A connector over links of type `L`.
+pub struct Connector<L> {
+    config: ConnectorConfig,
+    peers: Mutex<HashMap<String, Peer<L>>>,
+    routes: Mutex<BTreeMap<String, String>>,
+    local: Option<Arc<dyn LocalHandler>>,
+}
+
+fn reject(code: ErrorCode, by: &Address, message: impl Into<String>) -> Reject {
+    Reject {
+        code,
+        triggered_by: Some(by.clone()),
+        message: message.into(),
+        data: Vec::new(),
+    }
+}
+
+impl<L: IlpLink + 'static> Connector<L> {
+    /// A connector with no peers; `local` answers Prepares for its own address.
+    pub fn new(config: ConnectorConfig, local: Option<Arc<dyn LocalHandler>>) -> Connector<L> {
+        Connector {
+            config,
+            peers: Mutex::new(HashMap::new()),
+            routes: Mutex::new(BTreeMap::new()),
+            local,
+        }
+    }
+
+    /// Its address.
+    pub fn address(&self) -> &Address {
+        &self.config.address
+    }
+
+    /// Adds (or replaces) a peer, reachable over `link` when there is one; a child is routed
+    /// to under our address.
+    pub fn add_peer(&self, config: PeerConfig, link: Option<Arc<L>>) {
+        if config.child {
+            let prefix = format!("{}.{}", self.config.address, config.name);
+            self.add_route(&prefix, &config.name);
+        }
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        let account = peers
+            .remove(&config.name)
+            .map(|p| p.account)
+            .unwrap_or_default();
+        peers.insert(
+            config.name.clone(),
+            Peer {
+                config,
+                account,
+                link,
+            },
+        );
+    }
+
+    /// Gives (or replaces) the link to `peer`, once its session is up.
+    pub fn set_link(&self, peer: &str, link: Arc<L>) {
+        if let Some(p) = self
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(peer)
+        {
+            p.link = Some(link);
+        }
+    }
+
+    /// Routes addresses under `prefix` to `peer`.
+    pub fn add_route(&self, prefix: &str, peer: &str) {
+        self.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(prefix.to_owned(), peer.to_owned());
+    }
+
+    /// The routing table: prefix → peer.
+    pub fn routes(&self) -> BTreeMap<String, String> {
+        self.routes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Each peer's account.
+    pub fn accounts(&self) -> BTreeMap<String, PeerAccount> {
+        self.peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(n, p)| (n.clone(), p.account.clone()))
+            .collect()
+    }
+
+    /// The peers that owe us at least their settlement threshold.
+    pub fn due_for_settlement(&self) -> Vec<(String, u64)> {
+        self.peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, p)| {
+                p.account.balance > 0
+                    && p.account.balance as u128 >= u128::from(p.config.settle_threshold)
+            })
+            .map(|(n, p)| (n.clone(), p.account.balance as u64))
+            .collect()
+    }
+
+    /// Records that `peer` settled `amount` (a payment channel claim checked elsewhere).
+    pub fn settled(&self, peer: &str, amount: u64) {
+        if let Some(p) = self
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(peer)
+        {
+            p.account.balance -= i128::from(amount);
+            p.account.settled += amount;
+        }
+    }
+
+    /// The next hop for `destination`: the longest prefix that matches it segment-wise.
+    pub fn next_hop(&self, destination: &Address) -> Option<String> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes
+            .iter()
+            .filter(|(prefix, _)| destination.starts_with(prefix))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, peer)| peer.clone())
+    }
+
+    /// Handles a Prepare from peer `from`, at time `now_ms`.
+    pub async fn handle(
+        &self,
+        from: &str,
+        prepare: Prepare,
+        now_ms: u64,
+    ) -> Result<Fulfill, Reject> {
+        let me = &self.config.address;
+        // The sender must be a peer, within its limits.
+        {
+            let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(peer) = peers.get_mut(from) else {
+                return Err(reject(
+                    ErrorCode::F00_BAD_REQUEST,
+                    me,
+                    "not a peer of this connector",
+                ));
+            };
+            if is_request(&prepare) {
+                if !peer.config.child {
+                    return Err(reject(
+                        ErrorCode::F00_BAD_REQUEST,
+                        me,
+                        "ILDCP is for children",
+                    ));
+                }
+                let address = me
+                    .with_segment(from)
+                    .map_err(|e| reject(ErrorCode::F00_BAD_REQUEST, me, e.to_string()))?;
+                return Ok(IldcpResponse {
+                    client_address: address,
+                    asset_scale: self.config.asset_scale,
+                    asset_code: self.config.asset_code.clone(),
+                }
+                .to_fulfill());
+            }
+            if prepare.amount > peer.config.max_packet_amount {
+                let mut data = Vec::with_capacity(16);
+                data.extend_from_slice(&prepare.amount.to_be_bytes());
+                data.extend_from_slice(&peer.config.max_packet_amount.to_be_bytes());
+                return Err(Reject {
+                    data,
+                    ..reject(
+                        ErrorCode::F08_AMOUNT_TOO_LARGE,
+                        me,
+                        "packet amount too large",
+                    )
+                });
+            }
+            let owed = peer.account.balance
+                + i128::from(peer.account.pending_in)
+                + i128::from(prepare.amount);
+            if owed > i128::from(peer.config.credit_limit) {
+                return Err(reject(
+                    ErrorCode::T04_INSUFFICIENT_LIQUIDITY,
+                    me,
+                    "over the credit this connector gives you; settle first",
+                ));
+            }
+            peer.account.pending_in += prepare.amount;
+        }
+        let answer = self.route(from, prepare.clone(), now_ms).await;
+        // Moved only by a Fulfill: what it owes us grows by what it sent.
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(peer) = peers.get_mut(from) {
+            peer.account.pending_in -= prepare.amount;
+            if answer.is_ok() {
+                peer.account.balance += i128::from(prepare.amount);
+                peer.account.received += prepare.amount;
+            }
+        }
+        answer
+    }
+
+    async fn route(&self, from: &str, prepare: Prepare, now_ms: u64) -> Result<Fulfill, Reject> {
+        let me = self.config.address.clone();
+        if prepare.destination.starts_with(me.as_str())
+            && !self.is_child_address(&prepare.destination)
+        {
+            return match &self.local {
+                Some(local) => local.handle(from, &prepare),
+                None => Err(reject(
+                    ErrorCode::F02_UNREACHABLE,
+                    &me,
+                    "nothing here receives",
+                )),
+            };
+        }
+        let Some(next) = self.next_hop(&prepare.destination) else {
+            return Err(reject(
+                ErrorCode::F02_UNREACHABLE,
+                &me,
+                "no route to the destination",
+            ));
+        };
+        if next == from {
+            return Err(reject(
+                ErrorCode::F02_UNREACHABLE,
+                &me,
+                "the route leads back to you",
+            ));
+        }
+        let left = prepare.expires_at.saturating_sub(now_ms);
+        let decrement = self.config.expiry_decrement.as_millis() as u64;
+        let window = self.config.min_expiry_window.as_millis() as u64;
+        if left < decrement.saturating_add(window) {
+            return Err(reject(
+                ErrorCode::R02_INSUFFICIENT_TIMEOUT,
+                &me,
+                "too little time left to forward",
+            ));
+        }
+        let fee = (u128::from(prepare.amount) * u128::from(self.config.fee_ppm)).div_ceil(1_000_000)
+            as u64;
+        let out_amount = prepare.amount - fee.min(prepare.amount);
+        let link = {
+            let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(peer) = peers.get_mut(&next) else {
+                return Err(reject(
+                    ErrorCode::F02_UNREACHABLE,
+                    &me,
+                    "the route's peer is gone",
+                ));
+            };
+            let Some(link) = peer.link.clone() else {
+                return Err(reject(
+                    ErrorCode::T01_PEER_UNREACHABLE,
+                    &me,
+                    "the next hop is not connected",
+                ));
+            };
+            peer.account.pending_out += out_amount;
+            link
+        };
+        let condition = prepare.execution_condition;
+        let forwarded = Prepare {
+            amount: out_amount,
+            expires_at: prepare.expires_at - decrement,
+            ..prepare
+        };
+        let wait = Duration::from_millis(left - decrement);
+        let answer = match tokio::time::timeout(wait, link.send(forwarded)).await {
+            Err(_) => Err(reject(
+                ErrorCode::R00_TRANSFER_TIMED_OUT,
+                &me,
+                "the next hop did not answer in time",
+            )),
+            Ok(Ok(f)) if <[u8; 32]>::from(Sha256::digest(f.fulfillment)) != condition => {
+                Err(reject(
+                    ErrorCode::F05_WRONG_CONDITION,
+                    &me,
+                    "the next hop's fulfillment does not match",
+                ))
+            }
+            Ok(other) => other,
+        };
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(peer) = peers.get_mut(&next) {
+            peer.account.pending_out -= out_amount;
+            if answer.is_ok() {
+                peer.account.balance -= i128::from(out_amount);
+                peer.account.paid += out_amount;
+            }
+        }
+        answer
+    }
+
+    fn is_child_address(&self, destination: &Address) -> bool {
+        let peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers.values().any(|p| {
+            p.config.child
+                && destination.starts_with(&format!("{}.{}", self.config.address, p.config.name))
+        })
+    }
+}
