@@ -327,12 +327,13 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Opens a BTP session to `url` (`ws://host:port`) with `token`; the server's Prepares go to
-/// `handler`.
+/// Opens a BTP session to `url` (`ws://host:port`) with `username` and `token`; the server's
+/// Prepares go to `handler` as from `peer_name` (what this side calls the server).
 pub async fn connect_btp<H: PacketHandler>(
     url: &str,
     username: &str,
     token: &str,
+    peer_name: &str,
     handler: Arc<H>,
     timeout: Duration,
 ) -> Result<BtpPeer, SessionError> {
@@ -347,7 +348,7 @@ pub async fn connect_btp<H: PacketHandler>(
     .await
     .map_err(|_| SessionError::Timeout(timeout))?
     .map_err(|e| fail(e.to_string()))?;
-    let peer = run_session(ws, "server".into(), handler, timeout);
+    let peer = run_session(ws, peer_name.to_owned(), handler, timeout);
     let auth = vec![
         ProtocolData {
             protocol_name: "auth".into(),
@@ -371,5 +372,22 @@ pub async fn connect_btp<H: PacketHandler>(
             String::from_utf8_lossy(&data).into_owned(),
         )),
         _ => Err(SessionError::Refused("an unexpected answer".into())),
+    }
+}
+
+/// A connector behind BTP sessions: each Prepare a peer sends is handled as from that peer's
+/// account, at the time `clock` says (Unix milliseconds).
+pub struct ConnectorHandler {
+    /// The connector.
+    pub connector: Arc<crate::connector::Connector<BtpPeer>>,
+    /// The clock.
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl PacketHandler for ConnectorHandler {
+    async fn handle(&self, account: &str, prepare: Prepare) -> Result<Fulfill, Reject> {
+        self.connector
+            .handle(account, prepare, (self.clock)())
+            .await
     }
 }

@@ -38,14 +38,30 @@ async fn a_client_authenticates_learns_its_address_and_streams_money_and_data() 
     let node = Arc::new(TestNode::new("test.seedstr"));
     let url = server(node.clone()).await;
     let nothing = Arc::new(TestNode::new("test.client"));
-    match connect_btp(&url, "", "wrong", nothing.clone(), Duration::from_secs(10)).await {
+    match connect_btp(
+        &url,
+        "",
+        "wrong",
+        "server",
+        nothing.clone(),
+        Duration::from_secs(10),
+    )
+    .await
+    {
         Err(SessionError::Refused(why)) => assert!(why.contains("auth_token"), "{why}"),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a wrong token was taken"),
     }
-    let peer = connect_btp(&url, "", "alice-token", nothing, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let peer = connect_btp(
+        &url,
+        "",
+        "alice-token",
+        "server",
+        nothing,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
     let ildcp = peer.send(request(NOW)).await.unwrap();
     let me = IldcpResponse::from_fulfill(&ildcp).unwrap();
     assert_eq!(me.client_address.as_str(), "test.seedstr.alice");

@@ -94,7 +94,16 @@ async fn our_sender_pays_and_writes_to_ilp_protocol_stream() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let peer = loop {
         let url = format!("ws://127.0.0.1:{port}");
-        match connect_btp(&url, "", "our-token", node.clone(), Duration::from_secs(10)).await {
+        match connect_btp(
+            &url,
+            "",
+            "our-token",
+            "js",
+            node.clone(),
+            Duration::from_secs(10),
+        )
+        .await
+        {
             Ok(p) => break p,
             Err(e) => {
                 assert!(std::time::Instant::now() < deadline, "{e}");
@@ -109,10 +118,7 @@ async fn our_sender_pays_and_writes_to_ilp_protocol_stream() {
         .unwrap();
     let details: serde_json::Value = serde_json::from_str(&first).unwrap();
     let destination = Address::new(details["destination"].as_str().unwrap()).unwrap();
-    assert!(
-        destination.starts_with("test.seedstr.server"),
-        "{destination}"
-    );
+    assert!(destination.starts_with("test.seedstr.js"), "{destination}");
     let secret: [u8; 32] = base64::engine::general_purpose::STANDARD
         .decode(details["secret"].as_str().unwrap())
         .unwrap()
@@ -142,4 +148,189 @@ async fn our_sender_pays_and_writes_to_ilp_protocol_stream() {
     let got: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(got["received"], 1000, "{got}");
     assert_eq!(got["data"], "hello from seedstr", "{got}");
+}
+
+/// Three of our connectors, each behind its BTP server, A — B — C over real WebSockets, a STREAM
+/// receiver at C: `ilp-protocol-stream` (npm), a child of A, pays 1,000 through both hops
+/// (probing the rate, which the fees set at 0.98) and writes a text; C's receiver gets what
+/// arrived and the text, and every balance moves by what was fulfilled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ilp_protocol_stream_pays_through_two_of_our_connectors_over_btp() {
+    use seedstr_ilp::address::Address;
+    use seedstr_ilp::btp_session::{connect_btp, BtpPeer, ConnectorHandler};
+    use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, PeerConfig};
+    use seedstr_ilp::packet::{Fulfill, Prepare, Reject};
+    use seedstr_ilp::stream::receiver::{Delivered, ReceiverLimits, StreamReceiver};
+    use std::sync::Mutex;
+
+    struct Receiving(Mutex<StreamReceiver>, Mutex<Vec<Delivered>>);
+    impl LocalHandler for Receiving {
+        fn handle(&self, _from: &str, p: &Prepare) -> Result<Fulfill, Reject> {
+            let h = self.0.lock().unwrap().handle(p);
+            self.1.lock().unwrap().extend(h.delivered);
+            h.reply
+        }
+    }
+    let config = |a: &str| ConnectorConfig {
+        address: Address::new(a).unwrap(),
+        asset_code: "SAT".into(),
+        asset_scale: 0,
+        fee_ppm: 10_000,
+        expiry_decrement: Duration::from_secs(1),
+        min_expiry_window: Duration::from_secs(1),
+    };
+    let peer = |name: &str, child: bool| PeerConfig {
+        name: name.into(),
+        child,
+        // Above the largest packet: the sender's concurrent rate probes (1, 1,000, 1,000,000)
+        // are all in flight at once.
+        credit_limit: 10_000_000,
+        settle_threshold: 100_000,
+        max_packet_amount: 1_000_000,
+    };
+    let clock: Arc<dyn Fn() -> u64 + Send + Sync> = Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    });
+    let receiving = Arc::new(Receiving(
+        Mutex::new(StreamReceiver::new(
+            Address::new("test.c.receiver").unwrap(),
+            [5; 32],
+            "SAT",
+            0,
+            ReceiverLimits::default(),
+        )),
+        Mutex::new(Vec::new()),
+    ));
+    let a: Arc<Connector<BtpPeer>> = Arc::new(Connector::new(config("test.a"), None));
+    let b: Arc<Connector<BtpPeer>> = Arc::new(Connector::new(config("test.b"), None));
+    let c: Arc<Connector<BtpPeer>> = Arc::new(Connector::new(
+        config("test.c"),
+        Some(receiving.clone() as Arc<dyn LocalHandler>),
+    ));
+    a.add_peer(peer("alice", true), None);
+    a.add_peer(peer("b", false), None);
+    b.add_peer(peer("a", false), None);
+    b.add_peer(peer("c", false), None);
+    c.add_peer(peer("b", false), None);
+    a.add_route("test.c", "b");
+    b.add_route("test.c", "c");
+
+    // Each connector's BTP server; incoming sessions become the links back to their peers.
+    async fn listen(
+        connector: Arc<Connector<BtpPeer>>,
+        clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+        token: &'static str,
+        account: &'static str,
+    ) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (sessions, mut rx) = tokio::sync::mpsc::channel::<BtpPeer>(8);
+        let c2 = connector.clone();
+        tokio::spawn(async move {
+            while let Some(p) = rx.recv().await {
+                let name = p.account().to_owned();
+                c2.set_link(&name, Arc::new(p));
+            }
+        });
+        let auth = Arc::new(move |_: &str, t: &str| (t == token).then(|| account.to_owned()));
+        let handler = Arc::new(ConnectorHandler { connector, clock });
+        tokio::spawn(serve_btp(
+            listener,
+            auth,
+            handler,
+            sessions,
+            Duration::from_secs(20),
+        ));
+        port
+    }
+    let a_port = listen(a.clone(), clock.clone(), "alice-token", "alice").await;
+    let b_port = listen(b.clone(), clock.clone(), "a-token", "a").await;
+    let c_port = listen(c.clone(), clock.clone(), "b-token", "b").await;
+    // B dials C, A dials B.
+    let hb = Arc::new(ConnectorHandler {
+        connector: b.clone(),
+        clock: clock.clone(),
+    });
+    let b_to_c = connect_btp(
+        &format!("ws://127.0.0.1:{c_port}"),
+        "b",
+        "b-token",
+        "c",
+        hb,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
+    b.set_link("c", Arc::new(b_to_c));
+    let ha = Arc::new(ConnectorHandler {
+        connector: a.clone(),
+        clock: clock.clone(),
+    });
+    let a_to_b = connect_btp(
+        &format!("ws://127.0.0.1:{b_port}"),
+        "a",
+        "a-token",
+        "b",
+        ha,
+        Duration::from_secs(20),
+    )
+    .await
+    .unwrap();
+    a.set_link("b", Arc::new(a_to_b));
+
+    let (destination, secret) = receiving.0.lock().unwrap().new_connection();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/js/ilp/stream_sender.mjs"
+    );
+    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
+    let out = tokio::process::Command::new("node")
+        .args([
+            script,
+            &format!("btp+ws://:alice-token@127.0.0.1:{a_port}"),
+            destination.as_str(),
+            &secret,
+            "1000",
+            "two hops away",
+        ])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the JavaScript sender finished in time")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["sent"], "1000", "{said}");
+    assert_eq!(said["address"], "test.a.alice", "{said}");
+    let delivered = receiving.1.lock().unwrap();
+    let arrived: u64 = delivered
+        .iter()
+        .map(|d| match d {
+            Delivered::Money { amount, .. } => *amount,
+            _ => 0,
+        })
+        .sum();
+    let text: Vec<u8> = delivered
+        .iter()
+        .flat_map(|d| match d {
+            Delivered::Data { bytes, .. } => bytes.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(text, b"two hops away");
+    // Two 1% fees, rounded up per packet: at most 980 of the 1,000 arrive.
+    assert!((950..=980).contains(&arrived), "{arrived}");
+    let (aa, ba, ca) = (a.accounts(), b.accounts(), c.accounts());
+    assert_eq!(aa["alice"].balance, 1000);
+    assert_eq!(aa["b"].balance, -ba["a"].balance);
+    assert_eq!(ba["c"].balance, -ca["b"].balance);
+    assert_eq!(ca["b"].balance, arrived as i128);
 }
