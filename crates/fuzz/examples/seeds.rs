@@ -365,6 +365,27 @@ fn main() {
         })
         .collect();
     write("stream_packet", &stream);
+    let announcement = seedstr_ilp::announcement::NodeInfo {
+        address: seedstr_ilp::address::Address::new("g.seedstr.node").unwrap(),
+        btp: "wss://node.example/btp".into(),
+        asset_code: "SAT".into(),
+        asset_scale: 0,
+        settlement: vec![seedstr_ilp::announcement::Settlement::Evm {
+            chain_id: 31337,
+            contract: format!("0x{}", "ab".repeat(20)),
+            recipient: format!("0x{}", "cd".repeat(20)),
+        }],
+        prices: seedstr_ilp::announcement::Prices {
+            per_event: Some(1),
+            per_subscription: Some((100, 86_400)),
+            forward_ppm: Some(1000),
+        },
+        about: "a node".into(),
+    };
+    write(
+        "ilp_announcement",
+        &[json_of(&sign(announcement.to_builder()))],
+    );
     write(
         "zap_events",
         &[

@@ -339,3 +339,14 @@ pub fn nip05_document(data: &[u8]) {
         }
     }
 }
+
+/// An ILP node announcement (32001) as a relay hands it over: what reads writes back the same.
+pub fn ilp_announcement(data: &[u8]) {
+    use seedstr_ilp::announcement::NodeInfo;
+    let Some(e) = signed_event(data) else { return };
+    if let Ok(info) = NodeInfo::from_event(&e) {
+        let again = NodeInfo::from_event(&sign(info.to_builder()))
+            .expect("an announcement's own event reads back");
+        assert_eq!(again, info);
+    }
+}

@@ -37,6 +37,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("imeta_tag", events::imeta_tag),
     ("zap_events", events::zap_events),
     ("nwc_messages", events::nwc_messages),
+    ("ilp_announcement", events::ilp_announcement),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

@@ -5,6 +5,7 @@
 //! given and checked against the public test vectors.
 
 pub mod address;
+pub mod announcement;
 pub mod btp;
 pub mod btp_session;
 pub mod connector;
