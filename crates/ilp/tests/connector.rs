@@ -262,3 +262,36 @@ async fn a_forged_fulfillment_from_the_next_hop_is_refused_and_pays_no_one() {
         (0, 0)
     );
 }
+
+#[tokio::test]
+async fn send_total_probes_the_rate_and_fits_packets_to_the_path() {
+    let l = line(1_500);
+    // A takes packets of at most 400 from alice.
+    l.a.add_peer(
+        PeerConfig {
+            max_packet_amount: 400,
+            ..peer("alice", true, 1_500)
+        },
+        None,
+    );
+    let alice = Into {
+        target: l.a.clone(),
+        from: "alice".into(),
+    };
+    let (destination, secret) = l.receiving.receiver.lock().unwrap().new_connection();
+    let mut s = StreamSender::new(destination, &secret);
+    let stream = s.open_stream();
+    let total = s.send_total(&alice, stream, 1000, 0, NOW).await.unwrap();
+    // The first quote (1,000) refused F08 by A, which said 400; the rate then 0.98.
+    assert_eq!(total.rate_ppm, 980_000);
+    assert_eq!(total.max_packet, 400);
+    assert_eq!((total.sent, total.packets, total.refused), (1000, 3, 1));
+    assert_eq!(total.arrived, 392 + 392 + 196);
+    // Alice's credit (1,500) runs out: what went is reported, the rest refused T04.
+    let err = s
+        .send_total(&alice, stream, 1000, 0, NOW)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("of 1000 sent"), "{err}");
+    assert_eq!(l.a.accounts()["alice"].balance, 1_500);
+}

@@ -44,6 +44,23 @@ pub struct Sent {
     pub frames: Vec<Frame>,
 }
 
+/// What [`StreamSender::send_total`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Total {
+    /// Sent, in our units.
+    pub sent: u64,
+    /// What the receiver says arrived, in its units.
+    pub arrived: u64,
+    /// Packets fulfilled.
+    pub packets: u64,
+    /// Packets refused along the way (each answered by a smaller packet, or a retry).
+    pub refused: u64,
+    /// The path's exchange rate as probed (arrived per unit sent), in millionths.
+    pub rate_ppm: u64,
+    /// The largest packet the path took.
+    pub max_packet: u64,
+}
+
 /// One connection's sending end.
 pub struct StreamSender {
     destination: Address,
@@ -220,4 +237,105 @@ impl StreamSender {
         }
         Ok(())
     }
+}
+
+impl StreamSender {
+    /// Sends `amount` on `stream_id`, as many packets as the path needs: a quote first learns
+    /// the exchange rate (what arrived per unit sent), every packet then asks the receiver for at
+    /// least that rate less `slippage_ppm`; a packet refused as too large (`F08`) is answered
+    /// with the size the refusing hop says it takes, one refused for liquidity (`T04`) with half
+    /// the size; `max_refusals` refusals in a row give up.
+    pub async fn send_total(
+        &mut self,
+        link: &impl IlpLink,
+        stream_id: u64,
+        amount: u64,
+        slippage_ppm: u64,
+        now_ms: u64,
+    ) -> Result<Total, SendError> {
+        const MAX_REFUSALS: u64 = 32;
+        let mut total = Total::default();
+        let mut max_packet = amount.max(1);
+        let money = |shares| vec![Frame::StreamMoney { stream_id, shares }];
+        // The rate: a quote of the first packet's size, made smaller while hops refuse it.
+        let mut in_a_row = 0;
+        let rate_ppm = loop {
+            let probe = max_packet.min(amount).max(1);
+            match self.send(link, probe, 0, money(1), false, now_ms).await {
+                Ok(answer) => {
+                    break (u128::from(answer.arrived) * 1_000_000 / u128::from(probe)) as u64;
+                }
+                Err(SendError::Rejected(r)) if r.code == ErrorCode::F08_AMOUNT_TOO_LARGE => {
+                    max_packet = smaller_packet(&r, probe);
+                }
+                Err(SendError::Rejected(r)) if r.code == ErrorCode::T04_INSUFFICIENT_LIQUIDITY => {
+                    max_packet = (probe / 2).max(1);
+                }
+                Err(e) => return Err(e),
+            }
+            total.refused += 1;
+            in_a_row += 1;
+            if in_a_row >= MAX_REFUSALS {
+                return Err(SendError::BadAnswer(
+                    "the path refused every packet size".into(),
+                ));
+            }
+        };
+        total.rate_ppm = rate_ppm;
+        let min_rate = u128::from(rate_ppm) * u128::from(1_000_000 - slippage_ppm.min(1_000_000));
+        in_a_row = 0;
+        while total.sent < amount {
+            let packet = (amount - total.sent).min(max_packet);
+            let min_arrival = (u128::from(packet) * min_rate / 1_000_000_000_000) as u64;
+            match self
+                .send(link, packet, min_arrival, money(1), true, now_ms)
+                .await
+            {
+                Ok(answer) if answer.fulfilled => {
+                    total.sent += packet;
+                    total.arrived += answer.arrived;
+                    total.packets += 1;
+                    total.max_packet = total.max_packet.max(packet);
+                    in_a_row = 0;
+                    continue;
+                }
+                Ok(_) => {
+                    // The receiver would not take it (less arrived than asked: the rate moved).
+                    return Err(SendError::BadAnswer(
+                        "the receiver refused a packet: less arrived than the probed rate".into(),
+                    ));
+                }
+                Err(SendError::Rejected(r)) if r.code == ErrorCode::F08_AMOUNT_TOO_LARGE => {
+                    max_packet = smaller_packet(&r, packet);
+                }
+                Err(SendError::Rejected(r)) if r.code == ErrorCode::T04_INSUFFICIENT_LIQUIDITY => {
+                    max_packet = (packet / 2).max(1);
+                }
+                Err(e) => return Err(e),
+            }
+            total.refused += 1;
+            in_a_row += 1;
+            if in_a_row >= MAX_REFUSALS {
+                return Err(SendError::BadAnswer(format!(
+                    "{} of {amount} sent; the path refused {MAX_REFUSALS} packets in a row",
+                    total.sent
+                )));
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// The packet size an `F08` allows: its data is the amount the refusing hop received and the
+/// most it takes (8 bytes each); scaled back to our units. Without data, half.
+fn smaller_packet(r: &Reject, sent: u64) -> u64 {
+    if r.data.len() >= 16 {
+        let received = u64::from_be_bytes(r.data[..8].try_into().expect("8 bytes"));
+        let maximum = u64::from_be_bytes(r.data[8..16].try_into().expect("8 bytes"));
+        if received > 0 && maximum > 0 {
+            let scaled = (u128::from(sent) * u128::from(maximum) / u128::from(received)) as u64;
+            return scaled.clamp(1, sent.saturating_sub(1).max(1));
+        }
+    }
+    (sent / 2).max(1)
 }
