@@ -5,6 +5,7 @@
 mod corpus;
 mod dht;
 mod fanout;
+mod ilp;
 mod ingest;
 mod query;
 mod relay;
@@ -44,6 +45,8 @@ enum BenchCommand {
     Social(social::SocialBench),
     /// Zaps end to end on loopback (the development wallet: not money).
     Zap(zap::ZapBench),
+    /// Interledger on loopback: STREAM money packets a second and data throughput over BTP.
+    Ilp(ilp::IlpBench),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Web(b) => (runtime()?.block_on(web::run(&b))?, b.json),
         BenchCommand::Social(b) => (runtime()?.block_on(social::run(&b))?, b.json),
         BenchCommand::Zap(b) => (runtime()?.block_on(zap::run(&b))?, b.json),
+        BenchCommand::Ilp(b) => (runtime()?.block_on(ilp::run(&b))?, b.json),
         BenchCommand::Transfer(b) => (
             seedstr_swarm::transfer_runtime()?.block_on(transfer::run(&b))?,
             b.json,

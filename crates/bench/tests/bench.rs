@@ -152,3 +152,19 @@ fn the_transfer_benchmark_names_a_missing_seedstr_binary() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/seedstr"), "{err}");
 }
+
+#[test]
+fn the_ilp_benchmark_counts_every_packet_and_byte() {
+    let out = bench()
+        .args(["ilp", "--packets", "20", "--bytes", "100000", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["round_trip"]["samples"], 20, "{report}");
+    assert_eq!(report["data_bytes"], 100_000, "{report}");
+}
