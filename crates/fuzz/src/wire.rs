@@ -90,8 +90,20 @@ pub fn ilp_packet(data: &[u8]) {
 
 /// A STREAM packet as a peer sends it: opened with a fixed key (nearly always refused by its
 /// tag), and the bytes read as a decrypted packet; what reads writes back to the same packet.
-/// The bytes also as an ILDCP answer and as a BTP packet.
+/// The bytes also as an ILDCP answer, a BTP packet and CCP route messages.
 pub fn stream_packet(data: &[u8]) {
+    if let Ok(u) = seedstr_ilp::ccp::RouteUpdate::read(data) {
+        assert_eq!(
+            seedstr_ilp::ccp::RouteUpdate::read(&u.to_bytes()).as_ref(),
+            Ok(&u)
+        );
+    }
+    if let Ok(c) = seedstr_ilp::ccp::RouteControl::read(data) {
+        assert_eq!(
+            seedstr_ilp::ccp::RouteControl::read(&c.to_bytes()).as_ref(),
+            Ok(&c)
+        );
+    }
     if let Ok(p) = seedstr_ilp::btp::BtpPacket::read(data) {
         assert_eq!(
             seedstr_ilp::btp::BtpPacket::read(&p.to_bytes()).as_ref(),

@@ -83,6 +83,10 @@ pub struct Connector<L> {
     config: ConnectorConfig,
     peers: Mutex<HashMap<String, Peer<L>>>,
     routes: Mutex<BTreeMap<String, String>>,
+    /// The paths of routes learned from peers (CCP), by prefix.
+    paths: Mutex<BTreeMap<String, Vec<String>>>,
+    epoch: std::sync::atomic::AtomicU32,
+    table_id: [u8; 16],
     local: Option<Arc<dyn LocalHandler>>,
 }
 
@@ -102,6 +106,9 @@ impl<L: IlpLink + 'static> Connector<L> {
             config,
             peers: Mutex::new(HashMap::new()),
             routes: Mutex::new(BTreeMap::new()),
+            paths: Mutex::new(BTreeMap::new()),
+            epoch: std::sync::atomic::AtomicU32::new(0),
+            table_id: rand::random(),
             local,
         }
     }
@@ -226,6 +233,19 @@ impl<L: IlpLink + 'static> Connector<L> {
                     "not a peer of this connector",
                 ));
             };
+            if prepare.destination.as_str() == crate::ccp::UPDATE_DESTINATION {
+                if peer.config.child {
+                    return Err(reject(
+                        ErrorCode::F00_BAD_REQUEST,
+                        me,
+                        "children do not announce routes",
+                    ));
+                }
+                return self.take_routes(from, &prepare.data);
+            }
+            if prepare.destination.as_str() == crate::ccp::CONTROL_DESTINATION {
+                return Ok(crate::ccp::ccp_response());
+            }
             if is_request(&prepare) {
                 if !peer.config.child {
                     return Err(reject(
@@ -373,6 +393,103 @@ impl<L: IlpLink + 'static> Connector<L> {
             }
         }
         answer
+    }
+
+    /// Takes a peer's route update (CCP): each new route is routed to the peer unless its path
+    /// already passes here (a loop) or it names our own addresses; withdrawn routes that went
+    /// to the peer go.
+    fn take_routes(&self, from: &str, data: &[u8]) -> Result<Fulfill, Reject> {
+        let me = &self.config.address;
+        let update = crate::ccp::RouteUpdate::read(data)
+            .map_err(|e| reject(ErrorCode::F01_INVALID_PACKET, me, e.to_string()))?;
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = false;
+        for r in &update.new_routes {
+            let prefix = r.prefix.as_str();
+            if r.path.iter().any(|hop| hop == me.as_str())
+                || prefix == me.as_str()
+                || r.prefix.starts_with(me.as_str())
+            {
+                continue;
+            }
+            if routes.get(prefix).map(String::as_str) != Some(from)
+                || paths.get(prefix) != Some(&r.path)
+            {
+                routes.insert(prefix.to_owned(), from.to_owned());
+                paths.insert(prefix.to_owned(), r.path.clone());
+                changed = true;
+            }
+        }
+        for prefix in &update.withdrawn_routes {
+            if routes.get(prefix).map(String::as_str) == Some(from) {
+                routes.remove(prefix);
+                paths.remove(prefix);
+                changed = true;
+            }
+        }
+        if changed {
+            self.epoch
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(crate::ccp::ccp_response())
+    }
+
+    /// This connector's routes as a CCP update: its own address, and every route learned from a
+    /// peer with this connector added to the front of its path.
+    pub fn route_update(&self) -> crate::ccp::RouteUpdate {
+        let me = self.config.address.as_str().to_owned();
+        let mut new_routes = vec![crate::ccp::Route {
+            prefix: self.config.address.clone(),
+            path: vec![me.clone()],
+            auth: [0; 32],
+            props: Vec::new(),
+        }];
+        let paths = self.paths.lock().unwrap_or_else(|p| p.into_inner());
+        for (prefix, path) in paths.iter() {
+            if let Ok(prefix) = Address::new(prefix) {
+                let mut full = vec![me.clone()];
+                full.extend(path.iter().cloned());
+                new_routes.push(crate::ccp::Route {
+                    prefix,
+                    path: full,
+                    auth: [0; 32],
+                    props: Vec::new(),
+                });
+            }
+        }
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::Relaxed);
+        crate::ccp::RouteUpdate {
+            routing_table_id: self.table_id,
+            current_epoch: epoch,
+            from_epoch: 0,
+            to_epoch: epoch,
+            hold_down_time: 45_000,
+            speaker: self.config.address.clone(),
+            new_routes,
+            withdrawn_routes: Vec::new(),
+        }
+    }
+
+    /// Sends this connector's routes to every connected peer that is not a child; the names
+    /// of those that took them.
+    pub async fn broadcast_routes(&self, expires_at: u64) -> Vec<String> {
+        let update = self.route_update();
+        let targets: Vec<(String, Arc<L>)> = self
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, p)| !p.config.child)
+            .filter_map(|(n, p)| p.link.clone().map(|l| (n.clone(), l)))
+            .collect();
+        let mut took = Vec::new();
+        for (name, link) in targets {
+            if link.send(update.to_prepare(expires_at)).await.is_ok() {
+                took.push(name);
+            }
+        }
+        took
     }
 
     fn is_child_address(&self, destination: &Address) -> bool {

@@ -8,6 +8,7 @@ pub mod address;
 pub mod announcement;
 pub mod btp;
 pub mod btp_session;
+pub mod ccp;
 pub mod connector;
 pub mod ildcp;
 pub mod link;

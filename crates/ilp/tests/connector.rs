@@ -295,3 +295,90 @@ async fn send_total_probes_the_rate_and_fits_packets_to_the_path() {
     assert!(err.to_string().contains("of 1000 sent"), "{err}");
     assert_eq!(l.a.accounts()["alice"].balance, 1_500);
 }
+
+#[tokio::test]
+async fn routes_spread_by_ccp_and_loops_are_cut() {
+    let l = line(1_000_000);
+    // Forget the static routes: A and B learn them from C and B.
+    let a = Arc::new(Connector::new(config("test.a"), None));
+    a.add_peer(peer("alice", true, 1_000_000), None);
+    let b = Arc::new(Connector::new(config("test.b"), None));
+    b.add_peer(
+        peer("a", false, 1_000_000),
+        Some(Arc::new(Into {
+            target: a.clone(),
+            from: "b".into(),
+        })),
+    );
+    b.add_peer(
+        peer("c", false, 1_000_000),
+        Some(Arc::new(Into {
+            target: l.c.clone(),
+            from: "b".into(),
+        })),
+    );
+    let c = l.c.clone();
+    c.add_peer(
+        peer("b", false, 1_000_000),
+        Some(Arc::new(Into {
+            target: b.clone(),
+            from: "c".into(),
+        })),
+    );
+    a.add_peer(
+        peer("b", false, 1_000_000),
+        Some(Arc::new(Into {
+            target: b.clone(),
+            from: "a".into(),
+        })),
+    );
+    assert!(a
+        .next_hop(&Address::new("test.c.receiver").unwrap())
+        .is_none());
+
+    // C tells B; B tells A (and C, who already knows itself); A tells B back, which B ignores
+    // (the path passes B already).
+    assert_eq!(c.broadcast_routes(NOW + 60_000).await, vec!["b".to_owned()]);
+    assert_eq!(b.routes()["test.c"], "c");
+    let mut told = b.broadcast_routes(NOW + 60_000).await;
+    told.sort();
+    assert_eq!(told, vec!["a".to_owned(), "c".to_owned()]);
+    assert_eq!(a.routes()["test.c"], "b");
+    let update = a.route_update();
+    let to_c = update
+        .new_routes
+        .iter()
+        .find(|r| r.prefix.as_str() == "test.c")
+        .unwrap();
+    assert_eq!(to_c.path, vec!["test.a", "test.b", "test.c"]);
+    a.broadcast_routes(NOW + 60_000).await;
+    assert_eq!(
+        b.routes()["test.c"],
+        "c",
+        "a route back through B itself was ignored"
+    );
+    assert!(
+        !c.routes().contains_key("test.c"),
+        "C's own address is never routed away"
+    );
+
+    // Alice pays C through the routes learned.
+    let alice = Into {
+        target: a.clone(),
+        from: "alice".into(),
+    };
+    let (destination, secret) = l.receiving.receiver.lock().unwrap().new_connection();
+    let mut s = StreamSender::new(destination, &secret);
+    let stream = s.open_stream();
+    assert!(
+        s.send_money(&alice, stream, 1000, 980, NOW)
+            .await
+            .unwrap()
+            .fulfilled
+    );
+
+    // A child announcing routes is refused.
+    let bogus = b.route_update().to_prepare(NOW + 60_000);
+    let r = a.handle("alice", bogus, NOW).await.unwrap_err();
+    assert_eq!(r.code, ErrorCode::F00_BAD_REQUEST);
+}
