@@ -729,3 +729,19 @@ async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
     let (ok, why) = conn.publish(&note(&bob, "never paid")).await.unwrap();
     assert!(!ok && why.starts_with("restricted:"), "{why}");
 }
+
+/// The node's relay does not enforce paid admission, so a node configured with a price stops at
+/// start and says so, rather than advertising a price it would not charge.
+#[test]
+fn a_node_refuses_a_price_it_would_not_enforce() {
+    use common::node::node_config;
+    let olga = Person::new();
+    let config = node_config(&olga, &[("price_sats = 0", "price_sats = 5")]);
+    let out = olga.run(&["node", "--config", config.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("paid admission runs on `seedstr relay`"),
+        "{err}"
+    );
+}

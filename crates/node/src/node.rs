@@ -86,6 +86,9 @@ pub enum NodeError {
         /// Why.
         source: StoreError,
     },
+    /// Something the node's configuration asks that it does not do.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The HTTP port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -125,6 +128,12 @@ pub async fn run(
     started: impl FnOnce(&Addresses),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    if config.relay.admission.required() {
+        // Advertising a price the node would not enforce would mislead writers.
+        return Err(NodeError::Unsupported(
+            "relay.admission: paid admission runs on `seedstr relay`; the node's relay does not enforce it, so set price_sats = 0 here",
+        ));
+    }
     let data = config.data_dir(home);
     std::fs::create_dir_all(&data).map_err(|source| NodeError::DataDir {
         path: data.clone(),
