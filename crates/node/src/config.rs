@@ -28,6 +28,8 @@ pub struct NodeConfig {
     pub relay: RelayConfig,
     /// The node as its owner's home in the social network (`docs/social.md`).
     pub social: SocialConfig,
+    /// The node as an Interledger peer (`docs/ilp.md`).
+    pub ilp: crate::ilp::IlpConfig,
 }
 
 /// The node as its owner's home: their key unlocked at start, their relay and inbox lists
@@ -184,6 +186,7 @@ impl Default for NodeConfig {
             packages: PackagesConfig::default(),
             relay: RelayConfig::default(),
             social: SocialConfig::default(),
+            ilp: crate::ilp::IlpConfig::default(),
         }
     }
 }

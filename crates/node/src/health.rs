@@ -33,6 +33,8 @@ pub struct Status {
     pub data: PathBuf,
     /// The relays the node's lookups ask: its own, then the configured ones.
     pub relays: Vec<String>,
+    /// The Interledger peer, when the node is one.
+    pub ilp: Option<Arc<crate::ilp::IlpNode>>,
 }
 
 impl Status {
@@ -197,6 +199,9 @@ async fn metrics(State(s): State<Arc<Status>>) -> impl IntoResponse {
             text,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
+    }
+    if let Some(ilp) = &s.ilp {
+        text.push_str(&ilp.metrics());
     }
     (
         [(

@@ -8,6 +8,7 @@ pub mod config;
 pub mod discovery;
 pub mod health;
 pub mod home;
+pub mod ilp;
 pub mod node;
 pub mod sync;
 pub mod ui;

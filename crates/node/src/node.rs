@@ -86,6 +86,9 @@ pub enum NodeError {
         /// Why.
         source: StoreError,
     },
+    /// The Interledger peer could not start.
+    #[error(transparent)]
+    Ilp(#[from] crate::ilp::IlpError),
     /// Something the node's configuration asks that it does not do.
     #[error("{0}")]
     Unsupported(&'static str),
@@ -176,6 +179,10 @@ pub async fn run(
         dht: seeder.dht_state().listen(),
     };
 
+    let ilp = match config.ilp.peering {
+        true => Some(crate::ilp::IlpNode::start(&config.ilp, &data).await?),
+        false => None,
+    };
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
     // Uploads ask for a look at the registry at once, and wait to see their payload served.
     let (served_tx, served) = tokio::sync::watch::channel(BTreeSet::new());
@@ -197,6 +204,7 @@ pub async fn run(
             look_now: look_now.clone(),
             served,
         },
+        ilp,
     })?;
     let social_ui = owner.as_ref().map(|keys| {
         let timeout = Duration::from_secs(10);
@@ -407,6 +415,7 @@ struct Parts<'a> {
     addresses: &'a Addresses,
     seeding: Arc<Mutex<SeedingStats>>,
     link: api::payloads::SeederLink,
+    ilp: Option<Arc<crate::ilp::IlpNode>>,
 }
 
 /// What the HTTP handlers share: the registry views', the API's and the status.
@@ -427,6 +436,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         addresses,
         seeding,
         link,
+        ilp,
     } = parts;
     let relay_timeout = Duration::from_secs(config.packages.relay_timeout_secs.max(1));
     let fetch = InstallOptions {
@@ -464,6 +474,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         dht: seeder.dht_state(),
         data: data.to_owned(),
         relays,
+        ilp: ilp.clone(),
     });
     let api_state = Arc::new(ApiState {
         store,
@@ -483,6 +494,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         },
         seeder: link,
         zappers: seedstr_pay::totals::ZapperKeys::new(std::time::Duration::from_secs(3)),
+        ilp,
     });
     Ok(Shared {
         views,

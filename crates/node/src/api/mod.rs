@@ -6,6 +6,7 @@ pub mod collection;
 pub mod download;
 pub mod events;
 pub mod feed;
+pub mod ilp;
 pub mod lnurl;
 pub mod media;
 pub mod package;
@@ -62,6 +63,8 @@ pub struct ApiState {
     pub seeder: payloads::SeederLink,
     /// Zapper keys of the lightning addresses whose receipts the pages count, kept a while.
     pub zappers: seedstr_pay::totals::ZapperKeys,
+    /// The Interledger peer, when the node is one.
+    pub ilp: Option<Arc<crate::ilp::IlpNode>>,
 }
 
 /// The API's query routes: quick answers from the node's store.
@@ -76,6 +79,8 @@ pub fn query_router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/authors/{author}", get(author::author))
         .route("/api/v1/feeds/{author}", get(feed::feed))
         .route("/api/v1/seeders", get(seeders::seeders))
+        .route("/api/v1/ilp", get(ilp::economics))
+        .route("/.well-known/pay", get(ilp::spsp))
         .route("/api/v1/events", post(events::publish))
         .with_state(state)
 }

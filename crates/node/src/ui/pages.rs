@@ -443,6 +443,29 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
             dt { "DHT" } dd { (st.dht.state.as_str()) ", " (st.dht.announces) " announces, " (st.dht.records_kept) " records kept" }
             dt { "Relays asked" } dd { @for r in &st.relays { code { (r) } " " } }
         }
+        @if let Some(ilp) = &state.ilp {
+            @let v = ilp.view();
+            h2 { "Interledger" }
+            p.meta { "Address " code { (v.address) } ", BTP at " code { (v.btp) } ", in " (v.asset.0) " (scale " (v.asset.1) "). Its receiver took " (v.received.money) "." }
+            table.ilp {
+                thead { tr { th { "Peer" } th { "Owes us" } th { "Received" } th { "Paid" } th { "Settled" } th { "In flight" } } }
+                tbody {
+                    @for (peer, a) in &v.accounts {
+                        tr {
+                            td { code { (peer) } }
+                            td { (a.balance) }
+                            td { (a.received) }
+                            td { (a.paid) }
+                            td { (a.settled) }
+                            td { (a.pending_in) " in, " (a.pending_out) " out" }
+                        }
+                    }
+                }
+            }
+            @if !v.due_for_settlement.is_empty() {
+                p { "Due for settlement: " @for (peer, amount) in &v.due_for_settlement { code { (peer) } " " (amount) " " } }
+            }
+        }
         h2 { "Seeding" }
         table {
             thead { tr { th { "Release" } th { "Origin" } th { "Infohash" } } }

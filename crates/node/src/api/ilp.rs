@@ -1,0 +1,40 @@
+//! `GET /api/v1/ilp`: the node's economic view as an Interledger peer (accounts with each peer,
+//! what its receiver took, its routes); `GET /.well-known/pay`: SPSP (RFC 9), a fresh STREAM
+//! destination and shared secret for paying the node. Both 404 when the node is not a peer.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+use crate::ilp::EconomicView;
+
+fn peer(s: &ApiState) -> Result<&Arc<crate::ilp::IlpNode>, ApiError> {
+    s.ilp.as_ref().ok_or_else(|| {
+        ApiError::NotFound("this node is not an Interledger peer ([ilp] peering)".into())
+    })
+}
+
+/// `GET /api/v1/ilp`.
+pub async fn economics(State(s): State<Arc<ApiState>>) -> Result<Json<EconomicView>, ApiError> {
+    Ok(Json(peer(&s)?.view()))
+}
+
+/// `GET /.well-known/pay` (SPSP): `destination_account` and `shared_secret` (base64).
+pub async fn spsp(State(s): State<Arc<ApiState>>) -> Result<Response, ApiError> {
+    let (destination, secret) = peer(&s)?.new_connection();
+    let body = json!({
+        "destination_account": destination.as_str(),
+        "shared_secret": base64::engine::general_purpose::STANDARD.encode(secret),
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/spsp4+json")],
+        body.to_string(),
+    )
+        .into_response())
+}

@@ -1,0 +1,328 @@
+//! The node as an Interledger peer (docs/ilp.md): a connector behind a BTP server, its peers
+//! from the configuration, a STREAM receiver at `<address>.receiver` for what is paid to the
+//! node (its secret kept in the data folder, so payment details survive restarts), SPSP to hand
+//! out those details, and the economic view for the API and `/metrics`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use seedstr_ilp::address::Address;
+use seedstr_ilp::btp_session::{serve_btp, BtpPeer, ConnectorHandler};
+use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, PeerAccount, PeerConfig};
+use seedstr_ilp::packet::{Fulfill, Prepare, Reject};
+use seedstr_ilp::stream::receiver::{Delivered, ReceiverLimits, StreamReceiver};
+use serde::{Deserialize, Serialize};
+
+/// The `[ilp]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IlpConfig {
+    /// Run the node as an Interledger peer.
+    pub peering: bool,
+    /// Its ILP address.
+    pub address: String,
+    /// Where its BTP server listens.
+    pub btp_listen: SocketAddr,
+    /// Its asset.
+    pub asset_code: String,
+    /// Its asset's scale.
+    pub asset_scale: u8,
+    /// What forwarding takes, in parts per million.
+    pub fee_ppm: u64,
+    /// Its peers.
+    pub peers: Vec<IlpPeerConfig>,
+}
+
+impl Default for IlpConfig {
+    fn default() -> IlpConfig {
+        IlpConfig {
+            peering: false,
+            address: "private.seedstr".into(),
+            btp_listen: SocketAddr::from(([127, 0, 0, 1], 7448)),
+            asset_code: "SAT".into(),
+            asset_scale: 0,
+            fee_ppm: 1000,
+            peers: Vec::new(),
+        }
+    }
+}
+
+/// One peer in `[[ilp.peers]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IlpPeerConfig {
+    /// Its name (its account here).
+    pub name: String,
+    /// The token it authenticates its BTP session with.
+    pub token: String,
+    /// A child gets its address under the node's.
+    #[serde(default)]
+    pub child: bool,
+    /// The most it may owe the node.
+    pub credit_limit: u64,
+    /// What it owes when it is asked to settle.
+    pub settle_threshold: u64,
+    /// The largest packet taken from it.
+    pub max_packet_amount: u64,
+}
+
+/// Why the peer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IlpError {
+    /// A configured address.
+    #[error("ilp: {0}")]
+    Address(#[from] seedstr_ilp::address::AddressError),
+    /// The BTP port.
+    #[error("ilp: cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The receiver's secret.
+    #[error("ilp: the receiver's secret in {path}: {source}")]
+    Secret {
+        /// Its file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What the node's receiver took.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Received {
+    /// Money, in the node's units.
+    pub money: u64,
+    /// Stream bytes.
+    pub data_bytes: u64,
+    /// Connections that closed.
+    pub connections_closed: u64,
+}
+
+struct NodeReceiver {
+    receiver: Mutex<StreamReceiver>,
+    received: Mutex<Received>,
+}
+
+impl LocalHandler for NodeReceiver {
+    fn handle(&self, _from: &str, prepare: &Prepare) -> Result<Fulfill, Reject> {
+        let handled = self
+            .receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .handle(prepare);
+        let mut r = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        for d in handled.delivered {
+            match d {
+                Delivered::Money { amount, .. } => r.money += amount,
+                Delivered::Data { bytes, .. } => r.data_bytes += bytes.len() as u64,
+                Delivered::ConnectionClosed { .. } => r.connections_closed += 1,
+                Delivered::StreamClosed { .. } => {}
+            }
+        }
+        handled.reply
+    }
+}
+
+/// The node's Interledger side, running.
+pub struct IlpNode {
+    /// The connector.
+    pub connector: Arc<Connector<BtpPeer>>,
+    receiver: Arc<NodeReceiver>,
+    /// Where its BTP server listens.
+    pub btp: SocketAddr,
+    asset: (String, u8),
+}
+
+/// The economic view: the node's accounts with its peers and what it received.
+#[derive(Debug, Clone, Serialize)]
+pub struct EconomicView {
+    /// The node's ILP address.
+    pub address: String,
+    /// Its BTP endpoint.
+    pub btp: String,
+    /// Its asset code and scale.
+    pub asset: (String, u8),
+    /// Each peer's account: what it owes (negative: what the node owes it), in flight, received,
+    /// paid, settled.
+    pub accounts: BTreeMap<String, PeerAccount>,
+    /// The peers owing at least their settlement threshold.
+    pub due_for_settlement: Vec<(String, u64)>,
+    /// What the node's own receiver took.
+    pub received: Received,
+    /// The routing table: prefix → peer.
+    pub routes: BTreeMap<String, String>,
+}
+
+/// The receiver's secret: 32 random bytes made once and kept (`ilp-secret`, owner-only).
+fn receiver_secret(data: &Path) -> Result<[u8; 32], IlpError> {
+    let path = data.join("ilp-secret");
+    let fail = |source| IlpError::Secret {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            return Ok(secret);
+        }
+    }
+    let secret: [u8; 32] = rand::random();
+    seedstr_client::files::durable::replace_file(&path, &secret).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    }
+    Ok(secret)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl IlpNode {
+    /// Starts the peer: the connector with its peers, the receiver, the BTP server.
+    pub async fn start(config: &IlpConfig, data: &Path) -> Result<Arc<IlpNode>, IlpError> {
+        let address = Address::new(&config.address)?;
+        let receiver = Arc::new(NodeReceiver {
+            receiver: Mutex::new(StreamReceiver::new(
+                address.with_segment("receiver")?,
+                receiver_secret(data)?,
+                &config.asset_code,
+                config.asset_scale,
+                ReceiverLimits::default(),
+            )),
+            received: Mutex::new(Received::default()),
+        });
+        let connector = Arc::new(Connector::new(
+            ConnectorConfig {
+                address,
+                asset_code: config.asset_code.clone(),
+                asset_scale: config.asset_scale,
+                fee_ppm: config.fee_ppm,
+                expiry_decrement: Duration::from_secs(1),
+                min_expiry_window: Duration::from_secs(1),
+            },
+            Some(receiver.clone() as Arc<dyn LocalHandler>),
+        ));
+        let mut tokens = BTreeMap::new();
+        for p in &config.peers {
+            connector.add_peer(
+                PeerConfig {
+                    name: p.name.clone(),
+                    child: p.child,
+                    credit_limit: p.credit_limit,
+                    settle_threshold: p.settle_threshold,
+                    max_packet_amount: p.max_packet_amount,
+                },
+                None,
+            );
+            tokens.insert(p.token.clone(), p.name.clone());
+        }
+        let listener = tokio::net::TcpListener::bind(config.btp_listen)
+            .await
+            .map_err(|source| IlpError::Listen {
+                addr: config.btp_listen,
+                source,
+            })?;
+        let btp = listener.local_addr().map_err(|source| IlpError::Listen {
+            addr: config.btp_listen,
+            source,
+        })?;
+        let (sessions, mut incoming) = tokio::sync::mpsc::channel::<BtpPeer>(64);
+        let linking = connector.clone();
+        tokio::spawn(async move {
+            while let Some(peer) = incoming.recv().await {
+                let name = peer.account().to_owned();
+                linking.set_link(&name, Arc::new(peer));
+            }
+        });
+        let authenticate: seedstr_ilp::btp_session::Authenticate =
+            Arc::new(move |_user: &str, token: &str| tokens.get(token).cloned());
+        let handler = Arc::new(ConnectorHandler {
+            connector: connector.clone(),
+            clock: Arc::new(now_ms),
+        });
+        tokio::spawn(serve_btp(
+            listener,
+            authenticate,
+            handler,
+            sessions,
+            Duration::from_secs(30),
+        ));
+        Ok(Arc::new(IlpNode {
+            connector,
+            receiver,
+            btp,
+            asset: (config.asset_code.clone(), config.asset_scale),
+        }))
+    }
+
+    /// A new connection's destination and shared secret (SPSP).
+    pub fn new_connection(&self) -> (Address, [u8; 32]) {
+        self.receiver
+            .receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .new_connection()
+    }
+
+    /// The economic view.
+    pub fn view(&self) -> EconomicView {
+        EconomicView {
+            address: self.connector.address().to_string(),
+            btp: format!("ws://{}", self.btp),
+            asset: self.asset.clone(),
+            accounts: self.connector.accounts(),
+            due_for_settlement: self.connector.due_for_settlement(),
+            received: *self
+                .receiver
+                .received
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+            routes: self.connector.routes(),
+        }
+    }
+
+    /// `/metrics` lines: each peer's balance and in-flight amounts, and what the receiver took.
+    pub fn metrics(&self) -> String {
+        use std::fmt::Write as _;
+        let v = self.view();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP seedstr_ilp_peer_balance What each peer owes the node (negative: what the node owes it).\n# TYPE seedstr_ilp_peer_balance gauge"
+        );
+        for (peer, a) in &v.accounts {
+            let _ = writeln!(
+                out,
+                "seedstr_ilp_peer_balance{{peer=\"{peer}\"}} {}",
+                a.balance
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP seedstr_ilp_peer_settled_total What each peer settled.\n# TYPE seedstr_ilp_peer_settled_total counter"
+        );
+        for (peer, a) in &v.accounts {
+            let _ = writeln!(
+                out,
+                "seedstr_ilp_peer_settled_total{{peer=\"{peer}\"}} {}",
+                a.settled
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP seedstr_ilp_received_total Money the node's own receiver took.\n# TYPE seedstr_ilp_received_total counter\nseedstr_ilp_received_total {}",
+            v.received.money
+        );
+        out
+    }
+}
