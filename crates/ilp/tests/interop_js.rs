@@ -12,6 +12,43 @@ use base64::Engine as _;
 use common::TestNode;
 use seedstr_ilp::btp_session::serve_btp;
 
+/// Runs tests/js/ilp/stream_sender.mjs: `ilp-protocol-stream` over `ilp-plugin-btp` pays
+/// `amount` and writes `text` to `destination`; what it printed.
+async fn js_sender(
+    server: &str,
+    destination: &seedstr_ilp::address::Address,
+    secret: &[u8; 32],
+    amount: u64,
+    text: &str,
+) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/js/ilp/stream_sender.mjs"
+    );
+    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
+    let out = tokio::process::Command::new("node")
+        .args([
+            script,
+            server,
+            destination.as_str(),
+            &secret,
+            &amount.to_string(),
+            text,
+        ])
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("the JavaScript sender finished in time")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ilp_protocol_stream_pays_and_writes_to_our_receiver() {
     let node = Arc::new(TestNode::new("test.seedstr"));
@@ -29,32 +66,14 @@ async fn ilp_protocol_stream_pays_and_writes_to_our_receiver() {
     ));
 
     let (destination, secret) = node.receiver.lock().unwrap().new_connection();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/js/ilp/stream_sender.mjs"
-    );
-    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
-    let out = tokio::process::Command::new("node")
-        .args([
-            script,
-            &format!("btp+ws://:js-token@127.0.0.1:{port}"),
-            destination.as_str(),
-            &secret,
-            "1000",
-            "hello from ilp-protocol-stream",
-        ])
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), out)
-        .await
-        .expect("the JavaScript sender finished in time")
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let said = js_sender(
+        &format!("btp+ws://:js-token@127.0.0.1:{port}"),
+        &destination,
+        &secret,
+        1000,
+        "hello from ilp-protocol-stream",
+    )
+    .await;
     assert_eq!(said["sent"], "1000", "{said}");
     assert_eq!(said["address"], "test.seedstr.js", "{said}");
     assert_eq!(node.money(), 1000);
@@ -282,32 +301,14 @@ async fn ilp_protocol_stream_pays_through_two_of_our_connectors_over_btp() {
     a.set_link("b", Arc::new(a_to_b));
 
     let (destination, secret) = receiving.0.lock().unwrap().new_connection();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/js/ilp/stream_sender.mjs"
-    );
-    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
-    let out = tokio::process::Command::new("node")
-        .args([
-            script,
-            &format!("btp+ws://:alice-token@127.0.0.1:{a_port}"),
-            destination.as_str(),
-            &secret,
-            "1000",
-            "two hops away",
-        ])
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), out)
-        .await
-        .expect("the JavaScript sender finished in time")
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let said = js_sender(
+        &format!("btp+ws://:alice-token@127.0.0.1:{a_port}"),
+        &destination,
+        &secret,
+        1000,
+        "two hops away",
+    )
+    .await;
     assert_eq!(said["sent"], "1000", "{said}");
     assert_eq!(said["address"], "test.a.alice", "{said}");
     let delivered = receiving.1.lock().unwrap();
