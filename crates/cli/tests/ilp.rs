@@ -22,6 +22,7 @@ async fn a_peer_pays_the_node_and_its_economic_view_shows_it() {
                 "btp_listen = \"127.0.0.1:0\"",
             ),
             ("peers = []", peers),
+            ("owner = false", "owner = true"),
         ],
     );
     let node = NodeProcess::start(bob.home.path(), &config);
@@ -88,6 +89,29 @@ async fn a_peer_pays_the_node_and_its_economic_view_shows_it() {
         page.contains("Interledger") && page.contains("alice"),
         "{page}"
     );
+
+    // The owner's node announcement (32001) on the node's relay names its address and BTP.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let announced = loop {
+        let found = seedstr_client::relays::conn::RelayConn::connect(&node.relay())
+            .await
+            .unwrap()
+            .query(
+                "a",
+                &[serde_json::json!({"kinds": [32001], "authors": [bob.hex()]})],
+            )
+            .await
+            .unwrap();
+        if let Some(e) = found.into_iter().next() {
+            break e;
+        }
+        assert!(std::time::Instant::now() < deadline, "no node announcement");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let info = seedstr_ilp::announcement::NodeInfo::from_event(&announced).unwrap();
+    assert_eq!(info.address.as_str(), "private.seedstr");
+    assert_eq!(info.btp, format!("ws://{btp}"));
+    assert_eq!(info.prices.forward_ppm, Some(1000));
 
     // A wrong token gets no session.
     let stranger = tokio::process::Command::new("node")

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use seedstr_ilp::address::Address;
+use seedstr_ilp::announcement::{NodeInfo, Prices};
 use seedstr_ilp::btp_session::{serve_btp, BtpPeer, ConnectorHandler};
 use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, PeerAccount, PeerConfig};
 use seedstr_ilp::packet::{Fulfill, Prepare, Reject};
@@ -26,6 +27,9 @@ pub struct IlpConfig {
     pub address: String,
     /// Where its BTP server listens.
     pub btp_listen: SocketAddr,
+    /// Its BTP endpoint as other nodes reach it (`wss://home.example/btp`), announced in the
+    /// owner's node announcement (32001); empty: `ws://` and the listening address.
+    pub btp_url: String,
     /// Its asset.
     pub asset_code: String,
     /// Its asset's scale.
@@ -42,6 +46,7 @@ impl Default for IlpConfig {
             peering: false,
             address: "private.seedstr".into(),
             btp_listen: SocketAddr::from(([127, 0, 0, 1], 7448)),
+            btp_url: String::new(),
             asset_code: "SAT".into(),
             asset_scale: 0,
             fee_ppm: 1000,
@@ -274,6 +279,28 @@ impl IlpNode {
             .new_connection()
     }
 
+    /// The owner's node announcement (32001): this node's address, BTP endpoint (`btp_url`, or
+    /// the listening address), asset and forwarding fee.
+    pub fn announcement(&self, config: &IlpConfig) -> NodeInfo {
+        let btp = if config.btp_url.is_empty() {
+            format!("ws://{}", self.btp)
+        } else {
+            config.btp_url.clone()
+        };
+        NodeInfo {
+            address: self.connector.address().clone(),
+            btp,
+            asset_code: self.asset.0.clone(),
+            asset_scale: self.asset.1,
+            settlement: Vec::new(),
+            prices: Prices {
+                forward_ppm: Some(config.fee_ppm),
+                ..Prices::default()
+            },
+            about: "A Seedstr node in the Nostr-ILP peer network".into(),
+        }
+    }
+
     /// The economic view.
     pub fn view(&self) -> EconomicView {
         EconomicView {
@@ -324,5 +351,27 @@ impl IlpNode {
             v.received.money
         );
         out
+    }
+}
+
+/// Signs the owner's node announcement and sends it to the node's relay and the directories,
+/// keeping it among the owner's own events. Logged: the node serves either way.
+pub async fn announce(
+    owner: nostr::prelude::Keys,
+    info: NodeInfo,
+    data: std::path::PathBuf,
+    relays: Vec<String>,
+) {
+    let relays = seedstr_client::relays::RelaySet {
+        urls: relays,
+        timeout: Duration::from_secs(10),
+    };
+    match seedstr_client::publish::outbox::sign_and_send(&data, &owner, info.to_builder(), &relays)
+        .await
+    {
+        Ok(sent) => {
+            tracing::info!(target: "seedstr::ilp", event = %sent.event_id, "node announcement sent")
+        }
+        Err(e) => tracing::warn!(target: "seedstr::ilp", "sending the node announcement: {e}"),
     }
 }

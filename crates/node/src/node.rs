@@ -183,6 +183,7 @@ pub async fn run(
         true => Some(crate::ilp::IlpNode::start(&config.ilp, &data).await?),
         false => None,
     };
+    let ilp_for_announce = ilp.clone();
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
     // Uploads ask for a look at the registry at once, and wait to see their payload served.
     let (served_tx, served) = tokio::sync::watch::channel(BTreeSet::new());
@@ -271,6 +272,16 @@ pub async fn run(
         seeding_stopped,
     ));
 
+    if let (Some(keys), Some(ilp)) = (&owner, &ilp_for_announce) {
+        let mut relays = vec![own_relay.clone()];
+        relays.extend(config.social.directories.iter().cloned());
+        tokio::spawn(crate::ilp::announce(
+            keys.clone(),
+            ilp.announcement(&config.ilp),
+            data.clone(),
+            relays,
+        ));
+    }
     if let (Some(keys), Some(gate)) = (owner, gate) {
         tokio::spawn(crate::home::announce(
             keys.clone(),
