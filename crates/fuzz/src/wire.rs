@@ -90,8 +90,17 @@ pub fn ilp_packet(data: &[u8]) {
 
 /// A STREAM packet as a peer sends it: opened with a fixed key (nearly always refused by its
 /// tag), and the bytes read as a decrypted packet; what reads writes back to the same packet.
-/// The bytes also as an ILDCP answer, a BTP packet and CCP route messages.
+/// The bytes also as an ILDCP answer, a BTP packet, CCP route messages and Nostr messages
+/// framed in a stream.
 pub fn stream_packet(data: &[u8]) {
+    let mut framed = seedstr_ilp::nostr_frames::MessageReader::default();
+    if let Ok(messages) = framed.push(data) {
+        let again: Vec<u8> = messages
+            .iter()
+            .flat_map(|m| seedstr_ilp::nostr_frames::encode_message(m))
+            .collect();
+        assert_eq!(again[..], data[..again.len()]);
+    }
     if let Ok(u) = seedstr_ilp::ccp::RouteUpdate::read(data) {
         assert_eq!(
             seedstr_ilp::ccp::RouteUpdate::read(&u.to_bytes()).as_ref(),

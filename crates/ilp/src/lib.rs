@@ -12,6 +12,7 @@ pub mod ccp;
 pub mod connector;
 pub mod ildcp;
 pub mod link;
+pub mod nostr_frames;
 pub mod oer;
 pub mod packet;
 pub mod stream;

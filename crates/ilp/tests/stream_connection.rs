@@ -237,3 +237,25 @@ async fn wrong_secrets_bad_streams_floods_and_a_full_table_are_refused() {
             .fulfilled
     );
 }
+
+#[tokio::test]
+async fn nostr_messages_cross_in_stream_data_whole_whatever_packets_carry_them() {
+    use seedstr_ilp::nostr_frames::{encode_message, MessageReader};
+    let link = direct(ReceiverLimits::default());
+    let mut s = sender(&link);
+    let stream = s.open_stream();
+    // A 20 kB event spans two packets (16 KiB each at most).
+    let event = format!("[\"EVENT\",{{\"content\":\"{}\"}}]", "x".repeat(20_000));
+    let req = r#"["REQ","sub",{"kinds":[1]}]"#;
+    let mut bytes = encode_message(&event);
+    bytes.extend(encode_message(req));
+    s.send_data(&link, stream, &bytes, NOW).await.unwrap();
+    let mut reader = MessageReader::default();
+    let mut got = Vec::new();
+    for d in link.delivered.lock().unwrap().iter() {
+        if let Delivered::Data { bytes, .. } = d {
+            got.extend(reader.push(bytes).unwrap());
+        }
+    }
+    assert_eq!(got, vec![event, req.to_owned()]);
+}
