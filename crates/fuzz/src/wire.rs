@@ -145,6 +145,21 @@ pub fn stream_packet(data: &[u8]) {
             data: sealed,
         };
         let _ = receiver.handle(&prepare);
+        // And through the priced Nostr application.
+        struct Silent;
+        impl seedstr_ilp::paid_messages::MessageHandler for Silent {
+            fn message(&mut self, _connection: &str, _json: &str) -> Vec<String> {
+                Vec::new()
+            }
+        }
+        let mut app = seedstr_ilp::paid_messages::PaidMessages::new(
+            seedstr_ilp::paid_messages::MessagePrices {
+                per_event: 1,
+                per_subscription: 1,
+            },
+            Silent,
+        );
+        let _ = receiver.handle_with(&prepare, &mut app);
     }
     if let Ok(p) = StreamPacket::read(data) {
         assert_eq!(StreamPacket::read(&p.to_bytes()).as_ref(), Ok(&p));

@@ -15,5 +15,6 @@ pub mod link;
 pub mod nostr_frames;
 pub mod oer;
 pub mod packet;
+pub mod paid_messages;
 pub mod stream;
 pub mod timestamp;

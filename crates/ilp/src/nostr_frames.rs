@@ -31,7 +31,7 @@ pub fn encode_message(json: &str) -> Vec<u8> {
 }
 
 /// Cuts a stream's bytes, as they arrive, into whole messages.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MessageReader {
     pending: Vec<u8>,
 }

@@ -259,3 +259,124 @@ async fn nostr_messages_cross_in_stream_data_whole_whatever_packets_carry_them()
     }
     assert_eq!(got, vec![event, req.to_owned()]);
 }
+
+/// A node's store and subscriptions, as far as this test needs: events kept, `OK` for each,
+/// `EOSE` for each subscription.
+#[derive(Default)]
+struct Kept(Vec<String>);
+
+impl seedstr_ilp::paid_messages::MessageHandler for Kept {
+    fn message(&mut self, _connection: &str, json: &str) -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        match v[0].as_str() {
+            Some("EVENT") => {
+                self.0.push(json.to_owned());
+                vec![serde_json::json!(["OK", v[1]["id"], true, ""]).to_string()]
+            }
+            Some("REQ") => vec![serde_json::json!(["EOSE", v[1]]).to_string()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The replies carried in an answer's data frames.
+fn replies(frames: &[Frame], reader: &mut seedstr_ilp::nostr_frames::MessageReader) -> Vec<String> {
+    frames
+        .iter()
+        .flat_map(|f| match f {
+            Frame::StreamData { data, .. } => reader.push(data).unwrap(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn events_and_subscriptions_are_paid_for_or_refused_with_the_price() {
+    use seedstr_ilp::nostr_frames::{encode_message, MessageReader};
+    use seedstr_ilp::paid_messages::{MessagePrices, PaidMessages};
+
+    /// The receiver with the priced application in front of it.
+    struct Paid {
+        receiver: Mutex<StreamReceiver>,
+        app: Mutex<PaidMessages<Kept>>,
+    }
+    impl IlpLink for Paid {
+        async fn send(&self, prepare: Prepare) -> Result<Fulfill, Reject> {
+            let mut app = self.app.lock().unwrap();
+            self.receiver
+                .lock()
+                .unwrap()
+                .handle_with(&prepare, &mut *app)
+                .reply
+        }
+    }
+    let link = Paid {
+        receiver: Mutex::new(StreamReceiver::new(
+            Address::new("test.node").unwrap(),
+            [6; 32],
+            "SAT",
+            0,
+            ReceiverLimits::default(),
+        )),
+        app: Mutex::new(PaidMessages::new(
+            MessagePrices {
+                per_event: 10,
+                per_subscription: 50,
+            },
+            Kept::default(),
+        )),
+    };
+    let (destination, secret) = link.receiver.lock().unwrap().new_connection();
+    let mut s = StreamSender::new(destination, &secret);
+    let stream = s.open_stream();
+    let mut answers = MessageReader::default();
+    let event = r#"["EVENT",{"id":"e1","kind":1,"content":"paid for"}]"#;
+    let frames = |offset: u64, msg: &str| {
+        vec![
+            Frame::StreamMoney {
+                stream_id: stream,
+                shares: 1,
+            },
+            Frame::StreamData {
+                stream_id: stream,
+                offset,
+                data: encode_message(msg),
+            },
+        ]
+    };
+    // Five where ten are due: refused, the price said, nothing kept.
+    let short = s
+        .send(&link, 5, 5, frames(0, event), true, NOW)
+        .await
+        .unwrap();
+    assert!(!short.fulfilled);
+    let said = replies(&short.frames, &mut answers);
+    assert!(
+        said[0].contains("restricted: 1 event(s) at 10") && said[0].contains("5 came"),
+        "{said:?}"
+    );
+    assert!(link.app.lock().unwrap().handler().0.is_empty());
+    // Ten: taken, stored, answered OK in the Fulfill.
+    let paid = s
+        .send(&link, 10, 10, frames(0, event), true, NOW)
+        .await
+        .unwrap();
+    assert!(paid.fulfilled);
+    assert_eq!(
+        replies(&paid.frames, &mut answers),
+        vec![r#"["OK","e1",true,""]"#]
+    );
+    assert_eq!(link.app.lock().unwrap().handler().0, vec![event.to_owned()]);
+    // A subscription costs 50.
+    let req = r#"["REQ","feed",{"kinds":[1]}]"#;
+    let offset = encode_message(event).len() as u64;
+    let req_paid = s
+        .send(&link, 50, 50, frames(offset, req), true, NOW)
+        .await
+        .unwrap();
+    assert!(req_paid.fulfilled);
+    assert_eq!(
+        replies(&req_paid.frames, &mut answers),
+        vec![r#"["EOSE","feed"]"#]
+    );
+}

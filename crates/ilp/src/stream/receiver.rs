@@ -87,6 +87,43 @@ pub enum Delivered {
     },
 }
 
+/// An application on a receiver's connections: it sees each packet that would be fulfilled
+/// before anything in it counts, and may refuse it; either way it may answer with data of its
+/// own on the packet's streams (sealed in the Fulfill or Reject, so the sender reads it).
+pub trait StreamApp {
+    /// Decides on one packet of `connection`.
+    fn decide(&mut self, connection: &str, incoming: &Incoming<'_>) -> Decision;
+}
+
+/// What a packet brings, as an application sees it.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    /// The Prepare's amount.
+    pub amount: u64,
+    /// Its money per stream.
+    pub money: &'a BTreeMap<u64, u64>,
+    /// Its data frames: stream, offset, bytes.
+    pub data: Vec<(u64, u64, &'a [u8])>,
+}
+
+/// An application's decision on a packet.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// Why it refuses the packet (nothing in it counts), if it does.
+    pub refuse: Option<String>,
+    /// Data to answer with: stream, bytes.
+    pub reply_data: Vec<(u64, Vec<u8>)>,
+}
+
+/// Takes every packet and answers nothing: the receiver on its own.
+struct TakeAll;
+
+impl StreamApp for TakeAll {
+    fn decide(&mut self, _connection: &str, _incoming: &Incoming<'_>) -> Decision {
+        Decision::default()
+    }
+}
+
 /// The answer to one Prepare.
 #[derive(Debug, Clone)]
 pub struct Handled {
@@ -111,6 +148,8 @@ struct Connection {
     fulfillment_key: [u8; 32],
     streams: BTreeMap<u64, StreamState>,
     asset_sent: bool,
+    /// Bytes of application data sent back per stream (the next offset).
+    sent: BTreeMap<u64, u64>,
 }
 
 /// The receiving end of every STREAM connection under one address.
@@ -180,6 +219,11 @@ impl StreamReceiver {
 
     /// Answers one Prepare.
     pub fn handle(&mut self, prepare: &Prepare) -> Handled {
+        self.handle_with(prepare, &mut TakeAll)
+    }
+
+    /// Answers one Prepare, `app` deciding on what would be fulfilled.
+    pub fn handle_with(&mut self, prepare: &Prepare, app: &mut dyn StreamApp) -> Handled {
         let refused = |reply: Reject| Handled {
             reply: Err(reply),
             delivered: Vec::new(),
@@ -234,6 +278,7 @@ impl StreamReceiver {
                     fulfillment_key: fulfillment_key(&shared),
                     streams: BTreeMap::new(),
                     asset_sent: false,
+                    sent: BTreeMap::new(),
                 },
             );
         }
@@ -350,6 +395,50 @@ impl StreamReceiver {
             && prepare.amount >= packet.prepare_amount
             && !over_max
             && !money_without_stream;
+        // The application decides on what would be taken.
+        let decision = if accept {
+            let incoming = Incoming {
+                amount: prepare.amount,
+                money: &amounts,
+                data: packet
+                    .frames
+                    .iter()
+                    .filter_map(|f| match f {
+                        Frame::StreamData {
+                            stream_id,
+                            offset,
+                            data,
+                        } => Some((*stream_id, *offset, data.as_slice())),
+                        _ => None,
+                    })
+                    .collect(),
+            };
+            app.decide(&token, &incoming)
+        } else {
+            Decision::default()
+        };
+        for (stream_id, bytes) in decision.reply_data {
+            let at = conn.sent.entry(stream_id).or_default();
+            reply_frames.push(Frame::StreamData {
+                stream_id,
+                offset: *at,
+                data: bytes.clone(),
+            });
+            *at += bytes.len() as u64;
+        }
+        if let Some(why) = decision.refuse {
+            let answer = StreamPacket {
+                ilp_packet_type: crate::packet::REJECT,
+                sequence: packet.sequence,
+                prepare_amount: prepare.amount,
+                frames: reply_frames,
+            };
+            let data = encrypt(&conn.encryption_key, &answer.to_bytes());
+            return Handled {
+                reply: Err(self.reject(ErrorCode::F99_APPLICATION_ERROR, &why, data)),
+                delivered: Vec::new(),
+            };
+        }
         if !accept {
             let answer = StreamPacket {
                 ilp_packet_type: crate::packet::REJECT,

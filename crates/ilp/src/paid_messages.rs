@@ -1,0 +1,127 @@
+//! Nostr over STREAM with prices (the seed's "events carry micropayments"): a [`StreamApp`] that
+//! reads the Nostr messages each packet brings (framed as [`crate::nostr_frames`] says, in order
+//! on each stream), charges for them — a price per `EVENT` to store and per `REQ` to serve —
+//! and refuses a packet whose money is short, answering why (a `NOTICE` starting
+//! `restricted:`) and taking nothing. A paid packet's messages go to a [`MessageHandler`] (the
+//! node's store and subscriptions), whose replies (`OK`, `EVENT`, `EOSE`…) ride back in the
+//! Fulfill on the same stream.
+
+use std::collections::HashMap;
+
+use crate::nostr_frames::{encode_message, MessageReader};
+use crate::stream::receiver::{Decision, Incoming, StreamApp};
+
+/// What messages cost, in the receiver's units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessagePrices {
+    /// Per `EVENT` stored.
+    pub per_event: u64,
+    /// Per `REQ` served.
+    pub per_subscription: u64,
+}
+
+/// What answers paid messages.
+pub trait MessageHandler {
+    /// Answers one message (a NIP-01 JSON array) from `connection`: the replies to send back.
+    fn message(&mut self, connection: &str, json: &str) -> Vec<String>;
+}
+
+/// The priced Nostr application.
+pub struct PaidMessages<H> {
+    prices: MessagePrices,
+    handler: H,
+    /// Per connection and stream: the framing so far and the next offset expected.
+    readers: HashMap<(String, u64), (MessageReader, u64)>,
+}
+
+impl<H: MessageHandler> PaidMessages<H> {
+    /// Charges `prices`, answering paid messages with `handler`.
+    pub fn new(prices: MessagePrices, handler: H) -> PaidMessages<H> {
+        PaidMessages {
+            prices,
+            handler,
+            readers: HashMap::new(),
+        }
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}
+
+fn notice(text: &str) -> Vec<u8> {
+    encode_message(&serde_json::json!(["NOTICE", text]).to_string())
+}
+
+impl<H: MessageHandler> StreamApp for PaidMessages<H> {
+    fn decide(&mut self, connection: &str, incoming: &Incoming<'_>) -> Decision {
+        let refuse = |stream: u64, why: String| Decision {
+            reply_data: vec![(stream, notice(&why))],
+            refuse: Some(why),
+        };
+        // Read this packet's messages on trial copies: nothing changes unless it is taken.
+        let mut trial: HashMap<u64, (MessageReader, u64)> = HashMap::new();
+        let mut messages: Vec<(u64, String)> = Vec::new();
+        for (stream, offset, bytes) in &incoming.data {
+            let key = (connection.to_owned(), *stream);
+            let entry = trial
+                .entry(*stream)
+                .or_insert_with(|| self.readers.get(&key).cloned().unwrap_or_default());
+            if *offset != entry.1 {
+                return refuse(
+                    *stream,
+                    format!(
+                        "invalid: data at offset {offset}, expected {}: send in order",
+                        entry.1
+                    ),
+                );
+            }
+            entry.1 += bytes.len() as u64;
+            match entry.0.push(bytes) {
+                Ok(found) => messages.extend(found.into_iter().map(|m| (*stream, m))),
+                Err(e) => return refuse(*stream, format!("invalid: {e}")),
+            }
+        }
+        let kind = |m: &str| {
+            serde_json::from_str::<serde_json::Value>(m)
+                .ok()
+                .and_then(|v| v.get(0).and_then(|k| k.as_str()).map(str::to_owned))
+        };
+        let events = messages
+            .iter()
+            .filter(|(_, m)| kind(m).as_deref() == Some("EVENT"))
+            .count() as u64;
+        let subscriptions = messages
+            .iter()
+            .filter(|(_, m)| kind(m).as_deref() == Some("REQ"))
+            .count() as u64;
+        let due = events
+            .saturating_mul(self.prices.per_event)
+            .saturating_add(subscriptions.saturating_mul(self.prices.per_subscription));
+        if incoming.amount < due {
+            let stream = messages.first().map_or(1, |(s, _)| *s);
+            return refuse(
+                stream,
+                format!(
+                    "restricted: {events} event(s) at {} and {subscriptions} subscription(s) at {} cost {due}; {} came",
+                    self.prices.per_event, self.prices.per_subscription, incoming.amount
+                ),
+            );
+        }
+        // Paid: the framing moves on, the messages are answered.
+        for (stream, state) in trial {
+            self.readers.insert((connection.to_owned(), stream), state);
+        }
+        let mut reply_data = Vec::new();
+        for (stream, m) in messages {
+            for reply in self.handler.message(connection, &m) {
+                reply_data.push((stream, encode_message(&reply)));
+            }
+        }
+        Decision {
+            refuse: None,
+            reply_data,
+        }
+    }
+}
