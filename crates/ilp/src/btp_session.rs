@@ -24,6 +24,11 @@ use crate::packet::{ErrorCode, Fulfill, Packet, Prepare, Reject};
 pub const MAX_FRAME_BYTES: usize = 128 * 1024;
 /// Requests a session waits on at once.
 pub const MAX_WAITING: usize = 1024;
+/// A peer's requests handled at once; past it the session reads no more until one is answered.
+pub const MAX_HANDLING: usize = 256;
+/// Sessions a server holds at once (authenticating ones included); past it, new connections
+/// wait to be accepted.
+pub const MAX_SESSIONS: usize = 1024;
 
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +166,7 @@ fn run_session<S, H>(
     account: String,
     handler: Arc<H>,
     timeout: Duration,
-) -> BtpPeer
+) -> (BtpPeer, tokio::task::JoinHandle<()>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     H: PacketHandler,
@@ -183,7 +188,8 @@ where
         next_id: Arc::new(AtomicU32::new(1)),
         timeout,
     };
-    tokio::spawn(async move {
+    let handling = Arc::new(tokio::sync::Semaphore::new(MAX_HANDLING));
+    let reading = tokio::spawn(async move {
         while let Some(Ok(m)) = stream.next().await {
             let bytes = match m {
                 Message::Binary(b) => b.to_vec(),
@@ -216,8 +222,13 @@ where
                             continue;
                         }
                     };
+                    // Bounded: a peer flooding requests waits for its earlier ones.
+                    let Ok(permit) = handling.clone().acquire_owned().await else {
+                        break;
+                    };
                     let (handler, out, account) = (handler.clone(), out.clone(), account.clone());
                     tokio::spawn(async move {
+                        let _permit = permit;
                         let answer = match handler.handle(&account, prepare).await {
                             Ok(f) => Packet::Fulfill(f),
                             Err(r) => Packet::Reject(r),
@@ -242,7 +253,7 @@ where
         // The session is over: everyone waiting hears so.
         waiting.lock().unwrap_or_else(|p| p.into_inner()).clear();
     });
-    peer
+    (peer, reading)
 }
 
 fn text_entry(packet: &BtpPacket, name: &str) -> Option<String> {
@@ -251,7 +262,8 @@ fn text_entry(packet: &BtpPacket, name: &str) -> Option<String> {
         .map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
-/// Accepts BTP sessions on `listener` until the process ends: a peer whose token
+/// Accepts BTP sessions on `listener` until the process ends, at most [`MAX_SESSIONS`] at once:
+/// a peer whose token
 /// `authenticate` maps to an account is answered and its Prepares go to `handler`; `sessions`
 /// hears each new session's sending side.
 pub async fn serve_btp<H: PacketHandler>(
@@ -261,11 +273,22 @@ pub async fn serve_btp<H: PacketHandler>(
     sessions: mpsc::Sender<BtpPeer>,
     timeout: Duration,
 ) {
-    while let Ok((tcp, _)) = listener.accept().await {
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS));
+    loop {
+        let Ok(permit) = open.clone().acquire_owned().await else {
+            return;
+        };
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
         let (authenticate, handler, sessions) =
             (authenticate.clone(), handler.clone(), sessions.clone());
         tokio::spawn(async move {
-            let _ = accept_one(tcp, authenticate, handler, sessions, timeout).await;
+            if let Some(closed) = accept_one(tcp, authenticate, handler, sessions, timeout).await {
+                // The slot is held until the session ends.
+                let _ = closed.await;
+            }
+            drop(permit);
         });
     }
 }
@@ -276,7 +299,7 @@ async fn accept_one<H: PacketHandler>(
     handler: Arc<H>,
     sessions: mpsc::Sender<BtpPeer>,
     timeout: Duration,
-) -> Option<()> {
+) -> Option<tokio::task::JoinHandle<()>> {
     let mut ws = tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config()))
         .await
         .ok()?;
@@ -316,9 +339,9 @@ async fn accept_one<H: PacketHandler>(
         protocol_data: Vec::new(),
     };
     ws.send(Message::Binary(ok.to_bytes().into())).await.ok()?;
-    let peer = run_session(ws, account, handler, timeout);
+    let (peer, reading) = run_session(ws, account, handler, timeout);
     let _ = sessions.send(peer).await;
-    Some(())
+    Some(reading)
 }
 
 fn now_ms() -> u64 {
@@ -348,7 +371,7 @@ pub async fn connect_btp<H: PacketHandler>(
     .await
     .map_err(|_| SessionError::Timeout(timeout))?
     .map_err(|e| fail(e.to_string()))?;
-    let peer = run_session(ws, peer_name.to_owned(), handler, timeout);
+    let (peer, _reading) = run_session(ws, peer_name.to_owned(), handler, timeout);
     let auth = vec![
         ProtocolData {
             protocol_name: "auth".into(),

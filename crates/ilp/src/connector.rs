@@ -16,6 +16,13 @@ use crate::ildcp::{is_request, IldcpResponse};
 use crate::link::IlpLink;
 use crate::packet::{ErrorCode, Fulfill, Prepare, Reject};
 
+/// The longest a forwarded Prepare is held: one that expires later goes on with its expiry
+/// brought to now plus this, so no sender ties up money and credit for longer.
+pub const MAX_HOLD: Duration = Duration::from_secs(30);
+/// The most routes learned from peers; past it new prefixes are ignored (changes to known ones
+/// and withdrawals still apply).
+pub const MAX_LEARNED_ROUTES: usize = 100_000;
+
 /// How a connector treats one peer.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -363,12 +370,13 @@ impl<L: IlpLink + 'static> Connector<L> {
             link
         };
         let condition = prepare.execution_condition;
+        let hold = (left - decrement).min(MAX_HOLD.as_millis() as u64);
         let forwarded = Prepare {
             amount: out_amount,
-            expires_at: prepare.expires_at - decrement,
+            expires_at: now_ms + hold,
             ..prepare
         };
-        let wait = Duration::from_millis(left - decrement);
+        let wait = Duration::from_millis(hold);
         let answer = match tokio::time::timeout(wait, link.send(forwarded)).await {
             Err(_) => Err(reject(
                 ErrorCode::R00_TRANSFER_TIMED_OUT,
@@ -411,6 +419,9 @@ impl<L: IlpLink + 'static> Connector<L> {
                 || prefix == me.as_str()
                 || r.prefix.starts_with(me.as_str())
             {
+                continue;
+            }
+            if !paths.contains_key(prefix) && paths.len() >= MAX_LEARNED_ROUTES {
                 continue;
             }
             if routes.get(prefix).map(String::as_str) != Some(from)

@@ -380,3 +380,30 @@ async fn events_and_subscriptions_are_paid_for_or_refused_with_the_price() {
         vec![r#"["EOSE","feed"]"#]
     );
 }
+
+#[tokio::test]
+async fn early_data_held_for_a_stream_is_bounded_by_its_window() {
+    let link = direct(ReceiverLimits {
+        stream_data_window: 1000,
+        ..ReceiverLimits::default()
+    });
+    let mut s = sender(&link);
+    // Two overlapping pieces ahead of a gap, each inside the window, together more than it.
+    let early = |offset| {
+        vec![Frame::StreamData {
+            stream_id: 1,
+            offset,
+            data: vec![7; 600],
+        }]
+    };
+    assert!(
+        s.send(&link, 0, 0, early(10), true, NOW)
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    match s.send(&link, 0, 0, early(11), true, NOW).await {
+        Err(SendError::Closed { code, .. }) => assert_eq!(code, close_code::FLOW_CONTROL),
+        other => panic!("{other:?}"),
+    }
+}

@@ -37,6 +37,9 @@ pub struct ReceiverLimits {
     pub stream_data_window: u64,
     /// The most money a stream takes, in the receiver's units.
     pub stream_receive_max: u64,
+    /// Bytes that came early (out of order) held over every connection; a packet that would
+    /// hold more is refused (`T03`) until the gaps fill.
+    pub max_held_bytes: u64,
 }
 
 impl Default for ReceiverLimits {
@@ -46,6 +49,7 @@ impl Default for ReceiverLimits {
             max_stream_id: 20,
             stream_data_window: 1 << 20,
             stream_receive_max: u64::MAX,
+            max_held_bytes: 64 << 20,
         }
     }
 }
@@ -140,6 +144,8 @@ struct StreamState {
     delivered: u64,
     /// Out-of-order pieces by offset.
     pending: BTreeMap<u64, Vec<u8>>,
+    /// Their bytes.
+    held: u64,
     closed: bool,
 }
 
@@ -160,6 +166,8 @@ pub struct StreamReceiver {
     asset_scale: u8,
     limits: ReceiverLimits,
     connections: HashMap<String, Connection>,
+    /// Early bytes held over every connection.
+    held: u64,
 }
 
 impl StreamReceiver {
@@ -179,6 +187,7 @@ impl StreamReceiver {
             asset_scale,
             limits,
             connections: HashMap::new(),
+            held: 0,
         }
     }
 
@@ -201,6 +210,13 @@ impl StreamReceiver {
     /// The shared secret of the connection `token`: HMAC(server secret, token).
     pub fn shared_secret(&self, token: &str) -> [u8; 32] {
         hmac_sha256(&self.server_secret, token.as_bytes())
+    }
+
+    /// Drops a connection and the early bytes it held.
+    fn forget(&mut self, token: &str) {
+        if let Some(c) = self.connections.remove(token) {
+            self.held -= c.streams.values().map(|s| s.held).sum::<u64>();
+        }
     }
 
     /// How many connections are open.
@@ -305,6 +321,7 @@ impl StreamReceiver {
         }
         // Check every frame before anything changes.
         let mut violation = None;
+        let mut early = 0u64;
         let mut shares: BTreeMap<u64, u64> = BTreeMap::new();
         for f in &packet.frames {
             let stream = match f {
@@ -331,18 +348,32 @@ impl StreamReceiver {
                     offset,
                     data,
                 } => {
-                    let delivered = conn.streams.get(stream_id).map_or(0, |s| s.delivered);
+                    let (delivered, held) = conn
+                        .streams
+                        .get(stream_id)
+                        .map_or((0, 0), |s| (s.delivered, s.held));
                     let end = offset.saturating_add(data.len() as u64);
                     if end > delivered.saturating_add(limits.stream_data_window) {
                         violation =
                             Some((close_code::FLOW_CONTROL, "data past the stream's window"));
+                    }
+                    if *offset > delivered {
+                        // Early bytes are held until the gap fills: at most a window a stream
+                        // (overlapping pieces could otherwise hold many windows).
+                        early = early.saturating_add(data.len() as u64);
+                        if held.saturating_add(data.len() as u64) > limits.stream_data_window {
+                            violation = Some((
+                                close_code::FLOW_CONTROL,
+                                "more early data held than the stream's window",
+                            ));
+                        }
                     }
                 }
                 _ => {}
             }
         }
         if let Some((code, why)) = violation {
-            self.connections.remove(&token);
+            self.forget(&token);
             let close = StreamPacket {
                 ilp_packet_type: crate::packet::REJECT,
                 sequence: packet.sequence,
@@ -361,6 +392,14 @@ impl StreamReceiver {
                 }],
             };
         }
+        if self.held.saturating_add(early) > limits.max_held_bytes {
+            return refused(self.reject(
+                ErrorCode::T03_CONNECTOR_BUSY,
+                "too much early data held; send in order or try later",
+                Vec::new(),
+            ));
+        }
+        let conn = self.connections.get_mut(&token).expect("kept above");
         // The money each stream would get: by shares, rounded down, the rest to the lowest.
         let total_shares: u128 = shares.values().map(|s| u128::from(*s)).sum();
         let mut amounts: BTreeMap<u64, u64> = BTreeMap::new();
@@ -488,12 +527,17 @@ impl StreamReceiver {
                     data,
                 } => {
                     let s = conn.streams.entry(*stream_id).or_default();
-                    if *offset >= s.delivered && !data.is_empty() {
-                        s.pending.entry(*offset).or_insert_with(|| data.clone());
+                    if *offset >= s.delivered && !data.is_empty() && !s.pending.contains_key(offset)
+                    {
+                        s.pending.insert(*offset, data.clone());
+                        s.held += data.len() as u64;
+                        self.held += data.len() as u64;
                     }
                     let mut bytes = Vec::new();
                     while let Some(piece) = s.pending.remove(&s.delivered) {
                         s.delivered += piece.len() as u64;
+                        s.held -= piece.len() as u64;
+                        self.held -= piece.len() as u64;
                         bytes.extend_from_slice(&piece);
                     }
                     if !bytes.is_empty() {
@@ -540,7 +584,7 @@ impl StreamReceiver {
         let data = encrypt(&conn.encryption_key, &answer.to_bytes());
         let f = fulfillment(&conn.fulfillment_key, &prepare.data);
         if let Some(code) = closing {
-            self.connections.remove(&token);
+            self.forget(&token);
             delivered.push(Delivered::ConnectionClosed {
                 connection: token,
                 code,
