@@ -122,6 +122,25 @@ pub fn check_receipt(receipt: &Event, zapper: &PublicKey) -> Result<Zap, Receipt
             "its id or signature does not verify".into(),
         ));
     }
+    signed_by_zapper(receipt, zapper)
+}
+
+/// [`check_receipt`] for a receipt whose id and signature were checked when it was read
+/// (a source's events are): everything but the signature again.
+pub fn check_verified_receipt(
+    receipt: &seedstr_proto::Verified,
+    zapper: &PublicKey,
+) -> Result<Zap, ReceiptError> {
+    if receipt.kind.as_u16() != ZAP_RECEIPT_KIND {
+        return Err(ReceiptError::NotAReceipt(format!(
+            "kind {}",
+            receipt.kind.as_u16()
+        )));
+    }
+    signed_by_zapper(receipt.event(), zapper)
+}
+
+fn signed_by_zapper(receipt: &Event, zapper: &PublicKey) -> Result<Zap, ReceiptError> {
     if receipt.pubkey != *zapper {
         return Err(ReceiptError::WrongSigner {
             signer: receipt.pubkey.to_hex(),

@@ -1,5 +1,5 @@
 //! Zap totals as every reader counts them: only receipts that pass every check (Appendix F
-//! against the recipient's zapper key, and the rest of [`check_receipt`]), each invoice once
+//! against the recipient's zapper key, and the rest of [`check_receipt`](crate::receipt::check_receipt)), each invoice once
 //! however many receipts name it; everything else is reported, never counted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,7 +12,7 @@ use seedstr_proto::Verified;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::receipt::{check_receipt, Zap, ZAP_RECEIPT_KIND};
+use crate::receipt::{check_verified_receipt, Zap, ZAP_RECEIPT_KIND};
 use crate::zap::{lnurl_client, zap_endpoint};
 
 /// The most receipts read for one total; past it, [`Totals::truncated`] says so.
@@ -231,7 +231,8 @@ pub fn tally(receipts: &[Verified], zapper_of: impl Fn(&PublicKey) -> Vec<Public
             });
             continue;
         };
-        match check_receipt(r.event(), zapper) {
+        // Sources verified every event they return: its signature is not checked again.
+        match check_verified_receipt(r, zapper) {
             Ok(zap) => {
                 let invoice = r.tags.iter().find_map(|t| match t.as_slice() {
                     [n, b, ..] if n == "bolt11" => Some(b.clone()),
