@@ -11,6 +11,10 @@ use std::collections::HashMap;
 use crate::nostr_frames::{encode_message, MessageReader};
 use crate::stream::receiver::{Decision, Incoming, StreamApp};
 
+/// Bytes of unfinished messages held over every connection and stream: a part of a message
+/// costs nothing until it is whole, so what waits is bounded here.
+pub const MAX_HELD_BYTES: usize = 64 << 20;
+
 /// What messages cost, in the receiver's units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MessagePrices {
@@ -32,6 +36,8 @@ pub struct PaidMessages<H> {
     handler: H,
     /// Per connection and stream: the framing so far and the next offset expected.
     readers: HashMap<(String, u64), (MessageReader, u64)>,
+    /// The bytes those readers hold.
+    held: usize,
 }
 
 impl<H: MessageHandler> PaidMessages<H> {
@@ -41,6 +47,7 @@ impl<H: MessageHandler> PaidMessages<H> {
             prices,
             handler,
             readers: HashMap::new(),
+            held: 0,
         }
     }
 
@@ -109,7 +116,21 @@ impl<H: MessageHandler> StreamApp for PaidMessages<H> {
                 ),
             );
         }
+        let before: usize = trial
+            .keys()
+            .filter_map(|s| self.readers.get(&(connection.to_owned(), *s)))
+            .map(|(r, _)| r.pending())
+            .sum();
+        let after: usize = trial.values().map(|(r, _)| r.pending()).sum();
+        if (self.held + after).saturating_sub(before) > MAX_HELD_BYTES {
+            let stream = incoming.data.first().map_or(1, |(s, _, _)| *s);
+            return refuse(
+                stream,
+                "error: too many unfinished messages held; try later".into(),
+            );
+        }
         // Paid: the framing moves on, the messages are answered.
+        self.held = self.held + after - before;
         for (stream, state) in trial {
             self.readers.insert((connection.to_owned(), stream), state);
         }
