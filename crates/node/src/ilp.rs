@@ -171,10 +171,18 @@ fn receiver_secret(data: &Path) -> Result<[u8; 32], IlpError> {
         path: path.display().to_string(),
         source,
     };
-    if let Ok(bytes) = std::fs::read(&path) {
-        if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
-            return Ok(secret);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            // Not replaced when it does not read: payment details handed out rest on it.
+            return <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                fail(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} bytes, not 32", bytes.len()),
+                ))
+            });
         }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+        Err(_) => {}
     }
     let secret: [u8; 32] = rand::random();
     seedstr_client::files::durable::replace_file(&path, &secret).map_err(fail)?;

@@ -37,7 +37,8 @@ impl ZapperKeys {
     /// Asks each endpoint within `timeout`.
     pub fn new(timeout: Duration) -> ZapperKeys {
         ZapperKeys {
-            client: lnurl_client(timeout).unwrap_or_default(),
+            // A default client would follow redirects and never time out: not a fallback.
+            client: lnurl_client(timeout).expect("an HTTP client with a timeout builds"),
             cache: Mutex::new(HashMap::new()),
         }
     }
