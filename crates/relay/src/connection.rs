@@ -42,10 +42,9 @@ struct State {
     in_flight: Arc<Semaphore>,
 }
 
-pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts: Vec<String>) {
-    relay.connections.fetch_add(1, Ordering::Relaxed);
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<String>(relay.config.limits.outbound_queue);
+/// A new connection's handle and the receiving end of its outgoing queue.
+pub(crate) fn open(relay: &Relay) -> (Arc<ConnectionHandle>, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel::<String>(relay.config.limits.outbound_queue);
     let conn = Arc::new(ConnectionHandle {
         id: relay.next_connection.fetch_add(1, Ordering::Relaxed),
         outbound: tx,
@@ -54,6 +53,68 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         authed: RwLock::new(None),
         room: live::QueueRoom::new(relay.config.limits.outbound_queue_bytes),
     });
+    (conn, rx)
+}
+
+impl State {
+    /// A connection's state; it greets the client with an AUTH challenge.
+    async fn greet(
+        relay: Arc<Relay>,
+        conn: Arc<ConnectionHandle>,
+        ip: IpAddr,
+        hosts: Vec<String>,
+    ) -> State {
+        let challenge = hex::encode(rand::random::<[u8; 16]>());
+        conn.send(out::auth(&challenge)).await;
+        State {
+            relay,
+            conn,
+            ip,
+            hosts,
+            challenge,
+            subs: HashSet::new(),
+            negentropy: HashMap::new(),
+            in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
+        }
+    }
+
+    /// Ends the connection's live subscriptions.
+    fn close(self) {
+        for sub in &self.subs {
+            self.relay.live.remove(self.conn.id, sub);
+        }
+    }
+}
+
+/// Serves a connection whose messages come from `inbound` and whose answers leave through
+/// `conn`'s queue (a session carried by something other than a WebSocket), until `inbound`
+/// ends or the connection cannot keep up with its subscriptions.
+pub(crate) async fn run_session(
+    relay: Arc<Relay>,
+    conn: Arc<ConnectionHandle>,
+    mut inbound: mpsc::Receiver<String>,
+    ip: IpAddr,
+) {
+    let mut state = State::greet(relay, conn.clone(), ip, Vec::new()).await;
+    loop {
+        tokio::select! {
+            msg = inbound.recv() => match msg {
+                Some(text) => state.handle(&text).await,
+                None => break,
+            },
+            _ = conn.overflow.notified() => {
+                tracing::info!("session {} from {ip} could not keep up with its subscriptions; closing it", conn.id);
+                break;
+            }
+        }
+    }
+    state.close();
+}
+
+pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts: Vec<String>) {
+    relay.connections.fetch_add(1, Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    let (conn, mut rx) = open(&relay);
     let limits = &relay.config.limits;
     let ping_every = std::time::Duration::from_secs(limits.ping_interval_secs.max(1));
     let idle_limit = std::time::Duration::from_secs(limits.idle_timeout_secs.max(1));
@@ -94,18 +155,7 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         let _ = sink.close().await;
     });
 
-    let challenge = hex::encode(rand::random::<[u8; 16]>());
-    conn.send(out::auth(&challenge)).await;
-    let mut state = State {
-        relay: relay.clone(),
-        conn: conn.clone(),
-        ip,
-        hosts,
-        challenge,
-        subs: HashSet::new(),
-        negentropy: HashMap::new(),
-        in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
-    };
+    let mut state = State::greet(relay.clone(), conn.clone(), ip, hosts).await;
     let mut last_heard = tokio::time::Instant::now();
     let mut idle_check = tokio::time::interval(ping_every.min(idle_limit));
     loop {
@@ -136,10 +186,7 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
             }
         }
     }
-    for sub in &state.subs {
-        relay.live.remove(conn.id, sub);
-    }
-    drop(state);
+    state.close();
     drop(conn);
     // The writer ends once the last sender (held by in-flight saves) is gone.
     let _ = writer.await;

@@ -17,6 +17,7 @@ pub mod open_files;
 pub mod policy;
 pub mod refusal;
 pub mod search;
+pub mod session;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
