@@ -106,6 +106,21 @@ fn reject(code: ErrorCode, by: &Address, message: impl Into<String>) -> Reject {
     }
 }
 
+/// A link into a connector for the packets its own node makes ([`Connector::send_own`]), so a
+/// STREAM sender can use it as its next hop.
+pub struct OwnPackets<L> {
+    /// The connector.
+    pub connector: Arc<Connector<L>>,
+    /// Now, in Unix milliseconds.
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl<L: IlpLink + 'static> IlpLink for OwnPackets<L> {
+    async fn send(&self, prepare: Prepare) -> Result<Fulfill, Reject> {
+        self.connector.send_own(prepare, (self.clock)()).await
+    }
+}
+
 impl<L: IlpLink + 'static> Connector<L> {
     /// A connector with no peers; `local` answers Prepares for its own address.
     pub fn new(config: ConnectorConfig, local: Option<Arc<dyn LocalHandler>>) -> Connector<L> {
@@ -296,7 +311,7 @@ impl<L: IlpLink + 'static> Connector<L> {
             }
             peer.account.pending_in += prepare.amount;
         }
-        let answer = self.route(from, prepare.clone(), now_ms).await;
+        let answer = self.route(Some(from), prepare.clone(), now_ms).await;
         // Moved only by a Fulfill: what it owes us grows by what it sent.
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(peer) = peers.get_mut(from) {
@@ -309,13 +324,26 @@ impl<L: IlpLink + 'static> Connector<L> {
         answer
     }
 
-    async fn route(&self, from: &str, prepare: Prepare, now_ms: u64) -> Result<Fulfill, Reject> {
+    /// Sends a packet this node makes itself (its own payments, the messages it pushes to
+    /// subscribers): routed as a forwarded one, with no fee taken, the next hop's account
+    /// moved by the Fulfill.
+    pub async fn send_own(&self, prepare: Prepare, now_ms: u64) -> Result<Fulfill, Reject> {
+        self.route(None, prepare, now_ms).await
+    }
+
+    /// Routes `prepare`, from peer `from` (None: made here).
+    async fn route(
+        &self,
+        from: Option<&str>,
+        prepare: Prepare,
+        now_ms: u64,
+    ) -> Result<Fulfill, Reject> {
         let me = self.config.address.clone();
         if prepare.destination.starts_with(me.as_str())
             && !self.is_child_address(&prepare.destination)
         {
             return match &self.local {
-                Some(local) => local.handle(from, &prepare),
+                Some(local) => local.handle(from.unwrap_or_default(), &prepare),
                 None => Err(reject(
                     ErrorCode::F02_UNREACHABLE,
                     &me,
@@ -330,7 +358,7 @@ impl<L: IlpLink + 'static> Connector<L> {
                 "no route to the destination",
             ));
         };
-        if next == from {
+        if Some(next.as_str()) == from {
             return Err(reject(
                 ErrorCode::F02_UNREACHABLE,
                 &me,
@@ -347,8 +375,11 @@ impl<L: IlpLink + 'static> Connector<L> {
                 "too little time left to forward",
             ));
         }
-        let fee = (u128::from(prepare.amount) * u128::from(self.config.fee_ppm)).div_ceil(1_000_000)
-            as u64;
+        let fee = match from {
+            Some(_) => (u128::from(prepare.amount) * u128::from(self.config.fee_ppm))
+                .div_ceil(1_000_000) as u64,
+            None => 0,
+        };
         let out_amount = prepare.amount - fee.min(prepare.amount);
         let link = {
             let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,6 +5,10 @@
 //! `restricted:`) and taking nothing. A paid packet's messages go to a [`MessageHandler`] (the
 //! node's store and subscriptions), whose replies (`OK`, `EVENT`, `EOSE`…) ride back in the
 //! Fulfill on the same stream.
+//!
+//! Money beyond what a packet's messages cost stays as the connection's credit and pays for
+//! later messages; what the handler could not use (an event it did not store, a subscription
+//! it refused) is given back as credit with [`PaidMessages::refund`].
 
 use std::collections::HashMap;
 
@@ -26,7 +30,15 @@ pub struct MessagePrices {
 
 /// What answers paid messages.
 pub trait MessageHandler {
-    /// Answers one message (a NIP-01 JSON array) from `connection`: the replies to send back.
+    /// Whether `count` more messages from `connection` can be taken now; why not, when not (a
+    /// packet refused here is not charged).
+    fn admit(&mut self, connection: &str, count: usize) -> Result<(), String> {
+        let _ = (connection, count);
+        Ok(())
+    }
+
+    /// Answers one message (a NIP-01 JSON array) from `connection`: the replies to send back
+    /// in the Fulfill (a handler answering later, by other packets, returns none).
     fn message(&mut self, connection: &str, json: &str) -> Vec<String>;
 }
 
@@ -38,6 +50,8 @@ pub struct PaidMessages<H> {
     readers: HashMap<(String, u64), (MessageReader, u64)>,
     /// The bytes those readers hold.
     held: usize,
+    /// Per connection: money paid and not yet spent.
+    credits: HashMap<String, u64>,
 }
 
 impl<H: MessageHandler> PaidMessages<H> {
@@ -48,12 +62,50 @@ impl<H: MessageHandler> PaidMessages<H> {
             handler,
             readers: HashMap::new(),
             held: 0,
+            credits: HashMap::new(),
         }
     }
 
     /// The handler.
     pub fn handler(&self) -> &H {
         &self.handler
+    }
+
+    /// The handler, to change.
+    pub fn handler_mut(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
+    /// What messages cost.
+    pub fn prices(&self) -> MessagePrices {
+        self.prices
+    }
+
+    /// `connection`'s money paid and not yet spent.
+    pub fn credit(&self, connection: &str) -> u64 {
+        self.credits.get(connection).copied().unwrap_or(0)
+    }
+
+    /// Gives `amount` back to `connection` as credit (a message paid for and not served).
+    pub fn refund(&mut self, connection: &str, amount: u64) {
+        if amount > 0 {
+            let c = self.credits.entry(connection.to_owned()).or_default();
+            *c = c.saturating_add(amount);
+        }
+    }
+
+    /// Forgets `connection`: its unfinished messages and its credit.
+    pub fn forget(&mut self, connection: &str) {
+        self.credits.remove(connection);
+        let held = &mut self.held;
+        self.readers.retain(|(c, _), (reader, _)| {
+            if c == connection {
+                *held -= reader.pending();
+                false
+            } else {
+                true
+            }
+        });
     }
 }
 
@@ -106,15 +158,23 @@ impl<H: MessageHandler> StreamApp for PaidMessages<H> {
         let due = events
             .saturating_mul(self.prices.per_event)
             .saturating_add(subscriptions.saturating_mul(self.prices.per_subscription));
-        if incoming.amount < due {
+        let credit = self.credit(connection);
+        let available = credit.saturating_add(incoming.amount);
+        if available < due {
             let stream = messages.first().map_or(1, |(s, _)| *s);
             return refuse(
                 stream,
                 format!(
-                    "restricted: {events} event(s) at {} and {subscriptions} subscription(s) at {} cost {due}; {} came",
+                    "restricted: {events} event(s) at {} and {subscriptions} subscription(s) at {} cost {due}; {} came, {credit} in credit",
                     self.prices.per_event, self.prices.per_subscription, incoming.amount
                 ),
             );
+        }
+        if !messages.is_empty() {
+            if let Err(why) = self.handler.admit(connection, messages.len()) {
+                let stream = messages.first().map_or(1, |(s, _)| *s);
+                return refuse(stream, why);
+            }
         }
         let before: usize = trial
             .keys()
@@ -129,8 +189,11 @@ impl<H: MessageHandler> StreamApp for PaidMessages<H> {
                 "error: too many unfinished messages held; try later".into(),
             );
         }
-        // Paid: the framing moves on, the messages are answered.
+        // Paid: the framing moves on, the rest is credit, the messages are answered.
         self.held = self.held + after - before;
+        if available - due > 0 || credit > 0 {
+            self.credits.insert(connection.to_owned(), available - due);
+        }
         for (stream, state) in trial {
             self.readers.insert((connection.to_owned(), stream), state);
         }

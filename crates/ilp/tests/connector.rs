@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use seedstr_ilp::address::Address;
-use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, PeerConfig};
+use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, OwnPackets, PeerConfig};
 use seedstr_ilp::ildcp::{request, IldcpResponse};
 use seedstr_ilp::link::IlpLink;
 use seedstr_ilp::packet::{ErrorCode, Fulfill, Prepare, Reject};
@@ -178,6 +178,25 @@ async fn money_crosses_two_hops_and_every_balance_moves_by_what_was_fulfilled() 
     l.a.settled("alice", 1000);
     assert_eq!(l.a.accounts()["alice"].balance, 0);
     assert_eq!(l.a.accounts()["alice"].settled, 1000);
+}
+
+#[tokio::test]
+async fn a_connectors_own_packets_take_no_fee_here_and_pay_from_its_account() {
+    let l = line(0);
+    let own = OwnPackets {
+        connector: l.a.clone(),
+        clock: Arc::new(|| NOW),
+    };
+    let (destination, secret) = l.receiving.receiver.lock().unwrap().new_connection();
+    let mut s = StreamSender::new(destination, &secret);
+    let stream = s.open_stream();
+    // A keeps nothing of its own packet; B keeps 10 (1%).
+    let sent = s.send_money(&own, stream, 1000, 990, NOW).await.unwrap();
+    assert_eq!(sent.arrived, 990);
+    let a = l.a.accounts();
+    assert_eq!((a["b"].balance, a["b"].paid), (-1000, 1000));
+    assert_eq!(a["alice"].balance, 0);
+    assert_eq!(l.c.accounts()["b"].balance, 990);
 }
 
 #[tokio::test]

@@ -327,6 +327,7 @@ async fn events_and_subscriptions_are_paid_for_or_refused_with_the_price() {
         )),
     };
     let (destination, secret) = link.receiver.lock().unwrap().new_connection();
+    let token = destination.as_str().rsplit('.').next().unwrap().to_owned();
     let mut s = StreamSender::new(destination, &secret);
     let stream = s.open_stream();
     let mut answers = MessageReader::default();
@@ -379,6 +380,35 @@ async fn events_and_subscriptions_are_paid_for_or_refused_with_the_price() {
         replies(&req_paid.frames, &mut answers),
         vec![r#"["EOSE","feed"]"#]
     );
+    // Money beyond the price is credit: 25 for a 10 event leaves 15, which pays the next one
+    // sent with nothing; a third then finds 5 and is refused, saying so.
+    let mut offset = offset + encode_message(req).len() as u64;
+    let mut next_event = |id: &str| {
+        let msg = format!(r#"["EVENT",{{"id":"{id}","kind":1,"content":""}}]"#);
+        let f = frames(offset, &msg);
+        offset += encode_message(&msg).len() as u64;
+        f
+    };
+    let f = next_event("e2");
+    assert!(s.send(&link, 25, 25, f, true, NOW).await.unwrap().fulfilled);
+    assert_eq!(link.app.lock().unwrap().credit(&token), 15);
+    let f = next_event("e3");
+    assert!(s.send(&link, 0, 0, f, true, NOW).await.unwrap().fulfilled);
+    assert_eq!(link.app.lock().unwrap().credit(&token), 5);
+    let f = next_event("e4");
+    let refused = s.send(&link, 0, 0, f.clone(), true, NOW).await.unwrap();
+    assert!(!refused.fulfilled);
+    assert!(
+        replies(&refused.frames, &mut answers)[0].contains("0 came, 5 in credit"),
+        "refused with the credit named"
+    );
+    // An event the node did not store gives its price back: now it pays.
+    link.app.lock().unwrap().refund(&token, 10);
+    assert!(s.send(&link, 0, 0, f, true, NOW).await.unwrap().fulfilled);
+    assert_eq!(link.app.lock().unwrap().credit(&token), 5);
+    assert_eq!(link.app.lock().unwrap().handler().0.len(), 4);
+    link.app.lock().unwrap().forget(&token);
+    assert_eq!(link.app.lock().unwrap().credit(&token), 0);
 }
 
 #[tokio::test]
@@ -404,6 +434,48 @@ async fn early_data_held_for_a_stream_is_bounded_by_its_window() {
     );
     match s.send(&link, 0, 0, early(11), true, NOW).await {
         Err(SendError::Closed { code, .. }) => assert_eq!(code, close_code::FLOW_CONTROL),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn packets_back_on_a_connection_this_side_opened_are_taken_at_the_address_it_gave() {
+    let link = direct(ReceiverLimits {
+        max_connections: 1,
+        ..ReceiverLimits::default()
+    });
+    // The secret of a connection opened elsewhere; its far end sends back to this address.
+    let secret = [3; 32];
+    let address = link
+        .receiver
+        .lock()
+        .unwrap()
+        .accept_replies(secret)
+        .unwrap();
+    assert!(address.as_str().starts_with("test.bob."));
+    // As many such addresses as connections may be open.
+    assert!(link
+        .receiver
+        .lock()
+        .unwrap()
+        .accept_replies([4; 32])
+        .is_none());
+    let mut back = StreamSender::new(address.clone(), &secret);
+    let stream = back.open_stream();
+    back.send_data(&link, stream, b"an answer", NOW)
+        .await
+        .unwrap();
+    assert!(link
+        .delivered
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|d| matches!(d, Delivered::Data { bytes, .. } if bytes.as_slice() == b"an answer")));
+    // Forgotten: the secret no longer opens packets there.
+    let token = address.as_str().rsplit('.').next().unwrap().to_owned();
+    link.receiver.lock().unwrap().forget_replies(&token);
+    match back.send_data(&link, stream, b"more", NOW).await {
+        Err(SendError::Rejected(r)) => assert_eq!(r.code, ErrorCode::F06_UNEXPECTED_PAYMENT),
         other => panic!("{other:?}"),
     }
 }

@@ -108,6 +108,8 @@ pub struct Incoming<'a> {
     pub money: &'a BTreeMap<u64, u64>,
     /// Its data frames: stream, offset, bytes.
     pub data: Vec<(u64, u64, &'a [u8])>,
+    /// Where the client takes packets back, when this packet says (`ConnectionNewAddress`).
+    pub client_address: Option<&'a Address>,
 }
 
 /// An application's decision on a packet.
@@ -166,6 +168,9 @@ pub struct StreamReceiver {
     asset_scale: u8,
     limits: ReceiverLimits,
     connections: HashMap<String, Connection>,
+    /// Secrets of connections this side opened, by the token of the address handed to their
+    /// far end for packets back.
+    replies: HashMap<String, [u8; 32]>,
     /// Early bytes held over every connection.
     held: u64,
 }
@@ -187,6 +192,7 @@ impl StreamReceiver {
             asset_scale,
             limits,
             connections: HashMap::new(),
+            replies: HashMap::new(),
             held: 0,
         }
     }
@@ -207,8 +213,36 @@ impl StreamReceiver {
         (destination, self.shared_secret(&token))
     }
 
-    /// The shared secret of the connection `token`: HMAC(server secret, token).
+    /// An address under this receiver where packets sealed with `shared_secret` are taken: the
+    /// secret of a connection this side opened, the address handed to its far end (RFC 29's
+    /// `ConnectionNewAddress`) so it can send back on the same connection. None when as many
+    /// such addresses are kept as connections may be open.
+    pub fn accept_replies(&mut self, shared_secret: [u8; 32]) -> Option<Address> {
+        if self.replies.len() >= self.limits.max_connections {
+            return None;
+        }
+        let token = token_text(&rand::random::<[u8; 18]>());
+        let address = self
+            .address
+            .with_segment(&token)
+            .expect("a token is a valid segment");
+        self.replies.insert(token, shared_secret);
+        Some(address)
+    }
+
+    /// Stops taking packets back at an address [`StreamReceiver::accept_replies`] made.
+    pub fn forget_replies(&mut self, token: &str) {
+        if self.replies.remove(token).is_some() {
+            self.forget(token);
+        }
+    }
+
+    /// The shared secret of the connection `token`: the one given for an address taking
+    /// packets back, else HMAC(server secret, token).
     pub fn shared_secret(&self, token: &str) -> [u8; 32] {
+        if let Some(secret) = self.replies.get(token) {
+            return *secret;
+        }
         hmac_sha256(&self.server_secret, token.as_bytes())
     }
 
@@ -438,6 +472,10 @@ impl StreamReceiver {
         let decision = if accept {
             let incoming = Incoming {
                 amount: prepare.amount,
+                client_address: packet.frames.iter().find_map(|f| match f {
+                    Frame::ConnectionNewAddress { source_account } => Some(source_account),
+                    _ => None,
+                }),
                 money: &amounts,
                 data: packet
                     .frames
