@@ -1,7 +1,8 @@
 //! The node as an Interledger peer: `[ilp] peering` starts its connector behind a BTP server,
 //! SPSP hands out payment details, `ilp-protocol-stream` (npm, over `ilp-plugin-btp`) pays the
 //! node as its configured child, and the economic view shows it in the API, the status page and
-//! `/metrics`.
+//! `/metrics`; Nostr messages paid for over STREAM are served by the node's relay and answered
+//! at the client's address.
 
 mod common;
 
@@ -112,6 +113,8 @@ async fn a_peer_pays_the_node_and_its_economic_view_shows_it() {
     assert_eq!(info.address.as_str(), "private.seedstr");
     assert_eq!(info.btp, format!("ws://{btp}"));
     assert_eq!(info.prices.forward_ppm, Some(1000));
+    assert_eq!(info.prices.per_event, Some(1));
+    assert_eq!(info.prices.per_subscription, Some((10, 86_400)));
 
     // A wrong token gets no session.
     let stranger = tokio::process::Command::new("node")
@@ -129,4 +132,247 @@ async fn a_peer_pays_the_node_and_its_economic_view_shows_it() {
         .expect("the refused sender finished in time")
         .unwrap();
     assert!(!stranger.status.success());
+}
+
+/// A STREAM client's own end, behind its BTP session: the answers a node pushes back on the
+/// client's connection, cut into Nostr messages.
+struct ClientEnd {
+    receiver: std::sync::Mutex<seedstr_ilp::stream::receiver::StreamReceiver>,
+    reader: std::sync::Mutex<seedstr_ilp::nostr_frames::MessageReader>,
+    heard: tokio::sync::mpsc::UnboundedSender<Value>,
+}
+
+impl seedstr_ilp::btp_session::PacketHandler for ClientEnd {
+    async fn handle(
+        &self,
+        _account: &str,
+        prepare: seedstr_ilp::packet::Prepare,
+    ) -> Result<seedstr_ilp::packet::Fulfill, seedstr_ilp::packet::Reject> {
+        let handled = self.receiver.lock().unwrap().handle(&prepare);
+        for d in handled.delivered {
+            if let seedstr_ilp::stream::receiver::Delivered::Data { bytes, .. } = d {
+                for m in self.reader.lock().unwrap().push(&bytes).unwrap() {
+                    let _ = self.heard.send(serde_json::from_str(&m).unwrap());
+                }
+            }
+        }
+        handled.reply
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The next message the node pushed that is not an AUTH greeting.
+async fn next_pushed(heard: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
+            .await
+            .expect("a message pushed in time")
+            .expect("the client end is open");
+        if m[0] != "AUTH" {
+            return m;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
+    use seedstr_ilp::address::Address;
+    use seedstr_ilp::link::IlpLink;
+    use seedstr_ilp::nostr_frames::{encode_message, MessageReader};
+    use seedstr_ilp::stream::packet::Frame;
+    use seedstr_ilp::stream::receiver::{ReceiverLimits, StreamReceiver};
+    use seedstr_ilp::stream::sender::StreamSender;
+
+    let bob = Person::new();
+    let peers = r#"peers = [{ name = "alice", token = "alice-token", child = true, credit_limit = 1000000, settle_threshold = 500, max_packet_amount = 100000 }]"#;
+    let config = node_config(
+        &bob,
+        &[
+            ("peering = false", "peering = true"),
+            (
+                "btp_listen = \"127.0.0.1:7448\"",
+                "btp_listen = \"127.0.0.1:0\"",
+            ),
+            ("peers = []", peers),
+        ],
+    );
+    let node = NodeProcess::start(bob.home.path(), &config);
+    let base = format!("http://{}", node.http);
+    let view: Value = reqwest::get(format!("{base}/api/v1/ilp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let btp = view["btp"].as_str().unwrap().to_owned();
+
+    // Alice: a child of the node over BTP, with her own receiver for what comes back.
+    let (heard_tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let end = std::sync::Arc::new(ClientEnd {
+        receiver: std::sync::Mutex::new(StreamReceiver::new(
+            Address::new("private.seedstr.alice").unwrap(),
+            [7; 32],
+            "SAT",
+            0,
+            ReceiverLimits::default(),
+        )),
+        reader: Default::default(),
+        heard: heard_tx,
+    });
+    let link = seedstr_ilp::btp_session::connect_btp(
+        &btp,
+        "alice",
+        "alice-token",
+        "node",
+        end.clone(),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let me = seedstr_ilp::ildcp::IldcpResponse::from_fulfill(
+        &link
+            .send(seedstr_ilp::ildcp::request(now_ms() + 30_000))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(me.client_address.as_str(), "private.seedstr.alice");
+    let spsp: Value = reqwest::get(format!("{base}/.well-known/pay"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let secret: [u8; 32] = base64::engine::general_purpose::STANDARD
+        .decode(spsp["shared_secret"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut sender = StreamSender::new(
+        Address::new(spsp["destination_account"].as_str().unwrap()).unwrap(),
+        &secret,
+    );
+    let back = end.receiver.lock().unwrap().accept_replies(secret).unwrap();
+    let stream = sender.open_stream();
+    let mut offset = 0u64;
+    let frames_for = |msg: &str, offset: u64, pays: bool, with_address: bool| {
+        let data = encode_message(msg);
+        let mut frames = Vec::new();
+        if with_address {
+            frames.push(Frame::ConnectionNewAddress {
+                source_account: back.clone(),
+            });
+        }
+        if pays {
+            frames.push(Frame::StreamMoney {
+                stream_id: stream,
+                shares: 1,
+            });
+        }
+        frames.push(Frame::StreamData {
+            stream_id: stream,
+            offset,
+            data: data.clone(),
+        });
+        (frames, data.len() as u64)
+    };
+    use nostr::prelude::*;
+    let writer = nostr::prelude::Keys::generate();
+    let note = nostr::prelude::EventBuilder::new(nostr::prelude::Kind::TextNote, "paid over ILP")
+        .finalize(&writer)
+        .unwrap();
+
+    // A subscription costs 10: 9 is refused, saying the price, and changes nothing.
+    let req =
+        serde_json::json!(["REQ", "feed", {"authors": [writer.public_key().to_hex()]}]).to_string();
+    let (frames, len) = frames_for(&req, offset, true, true);
+    let short = sender
+        .send(&link, 9, 9, frames.clone(), true, now_ms())
+        .await
+        .unwrap();
+    assert!(!short.fulfilled);
+    let mut reader = MessageReader::default();
+    let said: Vec<String> = short
+        .frames
+        .iter()
+        .flat_map(|f| match f {
+            Frame::StreamData { data, .. } => reader.push(data).unwrap(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(
+        said[0].contains("restricted: 0 event(s) at 1 and 1 subscription(s) at 10 cost 10; 9 came"),
+        "{said:?}"
+    );
+    // Paid: the stored events (none yet) and EOSE come back to Alice's address.
+    let paid = sender
+        .send(&link, 10, 10, frames, true, now_ms())
+        .await
+        .unwrap();
+    assert!(paid.fulfilled);
+    offset += len;
+    assert_eq!(
+        next_pushed(&mut heard).await,
+        serde_json::json!(["EOSE", "feed"])
+    );
+
+    // An event: 5 pays its 1, 4 stay as credit; OK and the live EVENT come back.
+    let event = serde_json::json!(["EVENT", note]).to_string();
+    let (frames, len) = frames_for(&event, offset, true, false);
+    assert!(
+        sender
+            .send(&link, 5, 5, frames, true, now_ms())
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    offset += len;
+    let mut got = [next_pushed(&mut heard).await, next_pushed(&mut heard).await];
+    got.sort_by_key(|m| m[0].as_str().unwrap().to_owned());
+    assert_eq!(got[0][0], "EVENT");
+    assert_eq!(got[0][2]["id"], note.id.to_hex());
+    assert_eq!(
+        (got[1][0].as_str(), got[1][2].as_bool()),
+        (Some("OK"), Some(true))
+    );
+
+    // The same event again, paid from credit: a duplicate, so its price comes back.
+    let (frames, _) = frames_for(&event, offset, false, false);
+    assert!(
+        sender
+            .send(&link, 0, 0, frames, true, now_ms())
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    let dup = next_pushed(&mut heard).await;
+    assert_eq!(dup[0], "OK");
+    assert!(dup[3].as_str().unwrap().starts_with("duplicate:"), "{dup}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let view = loop {
+        let view: Value = reqwest::get(format!("{base}/api/v1/ilp"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if view["served"]["refunded"] == 1 {
+            break view;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refund: {view}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(view["served"]["sessions"], 1, "{view}");
+    assert_eq!(view["served"]["messages"], 3, "{view}");
+    assert_eq!(view["received"]["money"], 15, "{view}");
+    assert_eq!(view["accounts"]["alice"]["balance"], 15, "{view}");
+    assert!(view["served"]["pushed"].as_u64().unwrap() >= 4, "{view}");
 }

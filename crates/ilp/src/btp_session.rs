@@ -69,6 +69,8 @@ pub type Authenticate = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 pub struct BtpPeer {
     account: String,
     out: mpsc::Sender<Message>,
+    /// Becomes true when the session's reading side has ended.
+    ended: tokio::sync::watch::Receiver<bool>,
     waiting: Waiting,
     next_id: Arc<AtomicU32>,
     timeout: Duration,
@@ -92,6 +94,12 @@ fn internal(message: &str) -> Reject {
 }
 
 impl BtpPeer {
+    /// Waits until the session has ended (its socket closed).
+    pub async fn closed(&self) {
+        let mut ended = self.ended.clone();
+        let _ = ended.wait_for(|e| *e).await;
+    }
+
     /// The peer's account name (the authenticated username on a server; the server's on a
     /// client).
     pub fn account(&self) -> &str {
@@ -174,6 +182,7 @@ where
     let (mut sink, mut stream) = ws.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(256);
     let waiting: Waiting = Arc::default();
+    let (end, ended) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         while let Some(m) = out_rx.recv().await {
             if sink.send(m).await.is_err() {
@@ -184,6 +193,7 @@ where
     let peer = BtpPeer {
         account: account.clone(),
         out: out.clone(),
+        ended,
         waiting: waiting.clone(),
         next_id: Arc::new(AtomicU32::new(1)),
         timeout,
@@ -252,6 +262,7 @@ where
         }
         // The session is over: everyone waiting hears so.
         waiting.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        end.send_replace(true);
     });
     (peer, reading)
 }

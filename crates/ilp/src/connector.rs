@@ -95,6 +95,8 @@ pub struct Connector<L> {
     epoch: std::sync::atomic::AtomicU32,
     table_id: [u8; 16],
     local: Option<Arc<dyn LocalHandler>>,
+    /// Told when the routes or the links change (what a route broadcast says may differ).
+    changes: tokio::sync::Notify,
 }
 
 fn reject(code: ErrorCode, by: &Address, message: impl Into<String>) -> Reject {
@@ -132,6 +134,7 @@ impl<L: IlpLink + 'static> Connector<L> {
             epoch: std::sync::atomic::AtomicU32::new(0),
             table_id: rand::random(),
             local,
+            changes: tokio::sync::Notify::new(),
         }
     }
 
@@ -172,6 +175,13 @@ impl<L: IlpLink + 'static> Connector<L> {
         {
             p.link = Some(link);
         }
+        self.changes.notify_one();
+    }
+
+    /// Waits until the routes or the links change (after the last wait returned): the time to
+    /// broadcast routes again.
+    pub async fn changed(&self) {
+        self.changes.notified().await
     }
 
     /// Routes addresses under `prefix` to `peer`.
@@ -473,6 +483,7 @@ impl<L: IlpLink + 'static> Connector<L> {
         if changed {
             self.epoch
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.changes.notify_one();
         }
         Ok(crate::ccp::ccp_response())
     }

@@ -180,7 +180,7 @@ pub async fn run(
     };
 
     let ilp = match config.ilp.peering {
-        true => Some(crate::ilp::IlpNode::start(&config.ilp, &data).await?),
+        true => Some(crate::ilp::IlpNode::start(&config.ilp, &data, relay.clone()).await?),
         false => None,
     };
     let ilp_for_announce = ilp.clone();

@@ -83,4 +83,11 @@ impl SessionOutput {
         self.room.give_back(message.len());
         Some(message)
     }
+
+    /// The next answer if one is waiting now.
+    pub fn try_recv(&mut self) -> Option<String> {
+        let message = self.outbound.try_recv().ok()?;
+        self.room.give_back(message.len());
+        Some(message)
+    }
 }

@@ -1,12 +1,15 @@
 //! The node as an Interledger peer (docs/ilp.md): a connector behind a BTP server, its peers
 //! from the configuration, a STREAM receiver at `<address>.receiver` for what is paid to the
 //! node (its secret kept in the data folder, so payment details survive restarts), SPSP to hand
-//! out those details, and the economic view for the API and `/metrics`.
+//! out those details, Nostr served over STREAM to those who pay for it ([`served`]), and the
+//! economic view for the API and `/metrics`.
+
+pub mod served;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use seedstr_ilp::address::Address;
@@ -14,7 +17,11 @@ use seedstr_ilp::announcement::{NodeInfo, Prices};
 use seedstr_ilp::btp_session::{serve_btp, BtpPeer, ConnectorHandler};
 use seedstr_ilp::connector::{Connector, ConnectorConfig, LocalHandler, PeerAccount, PeerConfig};
 use seedstr_ilp::packet::{Fulfill, Prepare, Reject};
-use seedstr_ilp::stream::receiver::{Delivered, ReceiverLimits, StreamReceiver};
+use seedstr_ilp::paid_messages::{MessagePrices, PaidMessages};
+use seedstr_ilp::stream::receiver::{
+    Decision, Delivered, Incoming, ReceiverLimits, StreamApp, StreamReceiver,
+};
+use seedstr_relay::Relay;
 use serde::{Deserialize, Serialize};
 
 /// The `[ilp]` section.
@@ -36,6 +43,13 @@ pub struct IlpConfig {
     pub asset_scale: u8,
     /// What forwarding takes, in parts per million.
     pub fee_ppm: u64,
+    /// What storing an event sent over STREAM costs, in the asset's units.
+    pub price_per_event: u64,
+    /// What a subscription (REQ) sent over STREAM costs.
+    pub price_per_subscription: u64,
+    /// How long a paid subscription lasts, in seconds; then it is closed (`CLOSED`,
+    /// `restricted:`) and a new REQ pays again.
+    pub subscription_secs: u64,
     /// Its peers.
     pub peers: Vec<IlpPeerConfig>,
 }
@@ -50,6 +64,9 @@ impl Default for IlpConfig {
             asset_code: "SAT".into(),
             asset_scale: 0,
             fee_ppm: 1000,
+            price_per_event: 1,
+            price_per_subscription: 10,
+            subscription_secs: 86_400,
             peers: Vec::new(),
         }
     }
@@ -61,8 +78,12 @@ impl Default for IlpConfig {
 pub struct IlpPeerConfig {
     /// Its name (its account here).
     pub name: String,
-    /// The token it authenticates its BTP session with.
+    /// The token its BTP session authenticates with.
     pub token: String,
+    /// Its BTP endpoint, when this node opens the session (with `token`); empty: it connects
+    /// here.
+    #[serde(default)]
+    pub btp_url: String,
     /// A child gets its address under the node's.
     #[serde(default)]
     pub child: bool,
@@ -109,26 +130,72 @@ pub struct Received {
     pub connections_closed: u64,
 }
 
+/// The node's STREAM application: Nostr messages for a price, served by relay sessions.
+struct NodeApp {
+    paid: PaidMessages<served::Sessions>,
+}
+
+impl StreamApp for NodeApp {
+    fn decide(&mut self, connection: &str, incoming: &Incoming<'_>) -> Decision {
+        let decision = self.paid.decide(connection, incoming);
+        if decision.refuse.is_none() {
+            if let Some(address) = incoming.client_address {
+                self.paid
+                    .handler_mut()
+                    .set_client(connection, address.clone());
+            }
+        }
+        decision
+    }
+}
+
+/// The node's receiver and what answers on it. Locks are taken app first, then receiver.
 struct NodeReceiver {
     receiver: Mutex<StreamReceiver>,
+    app: Mutex<NodeApp>,
     received: Mutex<Received>,
+}
+
+impl NodeReceiver {
+    fn app_lock(&self) -> MutexGuard<'_, NodeApp> {
+        self.app.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn receiver_lock(&self) -> MutexGuard<'_, StreamReceiver> {
+        self.receiver.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends what the node serves on `connection`.
+    fn close(&self, connection: &str) {
+        let mut app = self.app_lock();
+        app.paid.handler_mut().close(connection);
+        app.paid.forget(connection);
+    }
 }
 
 impl LocalHandler for NodeReceiver {
     fn handle(&self, _from: &str, prepare: &Prepare) -> Result<Fulfill, Reject> {
-        let handled = self
-            .receiver
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .handle(prepare);
-        let mut r = self.received.lock().unwrap_or_else(|p| p.into_inner());
-        for d in handled.delivered {
-            match d {
-                Delivered::Money { amount, .. } => r.money += amount,
-                Delivered::Data { bytes, .. } => r.data_bytes += bytes.len() as u64,
-                Delivered::ConnectionClosed { .. } => r.connections_closed += 1,
-                Delivered::StreamClosed { .. } => {}
+        let handled = {
+            let mut app = self.app_lock();
+            self.receiver_lock().handle_with(prepare, &mut *app)
+        };
+        let mut closed = Vec::new();
+        {
+            let mut r = self.received.lock().unwrap_or_else(|p| p.into_inner());
+            for d in handled.delivered {
+                match d {
+                    Delivered::Money { amount, .. } => r.money += amount,
+                    Delivered::Data { bytes, .. } => r.data_bytes += bytes.len() as u64,
+                    Delivered::ConnectionClosed { connection, .. } => {
+                        r.connections_closed += 1;
+                        closed.push(connection);
+                    }
+                    Delivered::StreamClosed { .. } => {}
+                }
             }
+        }
+        for connection in closed {
+            self.close(&connection);
         }
         handled.reply
     }
@@ -160,6 +227,8 @@ pub struct EconomicView {
     pub due_for_settlement: Vec<(String, u64)>,
     /// What the node's own receiver took.
     pub received: Received,
+    /// Nostr served over STREAM: sessions, messages taken, answers pushed, credit refunded.
+    pub served: served::ServedCounts,
     /// The routing table: prefix → peer.
     pub routes: BTreeMap<String, String>,
 }
@@ -202,29 +271,58 @@ fn now_ms() -> u64 {
 
 impl IlpNode {
     /// Starts the peer: the connector with its peers, the receiver, the BTP server.
-    pub async fn start(config: &IlpConfig, data: &Path) -> Result<Arc<IlpNode>, IlpError> {
+    pub async fn start(
+        config: &IlpConfig,
+        data: &Path,
+        relay: Arc<Relay>,
+    ) -> Result<Arc<IlpNode>, IlpError> {
         let address = Address::new(&config.address)?;
-        let receiver = Arc::new(NodeReceiver {
-            receiver: Mutex::new(StreamReceiver::new(
-                address.with_segment("receiver")?,
-                receiver_secret(data)?,
-                &config.asset_code,
-                config.asset_scale,
-                ReceiverLimits::default(),
-            )),
-            received: Mutex::new(Received::default()),
+        let receiver_address = address.with_segment("receiver")?;
+        let secret = receiver_secret(data)?;
+        let prices = MessagePrices {
+            per_event: config.price_per_event,
+            per_subscription: config.price_per_subscription,
+        };
+        let connector_config = ConnectorConfig {
+            address,
+            asset_code: config.asset_code.clone(),
+            asset_scale: config.asset_scale,
+            fee_ppm: config.fee_ppm,
+            expiry_decrement: Duration::from_secs(1),
+            min_expiry_window: Duration::from_secs(1),
+        };
+        // The receiver's sessions push through the connector, which hands the receiver what
+        // comes for it: each holds the other weakly on one side.
+        let mut made = None;
+        let connector = Arc::new_cyclic(|connector| {
+            let receiver = Arc::new_cyclic(|node| NodeReceiver {
+                receiver: Mutex::new(StreamReceiver::new(
+                    receiver_address,
+                    secret,
+                    &config.asset_code,
+                    config.asset_scale,
+                    ReceiverLimits::default(),
+                )),
+                app: Mutex::new(NodeApp {
+                    paid: PaidMessages::new(
+                        prices,
+                        served::Sessions::new(
+                            relay,
+                            Duration::from_secs(config.subscription_secs.max(1)),
+                            Arc::new(served::Pushing {
+                                connector: connector.clone(),
+                                node: node.clone(),
+                                prices,
+                            }),
+                        ),
+                    ),
+                }),
+                received: Mutex::new(Received::default()),
+            });
+            made = Some(receiver.clone());
+            Connector::new(connector_config, Some(receiver as Arc<dyn LocalHandler>))
         });
-        let connector = Arc::new(Connector::new(
-            ConnectorConfig {
-                address,
-                asset_code: config.asset_code.clone(),
-                asset_scale: config.asset_scale,
-                fee_ppm: config.fee_ppm,
-                expiry_decrement: Duration::from_secs(1),
-                min_expiry_window: Duration::from_secs(1),
-            },
-            Some(receiver.clone() as Arc<dyn LocalHandler>),
-        ));
+        let receiver = made.expect("made with the connector");
         let mut tokens = BTreeMap::new();
         for p in &config.peers {
             connector.add_peer(
@@ -266,10 +364,19 @@ impl IlpNode {
         tokio::spawn(serve_btp(
             listener,
             authenticate,
-            handler,
+            handler.clone(),
             sessions,
             Duration::from_secs(30),
         ));
+        for p in config.peers.iter().filter(|p| !p.btp_url.is_empty()) {
+            tokio::spawn(keep_linked(
+                connector.clone(),
+                handler.clone(),
+                p.clone(),
+                config.address.clone(),
+            ));
+        }
+        tokio::spawn(keep_routes_told(connector.clone()));
         Ok(Arc::new(IlpNode {
             connector,
             receiver,
@@ -302,8 +409,9 @@ impl IlpNode {
             asset_scale: self.asset.1,
             settlement: Vec::new(),
             prices: Prices {
+                per_event: Some(config.price_per_event),
+                per_subscription: Some((config.price_per_subscription, config.subscription_secs)),
                 forward_ppm: Some(config.fee_ppm),
-                ..Prices::default()
             },
             about: "A Seedstr node in the Nostr-ILP peer network".into(),
         }
@@ -323,6 +431,7 @@ impl IlpNode {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
             routes: self.connector.routes(),
+            served: self.receiver.app_lock().paid.handler().counts(),
         }
     }
 
@@ -359,6 +468,52 @@ impl IlpNode {
             v.received.money
         );
         out
+    }
+}
+
+/// Keeps a session open to a peer this node connects to (`btp_url`), opening it again after
+/// it ends (waiting longer after each failure, up to a minute).
+async fn keep_linked(
+    connector: Arc<Connector<BtpPeer>>,
+    handler: Arc<ConnectorHandler>,
+    peer: IlpPeerConfig,
+    username: String,
+) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match seedstr_ilp::btp_session::connect_btp(
+            &peer.btp_url,
+            &username,
+            &peer.token,
+            &peer.name,
+            handler.clone(),
+            Duration::from_secs(30),
+        )
+        .await
+        {
+            Ok(session) => {
+                let session = Arc::new(session);
+                connector.set_link(&peer.name, session.clone());
+                tracing::info!(target: "seedstr::ilp", "linked to peer {} at {}", peer.name, peer.btp_url);
+                wait = Duration::from_secs(1);
+                session.closed().await;
+                tracing::info!(target: "seedstr::ilp", "the session with peer {} ended", peer.name);
+            }
+            Err(e) => {
+                tracing::warn!(target: "seedstr::ilp", "peer {} at {}: {e}", peer.name, peer.btp_url);
+                wait = (wait * 2).min(Duration::from_secs(60));
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Tells the peers this node's routes (CCP) whenever its routes or links change, and every
+/// thirty seconds besides.
+async fn keep_routes_told(connector: Arc<Connector<BtpPeer>>) {
+    loop {
+        connector.broadcast_routes(now_ms() + 30_000).await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), connector.changed()).await;
     }
 }
 
