@@ -2,7 +2,8 @@
 //! SPSP hands out payment details, `ilp-protocol-stream` (npm, over `ilp-plugin-btp`) pays the
 //! node as its configured child, and the economic view shows it in the API, the status page and
 //! `/metrics`; Nostr messages paid for over STREAM are served by the node's relay and answered
-//! at the client's address.
+//! at the client's address; three owners' nodes find each other by their announcements, and
+//! one follows the others over Interledger, its subscriptions paid across two hops.
 
 mod common;
 
@@ -375,4 +376,206 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     assert_eq!(view["received"]["money"], 15, "{view}");
     assert_eq!(view["accounts"]["alice"]["balance"], 15, "{view}");
     assert!(view["served"]["pushed"].as_u64().unwrap() >= 4, "{view}");
+}
+
+/// A peering owner's node: its address, the directory its announcement goes to, and `more`
+/// edits.
+fn peer_node(who: &Person, address: &str, directory: &str, more: &[(&str, &str)]) -> NodeProcess {
+    let mut edits = vec![
+        ("peering = false", "peering = true"),
+        (
+            "btp_listen = \"127.0.0.1:7448\"",
+            "btp_listen = \"127.0.0.1:0\"",
+        ),
+        ("owner = false", "owner = true"),
+    ];
+    let address_line = format!("address = \"{address}\"");
+    edits.push(("address = \"private.seedstr\"", &address_line));
+    let directories = format!("directories = [\"{directory}\"]");
+    edits.push(("directories = []", &directories));
+    edits.extend_from_slice(more);
+    NodeProcess::start(who.home.path(), &node_config(who, &edits))
+}
+
+async fn view_of(node: &NodeProcess) -> Value {
+    reqwest::get(format!("http://{}/api/v1/ilp", node.http))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls `node`'s economic view until `ready` holds (20 s at most).
+async fn view_until(node: &NodeProcess, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let view = view_of(node).await;
+        if ready(&view) {
+            return view;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {view:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls `relay` until it holds the event `id`.
+async fn holds(relay: &str, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = seedstr_client::relays::conn::RelayConn::connect(relay)
+            .await
+            .unwrap()
+            .query("h", &[serde_json::json!({"ids": [id]})])
+            .await
+            .unwrap();
+        if !found.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{relay} never got {id}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
+    use nostr::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let directory = common::RelayProcess::start(dir.path(), &[]);
+    let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+
+    // Carol's node takes no strangers: only bob's, which connects to it.
+    let c_peers = r#"peers = [{ name = "b", token = "b-c", credit_limit = 1000000, settle_threshold = 500, max_packet_amount = 100000 }]"#;
+    let c = peer_node(
+        &carol,
+        "private.c",
+        &directory.url,
+        &[("peers = []", c_peers)],
+    );
+    let c_btp = view_of(&c).await["btp"].as_str().unwrap().to_owned();
+    // Bob's node connects to carol's and takes strangers' nodes.
+    let b_peers = format!(
+        r#"peers = [{{ name = "c", token = "b-c", btp_url = "{c_btp}", credit_limit = 1000000, settle_threshold = 500, max_packet_amount = 100000 }}]"#
+    );
+    let b = peer_node(
+        &bob,
+        "private.b",
+        &directory.url,
+        &[
+            ("peers = []", &b_peers),
+            ("accept_strangers = false", "accept_strangers = true"),
+        ],
+    );
+    // Alice's node follows whom she follows, looking every second.
+    let a = peer_node(
+        &alice,
+        "private.a",
+        &directory.url,
+        &[("follow_secs = 600", "follow_secs = 1")],
+    );
+    let a_relay = a.relay();
+    for who in [&bob, &carol] {
+        let out = alice.run(&["social", "follow", &who.hex(), "--relay", &a_relay]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Alice's node peers with bob's (it takes strangers), not with carol's (it does not), and
+    // subscribes at both: at carol's through bob's.
+    let live = |v: &Value, who: &Person| {
+        v["following"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["person"] == who.hex() && f["state"] == "live")
+    };
+    let view = view_until(&a, "alice's node follows bob and carol", |v| {
+        live(v, &bob) && live(v, &carol)
+    })
+    .await;
+    let followed = |who: &Person| {
+        view["following"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["person"] == who.hex())
+            .unwrap()
+            .clone()
+    };
+    let (to_bob, to_carol) = (followed(&bob), followed(&carol));
+    assert_eq!(to_bob["peered"], true, "{view:#}");
+    assert_eq!(to_carol["peered"], false, "{view:#}");
+    assert_eq!(
+        view["routes"]["private.c"], view["routes"]["private.b"],
+        "{view:#}"
+    );
+    // Bob's subscription arrives whole (10); carol's pays bob's 1 fee on the way: the first
+    // try of 10 brings 9, so 12 go, 11 arrive.
+    assert_eq!(to_bob["paid"], 10, "{view:#}");
+    assert_eq!(to_carol["paid"], 12, "{view:#}");
+
+    // Carol posts on her node: it reaches alice's node over two hops, stored there, and so
+    // reaches alice's own subscribers.
+    let note = EventBuilder::new(Kind::TextNote, "from carol, carried by bob")
+        .finalize(&carol.keys)
+        .unwrap();
+    let (taken, why) = seedstr_client::relays::conn::RelayConn::connect(&c.relay())
+        .await
+        .unwrap()
+        .publish(&note)
+        .await
+        .unwrap();
+    assert!(taken, "{why}");
+    holds(&a_relay, &note.id.to_hex()).await;
+    let bobs = EventBuilder::new(Kind::TextNote, "from bob")
+        .finalize(&bob.keys)
+        .unwrap();
+    seedstr_client::relays::conn::RelayConn::connect(&b.relay())
+        .await
+        .unwrap()
+        .publish(&bobs)
+        .await
+        .unwrap();
+    holds(&a_relay, &bobs.id.to_hex()).await;
+
+    // Every account: alice's node owes bob's 22; bob's is owed 22 and owes carol's 11; carol's
+    // is owed 11, all of it taken by its receiver, as bob's took 10.
+    let bob_account = seedstr_ilp::peer_auth::account_name(&bob.keys.public_key());
+    let a_view = view_until(&a, "alice's account settles", |v| {
+        v["accounts"][&bob_account]["balance"] == -22
+    })
+    .await;
+    assert_eq!(a_view["accounts"][&bob_account]["paid"], 22, "{a_view:#}");
+    let alice_account = seedstr_ilp::peer_auth::account_name(&alice.keys.public_key());
+    let b_view = view_of(&b).await;
+    assert_eq!(
+        b_view["accounts"][&alice_account]["balance"], 22,
+        "{b_view:#}"
+    );
+    assert_eq!(b_view["accounts"]["c"]["balance"], -11, "{b_view:#}");
+    assert_eq!(b_view["received"]["money"], 10, "{b_view:#}");
+    let c_view = view_of(&c).await;
+    assert_eq!(c_view["accounts"]["b"]["balance"], 11, "{c_view:#}");
+    assert_eq!(c_view["received"]["money"], 11, "{c_view:#}");
+    assert_eq!(c_view["served"]["sessions"], 1, "{c_view:#}");
+    let a_follow = |who: &Person| {
+        a_view["following"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["person"] == who.hex())
+            .unwrap()["events"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        a_follow(&carol) >= 2,
+        "carol's announcement and note: {a_view:#}"
+    );
 }

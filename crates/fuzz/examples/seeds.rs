@@ -364,6 +364,15 @@ fn main() {
                 .unwrap()
         })
         .collect();
+    let mut stream = stream;
+    stream.push(
+        seedstr_ilp::spsp::SpspDetails {
+            destination: seedstr_ilp::address::Address::new("g.node.receiver.abc").unwrap(),
+            shared_secret: [5; 32],
+        }
+        .to_json()
+        .into_bytes(),
+    );
     write("stream_packet", &stream);
     let announcement = seedstr_ilp::announcement::NodeInfo {
         address: seedstr_ilp::address::Address::new("g.seedstr.node").unwrap(),
@@ -380,11 +389,20 @@ fn main() {
             per_subscription: Some((100, 86_400)),
             forward_ppm: Some(1000),
         },
+        spsp: None,
         about: "a node".into(),
     };
     write(
         "ilp_announcement",
-        &[json_of(&sign(announcement.to_builder()))],
+        &[
+            json_of(&sign(announcement.to_builder())),
+            seedstr_ilp::peer_auth::sign_token(
+                &nostr::prelude::Keys::generate(),
+                "ws://127.0.0.1:7448",
+                1_800_000_000,
+            )
+            .into_bytes(),
+        ],
     );
     write(
         "zap_events",

@@ -90,9 +90,13 @@ pub fn ilp_packet(data: &[u8]) {
 
 /// A STREAM packet as a peer sends it: opened with a fixed key (nearly always refused by its
 /// tag), and the bytes read as a decrypted packet; what reads writes back to the same packet.
-/// The bytes also as an ILDCP answer, a BTP packet, CCP route messages and Nostr messages
-/// framed in a stream.
+/// The bytes also as an ILDCP answer, a BTP packet, CCP route messages, Nostr messages
+/// framed in a stream and an SPSP answer.
 pub fn stream_packet(data: &[u8]) {
+    if let Ok(d) = seedstr_ilp::spsp::SpspDetails::parse(data) {
+        let again = seedstr_ilp::spsp::SpspDetails::parse(d.to_json().as_bytes());
+        assert_eq!(again.as_ref(), Ok(&d));
+    }
     let mut framed = seedstr_ilp::nostr_frames::MessageReader::default();
     if let Ok(messages) = framed.push(data) {
         let again: Vec<u8> = messages

@@ -1,7 +1,8 @@
 //! The ILP node announcement (kind 32001, `d` = `ilp-node-info`): how to peer with a person's
 //! node. Addressable, so each person's newest one stands. Tags: `ilp` (the node's address),
 //! `btp` (its BTP WebSocket endpoint), `asset` (code, scale), `settlement` (a method and its
-//! details, one tag each), `price` (what the node charges); the content says it for people.
+//! details, one tag each), `price` (what the node charges), `spsp` (where STREAM connection
+//! details are handed out); the content says it for people.
 //! docs/kinds.md has the table; a reader refuses an announcement naming the tag at fault.
 
 use nostr::prelude::{Event, EventBuilder, Kind, Tag};
@@ -60,6 +61,9 @@ pub struct NodeInfo {
     pub settlement: Vec<Settlement>,
     /// What it charges.
     pub prices: Prices,
+    /// Its SPSP endpoint (`http://` or `https://`), where a STREAM connection's destination and
+    /// secret are handed out: how another node opens a connection to it.
+    pub spsp: Option<String>,
     /// For people.
     pub about: String,
 }
@@ -121,6 +125,9 @@ impl NodeInfo {
                 ]),
                 Settlement::Lightning { address } => tag(&["settlement", "lightning", address]),
             });
+        }
+        if let Some(url) = &self.spsp {
+            tags.push(tag(&["spsp", url]));
         }
         let p = &self.prices;
         if let Some(e) = p.per_event {
@@ -189,6 +196,16 @@ impl NodeInfo {
                 ))
             }
         };
+        let spsp = match first("spsp").and_then(|v| v.first().cloned()) {
+            Some(url)
+                if (url.starts_with("http://") || url.starts_with("https://"))
+                    && url.len() <= 512 =>
+            {
+                Some(url)
+            }
+            Some(_) => return Err(bad("spsp", "not an http:// or https:// URL")),
+            None => None,
+        };
         let mut settlement = Vec::new();
         let mut prices = Prices::default();
         let mut options = 0;
@@ -250,6 +267,7 @@ impl NodeInfo {
             asset_scale,
             settlement,
             prices,
+            spsp,
             about: event.content.clone(),
         })
     }
@@ -282,6 +300,7 @@ mod tests {
                 per_subscription: Some((100, 86_400)),
                 forward_ppm: Some(1000),
             },
+            spsp: Some("https://ann.example/.well-known/pay".into()),
             about: "Ann's node".into(),
         }
     }
@@ -315,6 +334,7 @@ mod tests {
         assert!(with(&set("settlement", vec!["evm", "1", "0x12", "0x34"]))
             .contains("the settlement tag"));
         assert!(with(&set("price", vec!["event", "-1"])).contains("the price tag"));
+        assert!(with(&set("spsp", vec!["ftp://x"])).contains("the spsp tag"));
         assert!(with(&set("d", vec!["other"])).contains("not an ILP node announcement"));
     }
 

@@ -16,5 +16,7 @@ pub mod nostr_frames;
 pub mod oer;
 pub mod packet;
 pub mod paid_messages;
+pub mod peer_auth;
+pub mod spsp;
 pub mod stream;
 pub mod timestamp;

@@ -95,6 +95,12 @@ pub enum Packet {
 pub struct ErrorCode(pub [u8; 3]);
 
 impl ErrorCode {
+    /// Whether the same packet may go later (`T`: a temporary error; `R`: relative, such as a
+    /// timeout), where an `F` error is final.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self.0[0], b'T' | b'R')
+    }
+
     /// Generic sender error.
     pub const F00_BAD_REQUEST: ErrorCode = ErrorCode(*b"F00");
     /// The packet does not read.

@@ -277,9 +277,19 @@ pub async fn run(
         relays.extend(config.social.directories.iter().cloned());
         tokio::spawn(crate::ilp::announce(
             keys.clone(),
-            ilp.announcement(&config.ilp),
+            ilp.announcement(&config.ilp, &public_http),
             data.clone(),
-            relays,
+            relays.clone(),
+        ));
+        tokio::spawn(crate::ilp::following::keep_following(
+            ilp.clone(),
+            keys.clone(),
+            relay.clone(),
+            seedstr_client::relays::RelaySet {
+                urls: relays,
+                timeout: Duration::from_secs(10),
+            },
+            config.ilp.clone(),
         ));
     }
     if let (Some(keys), Some(gate)) = (owner, gate) {

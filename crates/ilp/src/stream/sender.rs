@@ -88,6 +88,11 @@ impl StreamSender {
         }
     }
 
+    /// Bytes sent (and fulfilled) on `stream_id` so far: the next offset.
+    pub fn sent_on(&self, stream_id: u64) -> u64 {
+        self.offsets.get(&stream_id).copied().unwrap_or(0)
+    }
+
     /// A new client stream's id (1, 3, 5…).
     pub fn open_stream(&mut self) -> u64 {
         let id = self.next_stream;

@@ -8,8 +8,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine as _;
-use serde_json::json;
 
 use super::{ApiError, ApiState};
 use crate::ilp::EconomicView;
@@ -27,14 +25,14 @@ pub async fn economics(State(s): State<Arc<ApiState>>) -> Result<Json<EconomicVi
 
 /// `GET /.well-known/pay` (SPSP): `destination_account` and `shared_secret` (base64).
 pub async fn spsp(State(s): State<Arc<ApiState>>) -> Result<Response, ApiError> {
-    let (destination, secret) = peer(&s)?.new_connection();
-    let body = json!({
-        "destination_account": destination.as_str(),
-        "shared_secret": base64::engine::general_purpose::STANDARD.encode(secret),
-    });
+    let (destination, shared_secret) = peer(&s)?.new_connection();
+    let body = seedstr_ilp::spsp::SpspDetails {
+        destination,
+        shared_secret,
+    };
     Ok((
-        [(header::CONTENT_TYPE, "application/spsp4+json")],
-        body.to_string(),
+        [(header::CONTENT_TYPE, seedstr_ilp::spsp::CONTENT_TYPE)],
+        body.to_json(),
     )
         .into_response())
 }

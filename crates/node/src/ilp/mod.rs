@@ -4,7 +4,9 @@
 //! out those details, Nostr served over STREAM to those who pay for it ([`served`]), and the
 //! economic view for the API and `/metrics`.
 
+pub mod following;
 pub mod served;
+mod spsp;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -50,6 +52,18 @@ pub struct IlpConfig {
     /// How long a paid subscription lasts, in seconds; then it is closed (`CLOSED`,
     /// `restricted:`) and a new REQ pays again.
     pub subscription_secs: u64,
+    /// Open BTP sessions for nodes that sign a peering token (the nodes of people who follow
+    /// the owner, say), each with the stranger limits below.
+    pub accept_strangers: bool,
+    /// The most a stranger's node may owe this one (and what this one lets the nodes of the
+    /// people its owner follows owe it).
+    pub stranger_credit_limit: u64,
+    /// The largest packet taken from a stranger's node.
+    pub stranger_max_packet: u64,
+    /// How often the owner's follows are looked at for nodes to subscribe to, in seconds.
+    pub follow_secs: u64,
+    /// The most this node pays for one subscription at a followed person's node.
+    pub max_subscription_price: u64,
     /// Its peers.
     pub peers: Vec<IlpPeerConfig>,
 }
@@ -67,6 +81,11 @@ impl Default for IlpConfig {
             price_per_event: 1,
             price_per_subscription: 10,
             subscription_secs: 86_400,
+            accept_strangers: false,
+            stranger_credit_limit: 1000,
+            stranger_max_packet: 1000,
+            follow_secs: 600,
+            max_subscription_price: 100,
             peers: Vec::new(),
         }
     }
@@ -133,10 +152,16 @@ pub struct Received {
 /// The node's STREAM application: Nostr messages for a price, served by relay sessions.
 struct NodeApp {
     paid: PaidMessages<served::Sessions>,
+    /// Connections this node opened (its subscriptions), by the token of the address their
+    /// answers come to: those answers are taken, not charged.
+    replies: std::collections::HashMap<String, following::FollowEnd>,
 }
 
 impl StreamApp for NodeApp {
     fn decide(&mut self, connection: &str, incoming: &Incoming<'_>) -> Decision {
+        if let Some(end) = self.replies.get_mut(connection) {
+            return end.decide(incoming);
+        }
         let decision = self.paid.decide(connection, incoming);
         if decision.refuse.is_none() {
             if let Some(address) = incoming.client_address {
@@ -206,6 +231,10 @@ pub struct IlpNode {
     /// The connector.
     pub connector: Arc<Connector<BtpPeer>>,
     receiver: Arc<NodeReceiver>,
+    /// What answers its peers' packets.
+    handler: Arc<ConnectorHandler>,
+    /// The people its owner follows, over STREAM.
+    followed: following::Followed,
     /// Where its BTP server listens.
     pub btp: SocketAddr,
     asset: (String, u8),
@@ -229,6 +258,8 @@ pub struct EconomicView {
     pub received: Received,
     /// Nostr served over STREAM: sessions, messages taken, answers pushed, credit refunded.
     pub served: served::ServedCounts,
+    /// The people the owner follows whose nodes this node subscribes to.
+    pub following: Vec<following::FollowStatus>,
     /// The routing table: prefix → peer.
     pub routes: BTreeMap<String, String>,
 }
@@ -316,6 +347,7 @@ impl IlpNode {
                             }),
                         ),
                     ),
+                    replies: Default::default(),
                 }),
                 received: Mutex::new(Received::default()),
             });
@@ -355,8 +387,12 @@ impl IlpNode {
                 linking.set_link(&name, Arc::new(peer));
             }
         });
-        let authenticate: seedstr_ilp::btp_session::Authenticate =
-            Arc::new(move |_user: &str, token: &str| tokens.get(token).cloned());
+        let announced = if config.btp_url.is_empty() {
+            format!("ws://{btp}")
+        } else {
+            config.btp_url.clone()
+        };
+        let authenticate = authenticate(tokens, config, &announced, connector.clone());
         let handler = Arc::new(ConnectorHandler {
             connector: connector.clone(),
             clock: Arc::new(now_ms),
@@ -369,17 +405,23 @@ impl IlpNode {
             Duration::from_secs(30),
         ));
         for p in config.peers.iter().filter(|p| !p.btp_url.is_empty()) {
+            let token = p.token.clone();
             tokio::spawn(keep_linked(
                 connector.clone(),
                 handler.clone(),
-                p.clone(),
+                p.name.clone(),
+                p.btp_url.clone(),
+                Arc::new(move || token.clone()),
                 config.address.clone(),
+                None,
             ));
         }
         tokio::spawn(keep_routes_told(connector.clone()));
         Ok(Arc::new(IlpNode {
             connector,
             receiver,
+            handler,
+            followed: following::Followed::default(),
             btp,
             asset: (config.asset_code.clone(), config.asset_scale),
         }))
@@ -395,8 +437,8 @@ impl IlpNode {
     }
 
     /// The owner's node announcement (32001): this node's address, BTP endpoint (`btp_url`, or
-    /// the listening address), asset and forwarding fee.
-    pub fn announcement(&self, config: &IlpConfig) -> NodeInfo {
+    /// the listening address), asset, prices and SPSP endpoint (under `public_http`).
+    pub fn announcement(&self, config: &IlpConfig, public_http: &str) -> NodeInfo {
         let btp = if config.btp_url.is_empty() {
             format!("ws://{}", self.btp)
         } else {
@@ -413,6 +455,10 @@ impl IlpNode {
                 per_subscription: Some((config.price_per_subscription, config.subscription_secs)),
                 forward_ppm: Some(config.fee_ppm),
             },
+            spsp: Some(format!(
+                "{}/.well-known/pay",
+                public_http.trim_end_matches('/')
+            )),
             about: "A Seedstr node in the Nostr-ILP peer network".into(),
         }
     }
@@ -432,6 +478,7 @@ impl IlpNode {
                 .unwrap_or_else(|p| p.into_inner()),
             routes: self.connector.routes(),
             served: self.receiver.app_lock().paid.handler().counts(),
+            following: self.followed.statuses(),
         }
     }
 
@@ -471,21 +518,89 @@ impl IlpNode {
     }
 }
 
-/// Keeps a session open to a peer this node connects to (`btp_url`), opening it again after
-/// it ends (waiting longer after each failure, up to a minute).
+/// Makes the token a session opens with (a fresh peering token each time, say).
+type TokenMaker = Arc<dyn Fn() -> String + Send + Sync>;
+/// Hears whether a session is up.
+type OnLink = Arc<dyn Fn(bool) + Send + Sync>;
+
+/// Strangers' nodes with a session at once, at most.
+const MAX_STRANGERS: usize = 256;
+
+/// Who may open a BTP session: a configured peer by its token; with `accept_strangers`, any
+/// node by a fresh peering token for this endpoint, its account made on first use with the
+/// stranger limits.
+fn authenticate(
+    tokens: BTreeMap<String, String>,
+    config: &IlpConfig,
+    endpoint: &str,
+    connector: Arc<Connector<BtpPeer>>,
+) -> seedstr_ilp::btp_session::Authenticate {
+    let peer_auth = seedstr_ilp::peer_auth::PeerAuth::new(endpoint);
+    let strangers = Mutex::new(std::collections::BTreeSet::new());
+    let (accept, credit, max_packet) = (
+        config.accept_strangers,
+        config.stranger_credit_limit,
+        config.stranger_max_packet,
+    );
+    Arc::new(move |_user: &str, token: &str| {
+        if let Some(name) = tokens.get(token) {
+            return Some(name.clone());
+        }
+        if !accept {
+            return None;
+        }
+        let key = match peer_auth.check(token, seedstr_proto::clock::unix_now()) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::info!(target: "seedstr::ilp", "a BTP session refused: {e}");
+                return None;
+            }
+        };
+        let name = seedstr_ilp::peer_auth::account_name(&key);
+        let mut known = strangers.lock().unwrap_or_else(|p| p.into_inner());
+        if !known.contains(&name) {
+            if known.len() >= MAX_STRANGERS || tokens.values().any(|n| *n == name) {
+                return None;
+            }
+            known.insert(name.clone());
+            connector.add_peer(
+                PeerConfig {
+                    name: name.clone(),
+                    child: false,
+                    credit_limit: credit,
+                    settle_threshold: credit,
+                    max_packet_amount: max_packet,
+                },
+                None,
+            );
+        }
+        Some(name)
+    })
+}
+
+/// Keeps a session open to a peer this node connects to, opening it again after it ends
+/// (waiting longer after each failure, up to a minute; ten minutes after a refusal).
 async fn keep_linked(
     connector: Arc<Connector<BtpPeer>>,
     handler: Arc<ConnectorHandler>,
-    peer: IlpPeerConfig,
+    name: String,
+    url: String,
+    token: TokenMaker,
     username: String,
+    on_link: Option<OnLink>,
 ) {
     let mut wait = Duration::from_secs(1);
+    let told = |up: bool| {
+        if let Some(f) = &on_link {
+            f(up)
+        }
+    };
     loop {
         match seedstr_ilp::btp_session::connect_btp(
-            &peer.btp_url,
+            &url,
             &username,
-            &peer.token,
-            &peer.name,
+            &token(),
+            &name,
             handler.clone(),
             Duration::from_secs(30),
         )
@@ -493,14 +608,20 @@ async fn keep_linked(
         {
             Ok(session) => {
                 let session = Arc::new(session);
-                connector.set_link(&peer.name, session.clone());
-                tracing::info!(target: "seedstr::ilp", "linked to peer {} at {}", peer.name, peer.btp_url);
+                connector.set_link(&name, session.clone());
+                told(true);
+                tracing::info!(target: "seedstr::ilp", "linked to peer {name} at {url}");
                 wait = Duration::from_secs(1);
                 session.closed().await;
-                tracing::info!(target: "seedstr::ilp", "the session with peer {} ended", peer.name);
+                told(false);
+                tracing::info!(target: "seedstr::ilp", "the session with peer {name} ended");
+            }
+            Err(seedstr_ilp::btp_session::SessionError::Refused(why)) => {
+                tracing::info!(target: "seedstr::ilp", "peer {name} at {url} refused a session: {why}");
+                wait = Duration::from_secs(600);
             }
             Err(e) => {
-                tracing::warn!(target: "seedstr::ilp", "peer {} at {}: {e}", peer.name, peer.btp_url);
+                tracing::warn!(target: "seedstr::ilp", "peer {name} at {url}: {e}");
                 wait = (wait * 2).min(Duration::from_secs(60));
             }
         }

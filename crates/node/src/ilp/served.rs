@@ -14,8 +14,9 @@ use seedstr_ilp::address::Address;
 use seedstr_ilp::btp_session::BtpPeer;
 use seedstr_ilp::connector::{Connector, OwnPackets};
 use seedstr_ilp::nostr_frames::encode_message;
+use seedstr_ilp::packet::ErrorCode;
 use seedstr_ilp::paid_messages::{MessageHandler, MessagePrices};
-use seedstr_ilp::stream::sender::StreamSender;
+use seedstr_ilp::stream::sender::{SendError, StreamSender};
 use seedstr_relay::session::{SessionInput, SessionOutput};
 use seedstr_relay::Relay;
 use tokio::sync::{mpsc, watch};
@@ -284,7 +285,7 @@ async fn pump(
         };
         let (address, s, stream) = sender.as_mut().expect("made above");
         let bytes: Vec<u8> = batch.iter().flat_map(|m| encode_message(m)).collect();
-        if let Err(e) = s.send_data(&link, *stream, &bytes, super::now_ms()).await {
+        if let Err(e) = push(&link, s, *stream, &bytes).await {
             tracing::info!(target: "seedstr::ilp", "answers to {address} did not go: {e}; ending the session");
             if let Some(node) = pushing.node.upgrade() {
                 node.close(&connection);
@@ -292,6 +293,38 @@ async fn pump(
             return;
         }
         counts.lock().unwrap_or_else(|p| p.into_inner()).pushed += batch.len() as u64;
+    }
+}
+
+/// Tries at one push: a route may not be known yet, a hop may be busy.
+const PUSH_TRIES: u32 = 6;
+
+/// Sends `bytes` on `stream`, again from where it stopped after a refusal that may pass (no
+/// route yet, a busy or unreachable hop, a timeout), waiting 1, 2, 4… seconds between tries.
+async fn push(
+    link: &OwnPackets<BtpPeer>,
+    sender: &mut StreamSender,
+    stream: u64,
+    bytes: &[u8],
+) -> Result<(), SendError> {
+    let start = sender.sent_on(stream);
+    let mut tries = 0;
+    loop {
+        let done = (sender.sent_on(stream) - start) as usize;
+        match sender
+            .send_data(link, stream, &bytes[done..], super::now_ms())
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(SendError::Rejected(r))
+                if tries + 1 < PUSH_TRIES
+                    && (r.code.is_temporary() || r.code == ErrorCode::F02_UNREACHABLE) =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1 << (tries - 1))).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
