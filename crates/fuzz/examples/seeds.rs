@@ -516,6 +516,21 @@ fn main() {
         "nip11",
         &[br#"{"name":"relay","pubkey":"0000000000000000000000000000000000000000000000000000000000000001","supported_nips":[1,11]}"#.to_vec()],
     );
+    // A claim as peers send it, a receipt's logs and a refusal as anvil answers them.
+    let claim = seedstr_channel::claim::sign(
+        &k256::ecdsa::SigningKey::from_slice(&[2; 32]).unwrap(),
+        &seedstr_channel::claim::domain(31337, alloy_primitives::Address::repeat_byte(2)),
+        alloy_primitives::B256::repeat_byte(7),
+        alloy_primitives::U256::from(300),
+    );
+    write(
+        "channel_claim",
+        &[
+            serde_json::to_vec(&claim).unwrap(),
+            br#"{"status":"0x1","logs":[{"address":"0x5fbdb2315678afecb367f032d93f642f64180aa3","topics":["0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925"],"data":"0x0000000000000000000000000000000000000000000000000000000000000064"}]}"#.to_vec(),
+            br#"{"code":3,"message":"execution reverted: over the deposit","data":"0x08c379a00000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000000000000000000000001076657220746865206465706f73697400000000000000000000000000000000"}"#.to_vec(),
+        ],
+    );
 }
 
 fn npm_tgz() -> Vec<u8> {

@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("zap_events", events::zap_events),
     ("nwc_messages", events::nwc_messages),
     ("ilp_announcement", events::ilp_announcement),
+    ("channel_claim", wire::channel_claim),
     ("profile_content", events::profile_content),
     ("nip05_document", events::nip05_document),
     ("package_manifest", files::package_manifest),

@@ -179,3 +179,30 @@ pub fn stream_packet(data: &[u8]) {
         );
     }
 }
+
+/// Payment channel messages from outside: a claim as a peer sends it (JSON), taken against a
+/// channel; a chain node's receipt logs and error answer; a revert's reason.
+pub fn channel_claim(data: &[u8]) {
+    use seedstr_channel::claim::{domain, IncomingChannel, SignedClaim};
+    let _ = seedstr_channel::contract::revert_reason(data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(claim) = serde_json::from_str::<SignedClaim>(text) {
+        let again: SignedClaim =
+            serde_json::from_str(&serde_json::to_string(&claim).unwrap()).unwrap();
+        assert_eq!(again, claim);
+        let mut channel = IncomingChannel {
+            id: claim.channel,
+            sender: alloy_primitives::Address::repeat_byte(1),
+            deposit: alloy_primitives::U256::MAX,
+            best: None,
+        };
+        let d = domain(31337, alloy_primitives::Address::repeat_byte(2));
+        let _ = channel.take(&d, &claim);
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        let _ = seedstr_channel::rpc::receipt_logs(&v);
+        let _ = seedstr_channel::rpc::refusal(&v);
+    }
+}

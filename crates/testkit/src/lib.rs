@@ -2,6 +2,7 @@
 //! Test support shared by Seedstr's test suites: third-party networks started on loopback.
 //! Only tests depend on this crate; nothing here reaches the shipped binary.
 
+pub mod anvil;
 pub mod peer_dht;
 pub mod postgres;
 
