@@ -378,9 +378,15 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     assert!(view["served"]["pushed"].as_u64().unwrap() >= 4, "{view}");
 }
 
-/// A peering owner's node: its address, the directory its announcement goes to, and `more`
-/// edits.
-fn peer_node(who: &Person, address: &str, directory: &str, more: &[(&str, &str)]) -> NodeProcess {
+/// A peering owner's node: its address, the directory its announcement goes to, the chain it
+/// settles on (its JSON-RPC endpoint and the channel contract), and `more` edits.
+fn peer_node(
+    who: &Person,
+    address: &str,
+    directory: &str,
+    chain: (&str, &str),
+    more: &[(&str, &str)],
+) -> NodeProcess {
     let mut edits = vec![
         ("peering = false", "peering = true"),
         (
@@ -393,6 +399,18 @@ fn peer_node(who: &Person, address: &str, directory: &str, more: &[(&str, &str)]
     edits.push(("address = \"private.seedstr\"", &address_line));
     let directories = format!("directories = [\"{directory}\"]");
     edits.push(("directories = []", &directories));
+    let (rpc, contract) = (
+        format!("rpc = \"{}\"", chain.0),
+        format!("contract = \"{}\"", chain.1),
+    );
+    edits.extend([
+        ("rpc = \"\"", rpc.as_str()),
+        ("contract = \"\"", contract.as_str()),
+        ("settle_secs = 10", "settle_secs = 1"),
+        ("challenge_secs = 86400", "challenge_secs = 3600"),
+        ("deposit = 1000000", "deposit = 1000"),
+        ("cash_at = 1000000", "cash_at = 1000"),
+    ]);
     edits.extend_from_slice(more);
     NodeProcess::start(who.home.path(), &node_config(who, &edits))
 }
@@ -419,6 +437,41 @@ async fn view_until(node: &NodeProcess, what: &str, ready: impl Fn(&Value) -> bo
     }
 }
 
+/// The fees each address paid on the chain, from every block's transactions and receipts.
+async fn fees_by_sender(
+    chain: &seedstr_channel::rpc::RpcChain,
+) -> std::collections::HashMap<alloy_primitives::Address, alloy_primitives::U256> {
+    use alloy_primitives::U256;
+    let hex =
+        |v: &Value| U256::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let latest = hex(&chain
+        .rpc("eth_blockNumber", serde_json::json!([]))
+        .await
+        .unwrap());
+    let mut fees = std::collections::HashMap::new();
+    let mut n = U256::ZERO;
+    while n <= latest {
+        let block = chain
+            .rpc(
+                "eth_getBlockByNumber",
+                serde_json::json!([format!("{n:#x}"), true]),
+            )
+            .await
+            .unwrap();
+        for tx in block["transactions"].as_array().unwrap() {
+            let receipt = chain
+                .rpc("eth_getTransactionReceipt", serde_json::json!([tx["hash"]]))
+                .await
+                .unwrap();
+            let from: alloy_primitives::Address = tx["from"].as_str().unwrap().parse().unwrap();
+            *fees.entry(from).or_insert(U256::ZERO) +=
+                hex(&receipt["gasUsed"]) * hex(&receipt["effectiveGasPrice"]);
+        }
+        n += U256::from(1);
+    }
+    fees
+}
+
 /// Polls `relay` until it holds the event `id`.
 async fn holds(relay: &str, id: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -441,11 +494,41 @@ async fn holds(relay: &str, id: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
+async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a_chain() {
+    use alloy_primitives::U256;
     use nostr::prelude::*;
+    use seedstr_channel::chain::Chain as _;
     let dir = tempfile::tempdir().unwrap();
     let directory = common::RelayProcess::start(dir.path(), &[]);
     let (alice, bob, carol) = (Person::new(), Person::new(), Person::new());
+
+    // A real chain (anvil) with the channel contract on it.
+    let anvil = seedstr_testkit::anvil::Anvil::start();
+    let chain = seedstr_channel::rpc::RpcChain::connect(&anvil.url)
+        .await
+        .unwrap();
+    let funds = U256::from(10u64.pow(18));
+    let fund = |address: String| {
+        let chain = &chain;
+        async move {
+            chain
+                .rpc(
+                    "anvil_setBalance",
+                    serde_json::json!([address, format!("{funds:#x}")]),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let deployer =
+        seedstr_channel::chain::Wallet::new(k256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap());
+    fund(deployer.address.to_string()).await;
+    let contract = seedstr_channel::channels::Channels::deploy(&chain, &deployer)
+        .await
+        .unwrap()
+        .contract;
+    let contract_text = contract.to_string();
+    let on_chain = (anvil.url.as_str(), contract_text.as_str());
 
     // Carol's node takes no strangers: only bob's, which connects to it.
     let c_peers = r#"peers = [{ name = "b", token = "b-c", credit_limit = 1000000, settle_threshold = 500, max_packet_amount = 100000 }]"#;
@@ -453,6 +536,7 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
         &carol,
         "private.c",
         &directory.url,
+        on_chain,
         &[("peers = []", c_peers)],
     );
     let c_btp = view_of(&c).await["btp"].as_str().unwrap().to_owned();
@@ -464,6 +548,7 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
         &bob,
         "private.b",
         &directory.url,
+        on_chain,
         &[
             ("peers = []", &b_peers),
             ("accept_strangers = false", "accept_strangers = true"),
@@ -474,8 +559,20 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
         &alice,
         "private.a",
         &directory.url,
+        on_chain,
         &[("follow_secs = 600", "follow_secs = 1")],
     );
+    // Each node's address on the chain, funded.
+    let mut evm = Vec::new();
+    for node in [&a, &b, &c] {
+        let address = view_of(node).await["settlement"]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        fund(address.clone()).await;
+        evm.push(address.parse::<alloy_primitives::Address>().unwrap());
+    }
+    let (a_evm, b_evm, c_evm) = (evm[0], evm[1], evm[2]);
     let a_relay = a.relay();
     for who in [&bob, &carol] {
         let out = alice.run(&["social", "follow", &who.hex(), "--relay", &a_relay]);
@@ -544,26 +641,108 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops() {
         .unwrap();
     holds(&a_relay, &bobs.id.to_hex()).await;
 
-    // Every account: alice's node owes bob's 22; bob's is owed 22 and owes carol's 11; carol's
-    // is owed 11, all of it taken by its receiver, as bob's took 10.
+    // Every account: alice's node paid bob's 22 (bob's 10 and carol's 12), bob's paid carol's
+    // 11 and kept 1; bob's receiver took 10, carol's 11. Then each payer settles what it owes
+    // through a channel it opens on the chain: alice's node 22 to bob's, bob's 11 to carol's,
+    // and every balance comes back to zero.
     let bob_account = seedstr_ilp::peer_auth::account_name(&bob.keys.public_key());
-    let a_view = view_until(&a, "alice's account settles", |v| {
-        v["accounts"][&bob_account]["balance"] == -22
+    let alice_account = seedstr_ilp::peer_auth::account_name(&alice.keys.public_key());
+    let a_view = view_until(&a, "alice's node settles with bob's", |v| {
+        v["accounts"][&bob_account]["settled_out"] == 22
     })
     .await;
-    assert_eq!(a_view["accounts"][&bob_account]["paid"], 22, "{a_view:#}");
-    let alice_account = seedstr_ilp::peer_auth::account_name(&alice.keys.public_key());
-    let b_view = view_of(&b).await;
+    let a_account = &a_view["accounts"][&bob_account];
     assert_eq!(
-        b_view["accounts"][&alice_account]["balance"], 22,
+        (&a_account["paid"], &a_account["balance"]),
+        (&serde_json::json!(22), &serde_json::json!(0)),
+        "{a_view:#}"
+    );
+    let b_view = view_until(
+        &b,
+        "bob's node settles with carol's and takes alice's",
+        |v| {
+            v["accounts"]["c"]["settled_out"] == 11
+                && v["accounts"][&alice_account]["settled"] == 22
+        },
+    )
+    .await;
+    assert_eq!(
+        b_view["accounts"][&alice_account]["received"], 22,
         "{b_view:#}"
     );
-    assert_eq!(b_view["accounts"]["c"]["balance"], -11, "{b_view:#}");
+    assert_eq!(
+        b_view["accounts"][&alice_account]["balance"], 0,
+        "{b_view:#}"
+    );
+    assert_eq!(b_view["accounts"]["c"]["paid"], 11, "{b_view:#}");
+    assert_eq!(b_view["accounts"]["c"]["balance"], 0, "{b_view:#}");
     assert_eq!(b_view["received"]["money"], 10, "{b_view:#}");
-    let c_view = view_of(&c).await;
-    assert_eq!(c_view["accounts"]["b"]["balance"], 11, "{c_view:#}");
+    let c_view = view_until(&c, "carol's node takes bob's claim", |v| {
+        v["accounts"]["b"]["settled"] == 11
+    })
+    .await;
+    assert_eq!(c_view["accounts"]["b"]["received"], 11, "{c_view:#}");
+    assert_eq!(c_view["accounts"]["b"]["balance"], 0, "{c_view:#}");
     assert_eq!(c_view["received"]["money"], 11, "{c_view:#}");
     assert_eq!(c_view["served"]["sessions"], 1, "{c_view:#}");
+    // The channels as each side keeps them: alice's node signed 22, bob's took it.
+    let out = &a_view["settlement"]["channels"]["outgoing"][&bob_account];
+    assert_eq!(
+        (&out["signed"], &out["acknowledged"]),
+        (&serde_json::json!("0x16"), &serde_json::json!("0x16")),
+        "{a_view:#}"
+    );
+    let channel_id: alloy_primitives::B256 = out["id"].as_str().unwrap().parse().unwrap();
+    let channels = seedstr_channel::channels::Channels::at(&chain, contract);
+    let opened = channels.channel(channel_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            opened.sender,
+            opened.recipient,
+            opened.deposit,
+            opened.claimed
+        ),
+        (a_evm, b_evm, U256::from(1000), U256::ZERO)
+    );
+
+    // Alice's node's key closes the channel; bob's node sees the close coming and cashes its
+    // best claim within the challenge period; after it, the rest goes back to alice's node.
+    let a_wallet = seedstr_channel::chain::Wallet::new(
+        k256::ecdsa::SigningKey::from_slice(
+            &std::fs::read(alice.home.path().join("evm-key")).unwrap(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(a_wallet.address, a_evm);
+    channels.start_close(&a_wallet, channel_id).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while channels.channel(channel_id).await.unwrap().unwrap().claimed != U256::from(22) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's node never cashed its claim"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    chain.advance(3600 + 60).await.unwrap();
+    let refunded = channels
+        .finish_close(&a_wallet, channel_id)
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(refunded, U256::from(1000 - 22));
+    // On the chain, each address moved by what it settled and its deposits, less its fees.
+    let fees = fees_by_sender(&chain).await;
+    let fee = |a: &alloy_primitives::Address| fees.get(a).copied().unwrap_or_default();
+    assert_eq!(
+        chain.balance(a_evm).await.unwrap(),
+        funds - U256::from(22) - fee(&a_evm)
+    );
+    assert_eq!(
+        chain.balance(b_evm).await.unwrap(),
+        funds + U256::from(22) - U256::from(1000) - fee(&b_evm)
+    );
+    assert_eq!(chain.balance(c_evm).await.unwrap(), funds - fee(&c_evm));
+    assert_eq!(chain.balance(contract).await.unwrap(), U256::from(1000));
     let a_follow = |who: &Person| {
         a_view["following"]
             .as_array()

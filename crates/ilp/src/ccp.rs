@@ -107,7 +107,7 @@ fn ascii(bytes: &[u8], what: &'static str) -> Result<String, CcpError> {
 }
 
 /// A peer-protocol Prepare to `destination` carrying `data`, expiring at `expires_at`.
-fn peer_prepare(destination: &str, data: Vec<u8>, expires_at: u64) -> Prepare {
+pub(crate) fn peer_prepare(destination: &str, data: Vec<u8>, expires_at: u64) -> Prepare {
     Prepare {
         amount: 0,
         expires_at,

@@ -53,6 +53,8 @@ pub struct PeerAccount {
     pub paid: u64,
     /// What it settled (its payment channel claims, say).
     pub settled: u64,
+    /// What we settled to it.
+    pub settled_out: u64,
 }
 
 /// What a connector does for Prepares addressed to itself.
@@ -97,6 +99,8 @@ pub struct Connector<L> {
     local: Option<Arc<dyn LocalHandler>>,
     /// Told when the routes or the links change (what a route broadcast says may differ).
     changes: tokio::sync::Notify,
+    /// What answers peers' settlement messages.
+    settlement: std::sync::OnceLock<Arc<dyn crate::settle::SettlementHandler>>,
 }
 
 fn reject(code: ErrorCode, by: &Address, message: impl Into<String>) -> Reject {
@@ -135,6 +139,7 @@ impl<L: IlpLink + 'static> Connector<L> {
             table_id: rand::random(),
             local,
             changes: tokio::sync::Notify::new(),
+            settlement: std::sync::OnceLock::new(),
         }
     }
 
@@ -224,6 +229,73 @@ impl<L: IlpLink + 'static> Connector<L> {
             .collect()
     }
 
+    /// Answers peers' settlement messages with `handler` (once; false when one was set).
+    pub fn set_settlement(&self, handler: Arc<dyn crate::settle::SettlementHandler>) -> bool {
+        self.settlement.set(handler).is_ok()
+    }
+
+    /// Records that we settled `amount` to `peer` (a claim it took): we owe it that much less.
+    pub fn settled_out(&self, peer: &str, amount: u64) {
+        if let Some(p) = self
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(peer)
+        {
+            p.account.balance += i128::from(amount);
+            p.account.settled_out += amount;
+        }
+    }
+
+    /// A peer's settlement message, answered by the settlement handler.
+    async fn settlement_message(&self, from: &str, prepare: &Prepare) -> Result<Fulfill, Reject> {
+        let me = &self.config.address;
+        let known = self
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(from);
+        if !known {
+            return Err(reject(
+                ErrorCode::F00_BAD_REQUEST,
+                me,
+                "not a peer of this connector",
+            ));
+        }
+        let Some(handler) = self.settlement.get() else {
+            return Err(reject(
+                ErrorCode::F02_UNREACHABLE,
+                me,
+                "this connector takes no settlement",
+            ));
+        };
+        match handler
+            .handle(from, prepare.destination.as_str(), &prepare.data)
+            .await
+        {
+            Ok(data) => Ok(crate::settle::answer(data)),
+            Err(why) => Err(reject(ErrorCode::F00_BAD_REQUEST, me, why)),
+        }
+    }
+
+    /// Sends a peer-protocol packet (a settlement message) straight to `peer`, outside any
+    /// account: it carries no money.
+    pub async fn send_to_peer(&self, peer: &str, prepare: Prepare) -> Result<Fulfill, Reject> {
+        let me = &self.config.address;
+        let link = {
+            let peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            peers.get(peer).and_then(|p| p.link.clone())
+        };
+        let Some(link) = link else {
+            return Err(reject(
+                ErrorCode::T01_PEER_UNREACHABLE,
+                me,
+                "the peer is not connected",
+            ));
+        };
+        link.send(prepare).await
+    }
+
     /// Records that `peer` settled `amount` (a payment channel claim checked elsewhere).
     pub fn settled(&self, peer: &str, amount: u64) {
         if let Some(p) = self
@@ -256,6 +328,13 @@ impl<L: IlpLink + 'static> Connector<L> {
     ) -> Result<Fulfill, Reject> {
         let me = &self.config.address;
         // The sender must be a peer, within its limits.
+        if prepare
+            .destination
+            .as_str()
+            .starts_with(crate::settle::PREFIX)
+        {
+            return self.settlement_message(from, &prepare).await;
+        }
         {
             let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
             let Some(peer) = peers.get_mut(from) else {

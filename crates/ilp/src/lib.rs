@@ -17,6 +17,7 @@ pub mod oer;
 pub mod packet;
 pub mod paid_messages;
 pub mod peer_auth;
+pub mod settle;
 pub mod spsp;
 pub mod stream;
 pub mod timestamp;

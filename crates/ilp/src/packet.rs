@@ -94,6 +94,12 @@ pub enum Packet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ErrorCode(pub [u8; 3]);
 
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
 impl ErrorCode {
     /// Whether the same packet may go later (`T`: a temporary error; `R`: relative, such as a
     /// timeout), where an `F` error is final.

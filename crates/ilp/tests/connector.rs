@@ -401,3 +401,76 @@ async fn routes_spread_by_ccp_and_loops_are_cut() {
     let r = a.handle("alice", bogus, NOW).await.unwrap_err();
     assert_eq!(r.code, ErrorCode::F00_BAD_REQUEST);
 }
+
+/// Answers settlement messages by echoing who sent what where.
+struct Echo;
+
+impl seedstr_ilp::settle::SettlementHandler for Echo {
+    fn handle<'a>(
+        &'a self,
+        from: &'a str,
+        destination: &'a str,
+        data: &'a [u8],
+    ) -> seedstr_ilp::settle::Handling<'a> {
+        Box::pin(async move {
+            if data == b"refuse" {
+                return Err("refused as asked".to_owned());
+            }
+            Ok(format!("{from} {destination} {}", String::from_utf8_lossy(data)).into_bytes())
+        })
+    }
+}
+
+#[tokio::test]
+async fn settlement_messages_reach_the_handler_between_peers_and_move_no_money() {
+    use seedstr_ilp::settle::{message, CLAIM_DESTINATION, INFO_DESTINATION};
+    let l = line(0);
+    // No handler yet: refused by name.
+    let r =
+        l.a.send_to_peer("b", message(INFO_DESTINATION, Vec::new(), NOW + 30_000))
+            .await
+            .unwrap_err();
+    assert_eq!(r.code, ErrorCode::F02_UNREACHABLE);
+    assert!(l.b.set_settlement(Arc::new(Echo)));
+    let f =
+        l.a.send_to_peer(
+            "b",
+            message(CLAIM_DESTINATION, b"a claim".to_vec(), NOW + 30_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.data, b"a peer.settle.claim a claim");
+    let r =
+        l.a.send_to_peer(
+            "b",
+            message(CLAIM_DESTINATION, b"refuse".to_vec(), NOW + 30_000),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (r.code, r.message.as_str()),
+        (ErrorCode::F00_BAD_REQUEST, "refused as asked")
+    );
+    // Not a peer: refused; and no account moved.
+    let r =
+        l.b.handle(
+            "stranger",
+            message(INFO_DESTINATION, Vec::new(), NOW + 30_000),
+            NOW,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(r.code, ErrorCode::F00_BAD_REQUEST);
+    assert_eq!(l.b.accounts()["a"].balance, 0);
+    // Settled both ways: what a peer settled lowers what it owes; what we settled, what we owe.
+    l.b.settled("a", 5);
+    l.a.settled_out("b", 5);
+    assert_eq!(
+        (l.b.accounts()["a"].balance, l.b.accounts()["a"].settled),
+        (-5, 5)
+    );
+    assert_eq!(
+        (l.a.accounts()["b"].balance, l.a.accounts()["b"].settled_out),
+        (5, 5)
+    );
+}

@@ -6,6 +6,7 @@
 
 pub mod following;
 pub mod served;
+pub mod settlement;
 mod spsp;
 
 use std::collections::BTreeMap;
@@ -64,6 +65,8 @@ pub struct IlpConfig {
     pub follow_secs: u64,
     /// The most this node pays for one subscription at a followed person's node.
     pub max_subscription_price: u64,
+    /// Settlement through payment channels on an EVM chain (`[ilp.evm]`).
+    pub evm: settlement::EvmConfig,
     /// Its peers.
     pub peers: Vec<IlpPeerConfig>,
 }
@@ -86,6 +89,7 @@ impl Default for IlpConfig {
             stranger_max_packet: 1000,
             follow_secs: 600,
             max_subscription_price: 100,
+            evm: settlement::EvmConfig::default(),
             peers: Vec::new(),
         }
     }
@@ -128,8 +132,11 @@ pub enum IlpError {
         /// Why.
         source: std::io::Error,
     },
-    /// The receiver's secret.
-    #[error("ilp: the receiver's secret in {path}: {source}")]
+    /// Settlement could not start.
+    #[error("ilp.evm: {0}")]
+    Settlement(String),
+    /// A secret the node keeps.
+    #[error("ilp: the secret in {path}: {source}")]
     Secret {
         /// Its file.
         path: String,
@@ -235,6 +242,8 @@ pub struct IlpNode {
     handler: Arc<ConnectorHandler>,
     /// The people its owner follows, over STREAM.
     followed: following::Followed,
+    /// Settlement through payment channels, when configured.
+    pub settlement: Option<Arc<settlement::EvmSettlement>>,
     /// Where its BTP server listens.
     pub btp: SocketAddr,
     asset: (String, u8),
@@ -260,13 +269,16 @@ pub struct EconomicView {
     pub served: served::ServedCounts,
     /// The people the owner follows whose nodes this node subscribes to.
     pub following: Vec<following::FollowStatus>,
+    /// Its payment channels, when it settles on an EVM chain.
+    pub settlement: Option<settlement::SettlementView>,
     /// The routing table: prefix → peer.
     pub routes: BTreeMap<String, String>,
 }
 
-/// The receiver's secret: 32 random bytes made once and kept (`ilp-secret`, owner-only).
-fn receiver_secret(data: &Path) -> Result<[u8; 32], IlpError> {
-    let path = data.join("ilp-secret");
+/// A secret of 32 random bytes made once and kept in the data folder as `name`, owner-only
+/// (the receiver's secret, the node's EVM key).
+fn secret_file(data: &Path, name: &str) -> Result<[u8; 32], IlpError> {
+    let path = data.join(name);
     let fail = |source| IlpError::Secret {
         path: path.display().to_string(),
         source,
@@ -309,7 +321,7 @@ impl IlpNode {
     ) -> Result<Arc<IlpNode>, IlpError> {
         let address = Address::new(&config.address)?;
         let receiver_address = address.with_segment("receiver")?;
-        let secret = receiver_secret(data)?;
+        let secret = secret_file(data, "ilp-secret")?;
         let prices = MessagePrices {
             per_event: config.price_per_event,
             per_subscription: config.price_per_subscription,
@@ -417,10 +429,21 @@ impl IlpNode {
             ));
         }
         tokio::spawn(keep_routes_told(connector.clone()));
+        let settlement = if config.evm.rpc.is_empty() {
+            None
+        } else {
+            let s = settlement::EvmSettlement::start(&config.evm, data, Arc::downgrade(&connector))
+                .await
+                .map_err(IlpError::Settlement)?;
+            connector.set_settlement(s.clone());
+            tokio::spawn(s.clone().keep_settling());
+            Some(s)
+        };
         Ok(Arc::new(IlpNode {
             connector,
             receiver,
             handler,
+            settlement,
             followed: following::Followed::default(),
             btp,
             asset: (config.asset_code.clone(), config.asset_scale),
@@ -449,7 +472,7 @@ impl IlpNode {
             btp,
             asset_code: self.asset.0.clone(),
             asset_scale: self.asset.1,
-            settlement: Vec::new(),
+            settlement: self.settlement.iter().map(|s| s.announced()).collect(),
             prices: Prices {
                 per_event: Some(config.price_per_event),
                 per_subscription: Some((config.price_per_subscription, config.subscription_secs)),
@@ -479,6 +502,7 @@ impl IlpNode {
             routes: self.connector.routes(),
             served: self.receiver.app_lock().paid.handler().counts(),
             following: self.followed.statuses(),
+            settlement: self.settlement.as_ref().map(|s| s.view()),
         }
     }
 
