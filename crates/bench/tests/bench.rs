@@ -156,7 +156,18 @@ fn the_transfer_benchmark_names_a_missing_seedstr_binary() {
 #[test]
 fn the_ilp_benchmark_counts_every_packet_and_byte() {
     let out = bench()
-        .args(["ilp", "--packets", "20", "--bytes", "100000", "--json"])
+        .args([
+            "ilp",
+            "--packets",
+            "20",
+            "--bytes",
+            "100000",
+            "--claims",
+            "30",
+            "--events",
+            "5",
+            "--json",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -167,4 +178,7 @@ fn the_ilp_benchmark_counts_every_packet_and_byte() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["round_trip"]["samples"], 20, "{report}");
     assert_eq!(report["data_bytes"], 100_000, "{report}");
+    assert_eq!(report["claim_check"]["samples"], 30, "{report}");
+    assert_eq!(report["paid_event"]["samples"], 5, "{report}");
+    assert_eq!(report["units_per_event"], 1, "{report}");
 }

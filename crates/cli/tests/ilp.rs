@@ -537,7 +537,10 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
         "private.c",
         &directory.url,
         on_chain,
-        &[("peers = []", c_peers)],
+        &[
+            ("peers = []", c_peers),
+            ("paid_writes = false", "paid_writes = true"),
+        ],
     );
     let c_btp = view_of(&c).await["btp"].as_str().unwrap().to_owned();
     // Bob's node connects to carol's and takes strangers' nodes.
@@ -705,6 +708,30 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
         (a_evm, b_evm, U256::from(1000), U256::ZERO)
     );
 
+    // The same in the web UI and the metrics.
+    let page = reqwest::get(format!("http://{}/status", b.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Payment channels") && page.contains("pays us") && page.contains("we pay"),
+        "{page}"
+    );
+    let metrics = reqwest::get(format!("http://{}/metrics", a.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "seedstr_ilp_peer_settled_out_total{{peer=\"{bob_account}\"}} 22"
+        )),
+        "{metrics}"
+    );
+
     // Alice's node's key closes the channel; bob's node sees the close coming and cashes its
     // best claim within the challenge period; after it, the rest goes back to alice's node.
     let a_wallet = seedstr_channel::chain::Wallet::new(
@@ -743,6 +770,101 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
     );
     assert_eq!(chain.balance(c_evm).await.unwrap(), funds - fee(&c_evm));
     assert_eq!(chain.balance(contract).await.unwrap(), U256::from(1000));
+
+    // Carol's node sells writes: 1 per event, bought with a payment channel's claims.
+    let nip11: Value = reqwest::Client::new()
+        .get(format!("http://{}/", c.http))
+        .header("Accept", "application/nostr+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(nip11["limitation"]["payment_required"], true, "{nip11}");
+    assert_eq!(nip11["fees"]["publication"][0]["amount"], 1, "{nip11}");
+    let credit_url = format!("http://{}/api/v1/ilp/credit", c.http);
+    assert_eq!(nip11["payments_url"], credit_url, "{nip11}");
+    let dave = Person::new();
+    let mut writer = seedstr_client::relays::conn::RelayConn::connect(&c.relay())
+        .await
+        .unwrap();
+    let dave_note = |n: usize| {
+        EventBuilder::new(Kind::TextNote, format!("dave's paid note {n}"))
+            .finalize(&dave.keys)
+            .unwrap()
+    };
+    let (ok, why) = writer.publish(&dave_note(0)).await.unwrap();
+    assert!(
+        !ok && why.starts_with("restricted: writing here costs 1 SAT per event"),
+        "{why}"
+    );
+    let dave_wallet =
+        seedstr_channel::chain::Wallet::new(k256::ecdsa::SigningKey::from_slice(&[8; 32]).unwrap());
+    fund(dave_wallet.address.to_string()).await;
+    let dave_channel = channels
+        .open(
+            &dave_wallet,
+            c_evm,
+            U256::from(100),
+            3600,
+            chain.now().await.unwrap() + 86_400,
+        )
+        .await
+        .unwrap()
+        .value;
+    // Each authorization is used once: `at` sets it apart from the others.
+    let buy = |claim: &seedstr_channel::claim::SignedClaim, signer: &Keys, at: u64| {
+        use base64::Engine as _;
+        let auth = seedstr_ilp::peer_auth::sign_request(
+            signer,
+            &credit_url,
+            "POST",
+            seedstr_proto::clock::unix_now() - at,
+        );
+        reqwest::Client::new()
+            .post(&credit_url)
+            .header(
+                "Authorization",
+                format!(
+                    "Nostr {}",
+                    base64::engine::general_purpose::STANDARD.encode(auth)
+                ),
+            )
+            .body(serde_json::to_vec(claim).unwrap())
+            .send()
+    };
+    let domain = channels.domain();
+    let three =
+        seedstr_channel::claim::sign(&dave_wallet.key, &domain, dave_channel, U256::from(3));
+    let bought = buy(&three, &dave.keys, 0).await.unwrap();
+    assert_eq!(bought.status(), 200);
+    let bought: Value = bought.json().await.unwrap();
+    assert_eq!(
+        (bought["added"].as_u64(), bought["credit"].as_u64()),
+        (Some(3), Some(3))
+    );
+    // The same authorization again, the same claim again, a forged one and one without
+    // authorization buy nothing.
+    assert_eq!(buy(&three, &dave.keys, 0).await.unwrap().status(), 403);
+    assert_eq!(buy(&three, &dave.keys, 1).await.unwrap().status(), 400);
+    let forged = seedstr_channel::claim::sign(&deployer.key, &domain, dave_channel, U256::from(50));
+    assert_eq!(buy(&forged, &dave.keys, 2).await.unwrap().status(), 400);
+    let unsigned = reqwest::Client::new()
+        .post(&credit_url)
+        .body(serde_json::to_vec(&three).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 403);
+    // Three notes are paid for, the fourth is not.
+    for n in 1..=3 {
+        let (ok, why) = writer.publish(&dave_note(n)).await.unwrap();
+        assert!(ok, "{why}");
+    }
+    let (ok, why) = writer.publish(&dave_note(4)).await.unwrap();
+    assert!(!ok && why.starts_with("restricted:"), "{why}");
+
     let a_follow = |who: &Person| {
         a_view["following"]
             .as_array()

@@ -730,18 +730,103 @@ async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
     assert!(!ok && why.starts_with("restricted:"), "{why}");
 }
 
-/// The node's relay does not enforce paid admission, so a node configured with a price stops at
-/// start and says so, rather than advertising a price it would not charge.
-#[test]
-fn a_node_refuses_a_price_it_would_not_enforce() {
-    use common::node::node_config;
-    let olga = Person::new();
-    let config = node_config(&olga, &[("price_sats = 0", "price_sats = 5")]);
-    let out = olga.run(&["node", "--config", config.to_str().unwrap()]);
+/// A node's relay charges for writes too, when its owner connected a wallet (the node is the
+/// lightning address writers zap): a write from a key that has not paid is refused with the
+/// price, a zap to the owner admits its sender. Without a wallet, a node with a price stops at
+/// start and says what it needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_relay_admits_writers_who_zapped_its_owner() {
+    use common::node::{node_config, NodeProcess};
+    use nostr::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProcess::start(&dir.path().join("wallet-relay"), &[]);
+    let (operator, olga, alice, bob) = (Person::new(), Person::new(), Person::new(), Person::new());
+
+    let unready = node_config(
+        &olga,
+        &[
+            ("price_sats = 0", "price_sats = 10"),
+            ("owner = false", "owner = true"),
+        ],
+    );
+    let out = olga.run(&["node", "--config", unready.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("paid admission runs on `seedstr relay`"),
+        err.contains("need its owner (social.owner) with a connected wallet"),
         "{err}"
     );
+
+    for p in [&olga, &alice] {
+        let out = operator.run(&["wallet", "dev", "connection", "--relay", &relay.url]);
+        let uri = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(p.run(&["wallet", "connect", &uri]).status.success());
+    }
+    let _wallet = dev_wallet(&operator, &relay.url);
+    let node = NodeProcess::start(
+        olga.home.path(),
+        &node_config(
+            &olga,
+            &[
+                ("price_sats = 0", "price_sats = 10"),
+                ("owner = false", "owner = true"),
+            ],
+        ),
+    );
+    let info: Value = reqwest::Client::new()
+        .get(format!("http://{}/", node.http))
+        .header("Accept", "application/nostr+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["limitation"]["payment_required"], true, "{info}");
+    assert_eq!(
+        info["payments_url"],
+        format!("http://{}/.well-known/lnurlp/me", node.http)
+    );
+    let note = |who: &Person, text: &str| {
+        EventBuilder::new(Kind::TextNote, text)
+            .finalize(&who.keys)
+            .unwrap()
+    };
+    let node_relay = node.relay();
+    let mut conn = seedstr_client::relays::conn::RelayConn::connect(&node_relay)
+        .await
+        .unwrap();
+    let (ok, why) = conn.publish(&note(&alice, "before paying")).await.unwrap();
+    assert!(
+        !ok && why.starts_with("restricted: writing here costs 10 sats for 30 days"),
+        "{why}"
+    );
+    // The owner writes: her profile, naming her lightning address (this node).
+    let address = format!("me@{}", node.http);
+    let set = olga.run(&[
+        "social",
+        "profile",
+        "set",
+        "--lud16",
+        &address,
+        "--relay",
+        &node_relay,
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    wallet_answers(&alice).await;
+    let out = alice.run(&["zap", &olga.hex(), "10", "--relay", &node_relay, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, why) = conn.publish(&note(&alice, "after paying")).await.unwrap();
+    assert!(ok, "{why}");
+    let (ok, why) = conn.publish(&note(&bob, "never paid")).await.unwrap();
+    assert!(!ok && why.starts_with("restricted:"), "{why}");
 }

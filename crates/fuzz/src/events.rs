@@ -341,11 +341,13 @@ pub fn nip05_document(data: &[u8]) {
 }
 
 /// An ILP node announcement (32001) as a relay hands it over: what reads writes back the same.
-/// The same bytes as a BTP peering token (kind 27235): read or refused, never more.
+/// The same bytes as a BTP peering token and a NIP-98 authorization (kind 27235): read or
+/// refused, never more.
 pub fn ilp_announcement(data: &[u8]) {
     use seedstr_ilp::announcement::NodeInfo;
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = seedstr_ilp::peer_auth::read_token(text, "ws://127.0.0.1:7448");
+        let _ = seedstr_ilp::peer_auth::read_request(text, "http://127.0.0.1:7447/x", "POST");
     }
     let Some(e) = signed_event(data) else { return };
     if let Ok(info) = NodeInfo::from_event(&e) {

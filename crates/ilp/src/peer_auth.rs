@@ -2,7 +2,8 @@
 //! BTP `auth_token` is a signed Nostr event in NIP-98's shape — kind 27235, a `u` tag naming the
 //! BTP endpoint being opened, a `method` tag `BTP`, made within the last minute — and the
 //! session's account is named after its signer. Each event opens one session: one seen again
-//! while it would still be fresh is refused, so a token overheard cannot be replayed.
+//! while it would still be fresh is refused, so a token overheard cannot be replayed. The same
+//! check serves NIP-98 authorizations of HTTP requests (another method, the request's URL).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,9 +48,15 @@ pub enum PeerAuthError {
 
 /// Signs a token for opening a session at `endpoint` at time `now` (Unix seconds).
 pub fn sign_token(keys: &Keys, endpoint: &str, now: u64) -> String {
+    sign_request(keys, endpoint, "BTP", now)
+}
+
+/// Signs a NIP-98 authorization for `method` on `url` at time `now`: the event's JSON (an HTTP
+/// header carries it in base64, `Authorization: Nostr …`).
+pub fn sign_request(keys: &Keys, url: &str, method: &str, now: u64) -> String {
     let tags = [
-        Tag::parse(["u", endpoint]).expect("a tag with a name"),
-        Tag::parse(["method", "BTP"]).expect("a tag with a name"),
+        Tag::parse(["u", url]).expect("a tag with a name"),
+        Tag::parse(["method", method]).expect("a tag with a name"),
     ];
     EventBuilder::new(Kind::from(PEER_AUTH_KIND), "")
         .tags(tags)
@@ -69,6 +76,16 @@ pub fn account_name(key: &PublicKey) -> String {
 pub fn read_token(
     token: &str,
     endpoint: &str,
+) -> Result<(PublicKey, u64, [u8; 32]), PeerAuthError> {
+    read_request(token, endpoint, "BTP")
+}
+
+/// Reads `token` as a NIP-98 authorization for `method` on `endpoint` (the request's URL),
+/// without checking time or reuse: its signer, its time and its id.
+pub fn read_request(
+    token: &str,
+    endpoint: &str,
+    method: &str,
 ) -> Result<(PublicKey, u64, [u8; 32]), PeerAuthError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(PeerAuthError::NotOne(format!(
@@ -96,9 +113,9 @@ pub fn read_token(
     if u.trim_end_matches('/') != endpoint.trim_end_matches('/') {
         return Err(PeerAuthError::OtherEndpoint(u));
     }
-    let method = value("method").unwrap_or_default();
-    if method != "BTP" {
-        return Err(PeerAuthError::OtherEndpoint(format!("{u} ({method})")));
+    let said = value("method").unwrap_or_default();
+    if !said.eq_ignore_ascii_case(method) {
+        return Err(PeerAuthError::OtherEndpoint(format!("{u} ({said})")));
     }
     Ok((
         event.pubkey,
@@ -124,7 +141,18 @@ impl PeerAuth {
 
     /// The signer of `token`, at time `now` (Unix seconds), if it may open a session.
     pub fn check(&self, token: &str, now: u64) -> Result<PublicKey, PeerAuthError> {
-        let (key, made, id) = read_token(token, &self.endpoint)?;
+        self.check_request(token, "BTP", now)
+    }
+
+    /// The signer of a NIP-98 authorization for `method` on this endpoint, at time `now`, if it
+    /// is fresh and was not used before.
+    pub fn check_request(
+        &self,
+        token: &str,
+        method: &str,
+        now: u64,
+    ) -> Result<PublicKey, PeerAuthError> {
+        let (key, made, id) = read_request(token, &self.endpoint, method)?;
         if made.abs_diff(now) > WINDOW_SECS {
             return Err(PeerAuthError::Stale { made, now });
         }
@@ -178,6 +206,28 @@ mod tests {
             Err(PeerAuthError::NotOne(_))
         ));
         assert_eq!(account_name(&keys.public_key()).len(), 17);
+    }
+
+    #[test]
+    fn an_http_request_is_authorized_for_its_method_and_url_once() {
+        let keys = Keys::generate();
+        let url = "http://127.0.0.1:7447/api/v1/ilp/credit";
+        let auth = PeerAuth::new(url);
+        let post = sign_request(&keys, url, "POST", NOW);
+        assert!(matches!(
+            auth.check_request(&post, "GET", NOW),
+            Err(PeerAuthError::OtherEndpoint(_))
+        ));
+        assert_eq!(
+            auth.check_request(&post, "POST", NOW),
+            Ok(keys.public_key())
+        );
+        assert_eq!(
+            auth.check_request(&post, "POST", NOW),
+            Err(PeerAuthError::Replayed)
+        );
+        // A BTP token is not an HTTP authorization, nor the other way round.
+        assert!(auth.check(&post, NOW).is_err());
     }
 
     proptest! {

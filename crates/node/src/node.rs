@@ -92,6 +92,9 @@ pub enum NodeError {
     /// Something the node's configuration asks that it does not do.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// Paid admission's records could not be read.
+    #[error("relay.admission: {0}")]
+    Admission(String),
     /// The HTTP port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -131,12 +134,20 @@ pub async fn run(
     started: impl FnOnce(&Addresses),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    if config.relay.admission.required() {
-        // Advertising a price the node would not enforce would mislead writers.
+    if config.relay.admission.by_zap() && owner.as_ref().is_none_or(|o| o.wallet.is_none()) {
+        // The owner is the operator writers pay, and the node their lightning address.
         return Err(NodeError::Unsupported(
-            "relay.admission: paid admission runs on `seedstr relay`; the node's relay does not enforce it, so set price_sats = 0 here",
+            "relay.admission: paid writes on a node need its owner (social.owner) with a connected wallet (seedstr wallet connect), so that the node is the lightning address writers zap",
         ));
     }
+    if config.ilp.paid_writes
+        && (!config.ilp.peering || config.ilp.evm.rpc.is_empty() || owner.is_none())
+    {
+        return Err(NodeError::Unsupported(
+            "ilp.paid_writes: writes paid through payment channels need the node's owner (social.owner), ilp.peering and [ilp.evm]",
+        ));
+    }
+    let mut config = config;
     let data = config.data_dir(home);
     std::fs::create_dir_all(&data).map_err(|source| NodeError::DataDir {
         path: data.clone(),
@@ -148,6 +159,25 @@ pub async fn run(
     // Where others fetch what this node serves: its public address when it has one.
     let public_http =
         http_base(&config.social.url).unwrap_or_else(|| format!("http://{}", loopback_for(http)));
+    let admission_address = format!(
+        "{}@{}",
+        config.social.lightning_name,
+        public_http
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+    );
+    if config.ilp.paid_writes {
+        config.relay.admission.per_event =
+            Some((config.ilp.price_per_event, config.ilp.asset_code.clone()));
+        config.relay.admission.payments_url = Some(format!("{public_http}/api/v1/ilp/credit"));
+    }
+    if config.relay.admission.by_zap() {
+        config.relay.admission.lightning_address = Some(admission_address.clone());
+        config.relay.admission.payments_url = Some(format!(
+            "{public_http}/.well-known/lnurlp/{}",
+            config.social.lightning_name
+        ));
+    }
     let relay = Relay::new(config.relay.clone(), store.clone());
     relay.start_background();
     let home_url = if config.social.url.is_empty() {
@@ -160,9 +190,6 @@ pub async fn run(
     let gate = owner
         .as_ref()
         .map(|keys| Arc::new(crate::home::inbox_gate(keys, &config.social, &data)));
-    if let Some(gate) = &gate {
-        relay.set_gate(gate.clone());
-    }
     let owner_store = store.clone();
 
     let seeder = start_seeder(&config, &data).await?;
@@ -183,6 +210,67 @@ pub async fn run(
         true => Some(crate::ilp::IlpNode::start(&config.ilp, &data, relay.clone()).await?),
         false => None,
     };
+    let mut gates: Vec<Arc<dyn seedstr_relay::gate::Gate>> = Vec::new();
+    if let Some(gate) = &gate {
+        gates.push(gate.clone());
+    }
+    let mut paying: Option<Arc<dyn seedstr_relay::gate::Gate>> = None;
+    if let (true, Some(keys)) = (config.relay.admission.by_zap(), &owner) {
+        // Paid writes: a zap to the owner for the price admits its sender (docs/relay.md).
+        let a = &config.relay.admission;
+        let policy = seedstr_pay::admission::AdmissionPolicy {
+            price_msat: a.price_sats.saturating_mul(1000),
+            period_secs: a.period_days.saturating_mul(86_400),
+            operator: keys.public_key(),
+            zapper: seedstr_pay::lnurl::zapper_keys(keys).public_key(),
+            lightning_address: admission_address.clone(),
+        };
+        let admissions = seedstr_pay::admission::Admissions::open(
+            policy,
+            &data.join("admissions.json"),
+            Arc::new(seedstr_proto::clock::unix_now),
+        )
+        .map_err(|e| NodeError::Admission(e.to_string()))?;
+        paying = Some(Arc::new(seedstr_pay::admission::AdmissionGate(Arc::new(
+            admissions,
+        ))));
+    }
+    if let (true, Some(keys), Some(ilp)) = (config.ilp.paid_writes, &owner, &ilp) {
+        // Paid writes through payment channels; zap admission, when there is one, for writers
+        // without credit (docs/channels.md).
+        let s = ilp.settlement.as_ref().expect("paid writes need [ilp.evm]");
+        let url = format!("{public_http}/api/v1/ilp/credit");
+        let view = s.view();
+        let refusal = format!(
+            "writing here costs {} {} per event: open a payment channel to {} on chain {} (contract {}) and POST its claims to {url} (NIP-98 as your key)",
+            config.ilp.price_per_event, config.ilp.asset_code, view.address, view.chain_id, view.contract
+        );
+        let credits = Arc::new(
+            crate::ilp::credit::Credits::open(
+                &data,
+                config.ilp.price_per_event,
+                keys.public_key(),
+                paying.take(),
+                refusal,
+            )
+            .map_err(NodeError::Admission)?,
+        );
+        let _ = ilp.credit.set(crate::ilp::credit::CreditDesk {
+            credits: credits.clone(),
+            auth: seedstr_ilp::peer_auth::PeerAuth::new(&url),
+        });
+        paying = Some(Arc::new(crate::ilp::credit::CreditGate(credits)));
+    }
+    gates.extend(paying);
+    match gates.len() {
+        0 => {}
+        1 => {
+            relay.set_gate(gates.remove(0));
+        }
+        _ => {
+            relay.set_gate(Arc::new(seedstr_relay::gate::Gates(gates)));
+        }
+    }
     let ilp_for_announce = ilp.clone();
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
     // Uploads ask for a look at the registry at once, and wait to see their payload served.

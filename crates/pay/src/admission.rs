@@ -182,6 +182,10 @@ impl Gate for AdmissionGate {
     fn check(&self, event: &Event, _ip: IpAddr, _authed: Option<&[u8; 32]>) -> Verdict {
         self.0.judge(event)
     }
+
+    fn check_paid(&self, _event: &Event, _ip: IpAddr, _authed: Option<&[u8; 32]>) -> Verdict {
+        Verdict::Admit
+    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,10 @@ pub struct AdmissionConfig {
     pub lightning_address: Option<String>,
     /// Where people read how to pay; default: the lightning address's LNURL-pay document.
     pub payments_url: Option<String>,
+    /// A price per event written, and its unit, when the relay's owner charges per event
+    /// another way (the node: credit bought with payment channel claims). Set at run time.
+    #[serde(skip)]
+    pub per_event: Option<(u64, String)>,
 }
 
 impl Default for AdmissionConfig {
@@ -47,6 +51,7 @@ impl Default for AdmissionConfig {
             period_days: 30,
             lightning_address: None,
             payments_url: None,
+            per_event: None,
         }
     }
 }
@@ -54,6 +59,11 @@ impl Default for AdmissionConfig {
 impl AdmissionConfig {
     /// Whether writers must pay.
     pub fn required(&self) -> bool {
+        self.price_sats > 0 || self.per_event.is_some()
+    }
+
+    /// Whether writers pay by zap for a period.
+    pub fn by_zap(&self) -> bool {
         self.price_sats > 0
     }
 }

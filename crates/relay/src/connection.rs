@@ -40,6 +40,8 @@ struct State {
     subs: HashSet<String>,
     negentropy: HashMap<String, NegSession>,
     in_flight: Arc<Semaphore>,
+    /// Its writes were paid for another way (a session over Interledger).
+    paid: bool,
 }
 
 /// A new connection's handle and the receiving end of its outgoing queue.
@@ -63,6 +65,7 @@ impl State {
         conn: Arc<ConnectionHandle>,
         ip: IpAddr,
         hosts: Vec<String>,
+        paid: bool,
     ) -> State {
         let challenge = hex::encode(rand::random::<[u8; 16]>());
         conn.send(out::auth(&challenge)).await;
@@ -75,6 +78,7 @@ impl State {
             subs: HashSet::new(),
             negentropy: HashMap::new(),
             in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
+            paid,
         }
     }
 
@@ -94,8 +98,9 @@ pub(crate) async fn run_session(
     conn: Arc<ConnectionHandle>,
     mut inbound: mpsc::Receiver<String>,
     ip: IpAddr,
+    paid: bool,
 ) {
-    let mut state = State::greet(relay, conn.clone(), ip, Vec::new()).await;
+    let mut state = State::greet(relay, conn.clone(), ip, Vec::new(), paid).await;
     loop {
         tokio::select! {
             msg = inbound.recv() => match msg {
@@ -155,7 +160,7 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
         let _ = sink.close().await;
     });
 
-    let mut state = State::greet(relay.clone(), conn.clone(), ip, hosts).await;
+    let mut state = State::greet(relay.clone(), conn.clone(), ip, hosts, false).await;
     let mut last_heard = tokio::time::Instant::now();
     let mut idle_check = tokio::time::interval(ping_every.min(idle_limit));
     loop {
@@ -234,11 +239,12 @@ impl State {
         let relay = self.relay.clone();
         let conn = self.conn.clone();
         let ip = self.ip;
+        let paid = self.paid;
         let json = json.to_string();
         // Verification and the durable save run off the reader loop, so one connection can
         // pipeline many events and the signature checks spread over every core.
         tokio::spawn(async move {
-            let reply = match accept_event(&relay, conn.authed(), ip, &json).await {
+            let reply = match accept_event(&relay, conn.authed(), ip, paid, &json).await {
                 Ok((id, msg)) => out::ok(
                     &id,
                     msg.is_empty() || msg.starts_with("duplicate: already"),
@@ -621,6 +627,7 @@ pub(crate) async fn accept_event(
     relay: &Relay,
     authed: Option<[u8; 32]>,
     ip: IpAddr,
+    paid: bool,
     json: &str,
 ) -> Result<(String, String), (Option<String>, String)> {
     // The id is dug out of unverified JSON only to address a refusal; an accepted event's
@@ -655,7 +662,12 @@ pub(crate) async fn accept_event(
         ));
     }
     if let Some(gate) = relay.gate() {
-        match gate.check(&event, ip, authed.as_ref()) {
+        let verdict = if paid {
+            gate.check_paid(&event, ip, authed.as_ref())
+        } else {
+            gate.check(&event, ip, authed.as_ref())
+        };
+        match verdict {
             crate::gate::Verdict::Admit => {}
             crate::gate::Verdict::Refuse(why) => return Err(refuse(why)),
             crate::gate::Verdict::Discard => return Ok((id, String::new())),

@@ -132,7 +132,17 @@ impl Relay {
         ip: IpAddr,
         json: &str,
     ) -> Result<(String, String), (Option<String>, String)> {
-        connection::accept_event(self, None, ip, json).await
+        connection::accept_event(self, None, ip, false, json).await
+    }
+
+    /// [`Relay::submit`] for an event paid for another way (one a subscription over
+    /// Interledger brought): a gate that charges for writes lets it through.
+    pub async fn submit_paid(
+        &self,
+        ip: IpAddr,
+        json: &str,
+    ) -> Result<(String, String), (Option<String>, String)> {
+        connection::accept_event(self, None, ip, true, json).await
     }
 
     /// New events stored since the relay started (duplicates and refusals not counted).

@@ -36,12 +36,17 @@ pub fn document(c: &RelayConfig) -> Value {
         doc["contact"] = contact.clone().into();
     }
     let a = &c.admission;
-    if a.required() {
+    if a.by_zap() {
         doc["fees"] = json!({"admission": [{
             "amount": a.price_sats.saturating_mul(1000),
             "unit": "msats",
             "period": a.period_days.saturating_mul(86_400),
         }]});
+    }
+    if let Some((amount, unit)) = &a.per_event {
+        doc["fees"]["publication"] = json!([{"amount": amount, "unit": unit}]);
+    }
+    if a.required() {
         if let Some(url) = &a.payments_url {
             doc["payments_url"] = url.clone().into();
         }

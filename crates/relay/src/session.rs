@@ -28,13 +28,21 @@ pub struct Session {
 pub struct SessionEnded;
 
 impl Relay {
-    /// Opens a session for a client at `ip`; its first answer is an AUTH challenge.
-    pub fn open_session(self: &Arc<Self>, ip: IpAddr) -> Session {
+    /// Opens a session for a client at `ip`; its first answer is an AUTH challenge. With
+    /// `paid`, its writes were paid for another way (each EVENT over Interledger): a gate that
+    /// charges for writes lets them through.
+    pub fn open_session(self: &Arc<Self>, ip: IpAddr, paid: bool) -> Session {
         let (conn, outbound) = connection::open(self);
         let (inbound, messages) = mpsc::channel(INBOUND_QUEUE);
         let room = conn.room.clone();
         let id = conn.id;
-        tokio::spawn(connection::run_session(self.clone(), conn, messages, ip));
+        tokio::spawn(connection::run_session(
+            self.clone(),
+            conn,
+            messages,
+            ip,
+            paid,
+        ));
         Session {
             input: SessionInput { id, inbound },
             output: SessionOutput { outbound, room },

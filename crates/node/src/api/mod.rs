@@ -80,6 +80,7 @@ pub fn query_router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/feeds/{author}", get(feed::feed))
         .route("/api/v1/seeders", get(seeders::seeders))
         .route("/api/v1/ilp", get(ilp::economics))
+        .route("/api/v1/ilp/credit", post(ilp::credit))
         .route("/.well-known/pay", get(ilp::spsp))
         .route("/api/v1/events", post(events::publish))
         .with_state(state)

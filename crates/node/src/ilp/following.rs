@@ -415,7 +415,7 @@ async fn take_answers(
                 if event.get("pubkey").and_then(|p| p.as_str()) != Some(&person.to_hex()) {
                     continue;
                 }
-                match relay.submit(CARRIED, &event.to_string()).await {
+                match relay.submit_paid(CARRIED, &event.to_string()).await {
                     Ok(_) => set(status, |s| s.events += 1),
                     Err((id, why)) => {
                         tracing::info!(target: "seedstr::ilp", "an event from {person}'s node ({id:?}) was not stored: {why}")

@@ -4,6 +4,7 @@
 //! out those details, Nostr served over STREAM to those who pay for it ([`served`]), and the
 //! economic view for the API and `/metrics`.
 
+pub mod credit;
 pub mod following;
 pub mod served;
 pub mod settlement;
@@ -65,6 +66,9 @@ pub struct IlpConfig {
     pub follow_secs: u64,
     /// The most this node pays for one subscription at a followed person's node.
     pub max_subscription_price: u64,
+    /// WebSocket writes to the node's relay cost `price_per_event` each, from credit bought
+    /// with payment channel claims (`POST /api/v1/ilp/credit`; needs `[ilp.evm]`).
+    pub paid_writes: bool,
     /// Settlement through payment channels on an EVM chain (`[ilp.evm]`).
     pub evm: settlement::EvmConfig,
     /// Its peers.
@@ -89,6 +93,7 @@ impl Default for IlpConfig {
             stranger_max_packet: 1000,
             follow_secs: 600,
             max_subscription_price: 100,
+            paid_writes: false,
             evm: settlement::EvmConfig::default(),
             peers: Vec::new(),
         }
@@ -244,6 +249,8 @@ pub struct IlpNode {
     followed: following::Followed,
     /// Settlement through payment channels, when configured.
     pub settlement: Option<Arc<settlement::EvmSettlement>>,
+    /// Paid writes for WebSocket clients, when `paid_writes` is on.
+    pub credit: std::sync::OnceLock<credit::CreditDesk>,
     /// Where its BTP server listens.
     pub btp: SocketAddr,
     asset: (String, u8),
@@ -444,6 +451,7 @@ impl IlpNode {
             receiver,
             handler,
             settlement,
+            credit: std::sync::OnceLock::new(),
             followed: following::Followed::default(),
             btp,
             asset: (config.asset_code.clone(), config.asset_scale),
@@ -531,6 +539,17 @@ impl IlpNode {
                 out,
                 "seedstr_ilp_peer_settled_total{{peer=\"{peer}\"}} {}",
                 a.settled
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP seedstr_ilp_peer_settled_out_total What the node settled to each peer.\n# TYPE seedstr_ilp_peer_settled_out_total counter"
+        );
+        for (peer, a) in &v.accounts {
+            let _ = writeln!(
+                out,
+                "seedstr_ilp_peer_settled_out_total{{peer=\"{peer}\"}} {}",
+                a.settled_out
             );
         }
         let _ = writeln!(

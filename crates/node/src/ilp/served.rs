@@ -97,7 +97,9 @@ impl Sessions {
             if self.open.len() >= MAX_SESSIONS {
                 return None;
             }
-            let session = self.relay.open_session(CARRIED);
+            let session = self
+                .relay
+                .open_session(CARRIED, self.pushing.prices.per_event > 0);
             let (client, watching) = watch::channel(None);
             let pending = Arc::new(Mutex::new(HashSet::new()));
             let (notices, noticed) = mpsc::channel(16);

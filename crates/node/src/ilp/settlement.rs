@@ -351,8 +351,9 @@ impl EvmSettlement {
         self.keep(&book)
     }
 
-    /// Takes a claim from `peer`: what it adds, kept on disk, then credited.
-    async fn take_claim(&self, peer: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    /// Takes a claim from `peer` (a peer's account, or `nostr:<hex>` for a writer buying
+    /// credit): what it adds, kept on disk, then credited to the account.
+    pub async fn take_claim(&self, peer: &str, data: &[u8]) -> Result<U256, String> {
         if data.len() > MAX_MESSAGE_BYTES {
             return Err(format!("a claim over {MAX_MESSAGE_BYTES} bytes"));
         }
@@ -440,9 +441,7 @@ impl EvmSettlement {
         if let Some(connector) = self.connector.upgrade() {
             connector.settled(peer, u64::try_from(added).unwrap_or(u64::MAX));
         }
-        Ok(serde_json::json!({"taken": added.to_string()})
-            .to_string()
-            .into_bytes())
+        Ok(added)
     }
 
     /// Cashes the best claims that are due: once `cash_at` is uncashed, or at once when the
@@ -498,7 +497,12 @@ impl SettlementHandler for EvmSettlement {
                     recipient: self.wallet.address,
                 })
                 .expect("info serializes")),
-                settle::CLAIM_DESTINATION => self.take_claim(from, data).await,
+                settle::CLAIM_DESTINATION => {
+                    let added = self.take_claim(from, data).await?;
+                    Ok(serde_json::json!({"taken": added.to_string()})
+                        .to_string()
+                        .into_bytes())
+                }
                 other => Err(format!("no settlement message {other}")),
             }
         })

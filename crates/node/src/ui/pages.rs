@@ -448,7 +448,7 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
             h2 { "Interledger" }
             p.meta { "Address " code { (v.address) } ", BTP at " code { (v.btp) } ", in " (v.asset.0) " (scale " (v.asset.1) "). Its receiver took " (v.received.money) "." }
             table.ilp {
-                thead { tr { th { "Peer" } th { "Owes us" } th { "Received" } th { "Paid" } th { "Settled" } th { "In flight" } } }
+                thead { tr { th { "Peer" } th { "Owes us" } th { "Received" } th { "Paid" } th { "Settled to us" } th { "Settled by us" } th { "In flight" } } }
                 tbody {
                     @for (peer, a) in &v.accounts {
                         tr {
@@ -457,6 +457,7 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
                             td { (a.received) }
                             td { (a.paid) }
                             td { (a.settled) }
+                            td { (a.settled_out) }
                             td { (a.pending_in) " in, " (a.pending_out) " out" }
                         }
                     }
@@ -464,6 +465,32 @@ pub async fn status(State(state): State<Arc<ApiState>>) -> Response {
             }
             @if !v.due_for_settlement.is_empty() {
                 p { "Due for settlement: " @for (peer, amount) in &v.due_for_settlement { code { (peer) } " " (amount) " " } }
+            }
+            p.meta { "Served over STREAM: " (v.served.sessions) " sessions, " (v.served.messages) " messages, " (v.served.pushed) " answers pushed, " (v.served.refunded) " refunded." }
+            @if !v.following.is_empty() {
+                table.ilp {
+                    thead { tr { th { "Following" } th { "Their node" } th { "Peered" } th { "State" } th { "Paid" } th { "Events" } } }
+                    tbody {
+                        @for f in &v.following {
+                            tr { td { code { (f.person) } } td { code { (f.node) } } td { (if f.peered { "yes" } else { "through peers" }) } td { (f.state) } td { (f.paid) } td { (f.events) } }
+                        }
+                    }
+                }
+            }
+            @if let Some(s) = &v.settlement {
+                h3 { "Payment channels" }
+                p.meta { "Settles on chain " (s.chain_id) " through " code { (s.contract.to_string()) } " as " code { (s.address.to_string()) } "." }
+                table.ilp {
+                    thead { tr { th { "Peer" } th { "Way" } th { "Channel" } th { "Deposit" } th { "Claimed" } th { "Cashed" } } }
+                    tbody {
+                        @for (peer, o) in &s.channels.outgoing {
+                            tr { td { code { (peer) } } td { "we pay" } td.hash { (o.id.to_string()) } td { (o.deposit.to_string()) } td { (o.acknowledged.to_string()) } td { "" } }
+                        }
+                        @for (peer, i) in &s.channels.incoming {
+                            tr { td { code { (peer) } } td { "pays us" } td.hash { (i.channel.id.to_string()) } td { (i.channel.deposit.to_string()) } td { (i.channel.taken().to_string()) } td { (i.cashed.to_string()) } }
+                        }
+                    }
+                }
             }
         }
         h2 { "Seeding" }
