@@ -123,6 +123,77 @@ pub enum NodeError {
     Serve(std::io::Error),
 }
 
+/// The gates in front of the node's relay: the owner's inbox first, then what writes cost —
+/// credit bought with payment channel claims (`ilp.paid_writes`), zap admission for writers
+/// without it (`relay.admission`), or zap admission alone.
+fn relay_gates(
+    config: &NodeConfig,
+    owner: Option<&nostr::prelude::Keys>,
+    inbox: Option<Arc<dyn seedstr_relay::gate::Gate>>,
+    ilp: Option<&Arc<crate::ilp::IlpNode>>,
+    data: &Path,
+    public_http: &str,
+    admission_address: &str,
+) -> Result<Option<Arc<dyn seedstr_relay::gate::Gate>>, NodeError> {
+    let mut gates: Vec<Arc<dyn seedstr_relay::gate::Gate>> = Vec::new();
+    if let Some(gate) = inbox {
+        gates.push(gate);
+    }
+    let mut paying: Option<Arc<dyn seedstr_relay::gate::Gate>> = None;
+    if let (true, Some(keys)) = (config.relay.admission.by_zap(), owner) {
+        // Paid writes: a zap to the owner for the price admits its sender (docs/relay.md).
+        let a = &config.relay.admission;
+        let policy = seedstr_pay::admission::AdmissionPolicy {
+            price_msat: a.price_sats.saturating_mul(1000),
+            period_secs: a.period_days.saturating_mul(86_400),
+            operator: keys.public_key(),
+            zapper: seedstr_pay::lnurl::zapper_keys(keys).public_key(),
+            lightning_address: admission_address.to_owned(),
+        };
+        let admissions = seedstr_pay::admission::Admissions::open(
+            policy,
+            &data.join("admissions.json"),
+            Arc::new(seedstr_proto::clock::unix_now),
+        )
+        .map_err(|e| NodeError::Admission(e.to_string()))?;
+        paying = Some(Arc::new(seedstr_pay::admission::AdmissionGate(Arc::new(
+            admissions,
+        ))));
+    }
+    if let (true, Some(keys), Some(ilp)) = (config.ilp.paid_writes, owner, ilp) {
+        // Paid writes through payment channels; zap admission, when there is one, for writers
+        // without credit (docs/channels.md).
+        let s = ilp.settlement.as_ref().expect("paid writes need [ilp.evm]");
+        let url = format!("{public_http}/api/v1/ilp/credit");
+        let view = s.view();
+        let refusal = format!(
+            "writing here costs {} {} per event: open a payment channel to {} on chain {} (contract {}) and POST its claims to {url} (NIP-98 as your key)",
+            config.ilp.price_per_event, config.ilp.asset_code, view.address, view.chain_id, view.contract
+        );
+        let credits = Arc::new(
+            crate::ilp::credit::Credits::open(
+                data,
+                config.ilp.price_per_event,
+                keys.public_key(),
+                paying.take(),
+                refusal,
+            )
+            .map_err(NodeError::Admission)?,
+        );
+        let _ = ilp.credit.set(crate::ilp::credit::CreditDesk {
+            credits: credits.clone(),
+            auth: seedstr_ilp::peer_auth::PeerAuth::new(&url),
+        });
+        paying = Some(Arc::new(crate::ilp::credit::CreditGate(credits)));
+    }
+    gates.extend(paying);
+    Ok(match gates.len() {
+        0 => None,
+        1 => Some(gates.remove(0)),
+        _ => Some(Arc::new(seedstr_relay::gate::Gates(gates))),
+    })
+}
+
 /// Runs the node from `config` (its data folder defaulting to `home`) until `shutdown`
 /// resolves; `started` hears where it listens once everything is up. On shutdown the HTTP
 /// server stops taking connections and lets open requests finish, the seeder stops, and the
@@ -210,66 +281,17 @@ pub async fn run(
         true => Some(crate::ilp::IlpNode::start(&config.ilp, &data, relay.clone()).await?),
         false => None,
     };
-    let mut gates: Vec<Arc<dyn seedstr_relay::gate::Gate>> = Vec::new();
-    if let Some(gate) = &gate {
-        gates.push(gate.clone());
-    }
-    let mut paying: Option<Arc<dyn seedstr_relay::gate::Gate>> = None;
-    if let (true, Some(keys)) = (config.relay.admission.by_zap(), &owner) {
-        // Paid writes: a zap to the owner for the price admits its sender (docs/relay.md).
-        let a = &config.relay.admission;
-        let policy = seedstr_pay::admission::AdmissionPolicy {
-            price_msat: a.price_sats.saturating_mul(1000),
-            period_secs: a.period_days.saturating_mul(86_400),
-            operator: keys.public_key(),
-            zapper: seedstr_pay::lnurl::zapper_keys(keys).public_key(),
-            lightning_address: admission_address.clone(),
-        };
-        let admissions = seedstr_pay::admission::Admissions::open(
-            policy,
-            &data.join("admissions.json"),
-            Arc::new(seedstr_proto::clock::unix_now),
-        )
-        .map_err(|e| NodeError::Admission(e.to_string()))?;
-        paying = Some(Arc::new(seedstr_pay::admission::AdmissionGate(Arc::new(
-            admissions,
-        ))));
-    }
-    if let (true, Some(keys), Some(ilp)) = (config.ilp.paid_writes, &owner, &ilp) {
-        // Paid writes through payment channels; zap admission, when there is one, for writers
-        // without credit (docs/channels.md).
-        let s = ilp.settlement.as_ref().expect("paid writes need [ilp.evm]");
-        let url = format!("{public_http}/api/v1/ilp/credit");
-        let view = s.view();
-        let refusal = format!(
-            "writing here costs {} {} per event: open a payment channel to {} on chain {} (contract {}) and POST its claims to {url} (NIP-98 as your key)",
-            config.ilp.price_per_event, config.ilp.asset_code, view.address, view.chain_id, view.contract
-        );
-        let credits = Arc::new(
-            crate::ilp::credit::Credits::open(
-                &data,
-                config.ilp.price_per_event,
-                keys.public_key(),
-                paying.take(),
-                refusal,
-            )
-            .map_err(NodeError::Admission)?,
-        );
-        let _ = ilp.credit.set(crate::ilp::credit::CreditDesk {
-            credits: credits.clone(),
-            auth: seedstr_ilp::peer_auth::PeerAuth::new(&url),
-        });
-        paying = Some(Arc::new(crate::ilp::credit::CreditGate(credits)));
-    }
-    gates.extend(paying);
-    match gates.len() {
-        0 => {}
-        1 => {
-            relay.set_gate(gates.remove(0));
-        }
-        _ => {
-            relay.set_gate(Arc::new(seedstr_relay::gate::Gates(gates)));
-        }
+    if let Some(g) = relay_gates(
+        &config,
+        owner.as_ref(),
+        gate.clone()
+            .map(|g| g as Arc<dyn seedstr_relay::gate::Gate>),
+        ilp.as_ref(),
+        &data,
+        &public_http,
+        &admission_address,
+    )? {
+        relay.set_gate(g);
     }
     let ilp_for_announce = ilp.clone();
     let seeding_stats = Arc::new(Mutex::new(SeedingStats::default()));
