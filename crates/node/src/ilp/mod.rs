@@ -514,52 +514,59 @@ impl IlpNode {
         }
     }
 
-    /// `/metrics` lines: each peer's balance and in-flight amounts, and what the receiver took.
+    /// `/metrics` lines: each peer's balance and what was settled each way, what the receiver
+    /// took, and the STREAM sessions served.
     pub fn metrics(&self) -> String {
         use std::fmt::Write as _;
         let v = self.view();
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP seedstr_ilp_peer_balance What each peer owes the node (negative: what the node owes it).\n# TYPE seedstr_ilp_peer_balance gauge"
-        );
-        for (peer, a) in &v.accounts {
-            let _ = writeln!(
-                out,
-                "seedstr_ilp_peer_balance{{peer=\"{peer}\"}} {}",
-                a.balance
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP seedstr_ilp_peer_settled_total What each peer settled.\n# TYPE seedstr_ilp_peer_settled_total counter"
-        );
-        for (peer, a) in &v.accounts {
-            let _ = writeln!(
-                out,
-                "seedstr_ilp_peer_settled_total{{peer=\"{peer}\"}} {}",
-                a.settled
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP seedstr_ilp_peer_settled_out_total What the node settled to each peer.\n# TYPE seedstr_ilp_peer_settled_out_total counter"
-        );
-        for (peer, a) in &v.accounts {
-            let _ = writeln!(
-                out,
-                "seedstr_ilp_peer_settled_out_total{{peer=\"{peer}\"}} {}",
-                a.settled_out
-            );
+        let per_peer: [PerPeerMetric; 3] = [
+            (
+                "seedstr_ilp_peer_balance",
+                "gauge",
+                "What each peer owes the node (negative: what the node owes it).",
+                |a| a.balance,
+            ),
+            (
+                "seedstr_ilp_peer_settled_total",
+                "counter",
+                "What each peer settled.",
+                |a| i128::from(a.settled),
+            ),
+            (
+                "seedstr_ilp_peer_settled_out_total",
+                "counter",
+                "What the node settled to each peer.",
+                |a| i128::from(a.settled_out),
+            ),
+        ];
+        for (name, kind, help, value) in per_peer {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (peer, a) in &v.accounts {
+                let _ = writeln!(out, "{name}{{peer=\"{peer}\"}} {}", value(a));
+            }
         }
         let _ = writeln!(
             out,
             "# HELP seedstr_ilp_received_total Money the node's own receiver took.\n# TYPE seedstr_ilp_received_total counter\nseedstr_ilp_received_total {}",
             v.received.money
         );
+        let _ = writeln!(
+            out,
+            "# HELP seedstr_ilp_served_sessions Nostr sessions served over STREAM now.\n# TYPE seedstr_ilp_served_sessions gauge\nseedstr_ilp_served_sessions {}",
+            v.served.sessions
+        );
         out
     }
 }
+
+/// A per-peer metric: its name, type, help and value.
+type PerPeerMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&PeerAccount) -> i128,
+);
 
 /// Makes the token a session opens with (a fresh peering token each time, say).
 type TokenMaker = Arc<dyn Fn() -> String + Send + Sync>;
