@@ -245,7 +245,8 @@ async fn paid_events(n: usize) -> Result<(Latencies, u64)> {
         max_packet_amount: 1_000_000,
     });
     let price = config.price_per_event;
-    let node = seedstr_node::ilp::IlpNode::start(&config, dir.path(), relay).await?;
+    let node =
+        seedstr_node::ilp::IlpNode::start(&config, dir.path(), relay, "ws://127.0.0.1/").await?;
     let (heard_tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
     let end = Arc::new(ClientEnd {
         receiver: Mutex::new(StreamReceiver::new(

@@ -319,6 +319,13 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         .unwrap();
     assert!(paid.fulfilled);
     offset += len;
+    // The session's greeting comes first: a NIP-42 challenge.
+    let greeting = tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting[0], "AUTH", "{greeting}");
+    let challenge = greeting[1].as_str().unwrap().to_owned();
     assert_eq!(
         next_pushed(&mut heard).await,
         serde_json::json!(["EOSE", "feed"])
@@ -345,7 +352,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     );
 
     // The same event again, paid from credit: a duplicate, so its price comes back.
-    let (frames, _) = frames_for(&event, offset, false, false);
+    let (frames, len) = frames_for(&event, offset, false, false);
     assert!(
         sender
             .send(&link, 0, 0, frames, true, now_ms())
@@ -356,6 +363,35 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     let dup = next_pushed(&mut heard).await;
     assert_eq!(dup[0], "OK");
     assert!(dup[3].as_str().unwrap().starts_with("duplicate:"), "{dup}");
+    offset += len;
+
+    // NIP-42 over STREAM: an AUTH naming the node's relay and the challenge, free.
+    let auth = EventBuilder::new(Kind::from(22242u16), "")
+        .tags([
+            Tag::parse(["relay", &node.relay()]).unwrap(),
+            Tag::parse(["challenge", &challenge]).unwrap(),
+        ])
+        .finalize(&writer)
+        .unwrap();
+    let (frames, _) = frames_for(
+        &serde_json::json!(["AUTH", auth]).to_string(),
+        offset,
+        false,
+        false,
+    );
+    assert!(
+        sender
+            .send(&link, 0, 0, frames, true, now_ms())
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    let authed = next_pushed(&mut heard).await;
+    assert_eq!(
+        (authed[0].as_str(), authed[2].as_bool()),
+        (Some("OK"), Some(true)),
+        "{authed}"
+    );
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let view = loop {
@@ -372,7 +408,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(view["served"]["sessions"], 1, "{view}");
-    assert_eq!(view["served"]["messages"], 3, "{view}");
+    assert_eq!(view["served"]["messages"], 4, "{view}");
     assert_eq!(view["received"]["money"], 15, "{view}");
     assert_eq!(view["accounts"]["alice"]["balance"], 15, "{view}");
     assert!(view["served"]["pushed"].as_u64().unwrap() >= 4, "{view}");

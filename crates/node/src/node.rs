@@ -278,7 +278,9 @@ pub async fn run(
     };
 
     let ilp = match config.ilp.peering {
-        true => Some(crate::ilp::IlpNode::start(&config.ilp, &data, relay.clone()).await?),
+        true => {
+            Some(crate::ilp::IlpNode::start(&config.ilp, &data, relay.clone(), &home_url).await?)
+        }
         false => None,
     };
     if let Some(g) = relay_gates(

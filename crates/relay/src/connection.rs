@@ -99,8 +99,9 @@ pub(crate) async fn run_session(
     mut inbound: mpsc::Receiver<String>,
     ip: IpAddr,
     paid: bool,
+    hosts: Vec<String>,
 ) {
-    let mut state = State::greet(relay, conn.clone(), ip, Vec::new(), paid).await;
+    let mut state = State::greet(relay, conn.clone(), ip, hosts, paid).await;
     loop {
         tokio::select! {
             msg = inbound.recv() => match msg {

@@ -28,20 +28,35 @@ pub struct Session {
 pub struct SessionEnded;
 
 impl Relay {
-    /// Opens a session for a client at `ip`; its first answer is an AUTH challenge. With
-    /// `paid`, its writes were paid for another way (each EVENT over Interledger): a gate that
-    /// charges for writes lets them through.
-    pub fn open_session(self: &Arc<Self>, ip: IpAddr, paid: bool) -> Session {
+    /// Opens a session for a client at `ip`; its first answer is an AUTH challenge, which an
+    /// AUTH event naming the relay at one of `relay_urls` (or at the relay's `info.url`)
+    /// answers. With `paid`, its writes were paid for another way (each EVENT over
+    /// Interledger): a gate that charges for writes lets them through.
+    pub fn open_session(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        paid: bool,
+        relay_urls: &[String],
+    ) -> Session {
         let (conn, outbound) = connection::open(self);
         let (inbound, messages) = mpsc::channel(INBOUND_QUEUE);
         let room = conn.room.clone();
         let id = conn.id;
+        let hosts = self
+            .config
+            .info
+            .url
+            .iter()
+            .chain(relay_urls)
+            .map(|u| crate::auth::host_of(u))
+            .collect();
         tokio::spawn(connection::run_session(
             self.clone(),
             conn,
             messages,
             ip,
             paid,
+            hosts,
         ));
         Session {
             input: SessionInput { id, inbound },

@@ -32,13 +32,13 @@ async fn a_session_stores_answers_and_carries_live_events() {
     let relay = Relay::new(RelayConfig::default(), store);
     let keys = Keys::generate();
 
-    let mut writer = relay.open_session(LOOPBACK, false);
+    let mut writer = relay.open_session(LOOPBACK, false, &[]);
     assert_eq!(next(&mut writer.output).await[0], "AUTH");
     writer.input.send(note(&keys, "first")).await.unwrap();
     let ok = next(&mut writer.output).await;
     assert_eq!((ok[0].as_str(), ok[2].as_bool()), (Some("OK"), Some(true)));
 
-    let mut reader = relay.open_session(LOOPBACK, false);
+    let mut reader = relay.open_session(LOOPBACK, false, &[]);
     assert_eq!(next(&mut reader.output).await[0], "AUTH");
     let req = serde_json::json!(["REQ", "s", {"authors": [keys.public_key().to_hex()]}]);
     reader.input.send(req.to_string()).await.unwrap();

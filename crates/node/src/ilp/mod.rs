@@ -321,10 +321,13 @@ fn now_ms() -> u64 {
 
 impl IlpNode {
     /// Starts the peer: the connector with its peers, the receiver, the BTP server.
+    /// `relay_url` is the node's relay as others reach it (what NIP-42 AUTH events over
+    /// STREAM name).
     pub async fn start(
         config: &IlpConfig,
         data: &Path,
         relay: Arc<Relay>,
+        relay_url: &str,
     ) -> Result<Arc<IlpNode>, IlpError> {
         let address = Address::new(&config.address)?;
         let receiver_address = address.with_segment("receiver")?;
@@ -358,6 +361,7 @@ impl IlpNode {
                         prices,
                         served::Sessions::new(
                             relay,
+                            relay_url,
                             Duration::from_secs(config.subscription_secs.max(1)),
                             Arc::new(served::Pushing {
                                 connector: connector.clone(),

@@ -65,6 +65,8 @@ pub struct ServedCounts {
 /// The node's handler of paid messages.
 pub(super) struct Sessions {
     relay: Arc<Relay>,
+    /// The node's relay as clients name it in NIP-42 AUTH events.
+    relay_urls: Vec<String>,
     /// How long a paid subscription lasts.
     lasts: Duration,
     open: HashMap<String, Served>,
@@ -73,9 +75,15 @@ pub(super) struct Sessions {
 }
 
 impl Sessions {
-    pub(super) fn new(relay: Arc<Relay>, lasts: Duration, pushing: Arc<Pushing>) -> Sessions {
+    pub(super) fn new(
+        relay: Arc<Relay>,
+        relay_url: &str,
+        lasts: Duration,
+        pushing: Arc<Pushing>,
+    ) -> Sessions {
         Sessions {
             relay,
+            relay_urls: vec![relay_url.to_owned()],
             lasts,
             open: HashMap::new(),
             pushing,
@@ -97,9 +105,11 @@ impl Sessions {
             if self.open.len() >= MAX_SESSIONS {
                 return None;
             }
-            let session = self
-                .relay
-                .open_session(CARRIED, self.pushing.prices.per_event > 0);
+            let session = self.relay.open_session(
+                CARRIED,
+                self.pushing.prices.per_event > 0,
+                &self.relay_urls,
+            );
             let (client, watching) = watch::channel(None);
             let pending = Arc::new(Mutex::new(HashSet::new()));
             let (notices, noticed) = mpsc::channel(16);
