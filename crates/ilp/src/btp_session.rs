@@ -292,6 +292,9 @@ pub async fn serve_btp<H: PacketHandler>(
         let Ok((tcp, _)) = listener.accept().await else {
             return;
         };
+        // Packets are small and each waits for its answer: Nagle's algorithm would hold a
+        // write back until the last one is acknowledged (40 ms with delayed ACKs).
+        let _ = tcp.set_nodelay(true);
         let (authenticate, handler, sessions) =
             (authenticate.clone(), handler.clone(), sessions.clone());
         tokio::spawn(async move {
