@@ -1,5 +1,6 @@
 //! `seedstr`: the command line.
 
+mod channel;
 mod dht;
 mod directory;
 mod feed;
@@ -85,6 +86,9 @@ enum Command {
     Wallet(wallet::WalletCommand),
     /// Tip someone, or one of their releases or posts, with a Lightning zap (NIP-57).
     Zap(Box<zap::ZapArgs>),
+    /// Your node's payment channels with its Interledger peers.
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Command::Social(s) => social::run(s),
         Command::Wallet(c) => wallet::run(c),
         Command::Zap(z) => zap::run(*z),
+        Command::Channel(c) => channel::run(c),
         Command::Run(_) => unreachable!("handled above"),
     };
     match result {

@@ -768,16 +768,34 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
         "{metrics}"
     );
 
-    // Alice's node's key closes the channel; bob's node sees the close coming and cashes its
-    // best claim within the challenge period; after it, the rest goes back to alice's node.
-    let a_wallet = seedstr_channel::chain::Wallet::new(
-        k256::ecdsa::SigningKey::from_slice(
-            &std::fs::read(alice.home.path().join("evm-key")).unwrap(),
-        )
-        .unwrap(),
-    );
-    assert_eq!(a_wallet.address, a_evm);
-    channels.start_close(&a_wallet, channel_id).await.unwrap();
+    // Alice closes her node's channel to bob's (`seedstr channel close`); bob's node sees the
+    // close coming and cashes its best claim within the challenge period; after it, the rest
+    // goes back to alice's node.
+    let a_config = alice.home.path().join("node.toml");
+    let close = |finish: bool| {
+        let mut args = vec![
+            "channel",
+            "close",
+            bob_account.as_str(),
+            "--config",
+            a_config.to_str().unwrap(),
+            "--json",
+        ];
+        if finish {
+            args.push("--finish");
+        }
+        let out = alice.run(&args);
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let started = close(false);
+    assert_eq!(started["channel"], channel_id.to_string(), "{started}");
+    assert!(started["closes_at"].as_u64().is_some(), "{started}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while channels.channel(channel_id).await.unwrap().unwrap().claimed != U256::from(22) {
         assert!(
@@ -786,13 +804,24 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // Too early to finish: refused with the contract's reason.
+    let early = alice.run(&[
+        "channel",
+        "close",
+        &bob_account,
+        "--config",
+        a_config.to_str().unwrap(),
+        "--finish",
+    ]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("still open"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
     chain.advance(3600 + 60).await.unwrap();
-    let refunded = channels
-        .finish_close(&a_wallet, channel_id)
-        .await
-        .unwrap()
-        .value;
-    assert_eq!(refunded, U256::from(1000 - 22));
+    let finished = close(true);
+    assert_eq!(finished["refunded"], "0x3d2", "{finished}");
     // On the chain, each address moved by what it settled and its deposits, less its fees.
     let fees = fees_by_sender(&chain).await;
     let fee = |a: &alloy_primitives::Address| fees.get(a).copied().unwrap_or_default();

@@ -284,7 +284,7 @@ pub struct EconomicView {
 
 /// A secret of 32 random bytes made once and kept in the data folder as `name`, owner-only
 /// (the receiver's secret, the node's EVM key).
-fn secret_file(data: &Path, name: &str) -> Result<[u8; 32], IlpError> {
+pub(crate) fn secret_file(data: &Path, name: &str) -> Result<[u8; 32], IlpError> {
     let path = data.join(name);
     let fail = |source| IlpError::Secret {
         path: path.display().to_string(),

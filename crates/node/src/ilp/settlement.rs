@@ -284,7 +284,19 @@ impl EvmSettlement {
     ) -> Result<(), SettleError> {
         let _one_round = self.paying.lock().await;
         let channels = self.channels();
-        let existing = self.book().outgoing.get(peer).cloned();
+        let mut existing = self.book().outgoing.get(peer).cloned();
+        if let Some(out) = &existing {
+            // A channel its sender closed (or is closing) takes no more claims: a new one is
+            // opened once everything signed on it was acknowledged.
+            let open = channels
+                .channel(out.id)
+                .await?
+                .is_some_and(|c| c.closes_at == 0);
+            if !open && out.signed == out.acknowledged {
+                tracing::info!(target: "seedstr::ilp", "channel {} to {peer} is closed or closing", out.id);
+                existing = None;
+            }
+        }
         let mut out = match existing {
             Some(out) => out,
             None => {
@@ -507,4 +519,76 @@ impl SettlementHandler for EvmSettlement {
             }
         })
     }
+}
+
+/// What closing a channel did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CloseReport {
+    /// The peer account the channel paid.
+    pub peer: String,
+    /// The channel.
+    pub channel: B256,
+    /// When the close may finish (Unix seconds on the chain), once started.
+    pub closes_at: Option<u64>,
+    /// What came back to the node's address, once finished.
+    pub refunded: Option<U256>,
+    /// The fee the node's address paid for it.
+    pub fee: U256,
+}
+
+/// Closes the channel through which the node pays `peer` (from its data folder: its key and
+/// channel book, the chain from `[ilp.evm]`): starts the close, or with `finish` ends one whose
+/// challenge period is over and takes back what was not claimed. The running node notices and
+/// opens a new channel when it next owes that peer.
+pub async fn close_outgoing(
+    config: &EvmConfig,
+    data: &std::path::Path,
+    peer: &str,
+    finish: bool,
+) -> Result<CloseReport, String> {
+    let contract: Address = config
+        .contract
+        .parse()
+        .map_err(|e| format!("ilp.evm.contract {:?}: {e}", config.contract))?;
+    let chain = RpcChain::connect(&config.rpc)
+        .await
+        .map_err(|e| format!("ilp.evm.rpc {}: {e}", config.rpc))?;
+    let path = data.join("channels.json");
+    let book: Book = serde_json::from_slice(
+        &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let out = book.outgoing.get(peer).ok_or_else(|| {
+        let known: Vec<&String> = book.outgoing.keys().collect();
+        format!("no channel pays {peer} (channels pay: {known:?})")
+    })?;
+    let key = k256::ecdsa::SigningKey::from_slice(
+        &super::secret_file(data, "evm-key").map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("the node's EVM key: {e}"))?;
+    let wallet = Wallet::new(key);
+    let channels = Channels::at(&chain, contract);
+    let mut report = CloseReport {
+        peer: peer.to_owned(),
+        channel: out.id,
+        closes_at: None,
+        refunded: None,
+        fee: U256::ZERO,
+    };
+    if finish {
+        let done = channels
+            .finish_close(&wallet, out.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.refunded = Some(done.value);
+        report.fee = done.fee;
+    } else {
+        let done = channels
+            .start_close(&wallet, out.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.closes_at = Some(done.value);
+        report.fee = done.fee;
+    }
+    Ok(report)
 }
