@@ -170,12 +170,32 @@ async fn bad_input_gets_named_refusals() {
     let (ok, msg) = c.publish(&expired).await.unwrap();
     assert!(!ok && msg.contains("expired"), "{msg}");
 
-    let binary = event(&k, 1, &[], "payload\u{1}\u{2}");
+    let binary = event(&k, 1, &[], &format!("payload{}", "\u{1}\u{2}".repeat(8)));
     let (ok, msg) = c.publish(&binary).await.unwrap();
     assert!(
         !ok && msg.starts_with("blocked:") && msg.contains("binary"),
         "{msg}"
     );
+
+    // Every escape NIP-01 lists (and control characters escaped as \u00XX) is text: taken, and
+    // read back as written.
+    for escaped in [
+        "\n", "\"", "\\", "\r", "\t", "\u{8}", "\u{c}", "\u{0}", "\u{1f}",
+    ] {
+        let e = event(&k, 1, &[], &format!("before{escaped}after"));
+        assert!(
+            e.as_json().contains('\\'),
+            "the JSON escapes it: {}",
+            e.as_json()
+        );
+        let (ok, msg) = c.publish(&e).await.unwrap();
+        assert!(ok, "{escaped:?}: {msg}");
+        let got = c
+            .query("esc", &[json!({"ids": [e.id.to_hex()]})])
+            .await
+            .unwrap();
+        assert_eq!(got[0].content, e.content, "{escaped:?}");
+    }
 
     // A malformed filter closes the subscription with a reason naming the field.
     c.send(&json!(["REQ", "bad", {"kinds": ["one"]}]))
