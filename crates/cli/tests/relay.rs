@@ -909,3 +909,50 @@ async fn a_negentropy_flood_is_refused_at_the_caps_and_others_are_served() {
          connection: {per_connection:?}), refused: {refused:?}; relay peak memory {peak}"
     );
 }
+
+/// One connection pours events in while reading its answers: every EVENT gets its OK, none
+/// dropped however full the connection's queue gets (answers to a connection's own requests
+/// wait for room; they are never thrown away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_connection_gets_an_ok_for_every_event() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    const EVENTS: usize = 5_000;
+    let (relay, _d) = start(&[]);
+    let (ws, _) = tokio_tungstenite::connect_async(relay.url.as_str())
+        .await
+        .unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let k = Keys::generate();
+    let events: Vec<Event> = (0..EVENTS)
+        .map(|i| event(&k, 1, &[], &format!("flood {i}")))
+        .collect();
+    let ids: std::collections::HashSet<String> = events.iter().map(|e| e.id.to_hex()).collect();
+    let sending = tokio::spawn(async move {
+        for e in events {
+            let text = json!(["EVENT", e]).to_string();
+            sink.feed(Message::Text(text.into())).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        sink
+    });
+    let mut answered = std::collections::HashSet::new();
+    let reading = async {
+        while answered.len() < EVENTS {
+            let text = match stream.next().await {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(_)) => continue,
+                other => panic!("the connection ended: {other:?}"),
+            };
+            let m: Value = serde_json::from_str(text.as_str()).unwrap();
+            if m[0] == "OK" {
+                answered.insert(m[1].as_str().unwrap().to_owned());
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), reading)
+        .await
+        .expect("every OK in time");
+    let _sink = sending.await.unwrap();
+    assert_eq!(answered, ids);
+}
