@@ -319,13 +319,6 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         .unwrap();
     assert!(paid.fulfilled);
     offset += len;
-    // The session's greeting comes first: a NIP-42 challenge.
-    let greeting = tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(greeting[0], "AUTH", "{greeting}");
-    let challenge = greeting[1].as_str().unwrap().to_owned();
     assert_eq!(
         next_pushed(&mut heard).await,
         serde_json::json!(["EOSE", "feed"])
@@ -365,7 +358,25 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     assert!(dup[3].as_str().unwrap().starts_with("duplicate:"), "{dup}");
     offset += len;
 
-    // NIP-42 over STREAM: an AUTH naming the node's relay and the challenge, free.
+    // NIP-42 over STREAM: asking for private messages brings the challenge (then the
+    // refusal); an AUTH naming the node's relay and the challenge is taken, free.
+    let (frames, len) = frames_for(r#"["COUNT","dm",{"kinds":[4]}]"#, offset, false, false);
+    assert!(
+        sender
+            .send(&link, 0, 0, frames, true, now_ms())
+            .await
+            .unwrap()
+            .fulfilled
+    );
+    offset += len;
+    let greeting = tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting[0], "AUTH", "{greeting}");
+    let challenge = greeting[1].as_str().unwrap().to_owned();
+    let refused = next_pushed(&mut heard).await;
+    assert_eq!(refused[0], "CLOSED", "{refused}");
     let auth = EventBuilder::new(Kind::from(22242u16), "")
         .tags([
             Tag::parse(["relay", &node.relay()]).unwrap(),
@@ -408,7 +419,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(view["served"]["sessions"], 1, "{view}");
-    assert_eq!(view["served"]["messages"], 4, "{view}");
+    assert_eq!(view["served"]["messages"], 5, "{view}");
     assert_eq!(view["received"]["money"], 15, "{view}");
     assert_eq!(view["accounts"]["alice"]["balance"], 15, "{view}");
     assert!(view["served"]["pushed"].as_u64().unwrap() >= 4, "{view}");

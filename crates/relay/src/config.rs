@@ -153,6 +153,21 @@ pub struct AuthConfig {
     /// Kinds 4 and 1059 are served only to their author or a `p`-tagged recipient who has
     /// authenticated.
     pub protect_private_messages: bool,
+    /// When the NIP-42 challenge is sent: `when-needed` (before the first `auth-required:`
+    /// answer) or `on-connect` (to every client as it connects).
+    pub challenge: ChallengeMode,
+}
+
+/// When a connection gets its NIP-42 challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChallengeMode {
+    /// Before the first answer that needs it (`auth-required:`): what most clients expect;
+    /// clients that never authenticate never see one.
+    #[default]
+    WhenNeeded,
+    /// To every client as it connects.
+    OnConnect,
 }
 
 /// Token buckets: `per_second` refills, `burst` is the bucket size; 0 disables a limit.
@@ -225,6 +240,7 @@ impl Default for AuthConfig {
         AuthConfig {
             required_for_writes: false,
             protect_private_messages: true,
+            challenge: ChallengeMode::WhenNeeded,
         }
     }
 }

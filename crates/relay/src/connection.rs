@@ -36,7 +36,9 @@ struct State {
     conn: Arc<ConnectionHandle>,
     ip: IpAddr,
     hosts: Vec<String>,
-    challenge: String,
+    challenge: Arc<str>,
+    /// Whether the challenge was sent (shared with the tasks that answer events).
+    challenged: Arc<AtomicBool>,
     subs: HashSet<String>,
     negentropy: HashMap<String, NegSession>,
     in_flight: Arc<Semaphore>,
@@ -59,7 +61,8 @@ pub(crate) fn open(relay: &Relay) -> (Arc<ConnectionHandle>, mpsc::Receiver<Stri
 }
 
 impl State {
-    /// A connection's state; it greets the client with an AUTH challenge.
+    /// A connection's state; with `auth.challenge = on-connect` it greets the client with the
+    /// NIP-42 challenge.
     async fn greet(
         relay: Arc<Relay>,
         conn: Arc<ConnectionHandle>,
@@ -67,14 +70,18 @@ impl State {
         hosts: Vec<String>,
         paid: bool,
     ) -> State {
-        let challenge = hex::encode(rand::random::<[u8; 16]>());
-        conn.send(out::auth(&challenge)).await;
+        let challenge: Arc<str> = hex::encode(rand::random::<[u8; 16]>()).into();
+        let on_connect = relay.config.auth.challenge == crate::config::ChallengeMode::OnConnect;
+        if on_connect {
+            conn.send(out::auth(&challenge)).await;
+        }
         State {
             relay,
             conn,
             ip,
             hosts,
             challenge,
+            challenged: Arc::new(AtomicBool::new(on_connect)),
             subs: HashSet::new(),
             negentropy: HashMap::new(),
             in_flight: Arc::new(Semaphore::new(EVENTS_IN_FLIGHT)),
@@ -199,9 +206,27 @@ pub(crate) async fn run(relay: Arc<Relay>, socket: WebSocket, ip: IpAddr, hosts:
     relay.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// Sends the challenge before an answer that asks the client to authenticate, once.
+async fn challenge_before(
+    conn: &ConnectionHandle,
+    challenge: &str,
+    challenged: &AtomicBool,
+    answer: &str,
+) {
+    if answer.starts_with("auth-required:") && !challenged.swap(true, Ordering::Relaxed) {
+        conn.send(out::auth(challenge)).await;
+    }
+}
+
 impl State {
     async fn send(&self, msg: String) {
         self.conn.send(msg).await;
+    }
+
+    /// A CLOSED for subscription `id`, the challenge first when it asks to authenticate.
+    async fn closed(&self, id: &str, why: &str) {
+        challenge_before(&self.conn, &self.challenge, &self.challenged, why).await;
+        self.send(out::closed(id, why)).await;
     }
 
     async fn handle(&mut self, text: &str) {
@@ -241,6 +266,7 @@ impl State {
         let conn = self.conn.clone();
         let ip = self.ip;
         let paid = self.paid;
+        let (challenge, challenged) = (self.challenge.clone(), self.challenged.clone());
         let json = json.to_string();
         // Verification and the durable save run off the reader loop, so one connection can
         // pipeline many events and the signature checks spread over every core.
@@ -251,7 +277,10 @@ impl State {
                     msg.is_empty() || msg.starts_with("duplicate: already"),
                     &msg,
                 ),
-                Err((Some(id), msg)) => out::ok(&id, false, &msg),
+                Err((Some(id), msg)) => {
+                    challenge_before(&conn, &challenge, &challenged, &msg).await;
+                    out::ok(&id, false, &msg)
+                }
                 Err((None, msg)) => out::notice(&msg),
             };
             conn.send(reply).await;
@@ -263,7 +292,7 @@ impl State {
         let relay = self.relay.clone();
         let limits = &relay.config.limits;
         if let Err(msg) = self.admit_read("REQ", &filters) {
-            return self.send(out::closed(&id, &msg)).await;
+            return self.closed(&id, &msg).await;
         }
         if !self.subs.contains(&id) && self.subs.len() >= limits.max_subscriptions {
             return self
@@ -352,7 +381,7 @@ impl State {
 
     async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
         if let Err(msg) = self.admit_read("COUNT", &filters) {
-            return self.send(out::closed(&id, &msg)).await;
+            return self.closed(&id, &msg).await;
         }
         let (filters, _) = self.answer_search(filters);
         match self.visible_count(filters).await {
@@ -501,6 +530,7 @@ impl State {
         let relay = self.relay.clone();
         // A sync is a query like REQ: the same rate, the same private-message rule.
         if let Err(msg) = self.admit_read("NEG-OPEN", std::slice::from_ref(&filter)) {
+            challenge_before(&self.conn, &self.challenge, &self.challenged, &msg).await;
             return self.send(out::neg_err(&id, &msg)).await;
         }
         // Each open session holds its whole set in memory: a connection keeps only a few.

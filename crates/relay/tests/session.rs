@@ -1,5 +1,6 @@
-//! Sessions carried by something other than a WebSocket get what a WebSocket client gets: the
-//! AUTH greeting, OKs after the save, stored events then EOSE, live events after, CLOSE.
+//! Sessions carried by something other than a WebSocket get what a WebSocket client gets: OKs
+//! after the save, stored events then EOSE, live events after, the NIP-42 challenge when it is
+//! needed, CLOSE.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -33,13 +34,11 @@ async fn a_session_stores_answers_and_carries_live_events() {
     let keys = Keys::generate();
 
     let mut writer = relay.open_session(LOOPBACK, false, &[]);
-    assert_eq!(next(&mut writer.output).await[0], "AUTH");
     writer.input.send(note(&keys, "first")).await.unwrap();
     let ok = next(&mut writer.output).await;
     assert_eq!((ok[0].as_str(), ok[2].as_bool()), (Some("OK"), Some(true)));
 
     let mut reader = relay.open_session(LOOPBACK, false, &[]);
-    assert_eq!(next(&mut reader.output).await[0], "AUTH");
     let req = serde_json::json!(["REQ", "s", {"authors": [keys.public_key().to_hex()]}]);
     reader.input.send(req.to_string()).await.unwrap();
     let stored = next(&mut reader.output).await;
@@ -59,6 +58,20 @@ async fn a_session_stores_answers_and_carries_live_events() {
         (Some("EVENT"), Some("s"))
     );
     assert_eq!(live[2]["content"], "second");
+
+    // Asking for private messages unauthenticated: the challenge, then the refusal.
+    reader
+        .input
+        .send(r#"["COUNT","dm",{"kinds":[4]}]"#.into())
+        .await
+        .unwrap();
+    assert_eq!(next(&mut reader.output).await[0], "AUTH");
+    let closed = next(&mut reader.output).await;
+    assert_eq!(closed[0], "CLOSED");
+    assert!(
+        closed[2].as_str().unwrap().starts_with("auth-required:"),
+        "{closed}"
+    );
 
     // Bad input is answered by name, as on a WebSocket.
     reader.input.send("[\"REQ\"".into()).await.unwrap();

@@ -60,6 +60,9 @@ pub struct RelayConn {
     pub challenge: Option<String>,
 }
 
+/// The subscription that asks a relay for its challenge.
+const AUTH_PROBE: &str = "seedstr-auth";
+
 impl RelayConn {
     /// Connects to `url`.
     pub async fn connect(url: &str) -> Result<RelayConn, ConnError> {
@@ -122,8 +125,19 @@ impl RelayConn {
     /// Answers the relay's NIP-42 challenge as `keys` (waiting for the challenge if it has not
     /// come yet); `relay_url` is the address the relay is known by. Err when the relay refuses.
     pub async fn authenticate(&mut self, keys: &Keys, relay_url: &str) -> Result<(), ConnError> {
-        while self.challenge.is_none() {
-            self.recv().await?;
+        if self.challenge.is_none() {
+            // A relay that challenges only when needed does so when asked for what needs it:
+            // a subscription to one's private messages.
+            let probe = serde_json::json!([
+                "REQ",
+                AUTH_PROBE,
+                {"kinds": [1059], "#p": [keys.public_key().to_hex()], "limit": 0}
+            ]);
+            self.send(&probe).await?;
+            while self.challenge.is_none() {
+                self.recv().await?;
+            }
+            self.send(&serde_json::json!(["CLOSE", AUTH_PROBE])).await?;
         }
         let challenge = self.challenge.clone().expect("received");
         let relay = RelayUrl::parse(relay_url)
