@@ -311,7 +311,7 @@ async fn paid_events(n: usize) -> Result<(Latencies, u64)> {
             bail!("a paid event was refused");
         }
         offset += data.len() as u64;
-        // Its OK, pushed back by the node (the AUTH greeting comes first, once).
+        // Its OK, pushed back by the node.
         loop {
             let m = tokio::time::timeout(Duration::from_secs(30), heard.recv())
                 .await?
