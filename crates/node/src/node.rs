@@ -180,6 +180,7 @@ fn relay_gates(
             )
             .map_err(NodeError::Admission)?,
         );
+        tokio::spawn(credits.clone().keep_writing());
         let _ = ilp.credit.set(crate::ilp::credit::CreditDesk {
             credits: credits.clone(),
             auth: seedstr_ilp::peer_auth::PeerAuth::new(&url),

@@ -77,6 +77,7 @@ pub async fn credit(
     let credit = desk
         .credits
         .add(&writer, added)
+        .await
         .map_err(|e| ApiError::Internal(format!("keeping credit: {e}")))?;
     Ok(Json(serde_json::json!({
         "writer": writer.to_hex(),

@@ -19,6 +19,8 @@ use seedstr_relay::gate::{Gate, Verdict};
 pub struct Credits {
     file: PathBuf,
     held: Mutex<BTreeMap<String, u64>>,
+    /// Debits not yet on disk: written by [`Credits::keep_writing`], off the gate's path.
+    unwritten: tokio::sync::Notify,
     price: u64,
     owner: PublicKey,
     /// Zap admission, asked when a writer has no credit.
@@ -46,6 +48,7 @@ impl Credits {
         Ok(Credits {
             file,
             held: Mutex::new(held),
+            unwritten: tokio::sync::Notify::new(),
             price,
             owner,
             fallback,
@@ -57,19 +60,41 @@ impl Credits {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn keep(&self, held: &BTreeMap<String, u64>) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec(held).expect("credits serialize");
-        seedstr_client::files::durable::replace_file(&self.file, &bytes)
+    /// Writes the credits as they are now, durably, on the blocking pool.
+    async fn write(self: &Arc<Self>) -> std::io::Result<()> {
+        let this = self.clone();
+        seedstr_client::files::blocking::off_runtime(move || {
+            // The snapshot and the write under one lock: a later write never loses to an
+            // earlier one.
+            let held = this.lock();
+            let bytes = serde_json::to_vec(&*held).expect("credits serialize");
+            seedstr_client::files::durable::replace_file(&this.file, &bytes)
+        })
+        .await
     }
 
     /// Adds `amount` to `who`'s credit, kept before it is reported: the credit now.
-    pub fn add(&self, who: &PublicKey, amount: u64) -> std::io::Result<u64> {
-        let mut held = self.lock();
-        let c = held.entry(who.to_hex()).or_default();
-        *c = c.saturating_add(amount);
-        let now = *c;
-        self.keep(&held)?;
+    pub async fn add(self: &Arc<Self>, who: &PublicKey, amount: u64) -> std::io::Result<u64> {
+        let now = {
+            let mut held = self.lock();
+            let c = held.entry(who.to_hex()).or_default();
+            *c = c.saturating_add(amount);
+            *c
+        };
+        self.write().await?;
         Ok(now)
+    }
+
+    /// Writes debits as they come, a moment after the events they paid for (a gate answers on
+    /// the connection's task and must not wait on the disk; a crash may forget the last
+    /// moment's debits, in the writer's favour, never a credit bought).
+    pub async fn keep_writing(self: Arc<Self>) {
+        loop {
+            self.unwritten.notified().await;
+            if let Err(e) = self.write().await {
+                tracing::warn!(target: "seedstr::ilp", "keeping write credit: {e}");
+            }
+        }
     }
 
     /// `who`'s credit.
@@ -92,11 +117,8 @@ impl Gate for CreditGate {
             let key = event.pubkey.to_hex();
             if let Some(credit) = held.get_mut(&key).filter(|credit| **credit >= c.price) {
                 *credit -= c.price;
-                // Kept before the event is taken: a debit is never lost to a crash.
-                return match c.keep(&held) {
-                    Ok(()) => Verdict::Admit,
-                    Err(e) => Verdict::Refuse(format!("error: keeping credit: {e}")),
-                };
+                c.unwritten.notify_one();
+                return Verdict::Admit;
             }
         }
         match &c.fallback {

@@ -134,6 +134,8 @@ pub struct EvmSettlement {
     book: Mutex<Book>,
     /// One payment round at a time.
     paying: tokio::sync::Mutex<()>,
+    /// One write of the book at a time.
+    writing: tokio::sync::Mutex<()>,
     path: PathBuf,
     connector: Weak<Connector<BtpPeer>>,
 }
@@ -184,6 +186,7 @@ impl EvmSettlement {
             config: config.clone(),
             book: Mutex::new(book),
             paying: tokio::sync::Mutex::new(()),
+            writing: tokio::sync::Mutex::new(()),
             path,
             connector,
         }))
@@ -216,14 +219,20 @@ impl EvmSettlement {
         Channels::at(&self.chain, self.contract)
     }
 
-    /// Writes the book durably: done before a claim is sent or an account credited.
-    fn keep(&self, book: &Book) -> Result<(), SettleError> {
-        let bytes = serde_json::to_vec_pretty(book).expect("the book serializes");
-        seedstr_client::files::durable::replace_file(&self.path, &bytes).map_err(|source| {
-            SettleError::Keep {
-                path: self.path.display().to_string(),
-                source,
-            }
+    /// Writes the book as it is now, durably, on the blocking pool: done before a claim is
+    /// sent or an account credited. One write at a time, each of the book as its turn comes,
+    /// so a later state is never overwritten by an earlier one.
+    async fn keep(&self) -> Result<(), SettleError> {
+        let _turn = self.writing.lock().await;
+        let bytes = serde_json::to_vec_pretty(&*self.book()).expect("the book serializes");
+        let path = self.path.clone();
+        seedstr_client::files::blocking::off_runtime(move || {
+            seedstr_client::files::durable::replace_file(&path, &bytes)
+        })
+        .await
+        .map_err(|source| SettleError::Keep {
+            path: self.path.display().to_string(),
+            source,
         })
     }
 
@@ -345,22 +354,21 @@ impl EvmSettlement {
             // Kept before it goes: a claim once signed is never signed lower again.
             out.signed = next;
         }
-        self.keep_outgoing(peer, &out)?;
+        self.keep_outgoing(peer, &out).await?;
         let claim = claim::sign(&self.wallet.key, &channels.domain(), out.id, out.signed);
         let data = serde_json::to_vec(&claim).expect("a claim serializes");
         self.ask(connector, peer, settle::CLAIM_DESTINATION, data)
             .await?;
         let paid = out.signed - out.acknowledged;
         out.acknowledged = out.signed;
-        self.keep_outgoing(peer, &out)?;
+        self.keep_outgoing(peer, &out).await?;
         connector.settled_out(peer, u64::try_from(paid).unwrap_or(u64::MAX));
         Ok(())
     }
 
-    fn keep_outgoing(&self, peer: &str, out: &Outgoing) -> Result<(), SettleError> {
-        let mut book = self.book();
-        book.outgoing.insert(peer.to_owned(), out.clone());
-        self.keep(&book)
+    async fn keep_outgoing(&self, peer: &str, out: &Outgoing) -> Result<(), SettleError> {
+        self.book().outgoing.insert(peer.to_owned(), out.clone());
+        self.keep().await
     }
 
     /// Takes a claim from `peer` (a peer's account, or `nostr:<hex>` for a writer buying
@@ -443,13 +451,12 @@ impl EvmSettlement {
             if let Some(deposit) = fresh {
                 incoming.channel.deposit = incoming.channel.deposit.max(deposit);
             }
-            let added = incoming
+            incoming
                 .channel
                 .take(&domain, &claim)
-                .map_err(|e| e.to_string())?;
-            self.keep(&book).map_err(|e| e.to_string())?;
-            added
+                .map_err(|e| e.to_string())?
         };
+        self.keep().await.map_err(|e| e.to_string())?;
         if let Some(connector) = self.connector.upgrade() {
             connector.settled(peer, u64::try_from(added).unwrap_or(u64::MAX));
         }
@@ -484,11 +491,10 @@ impl EvmSettlement {
             match channels.cash(&self.wallet, &best).await {
                 Ok(done) => {
                     tracing::info!(target: "seedstr::ilp", "cashed {} from {peer}'s channel {}", done.value, entry.channel.id);
-                    let mut book = self.book();
-                    if let Some(i) = book.incoming.get_mut(&peer) {
+                    if let Some(i) = self.book().incoming.get_mut(&peer) {
                         i.cashed = i.cashed.max(best.cumulative);
                     }
-                    self.keep(&book)?;
+                    self.keep().await?;
                 }
                 Err(e) => {
                     tracing::info!(target: "seedstr::ilp", "cashing {peer}'s channel: {e}")
