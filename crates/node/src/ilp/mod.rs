@@ -522,7 +522,15 @@ impl IlpNode {
     /// took, and the STREAM sessions served.
     pub fn metrics(&self) -> String {
         use std::fmt::Write as _;
-        let v = self.view();
+        // Only what the lines need: not the whole view (routes, follows, the channel book).
+        let accounts = self.connector.accounts();
+        let received = self
+            .receiver
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .money;
+        let sessions = self.receiver.app_lock().paid.handler().counts().sessions;
         let mut out = String::new();
         let per_peer: [PerPeerMetric; 3] = [
             (
@@ -546,19 +554,19 @@ impl IlpNode {
         ];
         for (name, kind, help, value) in per_peer {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (peer, a) in &v.accounts {
+            for (peer, a) in &accounts {
                 let _ = writeln!(out, "{name}{{peer=\"{peer}\"}} {}", value(a));
             }
         }
         let _ = writeln!(
             out,
             "# HELP seedstr_ilp_received_total Money the node's own receiver took.\n# TYPE seedstr_ilp_received_total counter\nseedstr_ilp_received_total {}",
-            v.received.money
+            received
         );
         let _ = writeln!(
             out,
             "# HELP seedstr_ilp_served_sessions Nostr sessions served over STREAM now.\n# TYPE seedstr_ilp_served_sessions gauge\nseedstr_ilp_served_sessions {}",
-            v.served.sessions
+            sessions
         );
         out
     }

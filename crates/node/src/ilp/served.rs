@@ -164,6 +164,9 @@ impl MessageHandler for Sessions {
 
     fn message(&mut self, connection: &str, json: &str) -> Vec<String> {
         let lasts = self.lasts;
+        // Only a paid subscription has a time to run out (and each timer was paid for: free
+        // REQs would otherwise leave a sleeping task each).
+        let timed = self.pushing.prices.per_subscription > 0;
         let Some(s) = self.session(connection) else {
             return Vec::new();
         };
@@ -176,12 +179,14 @@ impl MessageHandler for Sessions {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(id.to_owned());
-                tokio::spawn(end_when_paid_time_ends(
-                    s.input.clone(),
-                    s.notices.clone(),
-                    id.to_owned(),
-                    lasts,
-                ));
+                if timed {
+                    tokio::spawn(end_when_paid_time_ends(
+                        s.input.clone(),
+                        s.notices.clone(),
+                        id.to_owned(),
+                        lasts,
+                    ));
+                }
             }
         }
         // Room was checked when the packet was admitted, and only the session takes from it.
