@@ -223,6 +223,11 @@ async fn end_when_paid_time_ends(
 /// What an answer gives back: an event not stored (refused, or a duplicate) its price, a paid
 /// subscription refused before its EOSE its price.
 fn refund_for(answer: &str, prices: MessagePrices, pending: &Mutex<HashSet<String>>) -> u64 {
+    // Most answers are events, which refund nothing: not parsed (the relay writes its answers
+    // with no space after the bracket).
+    if answer.starts_with("[\"EVENT\"") {
+        return 0;
+    }
     let Ok(serde_json::Value::Array(m)) = serde_json::from_str(answer) else {
         return 0;
     };
