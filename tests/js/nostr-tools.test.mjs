@@ -96,3 +96,41 @@ test('COUNT (NIP-45)', async () => {
   assert.equal(await relay.count([{ authors: [pk] }]), 4);
   relay.close();
 });
+
+test('NIP-50 search: most relevant first, live matches, the NIP listed', async () => {
+  const sk = generateSecretKey();
+  const pk = getPublicKey(sk);
+  const relay = await Relay.connect(url);
+  const t = now() - 100;
+  const article = finalizeEvent({ kind: 30023, created_at: t, tags: [['d', 'otters'], ['title', 'Otter Holts']], content: 'where otters sleep by the river' }, sk);
+  const older = finalizeEvent({ kind: 1, created_at: t + 1, tags: [], content: 'saw an otter today' }, sk);
+  const newer = finalizeEvent({ kind: 1, created_at: t + 2, tags: [], content: 'Otters again, by the weir' }, sk);
+  const unrelated = finalizeEvent({ kind: 1, created_at: t + 3, tags: [], content: 'bottle of water' }, sk);
+  for (const ev of [article, older, newer, unrelated]) await relay.publish(ev);
+
+  const search = (filter) => new Promise((resolve) => {
+    const seen = [];
+    const sub = relay.subscribe([filter], {
+      onevent: (e) => seen.push(e.id),
+      oneose: () => { sub.close(); resolve(seen); },
+    });
+  });
+  // The title holds the word: first. "otter" begins "otters": after the whole word, newest first.
+  assert.deepEqual(await search({ authors: [pk], search: 'otter' }), [article.id, older.id, newer.id]);
+  assert.deepEqual(await search({ authors: [pk], search: 'otter river' }), [article.id]);
+  assert.deepEqual(await search({ authors: [pk], kinds: [1], search: 'OTTERS', limit: 1 }), [newer.id]);
+  assert.deepEqual(await search({ authors: [pk], search: 'tter' }), [], 'words are found by their beginnings');
+  assert.equal(await relay.count([{ authors: [pk], search: 'otter' }]), 3);
+
+  // A live event matching the search reaches the subscription after EOSE.
+  const live = new Promise((resolve) => {
+    relay.subscribe([{ authors: [pk], search: 'holt' }], { onevent: (e) => { if (e.content.includes('live')) resolve(e.id); } });
+  });
+  const late = finalizeEvent({ kind: 1, created_at: now(), tags: [], content: 'a live note about holts' }, sk);
+  await relay.publish(late);
+  assert.equal(await live, late.id);
+  relay.close();
+
+  const info = await fetch(url.replace('ws://', 'http://'), { headers: { Accept: 'application/nostr+json' } });
+  assert.ok((await info.json()).supported_nips.includes(50));
+});

@@ -4,6 +4,7 @@
 
 mod corpus;
 mod dht;
+mod disk;
 mod fanout;
 mod ilp;
 mod ingest;

@@ -56,20 +56,27 @@ pub async fn run(url: &str, name: &str, filters: Vec<Value>) -> Result<QueryRepo
 /// What the heavy queries did while the short ones were measured.
 #[derive(Default)]
 pub struct Background {
+    /// How long the heavy queries ran (while the short ones were measured).
+    pub window: Duration,
     pub completed: usize,
     pub refused: usize,
     pub first_refusal: Option<String>,
 }
 
-/// REQ latency while `heavy` connections each send `heavy_count` COUNTs over and over: how
-/// well the relay keeps short queries moving behind long scans.
+/// REQ latency while `heavy` connections each send COUNTs of `heavy_count` (its filters) over
+/// and over: how well the relay keeps short queries moving behind long scans.
 pub async fn run_under_load(
     url: &str,
     name: &str,
     filters: Vec<Value>,
-    heavy_count: Value,
+    heavy_count: &[Value],
     heavy: usize,
 ) -> Result<(QueryReport, Background)> {
+    let heavy_count = heavy_count
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..heavy {
@@ -102,9 +109,13 @@ pub async fn run_under_load(
     }
     // Let the heavy queries get going first.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
     let report = run(url, name, filters).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut bg = Background::default();
+    let mut bg = Background {
+        window: started.elapsed(),
+        ..Background::default()
+    };
     while let Some(j) = tasks.join_next().await {
         let b = j??;
         bg.completed += b.completed;

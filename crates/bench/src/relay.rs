@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::corpus::{self, Corpus, Prepared, Shape, SplitMix};
 use crate::ingest::{self, Pace};
 use crate::stats::ms;
-use crate::{fanout, query, verify};
+use crate::{disk, fanout, query, verify};
 
 #[derive(Args)]
 pub struct RelayBench {
@@ -68,68 +68,109 @@ pub struct RelayBench {
     pub json: bool,
 }
 
-/// Ingest flat out over the connections, then open-loop at a rate below it: throughput and
-/// the latency of each `OK`, as the report's `ingest` and `ok_latency`.
+impl RelayBench {
+    /// Events of the ingest runs into the empty store and into the full one: a tenth.
+    fn at_scale_events(&self) -> usize {
+        (self.events / 10).max(1)
+    }
+}
+
+/// Ingest flat out over the connections (the first tenth into the empty store, the rest, then
+/// a tenth more into the full store), then open-loop at a rate below it: throughput, bytes
+/// written per event and the latency of each `OK`, as the report's `ingest` and `ok_latency`.
 async fn ingest_phases(
     b: &RelayBench,
     events: Arc<Vec<Prepared>>,
     verify_ceiling: f64,
     say: &dyn Fn(String),
 ) -> Result<(Value, Value)> {
-    let total = b.events + b.latency_events;
-    let fill = ingest::run(
-        &b.url,
-        events.clone(),
-        0..b.events,
-        b.connections,
-        Pace::FlatOut,
-    )
-    .await?;
-    ingest::require_all_accepted("ingest", &fill)?;
-    let ingest_rate = fill.accepted_per_sec();
+    let tenth = b.at_scale_events();
+    let flat_out = |range: std::ops::Range<usize>, what: &'static str| {
+        let events = events.clone();
+        async move {
+            let before = disk::bytes_written();
+            let r = ingest::run(&b.url, events, range, b.connections, Pace::FlatOut).await?;
+            ingest::require_all_accepted(what, &r)?;
+            let written = disk::per_event(before, disk::bytes_written(), r.accepted);
+            anyhow::Ok((r, written))
+        }
+    };
+    let (empty, empty_written) = flat_out(0..tenth, "ingest into the empty store").await?;
+    let (rest, rest_written) = flat_out(tenth..b.events, "ingest").await?;
+    let (full, full_written) =
+        flat_out(b.events..b.events + tenth, "ingest into the full store").await?;
+
+    let accepted = empty.accepted + rest.accepted;
+    let elapsed = empty.elapsed + rest.elapsed;
+    let ingest_rate = accepted as f64 / elapsed.as_secs_f64().max(1e-9);
     say(format!(
         "ingest flat out over {} connections: {} events in {:.1} s = {:.0} events/s ({:.0}% of the verify ceiling); OK latency under saturation {}",
         b.connections,
-        fill.accepted,
-        fill.elapsed.as_secs_f64(),
+        accepted,
+        elapsed.as_secs_f64(),
         ingest_rate,
         100.0 * ingest_rate / verify_ceiling,
-        fill.ok_latency
+        rest.ok_latency
+    ));
+    let (empty_rate, full_rate) = (empty.accepted_per_sec(), full.accepted_per_sec());
+    say(format!(
+        "ingest of {tenth} events into the empty store: {:.0} events/s, {} written per event; into the store at {} events: {:.0} events/s ({:.0}% of empty), {} written per event",
+        empty_rate,
+        kib(empty_written),
+        b.events,
+        full_rate,
+        100.0 * full_rate / empty_rate.max(1e-9),
+        kib(full_written),
     ));
 
     let rate = b.rate.unwrap_or((ingest_rate / 2.0).max(1.0));
+    let paced_from = b.events + tenth;
+    let before = disk::bytes_written();
     let paced = ingest::run(
         &b.url,
         events.clone(),
-        b.events..total,
+        paced_from..paced_from + b.latency_events,
         b.connections,
         Pace::Rate(rate),
     )
     .await?;
     ingest::require_all_accepted("paced ingest", &paced)?;
+    let paced_written = disk::per_event(before, disk::bytes_written(), paced.accepted);
     say(format!(
-        "ingest open loop at {:.0} events/s offered: {:.0} events/s; OK latency {}",
+        "ingest open loop at {:.0} events/s offered: {:.0} events/s; OK latency {}; {} written per event",
         rate,
         paced.accepted_per_sec(),
-        paced.ok_latency
+        paced.ok_latency,
+        kib(paced_written)
     ));
 
     Ok((
         json!({
             "connections": b.connections,
-            "events": fill.accepted,
-            "rejected": fill.rejected,
-            "seconds": fill.elapsed.as_secs_f64(),
+            "events": accepted,
+            "rejected": empty.rejected + rest.rejected,
+            "seconds": elapsed.as_secs_f64(),
             "events_per_sec": ingest_rate,
             "share_of_verify_ceiling": ingest_rate / verify_ceiling,
-            "ok_latency_saturated": fill.ok_latency.to_json(),
+            "ok_latency_saturated": rest.ok_latency.to_json(),
+            "bytes_written_per_event": rest_written,
+            "into_empty": {"events": empty.accepted, "events_per_sec": empty_rate, "bytes_written_per_event": empty_written},
+            "into_full": {"events": full.accepted, "events_per_sec": full_rate, "bytes_written_per_event": full_written},
         }),
         json!({
             "offered_per_sec": rate,
             "events": paced.accepted,
             "latency": paced.ok_latency.to_json(),
+            "bytes_written_per_event": paced_written,
         }),
     ))
+}
+
+/// Bytes as KiB for a report line.
+fn kib(bytes: Option<f64>) -> String {
+    bytes.map_or("? (no /proc/diskstats)".into(), |b| {
+        format!("{:.1} KiB", b / 1024.0)
+    })
 }
 
 /// The REQ latencies for three filter shapes, then one while other connections COUNT the
@@ -178,26 +219,42 @@ async fn query_phases(
         );
     }
 
-    let busy: Vec<Value> = (0..b.queries)
-        .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
-        .collect();
-    let (q, bg) =
-        query::run_under_load(&b.url, "author+kind", busy, json!({}), b.heavy_scans).await?;
-    say(format!(
-        "REQ author+kind while {} connections COUNT the whole store: {}; {} COUNTs done, {} refused{}",
-        b.heavy_scans,
-        q.latency,
-        bg.completed,
-        bg.refused,
-        bg.first_refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-    ));
-    let under_load = json!({
-        "filter": q.name,
-        "heavy_connections": b.heavy_scans,
-        "latency": q.latency.to_json(),
-        "heavy_completed": bg.completed,
-        "heavy_refused": bg.refused,
-    });
+    // The case (`COUNT {}`, which a store may answer from its size), then scans that
+    // must read every event: one COUNT over two filters, notes and reactions.
+    let heavy_shapes: [(&str, Vec<Value>); 2] = [
+        ("COUNT the whole store", vec![json!({})]),
+        (
+            "COUNT notes and reactions (two filters)",
+            vec![json!({"kinds": [1]}), json!({"kinds": [7]})],
+        ),
+    ];
+    let mut under_load = Vec::new();
+    for (what, heavy) in heavy_shapes {
+        let busy: Vec<Value> = (0..b.queries)
+            .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
+            .collect();
+        let (q, bg) =
+            query::run_under_load(&b.url, "author+kind", busy, &heavy, b.heavy_scans).await?;
+        say(format!(
+            "REQ author+kind while {} connections {what}: {}; {} COUNTs done in {:.1} s, {} refused{}",
+            b.heavy_scans,
+            q.latency,
+            bg.completed,
+            bg.window.as_secs_f64(),
+            bg.refused,
+            bg.first_refusal.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ));
+        under_load.push(json!({
+            "filter": q.name,
+            "heavy": heavy,
+            "heavy_connections": b.heavy_scans,
+            "latency": q.latency.to_json(),
+            "heavy_completed": bg.completed,
+            "window_secs": bg.window.as_secs_f64(),
+            "heavy_refused": bg.refused,
+        }));
+    }
+    let under_load = Value::Array(under_load);
 
     Ok((queries, under_load))
 }
@@ -254,7 +311,7 @@ pub async fn run(b: &RelayBench) -> Result<Value> {
         now,
         backfill: b.backfill,
     };
-    let total = b.events + b.latency_events;
+    let total = b.events + b.at_scale_events() + b.latency_events;
     let started = Instant::now();
     let corpus = Corpus::generate(total.max(b.verify_samples), shape.clone())?;
     say(format!(

@@ -43,6 +43,9 @@ fn bench_relay_completes_every_phase() {
     assert_eq!(r["ingest"]["rejected"], 0);
     assert!(r["ingest"]["events_per_sec"].as_f64().unwrap() > 0.0);
     assert!(r["verify"]["signatures_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(r["ingest"]["into_empty"]["events"], 200);
+    assert_eq!(r["ingest"]["into_full"]["events"], 200);
+    assert!(r["ingest"]["into_full"]["events_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(r["ok_latency"]["events"], 300);
     assert_eq!(r["ok_latency"]["latency"]["samples"], 300);
     let queries = r["queries"].as_array().unwrap();
@@ -50,6 +53,12 @@ fn bench_relay_completes_every_phase() {
     for q in queries {
         assert_eq!(q["latency"]["samples"], 10, "{q}");
         assert!(q["mean_events"].as_f64().unwrap() > 0.0, "{q}");
+    }
+    let under_scans = r["query_under_scans"].as_array().unwrap();
+    assert_eq!(under_scans.len(), 2);
+    for q in under_scans {
+        assert_eq!(q["latency"]["samples"], 10, "{q}");
+        assert_eq!(q["heavy_refused"], 0, "{q}");
     }
     assert_eq!(r["fanout"]["subscribers"], 40);
     assert_eq!(r["fanout"]["missing"], 0);

@@ -483,7 +483,10 @@ async fn nip11_document_on_the_same_port() {
         .to_lowercase()
         .contains("access-control-allow-origin: *"));
     let doc: Value = serde_json::from_str(body.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    assert_eq!(doc["supported_nips"], json!([1, 9, 11, 40, 42, 45, 70, 77]));
+    assert_eq!(
+        doc["supported_nips"],
+        json!([1, 9, 11, 40, 42, 45, 50, 70, 77])
+    );
     assert_eq!(doc["limitation"]["max_content_length"], 128 * 1024);
 }
 

@@ -871,16 +871,20 @@ async fn directories_find_people_and_their_nodes_without_being_trusted() {
             .contains("did not answer"),
         "{impostor}"
     );
-    // Search is the directories' role; bob's node does not offer it, and says so.
+    // Every relay searches what it holds (NIP-50 over its word index): bob's node finds his
+    // own profile.
     let mut at_home = seedstr_client::relays::conn::RelayConn::connect(&home)
         .await
         .unwrap();
-    let why = at_home
-        .query("s", &[serde_json::json!({"kinds": [0], "search": "bob"})])
+    let found = at_home
+        .query(
+            "s",
+            &[serde_json::json!({"kinds": [0], "search": "builder"})],
+        )
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(why.contains("NIP-50 search is not offered"), "{why}");
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].content.contains("bob builder"));
     // By key: the same answer; meeting him keeps his transport-key attestation (sent by his
     // node with his lists; polled, since it travels beside them).
     let kept = alice

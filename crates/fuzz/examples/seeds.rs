@@ -531,6 +531,16 @@ fn main() {
             br#"{"code":3,"message":"execution reverted: over the deposit","data":"0x08c379a00000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000000000000000000000001076657220746865206465706f73697400000000000000000000000000000000"}"#.to_vec(),
         ],
     );
+    write(
+        "search_text",
+        &[
+            b"Otter Holts include:spam".to_vec(),
+            "Wörld MAPS, \u{130}stanbul r\u{e9}sum\u{e9} 42"
+                .as_bytes()
+                .to_vec(),
+            br#"{"name":"Ann","display_name":"Ann Lee","about":"maps"}"#.to_vec(),
+        ],
+    );
 }
 
 fn npm_tgz() -> Vec<u8> {

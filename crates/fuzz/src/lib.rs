@@ -51,6 +51,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("text_fields", text::text_fields),
     ("nip11", text::nip11),
     ("http_query", text::http_query),
+    ("search_text", text::search_text),
 ];
 
 /// The target called `name`.

@@ -70,3 +70,34 @@ pub fn http_query(data: &[u8]) {
         seedstr_proto::filter::Filter::parse(&filter).expect("the search's own filter reads");
     }
 }
+
+/// NIP-50 search text: the same bytes as a query and as the content of a note and a profile.
+/// Indexed words keep their bounds, and a query made of an event's own words matches it.
+pub fn search_text(data: &[u8]) {
+    use seedstr_proto::search::{
+        indexed_words, matches, query_words, relevance, MAX_QUERY_WORDS, MAX_WORDS_PER_EVENT,
+        MAX_WORD_BYTES,
+    };
+    let text = String::from_utf8_lossy(data);
+    let query = query_words(&text);
+    assert!(query.len() <= MAX_QUERY_WORDS);
+    for kind in [0u16, 1, 30023] {
+        let Some(event) = crate::events::signed_event(
+            serde_json::json!({"kind": kind, "content": text, "tags": [["title", text]], "created_at": 1})
+                .to_string()
+                .as_bytes(),
+        ) else {
+            continue;
+        };
+        let words = indexed_words(&event);
+        assert!(words.len() <= MAX_WORDS_PER_EVENT);
+        assert!(words
+            .iter()
+            .all(|(w, _)| w.len() <= MAX_WORD_BYTES && !w.contains('\0')));
+        let own: Vec<String> = words.iter().take(4).map(|(w, _)| w.clone()).collect();
+        assert_eq!(matches(&event, &own), !own.is_empty());
+        if matches(&event, &query) {
+            assert!(relevance(&event, &query) > 0);
+        }
+    }
+}

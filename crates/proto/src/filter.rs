@@ -211,7 +211,7 @@ impl Filter {
             return false;
         }
         if let Some(q) = &self.search {
-            if !holds_terms(&event.content.to_lowercase(), &search_terms(q)) {
+            if !crate::search::matches(event, &crate::search::query_words(q)) {
                 return false;
             }
         }

@@ -11,6 +11,7 @@ pub mod message;
 pub mod package;
 pub mod path;
 pub mod release;
+pub mod search;
 pub mod tags;
 pub mod uri;
 pub mod verified;

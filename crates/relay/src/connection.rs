@@ -310,9 +310,16 @@ impl State {
         self.relay.live.insert(&self.conn, &id, filters.clone());
         self.subs.insert(id.clone());
         let may_hold_private = filters.iter().any(may_match_private);
-        let (filters, order) = self.answer_search(filters);
-        match relay.store.query(filters, relay.query_options()).await {
-            Ok(mut events) => {
+        let stored = match self.answer_search(filters).await {
+            Ok((filters, order)) => relay
+                .store
+                .query(filters, relay.query_options())
+                .await
+                .map(|events| (events, order)),
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok((mut events, order)) => {
                 if let Some(order) = order {
                     // Most relevant first, as the search said; the rest after, newest first.
                     events.sort_by_key(|e| order.get(&e.id).copied().unwrap_or(usize::MAX));
@@ -345,46 +352,53 @@ impl State {
         }
     }
 
-    /// Filters with a NIP-50 `search` narrowed to the events the relay's search found, and
-    /// the rank of each found id (None when no filter searched).
-    fn answer_search(
+    /// Filters with a NIP-50 `search` narrowed to the events the search found (the relay's
+    /// own search when one is set, else the store's word index), and the rank of each found
+    /// id (None when no filter searched).
+    async fn answer_search(
         &self,
         filters: Vec<Filter>,
-    ) -> (
-        Vec<Filter>,
-        Option<std::collections::HashMap<[u8; 32], usize>>,
-    ) {
-        let Some(searcher) = self.relay.searcher() else {
-            return (filters, None);
-        };
+    ) -> Result<(Vec<Filter>, Option<HashMap<[u8; 32], usize>>), StoreError> {
         if filters.iter().all(|f| f.search.is_none()) {
-            return (filters, None);
+            return Ok((filters, None));
         }
-        let max = self.relay.config.limits.max_limit;
-        let mut order = std::collections::HashMap::new();
-        let filters = filters
-            .into_iter()
-            .map(|f| {
-                if f.search.is_none() {
-                    return f;
-                }
-                let ids = searcher.search(&f, f.effective_limit(max));
-                for id in &ids {
-                    let next = order.len();
-                    order.entry(*id).or_insert(next);
-                }
-                crate::search::narrowed(&f, &ids)
-            })
-            .collect();
-        (filters, Some(order))
+        let relay = &self.relay;
+        let max = relay.config.limits.max_limit;
+        let mut order = HashMap::new();
+        let mut narrowed = Vec::with_capacity(filters.len());
+        for f in filters {
+            if f.search.is_none() {
+                narrowed.push(f);
+                continue;
+            }
+            let ids: Vec<[u8; 32]> = match relay.searcher() {
+                Some(searcher) => searcher.search(&f, f.effective_limit(max)),
+                None => relay
+                    .store
+                    .search(f.clone(), relay.query_options())
+                    .await?
+                    .into_iter()
+                    .map(|e| e.id)
+                    .collect(),
+            };
+            for id in &ids {
+                let next = order.len();
+                order.entry(*id).or_insert(next);
+            }
+            narrowed.push(crate::search::narrowed(&f, &ids));
+        }
+        Ok((narrowed, Some(order)))
     }
 
     async fn on_count(&mut self, id: String, filters: Vec<Filter>) {
         if let Err(msg) = self.admit_read("COUNT", &filters) {
             return self.closed(&id, &msg).await;
         }
-        let (filters, _) = self.answer_search(filters);
-        match self.visible_count(filters).await {
+        let counted = match self.answer_search(filters).await {
+            Ok((filters, _)) => self.visible_count(filters).await,
+            Err(e) => Err(e),
+        };
+        match counted {
             Ok(n) => self.send(out::count(&id, n)).await,
             Err(e) => self.send(out::closed(&id, &query_error(&e))).await,
         }
@@ -466,13 +480,8 @@ impl State {
         if !self.relay.ip_reqs.allow(&limit_key(self.ip)) {
             return Err("rate-limited: too many requests from your address; slow down".into());
         }
-        if filters.iter().any(|f| f.search.is_some()) {
-            if what == "NEG-OPEN" {
-                return Err("unsupported: NIP-50 search cannot scope a negentropy session".into());
-            }
-            if self.relay.searcher().is_none() {
-                return Err("unsupported: NIP-50 search is not offered by this relay".into());
-            }
+        if what == "NEG-OPEN" && filters.iter().any(|f| f.search.is_some()) {
+            return Err("unsupported: NIP-50 search cannot scope a negentropy session".into());
         }
         let max = self.relay.config.limits.max_filters;
         if filters.len() > max {

@@ -337,13 +337,7 @@ pub async fn root(
         (header::ACCESS_CONTROL_ALLOW_METHODS, "GET"),
     ];
     if wants_nip11 {
-        let mut doc = nip11::document(&relay.config);
-        if relay.searcher().is_some() {
-            if let Some(nips) = doc["supported_nips"].as_array_mut() {
-                nips.push(50.into());
-                nips.sort_by_key(|n| n.as_u64());
-            }
-        }
+        let doc = nip11::document(&relay.config);
         let body = doc.to_string();
         return (
             cors,

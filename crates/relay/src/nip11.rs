@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::config::RelayConfig;
 
 /// NIPs this relay implements in full.
-pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 40, 42, 45, 70, 77];
+pub const SUPPORTED_NIPS: &[u16] = &[1, 9, 11, 40, 42, 45, 50, 70, 77];
 
 /// The NIP-11 document the configuration describes.
 pub fn document(c: &RelayConfig) -> Value {

@@ -15,6 +15,7 @@ pub mod lmdb;
 pub mod postgres;
 
 mod rules;
+mod search;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,6 +127,11 @@ pub trait Store: Send + Sync + 'static {
     /// `(created_at, id)` of the events matching the filter, newest first, at most its limit,
     /// for NIP-77.
     fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>>;
+
+    /// NIP-50: the events matching `filter` (its `search` and every other condition), most
+    /// relevant first, then newest, at most its limit; bounded as `search` describes.
+    fn search(&self, filter: Filter, opts: QueryOptions)
+        -> BoxFuture<'_, Result<Vec<StoredEvent>>>;
 
     /// Removes events whose NIP-40 expiration is at or before `now`; returns how many.
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>>;

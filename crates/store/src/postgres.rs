@@ -20,6 +20,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::keys;
 use crate::rules::{address_d, deletion_targets, indexed_tags, DeletionTargets};
+use crate::search::{
+    prefix_bounds, rank, SearchPlan, CANDIDATES, MAX_EXPANSIONS, MAX_POSTINGS, SAMPLE,
+};
 use crate::{
     merge_results, IdList, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent,
 };
@@ -60,6 +63,20 @@ CREATE TABLE IF NOT EXISTS deleted_ids (
 CREATE TABLE IF NOT EXISTS deleted_addresses (
     address BYTEA PRIMARY KEY,
     until BIGINT NOT NULL
+);
+-- The word index (NIP-50): each searchable word of an event, as `seedstr_proto::search` cuts
+-- them, as UTF-8 bytes so that a beginning is a byte range whatever the collation.
+CREATE TABLE IF NOT EXISTS event_words (
+    event_id BYTEA NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    word BYTEA NOT NULL,
+    weight SMALLINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_words_lookup ON event_words (word, created_at DESC);
+CREATE INDEX IF NOT EXISTS event_words_event ON event_words (event_id);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 -- Ephemeral events passing between front-ends: never queried, kept a minute, not logged.
 CREATE UNLOGGED TABLE IF NOT EXISTS ephemeral_events (
@@ -186,8 +203,9 @@ impl PgStore {
             .map_err(|e| {
                 StoreError::Backend(format!("PostgreSQL pool for {}: {e}", redacted(url)))
             })?;
-        let client = pool.get().await.map_err(pool_err)?;
+        let mut client = pool.get().await.map_err(pool_err)?;
         client.batch_execute(SCHEMA).await?;
+        index_words_of_older_events(&mut client).await?;
         drop(client);
         let (foreign, _) = broadcast::channel(4096);
         let store = Arc::new(PgStore {
@@ -406,6 +424,119 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// NIP-50 over `event_words`, as `crate::search` describes.
+    async fn search_events(&self, filter: &Filter, opts: QueryOptions) -> Result<Vec<StoredEvent>> {
+        let plan = SearchPlan::new(filter, filter.effective_limit(opts.max_limit));
+        if plan.words.is_empty() || plan.rest.is_void() || plan.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            opts.budget.as_millis().max(1)
+        ))
+        .await?;
+        let rows = self
+            .search_candidates(&tx, &plan, opts.now)
+            .await
+            .map_err(|e| over_budget(e, opts.budget))?;
+        tx.commit().await?;
+        let mut found = Vec::new();
+        for r in rows {
+            if found.len() >= CANDIDATES {
+                break;
+            }
+            let json: &str = r.get(2);
+            let event = Event::from_json(json)
+                .map_err(|e| StoreError::Corrupt(format!("stored event JSON: {e}")))?;
+            if let Some(score) = plan.relevance(&event) {
+                let stored = StoredEvent {
+                    created_at: r.get::<_, i64>(0) as u64,
+                    id: row_id(&r)?,
+                    json: Arc::from(json),
+                };
+                found.push((score, stored));
+            }
+        }
+        Ok(rank(found, plan.limit))
+    }
+
+    /// Rows `(created_at, id, json)` that may match, newest first: the events with the given
+    /// ids, or those posted under the rarest query word's beginnings.
+    async fn search_candidates(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        plan: &SearchPlan,
+        now: u64,
+    ) -> std::result::Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        if plan.rest.ids.is_some() {
+            return self.run_filter(tx, &plan.rest, None, now, true).await;
+        }
+        let mut driver = None;
+        let mut fewest = (i64::MAX, std::cmp::Reverse(0));
+        for w in &plan.words {
+            let (lo, hi) = prefix_bounds(w);
+            let n: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM (SELECT 1 FROM event_words WHERE word >= $1 AND word < $2 LIMIT $3) t",
+                    &[&lo, &hi, &(SAMPLE as i64)],
+                )
+                .await?
+                .get(0);
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            if (n, std::cmp::Reverse(w.len())) < fewest {
+                fewest = (n, std::cmp::Reverse(w.len()));
+                driver = Some(w);
+            }
+        }
+        let (lo, hi) = prefix_bounds(driver.expect("a query word"));
+        // The first MAX_EXPANSIONS distinct words in the range, one index probe each.
+        let expansions: Vec<Vec<u8>> = tx
+            .query(
+                "WITH RECURSIVE w(word, n) AS (
+                    (SELECT word, 1 FROM event_words WHERE word >= $1 AND word < $2 ORDER BY word LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT word FROM event_words WHERE word > w.word AND word < $2 ORDER BY word LIMIT 1), n + 1
+                    FROM w WHERE w.word IS NOT NULL AND n < $3)
+                 SELECT word FROM w WHERE word IS NOT NULL",
+                &[&lo, &hi, &(MAX_EXPANSIONS as i32)],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let since = plan.rest.since.unwrap_or(0).min(i64::MAX as u64) as i64;
+        let until = plan.rest.until.unwrap_or(u64::MAX).min(i64::MAX as u64) as i64;
+        let kinds: Option<Vec<i32>> = plan
+            .rest
+            .kinds
+            .as_ref()
+            .map(|k| k.iter().map(|k| i32::from(*k)).collect());
+        tx.query(
+            "SELECT e.created_at, e.id, e.json FROM events e
+             WHERE e.id IN (SELECT event_id FROM event_words
+                            WHERE word = ANY($1) AND created_at >= $2 AND created_at <= $3
+                            ORDER BY created_at DESC LIMIT $4)
+               AND (e.expiration IS NULL OR e.expiration > $5)
+               AND ($6::int4[] IS NULL OR e.kind = ANY($6))
+             ORDER BY e.created_at DESC, e.id ASC",
+            &[
+                &expansions,
+                &since,
+                &until,
+                &(MAX_POSTINGS as i64),
+                &(now.min(i64::MAX as u64) as i64),
+                &kinds,
+            ],
+        )
+        .await
+    }
+}
+
 fn row_id(r: &tokio_postgres::Row) -> Result<[u8; 32]> {
     let id: Vec<u8> = r.get(1);
     id.as_slice()
@@ -564,6 +695,14 @@ impl Store for PgStore {
             )
             .await
         })
+    }
+
+    fn search(
+        &self,
+        filter: Filter,
+        opts: QueryOptions,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>>> {
+        Box::pin(async move { self.search_events(&filter, opts).await })
     }
 
     fn purge_expired(&self, now: u64) -> BoxFuture<'_, Result<usize>> {
@@ -750,6 +889,7 @@ async fn insert_event(
         )
         .await?;
     }
+    insert_words(tx, event, &row.id).await?;
     if let Some(addr) = &row.address {
         tx.execute(
             "INSERT INTO addresses (address, event_id) VALUES ($1, $2) ON CONFLICT (address) DO UPDATE SET event_id = EXCLUDED.event_id",
@@ -758,6 +898,90 @@ async fn insert_event(
         .await?;
     }
     Ok(())
+}
+
+/// The event's searchable words into `event_words`.
+async fn insert_words(
+    tx: &deadpool_postgres::Transaction<'_>,
+    event: &Event,
+    id: &Vec<u8>,
+) -> Result<()> {
+    let words = seedstr_proto::search::indexed_words(event);
+    if words.is_empty() {
+        return Ok(());
+    }
+    let (words, weights): (Vec<Vec<u8>>, Vec<i16>) = words
+        .into_iter()
+        .map(|(w, weight)| (w.into_bytes(), i16::from(weight)))
+        .unzip();
+    tx.execute(
+        "INSERT INTO event_words (event_id, word, weight, created_at) SELECT $1, w, wt, $4 FROM unnest($2::bytea[], $3::int2[]) AS t(w, wt)",
+        &[id, &words, &weights, &(event.created_at.as_secs() as i64)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The word index's version in `store_meta`: bumped when what is indexed changes.
+const WORD_INDEX_VERSION: &str = "1";
+/// Events indexed per transaction while the word index is built.
+const WORD_INDEX_BATCH: i64 = 5_000;
+
+/// A database written before the word index existed gets it built once, by the first
+/// front-end to start (the others wait on the advisory lock, then find it done).
+async fn index_words_of_older_events(client: &mut deadpool_postgres::Client) -> Result<()> {
+    const LOCK: i64 = 0x5eed_0050;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .await?;
+    let result = async {
+        let done = client
+            .query_opt(
+                "SELECT 1 FROM store_meta WHERE key = 'word_index' AND value = $1",
+                &[&WORD_INDEX_VERSION],
+            )
+            .await?
+            .is_some();
+        if done {
+            return Ok(());
+        }
+        client.execute("DELETE FROM event_words", &[]).await?;
+        let mut after: Vec<u8> = Vec::new();
+        loop {
+            let tx = client.transaction().await?;
+            let rows = tx
+                .query(
+                    "SELECT id, json FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                    &[&after, &WORD_INDEX_BATCH],
+                )
+                .await?;
+            for r in &rows {
+                let id: Vec<u8> = r.get(0);
+                let json: &str = r.get(1);
+                let event = Event::from_json(json)
+                    .map_err(|e| StoreError::Corrupt(format!("stored event JSON: {e}")))?;
+                insert_words(&tx, &event, &id).await?;
+            }
+            let last = rows.last().map(|r| r.get::<_, Vec<u8>>(0));
+            if last.is_none() {
+                tx.execute(
+                    "INSERT INTO store_meta (key, value) VALUES ('word_index', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&WORD_INDEX_VERSION],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            match last {
+                Some(id) => after = id,
+                None => return Ok(()),
+            }
+        }
+    }
+    .await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .await?;
+    result
 }
 
 /// Removes what a deletion names (its author's events only) and remembers it, so the

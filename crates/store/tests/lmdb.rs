@@ -36,13 +36,14 @@ async fn scans_past_their_budget_are_refused() {
             .await
             .unwrap();
     }
-    let everything = Filter::parse(&serde_json::json!({})).unwrap();
+    // (`{}` would not do: the whole store is counted from the table's size, without a scan.)
+    let notes = Filter::parse(&serde_json::json!({"kinds": [1]})).unwrap();
     let tight = QueryOptions {
         max_limit: 500,
         budget: Duration::ZERO,
         now: 1_750_000_000,
     };
-    let long = store.count(vec![everything.clone()], tight);
+    let long = store.count(vec![notes], tight);
     let short = store.query(
         vec![Filter::parse(&serde_json::json!({"limit": 1})).unwrap()],
         QueryOptions {

@@ -26,13 +26,15 @@ use tokio::sync::{oneshot, Semaphore};
 mod query_pool;
 mod record;
 mod scan;
+mod words;
 
 use query_pool::{QueryPool, ScanResults};
 use record::{decode, parse_json, HEADER};
-use scan::FilterScan;
+use scan::{FilterScan, Found, Output};
 
 use crate::keys;
 use crate::rules::{address_d, deletion_targets, indexed_tags};
+use crate::search::SearchPlan;
 use crate::{
     merge_results, IdList, QueryOptions, Result, SaveOutcome, Store, StoreError, StoredEvent,
 };
@@ -60,6 +62,10 @@ struct Dbs {
     tomb_ids: Db,
     /// Deleted address → created_at of the newest deletion request.
     tomb_addresses: Db,
+    /// The word index (NIP-50): `word | 0 | created_at | serial` → `weight | kind`.
+    by_word: Db,
+    /// What the store's layout holds beyond its tables' creation (the word index's version).
+    meta: Db,
 }
 
 /// An event on its way to the writer, already serialized (by the caller's thread, so the
@@ -92,38 +98,7 @@ impl LmdbStore {
 
     /// Opens (or creates) the store in `dir`, its map `map_size` bytes at most.
     pub fn open_with_map_size(dir: &Path, map_size: usize) -> Result<Arc<LmdbStore>> {
-        std::fs::create_dir_all(dir)?;
-        // SAFETY: heed requires that the same environment is not opened twice in one process
-        // and that the files are not changed behind LMDB's back; the relay opens it once.
-        let env = unsafe {
-            EnvOpenOptions::new()
-                .read_txn_without_tls()
-                .map_size(map_size)
-                .max_dbs(16)
-                .max_readers(126)
-                .open(dir)?
-        };
-        let mut wtxn = env.write_txn()?;
-        let mut create = |name: &str| env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name));
-        let dbs = Dbs {
-            events: create("events")?,
-            ids: create("ids")?,
-            by_time: create("by_time")?,
-            by_author: create("by_author")?,
-            by_kind: create("by_kind")?,
-            by_author_kind: create("by_author_kind")?,
-            by_tag: create("by_tag")?,
-            by_address: create("by_address")?,
-            by_expiry: create("by_expiry")?,
-            tomb_ids: create("tomb_ids")?,
-            tomb_addresses: create("tomb_addresses")?,
-        };
-        let next_serial = match dbs.events.last(&wtxn)? {
-            Some((k, _)) => u64::from_be_bytes(k.try_into().map_err(|_| corrupt("serial"))?) + 1,
-            None => 1,
-        };
-        wtxn.commit()?;
-
+        let (env, dbs, next_serial) = open_env(dir, map_size)?;
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             env: env.clone(),
@@ -168,9 +143,117 @@ impl Drop for LmdbStore {
     }
 }
 
+/// The environment and its tables, created if missing, and the next serial number to give.
+fn open_env(dir: &Path, map_size: usize) -> Result<(Env<WithoutTls>, Dbs, u64)> {
+    std::fs::create_dir_all(dir)?;
+    // SAFETY: heed requires that the same environment is not opened twice in one process
+    // and that the files are not changed behind LMDB's back; the relay opens it once.
+    let env = unsafe {
+        EnvOpenOptions::new()
+            .read_txn_without_tls()
+            .map_size(map_size)
+            .max_dbs(16)
+            .max_readers(126)
+            .open(dir)?
+    };
+    let mut wtxn = env.write_txn()?;
+    let mut create = |name: &str| env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name));
+    let dbs = Dbs {
+        events: create("events")?,
+        ids: create("ids")?,
+        by_time: create("by_time")?,
+        by_author: create("by_author")?,
+        by_kind: create("by_kind")?,
+        by_author_kind: create("by_author_kind")?,
+        by_tag: create("by_tag")?,
+        by_address: create("by_address")?,
+        by_expiry: create("by_expiry")?,
+        tomb_ids: create("tomb_ids")?,
+        tomb_addresses: create("tomb_addresses")?,
+        by_word: create("by_word")?,
+        meta: create("meta")?,
+    };
+    let next_serial = match dbs.events.last(&wtxn)? {
+        Some((k, _)) => u64::from_be_bytes(k.try_into().map_err(|_| corrupt("serial"))?) + 1,
+        None => 1,
+    };
+    wtxn.commit()?;
+    index_words_of_older_events(&env, &dbs)?;
+    Ok((env, dbs, next_serial))
+}
+
+/// The `meta` key under which the word index's version is kept.
+const WORD_INDEX_KEY: &[u8] = b"word_index";
+/// The word index's version: bumped when what is indexed changes, so stores rebuild it.
+const WORD_INDEX_VERSION: &[u8] = b"1";
+/// Events indexed per transaction while a store's word index is built.
+const WORD_INDEX_BATCH: usize = 10_000;
+
+/// A store written before the word index existed (or under another version of it) gets it
+/// built once, at open, in batches; the version is recorded only when every event is in.
+fn index_words_of_older_events(env: &Env<WithoutTls>, dbs: &Dbs) -> Result<()> {
+    {
+        let rtxn = env.read_txn()?;
+        if dbs.meta.get(&rtxn, WORD_INDEX_KEY)? == Some(WORD_INDEX_VERSION) {
+            return Ok(());
+        }
+    }
+    let mut wtxn = env.write_txn()?;
+    dbs.by_word.clear(&mut wtxn)?;
+    wtxn.commit()?;
+    let started = std::time::Instant::now();
+    let mut from: Option<Vec<u8>> = None;
+    let mut indexed = 0usize;
+    loop {
+        let mut wtxn = env.write_txn()?;
+        let mut batch: Vec<(Vec<u8>, [u8; 3])> = Vec::new();
+        let mut last = None;
+        {
+            let lower = match &from {
+                Some(k) => std::ops::Bound::Excluded(&k[..]),
+                None => std::ops::Bound::Unbounded,
+            };
+            let range = (lower, std::ops::Bound::Unbounded);
+            for entry in dbs.events.range(&wtxn, &range)?.take(WORD_INDEX_BATCH) {
+                let (k, v) = entry?;
+                let serial = u64::from_be_bytes(k.try_into().map_err(|_| corrupt("serial"))?);
+                batch.extend(words::entries(&parse_json(decode(v)?.json)?, serial));
+                last = Some(k.to_vec());
+                indexed += 1;
+            }
+        }
+        for (key, value) in &batch {
+            dbs.by_word.put(&mut wtxn, key, value)?;
+        }
+        let Some(last) = last else {
+            dbs.meta
+                .put(&mut wtxn, WORD_INDEX_KEY, WORD_INDEX_VERSION)?;
+            wtxn.commit()?;
+            break;
+        };
+        wtxn.commit()?;
+        from = Some(last);
+    }
+    if indexed > 0 {
+        tracing::info!(
+            "built the word index of {indexed} stored events in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 /// One query thread per core: slices keep them fair, so more threads would only contend.
 fn query_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The events a scan found (a count has none).
+fn events(found: Found) -> Vec<StoredEvent> {
+    match found {
+        Found::Events(events) => events,
+        Found::Count(_) => Vec::new(),
+    }
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -203,37 +286,66 @@ impl Store for LmdbStore {
             .into_iter()
             .map(|f| {
                 let limit = f.effective_limit(opts.max_limit);
-                FilterScan::new(f, limit, opts.now, true)
+                FilterScan::new(f, limit, opts.now, Output::Events)
             })
             .collect();
         Box::pin(async move {
             let results = self.scan(scans, opts).await?;
-            Ok(merge_results(results.into_iter().flatten().collect()))
+            Ok(merge_results(
+                results.into_iter().flat_map(events).collect(),
+            ))
         })
     }
 
     fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>> {
+        // One filter is counted without reading ids (from the index keys alone when the
+        // index covers the filter); several need their ids to count an event once.
+        let output = if filters.len() == 1 {
+            Output::Count
+        } else {
+            Output::Ids
+        };
         let scans = filters
             .into_iter()
-            .map(|f| FilterScan::new(f, usize::MAX, opts.now, false))
+            .map(|f| FilterScan::new(f, usize::MAX, opts.now, output))
             .collect();
         Box::pin(async move {
             let results = self.scan(scans, opts).await?;
-            let ids: HashSet<[u8; 32]> = results.iter().flatten().map(|e| e.id).collect();
+            if let [Found::Count(n)] = results[..] {
+                return Ok(n);
+            }
+            let ids: HashSet<[u8; 32]> =
+                results.into_iter().flat_map(events).map(|e| e.id).collect();
             Ok(ids.len() as u64)
         })
     }
 
     fn ids(&self, filter: Filter, opts: QueryOptions) -> BoxFuture<'_, Result<IdList>> {
         let limit = filter.limit.unwrap_or(usize::MAX);
-        let scans = vec![FilterScan::new(filter, limit, opts.now, false)];
+        let scans = vec![FilterScan::new(filter, limit, opts.now, Output::Ids)];
         Box::pin(async move {
             let results = self.scan(scans, opts).await?;
             Ok(results
                 .into_iter()
-                .flatten()
+                .flat_map(events)
                 .map(|e| (e.created_at, e.id))
                 .collect())
+        })
+    }
+
+    fn search(
+        &self,
+        filter: Filter,
+        opts: QueryOptions,
+    ) -> BoxFuture<'_, Result<Vec<StoredEvent>>> {
+        let limit = filter.effective_limit(opts.max_limit);
+        let scans = vec![FilterScan::search(
+            SearchPlan::new(&filter, limit),
+            opts.now,
+        )];
+        Box::pin(async move {
+            let results = self.scan(scans, opts).await?;
+            Ok(results.into_iter().flat_map(events).collect())
         })
     }
 
@@ -363,6 +475,9 @@ impl Writer {
         for (db, key) in index_keys(d, event, serial) {
             db.put(txn, &key, &[])?;
         }
+        for (key, value) in words::entries(event, serial) {
+            d.by_word.put(txn, &key, &value)?;
+        }
         if let Some(dv) = address_d(event) {
             let addr = keys::address(event.kind.as_u16(), event.pubkey.as_bytes(), dv);
             d.by_address.put(txn, &addr, &sk)?;
@@ -380,6 +495,9 @@ impl Writer {
         let serial = u64::from_be_bytes(serial_key.try_into().map_err(|_| corrupt("serial"))?);
         for (db, key) in index_keys(d, &event, serial) {
             db.delete(txn, &key)?;
+        }
+        for (key, _) in words::entries(&event, serial) {
+            d.by_word.delete(txn, &key)?;
         }
         if let Some(dv) = address_d(&event) {
             let addr = keys::address(event.kind.as_u16(), event.pubkey.as_bytes(), dv);

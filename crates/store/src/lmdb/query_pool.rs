@@ -4,22 +4,22 @@
 //! queries instead of holding a thread until it ends (strfry's approach).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use heed::{Env, WithoutTls};
 use tokio::sync::oneshot;
 
-use super::scan::FilterScan;
+use super::scan::{Deadline, FilterScan, Found};
 use super::Dbs;
-use crate::{Result, StoreError, StoredEvent};
+use crate::{Result, StoreError};
 
 /// Longest run of one query before the others get their turn.
 const DEFAULT_SLICE: Duration = Duration::from_millis(5);
 
-/// The results of each filter of a query, in the order given.
-pub(super) type ScanResults = Vec<Vec<StoredEvent>>;
+/// What each filter of a query found, in the order given.
+pub(super) type ScanResults = Vec<Found>;
 
 /// A query in progress: its filters' scans and how much scanning time it has used.
 struct Job {
@@ -29,9 +29,12 @@ struct Job {
     reply: oneshot::Sender<Result<ScanResults>>,
 }
 
+/// Queries that have not run yet go first; the others take turns. A new query thus waits at
+/// most for the slices already running to notice it, not behind every long scan's turn.
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<Job>,
+    fresh: VecDeque<Job>,
+    resumed: VecDeque<Job>,
     closed: bool,
 }
 
@@ -40,7 +43,13 @@ pub(super) struct QueryPool {
     ready: Condvar,
     /// The slice, in microseconds.
     slice_us: AtomicU64,
+    /// `queue.fresh.len()`, read by running scans without the lock.
+    fresh_waiting: AtomicUsize,
 }
+
+/// How long a query that has not run before keeps its thread once another new query waits:
+/// enough for any short query to finish in its first slice.
+const FIRST_SLICE_BEFORE_YIELD: Duration = Duration::from_millis(1);
 
 impl QueryPool {
     /// Starts `threads` workers over `env`.
@@ -49,6 +58,7 @@ impl QueryPool {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             slice_us: AtomicU64::new(DEFAULT_SLICE.as_micros() as u64),
+            fresh_waiting: AtomicUsize::new(0),
         });
         for n in 0..threads.max(1) {
             let (pool, env) = (pool.clone(), env.clone());
@@ -75,7 +85,8 @@ impl QueryPool {
         };
         let mut q = self.queue.lock().expect("query queue");
         if !q.closed {
-            q.jobs.push_back(job);
+            q.fresh.push_back(job);
+            self.fresh_waiting.store(q.fresh.len(), Ordering::Relaxed);
             self.ready.notify_one();
         }
         rx
@@ -100,7 +111,11 @@ impl QueryPool {
                     if q.closed {
                         return;
                     }
-                    if let Some(job) = q.jobs.pop_front() {
+                    if let Some(job) = q.fresh.pop_front() {
+                        self.fresh_waiting.store(q.fresh.len(), Ordering::Relaxed);
+                        break job;
+                    }
+                    if let Some(job) = q.resumed.pop_front() {
                         break job;
                     }
                     q = self.ready.wait(q).expect("query queue");
@@ -111,17 +126,13 @@ impl QueryPool {
                 continue;
             }
             let slice = Duration::from_micros(self.slice_us.load(Ordering::Relaxed));
-            match run_slice(env, dbs, &mut job, slice) {
+            match run_slice(env, dbs, &mut job, slice, &self.fresh_waiting) {
                 Ok(false) => {
                     let mut q = self.queue.lock().expect("query queue");
-                    q.jobs.push_back(job);
+                    q.resumed.push_back(job);
                 }
                 Ok(true) => {
-                    let results = job
-                        .scans
-                        .into_iter()
-                        .map(FilterScan::into_results)
-                        .collect();
+                    let results = job.scans.into_iter().map(FilterScan::into_found).collect();
                     let _ = job.reply.send(Ok(results));
                 }
                 Err(e) => {
@@ -133,13 +144,29 @@ impl QueryPool {
 }
 
 /// One slice of a job; true when every scan has finished.
-fn run_slice(env: &Env<WithoutTls>, dbs: &Dbs, job: &mut Job, slice: Duration) -> Result<bool> {
+fn run_slice(
+    env: &Env<WithoutTls>,
+    dbs: &Dbs,
+    job: &mut Job,
+    slice: Duration,
+    fresh_waiting: &AtomicUsize,
+) -> Result<bool> {
     let started = Instant::now();
-    let stop = started + slice;
+    // A query that has had a turn already yields at once to one that has not.
+    let first_turn = if job.spent.is_zero() {
+        FIRST_SLICE_BEFORE_YIELD
+    } else {
+        Duration::ZERO
+    };
+    let stop = Deadline {
+        at: started + slice,
+        soft: started + first_turn.min(slice),
+        fresh_waiting,
+    };
     let txn = env.read_txn()?;
     let mut finished = true;
     for scan in job.scans.iter_mut().filter(|s| !s.is_done()) {
-        if !scan.step(&txn, dbs, stop)? {
+        if !scan.step(&txn, dbs, &stop)? {
             finished = false;
             break;
         }

@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use heed::RoTxn;
@@ -13,6 +14,7 @@ use seedstr_proto::Filter;
 
 use super::record::{decode, parse_json, to_stored, Record};
 use super::{Db, Dbs};
+use crate::search::SearchPlan;
 use crate::{keys, Result, StoredEvent};
 
 /// How often (in scanned keys) a scan looks at the clock.
@@ -26,6 +28,9 @@ struct Plan {
     covers_kinds: bool,
     /// The tag letter the index guarantees, when it is the filter's only tag condition.
     covers_tag: Option<u8>,
+    /// Whether one event can sit under several of the prefixes (tag values can; authors,
+    /// kinds and their pairs cannot).
+    prefixes_overlap: bool,
 }
 
 /// Most author×kind prefixes scanned before falling back to a coarser index. Each prefix costs
@@ -41,6 +46,7 @@ fn plan(dbs: &Dbs, f: &Filter) -> Plan {
         covers_authors: a,
         covers_kinds: k,
         covers_tag: t,
+        prefixes_overlap: false,
     };
     if let (Some(authors), Some(kinds)) = (&f.authors, &f.kinds) {
         if authors.len() * kinds.len() <= MAX_PAIRS {
@@ -54,7 +60,11 @@ fn plan(dbs: &Dbs, f: &Filter) -> Plan {
     if let Some((letter, values)) = f.tags.iter().min_by_key(|(_, v)| v.len()) {
         let prefixes = values.iter().map(|v| keys::tag(*letter, v)).collect();
         let only = (f.tags.len() == 1).then_some(*letter);
-        return plan(dbs.by_tag, prefixes, false, false, only);
+        let overlap = values.len() > 1;
+        return Plan {
+            prefixes_overlap: overlap,
+            ..plan(dbs.by_tag, prefixes, false, false, only)
+        };
     }
     if let Some(authors) = &f.authors {
         let prefixes = authors.iter().map(keys::author).collect();
@@ -92,17 +102,61 @@ impl Ord for Head {
     }
 }
 
+/// What a scan gives back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Output {
+    /// The events, JSON included (REQ).
+    Events,
+    /// Ids and timestamps only (negentropy, COUNT over several filters).
+    Ids,
+    /// How many events match, nothing else (COUNT of one filter).
+    Count,
+}
+
+/// What a finished scan found.
+pub(super) enum Found {
+    /// Newest first, ties by lowest id, cut to the limit.
+    Events(Vec<StoredEvent>),
+    /// The number of matching events.
+    Count(u64),
+}
+
+/// When a slice ends: at `at`, or earlier once a query that has not run yet is waiting and
+/// this one has had `soft` (so a short REQ never waits for a long scan's whole slice).
+pub(super) struct Deadline<'a> {
+    pub at: Instant,
+    pub soft: Instant,
+    pub fresh_waiting: &'a AtomicUsize,
+}
+
+impl Deadline<'_> {
+    fn reached(&self) -> bool {
+        let now = Instant::now();
+        now >= self.at || (now >= self.soft && self.fresh_waiting.load(AtomicOrdering::Relaxed) > 0)
+    }
+}
+
 /// Up to `limit` events matching one filter, newest first (ties by lowest id), skipping
 /// expired ones; run in steps.
 pub(super) struct FilterScan {
     filter: Filter,
     limit: usize,
     now: u64,
-    /// Without JSON the results carry only ids and timestamps (COUNT, negentropy).
-    with_json: bool,
+    output: Output,
     walk: Option<Walk>,
     out: Vec<StoredEvent>,
+    counted: u64,
+    /// Counting from index keys alone, expired events are counted too; this walk over the
+    /// expiry index takes them back out. `Some` once the index walk is done.
+    expired: Option<ExpiredWalk>,
+    /// A NIP-50 search, answered from the word index in one step, ranked.
+    search: Option<SearchPlan>,
     done: bool,
+}
+
+/// Where the walk over expired events stands: the next `by_expiry` key to read.
+struct ExpiredWalk {
+    from: Vec<u8>,
 }
 
 /// Where a walk stands between steps.
@@ -112,30 +166,49 @@ struct Walk {
     since: u64,
     /// Per prefix, the newest key not yet read (inclusive), or None once exhausted.
     resume: Vec<Option<(u64, u64)>>,
+    /// Several tag values can point at one event; other indexes' prefixes never share one.
+    dedupe: bool,
     seen: HashSet<u64>,
     last_at: u64,
+    /// Counting covered by the index: keys are counted without reading the events.
+    keys_only: bool,
 }
 
 impl FilterScan {
-    pub fn new(filter: Filter, limit: usize, now: u64, with_json: bool) -> FilterScan {
+    pub fn new(filter: Filter, limit: usize, now: u64, output: Output) -> FilterScan {
         FilterScan {
             done: limit == 0 || filter.is_void(),
             filter,
             limit,
             now,
-            with_json,
+            output,
             walk: None,
             out: Vec::new(),
+            counted: 0,
+            expired: None,
+            search: None,
         }
+    }
+
+    /// A NIP-50 search: bounded (`crate::search`), so it runs in one step.
+    pub fn search(plan: SearchPlan, now: u64) -> FilterScan {
+        let mut scan = FilterScan::new(plan.rest.clone(), plan.limit, now, Output::Events);
+        scan.search = Some(plan);
+        scan
     }
 
     pub fn is_done(&self) -> bool {
         self.done
     }
 
-    /// Scans until finished or until `stop`; returns whether it finished.
-    pub fn step(&mut self, txn: &RoTxn<WithoutTls>, dbs: &Dbs, stop: Instant) -> Result<bool> {
+    /// Scans until finished or until the deadline; returns whether it finished.
+    pub fn step(&mut self, txn: &RoTxn<WithoutTls>, dbs: &Dbs, stop: &Deadline) -> Result<bool> {
         if self.done {
+            return Ok(true);
+        }
+        if let Some(plan) = &self.search {
+            self.out = super::words::run(txn, dbs, plan, self.now)?;
+            self.done = true;
             return Ok(true);
         }
         if self.filter.ids.is_some() {
@@ -143,15 +216,44 @@ impl FilterScan {
             self.done = true;
             return Ok(true);
         }
+        // A zero slice (tests) stops after every key, to exercise resumption everywhere.
+        let check_every = if Instant::now() >= stop.at {
+            1
+        } else {
+            CLOCK_EVERY
+        };
+        if self.expired.is_none() && !self.walk_index(txn, dbs, stop, check_every)? {
+            return Ok(false);
+        }
+        let keys_only = self.walk.as_ref().is_some_and(|w| w.keys_only);
+        if keys_only && !self.take_back_expired(txn, dbs, stop, check_every)? {
+            return Ok(false);
+        }
+        self.done = true;
+        Ok(true)
+    }
+
+    /// The walk over the filter's index; true when it has finished.
+    fn walk_index(
+        &mut self,
+        txn: &RoTxn<WithoutTls>,
+        dbs: &Dbs,
+        stop: &Deadline,
+        check_every: u32,
+    ) -> Result<bool> {
         let f = &self.filter;
+        let output = self.output;
         let walk = self.walk.get_or_insert_with(|| {
             let plan = plan(dbs, f);
             let needs_check = (f.authors.is_some() && !plan.covers_authors)
                 || (f.kinds.is_some() && !plan.covers_kinds)
-                || (!f.tags.is_empty() && plan.covers_tag.is_none());
+                || (!f.tags.is_empty() && plan.covers_tag.is_none())
+                || f.search.is_some();
             let until = f.until.unwrap_or(u64::MAX);
             Walk {
                 resume: vec![Some((until, u64::MAX)); plan.prefixes.len()],
+                dedupe: plan.prefixes_overlap,
+                keys_only: output == Output::Count && !needs_check,
                 plan,
                 needs_check,
                 since: f.since.unwrap_or(0),
@@ -159,6 +261,12 @@ impl FilterScan {
                 last_at: u64::MAX,
             }
         });
+        // Everything, counted: the events table knows its own size.
+        if walk.keys_only && is_everything(f) {
+            self.counted = dbs.events.len(txn)?;
+            self.expired = Some(ExpiredWalk { from: Vec::new() });
+            return Ok(true);
+        }
 
         let mut scans = Vec::with_capacity(walk.plan.prefixes.len());
         let mut heap = BinaryHeap::new();
@@ -187,17 +295,11 @@ impl FilterScan {
         }
 
         let alive = |r: &Record| r.expiration == 0 || r.expiration > self.now;
-        // A zero slice (tests) stops after every key, to exercise resumption everywhere.
-        let check_every = if Instant::now() >= stop {
-            1
-        } else {
-            CLOCK_EVERY
-        };
         let mut ticks = 0u32;
         loop {
             ticks += 1;
             // Each step reads at least one key, so a scan always makes progress.
-            if ticks > 1 && ticks.is_multiple_of(check_every) && Instant::now() >= stop {
+            if ticks > 1 && ticks.is_multiple_of(check_every) && stop.reached() {
                 // Suspend: every scan resumes at its unread head; the others are exhausted.
                 walk.resume.iter_mut().for_each(|r| *r = None);
                 for h in heap.iter() {
@@ -219,7 +321,11 @@ impl FilterScan {
                     scan: head.scan,
                 });
             }
-            if walk.plan.prefixes.len() > 1 && !walk.seen.insert(head.serial) {
+            if walk.dedupe && !walk.seen.insert(head.serial) {
+                continue;
+            }
+            if walk.keys_only {
+                self.counted += 1;
                 continue;
             }
             let Some(value) = dbs.events.get(txn, &head.serial.to_be_bytes())? else {
@@ -230,9 +336,56 @@ impl FilterScan {
                 continue;
             }
             walk.last_at = r.created_at;
-            self.out.push(stored(self.with_json, &r)?);
+            match self.output {
+                Output::Count => self.counted += 1,
+                Output::Events => self.out.push(to_stored(&r)?),
+                Output::Ids => self.out.push(StoredEvent {
+                    created_at: r.created_at,
+                    id: r.id,
+                    json: std::sync::Arc::from(""),
+                }),
+            }
         }
-        self.done = true;
+        self.expired = Some(ExpiredWalk { from: Vec::new() });
+        Ok(true)
+    }
+
+    /// Takes out of a count from index keys the expired events it counted (those not purged
+    /// yet): few, as purges run every minute. True when finished.
+    fn take_back_expired(
+        &mut self,
+        txn: &RoTxn<WithoutTls>,
+        dbs: &Dbs,
+        stop: &Deadline,
+        check_every: u32,
+    ) -> Result<bool> {
+        let everything = is_everything(&self.filter);
+        let walk = self.expired.as_mut().expect("after the index walk");
+        let hi = keys::with_suffix(Vec::new(), self.now, u64::MAX);
+        // LMDB takes no empty key, so the first walk starts unbounded.
+        let from = match walk.from.is_empty() {
+            true => std::ops::Bound::Unbounded,
+            false => std::ops::Bound::Included(&walk.from[..]),
+        };
+        let range = (from, std::ops::Bound::Included(&hi[..]));
+        let mut ticks = 0u32;
+        for entry in dbs.by_expiry.range(txn, &range)? {
+            let (k, _) = entry?;
+            ticks += 1;
+            if ticks > 1 && ticks.is_multiple_of(check_every) && stop.reached() {
+                walk.from = k.to_vec();
+                return Ok(false);
+            }
+            let matched = everything || {
+                match dbs.events.get(txn, &k[8..16])? {
+                    Some(value) => self.filter.matches(&parse_json(decode(value)?.json)?),
+                    None => false,
+                }
+            };
+            if matched {
+                self.counted = self.counted.saturating_sub(1);
+            }
+        }
         Ok(true)
     }
 
@@ -247,29 +400,157 @@ impl FilterScan {
             let r = decode(value)?;
             let alive = r.expiration == 0 || r.expiration > self.now;
             if alive && self.filter.matches(&parse_json(r.json)?) {
-                self.out.push(stored(self.with_json, &r)?);
+                match self.output {
+                    Output::Count => self.counted += 1,
+                    Output::Events => self.out.push(to_stored(&r)?),
+                    Output::Ids => self.out.push(StoredEvent {
+                        created_at: r.created_at,
+                        id: r.id,
+                        json: std::sync::Arc::from(""),
+                    }),
+                }
             }
         }
         Ok(())
     }
 
-    /// The results, newest first, ties by lowest id, cut to the limit.
-    pub fn into_results(self) -> Vec<StoredEvent> {
+    /// What the scan found: events newest first, ties by lowest id, cut to the limit; or
+    /// their number.
+    pub fn into_found(self) -> Found {
+        if self.output == Output::Count {
+            return Found::Count(self.counted);
+        }
+        if self.search.is_some() {
+            // Ranked by relevance already.
+            return Found::Events(self.out);
+        }
         let mut out = self.out;
         out.sort_unstable_by_key(StoredEvent::order_key);
         out.truncate(self.limit);
-        out
+        Found::Events(out)
     }
 }
 
-fn stored(with_json: bool, r: &Record) -> Result<StoredEvent> {
-    if with_json {
-        to_stored(r)
-    } else {
-        Ok(StoredEvent {
-            created_at: r.created_at,
-            id: r.id,
-            json: std::sync::Arc::from(""),
-        })
+/// A filter with no condition at all: every stored event matches.
+fn is_everything(f: &Filter) -> bool {
+    f.ids.is_none()
+        && f.authors.is_none()
+        && f.kinds.is_none()
+        && f.tags.is_empty()
+        && f.since.is_none()
+        && f.until.is_none()
+        && f.search.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use nostr::prelude::*;
+
+    use super::super::{open_env, Job, Pending, Writer};
+    use super::*;
+
+    /// A store of `n` notes by one author, and its tables.
+    fn notes(n: u64) -> (heed::Env<WithoutTls>, Dbs) {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let (env, dbs, next_serial) = open_env(&dir, 1 << 30).unwrap();
+        let mut writer = Writer {
+            env: env.clone(),
+            dbs,
+            next_serial,
+        };
+        let keys = Keys::generate();
+        let jobs = (0..n)
+            .map(|i| {
+                let event = EventBuilder::new(Kind::TextNote, "n")
+                    .custom_created_at(Timestamp::from_secs(1_700_000_000 + i))
+                    .finalize(&keys)
+                    .unwrap();
+                let event = seedstr_proto::Event::from_json(event.as_json().as_bytes()).unwrap();
+                let (tx, _) = tokio::sync::oneshot::channel();
+                let json = event.as_json();
+                Job::Save(Box::new(Pending { event, json }), tx)
+            })
+            .collect();
+        writer.apply(jobs);
+        (env, dbs)
+    }
+
+    fn filter(v: serde_json::Value) -> seedstr_proto::Filter {
+        seedstr_proto::Filter::parse(&v).unwrap()
+    }
+
+    /// A scan that has had its first moment yields as soon as a query that has not run yet
+    /// is waiting, long before its slice ends; alone, it runs to the end in one slice.
+    #[test]
+    fn a_waiting_new_query_preempts_a_scan() {
+        let (env, dbs) = notes(3 * CLOCK_EVERY as u64);
+        let txn = env.read_txn().unwrap();
+        let far = Instant::now() + Duration::from_secs(3600);
+        let waiting = AtomicUsize::new(1);
+        let nobody = AtomicUsize::new(0);
+        let now = 1_800_000_000;
+        let soft_passed = Deadline {
+            at: far,
+            soft: Instant::now(),
+            fresh_waiting: &waiting,
+        };
+        let mut scan = FilterScan::new(filter(serde_json::json!({})), 10_000, now, Output::Ids);
+        assert!(!scan.step(&txn, &dbs, &soft_passed).unwrap(), "yields");
+        let alone = Deadline {
+            at: far,
+            soft: Instant::now(),
+            fresh_waiting: &nobody,
+        };
+        assert!(scan.step(&txn, &dbs, &alone).unwrap(), "then finishes");
+        let Found::Events(found) = scan.into_found() else {
+            panic!("ids asked")
+        };
+        assert_eq!(found.len(), 3 * CLOCK_EVERY as usize);
+
+        // Before its first moment is over, a new scan keeps going.
+        let not_yet = Deadline {
+            at: far,
+            soft: far,
+            fresh_waiting: &waiting,
+        };
+        let mut scan = FilterScan::new(filter(serde_json::json!({})), 10_000, now, Output::Ids);
+        assert!(scan.step(&txn, &dbs, &not_yet).unwrap());
+    }
+
+    /// Counting a filter the index covers reads no event: the count of everything comes from
+    /// the table's size, others from index keys, and both resume across slices.
+    #[test]
+    fn counts_resume_across_slices() {
+        let n = 3 * CLOCK_EVERY as u64;
+        let (env, dbs) = notes(n);
+        let waiting = AtomicUsize::new(1);
+        for f in [
+            serde_json::json!({}),
+            serde_json::json!({"kinds": [1]}),
+            serde_json::json!({"kinds": [1], "since": 1_700_000_010}),
+        ] {
+            let mut scan = FilterScan::new(filter(f.clone()), usize::MAX, 1, Output::Count);
+            let mut slices = 0;
+            loop {
+                slices += 1;
+                let txn = env.read_txn().unwrap();
+                let yield_now = Deadline {
+                    at: Instant::now() + Duration::from_secs(3600),
+                    soft: Instant::now(),
+                    fresh_waiting: &waiting,
+                };
+                if scan.step(&txn, &dbs, &yield_now).unwrap() {
+                    break;
+                }
+            }
+            let Found::Count(counted) = scan.into_found() else {
+                panic!("a count was asked")
+            };
+            let want = if f.get("since").is_some() { n - 10 } else { n };
+            assert_eq!(counted, want, "{f}");
+            assert!(f == serde_json::json!({}) || slices > 1, "{f}: {slices}");
+        }
     }
 }

@@ -308,6 +308,14 @@ pub async fn expiration(store: Arc<dyn Store>) {
         ids_of(&*store, vec![f(json!({"authors": [p]}))]).await,
         vec![alive.id]
     );
+    // Counts leave expired events out too, whichever way they are counted.
+    for filter in [json!({}), json!({"authors": [p]}), json!({"kinds": [1]})] {
+        assert_eq!(
+            store.count(vec![f(filter.clone())], opts()).await.unwrap(),
+            1,
+            "{filter}"
+        );
+    }
     assert!(store.purge_expired(now).await.unwrap() >= 1);
     let later = QueryOptions {
         now: now + 2000,
@@ -402,6 +410,16 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
             let target = saved[rng.next(saved.len() as u64) as usize].id.to_hex();
             tag_list.push(vec!["e".into(), target]);
         }
+        // Some events carry a second topic (one event under two tag values), some expire
+        // before the queries' `now`, some after.
+        if rng.next(4) == 0 {
+            tag_list.push(vec!["t".into(), tags[rng.next(4) as usize].into()]);
+        }
+        match rng.next(10) {
+            0 => tag_list.push(vec!["expiration".into(), (opts().now - 10).to_string()]),
+            1 => tag_list.push(vec!["expiration".into(), (opts().now + 10).to_string()]),
+            _ => {}
+        }
         let e = EventBuilder::new(Kind::from(kind), format!("{n}"))
             .tags(tag_list.into_iter().map(|t| Tag::parse(t).unwrap()))
             .custom_created_at(Timestamp::from_secs(at))
@@ -414,6 +432,7 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
     let current: Vec<&Event> = seedstr_proto::event::newest_by_address_at(&checked, u64::MAX / 2)
         .into_iter()
         .map(|e| e.event())
+        .filter(|e| seedstr_proto::event::expiration(e).is_none_or(|x| x > opts().now))
         .collect();
     for case in 0..300 {
         let mut filter = serde_json::Map::new();
@@ -436,8 +455,10 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
             filter.insert("kinds".into(), json!(ks));
         }
         if rng.next(3) == 0 {
-            let t = tags[rng.next(4) as usize];
-            filter.insert("#t".into(), json!([t]));
+            let ts: Vec<&str> = (0..1 + rng.next(2))
+                .map(|_| tags[rng.next(4) as usize])
+                .collect();
+            filter.insert("#t".into(), json!(ts));
         }
         if rng.next(5) == 0 {
             let d = ["x", "y", "z"][rng.next(3) as usize];
@@ -463,9 +484,202 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
                 .cmp(&a.created_at)
                 .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
         });
+        let count = store.count(vec![parsed.clone()], opts()).await.unwrap();
+        assert_eq!(
+            count,
+            model.len() as u64,
+            "count, case {case}, filter {}",
+            serde_json::Value::Object(filter.clone())
+        );
         model.truncate(parsed.effective_limit(opts().max_limit));
         let want: Vec<EventId> = model.iter().map(|e| e.id).collect();
         let got = ids_of(store.as_ref(), vec![parsed]).await;
+        assert_eq!(
+            got,
+            want,
+            "case {case}, filter {}",
+            serde_json::Value::Object(filter)
+        );
+    }
+}
+
+async fn searched(store: &dyn Store, filter: serde_json::Value) -> Vec<EventId> {
+    store
+        .search(f(filter), opts())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| EventId::from_byte_array(e.id))
+        .collect()
+}
+
+/// NIP-50: words begin words, titles weigh more than content, ties go to the newest; the
+/// other conditions, expiry and deletions hold; private and reaction kinds are not searched.
+pub async fn search_ranks_by_relevance_then_recency(store: Arc<dyn Store>) {
+    let k = Keys::generate();
+    let now = opts().now;
+    let t0 = now - 1000;
+    let article = event(
+        &k,
+        30_023,
+        t0,
+        &[&["d", "a"], &["title", "River Maps"]],
+        "charts of the river delta",
+    );
+    let trip = event(&k, 1, t0 + 10, &[], "a river trip, maps later");
+    let lakes = event(&k, 1, t0 + 20, &[], "Rivers and lakes");
+    let other = event(&k, 1, t0 + 30, &[], "nothing here");
+    let reaction = event(&k, 7, t0 + 40, &[], "river");
+    let gone = event(
+        &k,
+        1,
+        t0 + 50,
+        &[&["expiration", &(now - 1).to_string()]],
+        "river",
+    );
+    let private = event(&k, 4, t0 + 60, &[], "river maps");
+    for e in [&article, &trip, &lakes, &other, &reaction, &gone, &private] {
+        store.save(e.clone()).await.unwrap();
+    }
+    assert_eq!(
+        searched(&*store, json!({"search": "river"})).await,
+        [article.id, trip.id, lakes.id]
+    );
+    assert_eq!(
+        searched(&*store, json!({"search": "RIVER maps"})).await,
+        [article.id, trip.id]
+    );
+    assert_eq!(
+        searched(&*store, json!({"search": "riv", "kinds": [1]})).await,
+        [lakes.id, trip.id],
+        "equal relevance: newest first"
+    );
+    assert_eq!(
+        searched(&*store, json!({"search": "river", "limit": 1})).await,
+        [article.id]
+    );
+    assert_eq!(
+        searched(&*store, json!({"search": "river", "since": t0 + 15})).await,
+        [lakes.id]
+    );
+    let stranger = Keys::generate().public_key().to_hex();
+    assert!(
+        searched(&*store, json!({"search": "river", "authors": [stranger]}))
+            .await
+            .is_empty()
+    );
+    assert!(
+        searched(&*store, json!({"search": "ivers"}))
+            .await
+            .is_empty(),
+        "beginnings only"
+    );
+    assert!(searched(&*store, json!({"search": "lake river nothing"}))
+        .await
+        .is_empty());
+    assert!(searched(&*store, json!({"search": "   "})).await.is_empty());
+    assert_eq!(
+        searched(
+            &*store,
+            json!({"search": "river", "ids": [lakes.id.to_hex(), other.id.to_hex()]})
+        )
+        .await,
+        [lakes.id]
+    );
+    let del = event(&k, 5, t0 + 70, &[&["e", &trip.id.to_hex()]], "");
+    store.save(del).await.unwrap();
+    assert_eq!(
+        searched(&*store, json!({"search": "river"})).await,
+        [article.id, lakes.id]
+    );
+    let newer = event(
+        &k,
+        30_023,
+        t0 + 80,
+        &[&["d", "a"], &["title", "Lake Charts"]],
+        "",
+    );
+    store.save(newer.clone()).await.unwrap();
+    assert_eq!(
+        searched(&*store, json!({"search": "river"})).await,
+        [lakes.id],
+        "a replaced version leaves the index"
+    );
+    assert_eq!(
+        searched(&*store, json!({"search": "lake"})).await,
+        [newer.id, lakes.id]
+    );
+}
+
+/// Search against a plain model: random texts over a small vocabulary whose words begin one
+/// another, random queries; the store's answer is the model's (filter match, then relevance,
+/// newest, lowest id).
+pub async fn search_matches_a_plain_model(store: Arc<dyn Store>) {
+    let mut rng = Lcg(0x5ea7c4);
+    let keys: Vec<Keys> = (1..=3u8)
+        .map(|i| Keys::new(SecretKey::from_slice(&[i; 32]).unwrap()))
+        .collect();
+    let vocabulary = [
+        "map", "maps", "mapper", "river", "rivers", "lake", "la", "sea", "seal", "zebra",
+    ];
+    let mut saved: Vec<Event> = Vec::new();
+    for n in 0..400 {
+        let words: Vec<&str> = (0..1 + rng.next(4))
+            .map(|_| vocabulary[rng.next(vocabulary.len() as u64) as usize])
+            .collect();
+        let kind = [1u16, 1, 30_023][rng.next(3) as usize];
+        let mut tags: Vec<Vec<String>> = Vec::new();
+        if kind == 30_023 {
+            tags.push(vec!["d".into(), format!("{n}")]);
+            let title = vocabulary[rng.next(vocabulary.len() as u64) as usize];
+            tags.push(vec!["title".into(), title.to_uppercase()]);
+        }
+        let e = EventBuilder::new(Kind::from(kind), words.join(" "))
+            .tags(tags.into_iter().map(|t| Tag::parse(t).unwrap()))
+            .custom_created_at(Timestamp::from_secs(1_700_000_000 + rng.next(100)))
+            .finalize(&keys[rng.next(3) as usize])
+            .unwrap();
+        store.save(e.clone()).await.unwrap();
+        saved.push(e);
+    }
+    for case in 0..200 {
+        let mut q: Vec<String> = (0..1 + rng.next(2))
+            .map(|_| vocabulary[rng.next(vocabulary.len() as u64) as usize].to_string())
+            .collect();
+        if rng.next(4) == 0 {
+            q[0].truncate(2);
+        }
+        let mut filter = serde_json::Map::new();
+        filter.insert("search".into(), json!(q.join(" ")));
+        if rng.next(3) == 0 {
+            let kind = [1, 30_023][rng.next(2) as usize];
+            filter.insert("kinds".into(), json!([kind]));
+        }
+        if rng.next(3) == 0 {
+            filter.insert("since".into(), json!(1_700_000_000 + rng.next(100)));
+        }
+        if rng.next(3) == 0 {
+            filter.insert(
+                "authors".into(),
+                json!([keys[rng.next(3) as usize].public_key().to_hex()]),
+            );
+        }
+        filter.insert("limit".into(), json!(1 + rng.next(30)));
+        let parsed = f(serde_json::Value::Object(filter.clone()));
+        let words = seedstr_proto::search::query_words(&q.join(" "));
+        let mut model: Vec<(u32, &Event)> = saved
+            .iter()
+            .filter(|e| parsed.matches(e))
+            .map(|e| (seedstr_proto::search::relevance(e, &words), e))
+            .collect();
+        model.sort_by(|(ra, a), (rb, b)| {
+            rb.cmp(ra)
+                .then_with(|| b.created_at.cmp(&a.created_at))
+                .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+        });
+        model.truncate(parsed.effective_limit(opts().max_limit));
+        let want: Vec<EventId> = model.iter().map(|(_, e)| e.id).collect();
+        let got = searched(&*store, serde_json::Value::Object(filter.clone())).await;
         assert_eq!(
             got,
             want,
@@ -479,6 +693,14 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
 #[macro_export]
 macro_rules! store_suite {
     ($open:expr) => {
+        #[tokio::test]
+        async fn search_ranks_by_relevance_then_recency() {
+            suite::search_ranks_by_relevance_then_recency($open.await).await
+        }
+        #[tokio::test]
+        async fn search_matches_a_plain_model() {
+            suite::search_matches_a_plain_model($open.await).await
+        }
         #[tokio::test]
         async fn saves_and_dedupes() {
             suite::saves_and_dedupes($open.await).await
