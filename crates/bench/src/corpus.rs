@@ -47,6 +47,25 @@ pub fn topic(i: usize) -> String {
     format!("topic{i}")
 }
 
+/// Distinct rare words in the notes: each note carries one, as real notes carry a name or an
+/// unusual word, so a search has rare words to find and the word index has them to keep.
+pub const RARE_WORDS: u64 = 100_000;
+
+/// The `n`th rare word: syllables spelling `n` (pronounceable, no digits, at most 12 letters).
+pub fn rare_word(n: u64) -> String {
+    const SYLLABLES: [&str; 20] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "da", "fe", "gu", "hi", "jo",
+        "be", "wa", "xu", "yo", "qi",
+    ];
+    let mut n = n % RARE_WORDS;
+    let mut word = String::from("zy");
+    for _ in 0..4 {
+        word.push_str(SYLLABLES[(n % 20) as usize]);
+        n /= 20;
+    }
+    word
+}
+
 /// The kind of the `i`th event: seven notes, two reactions and one repost in ten.
 pub fn kind_of(i: u64) -> u16 {
     match i % 10 {
@@ -113,7 +132,8 @@ fn make_event(i: u64, count: u64, seed: u64, authors: &[Keys], shape: &Shape) ->
     ])?];
     let content = match kind {
         1 => format!(
-            "bench note {i}: a short post of ordinary length, with a few words in it, {:016x}",
+            "bench note {i}: a short post of ordinary length, with a few words in it, {} {:016x}",
+            rare_word(rng.below(RARE_WORDS)),
             rng.next()
         ),
         7 => "+".to_string(),

@@ -18,12 +18,29 @@ pub struct QueryReport {
 }
 
 pub async fn run(url: &str, name: &str, filters: Vec<Value>) -> Result<QueryReport> {
+    run_for(url, name, filters, Duration::ZERO).await
+}
+
+/// [`run`], going through the filters again until `at_least` has passed.
+pub async fn run_for(
+    url: &str,
+    name: &str,
+    filters: Vec<Value>,
+    at_least: Duration,
+) -> Result<QueryReport> {
     let mut conn = RelayConn::connect(url).await?;
     conn.timeout = Duration::from_secs(60);
     let mut latencies = Latencies::default();
     let mut returned = 0usize;
-    let count = filters.len();
-    for (n, filter) in filters.into_iter().enumerate() {
+    let started = Instant::now();
+    let rounds = filters
+        .iter()
+        .cycle()
+        .enumerate()
+        .take_while(|(n, _)| *n < filters.len() || started.elapsed() < at_least);
+    let mut count = 0usize;
+    for (n, filter) in rounds {
+        count += 1;
         let sub = format!("q{n}");
         let started = Instant::now();
         conn.send_text(format!("[\"REQ\",\"{sub}\",{filter}]"))
@@ -71,6 +88,7 @@ pub async fn run_under_load(
     filters: Vec<Value>,
     heavy_count: &[Value],
     heavy: usize,
+    window: Duration,
 ) -> Result<(QueryReport, Background)> {
     let heavy_count = heavy_count
         .iter()
@@ -110,7 +128,7 @@ pub async fn run_under_load(
     // Let the heavy queries get going first.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let report = run(url, name, filters).await;
+    let report = run_for(url, name, filters, window).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut bg = Background {
         window: started.elapsed(),

@@ -47,6 +47,9 @@ pub struct RelayBench {
     /// Connections that keep counting the whole store while short queries are measured.
     #[arg(long, default_value_t = 2)]
     heavy_scans: usize,
+    /// Seconds the short queries go on (repeating) while the heavy ones run, at least.
+    #[arg(long, default_value_t = 5)]
+    scan_window_secs: u64,
     /// Connections that subscribe and are held open during the fan-out run.
     #[arg(long, default_value_t = 1_000)]
     subscribers: usize,
@@ -219,13 +222,52 @@ async fn query_phases(
         );
     }
 
-    // The case (`COUNT {}`, which a store may answer from its size), then scans that
-    // must read every event: one COUNT over two filters, notes and reactions.
+    // NIP-50 search over the whole store: a word one event holds (its number), a word most
+    // notes hold, two words, and the beginning of a word. A relay without search is noted.
+    let searches: [(&str, Vec<Value>); 4] = [
+        (
+            "search rare",
+            (0..b.queries)
+                .map(|_| json!({"search": corpus::rare_word(rng.below(corpus::RARE_WORDS)), "limit": 20}))
+                .collect(),
+        ),
+        (
+            "search common",
+            (0..b.queries).map(|_| json!({"search": "ordinary", "limit": 20})).collect(),
+        ),
+        (
+            "search 2 words",
+            (0..b.queries)
+                .map(|_| json!({"search": format!("ordinary {}", corpus::rare_word(rng.below(corpus::RARE_WORDS))), "limit": 20}))
+                .collect(),
+        ),
+        (
+            "search prefix",
+            (0..b.queries).map(|_| json!({"search": "ordin", "kinds": [1], "limit": 20})).collect(),
+        ),
+    ];
+    for (name, filters) in searches {
+        match query::run(&b.url, name, filters).await {
+            Ok(q) => {
+                say(format!(
+                    "REQ {:<14} {} , {:.1} events each",
+                    q.name, q.latency, q.mean_events
+                ));
+                queries.push(json!({"filter": q.name, "latency": q.latency.to_json(), "mean_events": q.mean_events}));
+            }
+            Err(e) => say(format!("REQ {name}: not answered ({e})")),
+        }
+    }
+
+    // The case (`COUNT {}`, which a store may answer from its size), then a scan that
+    // must read every event: a COUNT over two overlapping filters (every note; everything
+    // under ten topics), so each event's id is needed to count it once.
+    let ten_topics: Vec<String> = (0..10).map(corpus::topic).collect();
     let heavy_shapes: [(&str, Vec<Value>); 2] = [
         ("COUNT the whole store", vec![json!({})]),
         (
-            "COUNT notes and reactions (two filters)",
-            vec![json!({"kinds": [1]}), json!({"kinds": [7]})],
+            "COUNT notes or ten topics (two overlapping filters)",
+            vec![json!({"kinds": [1]}), json!({"#t": ten_topics})],
         ),
     ];
     let mut under_load = Vec::new();
@@ -233,8 +275,15 @@ async fn query_phases(
         let busy: Vec<Value> = (0..b.queries)
             .map(|_| json!({"authors": [pick_author(&mut rng)], "kinds": [1], "limit": b.query_limit}))
             .collect();
-        let (q, bg) =
-            query::run_under_load(&b.url, "author+kind", busy, &heavy, b.heavy_scans).await?;
+        let (q, bg) = query::run_under_load(
+            &b.url,
+            "author+kind",
+            busy,
+            &heavy,
+            b.heavy_scans,
+            Duration::from_secs(b.scan_window_secs),
+        )
+        .await?;
         say(format!(
             "REQ author+kind while {} connections {what}: {}; {} COUNTs done in {:.1} s, {} refused{}",
             b.heavy_scans,

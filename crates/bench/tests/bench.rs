@@ -28,7 +28,10 @@ fn bench_relay_completes_every_phase() {
     let url = start_relay(dir.path());
     let out = bench()
         .args(["relay", &url, "--json"])
-        .args("--events 2000 --latency-events 300 --rate 1000 --queries 10".split(' '))
+        .args(
+            "--events 2000 --latency-events 300 --rate 1000 --queries 10 --scan-window-secs 0"
+                .split(' '),
+        )
         .args("--subscribers 40 --fanout-events 5 --fanout-interval-ms 5".split(' '))
         .args(["--verify-samples", "500"])
         .output()
@@ -49,11 +52,19 @@ fn bench_relay_completes_every_phase() {
     assert_eq!(r["ok_latency"]["events"], 300);
     assert_eq!(r["ok_latency"]["latency"]["samples"], 300);
     let queries = r["queries"].as_array().unwrap();
-    assert_eq!(queries.len(), 3);
+    // Three filter shapes, then four NIP-50 searches (our relay answers them).
+    assert_eq!(queries.len(), 7);
     for q in queries {
         assert_eq!(q["latency"]["samples"], 10, "{q}");
+    }
+    for q in &queries[..3] {
         assert!(q["mean_events"].as_f64().unwrap() > 0.0, "{q}");
     }
+    let common = queries
+        .iter()
+        .find(|q| q["filter"] == "search common")
+        .unwrap();
+    assert_eq!(common["mean_events"], 20.0, "{common}");
     let under_scans = r["query_under_scans"].as_array().unwrap();
     assert_eq!(under_scans.len(), 2);
     for q in under_scans {

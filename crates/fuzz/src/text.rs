@@ -66,7 +66,7 @@ pub fn http_query(data: &[u8]) {
     else {
         return;
     };
-    if let Ok(filter) = params.filter() {
+    if let Ok(filter) = params.filter(seedstr_mods::search::DEFAULT_LIMIT) {
         seedstr_proto::filter::Filter::parse(&filter).expect("the search's own filter reads");
     }
 }

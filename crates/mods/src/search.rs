@@ -88,14 +88,27 @@ impl SearchParams {
         }
     }
 
-    /// The NIP-01 filter that fetches what the search looks through.
-    pub fn filter(&self) -> Result<Value, SearchError> {
-        let mut filter = json!({ "kinds": [self.search_kind()?.event_kind()] });
+    /// The NIP-01 filter that fetches what the search looks through: with words, a NIP-50
+    /// `search` (the relay or store answers the best matches first); without, the newest
+    /// `limit` events of the kind.
+    pub fn filter(&self, limit: usize) -> Result<Value, SearchError> {
+        let mut filter = json!({ "kinds": [self.search_kind()?.event_kind()], "limit": limit });
         if let Some(a) = &self.author {
             let key = parse_public_key(a).map_err(|e| SearchError::Author(e.to_string()))?;
             filter["authors"] = json!([key.to_hex()]);
         }
+        let words = self.words();
+        if !words.is_empty() {
+            // The words alone: bounded in number and length, so within NIP-50's query limit
+            // whatever was typed.
+            filter["search"] = json!(words.join(" "));
+        }
         Ok(filter)
+    }
+
+    /// The words of the query, as NIP-50 search cuts them.
+    pub fn words(&self) -> Vec<String> {
+        seedstr_proto::search::query_words(&self.q)
     }
 }
 
@@ -105,7 +118,8 @@ pub struct SearchResults {
     /// What was searched for.
     #[serde(rename = "type")]
     pub kind: SearchKind,
-    /// The hits, newest first.
+    /// The hits: most relevant first when words were given (newest first among equals),
+    /// else newest first.
     pub results: Vec<SearchHit>,
 }
 
@@ -199,25 +213,56 @@ impl SearchHit {
     }
 }
 
-/// Searches what `source` holds (the relays, or a node's store): reads the events the search
-/// looks through and [`select`]s among them, newest first, each event once.
+/// Events a search asks for in its first round: a few per result wanted, since some are not
+/// hits (another namespace, a release where a package is wanted).
+const FIRST_ROUND_PER_RESULT: usize = 4;
+/// The most events one search reads from its source.
+pub const MAX_READ: usize = 5_000;
+
+/// Searches what `source` holds (the relays, or a node's store): with words, the best matches
+/// the source finds (NIP-50, most relevant first); without, the newest events. Reads a few
+/// events per result wanted, and more (four times as many each round, at most [`MAX_READ`])
+/// while there are too few hits and the source had more to give.
 pub async fn search(
     source: &impl EventSource,
     p: &SearchParams,
 ) -> Result<SearchResults, SearchError> {
-    let mut events = source.events(p.filter()?).await?;
-    events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
-    let mut seen = HashSet::new();
-    events.retain(|e| seen.insert(e.id));
-    select(p, &events)
+    search_within(source, p, MAX_READ).await
 }
 
-/// The hits among `events` (newest first): every word of `p.q` in the text, the namespace
-/// asked, at most the limit. Events that are not a valid one of the kind are passed over.
+/// [`search`], reading at most `max_read` events: "recent" lists look only among the newest.
+pub async fn search_within(
+    source: &impl EventSource,
+    p: &SearchParams,
+    max_read: usize,
+) -> Result<SearchResults, SearchError> {
+    let max_read = max_read.clamp(1, MAX_READ);
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let mut asked = (limit * FIRST_ROUND_PER_RESULT).min(max_read);
+    loop {
+        let mut events = source.events(p.filter(asked)?).await?;
+        let got = events.len();
+        if p.words().is_empty() {
+            events.sort_by_key(|e| std::cmp::Reverse(e.created_at));
+        }
+        let mut seen = HashSet::new();
+        events.retain(|e| seen.insert(e.id));
+        let found = select(p, &events)?;
+        // A source gives fewer than asked when it has no more (or caps its answers).
+        if found.results.len() >= limit || got < asked || asked >= max_read {
+            return Ok(found);
+        }
+        asked = (asked * 4).min(max_read);
+    }
+}
+
+/// The hits among `events` (in the order given): every word of `p.q` beginning a word of the
+/// text, the namespace asked, at most the limit. Events that are not a valid one of the kind
+/// are passed over.
 pub fn select(p: &SearchParams, events: &[Verified]) -> Result<SearchResults, SearchError> {
     let kind = p.search_kind()?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let words: Vec<String> = p.q.split_whitespace().map(str::to_lowercase).collect();
+    let words = p.words();
     let mut results = Vec::new();
     for event in events.iter().map(Verified::event) {
         // Checking an event's signature costs far more than reading its text, so events that
@@ -231,8 +276,7 @@ pub fn select(p: &SearchParams, events: &[Verified]) -> Result<SearchResults, Se
         if p.ns.as_deref().is_some_and(|asked| ns != asked) {
             continue;
         }
-        let text = text.to_lowercase();
-        if words.iter().all(|w| text.contains(w)) {
+        if begins_words(&text, &words) {
             results.push(hit);
             if results.len() == limit {
                 break;
@@ -240,6 +284,14 @@ pub fn select(p: &SearchParams, events: &[Verified]) -> Result<SearchResults, Se
         }
     }
     Ok(SearchResults { kind, results })
+}
+
+/// Whether every query word begins a word of `text`.
+fn begins_words(text: &str, words: &[String]) -> bool {
+    let have: Vec<String> = seedstr_proto::search::words(text).collect();
+    words
+        .iter()
+        .all(|q| have.iter().any(|w| w.starts_with(q.as_str())))
 }
 
 /// Whether `event` could be a `kind` hit holding every word: every field a hit's text is made
@@ -254,14 +306,14 @@ fn may_match(kind: SearchKind, event: &Event, words: &[String]) -> bool {
     if words.is_empty() {
         return true;
     }
-    let mut raw = event.content.to_lowercase();
+    let mut raw = event.content.clone();
     for tag in event.tags.iter() {
         for value in tag.as_slice() {
             raw.push(' ');
-            raw.push_str(&value.to_lowercase());
+            raw.push_str(value);
         }
     }
-    words.iter().all(|w| raw.contains(w.as_str()))
+    begins_words(&raw, words)
 }
 
 /// A hit's namespace, the text searched, and the hit; `None` when `event` is not a valid

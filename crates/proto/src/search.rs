@@ -2,7 +2,9 @@
 //! The store's index, a live subscription's match and the node's catalogue search all follow
 //! these rules, so a search gives the same answer wherever it runs.
 //!
-//! Text is cut into words: runs of letters and digits, lowercased. A query matches an event
+//! Searchable text: `title` and `name` tags, `summary`, an addressable event's `d`, and the
+//! content (a profile's names and about text, read from its JSON). Text is cut into words: runs
+//! of letters and digits, lowercased. A query matches an event
 //! when every word of the query begins a word of the event's searchable text ("mod" finds
 //! "mods"); NIP-50's `key:value` extensions are left out of the query.
 
@@ -12,6 +14,10 @@ use nostr::prelude::Event;
 pub const MIN_WORD_CHARS: usize = 2;
 /// Words longer than this (in bytes) are not indexed: hashes, keys and blobs, not words.
 pub const MAX_WORD_BYTES: usize = 24;
+/// Words holding a digit are indexed up to this length (years, "mp3", "v1.2"'s parts);
+/// longer ones are numbers, hashes and identifiers, which nobody types to search and which
+/// would each cost the index a page of its own.
+pub const MAX_DIGIT_WORD_BYTES: usize = 4;
 /// The most distinct words indexed per event (the tags' first, then the content's in order).
 pub const MAX_WORDS_PER_EVENT: usize = 64;
 /// The most words of a query that are searched for; the rest are ignored.
@@ -36,6 +42,7 @@ const UNSEARCHED_KINDS: [u16; 7] = [3, 4, 7, 13, 14, 1059, 1060];
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= MIN_WORD_CHARS && w.len() <= MAX_WORD_BYTES)
+        .filter(|w| w.len() <= MAX_DIGIT_WORD_BYTES || !w.chars().any(char::is_numeric))
         .map(str::to_lowercase)
         // Lowercasing can lengthen a word (some capitals take more bytes in lower case).
         .filter(|w| w.len() <= MAX_WORD_BYTES)
@@ -73,11 +80,14 @@ pub fn indexed_words(event: &Event) -> Vec<(String, u8)> {
             }
         }
     };
+    let addressable = (30_000..40_000).contains(&kind);
     for tag in event.tags.iter() {
         let s = tag.as_slice();
         let weight = match s.first().map(String::as_str) {
             Some("title" | "name") => weight::TITLE,
             Some("summary") => weight::SUMMARY,
+            // An addressable event's identifier often names it (`ns.slug`, `npm.left-pad@1.0.0`).
+            Some("d") if addressable => weight::SUMMARY,
             _ => continue,
         };
         if let Some(value) = s.get(1) {

@@ -923,7 +923,7 @@ async fn insert_words(
 }
 
 /// The word index's version in `store_meta`: bumped when what is indexed changes.
-const WORD_INDEX_VERSION: &str = "1";
+const WORD_INDEX_VERSION: &str = "2";
 /// Events indexed per transaction while the word index is built.
 const WORD_INDEX_BATCH: i64 = 5_000;
 

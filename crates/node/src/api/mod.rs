@@ -155,8 +155,9 @@ impl ApiState {
 }
 
 /// The node's store as a source for the shared operations: the stored events a filter
-/// matches, newest first, at most `SCAN_LIMIT`. Our relay checked each id and signature on
-/// arrival, so they are not checked again here.
+/// matches, newest first (most relevant first for a NIP-50 `search`, from the store's word
+/// index), at most `SCAN_LIMIT`. Our relay checked each id and signature on arrival, so they
+/// are not checked again here.
 impl EventSource for ApiState {
     async fn events(&self, filter: serde_json::Value) -> Result<Vec<Verified>, SourceError> {
         let filter = Filter::parse(&filter).map_err(|e| SourceError::Filter(format!("{e:?}")))?;
@@ -165,11 +166,11 @@ impl EventSource for ApiState {
             budget: Duration::from_secs(5),
             now: seedstr_proto::clock::unix_now(),
         };
-        let stored = self
-            .store
-            .query(vec![filter], opts)
-            .await
-            .map_err(|e| SourceError::Store(e.to_string()))?;
+        let stored = match filter.search {
+            Some(_) => self.store.search(filter, opts).await,
+            None => self.store.query(vec![filter], opts).await,
+        }
+        .map_err(|e| SourceError::Store(e.to_string()))?;
         Ok(stored
             .iter()
             .filter_map(|s| Event::from_json(s.json.as_ref()).ok())

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use seedstr_mods::search::{search as search_in, SearchError, SearchParams, SearchResults};
+use seedstr_mods::search::{
+    search as search_in, search_within, SearchError, SearchParams, SearchResults,
+};
 
 use super::{ApiError, ApiState};
 
@@ -28,4 +30,13 @@ pub async fn search(
 /// The search's answer over this node's store, for the API and the web UI alike.
 pub async fn find(s: &ApiState, p: &SearchParams) -> Result<SearchResults, ApiError> {
     Ok(search_in(s, p).await?)
+}
+
+/// How many of the newest events of a type the home page's "recent" lists look among.
+pub const RECENT_WINDOW: usize = 400;
+
+/// The newest hits among the newest [`RECENT_WINDOW`] events of the type: the home page's
+/// lists, which must not read the whole store when hits are rare.
+pub async fn recent(s: &ApiState, p: &SearchParams) -> Result<SearchResults, ApiError> {
+    Ok(search_within(s, p, RECENT_WINDOW).await?)
 }

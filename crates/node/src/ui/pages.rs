@@ -12,7 +12,7 @@ use super::zaps::{zap_count, zaps_section};
 use super::{author_link, date, error_page, page, short, text_block};
 use crate::api::collection::collection_view;
 use crate::api::release::{project_view, release_view, ReleaseView, SeedersState};
-use crate::api::search::find;
+use crate::api::search::{find, recent};
 use crate::api::status::status_view;
 use crate::api::zaps::project_zaps;
 use crate::api::ApiState;
@@ -44,7 +44,7 @@ fn download_link(release: &str, path: &str) -> String {
 
 /// `GET /` for a browser: search, and what this node holds most recently.
 pub async fn home(state: Arc<ApiState>) -> Response {
-    let recent = find(
+    let recent_projects = recent(
         &state,
         &SearchParams {
             limit: Some(10),
@@ -52,7 +52,7 @@ pub async fn home(state: Arc<ApiState>) -> Response {
         },
     )
     .await;
-    let packages = find(
+    let packages = recent(
         &state,
         &SearchParams {
             kind: Some("package".into()),
@@ -71,7 +71,7 @@ pub async fn home(state: Arc<ApiState>) -> Response {
             (state.status.dht.get().as_str()) "."
         }
         h2 { "Recent projects" }
-        @match recent {
+        @match recent_projects {
             Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }

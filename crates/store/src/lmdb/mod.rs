@@ -28,7 +28,7 @@ mod record;
 mod scan;
 mod words;
 
-use query_pool::{QueryPool, ScanResults};
+use query_pool::{Combine, QueryPool, ScanResults};
 use record::{decode, parse_json, HEADER};
 use scan::{FilterScan, Found, Output};
 
@@ -124,6 +124,16 @@ impl LmdbStore {
 
     /// Runs the scans in the query pool, once an admission slot is free.
     async fn scan(&self, scans: Vec<FilterScan>, opts: QueryOptions) -> Result<ScanResults> {
+        self.scan_combined(scans, Combine::Each, opts).await
+    }
+
+    /// [`Self::scan`], the results combined as `combine` says.
+    async fn scan_combined(
+        &self,
+        scans: Vec<FilterScan>,
+        combine: Combine,
+        opts: QueryOptions,
+    ) -> Result<ScanResults> {
         let _slot = self
             .query_slots
             .clone()
@@ -131,7 +141,7 @@ impl LmdbStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         self.pool
-            .submit(scans, opts.budget)
+            .submit(scans, combine, opts.budget)
             .await
             .map_err(|_| StoreError::Closed)?
     }
@@ -185,7 +195,7 @@ fn open_env(dir: &Path, map_size: usize) -> Result<(Env<WithoutTls>, Dbs, u64)> 
 /// The `meta` key under which the word index's version is kept.
 const WORD_INDEX_KEY: &[u8] = b"word_index";
 /// The word index's version: bumped when what is indexed changes, so stores rebuild it.
-const WORD_INDEX_VERSION: &[u8] = b"1";
+const WORD_INDEX_VERSION: &[u8] = b"2";
 /// Events indexed per transaction while a store's word index is built.
 const WORD_INDEX_BATCH: usize = 10_000;
 
@@ -248,6 +258,16 @@ fn query_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// Whether every filter names its kinds and no kind is in two of them.
+fn kinds_are_disjoint(filters: &[Filter]) -> bool {
+    let mut seen = HashSet::new();
+    filters.iter().all(|f| {
+        f.kinds
+            .as_ref()
+            .is_some_and(|kinds| kinds.iter().all(|k| seen.insert(*k)))
+    })
+}
+
 /// The events a scan found (a count has none).
 fn events(found: Found) -> Vec<StoredEvent> {
     match found {
@@ -298,25 +318,23 @@ impl Store for LmdbStore {
     }
 
     fn count(&self, filters: Vec<Filter>, opts: QueryOptions) -> BoxFuture<'_, Result<u64>> {
-        // One filter is counted without reading ids (from the index keys alone when the
-        // index covers the filter); several need their ids to count an event once.
-        let output = if filters.len() == 1 {
-            Output::Count
+        // Filters whose kinds do not overlap match disjoint events (an event has one kind), so
+        // their counts add up, each counted without ids (from index keys alone where the index
+        // covers the filter). Others collect ids to count each event once.
+        let (output, combine) = if filters.len() == 1 || kinds_are_disjoint(&filters) {
+            (Output::Count, Combine::Sum)
         } else {
-            Output::Ids
+            (Output::Ids, Combine::Distinct)
         };
         let scans = filters
             .into_iter()
             .map(|f| FilterScan::new(f, usize::MAX, opts.now, output))
             .collect();
         Box::pin(async move {
-            let results = self.scan(scans, opts).await?;
-            if let [Found::Count(n)] = results[..] {
-                return Ok(n);
+            match self.scan_combined(scans, combine, opts).await?[..] {
+                [Found::Count(n)] => Ok(n),
+                _ => Err(corrupt("a count came back without its number")),
             }
-            let ids: HashSet<[u8; 32]> =
-                results.into_iter().flat_map(events).map(|e| e.id).collect();
-            Ok(ids.len() as u64)
         })
     }
 

@@ -21,9 +21,22 @@ const DEFAULT_SLICE: Duration = Duration::from_millis(5);
 /// What each filter of a query found, in the order given.
 pub(super) type ScanResults = Vec<Found>;
 
+/// How the results of a query's filters are given back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Combine {
+    /// Each filter's results, in the order of the filters.
+    Each,
+    /// One count: the sum of the filters' counts (they match disjoint events).
+    Sum,
+    /// One count: the distinct ids the filters found, counted here on the pool's thread,
+    /// never on the caller's (a million ids take a while).
+    Distinct,
+}
+
 /// A query in progress: its filters' scans and how much scanning time it has used.
 struct Job {
     scans: Vec<FilterScan>,
+    combine: Combine,
     spent: Duration,
     budget: Duration,
     reply: oneshot::Sender<Result<ScanResults>>,
@@ -74,11 +87,13 @@ impl QueryPool {
     pub fn submit(
         &self,
         scans: Vec<FilterScan>,
+        combine: Combine,
         budget: Duration,
     ) -> oneshot::Receiver<Result<ScanResults>> {
         let (reply, rx) = oneshot::channel();
         let job = Job {
             scans,
+            combine,
             spent: Duration::ZERO,
             budget,
             reply,
@@ -132,13 +147,36 @@ impl QueryPool {
                     q.resumed.push_back(job);
                 }
                 Ok(true) => {
-                    let results = job.scans.into_iter().map(FilterScan::into_found).collect();
+                    let results = combine(job.combine, job.scans);
                     let _ = job.reply.send(Ok(results));
                 }
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
+        }
+    }
+}
+
+/// A finished job's answer.
+fn combine(how: Combine, scans: Vec<FilterScan>) -> ScanResults {
+    match how {
+        Combine::Each => scans.into_iter().map(FilterScan::into_found).collect(),
+        Combine::Sum => {
+            let total = scans
+                .into_iter()
+                .map(|s| match s.into_found() {
+                    Found::Count(n) => n,
+                    Found::Events(e) => e.len() as u64,
+                })
+                .sum();
+            vec![Found::Count(total)]
+        }
+        Combine::Distinct => {
+            let mut ids: Vec<[u8; 32]> = scans.into_iter().flat_map(FilterScan::into_ids).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            vec![Found::Count(ids.len() as u64)]
         }
     }
 }

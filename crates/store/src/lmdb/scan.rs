@@ -342,7 +342,7 @@ impl FilterScan {
                 Output::Ids => self.out.push(StoredEvent {
                     created_at: r.created_at,
                     id: r.id,
-                    json: std::sync::Arc::from(""),
+                    json: no_json(),
                 }),
             }
         }
@@ -406,12 +406,17 @@ impl FilterScan {
                     Output::Ids => self.out.push(StoredEvent {
                         created_at: r.created_at,
                         id: r.id,
-                        json: std::sync::Arc::from(""),
+                        json: no_json(),
                     }),
                 }
             }
         }
         Ok(())
+    }
+
+    /// The ids found, unsorted (for counting distinct events across filters).
+    pub fn into_ids(self) -> impl Iterator<Item = [u8; 32]> {
+        self.out.into_iter().map(|e| e.id)
     }
 
     /// What the scan found: events newest first, ties by lowest id, cut to the limit; or
@@ -429,6 +434,14 @@ impl FilterScan {
         out.truncate(self.limit);
         Found::Events(out)
     }
+}
+
+/// The JSON of an id-only result: one shared empty string, so a scan of a million ids does
+/// not allocate a million of them.
+fn no_json() -> std::sync::Arc<str> {
+    static EMPTY: std::sync::LazyLock<std::sync::Arc<str>> =
+        std::sync::LazyLock::new(|| std::sync::Arc::from(""));
+    EMPTY.clone()
 }
 
 /// A filter with no condition at all: every stored event matches.

@@ -491,6 +491,20 @@ pub async fn matches_a_plain_model(store: Arc<dyn Store>) {
             "count, case {case}, filter {}",
             serde_json::Value::Object(filter.clone())
         );
+        // Counts over two filters: one event counted once, whether the filters' kinds are
+        // disjoint (counts add up) or not (ids are collected).
+        for other in [json!({"kinds": [1984]}), json!({"#t": ["a"]})] {
+            let other = f(other);
+            let union = current
+                .iter()
+                .filter(|e| parsed.matches(e) || other.matches(e))
+                .count();
+            let got = store
+                .count(vec![parsed.clone(), other.clone()], opts())
+                .await
+                .unwrap();
+            assert_eq!(got, union as u64, "count of two, case {case}");
+        }
         model.truncate(parsed.effective_limit(opts().max_limit));
         let want: Vec<EventId> = model.iter().map(|e| e.id).collect();
         let got = ids_of(store.as_ref(), vec![parsed]).await;
