@@ -40,11 +40,6 @@ pub fn split_suffix(key: &[u8]) -> (u64, u64) {
     (at, serial)
 }
 
-/// The index prefix of one author's events.
-pub fn author(pubkey: &[u8; 32]) -> Vec<u8> {
-    pubkey.to_vec()
-}
-
 /// The index prefix of one kind's events.
 pub fn kind(kind: u16) -> Vec<u8> {
     kind.to_be_bytes().to_vec()

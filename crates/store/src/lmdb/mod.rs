@@ -51,7 +51,6 @@ struct Dbs {
     events: Db,
     ids: Db,
     by_time: Db,
-    by_author: Db,
     by_kind: Db,
     by_author_kind: Db,
     by_tag: Db,
@@ -172,7 +171,6 @@ fn open_env(dir: &Path, map_size: usize) -> Result<(Env<WithoutTls>, Dbs, u64)> 
         events: create("events")?,
         ids: create("ids")?,
         by_time: create("by_time")?,
-        by_author: create("by_author")?,
         by_kind: create("by_kind")?,
         by_author_kind: create("by_author_kind")?,
         by_tag: create("by_tag")?,
@@ -187,6 +185,13 @@ fn open_env(dir: &Path, map_size: usize) -> Result<(Env<WithoutTls>, Dbs, u64)> 
         Some((k, _)) => u64::from_be_bytes(k.try_into().map_err(|_| corrupt("serial"))?) + 1,
         None => 1,
     };
+    // Stores of an earlier layout had an index by author alone; author queries now read the
+    // author×kind index, so its pages are given back.
+    if let Some(old) = env.open_database::<Bytes, Bytes>(&wtxn, Some("by_author"))? {
+        if !old.is_empty(&wtxn)? {
+            old.clear(&mut wtxn)?;
+        }
+    }
     wtxn.commit()?;
     index_words_of_older_events(&env, &dbs)?;
     Ok((env, dbs, next_serial))
@@ -272,7 +277,7 @@ fn kinds_are_disjoint(filters: &[Filter]) -> bool {
 fn events(found: Found) -> Vec<StoredEvent> {
     match found {
         Found::Events(events) => events,
-        Found::Count(_) => Vec::new(),
+        Found::Count(_) | Found::Ids(_) => Vec::new(),
     }
 }
 
@@ -331,8 +336,20 @@ impl Store for LmdbStore {
             .map(|f| FilterScan::new(f, usize::MAX, opts.now, output))
             .collect();
         Box::pin(async move {
-            match self.scan_combined(scans, combine, opts).await?[..] {
-                [Found::Count(n)] => Ok(n),
+            let mut found = self.scan_combined(scans, combine, opts).await?;
+            match found.pop() {
+                Some(Found::Count(n)) => Ok(n),
+                Some(Found::Ids(mut ids)) => {
+                    // Off the runtime's threads and the query pool's alike.
+                    let distinct = tokio::task::spawn_blocking(move || {
+                        ids.sort_unstable();
+                        ids.dedup();
+                        ids.len() as u64
+                    });
+                    distinct
+                        .await
+                        .map_err(|e| StoreError::Backend(e.to_string()))
+                }
                 _ => Err(corrupt("a count came back without its number")),
             }
         })
@@ -611,10 +628,6 @@ fn index_keys(d: &Dbs, event: &Event, serial: u64) -> Vec<(Db, Vec<u8>)> {
     let kind = event.kind.as_u16();
     let mut out = vec![
         (d.by_time, keys::with_suffix(Vec::new(), at, serial)),
-        (
-            d.by_author,
-            keys::with_suffix(keys::author(pubkey), at, serial),
-        ),
         (d.by_kind, keys::with_suffix(keys::kind(kind), at, serial)),
         (
             d.by_author_kind,

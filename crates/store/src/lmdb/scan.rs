@@ -39,7 +39,7 @@ struct Plan {
 /// lookup of their relay lists: 120 ms at 256, 2.8 ms at 4096).
 const MAX_PAIRS: usize = 4096;
 
-fn plan(dbs: &Dbs, f: &Filter) -> Plan {
+fn plan(txn: &RoTxn<WithoutTls>, dbs: &Dbs, f: &Filter) -> Result<Plan> {
     let plan = |db, prefixes, a, k, t| Plan {
         db,
         prefixes,
@@ -54,27 +54,64 @@ fn plan(dbs: &Dbs, f: &Filter) -> Plan {
                 .iter()
                 .flat_map(|a| kinds.iter().map(move |k| keys::author_kind(a, *k)))
                 .collect();
-            return plan(dbs.by_author_kind, prefixes, true, true, None);
+            return Ok(plan(dbs.by_author_kind, prefixes, true, true, None));
         }
     }
     if let Some((letter, values)) = f.tags.iter().min_by_key(|(_, v)| v.len()) {
         let prefixes = values.iter().map(|v| keys::tag(*letter, v)).collect();
         let only = (f.tags.len() == 1).then_some(*letter);
         let overlap = values.len() > 1;
-        return Plan {
+        return Ok(Plan {
             prefixes_overlap: overlap,
             ..plan(dbs.by_tag, prefixes, false, false, only)
-        };
+        });
     }
     if let Some(authors) = &f.authors {
-        let prefixes = authors.iter().map(keys::author).collect();
-        return plan(dbs.by_author, prefixes, true, false, None);
+        // No index by author alone (one fewer page written per event): the authors' own
+        // author×kind prefixes, found one seek per kind each author has written.
+        if let Some(prefixes) = kinds_of_authors(txn, dbs, authors)? {
+            return Ok(plan(dbs.by_author_kind, prefixes, true, false, None));
+        }
     }
     if let Some(kinds) = &f.kinds {
         let prefixes = kinds.iter().map(|k| keys::kind(*k)).collect();
-        return plan(dbs.by_kind, prefixes, false, true, None);
+        return Ok(plan(dbs.by_kind, prefixes, false, true, None));
     }
-    plan(dbs.by_time, vec![Vec::new()], false, false, None)
+    Ok(plan(dbs.by_time, vec![Vec::new()], false, false, None))
+}
+
+/// The author×kind prefixes the authors have events under; None past `MAX_PAIRS` of them
+/// (the caller then walks a coarser index and checks each event).
+fn kinds_of_authors(
+    txn: &RoTxn<WithoutTls>,
+    dbs: &Dbs,
+    authors: &[[u8; 32]],
+) -> Result<Option<Vec<Vec<u8>>>> {
+    let mut prefixes = Vec::new();
+    for author in authors {
+        let mut next_kind = 0u32;
+        while next_kind <= u32::from(u16::MAX) {
+            let from = keys::author_kind(author, next_kind as u16);
+            let range = (
+                std::ops::Bound::Included(&from[..]),
+                std::ops::Bound::Unbounded,
+            );
+            let Some(entry) = dbs.by_author_kind.range(txn, &range)?.next() else {
+                break;
+            };
+            let (key, _) = entry?;
+            if !key.starts_with(author) || key.len() < 34 {
+                break;
+            }
+            let kind = u16::from_be_bytes([key[32], key[33]]);
+            if prefixes.len() == MAX_PAIRS {
+                return Ok(None);
+            }
+            prefixes.push(keys::author_kind(author, kind));
+            next_kind = u32::from(kind) + 1;
+        }
+    }
+    Ok(Some(prefixes))
 }
 
 /// One position in the k-way merge: the newest unread key of one scan.
@@ -119,6 +156,8 @@ pub(super) enum Found {
     Events(Vec<StoredEvent>),
     /// The number of matching events.
     Count(u64),
+    /// The ids of the matching events, unsorted, with repeats across filters.
+    Ids(Vec<[u8; 32]>),
 }
 
 /// When a slice ends: at `at`, or earlier once a query that has not run yet is waiting and
@@ -243,14 +282,14 @@ impl FilterScan {
     ) -> Result<bool> {
         let f = &self.filter;
         let output = self.output;
-        let walk = self.walk.get_or_insert_with(|| {
-            let plan = plan(dbs, f);
+        if self.walk.is_none() {
+            let plan = plan(txn, dbs, f)?;
             let needs_check = (f.authors.is_some() && !plan.covers_authors)
                 || (f.kinds.is_some() && !plan.covers_kinds)
                 || (!f.tags.is_empty() && plan.covers_tag.is_none())
                 || f.search.is_some();
             let until = f.until.unwrap_or(u64::MAX);
-            Walk {
+            self.walk = Some(Walk {
                 resume: vec![Some((until, u64::MAX)); plan.prefixes.len()],
                 dedupe: plan.prefixes_overlap,
                 keys_only: output == Output::Count && !needs_check,
@@ -259,8 +298,9 @@ impl FilterScan {
                 since: f.since.unwrap_or(0),
                 seen: HashSet::new(),
                 last_at: u64::MAX,
-            }
-        });
+            });
+        }
+        let walk = self.walk.as_mut().expect("planned above");
         // Everything, counted: the events table knows its own size.
         if walk.keys_only && is_everything(f) {
             self.counted = dbs.events.len(txn)?;
@@ -530,6 +570,71 @@ mod tests {
         };
         let mut scan = FilterScan::new(filter(serde_json::json!({})), 10_000, now, Output::Ids);
         assert!(scan.step(&txn, &dbs, &not_yet).unwrap());
+    }
+
+    /// Author queries read the author×kind index under each kind the author wrote; a store of
+    /// the earlier layout gets its index by author alone emptied when opened.
+    #[test]
+    fn author_queries_without_an_author_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let (env, dbs, next_serial) = open_env(dir.path(), 1 << 30).unwrap();
+        let keys = Keys::generate();
+        let jobs = [1u16, 7, 30_023, 1, 0]
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                let mut b = EventBuilder::new(Kind::from(*kind), "x")
+                    .custom_created_at(Timestamp::from_secs(1_700_000_000 + i as u64));
+                if *kind == 30_023 {
+                    b = b.tag(Tag::identifier("a"));
+                }
+                let e = b.finalize(&keys).unwrap();
+                let event = seedstr_proto::Event::from_json(e.as_json().as_bytes()).unwrap();
+                let (tx, _) = tokio::sync::oneshot::channel();
+                let json = event.as_json();
+                Job::Save(Box::new(Pending { event, json }), tx)
+            })
+            .collect();
+        Writer {
+            env: env.clone(),
+            dbs,
+            next_serial,
+        }
+        .apply(jobs);
+        let mut wtxn = env.write_txn().unwrap();
+        let old = env
+            .create_database::<heed::types::Bytes, heed::types::Bytes>(&mut wtxn, Some("by_author"))
+            .unwrap();
+        old.put(&mut wtxn, b"left over", b"").unwrap();
+        wtxn.commit().unwrap();
+        drop(env);
+
+        let (env, dbs, _) = open_env(dir.path(), 1 << 30).unwrap();
+        let txn = env.read_txn().unwrap();
+        let old = env
+            .open_database::<heed::types::Bytes, heed::types::Bytes>(&txn, Some("by_author"))
+            .unwrap()
+            .unwrap();
+        assert!(old.is_empty(&txn).unwrap());
+        let author = keys.public_key().to_hex();
+        let waiting = AtomicUsize::new(0);
+        let stop = Deadline {
+            at: Instant::now() + Duration::from_secs(3600),
+            soft: Instant::now() + Duration::from_secs(3600),
+            fresh_waiting: &waiting,
+        };
+        let mut scan = FilterScan::new(
+            filter(serde_json::json!({"authors": [author], "limit": 3})),
+            3,
+            1,
+            Output::Ids,
+        );
+        assert!(scan.step(&txn, &dbs, &stop).unwrap());
+        let Found::Events(found) = scan.into_found() else {
+            panic!("ids asked")
+        };
+        let times: Vec<u64> = found.iter().map(|e| e.created_at).collect();
+        assert_eq!(times, [1_700_000_004, 1_700_000_003, 1_700_000_002]);
     }
 
     /// Counting a filter the index covers reads no event: the count of everything comes from
