@@ -32,8 +32,9 @@ pub async fn find(s: &ApiState, p: &SearchParams) -> Result<SearchResults, ApiEr
     Ok(search_in(s, p).await?)
 }
 
-/// How many of the newest events of a type the home page's "recent" lists look among.
-pub const RECENT_WINDOW: usize = 400;
+/// How many of the newest events of a type the home page's "recent" lists look among (the
+/// full lists are a search away).
+pub const RECENT_WINDOW: usize = 120;
 
 /// The newest hits among the newest [`RECENT_WINDOW`] events of the type: the home page's
 /// lists, which must not read the whole store when hits are rare.

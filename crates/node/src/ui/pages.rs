@@ -75,11 +75,13 @@ pub async fn home(state: Arc<ApiState>) -> Response {
             Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }
+        p { a href="/search?type=project" { "All projects" } }
         h2 { "Recent packages" }
         @match packages {
             Ok(r) => (results(&r.results)),
             Err(e) => p.error { (e.message()) },
         }
+        p { a href="/search?type=package" { "All packages" } }
     };
     page("Home", "", body).into_response()
 }
