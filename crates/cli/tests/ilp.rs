@@ -889,15 +889,13 @@ async fn a_node_follows_over_ilp_and_paid_events_cross_two_hops_then_settle_on_a
         .await
         .unwrap()
         .value;
-    // Each authorization is used once: `at` sets it apart from the others.
+    // Each authorization is used once: its `created_at` sets it apart from the others. They are
+    // fixed here from one reading of the clock, so an authorization sent again is the same event
+    // whenever it is sent, and two meant to differ never fall on the same second.
+    let base = seedstr_proto::clock::unix_now();
     let buy = |claim: &seedstr_channel::claim::SignedClaim, signer: &Keys, at: u64| {
         use base64::Engine as _;
-        let auth = seedstr_ilp::peer_auth::sign_request(
-            signer,
-            &credit_url,
-            "POST",
-            seedstr_proto::clock::unix_now() - at,
-        );
+        let auth = seedstr_ilp::peer_auth::sign_request(signer, &credit_url, "POST", base - at);
         reqwest::Client::new()
             .post(&credit_url)
             .header(
