@@ -10,7 +10,8 @@ use seedstr_proto::{search, Event, Filter};
 
 use crate::StoredEvent;
 
-/// The most postings of the driving word read by one search: the bound on its work.
+/// The most postings of the driving word read by one search, with the index lookups that
+/// check its other words counted in: the bound on its work.
 pub const MAX_POSTINGS: usize = 20_000;
 /// The newest matches ranked; older ones are not looked at once this many are found.
 pub const CANDIDATES: usize = 500;

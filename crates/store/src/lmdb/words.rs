@@ -88,15 +88,18 @@ fn expansions(txn: &RoTxn<WithoutTls>, dbs: &Dbs, word: &str) -> Result<(Vec<Vec
     }
 }
 
-/// Whether the event at `(at, serial)` is posted under one of `words`.
+/// Whether the event at `(at, serial)` is posted under one of `words`; each lookup counted in
+/// `work`.
 fn posted_under(
     txn: &RoTxn<WithoutTls>,
     dbs: &Dbs,
     words: &[Vec<u8>],
     at: u64,
     serial: u64,
+    work: &mut usize,
 ) -> Result<bool> {
     for w in words {
+        *work += 1;
         let key = keys::with_suffix(postings_prefix(w), at, serial);
         if dbs.by_word.get(txn, &key)?.is_some() {
             return Ok(true);
@@ -104,6 +107,10 @@ fn posted_under(
     }
     Ok(false)
 }
+
+/// A query word whose beginnings stand for more indexed words than this is checked in the
+/// candidate's text instead of by one lookup per word.
+const MAX_LOOKUPS_PER_WORD: usize = 8;
 
 /// The next posting of one expansion in the newest-first merge.
 struct Head {
@@ -145,7 +152,8 @@ impl PartialOrd for Head {
     }
 }
 
-/// Runs a search in one read transaction; bounded by `MAX_POSTINGS` postings read.
+/// Runs a search in one read transaction; bounded by `MAX_POSTINGS` postings read and lookups
+/// made, together.
 pub(super) fn run(
     txn: &RoTxn<WithoutTls>,
     dbs: &Dbs,
@@ -189,12 +197,13 @@ pub(super) fn run(
         }
     }
     let (driving, _) = expansions(txn, dbs, &plan.words[driver])?;
-    // The other words, checked by index lookups where their expansions are all known.
+    // The other words, checked by index lookups where their expansions are all known and
+    // few; the rest in the candidate's text.
     let mut others = Vec::new();
     for (i, w) in plan.words.iter().enumerate() {
         if i != driver {
             let (exp, complete) = expansions(txn, dbs, w)?;
-            if complete {
+            if complete && exp.len() <= MAX_LOOKUPS_PER_WORD {
                 others.push(exp);
             }
         }
@@ -217,11 +226,12 @@ pub(super) fn run(
         walks.push(walk);
     }
 
-    let mut read = 0usize;
+    // Postings read and lookups made: the bound on one search's work.
+    let mut work = 0usize;
     let mut last_serial = None;
     while let Some(head) = heap.pop() {
-        read += 1;
-        if read > MAX_POSTINGS || found.len() >= CANDIDATES {
+        work += 1;
+        if work > MAX_POSTINGS || found.len() >= CANDIDATES {
             break;
         }
         if let Some(entry) = walks[head.expansion].next() {
@@ -240,7 +250,7 @@ pub(super) fn run(
         }
         let mut other_words_posted = true;
         for exp in &others {
-            if !posted_under(txn, dbs, exp, head.at, head.serial)? {
+            if !posted_under(txn, dbs, exp, head.at, head.serial, &mut work)? {
                 other_words_posted = false;
                 break;
             }
