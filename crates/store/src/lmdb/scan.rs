@@ -376,15 +376,7 @@ impl FilterScan {
                 continue;
             }
             walk.last_at = r.created_at;
-            match self.output {
-                Output::Count => self.counted += 1,
-                Output::Events => self.out.push(to_stored(&r)?),
-                Output::Ids => self.out.push(StoredEvent {
-                    created_at: r.created_at,
-                    id: r.id,
-                    json: no_json(),
-                }),
-            }
+            take(self.output, &mut self.out, &mut self.counted, &r)?;
         }
         self.expired = Some(ExpiredWalk { from: Vec::new() });
         Ok(true)
@@ -440,15 +432,7 @@ impl FilterScan {
             let r = decode(value)?;
             let alive = r.expiration == 0 || r.expiration > self.now;
             if alive && self.filter.matches(&parse_json(r.json)?) {
-                match self.output {
-                    Output::Count => self.counted += 1,
-                    Output::Events => self.out.push(to_stored(&r)?),
-                    Output::Ids => self.out.push(StoredEvent {
-                        created_at: r.created_at,
-                        id: r.id,
-                        json: no_json(),
-                    }),
-                }
+                take(self.output, &mut self.out, &mut self.counted, &r)?;
             }
         }
         Ok(())
@@ -474,6 +458,20 @@ impl FilterScan {
         out.truncate(self.limit);
         Found::Events(out)
     }
+}
+
+/// A matching event, kept as the scan's output asks: counted, or its id, or all of it.
+fn take(output: Output, out: &mut Vec<StoredEvent>, counted: &mut u64, r: &Record) -> Result<()> {
+    match output {
+        Output::Count => *counted += 1,
+        Output::Events => out.push(to_stored(r)?),
+        Output::Ids => out.push(StoredEvent {
+            created_at: r.created_at,
+            id: r.id,
+            json: no_json(),
+        }),
+    }
+    Ok(())
 }
 
 /// The JSON of an id-only result: one shared empty string, so a scan of a million ids does
