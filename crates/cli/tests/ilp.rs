@@ -284,6 +284,18 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         });
         (frames, data.len() as u64)
     };
+    // Frames sent with an amount, which the node must fulfil.
+    macro_rules! sends_fulfilled {
+        ($amount:expr, $frames:expr) => {
+            assert!(
+                sender
+                    .send(&link, $amount, $amount, $frames, true, now_ms())
+                    .await
+                    .unwrap()
+                    .fulfilled
+            )
+        };
+    }
     use nostr::prelude::*;
     let writer = nostr::prelude::Keys::generate();
     let note = nostr::prelude::EventBuilder::new(nostr::prelude::Kind::TextNote, "paid over ILP")
@@ -327,13 +339,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     // An event: 5 pays its 1, 4 stay as credit; OK and the live EVENT come back.
     let event = serde_json::json!(["EVENT", note]).to_string();
     let (frames, len) = frames_for(&event, offset, true, false);
-    assert!(
-        sender
-            .send(&link, 5, 5, frames, true, now_ms())
-            .await
-            .unwrap()
-            .fulfilled
-    );
+    sends_fulfilled!(5, frames);
     offset += len;
     let mut got = [next_pushed(&mut heard).await, next_pushed(&mut heard).await];
     got.sort_by_key(|m| m[0].as_str().unwrap().to_owned());
@@ -346,13 +352,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
 
     // The same event again, paid from credit: a duplicate, so its price comes back.
     let (frames, len) = frames_for(&event, offset, false, false);
-    assert!(
-        sender
-            .send(&link, 0, 0, frames, true, now_ms())
-            .await
-            .unwrap()
-            .fulfilled
-    );
+    sends_fulfilled!(0, frames);
     let dup = next_pushed(&mut heard).await;
     assert_eq!(dup[0], "OK");
     assert!(dup[3].as_str().unwrap().starts_with("duplicate:"), "{dup}");
@@ -361,13 +361,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
     // NIP-42 over STREAM: asking for private messages brings the challenge (then the
     // refusal); an AUTH naming the node's relay and the challenge is taken, free.
     let (frames, len) = frames_for(r#"["COUNT","dm",{"kinds":[4]}]"#, offset, false, false);
-    assert!(
-        sender
-            .send(&link, 0, 0, frames, true, now_ms())
-            .await
-            .unwrap()
-            .fulfilled
-    );
+    sends_fulfilled!(0, frames);
     offset += len;
     let greeting = tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
         .await
@@ -390,13 +384,7 @@ async fn nostr_over_stream_is_paid_for_and_answered_at_the_clients_address() {
         false,
         false,
     );
-    assert!(
-        sender
-            .send(&link, 0, 0, frames, true, now_ms())
-            .await
-            .unwrap()
-            .fulfilled
-    );
+    sends_fulfilled!(0, frames);
     let authed = next_pushed(&mut heard).await;
     assert_eq!(
         (authed[0].as_str(), authed[2].as_bool()),

@@ -312,6 +312,52 @@ async fn an_owners_node_receives_a_zap_and_publishes_its_receipt() {
 
 /// Waits until the development wallet answers `who`'s connection: it opens its subscription
 /// as it starts.
+/// On a relay that charges for writes: alice is refused with the price; the operator names
+/// `address` as her lightning address (her profile, written there); alice zaps her and may
+/// write; bob, who never paid, still may not.
+async fn writes_after_zapping(
+    relay: &str,
+    alice: &Person,
+    bob: &Person,
+    operator: &Person,
+    address: &str,
+) {
+    use nostr::prelude::*;
+    let note = |who: &Person, text: &str| {
+        EventBuilder::new(Kind::TextNote, text)
+            .finalize(&who.keys)
+            .unwrap()
+    };
+    let mut conn = seedstr_client::relays::conn::RelayConn::connect(relay)
+        .await
+        .unwrap();
+    let (ok, why) = conn.publish(&note(alice, "before paying")).await.unwrap();
+    assert!(
+        !ok && why.starts_with("restricted: writing here costs 10 sats for 30 days"),
+        "{why}"
+    );
+    let set = operator.run(&[
+        "social", "profile", "set", "--lud16", address, "--relay", relay,
+    ]);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    wallet_answers(alice).await;
+    let out = alice.run(&["zap", &operator.hex(), "10", "--relay", relay, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, why) = conn.publish(&note(alice, "after paying")).await.unwrap();
+    assert!(ok, "{why}");
+    let (ok, why) = conn.publish(&note(bob, "never paid")).await.unwrap();
+    assert!(!ok && why.starts_with("restricted:"), "{why}");
+}
+
 async fn wallet_answers(who: &Person) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !who
@@ -648,7 +694,6 @@ async fn a_zap_on_a_release_is_split_counted_and_forgeries_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
     use common::node::{node_config, NodeProcess};
-    use nostr::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(&dir.path().join("wallet-relay"), &[]);
     let (operator, olga, alice, bob) = (Person::new(), Person::new(), Person::new(), Person::new());
@@ -694,40 +739,7 @@ async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
         format!("http://{}/.well-known/lnurlp/me", node.http)
     );
 
-    let note = |who: &Person, text: &str| {
-        EventBuilder::new(Kind::TextNote, text)
-            .finalize(&who.keys)
-            .unwrap()
-    };
-    let mut conn = paid.connect().await;
-    let (ok, why) = conn.publish(&note(&alice, "before paying")).await.unwrap();
-    assert!(!ok);
-    assert!(
-        why.starts_with("restricted: writing here costs 10 sats for 30 days"),
-        "{why}"
-    );
-    // The operator writes (her profile, naming her lightning address).
-    let set = olga.run(&[
-        "social", "profile", "set", "--lud16", &address, "--relay", &paid.url,
-    ]);
-    assert!(
-        set.status.success(),
-        "{}",
-        String::from_utf8_lossy(&set.stderr)
-    );
-
-    wallet_answers(&alice).await;
-    let out = alice.run(&["zap", &olga.hex(), "10", "--relay", &paid.url, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (ok, why) = conn.publish(&note(&alice, "after paying")).await.unwrap();
-    assert!(ok, "{why}");
-    let (ok, why) = conn.publish(&note(&bob, "never paid")).await.unwrap();
-    assert!(!ok && why.starts_with("restricted:"), "{why}");
+    writes_after_zapping(&paid.url, &alice, &bob, &olga, &address).await;
 }
 
 /// A node's relay charges for writes too, when its owner connected a wallet (the node is the
@@ -737,7 +749,6 @@ async fn a_paid_relay_admits_writers_who_zapped_its_operator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_relay_admits_writers_who_zapped_its_owner() {
     use common::node::{node_config, NodeProcess};
-    use nostr::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let relay = RelayProcess::start(&dir.path().join("wallet-relay"), &[]);
     let (operator, olga, alice, bob) = (Person::new(), Person::new(), Person::new(), Person::new());
@@ -787,46 +798,6 @@ async fn a_node_relay_admits_writers_who_zapped_its_owner() {
         info["payments_url"],
         format!("http://{}/.well-known/lnurlp/me", node.http)
     );
-    let note = |who: &Person, text: &str| {
-        EventBuilder::new(Kind::TextNote, text)
-            .finalize(&who.keys)
-            .unwrap()
-    };
-    let node_relay = node.relay();
-    let mut conn = seedstr_client::relays::conn::RelayConn::connect(&node_relay)
-        .await
-        .unwrap();
-    let (ok, why) = conn.publish(&note(&alice, "before paying")).await.unwrap();
-    assert!(
-        !ok && why.starts_with("restricted: writing here costs 10 sats for 30 days"),
-        "{why}"
-    );
-    // The owner writes: her profile, naming her lightning address (this node).
     let address = format!("me@{}", node.http);
-    let set = olga.run(&[
-        "social",
-        "profile",
-        "set",
-        "--lud16",
-        &address,
-        "--relay",
-        &node_relay,
-    ]);
-    assert!(
-        set.status.success(),
-        "{}",
-        String::from_utf8_lossy(&set.stderr)
-    );
-    wallet_answers(&alice).await;
-    let out = alice.run(&["zap", &olga.hex(), "10", "--relay", &node_relay, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (ok, why) = conn.publish(&note(&alice, "after paying")).await.unwrap();
-    assert!(ok, "{why}");
-    let (ok, why) = conn.publish(&note(&bob, "never paid")).await.unwrap();
-    assert!(!ok && why.starts_with("restricted:"), "{why}");
+    writes_after_zapping(&node.relay(), &alice, &bob, &olga, &address).await;
 }

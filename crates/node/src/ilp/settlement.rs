@@ -161,16 +161,8 @@ impl EvmSettlement {
         data: &std::path::Path,
         connector: Weak<Connector<BtpPeer>>,
     ) -> Result<Arc<EvmSettlement>, String> {
-        let contract: Address = config
-            .contract
-            .parse()
-            .map_err(|e| format!("ilp.evm.contract {:?}: {e}", config.contract))?;
-        let chain = RpcChain::connect(&config.rpc)
-            .await
-            .map_err(|e| format!("ilp.evm.rpc {}: {e}", config.rpc))?;
-        let secret = super::secret_file(data, "evm-key").map_err(|e| e.to_string())?;
-        let key = k256::ecdsa::SigningKey::from_slice(&secret)
-            .map_err(|e| format!("the node's EVM key: {e}"))?;
+        let (contract, chain) = contract_and_chain(config).await?;
+        let wallet = node_wallet(data)?;
         let path = data.join("channels.json");
         let book = match std::fs::read(&path) {
             Ok(bytes) => {
@@ -182,7 +174,7 @@ impl EvmSettlement {
         Ok(Arc::new(EvmSettlement {
             chain,
             contract,
-            wallet: Wallet::new(key),
+            wallet,
             config: config.clone(),
             book: Mutex::new(book),
             paying: tokio::sync::Mutex::new(()),
@@ -542,6 +534,26 @@ pub struct CloseReport {
     pub fee: U256,
 }
 
+/// The contract `[ilp.evm]` names and a connection to its chain.
+async fn contract_and_chain(config: &EvmConfig) -> Result<(Address, RpcChain), String> {
+    let contract: Address = config
+        .contract
+        .parse()
+        .map_err(|e| format!("ilp.evm.contract {:?}: {e}", config.contract))?;
+    let chain = RpcChain::connect(&config.rpc)
+        .await
+        .map_err(|e| format!("ilp.evm.rpc {}: {e}", config.rpc))?;
+    Ok((contract, chain))
+}
+
+/// The node's EVM wallet: its key, made once and kept in `evm-key` in the data folder.
+fn node_wallet(data: &std::path::Path) -> Result<Wallet, String> {
+    let secret = super::secret_file(data, "evm-key").map_err(|e| e.to_string())?;
+    let key = k256::ecdsa::SigningKey::from_slice(&secret)
+        .map_err(|e| format!("the node's EVM key: {e}"))?;
+    Ok(Wallet::new(key))
+}
+
 /// Closes the channel through which the node pays `peer` (from its data folder: its key and
 /// channel book, the chain from `[ilp.evm]`): starts the close, or with `finish` ends one whose
 /// challenge period is over and takes back what was not claimed. The running node notices and
@@ -552,13 +564,7 @@ pub async fn close_outgoing(
     peer: &str,
     finish: bool,
 ) -> Result<CloseReport, String> {
-    let contract: Address = config
-        .contract
-        .parse()
-        .map_err(|e| format!("ilp.evm.contract {:?}: {e}", config.contract))?;
-    let chain = RpcChain::connect(&config.rpc)
-        .await
-        .map_err(|e| format!("ilp.evm.rpc {}: {e}", config.rpc))?;
+    let (contract, chain) = contract_and_chain(config).await?;
     let path = data.join("channels.json");
     let book: Book = serde_json::from_slice(
         &std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -568,11 +574,7 @@ pub async fn close_outgoing(
         let known: Vec<&String> = book.outgoing.keys().collect();
         format!("no channel pays {peer} (channels pay: {known:?})")
     })?;
-    let key = k256::ecdsa::SigningKey::from_slice(
-        &super::secret_file(data, "evm-key").map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| format!("the node's EVM key: {e}"))?;
-    let wallet = Wallet::new(key);
+    let wallet = node_wallet(data)?;
     let channels = Channels::at(&chain, contract);
     let mut report = CloseReport {
         peer: peer.to_owned(),
