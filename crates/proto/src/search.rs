@@ -112,34 +112,32 @@ pub fn indexed_words(event: &Event) -> Vec<(String, u8)> {
 /// Whether every query word begins one of `event`'s searchable words. An empty query
 /// matches nothing: there is nothing to rank by.
 pub fn matches(event: &Event, query: &[String]) -> bool {
-    !query.is_empty() && {
-        let have = indexed_words(event);
-        query
-            .iter()
-            .all(|q| have.iter().any(|(w, _)| w.starts_with(q.as_str())))
-    }
+    score(event, query).is_some()
 }
 
-/// An event's relevance to a query it matches: the weights of the words the query names
-/// whole, and half those it only begins.
+/// An event's relevance to a query it matches (0 when it does not): the weights of the words
+/// the query names whole, and half those it only begins.
 pub fn relevance(event: &Event, query: &[String]) -> u32 {
+    score(event, query).unwrap_or(0)
+}
+
+/// The relevance of `event` to `query`, or None when some query word begins none of its words;
+/// the event's words are cut once for both answers.
+pub fn score(event: &Event, query: &[String]) -> Option<u32> {
+    if query.is_empty() {
+        return None;
+    }
     let have = indexed_words(event);
-    query
-        .iter()
-        .map(|q| {
-            have.iter()
-                .filter(|(w, _)| w.starts_with(q.as_str()))
-                .map(|(w, weight)| {
-                    if w == q {
-                        u32::from(*weight) * 2
-                    } else {
-                        u32::from(*weight)
-                    }
-                })
-                .max()
-                .unwrap_or(0)
-        })
-        .sum()
+    let mut total = 0;
+    for q in query {
+        let best = have
+            .iter()
+            .filter(|(w, _)| w.starts_with(q.as_str()))
+            .map(|(w, weight)| u32::from(*weight) * if w == q { 2 } else { 1 })
+            .max()?;
+        total += best;
+    }
+    Some(total)
 }
 
 #[cfg(test)]

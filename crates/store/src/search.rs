@@ -41,8 +41,10 @@ impl SearchPlan {
 
     /// The candidate's relevance when it matches the whole filter.
     pub fn relevance(&self, event: &Event) -> Option<u32> {
-        (self.rest.matches(event) && search::matches(event, &self.words))
-            .then(|| search::relevance(event, &self.words))
+        if !self.rest.matches(event) {
+            return None;
+        }
+        search::score(event, &self.words)
     }
 }
 
