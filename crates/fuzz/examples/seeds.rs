@@ -541,6 +541,18 @@ fn main() {
             br#"{"name":"Ann","display_name":"Ann Lee","about":"maps"}"#.to_vec(),
         ],
     );
+    let checkpoint = seedstr_store::lmdb::checkpoint::Checkpoint {
+        txnid: 7,
+        page_size: 512,
+        meta: vec![0u8; 1024],
+    };
+    let mut journal = seedstr_store::lmdb::journal::encode_header(&checkpoint);
+    let header = journal.clone();
+    seedstr_store::lmdb::journal::encode_save(&mut journal, r#"{"kind":1,"content":"x"}"#);
+    seedstr_store::lmdb::journal::encode_purge(&mut journal, 1_700_000_000);
+    let mut torn = journal.clone();
+    torn.truncate(torn.len() - 3);
+    write("store_journal", &[header, journal, torn]);
 }
 
 fn npm_tgz() -> Vec<u8> {

@@ -98,3 +98,22 @@ pub fn tracker_and_peer_answers(data: &[u8]) {
     let report = report_from_frames(u16::from_be_bytes(*pieces) as u64, frames);
     let _ = report;
 }
+
+/// A journal file of the LMDB store, read back when the store opens after a crash (a torn or
+/// damaged file is what a crash leaves); what reads must encode back to the same bytes.
+pub fn store_journal(data: &[u8]) {
+    use seedstr_store::lmdb::journal;
+    let Ok(parsed) = journal::parse(data) else {
+        return;
+    };
+    let mut again = journal::encode_header(&parsed.checkpoint);
+    for entry in &parsed.entries {
+        journal::encode_entry(&mut again, entry);
+    }
+    let end = parsed.torn_at.unwrap_or(data.len());
+    assert_eq!(
+        again,
+        data[..end],
+        "a journal read back encodes to its own bytes"
+    );
+}

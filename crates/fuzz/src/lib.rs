@@ -47,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("dht_record", files::dht_record),
     ("feed_index", files::feed_index),
     ("npm_archive", files::npm_archive),
+    ("store_journal", files::store_journal),
     ("payload_path", text::payload_path),
     ("text_fields", text::text_fields),
     ("nip11", text::nip11),

@@ -505,11 +505,12 @@ mod tests {
     /// A store of `n` notes by one author, and its tables.
     fn notes(n: u64) -> (heed::Env<WithoutTls>, Dbs) {
         let dir = tempfile::tempdir().unwrap().keep();
-        let (env, dbs, next_serial) = open_env(&dir, 1 << 30).unwrap();
+        let (env, dbs, next_serial, _) = open_env(&dir, 1 << 30, None).unwrap();
         let mut writer = Writer {
             env: env.clone(),
             dbs,
             next_serial,
+            durability: crate::lmdb::durability::Durability::Synced,
         };
         let keys = Keys::generate();
         let jobs = (0..n)
@@ -575,7 +576,7 @@ mod tests {
     #[test]
     fn author_queries_without_an_author_index() {
         let dir = tempfile::tempdir().unwrap();
-        let (env, dbs, next_serial) = open_env(dir.path(), 1 << 30).unwrap();
+        let (env, dbs, next_serial, _) = open_env(dir.path(), 1 << 30, None).unwrap();
         let keys = Keys::generate();
         let jobs = [1u16, 7, 30_023, 1, 0]
             .iter()
@@ -597,6 +598,7 @@ mod tests {
             env: env.clone(),
             dbs,
             next_serial,
+            durability: crate::lmdb::durability::Durability::Synced,
         }
         .apply(jobs);
         let mut wtxn = env.write_txn().unwrap();
@@ -607,7 +609,7 @@ mod tests {
         wtxn.commit().unwrap();
         drop(env);
 
-        let (env, dbs, _) = open_env(dir.path(), 1 << 30).unwrap();
+        let (env, dbs, _, _) = open_env(dir.path(), 1 << 30, None).unwrap();
         let txn = env.read_txn().unwrap();
         let old = env
             .open_database::<heed::types::Bytes, heed::types::Bytes>(&txn, Some("by_author"))

@@ -283,11 +283,12 @@ mod tests {
     #[test]
     fn an_older_store_is_indexed_when_opened() {
         let dir = tempfile::tempdir().unwrap();
-        let (env, dbs, next_serial) = open_env(dir.path(), 1 << 30).unwrap();
+        let (env, dbs, next_serial, _) = open_env(dir.path(), 1 << 30, None).unwrap();
         let mut writer = Writer {
             env: env.clone(),
             dbs,
             next_serial,
+            durability: crate::lmdb::durability::Durability::Synced,
         };
         let keys = Keys::generate();
         let jobs = (0..25u64)
@@ -310,7 +311,7 @@ mod tests {
         wtxn.commit().unwrap();
         drop((writer, env));
 
-        let (env, dbs, _) = open_env(dir.path(), 1 << 30).unwrap();
+        let (env, dbs, _, _) = open_env(dir.path(), 1 << 30, None).unwrap();
         let txn = env.read_txn().unwrap();
         let filter = seedstr_proto::Filter::parse(&serde_json::json!({"search": "river"})).unwrap();
         let found = run(&txn, &dbs, &SearchPlan::new(&filter, 100), 1_800_000_000).unwrap();
