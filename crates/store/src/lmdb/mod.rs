@@ -54,6 +54,10 @@ type Db = Database<Bytes, Bytes>;
 const MAX_BATCH: usize = 16384;
 /// Queries admitted at once; more wait for a slot before they are even queued.
 const QUERY_SLOTS: usize = 256;
+/// Longest a write transaction goes on taking jobs that queued while it ran.
+const GROUP_FOR: Duration = Duration::from_millis(50);
+/// Jobs queued during one round of a transaction that make a backlog worth joining it.
+const BACKLOG: usize = 64;
 /// Journal entries replayed per transaction when the store opens after a crash.
 const REPLAY_BATCH: usize = 10_000;
 
@@ -476,25 +480,22 @@ struct Writer {
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Job>) {
         while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            self.apply(batch);
+            self.apply(first, &rx);
             self.durability.after_batch(&self.env);
         }
         self.durability.finish(&self.env);
     }
 
-    fn apply(&mut self, batch: Vec<Job>) {
+    /// Applies `first` and every job waiting behind it in one transaction, makes them durable,
+    /// and answers them.
+    fn apply(&mut self, first: Job, rx: &mpsc::Receiver<Job>) {
+        let mut batch = vec![first];
+        take_waiting(rx, &mut batch);
         let serial_before = self.next_serial;
         let mut outcomes = Vec::with_capacity(batch.len());
         let applied = match self.durability.refusal() {
             Some(why) => Err(StoreError::Backend(why)),
-            None => self.apply_in_txn(&batch, &mut outcomes),
+            None => self.apply_in_txn(&mut batch, rx, &mut outcomes),
         };
         if applied.is_err() {
             // Nothing was committed: the serials are free again.
@@ -525,18 +526,53 @@ impl Writer {
     }
 
     /// One transaction for the whole batch; a job's own refusal is an outcome, not a failure.
-    fn apply_in_txn(&mut self, batch: &[Job], outcomes: &mut Vec<Result<Done>>) -> Result<()> {
+    ///
+    /// While jobs keep arriving in bulk (a backlog, not a trickle), those that queued while
+    /// the batch was applied join the same transaction, for up to `GROUP_FOR`: each page a
+    /// commit copies is then shared by more events. A trickle is committed at once, so light
+    /// load keeps its short OK latency.
+    fn apply_in_txn(
+        &mut self,
+        batch: &mut Vec<Job>,
+        rx: &mpsc::Receiver<Job>,
+        outcomes: &mut Vec<Result<Done>>,
+    ) -> Result<()> {
         let env = self.env.clone();
         let mut wtxn = env.write_txn()?;
-        for job in batch {
-            outcomes.push(match job {
-                Job::Save(p, _) => self.save(&mut wtxn, &p.event, &p.json).map(Done::Saved),
-                Job::Purge(now, _) => self.purge(&mut wtxn, *now).map(Done::Purged),
-                Job::Checkpoint(_) => Ok(Done::Checkpoint),
-            });
+        let started = Instant::now();
+        let mut last_round = false;
+        loop {
+            for job in &batch[outcomes.len()..] {
+                outcomes.push(match job {
+                    Job::Save(p, _) => self.save(&mut wtxn, &p.event, &p.json).map(Done::Saved),
+                    Job::Purge(now, _) => self.purge(&mut wtxn, *now).map(Done::Purged),
+                    Job::Checkpoint(_) => Ok(Done::Checkpoint),
+                });
+            }
+            if last_round || started.elapsed() >= GROUP_FOR {
+                break;
+            }
+            let taken = take_waiting(rx, batch);
+            if taken == 0 {
+                break;
+            }
+            last_round = taken < BACKLOG;
         }
         wtxn.commit()?;
         Ok(())
+    }
+
+    /// Applies `jobs` as the writer thread would if they were all queued (tests build stores
+    /// with it).
+    #[cfg(test)]
+    fn apply_all(&mut self, jobs: Vec<Job>) {
+        let (tx, rx) = mpsc::channel();
+        for job in jobs {
+            tx.send(job).expect("the receiver is here");
+        }
+        while let Ok(first) = rx.try_recv() {
+            self.apply(first, &rx);
+        }
     }
 
     /// Journals what the committed batch changed (saves that stored an event, purges that
@@ -738,6 +774,18 @@ impl Writer {
         }
         Ok(expired.len())
     }
+}
+
+/// Moves the jobs waiting in `rx` into `batch` (up to `MAX_BATCH` in all); how many it took.
+fn take_waiting(rx: &mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> usize {
+    let before = batch.len();
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch.len() - before
 }
 
 enum Done {

@@ -525,7 +525,7 @@ mod tests {
                 Job::Save(Box::new(Pending { event, json }), tx)
             })
             .collect();
-        writer.apply(jobs);
+        writer.apply_all(jobs);
         (env, dbs)
     }
 
@@ -600,7 +600,7 @@ mod tests {
             next_serial,
             durability: crate::lmdb::durability::Durability::Synced,
         }
-        .apply(jobs);
+        .apply_all(jobs);
         let mut wtxn = env.write_txn().unwrap();
         let old = env
             .create_database::<heed::types::Bytes, heed::types::Bytes>(&mut wtxn, Some("by_author"))

@@ -303,7 +303,7 @@ mod tests {
                 Job::Save(Box::new(Pending { event, json }), tx)
             })
             .collect();
-        writer.apply(jobs);
+        writer.apply_all(jobs);
         // As an older version left it: no word index, no version.
         let mut wtxn = env.write_txn().unwrap();
         dbs.by_word.clear(&mut wtxn).unwrap();
