@@ -102,19 +102,28 @@ async fn write(store: &LmdbStore, keys: &Keys, from: u64, tag: &str) -> Vec<[u8;
     saved
 }
 
+/// A store's folder after writes, a checkpoint and more writes, the store still open (as at a
+/// crash); every filter's answers, and the data file as the checkpoint left it.
+async fn written(keys: &Keys) -> (PathBuf, Vec<(Vec<[u8; 32]>, u64)>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = LmdbStore::open(&dir).unwrap();
+    write(&store, keys, 0, "earlier").await;
+    store.checkpoint().await.unwrap();
+    let at_checkpoint = std::fs::read(dir.join("data.mdb")).unwrap();
+    write(&store, keys, 1_000, "later").await;
+    let expected = answers(&store).await;
+    // Not dropped: a clean close would sync the file and remove the journal.
+    std::mem::forget(store);
+    (dir, expected, at_checkpoint)
+}
+
 /// The worst a power cut can leave: the data file as the last checkpoint synced it, except
 /// that the newest meta pages reached the disk and the pages they point at did not. Opening
 /// rolls back to the checkpoint and replays the journal, a torn last record dropped.
 #[tokio::test]
 async fn a_power_cut_loses_no_acknowledged_write() {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let store = LmdbStore::open(&dir).unwrap();
     let keys = Keys::generate();
-    write(&store, &keys, 0, "earlier").await;
-    store.checkpoint().await.unwrap();
-    let at_checkpoint = std::fs::read(dir.join("data.mdb")).unwrap();
-    write(&store, &keys, 1_000, "later").await;
-    let expected = answers(&store).await;
+    let (dir, expected, at_checkpoint) = written(&keys).await;
 
     let newest = std::fs::read(dir.join("data.mdb")).unwrap();
     let [journal] = &journals(&dir)[..] else {
@@ -170,13 +179,7 @@ async fn a_power_cut_loses_no_acknowledged_write() {
 /// `kill -9`: the page cache keeps every unsynced commit, and the journal replays onto them.
 #[tokio::test]
 async fn a_killed_process_loses_no_acknowledged_write() {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let store = LmdbStore::open(&dir).unwrap();
-    let keys = Keys::generate();
-    write(&store, &keys, 0, "earlier").await;
-    store.checkpoint().await.unwrap();
-    write(&store, &keys, 1_000, "later").await;
-    let expected = answers(&store).await;
+    let (dir, expected, _) = written(&Keys::generate()).await;
     let image = disk_image(&dir, &std::fs::read(dir.join("data.mdb")).unwrap());
     let recovered = LmdbStore::open(&image).unwrap();
     assert_eq!(answers(&recovered).await, expected);

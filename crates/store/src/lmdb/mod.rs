@@ -98,7 +98,9 @@ enum Job {
 /// The embedded store: one LMDB environment, one batching writer, readers in parallel.
 pub struct LmdbStore {
     jobs: mpsc::Sender<Job>,
-    writer: Option<JoinHandle<()>>,
+    /// The writer and the query threads, joined on drop: the environment is closed (and can be
+    /// opened again) once the store is dropped.
+    threads: Vec<JoinHandle<()>>,
     pool: Arc<QueryPool>,
     query_slots: Arc<Semaphore>,
 }
@@ -142,13 +144,14 @@ impl LmdbStore {
         }
         writer.durability = Durability::start(&env, dir);
         let (tx, rx) = mpsc::channel();
-        let handle = std::thread::Builder::new()
+        let mut handles = vec![std::thread::Builder::new()
             .name("lmdb-writer".into())
-            .spawn(move || writer.run(rx))?;
-        let pool = QueryPool::start(env.clone(), dbs, query_threads())?;
+            .spawn(move || writer.run(rx))?];
+        let (pool, readers) = QueryPool::start(env.clone(), dbs, query_threads())?;
+        handles.extend(readers);
         Ok(Arc::new(LmdbStore {
             jobs: tx,
-            writer: Some(handle),
+            threads: handles,
             pool,
             query_slots: Arc::new(Semaphore::new(QUERY_SLOTS)),
         }))
@@ -202,8 +205,8 @@ impl Drop for LmdbStore {
         // The writer ends once its queue is closed: it syncs the data file and removes the
         // journal, so the next open has nothing to replay.
         drop(std::mem::replace(&mut self.jobs, mpsc::channel().0));
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 }

@@ -65,21 +65,29 @@ pub(super) struct QueryPool {
 const FIRST_SLICE_BEFORE_YIELD: Duration = Duration::from_millis(1);
 
 impl QueryPool {
-    /// Starts `threads` workers over `env`.
-    pub fn start(env: Env<WithoutTls>, dbs: Dbs, threads: usize) -> std::io::Result<Arc<Self>> {
+    /// Starts `threads` workers over `env`; their handles come back so that closing can wait
+    /// for them (the environment closes only once they have let go of it).
+    pub fn start(
+        env: Env<WithoutTls>,
+        dbs: Dbs,
+        threads: usize,
+    ) -> std::io::Result<(Arc<Self>, Vec<std::thread::JoinHandle<()>>)> {
         let pool = Arc::new(QueryPool {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             slice_us: AtomicU64::new(DEFAULT_SLICE.as_micros() as u64),
             fresh_waiting: AtomicUsize::new(0),
         });
+        let mut workers = Vec::new();
         for n in 0..threads.max(1) {
             let (pool, env) = (pool.clone(), env.clone());
-            std::thread::Builder::new()
-                .name(format!("lmdb-query-{n}"))
-                .spawn(move || pool.work(&env, &dbs))?;
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("lmdb-query-{n}"))
+                    .spawn(move || pool.work(&env, &dbs))?,
+            );
         }
-        Ok(pool)
+        Ok((pool, workers))
     }
 
     /// Queues the scans; the answer arrives when all are done, or with `OverBudget` once they
