@@ -184,3 +184,49 @@ async fn a_killed_process_loses_no_acknowledged_write() {
     let recovered = LmdbStore::open(&image).unwrap();
     assert_eq!(answers(&recovered).await, expected);
 }
+
+/// A crash while the first journal's header was being written (journaling had not begun, so
+/// every commit was synced): the torn file is removed and the store opens as it was.
+#[tokio::test]
+async fn a_torn_first_journal_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = LmdbStore::open(&dir).unwrap();
+    let keys = Keys::generate();
+    write(&store, &keys, 0, "earlier").await;
+    let expected = answers(&store).await;
+    drop(store);
+    std::fs::write(
+        dir.join("journal-0000000000000001"),
+        b"seedstr-journal\n\x01",
+    )
+    .unwrap();
+    let reopened = LmdbStore::open(&dir).unwrap();
+    assert_eq!(answers(&reopened).await, expected);
+}
+
+/// A damaged header in the only journal that holds writes is refused, by name, not skipped.
+#[tokio::test]
+async fn a_damaged_journal_is_refused_by_name() {
+    let (dir, _, _) = written(&Keys::generate()).await;
+    let image = disk_image(&dir, &std::fs::read(dir.join("data.mdb")).unwrap());
+    let [journal] = &journals(&image)[..] else {
+        panic!("one journal");
+    };
+    let mut bytes = std::fs::read(journal).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(journal, bytes).unwrap();
+    // A newer journal (as a checkpoint in progress leaves one) makes the damaged one not the newest.
+    let cp = journal::parse(&std::fs::read(journals(&dir)[0].clone()).unwrap())
+        .unwrap()
+        .checkpoint;
+    std::fs::write(
+        image.join("journal-00000000000000ff"),
+        journal::encode_header(&cp),
+    )
+    .unwrap();
+    let err = LmdbStore::open(&image).err().expect("refused").to_string();
+    assert!(
+        err.contains(&journal.file_name().unwrap().to_string_lossy().to_string()),
+        "{err}"
+    );
+}

@@ -292,8 +292,9 @@ impl Recovery {
             let parsed = match journal::parse(&std::fs::read(path)?) {
                 Ok(parsed) => parsed,
                 // A crash while the newest journal's header was being written: nothing was
-                // appended to it yet.
-                Err(_) if *seq == newest && checkpoint.is_some() => continue,
+                // appended to it yet (and if it is the only one, journaling had not begun:
+                // every commit before it was synced).
+                Err(_) if *seq == newest => continue,
                 Err(e) => return Err(StoreError::Corrupt(format!("{name}: {e}"))),
             };
             if let Some(at) = parsed.torn_at {
@@ -308,11 +309,15 @@ impl Recovery {
             checkpoint.get_or_insert(parsed.checkpoint);
             entries.extend(parsed.entries);
         }
-        let checkpoint = checkpoint.expect("the oldest journal was read or refused");
+        let paths: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
+        let Some(checkpoint) = checkpoint else {
+            journal::remove(dir, &paths)?;
+            return Ok(None);
+        };
         Ok(Some(Recovery {
             checkpoint,
             entries,
-            paths: files.into_iter().map(|(_, p)| p).collect(),
+            paths,
         }))
     }
 }
