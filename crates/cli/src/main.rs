@@ -18,6 +18,7 @@ mod relay;
 mod run;
 mod search;
 mod seed;
+mod shutdown;
 mod social;
 mod status;
 mod verify;

@@ -91,7 +91,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
                 println!("  owner:   {npub} (this node is their home)");
             }
         },
-        shutdown_signal(),
+        crate::shutdown::signal("seedstr node"),
     ))?)
 }
 
@@ -121,15 +121,4 @@ fn config(args: &NodeArgs, home: &std::path::Path) -> Result<NodeConfig> {
         config.dht.enabled = false;
     }
     Ok(config)
-}
-
-/// Ctrl-C, or SIGTERM from a service manager.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    eprintln!("seedstr node: stopping");
 }

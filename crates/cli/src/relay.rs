@@ -162,10 +162,10 @@ async fn serve(a: RunArgs) -> Result<()> {
         relay.set_gate(Arc::new(AdmissionGate(Arc::new(a))));
     }
     relay
-        .serve(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve(listener, crate::shutdown::signal("seedstr relay"))
         .await?;
+    // The store closes as its last handle goes (at the latest with the runtime): an LMDB store
+    // then syncs its file and removes its journal, so the next start has nothing to replay.
     Ok(())
 }
 

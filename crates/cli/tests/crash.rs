@@ -93,6 +93,37 @@ async fn acknowledged_events_survive_kill_9() {
     );
 }
 
+/// SIGTERM stops the relay cleanly: its store syncs and removes its journal, so the next start
+/// replays nothing, and every acknowledged event is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_the_store_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
+    let keys = Keys::generate();
+    let mut conn = RelayConn::connect(&relay.url).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let e = event(&keys, 1, &[], &format!("before the stop {i}"));
+        let (accepted, why) = conn.publish(&e).await.unwrap();
+        assert!(accepted, "{why}");
+        ids.push(e.id.to_hex());
+    }
+    let journals = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|f| {
+                let name = f.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with("journal-")
+            })
+            .count()
+    };
+    assert!(journals(dir.path()) > 0, "a running store keeps a journal");
+    assert!(relay.terminate(), "the relay exits cleanly on SIGTERM");
+    assert_eq!(journals(dir.path()), 0, "a clean stop leaves no journal");
+    let relay = RelayProcess::start(dir.path(), &["--no-rate-limits"]);
+    assert_eq!(present(&relay.url, &ids).await, ids.len());
+}
+
 /// `kill -9` of everything at once, cycle after cycle: a node (`seedstr node`: relay, seeder,
 /// HTTP) while its relay writes a stream of events, an install moving a folder between two
 /// releases, and a publish to the node. After each kill: every acknowledged event is there when

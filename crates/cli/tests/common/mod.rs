@@ -80,6 +80,28 @@ impl RelayProcess {
             .unwrap_or_else(|| "?".into())
     }
 
+    /// SIGTERM, as a service manager stops it; waits (up to 20 s) and says whether it exited
+    /// cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the relay did not stop on SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     pub fn kill9(&mut self) {
         // SIGKILL: no destructor, no flush, nothing graceful.
         self.child.kill().unwrap();
