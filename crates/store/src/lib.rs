@@ -101,6 +101,9 @@ pub enum StoreError {
     /// A file of the store could not be read or written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Another process has the embedded store's folder open.
+    #[error("the store in {0} is open in another process (a running relay or node?); stop it first, or reach it over WebSocket")]
+    InUse(std::path::PathBuf),
 }
 
 /// The store's results.

@@ -230,3 +230,16 @@ async fn a_damaged_journal_is_refused_by_name() {
         "{err}"
     );
 }
+
+/// One process at a time: a second open of a folder in use is refused by name, since it would
+/// take the live journal for a crash's.
+#[tokio::test]
+async fn a_folder_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = LmdbStore::open(&dir).unwrap();
+    let err = LmdbStore::open(&dir).err().expect("refused").to_string();
+    assert!(err.contains("open in another process"), "{err}");
+    assert!(err.contains(&dir.display().to_string()), "{err}");
+    drop(store);
+    LmdbStore::open(&dir).expect("free again once closed");
+}

@@ -101,6 +101,8 @@ pub struct LmdbStore {
     /// The writer and the query threads, joined on drop: the environment is closed (and can be
     /// opened again) once the store is dropped.
     threads: Vec<JoinHandle<()>>,
+    /// Held while the store is open (released after the threads are joined).
+    _folder_lock: std::fs::File,
     pool: Arc<QueryPool>,
     query_slots: Arc<Semaphore>,
 }
@@ -117,6 +119,7 @@ impl LmdbStore {
     /// Opens (or creates) the store in `dir`, its map `map_size` bytes at most.
     pub fn open_with_map_size(dir: &Path, map_size: usize) -> Result<Arc<LmdbStore>> {
         std::fs::create_dir_all(dir)?;
+        let folder_lock = lock_folder(dir)?;
         let recovery = Recovery::read(dir)?;
         if let Some(r) = &recovery {
             let data = dir.join("data.mdb");
@@ -152,6 +155,7 @@ impl LmdbStore {
         Ok(Arc::new(LmdbStore {
             jobs: tx,
             threads: handles,
+            _folder_lock: folder_lock,
             pool,
             query_slots: Arc::new(Semaphore::new(QUERY_SLOTS)),
         }))
@@ -208,6 +212,22 @@ impl Drop for LmdbStore {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+    }
+}
+
+/// Locks the store's folder for this process. The journal assumes one writing process: a
+/// second one's commits would be in no journal, and its opening would take the first's journal
+/// for a crash's and roll a live file back.
+fn lock_folder(dir: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("store.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
     }
 }
 
