@@ -80,26 +80,9 @@ impl RelayProcess {
             .unwrap_or_else(|| "?".into())
     }
 
-    /// SIGTERM, as a service manager stops it; waits (up to 20 s) and says whether it exited
-    /// cleanly.
+    /// SIGTERM, as a service manager stops it; whether it exited cleanly.
     pub fn terminate(&mut self) -> bool {
-        let pid = self.child.id().to_string();
-        assert!(std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the relay did not stop on SIGTERM"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        terminate(&mut self.child, "the relay")
     }
 
     pub fn kill9(&mut self) {
@@ -113,6 +96,27 @@ impl Drop for RelayProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGTERM to `child` and waits for it (up to 20 s); whether it exited cleanly.
+pub fn terminate(child: &mut Child, what: &str) -> bool {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.success();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

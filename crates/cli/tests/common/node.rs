@@ -3,7 +3,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use nostr::prelude::ToBech32;
 
@@ -60,23 +59,7 @@ impl NodeProcess {
 
     /// SIGTERM, as a service manager stops it; whether it exited cleanly.
     pub fn terminate(mut self) -> bool {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the node did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::terminate(&mut self.child, "the node")
     }
 }
 
