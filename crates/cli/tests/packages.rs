@@ -591,12 +591,28 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     );
     let registry = format!("--registry=http://{}/npm/", view.addr);
     let cache = work.path().join("npm-cache");
-    let out = common::npm(&project, &cache, &["install", &registry]);
+    // Audit left on (npm's default), so npm's advisories request meets the view: it gets 404
+    // and the install goes on.
+    let out = Command::new("npm")
+        .args(["install", &registry, "--no-fund", "--cache"])
+        .arg(&cache)
+        .current_dir(&project)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "npm install: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let (status, body) = common::http(
+        &view.addr,
+        "POST",
+        "/npm/-/npm/v1/security/advisories/bulk",
+        &[("content-type", "application/json")],
+        "{}",
+    );
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("keeps no security advisories"), "{body}");
     let node = |script: &str| {
         let out = Command::new("node")
             .arg(script)

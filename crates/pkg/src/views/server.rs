@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use seedstr_client::install::InstallOptions;
 use seedstr_client::relays::query_all;
@@ -68,6 +68,7 @@ impl IntoResponse for ViewError {
 pub fn router(state: Arc<ViewState>) -> Router {
     Router::new()
         .route("/npm/{*path}", get(npm_get))
+        .route("/npm/-/npm/v1/security/{*endpoint}", post(no_advisories))
         .route("/cargo/index/config.json", get(cargo_config))
         .route("/cargo/index/{*path}", get(cargo_index))
         .route("/cargo/dl/{sha256}", get(cargo_download))
@@ -177,6 +178,15 @@ async fn npm_get(
     let releases = state.accepted(Ecosystem::Npm, &path).await?;
     let registry = format!("{}/npm/", origin(&headers));
     Ok(axum::Json(npm::packument(&path, &releases, &registry)).into_response())
+}
+
+/// `POST /npm/-/npm/v1/security/…` (what `npm install` and `npm audit` call): 404, which npm
+/// takes as "no audit here" and goes on. Advisories are not published through Nostr (yet);
+/// what the view serves is already checked against its signed release.
+async fn no_advisories(Path(endpoint): Path<String>) -> ViewError {
+    ViewError::NotFound(format!(
+        "this registry view keeps no security advisories (npm audit's {endpoint})"
+    ))
 }
 
 async fn cargo_config(headers: HeaderMap) -> Response {
