@@ -514,6 +514,33 @@ impl Drop for ViewServer {
 }
 
 /// A plain HTTP/1.1 GET: status and body.
+/// `path` carries an ETag and must-revalidate caching; asked again with that tag it is a 304
+/// without a body, with another tag the whole answer again.
+fn revalidates(addr: &str, path: &str) {
+    let header = |headers: &[(String, String)], name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{path}: no {name} header in {headers:?}"))
+    };
+    let (status, headers, body) = common::http_response(addr, "GET", path, &[], b"");
+    assert_eq!(status, 200, "{body}");
+    let etag = header(&headers, "etag");
+    assert_eq!(
+        header(&headers, "cache-control"),
+        "public, max-age=0, must-revalidate"
+    );
+    let (status, headers, again) =
+        common::http_response(addr, "GET", path, &[("If-None-Match", &etag)], b"");
+    assert_eq!(status, 304, "{again}");
+    assert!(again.is_empty(), "a 304 has no body: {again}");
+    assert_eq!(header(&headers, "etag"), etag);
+    let (status, _, whole) =
+        common::http_response(addr, "GET", path, &[("If-None-Match", "\"other\"")], b"");
+    assert_eq!((status, whole), (200, body));
+}
+
 fn http_get(addr: &str, path: &str) -> (u16, String) {
     common::http(addr, "GET", path, &[], "")
 }
@@ -613,6 +640,7 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     );
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("keeps no security advisories"), "{body}");
+    revalidates(&view.addr, "/npm/greet");
     let node = |script: &str| {
         let out = Command::new("node")
             .arg(script)
@@ -807,6 +835,7 @@ fn the_unmodified_cargo_builds_through_the_sparse_index_and_never_sees_refused_b
     assert_eq!(line["deps"][0]["kind"], "normal");
     assert_eq!(line["deps"][0]["features"][0], "stars");
     let greet_sha256 = line["cksum"].as_str().unwrap().to_owned();
+    revalidates(&view.addr, "/cargo/index/gr/ee/greet");
     let (status, body) = http_get(&view.addr, "/cargo/index/no/bo/nobody");
     assert_eq!(status, 404, "{body}");
 

@@ -75,6 +75,33 @@ pub fn router(state: Arc<ViewState>) -> Router {
         .with_state(state)
 }
 
+/// How npm and Cargo may keep a packument or index file: keep it, but ask again before each
+/// use, so a new release (or a withdrawn one) shows at once; an unchanged answer is a 304.
+const REVALIDATE: &str = "public, max-age=0, must-revalidate";
+
+/// `body` with an `ETag` (a hash of its bytes) and [`REVALIDATE`], or 304 without it when the
+/// request's `If-None-Match` names that tag.
+fn revalidatable(request: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
+    use headers::HeaderMapExt;
+    use sha2::Digest;
+    let tag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]));
+    let etag: headers::ETag = tag.parse().expect("a quoted hex string is an entity tag");
+    let unchanged = request
+        .typed_get::<headers::IfNoneMatch>()
+        .is_some_and(|wanted| !wanted.precondition_passes(&etag));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    response.headers_mut().typed_insert(etag);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(REVALIDATE),
+    );
+    response
+}
+
 /// `http://<host>`: what the client used to reach us, so the URLs we hand out work for it.
 fn origin(headers: &HeaderMap) -> String {
     let host = headers
@@ -177,7 +204,9 @@ async fn npm_get(
     }
     let releases = state.accepted(Ecosystem::Npm, &path).await?;
     let registry = format!("{}/npm/", origin(&headers));
-    Ok(axum::Json(npm::packument(&path, &releases, &registry)).into_response())
+    let packument = serde_json::to_vec(&npm::packument(&path, &releases, &registry))
+        .map_err(|e| ViewError::Upstream(format!("encoding the packument: {e}")))?;
+    Ok(revalidatable(&headers, "application/json", packument))
 }
 
 /// `POST /npm/-/npm/v1/security/…` (what `npm install` and `npm audit` call): 404, which npm
@@ -197,6 +226,7 @@ async fn cargo_config(headers: HeaderMap) -> Response {
 async fn cargo_index(
     State(state): State<Arc<ViewState>>,
     Path(path): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ViewError> {
     let name = path.rsplit('/').next().unwrap_or_default();
     if cargo::index_path(name) != path.to_ascii_lowercase() {
@@ -205,11 +235,8 @@ async fn cargo_index(
         )));
     }
     let releases = state.accepted(Ecosystem::Cargo, name).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain")],
-        cargo::index_file(&releases),
-    )
-        .into_response())
+    let file = cargo::index_file(&releases);
+    Ok(revalidatable(&headers, "text/plain", file.into()))
 }
 
 /// `GET /cargo/dl/<sha256>`: the archive with that SHA-256, from a release the registries allow.
