@@ -140,13 +140,8 @@ impl Durability {
         };
         let done = j.finish_sync().and_then(|()| {
             env.force_sync().map_err(|e| e.to_string())?;
-            let paths: Vec<PathBuf> = journal::list(&j.dir)
-                .and_then(|files| {
-                    let paths: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
-                    journal::remove(&j.dir, &paths).map(|()| paths)
-                })
-                .map_err(|e| e.to_string())?;
-            tracing::debug!("closed cleanly; removed {} journal files", paths.len());
+            let removed = journal::remove_all(&j.dir).map_err(|e| e.to_string())?;
+            tracing::debug!("closed cleanly; removed {removed} journal files");
             Ok(())
         });
         if let Err(e) = done {
@@ -172,9 +167,11 @@ impl Durability {
             Ok(()) => {
                 let dir = j.dir.clone();
                 *self = Durability::Synced;
-                if let Ok(files) = journal::list(&dir) {
-                    let paths: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
-                    let _ = journal::remove(&dir, &paths);
+                if let Err(e) = journal::remove_all(&dir) {
+                    tracing::warn!(
+                        "journals left in {} ({e}); the next open replays them",
+                        dir.display()
+                    );
                 }
                 Ok(())
             }
@@ -257,7 +254,7 @@ impl Journaling {
 }
 
 /// A pin on the environment's last commit, `txnid`.
-fn pin(env: &Env<WithoutTls>, txnid: u64) -> std::result::Result<Pin, String> {
+pub fn pin(env: &Env<WithoutTls>, txnid: u64) -> std::result::Result<Pin, String> {
     let pin = env
         .clone()
         .static_read_txn()

@@ -117,12 +117,11 @@ fn encode_record(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
 
 /// Reads a journal file's bytes. Never panics on any input (fuzzed).
 pub fn parse(bytes: &[u8]) -> Result<Parsed, JournalError> {
-    if bytes.len() < HEAD || &bytes[..16] != MAGIC {
-        return Err(if bytes.len() >= 16 && &bytes[..16] != MAGIC {
-            JournalError::Magic
-        } else {
-            JournalError::Header
-        });
+    let Some(head) = bytes.get(..HEAD) else {
+        return Err(JournalError::Header);
+    };
+    if &head[..16] != MAGIC {
+        return Err(JournalError::Magic);
     }
     let version = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
     if version != VERSION {
@@ -256,6 +255,13 @@ pub fn remove(dir: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
         std::fs::remove_file(path)?;
     }
     sync_dir(dir)
+}
+
+/// Removes every journal file in `dir` (see [`remove`]); how many there were.
+pub fn remove_all(dir: &Path) -> std::io::Result<usize> {
+    let paths: Vec<PathBuf> = list(dir)?.into_iter().map(|(_, p)| p).collect();
+    remove(dir, &paths)?;
+    Ok(paths.len())
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -249,19 +249,13 @@ fn open_env(
             .max_readers(126)
             .open(dir)?
     };
-    let pin = match checkpoint {
-        Some(txnid) => {
-            let pin = env.clone().static_read_txn()?;
-            if pin.id() as u64 != txnid {
-                return Err(StoreError::Corrupt(format!(
-                    "the journal's checkpoint is transaction {txnid}, the restored file opens at {}",
-                    pin.id()
-                )));
-            }
-            Some(pin)
-        }
-        None => None,
-    };
+    let pin = checkpoint
+        .map(|txnid| {
+            durability::pin(&env, txnid).map_err(|e| {
+                StoreError::Corrupt(format!("restoring the journal's checkpoint: {e}"))
+            })
+        })
+        .transpose()?;
     let mut wtxn = env.write_txn()?;
     let mut create = |name: &str| env.create_database::<Bytes, Bytes>(&mut wtxn, Some(name));
     let dbs = Dbs {
