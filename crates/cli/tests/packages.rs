@@ -545,6 +545,23 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
     common::http(addr, "GET", path, &[], "")
 }
 
+/// GETs `path` until it answers `status` (a view's answers follow the relays' live
+/// subscription, so a change shows a moment after the relay took it); the body.
+fn until_status(addr: &str, path: &str, status: u16) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (got, body) = http_get(addr, path);
+        if got == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} still answers {got}, not {status}: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_bytes() {
     let relay_dir = tempfile::tempdir().unwrap();
@@ -641,6 +658,25 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("keeps no security advisories"), "{body}");
     revalidates(&view.addr, "/npm/greet");
+    // A warm install (npm's cache kept; no lock, no node_modules) asks again for every
+    // packument, and each comes back 304: npm logs it as the cached copy's 200, "cache
+    // revalidated" (make-fetch-happen's word for a 304; a changed answer is "cache updated").
+    std::fs::remove_dir_all(project.join("node_modules")).unwrap();
+    std::fs::remove_file(project.join("package-lock.json")).unwrap();
+    let out = common::npm(&project, &cache, &["install", &registry, "--loglevel=http"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "warm npm install: {log}");
+    for packument in ["/npm/greet ", "/npm/@acme%2fpad "] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(packument) && l.ends_with("(cache revalidated)")),
+            "{packument} not revalidated: {log}"
+        );
+    }
+    assert!(
+        !log.contains("cache updated") && !log.contains("cache miss"),
+        "a warm install fetched again: {log}"
+    );
     let node = |script: &str| {
         let out = Command::new("node")
             .arg(script)
@@ -705,8 +741,8 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
             "--json",
         ],
     );
-    let (status, body) = http_get(&view.addr, "/npm/@acme/pad");
-    assert_eq!(status, 404, "{body}");
+    // The view keeps relay answers until the relay's live subscription brings the change.
+    let body = until_status(&view.addr, "/npm/@acme/pad", 404);
     assert!(body.contains("incident unicode"), "{body}");
     let (status, body) = http_get(&view.addr, "/npm/@acme/pad/-/acme-pad-1.1.0.tgz");
     assert_eq!(status, 404, "{body}");

@@ -595,7 +595,10 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
             relay_timeout,
             trusted: trusted_registries(data, &config.packages.registries)?,
             home: data.to_owned(),
-        },
+            cache: None,
+        }
+        // The views and the package API ask the same questions for every request.
+        .with_cache(),
         swarm: seeder.swarm.clone(),
         store: PackageStore::new(data),
         fetch: fetch.clone(),

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -13,6 +14,7 @@ use nostr::prelude::PublicKey;
 use seedstr_client::feed::{FeedReader, ResolveOptions};
 use seedstr_client::install::InstallOptions;
 use seedstr_client::keys::transport::remember_attestations;
+use seedstr_client::relays::cache::{CachedAnswer, RelayCache};
 use seedstr_client::relays::{list_failures, query_all};
 use seedstr_client::resolve::names::get_name_record;
 use seedstr_client::resolve::target::npub;
@@ -39,6 +41,35 @@ pub struct Sources {
     pub trusted: Vec<PublicKey>,
     /// Where attestations seen on relays are kept for relay-less lookups.
     pub home: PathBuf,
+    /// Answers kept by a long-running server (see [`Sources::with_cache`]); `None` asks the
+    /// relays every time.
+    pub cache: Option<Arc<RelayCache>>,
+}
+
+/// The kinds a package lookup reads: what a [`RelayCache`] for it must follow.
+pub const LOOKUP_KINDS: [u16; 4] = [REGISTRY_KIND, RELEASE_KIND, INCIDENT_KIND, ATTESTATION_KIND];
+
+impl Sources {
+    /// These sources with a cache of the relays' answers, kept while the relays' live
+    /// subscription says nothing they depend on changed. Must be called within a Tokio runtime.
+    pub fn with_cache(self) -> Sources {
+        let cache = RelayCache::start(self.relays.clone(), self.relay_timeout, &LOOKUP_KINDS);
+        Sources {
+            cache: Some(cache),
+            ..self
+        }
+    }
+
+    /// What the relays answer to `filter`, from the cache when it holds the answer.
+    pub async fn query(&self, filter: &serde_json::Value) -> CachedAnswer {
+        match &self.cache {
+            Some(cache) if cache.relays() == self.relays => cache.query(filter).await,
+            _ => CachedAnswer {
+                gathered: Arc::new(query_all(&self.relays, filter, self.relay_timeout).await),
+                from_cache: false,
+            },
+        }
+    }
 }
 
 /// Where a lookup's answers come from.
@@ -115,17 +146,15 @@ pub async fn load_registry<'a>(
         "authors": trusted.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
         "#d": [REGISTRY_D],
     });
-    let (found, _) = tokio::join!(
-        query_all(&sources.relays, &filter, sources.relay_timeout),
-        keep_attestations(sources, &trusted),
-    );
+    let (found, _) = tokio::join!(sources.query(&filter), keep_attestations(sources, &trusted));
+    let found = found.gathered;
     let mut registry = Registry::new(trusted.clone());
     if !found.answered.is_empty() {
         let problems = registry.absorb(&found.events);
         return Ok((registry, problems, Via::Relays));
     }
     let Some((swarm, opts)) = fallback.filter(|(_, o)| o.dht.is_some()) else {
-        return Err(CatalogError::NoRelay(found.failed));
+        return Err(CatalogError::NoRelay(found.failed.clone()));
     };
     let feed_opts = ResolveOptions {
         relays: Vec::new(),
@@ -144,7 +173,7 @@ pub async fn load_registry<'a>(
     let unread: Vec<String> = unread.into_iter().map(|(_, why)| why).collect();
     if unread.len() == trusted.len() {
         return Err(CatalogError::NoFeed {
-            failed: found.failed,
+            failed: found.failed.clone(),
             unread,
         });
     }
@@ -184,8 +213,12 @@ async fn keep_attestations(sources: &Sources, authors: &[PublicKey]) {
         "kinds": [ATTESTATION_KIND],
         "authors": authors.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
     });
-    let found = query_all(&sources.relays, &filter, sources.relay_timeout).await;
-    if let Err(e) = remember_attestations(&sources.home, &found.events) {
+    let found = sources.query(&filter).await;
+    // An answer from the cache was kept when it was first asked for.
+    if found.from_cache {
+        return;
+    }
+    if let Err(e) = remember_attestations(&sources.home, &found.gathered.events) {
         tracing::warn!("keeping transport-key attestations: {e}");
     }
 }
@@ -249,14 +282,15 @@ pub async fn look_up(
     let (release_events, own_events) = match via {
         Via::Relays => {
             let (releases, own, _) = tokio::join!(
-                query_all(&sources.relays, &releases, sources.relay_timeout),
-                query_all(&sources.relays, &own, sources.relay_timeout),
+                sources.query(&releases),
+                sources.query(&own),
                 keep_attestations(sources, &publishers),
             );
+            let (releases, own) = (releases.gathered, own.gathered);
             if releases.answered.is_empty() {
-                return Err(CatalogError::NoRelay(releases.failed));
+                return Err(CatalogError::NoRelay(releases.failed.clone()));
             }
-            (releases.events, own.events)
+            (releases.events.clone(), own.events.clone())
         }
         Via::Dht(reader) => {
             let (release_events, unread) = reader.query(&releases, &publishers).await;

@@ -40,6 +40,7 @@ impl LookupArgs {
             relay_timeout: self.relay.timeout(),
             trusted: registry::trusted(home, &self.registries)?,
             home: home.to_owned(),
+            cache: None,
         };
         let fetch = InstallOptions {
             relays: self.relay.relays(),

@@ -228,6 +228,7 @@ fn show(home: &Path, a: ShowArgs) -> Result<()> {
         relay_timeout: a.relay.timeout(),
         trusted: trusted(home, &a.registries)?,
         home: home.to_owned(),
+        cache: None,
     };
     let (registries, problems) = runtime()?.block_on(show_registries(&sources))?;
     for p in &problems {

@@ -28,7 +28,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     transfer_runtime()?.block_on(async {
         let swarm = args.lookup.peer.start_swarm(None).await?;
         let state = Arc::new(ViewState {
-            sources,
+            // A server asks the same questions for every request: keep the answers.
+            sources: sources.with_cache(),
             swarm: Arc::new(swarm),
             store: PackageStore::new(&home),
             fetch,

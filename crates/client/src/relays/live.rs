@@ -103,7 +103,9 @@ async fn session(
     let mut caught_up = false;
     loop {
         let m = match conn.recv().await {
-            // Quiet is normal on a live subscription.
+            // Quiet is normal on a live subscription; a receiver gone is noticed here too, so
+            // a quiet relay's connection does not outlive it.
+            Err(ConnError::Timeout(_)) if tx.is_closed() => return Ok(Session::ReceiverGone),
             Err(ConnError::Timeout(_)) => continue,
             Err(e) if caught_up => return Ok(Session::CaughtUp(e.to_string())),
             Err(e) => return Err(e),

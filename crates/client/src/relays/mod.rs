@@ -4,6 +4,7 @@
 //! relays as an [`source::EventSource`].
 
 pub mod answer;
+pub mod cache;
 pub mod conn;
 pub mod live;
 pub mod source;

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use seedstr_client::install::InstallOptions;
-use seedstr_client::relays::query_all;
 use seedstr_proto::release::RELEASE_KIND;
 use seedstr_swarm::Swarm;
 use serde_json::json;
@@ -250,9 +249,10 @@ async fn cargo_download(
     let sha256 = sha256.to_ascii_lowercase();
     // Releases carry an `x` tag per file hash, so relays find them by the archive's hash.
     let filter = json!({"kinds": [RELEASE_KIND], "#x": [sha256]});
-    let found = query_all(&state.sources.relays, &filter, state.sources.relay_timeout).await;
+    let found = state.sources.query(&filter).await;
     // One lookup per crate, however many releases of it share the hash.
     let names: std::collections::BTreeSet<String> = found
+        .gathered
         .events
         .iter()
         .filter_map(|e| PackageRelease::from_event(e).ok())
