@@ -2,6 +2,7 @@
 //! measures a real part on loopback and prints its figures (`--json` for scripts); none asserts
 //! a speed.
 
+mod children;
 mod corpus;
 mod dht;
 mod disk;
@@ -9,6 +10,7 @@ mod fanout;
 mod ilp;
 mod ingest;
 mod query;
+mod registry;
 mod relay;
 mod social;
 mod stats;
@@ -48,6 +50,8 @@ enum BenchCommand {
     Zap(zap::ZapBench),
     /// Interledger on loopback: STREAM money packets a second and data throughput over BTP.
     Ilp(ilp::IlpBench),
+    /// The unmodified npm installing a package tree through our npm view and through verdaccio.
+    Registry(registry::RegistryBench),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Social(b) => (runtime()?.block_on(social::run(&b))?, b.json),
         BenchCommand::Zap(b) => (runtime()?.block_on(zap::run(&b))?, b.json),
         BenchCommand::Ilp(b) => (runtime()?.block_on(ilp::run(&b))?, b.json),
+        BenchCommand::Registry(b) => (registry::run(&b)?, b.json),
         BenchCommand::Transfer(b) => (
             seedstr_swarm::transfer_runtime()?.block_on(transfer::run(&b))?,
             b.json,

@@ -8,9 +8,9 @@
 //!   SHA-256 of every file, atomic commit;
 //! - the same payload between two libtorrent peers (TCP, uTP off), timed by libtorrent.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -21,6 +21,8 @@ use seedstr_client::publish::{publish, PublishRequest, SeedFrom};
 use seedstr_client::resolve::target::Target;
 use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_proto::release::{Coordinate, Version};
+
+use crate::children::{drain, first_line, seedstr_exe, start_relay, Child};
 use seedstr_swarm::{sha256_file, Swarm, SwarmOptions};
 use serde_json::{json, Value};
 use sha1w::ISha256 as _;
@@ -118,77 +120,6 @@ fn write_payload(path: &Path, size: u64) -> Result<()> {
     }
     f.into_inner()?.sync_all()?;
     Ok(())
-}
-
-/// A child that prints one JSON line first, killed on drop.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
-
-/// Starts `cmd` and reads its first line; the rest of its output is the caller's.
-fn first_line(cmd: &mut Command) -> Result<(Child, String, Lines)> {
-    let mut child = Child(
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {cmd:?}"))?,
-    );
-    let mut out = BufReader::new(child.0.stdout.take().expect("piped"));
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    Ok((child, line, out.lines()))
-}
-
-/// Keeps reading a child's output so it never writes into a closed pipe.
-fn drain(lines: Lines) {
-    std::thread::spawn(move || lines.for_each(drop));
-}
-
-/// The `seedstr` binary: the one given, or the one beside this program.
-fn seedstr_exe(b: &TransferBench) -> Result<PathBuf> {
-    let path = match &b.seedstr {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .with_file_name(format!("seedstr{}", std::env::consts::EXE_SUFFIX)),
-    };
-    if !path.is_file() {
-        bail!(
-            "the transfer benchmark runs the relay and the seeder with {}, which does not exist: build it (`cargo build -p seedstr`) or pass --seedstr PATH",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-/// Our relay as a child process, and its URL.
-fn start_relay(exe: &Path, data: &Path) -> Result<(Child, String)> {
-    let (relay, line, rest) = first_line(
-        Command::new(exe)
-            .args([
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-rate-limits",
-                "--data",
-            ])
-            .arg(data)
-            .env("SEEDSTR_LOG", "warn"),
-    )?;
-    let url = line
-        .trim()
-        .strip_prefix("seedstr relay listening on ")
-        .with_context(|| format!("unexpected relay output {line:?}"))?
-        .to_owned();
-    drain(rest);
-    Ok((relay, url))
 }
 
 /// `seedstr seed` in its own process, as on a real network (and as the libtorrent pair runs),
@@ -391,7 +322,7 @@ pub async fn run(b: &TransferBench) -> Result<Value> {
             println!("{line}");
         }
     };
-    let exe = seedstr_exe(b)?;
+    let exe = seedstr_exe(b.seedstr.as_deref(), "transfer")?;
     let size = b.size_mib << 20;
     let work = tempfile::tempdir()?;
     let save = work.path().join("src");

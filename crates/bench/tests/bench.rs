@@ -202,3 +202,40 @@ fn the_ilp_benchmark_counts_every_packet_and_byte() {
     assert_eq!(report["paid_event"]["samples"], 5, "{report}");
     assert_eq!(report["units_per_event"], 1, "{report}");
 }
+
+#[test]
+fn the_registry_benchmark_installs_one_tree_through_the_view_and_verdaccio() {
+    let out = bench()
+        .args(["registry", "--packages", "3", "--runs", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["packages"], 3, "{report}");
+    for side in [
+        "verdaccio",
+        "view_archives_held",
+        "view_archives_from_swarm",
+    ] {
+        assert!(
+            report[side]["median_ms"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+    }
+    for side in ["view_archives_held", "verdaccio"] {
+        let latency = &report["request_latency"][side];
+        assert!(
+            latency["archive_p50_ms"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+    }
+    // A warm install asks for every packument again and gets 304s, from both servers.
+    for warm in ["view_warm", "verdaccio_warm"] {
+        assert_eq!(report[warm]["packuments_revalidated"], 3, "{report}");
+        assert_eq!(report[warm]["packuments_fetched"], 0, "{report}");
+    }
+}

@@ -108,7 +108,8 @@ fn hash_as_verified(
                 if stop.load(Ordering::Relaxed) {
                     return Err(SwarmError::HashingStopped);
                 }
-                std::thread::sleep(POLL);
+                // `finish` and `drop` unpark it: the last pieces are then read at once.
+                std::thread::park_timeout(POLL);
                 continue;
             }
             let failed = |why| SwarmError::Hashing {
@@ -140,6 +141,8 @@ impl Digests {
     /// Waits until every file is hashed; call once the transfer has completed.
     pub async fn finish(mut self) -> Result<Vec<FileDigest>, SwarmError> {
         let thread = self.thread.take().expect("finished once");
+        // The transfer is complete: no need to wait out the thread's poll.
+        thread.thread().unpark();
         tokio::task::spawn_blocking(move || thread.join())
             .await
             .map_err(|_| SwarmError::HashingPanicked)?
@@ -149,10 +152,11 @@ impl Digests {
 
 impl Drop for Digests {
     fn drop(&mut self) {
-        // The thread notices within one poll or one chunk; waiting for it means no read of the
+        // The thread notices at once, or after the chunk it is reading; waiting for it means no read of the
         // staged files outlives the caller's decision to move on (to a mirror, or to delete).
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

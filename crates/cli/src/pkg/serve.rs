@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use seedstr_client::keys::store::home;
 use seedstr_pkg::store::PackageStore;
-use seedstr_pkg::views::server::{router, ViewState};
+use seedstr_pkg::views::server::{serve, ViewState};
 
 use super::LookupArgs;
 use crate::net_args::transfer_runtime;
@@ -41,11 +41,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
         println!("seedstr pkg serve listening on http://{addr}");
         println!("  npm:   npm install --registry http://{addr}/npm/ <package>");
         println!("  cargo: sparse+http://{addr}/cargo/index/");
-        let served = axum::serve(listener, router(state.clone()))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await;
+        let served = serve(listener, state.clone(), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
         state.swarm.stop().await;
         served.context("serving the registry views")
     })

@@ -74,6 +74,25 @@ pub fn router(state: Arc<ViewState>) -> Router {
         .with_state(state)
 }
 
+/// Serves the views on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ViewState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // An archive's headers and body leave in two writes: without TCP_NODELAY the body waits
+    // for the client's delayed ACK of the headers (40 ms on Linux) on a kept-alive connection.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// How npm and Cargo may keep a packument or index file: keep it, but ask again before each
 /// use, so a new release (or a withdrawn one) shows at once; an unchanged answer is a 304.
 const REVALIDATE: &str = "public, max-age=0, must-revalidate";
