@@ -159,6 +159,9 @@ struct Install {
     took: Duration,
     revalidated: usize,
     fetched: usize,
+    /// How long each request took as npm timed it (its `--loglevel=http` lines end with
+    /// `<N>ms`), packuments and archives alike.
+    request_ms: Vec<f64>,
 }
 
 /// `npm install` in `project` from `registry` with npm's cache at `cache`.
@@ -198,6 +201,14 @@ fn npm_install(project: &Path, registry: &str, cache: &Path, packages: usize) ->
             .filter(packument)
             .filter(|l| !l.ends_with("(cache revalidated)"))
             .count(),
+        request_ms: log
+            .lines()
+            .filter(|l| l.contains("http fetch GET"))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_suffix("ms")?.parse::<f64>().ok())
+            })
+            .collect(),
     })
 }
 
@@ -320,6 +331,17 @@ fn start_verdaccio(bin: &Path, work: &Path) -> Result<(Child, String, String)> {
     Ok((child, url, token))
 }
 
+/// p50 and p99 of `ms` (nearest rank), or null when there are none.
+fn percentiles(ms: &[f64]) -> Value {
+    if ms.is_empty() {
+        return Value::Null;
+    }
+    let mut ms = ms.to_vec();
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
+    json!({"p50_ms": at(0.5), "p99_ms": at(0.99), "requests": ms.len()})
+}
+
 /// Median (the lower middle of an even count) and fastest of `xs`, in milliseconds.
 fn summary(xs: &[Duration]) -> Value {
     let mut ms: Vec<f64> = xs.iter().map(|d| d.as_secs_f64() * 1e3).collect();
@@ -381,6 +403,20 @@ fn print_report(r: &Value) {
             w["packuments_fetched"]
         )
     };
+    println!(
+        "  every archive at once, from the swarm  {:.1} ms",
+        r["all_archives_at_once_from_swarm_ms"]
+            .as_f64()
+            .unwrap_or(0.0)
+    );
+    for (side, t) in r["npm_timed_requests"].as_object().into_iter().flatten() {
+        if !t.is_null() {
+            println!(
+                "  {side:<34} as npm timed its requests: p50 {} ms, p99 {} ms",
+                t["p50_ms"], t["p99_ms"]
+            );
+        }
+    }
     for (side, l) in r["request_latency"].as_object().into_iter().flatten() {
         println!(
             "  {side:<34} one GET at a time: packument p50 {:.2} ms, p99 {:.2}; archive p50 {:.2}, p99 {:.2}",
@@ -516,6 +552,8 @@ fn measure(b: &RegistryBench, exe: &Path) -> Result<Value> {
     );
 
     let (mut from_verdaccio, mut held, mut from_swarm) = (Vec::new(), Vec::new(), Vec::new());
+    // npm's own timing of each request, per side.
+    let mut npm_timed: [Vec<f64>; 3] = Default::default();
     // Each round starts with another side, so no side always runs first (or last).
     for run in 0..b.runs {
         for side in (0..3).map(|k| (k + run) % 3) {
@@ -523,12 +561,16 @@ fn measure(b: &RegistryBench, exe: &Path) -> Result<Value> {
                 0 => {
                     if let Some((_, url)) = &verdaccio {
                         let name = format!("v{run}");
-                        from_verdaccio.push(npm_install_fresh(w, &name, url, b.packages)?.took);
+                        let i = npm_install_fresh(w, &name, url, b.packages)?;
+                        npm_timed[0].extend(&i.request_ms);
+                        from_verdaccio.push(i.took);
                     }
                 }
                 1 => {
                     let name = format!("h{run}");
-                    held.push(npm_install_fresh(w, &name, &held_url, b.packages)?.took);
+                    let i = npm_install_fresh(w, &name, &held_url, b.packages)?;
+                    npm_timed[1].extend(&i.request_ms);
+                    held.push(i.took);
                 }
                 _ => {
                     let viewer = Seedstr {
@@ -537,7 +579,9 @@ fn measure(b: &RegistryBench, exe: &Path) -> Result<Value> {
                     };
                     let (_view, url) = start_view(&viewer, &relay, &npub, &seeder)?;
                     let name = format!("s{run}");
-                    from_swarm.push(npm_install_fresh(w, &name, &url, b.packages)?.took);
+                    let i = npm_install_fresh(w, &name, &url, b.packages)?;
+                    npm_timed[2].extend(&i.request_ms);
+                    from_swarm.push(i.took);
                 }
             }
         }
@@ -562,10 +606,23 @@ fn measure(b: &RegistryBench, exe: &Path) -> Result<Value> {
     for (side, url) in &servers {
         request_latency.insert((*side).into(), request_latencies(url, b.packages)?);
     }
+    // Every archive at once from a view holding none: what the swarm's setup costs.
+    let empty_viewer = Seedstr {
+        exe,
+        home: w.join("viewer-parallel"),
+    };
+    let (_empty_view, empty_url) = start_view(&empty_viewer, &relay, &npub, &seeder)?;
+    let parallel = all_archives_at_once(&empty_url, b.packages)?;
     let mut report = json!({
+        "all_archives_at_once_from_swarm_ms": (parallel.as_secs_f64() * 1e4).round() / 10.0,
         "request_latency": request_latency,
         "packages": b.packages,
         "package_bytes": b.package_bytes,
+        "npm_timed_requests": {
+            "verdaccio": percentiles(&npm_timed[0]),
+            "view_archives_held": percentiles(&npm_timed[1]),
+            "view_archives_from_swarm": percentiles(&npm_timed[2]),
+        },
         "view_archives_held": summary(&held),
         "view_archives_from_swarm": summary(&from_swarm),
         "view_warm": warm("h0", &held_url)?,
@@ -627,6 +684,35 @@ fn request_latencies(registry: &str, packages: usize) -> Result<Value> {
             "archive_p50_ms": crate::stats::ms(a.p50),
             "archive_p99_ms": crate::stats::ms(a.p99),
         }))
+    })
+}
+
+/// How long GETs of every package's archive, all at once, take from the view at `registry`.
+fn all_archives_at_once(registry: &str, packages: usize) -> Result<Duration> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        let gets = (0..packages).map(|i| {
+            let name = package_name(i);
+            let url = format!("{registry}{name}/-/{name}-1.0.0.tgz");
+            let http = http.clone();
+            async move {
+                let answer = http.get(&url).send().await?;
+                let status = answer.status();
+                answer.bytes().await?;
+                if !status.is_success() {
+                    bail!("GET {url}: {status}");
+                }
+                Ok(())
+            }
+        });
+        for done in futures_util::future::join_all(gets).await {
+            done?;
+        }
+        Ok(started.elapsed())
     })
 }
 

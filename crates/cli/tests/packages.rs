@@ -1217,3 +1217,180 @@ fn a_package_install_stopped_at_each_step_leaves_a_tree_its_lock_describes() {
     eprintln!("pkg install stopped at each of its steps: rolled back {rolled_back}, completed {completed}");
     assert!(rolled_back >= 3 && completed >= 1);
 }
+
+/// `tests/js/node_modules/<name>`, which the test command's `npm ci` installs.
+fn test_js_package(name: &str) -> std::path::PathBuf {
+    let dir = seedstr_testkit::workspace_root()
+        .join("tests/js/node_modules")
+        .join(name);
+    assert!(
+        dir.is_dir(),
+        "{} is missing: run scripts/test, whose `npm ci` in tests/js installs it",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs `node <script>` in `dir`: (succeeded, stdout, stderr).
+fn node_in(dir: &Path, script: &str) -> (bool, String, String) {
+    let out = Command::new("node")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn webpack_and_vite_bundle_packages_from_libreseed_modules() {
+    let relay_dir = tempfile::tempdir().unwrap();
+    let relay = common::RelayProcess::start(relay_dir.path(), &[]);
+    let r = relay.url.as_str();
+    let (alice, maintainer, developer) = (Person::new(), Person::new(), Person::new());
+    let work = tempfile::tempdir().unwrap();
+    // greet (ES module) needs @acme/pad (CommonJS): both installed by `seedstr pkg install`.
+    publish(&alice, &pad_package(work.path(), "1.1.0", "*"), r);
+    let greet = greet_package(
+        work.path(),
+        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
+    );
+    let greet_infohash = publish(&alice, &greet, r)["infohash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for name in ["@acme/pad", "greet"] {
+        registry(&maintainer, "add", name, &alice, r);
+    }
+    let seeder = alice.seed(&[]);
+    seeder.wait_seeding(&greet_infohash);
+
+    let app = work.path().join("app");
+    write(
+        &app,
+        "package.json",
+        br#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"greet":"^2.0.0"}}"#,
+    );
+    write(
+        &app,
+        "src/main.mjs",
+        b"import { greet } from 'greet';\nimport pad from '@acme/pad';\nconsole.log(greet('bob'), pad('x', 3));\n",
+    );
+    ok(
+        &developer,
+        &[
+            "pkg",
+            "install",
+            "--project",
+            app.to_str().unwrap(),
+            "--registry",
+            &npub(&maintainer),
+            "--relay",
+            r,
+            "--peer",
+            &seeder.addr,
+            "--listen",
+            "127.0.0.1:0",
+            "--no-dht",
+            "--json",
+        ],
+    );
+    // The bundlers and our plugin package, as `npm install --save-dev` would link them; the
+    // packages themselves are only in .libreseed_modules.
+    let modules = app.join("node_modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    for name in ["webpack", "vite"] {
+        std::os::unix::fs::symlink(test_js_package(name), modules.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(
+        seedstr_testkit::workspace_root().join("js/libreseed-resolve"),
+        modules.join("libreseed-resolve"),
+    )
+    .unwrap();
+
+    let webpack_build = |config: &str| {
+        format!(
+            "const path = require('node:path');\nconst webpack = require('webpack');\n{config}\n\
+             webpack({{ mode: 'production', target: 'node', context: __dirname, entry: './src/main.mjs',\n\
+               output: {{ path: path.join(__dirname, out), filename: 'bundle.cjs' }}, ...settings }},\n\
+               (err, stats) => {{\n\
+                 if (err || stats.hasErrors()) {{ console.error(err || stats.toString('errors-only')); process.exit(1); }}\n\
+               }});\n"
+        )
+    };
+    write(
+        &app,
+        "webpack-plugin.cjs",
+        webpack_build(
+            "const LibreSeed = require('libreseed-resolve/webpack');\nconst out = 'dist-webpack-plugin';\nconst settings = { plugins: [new LibreSeed()] };",
+        )
+        .as_bytes(),
+    );
+    // The manual setting docs/packages.md gives.
+    write(
+        &app,
+        "webpack-manual.cjs",
+        webpack_build(
+            "const out = 'dist-webpack-manual';\nconst settings = { resolve: { modules: ['node_modules', path.resolve(__dirname, '.libreseed_modules/node_modules')] } };",
+        )
+        .as_bytes(),
+    );
+    write(
+        &app,
+        "webpack-none.cjs",
+        webpack_build("const out = 'dist-webpack-none';\nconst settings = {};").as_bytes(),
+    );
+    let vite_build = |config: &str| {
+        format!(
+            "import path from 'node:path';\nimport {{ build }} from 'vite';\n{config}\n\
+             await build({{ root: import.meta.dirname, configFile: false, logLevel: 'error', ...settings,\n\
+               build: {{ outDir: out, minify: false, lib: {{ entry: 'src/main.mjs', formats: ['es'], fileName: () => 'bundle.mjs' }} }} }});\n"
+        )
+    };
+    write(
+        &app,
+        "vite-plugin.mjs",
+        vite_build(
+            "import libreseed from 'libreseed-resolve/vite';\nconst out = 'dist-vite-plugin';\nconst settings = { plugins: [libreseed()] };",
+        )
+        .as_bytes(),
+    );
+    // The manual setting docs/packages.md gives: an alias per package the app imports.
+    write(
+        &app,
+        "vite-manual.mjs",
+        vite_build(
+            "const out = 'dist-vite-manual';\nconst installed = path.resolve(import.meta.dirname, '.libreseed_modules/node_modules');\n\
+             const settings = { resolve: { alias: [\n\
+               { find: /^greet$/, replacement: path.join(installed, 'greet') },\n\
+               { find: /^@acme\\/pad$/, replacement: path.join(installed, '@acme/pad') },\n\
+             ] } };",
+        )
+        .as_bytes(),
+    );
+
+    // Each bundle runs under Node from a folder with neither node_modules nor
+    // .libreseed_modules: everything it needs is inside it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (script, bundle) in [
+        ("webpack-plugin.cjs", "dist-webpack-plugin/bundle.cjs"),
+        ("webpack-manual.cjs", "dist-webpack-manual/bundle.cjs"),
+        ("vite-plugin.mjs", "dist-vite-plugin/bundle.mjs"),
+        ("vite-manual.mjs", "dist-vite-manual/bundle.mjs"),
+    ] {
+        let (built, _, err) = node_in(&app, script);
+        assert!(built, "{script}: {err}");
+        let copy = elsewhere.path().join(bundle.replace('/', "-"));
+        std::fs::copy(app.join(bundle), &copy).unwrap();
+        let (ran, out, err) = node_in(elsewhere.path(), copy.to_str().unwrap());
+        assert!(ran, "{bundle}: {err}");
+        assert_eq!(out, "hello ***bob **x", "{bundle}");
+    }
+    // Without the plugin or the setting, webpack cannot find them.
+    let (built, _, err) = node_in(&app, "webpack-none.cjs");
+    assert!(!built);
+    assert!(err.contains("Can't resolve 'greet'"), "{err}");
+}
