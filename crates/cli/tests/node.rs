@@ -873,3 +873,71 @@ fn the_download_store_evicts_the_least_recently_served() {
     );
     assert!(held(0), "a refused release evicted what was there");
 }
+
+/// Polls `/health` until the DHT node is joined; its `dht` part.
+fn joined_dht(node: &NodeProcess) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = health(node);
+        if h["dht"]["state"] == "joined" {
+            return h["dht"].clone();
+        }
+        assert!(Instant::now() < deadline, "the node never joined: {h}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_restarted_node_rejoins_the_dht_through_the_nodes_it_knew() {
+    let net = seedstr_dht::Testnet::builder(8).build().unwrap();
+    // The one bootstrap node the configuration names: it is gone when the node starts again.
+    let gateway = seedstr_dht::DhtNode::start(&seedstr_dht::DhtOptions {
+        server: true,
+        ..seedstr_dht::DhtOptions::joining(&net.bootstrap)
+    })
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(rt.block_on(gateway.bootstrapped()));
+    let gateway_addr = rt.block_on(gateway.local_addr()).to_string();
+    let owner = Person::new();
+    let config_file = node_config(
+        &owner,
+        &[(
+            "bootstrap = []",
+            &format!("bootstrap = [\"{gateway_addr}\"]"),
+        )],
+    );
+
+    let node = NodeProcess::start(owner.home.path(), &config_file);
+    let dht = joined_dht(&node);
+    assert_eq!(dht["bootstrap"]["source"], "configured", "{dht}");
+    // No routing table was kept yet: the configured node was the only source (a loopback list
+    // rules the public routers out).
+    assert_eq!(
+        dht["bootstrap"]["tried"].as_array().unwrap().len(),
+        1,
+        "{dht}"
+    );
+    let kept = owner.home.path().join("dht/routing-table");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&kept).is_ok_and(|t| t.contains("127.0.0.1:")) {
+        assert!(
+            Instant::now() < deadline,
+            "the routing table was never kept"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(node.terminate());
+    drop(gateway);
+
+    // Offline for a while: the configured node is gone, and there is no public router to ask;
+    // the nodes it knew take it back in.
+    let node = NodeProcess::start(owner.home.path(), &config_file);
+    let dht = joined_dht(&node);
+    assert_eq!(dht["bootstrap"]["source"], "cached_nodes", "{dht}");
+    let tried = &dht["bootstrap"]["tried"][0];
+    assert_eq!(tried["source"], "cached_nodes", "{dht}");
+    assert_eq!(tried["answered"], true, "{dht}");
+    assert!(tried["nodes"].as_u64().unwrap() >= 1, "{dht}");
+    assert!(node.terminate());
+}

@@ -3,8 +3,10 @@
 //! Nostr keys, feed pointers and name records, with their size limits checked before a put.
 
 pub mod item;
+pub mod join;
 pub mod node;
 pub mod record;
+pub mod routing_cache;
 pub mod transport;
 
 pub use item::{ItemError, SignedItem};

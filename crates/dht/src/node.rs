@@ -218,6 +218,11 @@ impl DhtNode {
         !self.dht.to_bootstrap().await.is_empty()
     }
 
+    /// The nodes in its routing table, as `ip:port`: what a later start can join through.
+    pub async fn routing_table(&self) -> Vec<String> {
+        self.dht.to_bootstrap().await
+    }
+
     /// Signs `value` under `key` and `salt` and stores it.
     pub async fn put(
         &self,

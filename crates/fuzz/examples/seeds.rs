@@ -478,6 +478,14 @@ fn main() {
         &[pointer.encode().unwrap(), record.encode().unwrap()],
     );
     write(
+        "dht_routing_table",
+        &[seedstr_dht::routing_cache::encode_cached_nodes(&[
+            "203.0.113.5:6881".parse().unwrap(),
+            "198.51.100.7:51413".parse().unwrap(),
+        ])
+        .into_bytes()],
+    );
+    write(
         "feed_index",
         &[seedstr_client::feed::index::encode(&[
             note.clone(),

@@ -50,6 +50,19 @@ pub fn dht_record(data: &[u8]) {
     }
 }
 
+/// The DHT routing table kept across restarts (`<home>/dht/routing-table`): what reads back
+/// is capped, usable and distinct, and encodes to text that reads back the same.
+pub fn dht_routing_table(data: &[u8]) {
+    use seedstr_dht::routing_cache::{encode_cached_nodes, parse_cached_nodes, MAX_CACHED_NODES};
+    let nodes = parse_cached_nodes(data);
+    assert!(nodes.len() <= MAX_CACHED_NODES);
+    assert!(nodes.iter().all(|n| n.port() != 0));
+    assert_eq!(
+        parse_cached_nodes(encode_cached_nodes(&nodes).as_bytes()),
+        nodes
+    );
+}
+
 /// A feed index file (one event per line) fetched from a swarm.
 pub fn feed_index(data: &[u8]) {
     let _ = seedstr_client::feed::index::parse(data, &fuzz_keys().public_key());

@@ -45,6 +45,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("torrent_file", files::torrent_file),
     ("tracker_and_peer_answers", files::tracker_and_peer_answers),
     ("dht_record", files::dht_record),
+    ("dht_routing_table", files::dht_routing_table),
     ("feed_index", files::feed_index),
     ("npm_archive", files::npm_archive),
     ("store_journal", files::store_journal),

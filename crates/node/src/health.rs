@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use seedstr_relay::Relay;
 use serde::{Deserialize, Serialize};
 
-use seedstr_client::seeding::seeder::{DhtState, DhtStateHandle, SeedingStats};
+use seedstr_client::seeding::seeder::{BootstrapReport, DhtState, DhtStateHandle, SeedingStats};
 
 /// What the node's parts report, shared with the HTTP handlers.
 pub struct Status {
@@ -99,6 +99,9 @@ pub struct HealthDht {
     pub state: DhtState,
     /// Its UDP address, when it runs.
     pub listen: Option<String>,
+    /// Where it looked for other nodes (the routing table kept from the last run, the
+    /// configured bootstrap nodes, the public routers), and which it started with.
+    pub bootstrap: Option<BootstrapReport>,
 }
 
 async fn health(State(s): State<Arc<Status>>) -> Json<Health> {
@@ -118,6 +121,7 @@ async fn health(State(s): State<Arc<Status>>) -> Json<Health> {
         dht: HealthDht {
             state: s.dht.get(),
             listen: s.dht.listen().map(|a| a.to_string()),
+            bootstrap: s.dht.bootstrap(),
         },
     })
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
 
-use seedstr_dht::{DhtNode, DhtOptions};
+use seedstr_dht::join::{BootstrapSource, JoinPlan, Tried};
+use seedstr_dht::{routing_cache, DhtNode, DhtOptions};
 use seedstr_swarm::{Sources, Swarm, SwarmOptions, Transfer};
 
 use super::registry::SeedRegistry;
@@ -201,6 +202,18 @@ struct DhtStatus {
     node: std::sync::OnceLock<DhtNode>,
     /// The UDP address it is bound to.
     listen: std::sync::OnceLock<SocketAddrV4>,
+    /// Where it looked for other nodes.
+    bootstrap: std::sync::OnceLock<BootstrapReport>,
+}
+
+/// Where the DHT node looked for other nodes when it started.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BootstrapReport {
+    /// The source it started with: the first that answered a probe, or the last one, which the
+    /// node keeps asking.
+    pub source: BootstrapSource,
+    /// Each source tried, in order.
+    pub tried: Vec<Tried>,
 }
 
 /// Reads a seeder's [`DhtState`] and announce count from elsewhere.
@@ -226,6 +239,11 @@ impl DhtStateHandle {
     /// The UDP address the DHT node is bound to, once started.
     pub fn listen(&self) -> Option<SocketAddrV4> {
         self.0.listen.get().copied()
+    }
+
+    /// Where the DHT node looked for other nodes, once started.
+    pub fn bootstrap(&self) -> Option<BootstrapReport> {
+        self.0.bootstrap.get().cloned()
     }
 }
 
@@ -255,10 +273,15 @@ impl Seeder {
         let announce = match opts.dht {
             None => None,
             Some(dht_opts) => {
+                // The nodes known last time first, then the configured ones, then the public
+                // routers: the first source that answers is the one the node starts with.
+                let plan = JoinPlan::new(&routing_cache::load(home), &dht_opts);
+                let (chosen, source, tried) = plan.choose(&dht_opts).await;
+                let _ = dht_state.bootstrap.set(BootstrapReport { source, tried });
                 let node = DhtNode::start(&DhtOptions {
                     // A long-running seeder answers other nodes and stores their items.
                     server: true,
-                    ..dht_opts
+                    ..chosen
                 })
                 .map_err(|e| SeederError::Dht(e.to_string()))?;
                 let listen = node.local_addr().await;
@@ -455,8 +478,10 @@ const ANNOUNCES_AT_ONCE: usize = 16;
 impl DhtUpkeep {
     async fn run(self, mut started: tokio::sync::mpsc::UnboundedReceiver<[u8; 20]>) {
         let dht = self.node.clone();
+        tokio::spawn(keep_routing_table(self.home.clone(), dht.clone()));
         if dht.bootstrapped().await {
             joined(&self.state, &self.report);
+            save_routing_table(&self.home, &dht).await;
         } else {
             // Said once. The node keeps serving, so others may join through it (the first node
             // of a private DHT), and it keeps asking its bootstrap nodes.
@@ -471,6 +496,7 @@ impl DhtUpkeep {
                 ),
             });
             tokio::spawn(watch_join(
+                self.home.clone(),
                 dht.clone(),
                 self.state.clone(),
                 self.report.clone(),
@@ -520,15 +546,37 @@ fn joined(state: &DhtStatus, report: &Report) {
 }
 
 /// Looks, less and less often, for the first node that answers an unreachable DHT.
-async fn watch_join(dht: DhtNode, state: Arc<DhtStatus>, report: Report) {
+async fn watch_join(home: std::path::PathBuf, dht: DhtNode, state: Arc<DhtStatus>, report: Report) {
     let mut pause = Duration::from_secs(5);
     loop {
         tokio::time::sleep(pause).await;
         if dht.has_peers().await {
             joined(&state, &report);
+            save_routing_table(&home, &dht).await;
             return;
         }
         pause = (pause * 2).min(Duration::from_secs(300));
+    }
+}
+
+/// How often the routing table is kept for the next start (and once on joining).
+const KEEP_ROUTING_TABLE_EVERY: Duration = Duration::from_secs(300);
+
+/// Keeps the node's routing table in `home` for the next start; an empty one is not kept.
+async fn save_routing_table(home: &std::path::Path, dht: &DhtNode) {
+    let nodes = dht.routing_table().await;
+    if let Err(e) = routing_cache::save(home, &nodes) {
+        tracing::warn!("keeping the DHT routing table: {e}");
+    }
+}
+
+async fn keep_routing_table(home: std::path::PathBuf, dht: DhtNode) {
+    let mut tick = tokio::time::interval(KEEP_ROUTING_TABLE_EVERY);
+    // The first tick is immediate, before the node has joined.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        save_routing_table(&home, &dht).await;
     }
 }
 
