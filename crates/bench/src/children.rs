@@ -77,3 +77,33 @@ pub fn start_relay(exe: &Path, data: &Path) -> Result<(Child, String)> {
     drain(rest);
     Ok((relay, url))
 }
+
+/// `seedstr seed` for the identity whose `SEEDSTR_HOME` `cmd` sets (`cmd` is the `seedstr`
+/// binary with its environment), listening on loopback without the DHT; returns once it serves
+/// `payloads` payloads, with its address.
+pub fn start_seed(mut cmd: Command, payloads: usize) -> Result<(Child, std::net::SocketAddr)> {
+    let (seeder, hello, mut lines) = first_line(cmd.args([
+        "seed",
+        "--listen",
+        "127.0.0.1:0",
+        "--no-dht",
+        "--json",
+        "--poll-secs",
+        "1",
+    ]))?;
+    let hello: serde_json::Value = serde_json::from_str(&hello)?;
+    let addr = hello["listening"]
+        .as_str()
+        .with_context(|| format!("seedstr seed said {hello}"))?
+        .parse()?;
+    // Its initial check of each payload.
+    let mut seeding = 0;
+    while seeding < payloads {
+        let line = lines.next().context("seedstr seed exited")??;
+        if line.contains("\"seeding\"") {
+            seeding += 1;
+        }
+    }
+    drain(lines);
+    Ok((seeder, addr))
+}

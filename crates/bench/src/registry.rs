@@ -23,7 +23,7 @@ use clap::Args;
 use nostr::prelude::{Keys, ToBech32 as _};
 use serde_json::{json, Value};
 
-use crate::children::{drain, first_line, seedstr_exe, start_relay, Child};
+use crate::children::{drain, first_line, seedstr_exe, start_relay, start_seed, Child};
 
 #[derive(Args)]
 pub struct RegistryBench {
@@ -478,28 +478,8 @@ fn measure(b: &RegistryBench, exe: &Path) -> Result<Value> {
         b.packages,
         started.elapsed().as_secs_f64()
     );
-    let (_seeder, hello, mut lines) = first_line(publisher.command().args([
-        "seed",
-        "--listen",
-        "127.0.0.1:0",
-        "--no-dht",
-        "--json",
-        "--poll-secs",
-        "1",
-    ]))?;
-    let hello: Value = serde_json::from_str(&hello)?;
-    let seeder = hello["listening"]
-        .as_str()
-        .with_context(|| format!("seedstr seed said {hello}"))?
-        .to_owned();
-    let mut seeding = 0;
-    while seeding < b.packages {
-        let line = lines.next().context("seedstr seed exited")??;
-        if line.contains("\"seeding\"") {
-            seeding += 1;
-        }
-    }
-    drain(lines);
+    let (_seeder, seeder) = start_seed(publisher.command(), b.packages)?;
+    let seeder = seeder.to_string();
 
     let verdaccio = if b.no_verdaccio {
         None

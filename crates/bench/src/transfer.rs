@@ -22,7 +22,7 @@ use seedstr_client::resolve::target::Target;
 use seedstr_client::seeding::registry::{Origin, SeedEntry, SeedRegistry};
 use seedstr_proto::release::{Coordinate, Version};
 
-use crate::children::{drain, first_line, seedstr_exe, start_relay, Child};
+use crate::children::{drain, first_line, seedstr_exe, start_relay, start_seed, Child};
 use seedstr_swarm::{sha256_file, Swarm, SwarmOptions};
 use serde_json::{json, Value};
 use sha1w::ISha256 as _;
@@ -140,33 +140,9 @@ fn start_seeder(
         },
         &published.torrent_file,
     )?;
-    let (seeder, hello, mut lines) = first_line(
-        Command::new(exe)
-            .args([
-                "seed",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-dht",
-                "--json",
-                "--poll-secs",
-                "1",
-            ])
-            .env("SEEDSTR_HOME", home)
-            .env("SEEDSTR_LOG", "warn"),
-    )?;
-    let hello: Value = serde_json::from_str(&hello)?;
-    let addr = hello["listening"]
-        .as_str()
-        .with_context(|| format!("seedstr seed said {hello}"))?
-        .parse()?;
-    // Wait for its initial check of the payload.
-    loop {
-        let line = lines.next().context("seedstr seed exited")??;
-        if line.contains("\"seeding\"") {
-            break;
-        }
-    }
-    drain(lines);
+    let mut cmd = Command::new(exe);
+    cmd.env("SEEDSTR_HOME", home).env("SEEDSTR_LOG", "warn");
+    let (seeder, addr) = start_seed(cmd, 1)?;
     Ok((seeder, addr))
 }
 

@@ -167,6 +167,11 @@ fn run_node_with(p: &Person, project: &Path, script: &str, node: &Path) -> (bool
         .env("SEEDSTR_NODE", node)
         .output()
         .unwrap();
+    outcome(out)
+}
+
+/// A finished program's (succeeded, stdout trimmed, stderr).
+fn outcome(out: std::process::Output) -> (bool, String, String) {
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).trim().to_owned(),
@@ -1233,15 +1238,12 @@ fn test_js_package(name: &str) -> std::path::PathBuf {
 
 /// Runs `node <script>` in `dir`: (succeeded, stdout, stderr).
 fn node_in(dir: &Path, script: &str) -> (bool, String, String) {
-    let out = Command::new("node")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    outcome(
+        Command::new("node")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .unwrap(),
     )
 }
 
