@@ -160,6 +160,7 @@ async fn publish_payload(
             version: Version::new(1, 0, 0),
             relays: vec![relay.to_owned()],
             mirrors: vec![],
+            seeders: Vec::new(),
             trackers: vec![],
             changelog: String::new(),
             dependencies: vec![],

@@ -102,6 +102,7 @@ fn corpus(projects: usize) -> Result<Vec<Published>> {
             torrent_name: format!("{}-1.0.0", coordinate.file_stem()),
             trackers: vec![],
             mirrors: vec![],
+            seeders: Vec::new(),
             supersedes: None,
             changelog: format!("First {noun}."),
             dependencies: vec![],

@@ -29,6 +29,10 @@ pub struct PublishArgs {
     /// Web mirror holding the files at <mirror>/<path> (repeatable).
     #[arg(long = "mirror")]
     mirrors: Vec<String>,
+    /// A BitTorrent peer (host:port) you run as your own seeder, named in the signed release:
+    /// installs ask it first, then the DHT's and trackers' peers (repeatable, at most 16).
+    #[arg(long = "seeder")]
+    seeders: Vec<String>,
     /// BitTorrent tracker announce URL (repeatable).
     #[arg(long = "tracker")]
     trackers: Vec<String>,
@@ -79,6 +83,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
         version: parse_version(&args.version)?,
         relays: args.relay.relays(),
         mirrors: args.mirrors.clone(),
+        seeders: args.seeders.clone(),
         trackers: args.trackers.clone(),
         changelog,
         dependencies: Vec::new(),

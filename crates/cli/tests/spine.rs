@@ -378,6 +378,64 @@ fn an_install_finds_its_seeder_through_the_releases_tracker_alone() {
     drop(seeder);
 }
 
+#[test]
+fn an_install_asks_the_seeders_the_publisher_named_first() {
+    let Scene {
+        relay_dir: _relay_dir,
+        relay,
+        author,
+        player,
+        work,
+    } = Scene::new();
+    // The seeder runs before the release exists, so the release can name its address.
+    let seeder = author.seed(&[]);
+    let src = work.path().join("src");
+    payload_v1(&src);
+    let p = author.publish(
+        &src,
+        "tool",
+        "1.0.0",
+        &relay.url,
+        &["--seeder", &seeder.addr],
+    );
+    seeder.wait_seeding(p["infohash"].as_str().unwrap());
+
+    // No --peer, no DHT, no tracker: the signed release's seeder is the only way.
+    let root = work.path().join("game");
+    let r = player
+        .install(
+            &format!("{}/generic.tool", author.hex()),
+            &root,
+            &relay.url,
+            &[],
+            &["--stall-timeout", "30"],
+        )
+        .unwrap();
+    assert_eq!(r["swarm_bytes"].as_u64().unwrap(), 3_000_012);
+    assert_eq!(tree(&root), tree(&src));
+
+    // A seeder that is not host:port is refused before anything is signed, naming it.
+    let out = author.run(&[
+        "publish",
+        src.to_str().unwrap(),
+        "--ns",
+        "generic",
+        "--slug",
+        "tool",
+        "--version",
+        "1.0.1",
+        "--relay",
+        &relay.url,
+        "--no-dht",
+        "--seeder",
+        "http://seeder.example",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("seeder \"http://seeder.example\""), "{err}");
+    drop(seeder);
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

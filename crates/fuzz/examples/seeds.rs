@@ -54,6 +54,7 @@ fn release() -> Release {
         torrent_name: "tool-1.2.0".into(),
         trackers: vec!["udp://tracker.example:6969".into()],
         mirrors: vec!["https://mirror.example/tool/1.2.0".into()],
+        seeders: vec!["seed.example.org:6881".into(), "[2001:db8::1]:51413".into()],
         supersedes: None,
         changelog: "fixes".into(),
         dependencies: vec![],

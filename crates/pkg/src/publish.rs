@@ -86,6 +86,7 @@ pub fn publish_request(
         version: package.version().clone(),
         relays,
         mirrors: Vec::new(),
+        seeders: Vec::new(),
         trackers: Vec::new(),
         changelog: String::new(),
         dependencies: Vec::new(),

@@ -357,6 +357,7 @@ pub(crate) fn test_package_release(
         torrent_name: String::new(),
         trackers: vec![],
         mirrors: vec![],
+        seeders: Vec::new(),
         supersedes: None,
         changelog: String::new(),
         dependencies: vec![],

@@ -98,6 +98,9 @@ pub enum ManifestError {
     /// A mirror that is not an http(s) URL.
     #[error("mirror {0:?} is not an http:// or https:// URL")]
     Mirror(String),
+    /// A publisher-named seeder that is not `host:port`, or too many of them.
+    #[error("seeder {0:?}: use host:port (an IPv4 address, [IPv6] or a DNS name, port 1–65535), at most 16 per release")]
+    Seeder(String),
     /// `supersedes` names a version at or above this one.
     #[error("release {version} cannot supersede {previous}: versions must rise")]
     SupersedesNewer {
@@ -286,6 +289,9 @@ pub struct Release {
     pub trackers: Vec<String>,
     /// Web mirrors: a file is at `<mirror>/<path>`.
     pub mirrors: Vec<String>,
+    /// BitTorrent peers the publisher names as its own seeders (`host:port`): installs ask
+    /// them first, then the DHT's and trackers' peers.
+    pub seeders: Vec<String>,
     /// The release it replaces, when there is one.
     pub supersedes: Option<Supersedes>,
     /// Markdown; the event's content.
@@ -460,6 +466,34 @@ fn parse_hex<const N: usize>(s: &str, tag_name: &'static str) -> Result<[u8; N],
     Ok(out)
 }
 
+/// The most publisher-named seeders a release may carry.
+pub const MAX_SEEDERS: usize = 16;
+
+/// Whether `s` is `host:port`: an IPv4 address, a bracketed IPv6 address or a DNS name (letters,
+/// digits, `-` and `.`, at most 253 bytes), and a port from 1 to 65535.
+pub fn is_seeder_address(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    if !port.parse::<u16>().is_ok_and(|p| p != 0) || port.starts_with(['+', '0']) {
+        return false;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 fn is_web_url(s: &str) -> bool {
     let rest = s
         .strip_prefix("https://")
@@ -529,6 +563,15 @@ impl Release {
         if let Some(m) = self.mirrors.iter().find(|m| !is_web_url(m)) {
             return Err(ManifestError::Mirror(m.clone()));
         }
+        if let Some(bad) = self.seeders.iter().find(|a| !is_seeder_address(a)) {
+            return Err(ManifestError::Seeder(bad.clone()));
+        }
+        if self.seeders.len() > MAX_SEEDERS {
+            return Err(ManifestError::Seeder(format!(
+                "{} seeders",
+                self.seeders.len()
+            )));
+        }
         if let Some(s) = &self.supersedes {
             if s.version >= self.version {
                 return Err(ManifestError::SupersedesNewer {
@@ -594,6 +637,7 @@ impl Release {
         tags.extend(hashes.iter().map(|h| tag(["x", h])));
         tags.extend(self.trackers.iter().map(|t| tag(["tracker", t])));
         tags.extend(self.mirrors.iter().map(|m| tag(["distribution", m])));
+        tags.extend(self.seeders.iter().map(|a| tag(["seeder", a])));
         if let Some(s) = &self.supersedes {
             tags.push(tag([
                 "supersedes",
@@ -642,6 +686,7 @@ impl Release {
                 .to_owned(),
             trackers: Vec::new(),
             mirrors: Vec::new(),
+            seeders: Vec::new(),
             supersedes: None,
             changelog: event.content.clone(),
             dependencies: Vec::new(),
@@ -657,6 +702,16 @@ impl Release {
                 "tracker" if s.len() >= 2 => release.trackers.push(s[1].clone()),
                 "distribution" if s.len() >= 2 && !s[1].starts_with("torrent:") => {
                     release.mirrors.push(s[1].clone())
+                }
+                "seeder" if s.len() >= 2 => {
+                    // Counted before it is kept: a release carrying thousands is refused
+                    // without holding them all.
+                    if release.seeders.len() == MAX_SEEDERS {
+                        return Err(ManifestError::Seeder(format!(
+                            "more than {MAX_SEEDERS} seeders"
+                        )));
+                    }
+                    release.seeders.push(s[1].clone())
                 }
                 "supersedes" => release.supersedes = Some(supersedes_tag(s)?),
                 "dependency" => release.dependencies.push(dependency_tag(s)?),
@@ -815,6 +870,7 @@ mod tests {
             torrent_name: "better-trees-1.2.0".into(),
             trackers: vec!["udp://127.0.0.1:6969/announce".into()],
             mirrors: vec!["https://mirror.example/bt/1.2.0".into()],
+            seeders: Vec::new(),
             supersedes: Some(Supersedes {
                 version: parse_version("1.1.0").unwrap(),
                 event_id: EventId::from_byte_array([0; 32]),
@@ -968,6 +1024,69 @@ mod tests {
         let mut r = sample();
         r.mirrors = vec!["file:///etc".into()];
         assert!(matches!(r.validate(), Err(ManifestError::Mirror(_))));
+    }
+
+    #[test]
+    fn publisher_seeders_are_host_and_port_round_trip_and_are_capped() {
+        for good in [
+            "203.0.113.5:6881",
+            "seed.example.org:51413",
+            "[2001:db8::1]:6881",
+            "localhost:1",
+        ] {
+            assert!(is_seeder_address(good), "{good}");
+        }
+        for bad in [
+            "http://seed.example:6881",
+            "seed.example",
+            "seed.example:0",
+            "seed.example:65536",
+            "seed.example:+80",
+            ":6881",
+            "a b:6881",
+            "-bad.example:6881",
+            "[not-v6]:6881",
+            "2001:db8::1:6881",
+        ] {
+            assert!(!is_seeder_address(bad), "{bad}");
+        }
+        let keys = Keys::generate();
+        let mut r = sample();
+        r.seeders = vec!["203.0.113.5:6881".into(), "seed.example.org:51413".into()];
+        let e = r.to_builder(&keys.public_key()).finalize(&keys).unwrap();
+        assert_eq!(Release::from_event(&e).unwrap().seeders, r.seeders);
+        r.seeders = vec!["seed.example".into()];
+        assert!(matches!(r.validate(), Err(ManifestError::Seeder(_))));
+        r.seeders = (0..=MAX_SEEDERS)
+            .map(|i| format!("10.0.0.{i}:6881"))
+            .collect();
+        assert!(matches!(r.validate(), Err(ManifestError::Seeder(_))));
+        // Read from an event, the count is refused before the extra tags are kept.
+        let crowded = r.to_builder(&keys.public_key()).finalize(&keys).unwrap();
+        let why = Release::from_event(&crowded).unwrap_err().to_string();
+        assert!(why.contains("more than 16 seeders"), "{why}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        #[test]
+        fn any_ipv4_and_port_is_a_seeder_and_nothing_with_a_space_or_scheme_is(
+            ip in proptest::prelude::any::<[u8; 4]>(),
+            port in 1u16..,
+            noise in "[ -~]{0,40}",
+        ) {
+            let addr = format!("{}:{port}", std::net::Ipv4Addr::from(ip));
+            proptest::prop_assert!(is_seeder_address(&addr));
+            let spaced = format!("{noise} {addr}");
+            proptest::prop_assert!(!is_seeder_address(&spaced));
+            let schemed = format!("tcp://{addr}");
+            proptest::prop_assert!(!is_seeder_address(&schemed));
+        }
     }
 
     #[test]

@@ -170,6 +170,7 @@ impl Attachment {
             torrent_name: self.name.clone(),
             trackers: Vec::new(),
             mirrors: vec![mirror],
+            seeders: Vec::new(),
             supersedes: None,
             changelog: String::new(),
             dependencies: Vec::new(),

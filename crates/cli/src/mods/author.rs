@@ -107,6 +107,7 @@ pub fn release(args: ReleaseArgs) -> Result<()> {
         version: rel.version.clone(),
         relays: args.relay.relays(),
         mirrors: rel.mirrors.clone(),
+        seeders: Vec::new(),
         trackers: rel.trackers.clone(),
         changelog: rel.changelog.clone(),
         dependencies: rel.dependencies.clone(),

@@ -25,6 +25,10 @@ pub struct PublishArgs {
     /// Web mirror holding the archive at <mirror>/<archive name> (repeatable).
     #[arg(long = "mirror")]
     mirrors: Vec<String>,
+    /// A BitTorrent peer (host:port) you run as your own seeder, named in the signed release:
+    /// installs ask it first, then the DHT's and trackers' peers (repeatable, at most 16).
+    #[arg(long = "seeder")]
+    seeders: Vec<String>,
     /// BitTorrent tracker announce URL (repeatable).
     #[arg(long = "tracker")]
     trackers: Vec<String>,
@@ -51,6 +55,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
     let archive = keep_archive(&home, &package)?;
     let mut req = publish_request(&package, archive, args.relay.relays(), args.relay.timeout());
     req.mirrors = args.mirrors.clone();
+    req.seeders = args.seeders.clone();
     req.trackers = args.trackers.clone();
     req.changelog = args.changelog.clone();
     let dht = args.dht.enabled().map(DhtArgs::options);

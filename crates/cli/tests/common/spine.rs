@@ -523,6 +523,7 @@ pub fn release_for(
         torrent_name: torrent.name.clone(),
         trackers: vec![],
         mirrors: vec![],
+        seeders: Vec::new(),
         supersedes: None,
         changelog: String::new(),
         dependencies: vec![],

@@ -841,14 +841,20 @@ async fn fetch(
     from_mirrors(staging, release, stall, reason, on_step, fetched).await
 }
 
-/// The peers to ask: those given, those the DHT named, and when the DHT named none yet, a
-/// short wait for it (longer when there is nobody else to ask).
+/// The peers to ask, first to last: the seeders the publisher named in the signed release,
+/// those given, those the DHT named, and when the DHT named none yet, a short wait for it
+/// (longer when there is nobody else to ask).
 async fn gather_peers(
     opts: &InstallOptions,
     release: &Release,
     dht_peers: &[SocketAddr],
 ) -> Vec<SocketAddr> {
-    let mut peers = [&opts.peers[..], dht_peers].concat();
+    let mut peers = publisher_seeders(release).await;
+    for p in [&opts.peers[..], dht_peers].concat() {
+        if !peers.contains(&p) {
+            peers.push(p);
+        }
+    }
     if dht_peers.is_empty() {
         let alone = peers.is_empty() && release.trackers.is_empty();
         let wait = if alone {
@@ -860,6 +866,40 @@ async fn gather_peers(
             if !peers.contains(&p) {
                 peers.push(p);
             }
+        }
+    }
+    peers
+}
+
+/// How long a publisher-named seeder's name may take to resolve.
+const SEEDER_LOOKUP: Duration = Duration::from_secs(3);
+
+/// The addresses of the seeders `release` names (names resolved at once, each within
+/// [`SEEDER_LOOKUP`]; one that does not resolve is skipped and logged), in the release's order.
+async fn publisher_seeders(release: &Release) -> Vec<SocketAddr> {
+    let lookups = release.seeders.iter().map(|named| async move {
+        match tokio::time::timeout(SEEDER_LOOKUP, tokio::net::lookup_host(named.as_str())).await {
+            Ok(Ok(mut found)) => found.next(),
+            Ok(Err(e)) => {
+                tracing::warn!("the publisher's seeder {named}: {e}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "the publisher's seeder {named}: no address within {SEEDER_LOOKUP:?}"
+                );
+                None
+            }
+        }
+    });
+    let mut peers = Vec::new();
+    for p in futures_util::future::join_all(lookups)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        if !peers.contains(&p) {
+            peers.push(p);
         }
     }
     peers

@@ -55,6 +55,9 @@ pub struct PublishRequest {
     pub relays: Vec<String>,
     /// HTTPS mirrors that serve the same files.
     pub mirrors: Vec<String>,
+    /// BitTorrent peers to name as the publisher's own seeders (`host:port`); installs ask
+    /// them first.
+    pub seeders: Vec<String>,
     /// Tracker announce URLs for the magnet link.
     pub trackers: Vec<String>,
     /// What changed, for people.
@@ -287,6 +290,7 @@ fn release_event(
                 torrent_name: torrent.name.clone(),
                 trackers: req.trackers.clone(),
                 mirrors: req.mirrors.clone(),
+                seeders: req.seeders.clone(),
                 supersedes: previous.map(|(r, e)| Supersedes {
                     version: r.version.clone(),
                     event_id: e.id,

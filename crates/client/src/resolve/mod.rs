@@ -404,6 +404,7 @@ mod tests {
             torrent_name: format!("tool-{version}"),
             trackers: vec![],
             mirrors: vec![],
+            seeders: Vec::new(),
             supersedes: supersedes.map(|(v, id)| Supersedes {
                 version: Version::parse(v).unwrap(),
                 event_id: id,

@@ -204,6 +204,7 @@ mod tests {
             torrent_name: "lamps".into(),
             trackers: vec![],
             mirrors: vec![],
+            seeders: Vec::new(),
             supersedes: None,
             changelog: String::new(),
             dependencies: vec![],

@@ -155,6 +155,8 @@ pub struct ReleaseView {
     pub files: Vec<FileView>,
     /// HTTPS mirrors of the files.
     pub mirrors: Vec<String>,
+    /// BitTorrent peers the publisher names as its own seeders (`host:port`), asked first.
+    pub publisher_seeders: Vec<String>,
     /// Tracker announce URLs.
     pub trackers: Vec<String>,
     /// What changed, for people.
@@ -329,6 +331,7 @@ pub async fn release_view(s: &ApiState, text: &str) -> Result<ReleaseView, ApiEr
         size: r.total_size(),
         files: r.files.iter().map(FileView::from).collect(),
         mirrors: r.mirrors.clone(),
+        publisher_seeders: r.seeders.clone(),
         trackers: r.trackers.clone(),
         changelog: r.changelog.clone(),
         dependencies: r
