@@ -198,4 +198,47 @@ fn malicious_peer_an_aria2_peer_serving_corrupted_bytes_gets_nothing_installed()
     );
     assert!(tree(&root).is_empty());
     assert!(!root.join("seedstr.lock").exists());
+
+    // The player's machine remembers the peer that sent a bad piece and leaves it out for a
+    // while: asked again, the install has nobody to ask.
+    let aria2 = format!("127.0.0.1:{port}");
+    let kept: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(player.home.path().join("peers/reputation.json")).unwrap(),
+    )
+    .unwrap();
+    let record = &kept["peers"][&aria2];
+    assert!(record["bad_pieces"].as_u64().unwrap() >= 1, "{kept}");
+    assert!(record["banned_until"].as_u64().is_some(), "{kept}");
+    let err = player
+        .install(
+            &format!("{}/generic.tool", author.hex()),
+            &root,
+            &relay.url,
+            std::slice::from_ref(&aria2),
+            &[],
+        )
+        .unwrap_err();
+    assert!(
+        err.contains(&format!("left out for sending bad pieces: {aria2}")),
+        "{err}"
+    );
+    // seed-health shows what this machine saw of it.
+    let out = player.run(&[
+        "mod",
+        "seed-health",
+        &format!("{}/generic.tool", author.hex()),
+        "--relay",
+        &relay.url,
+        "--peer",
+        &aria2,
+        "--no-dht",
+        "--json",
+    ]);
+    let health: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = &health["health"]["peers"][0];
+    assert_eq!(seen["addr"], aria2.as_str(), "{health}");
+    assert!(
+        seen["reputation"]["bad_pieces"].as_u64().unwrap() >= 1,
+        "{health}"
+    );
 }

@@ -413,6 +413,19 @@ fn an_install_asks_the_seeders_the_publisher_named_first() {
         .unwrap();
     assert_eq!(r["swarm_bytes"].as_u64().unwrap(), 3_000_012);
     assert_eq!(tree(&root), tree(&src));
+    // The player's machine remembers what the seeder delivered.
+    let kept: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(player.home.path().join("peers/reputation.json")).unwrap(),
+    )
+    .unwrap();
+    let record = &kept["peers"][&seeder.addr];
+    assert!(
+        record["delivered_bytes"].as_u64().unwrap() >= 3_000_012,
+        "{kept}"
+    );
+    assert!(record["good_pieces"].as_u64().unwrap() >= 1, "{kept}");
+    assert_eq!(record["bad_pieces"], 0, "{kept}");
+    assert!(record["first_piece_ms"].as_u64().is_some(), "{kept}");
 
     // A seeder that is not host:port is refused before anything is signed, naming it.
     let out = author.run(&[

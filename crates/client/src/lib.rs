@@ -10,5 +10,6 @@ pub mod install;
 pub mod keys;
 pub mod publish;
 pub mod relays;
+pub mod reputation;
 pub mod resolve;
 pub mod seeding;

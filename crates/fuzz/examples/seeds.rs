@@ -478,6 +478,27 @@ fn main() {
         "dht_record",
         &[pointer.encode().unwrap(), record.encode().unwrap()],
     );
+    let mut reputation = seedstr_client::reputation::Reputation::default();
+    reputation.record(
+        &[
+            seedstr_swarm::PeerDelivery {
+                addr: "203.0.113.5:6881".parse().unwrap(),
+                fetched_bytes: 2_000_000,
+                good_pieces: 8,
+                bad_pieces: 0,
+                first_piece_ms: Some(12),
+            },
+            seedstr_swarm::PeerDelivery {
+                addr: "[2001:db8::1]:51413".parse().unwrap(),
+                fetched_bytes: 16_384,
+                good_pieces: 0,
+                bad_pieces: 1,
+                first_piece_ms: None,
+            },
+        ],
+        1_800_000_000,
+    );
+    write("peer_reputation", &[reputation.to_bytes()]);
     write(
         "dht_routing_table",
         &[seedstr_dht::routing_cache::encode_cached_nodes(&[

@@ -63,6 +63,16 @@ pub fn dht_routing_table(data: &[u8]) {
     );
 }
 
+/// This machine's record of BitTorrent peers (`<home>/peers/reputation.json`): what reads is
+/// within its caps and encodes to bytes that read back the same.
+pub fn peer_reputation(data: &[u8]) {
+    use seedstr_client::reputation::{Reputation, MAX_PEERS};
+    if let Ok(r) = Reputation::parse(data) {
+        assert!(r.peers.len() <= MAX_PEERS);
+        assert_eq!(Reputation::parse(&r.to_bytes()).expect("reads back"), r);
+    }
+}
+
 /// A feed index file (one event per line) fetched from a swarm.
 pub fn feed_index(data: &[u8]) {
     let _ = seedstr_client::feed::index::parse(data, &fuzz_keys().public_key());

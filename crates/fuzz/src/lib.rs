@@ -46,6 +46,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("tracker_and_peer_answers", files::tracker_and_peer_answers),
     ("dht_record", files::dht_record),
     ("dht_routing_table", files::dht_routing_table),
+    ("peer_reputation", files::peer_reputation),
     ("feed_index", files::feed_index),
     ("npm_archive", files::npm_archive),
     ("store_journal", files::store_journal),

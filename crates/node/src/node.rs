@@ -623,7 +623,7 @@ fn shared_state(parts: Parts<'_>) -> Result<Shared, NodeError> {
         downloads: PayloadStore::new(data, data.join("downloads"), Origin::Mirrored)
             .with_max_bytes(config.packages.download_store_max_bytes),
         packages: views.sources.clone(),
-        seeders: api::seeders::SeedersCache::new(status.dht.clone()),
+        seeders: api::seeders::SeedersCache::new(status.dht.clone(), data),
         feeds: api::feed::FeedCache::default(),
         uploads: api::payloads::UploadPolicy {
             who: config.http.uploads,

@@ -13,5 +13,7 @@ pub mod tracker_gate;
 pub use digest::{Digests, FileDigest};
 pub use error::SwarmError;
 pub use runtime::transfer_runtime;
-pub use session::{Metadata, Progress, Sources, Stalled, Swarm, SwarmOptions, Transfer};
+pub use session::{
+    Metadata, PeerDelivery, Progress, Sources, Stalled, Swarm, SwarmOptions, Transfer,
+};
 pub use torrent::{create, sha256_file, CreateError, PayloadFile, Torrent, TorrentFileError};

@@ -325,7 +325,49 @@ impl Swarm {
     }
 }
 
+/// What one peer delivered to a transfer, as librqbit counted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerDelivery {
+    /// The peer.
+    pub addr: SocketAddr,
+    /// Bytes received from it.
+    pub fetched_bytes: u64,
+    /// Its pieces that passed their hash check.
+    pub good_pieces: u32,
+    /// Its pieces that failed their hash check (librqbit then drops the connection).
+    pub bad_pieces: u32,
+    /// How long its first verified piece took, from request to check.
+    pub first_piece_ms: Option<u64>,
+}
+
 impl Transfer {
+    /// What each peer that connected delivered so far (none once the transfer is removed).
+    pub fn peer_deliveries(&self) -> Vec<PeerDelivery> {
+        let Some(live) = self.handle.live() else {
+            return Vec::new();
+        };
+        let snapshot = live.per_peer_stats_snapshot(librqbit::PeerStatsFilter {
+            state: librqbit::PeerStatsFilterState::All,
+        });
+        let mut out: Vec<PeerDelivery> = snapshot
+            .peers
+            .iter()
+            .filter_map(|(addr, stats)| {
+                let c = &stats.counters;
+                Some(PeerDelivery {
+                    addr: addr.parse().ok()?,
+                    fetched_bytes: c.fetched_bytes,
+                    good_pieces: c.downloaded_and_checked_pieces,
+                    bad_pieces: c.pieces_failed_hash,
+                    first_piece_ms: (c.first_piece_ms > 0).then_some(c.first_piece_ms),
+                })
+            })
+            .filter(|d| d.fetched_bytes > 0 || d.bad_pieces > 0)
+            .collect();
+        out.sort_by_key(|d| d.addr);
+        out
+    }
+
     /// Where the transfer is now.
     pub fn progress(&self) -> Progress {
         progress_of(&self.handle.stats())

@@ -101,6 +101,10 @@ pub use torrent_state::{
     TorrentStatsState,
 };
 pub use type_aliases::FileInfos;
+// Seedstr patch: per-peer statistics without the HTTP API feature.
+pub use torrent_state::peer::stats::snapshot::{
+    PeerCounters, PeerStats, PeerStatsFilter, PeerStatsFilterState, PeerStatsSnapshot,
+};
 
 pub use buffers::*;
 pub use clone_to_owned::CloneToOwned;

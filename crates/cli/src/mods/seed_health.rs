@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use seedstr_client::display::human_bytes;
+use seedstr_client::keys::store::home;
+use seedstr_client::reputation::{PeerRecord, Reputation};
 use seedstr_client::resolve::resolve;
 use seedstr_client::resolve::target::Target;
 use seedstr_client::seeding::health::{seed_health, CountedHealth, HealthOptions, SeedHealth};
@@ -38,6 +41,29 @@ struct SeedHealthReport {
     counted: CountedHealth,
 }
 
+/// What this machine saw of a peer, in a line.
+fn reputation_line(r: &PeerRecord) -> String {
+    let mut line = format!(
+        "seen here: {} delivered in {} transfer{}, {} good and {} bad pieces",
+        human_bytes(r.delivered_bytes),
+        r.transfers,
+        if r.transfers == 1 { "" } else { "s" },
+        r.good_pieces,
+        r.bad_pieces
+    );
+    if let Some(ms) = r.first_piece_ms {
+        line.push_str(&format!(", first piece in {ms} ms"));
+    }
+    let now = seedstr_proto::clock::unix_now();
+    if let Some(until) = r.banned_until.filter(|_| r.banned(now)) {
+        line.push_str(&format!(
+            "; sent bad pieces, not asked for {} more minutes",
+            (until - now).div_ceil(60)
+        ));
+    }
+    line
+}
+
 /// Exits 1 when no peer answered as a seeder and no tracker counts one, so a cron job or a
 /// monitor can alert on it.
 pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
@@ -51,6 +77,7 @@ pub fn seed_health_cmd(a: SeedHealthArgs) -> Result<()> {
             peers: a.peer.peers.clone(),
             trackers: !a.peer.no_trackers,
             timeout: Duration::from_secs(a.timeout.max(1)),
+            reputation: Some(Reputation::load(&home())),
         };
         anyhow::Ok(seed_health(release, &opts).await)
     })?;
@@ -116,6 +143,9 @@ fn print_text(name: &str, h: &SeedHealth) {
             (None, None) => "unknown".into(),
         };
         println!("  peer {} [{}]: {state}", p.addr, p.named_by.join(", "));
+        if let Some(r) = &p.reputation {
+            println!("    {}", reputation_line(r));
+        }
     }
     println!(
         "{} seeders, {} downloading, {} unreachable among {} peers",

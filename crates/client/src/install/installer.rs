@@ -799,8 +799,9 @@ async fn fetch(
     dht_peers: &[SocketAddr],
     on_step: &(dyn Fn(Step) + Sync),
 ) -> Result<Fetched, InstallError> {
+    let (peers, left_out) = gather_peers(opts, release, dht_peers).await;
     let sources = Sources {
-        peers: gather_peers(opts, release, dht_peers).await,
+        peers,
         trackers: release.trackers.clone(),
     };
     let mut fetched = Fetched {
@@ -817,6 +818,7 @@ async fn fetch(
             Ok(Ok(meta)) => {
                 let swarm_fetch = SwarmFetch {
                     swarm,
+                    home: &opts.home,
                     staging,
                     release,
                     sources: &sources,
@@ -829,6 +831,11 @@ async fn fetch(
                 }
             }
         };
+    let reason = if left_out.is_empty() {
+        reason
+    } else {
+        format!("{reason}; {}", describe_left_out(&left_out))
+    };
     if release.mirrors.is_empty() {
         return Err(InstallError::Stalled {
             reason,
@@ -848,8 +855,9 @@ async fn gather_peers(
     opts: &InstallOptions,
     release: &Release,
     dht_peers: &[SocketAddr],
-) -> Vec<SocketAddr> {
+) -> (Vec<SocketAddr>, Vec<(SocketAddr, u64)>) {
     let mut peers = publisher_seeders(release).await;
+    let named_by_publisher = peers.len();
     for p in [&opts.peers[..], dht_peers].concat() {
         if !peers.contains(&p) {
             peers.push(p);
@@ -868,7 +876,39 @@ async fn gather_peers(
             }
         }
     }
-    peers
+    // What this machine saw of them: peers that sent bad pieces are left out for a while, the
+    // rest asked best first (the publisher's seeders before all).
+    let (home, now) = (opts.home.clone(), seedstr_proto::clock::unix_now());
+    let (ranked, left_out) = off_runtime(move || {
+        let reputation = crate::reputation::Reputation::load(&home);
+        let ranked = reputation.rank(&peers, named_by_publisher, now);
+        let left_out: Vec<(SocketAddr, u64)> = peers
+            .iter()
+            .filter(|p| !ranked.contains(p))
+            .filter_map(|p| Some((*p, reputation.peers.get(p)?.banned_until?)))
+            .collect();
+        (ranked, left_out)
+    })
+    .await;
+    if !left_out.is_empty() {
+        tracing::info!("{}", describe_left_out(&left_out));
+    }
+    (ranked, left_out)
+}
+
+/// `left out for sending bad pieces: <peer> (N more minutes), …`.
+fn describe_left_out(left_out: &[(SocketAddr, u64)]) -> String {
+    let now = seedstr_proto::clock::unix_now();
+    let peers: Vec<String> = left_out
+        .iter()
+        .map(|(p, until)| {
+            format!(
+                "{p} (not asked for {} more minutes)",
+                until.saturating_sub(now).div_ceil(60)
+            )
+        })
+        .collect();
+    format!("left out for sending bad pieces: {}", peers.join(", "))
 }
 
 /// How long a publisher-named seeder's name may take to resolve.
@@ -876,7 +916,7 @@ const SEEDER_LOOKUP: Duration = Duration::from_secs(3);
 
 /// The addresses of the seeders `release` names (names resolved at once, each within
 /// [`SEEDER_LOOKUP`]; one that does not resolve is skipped and logged), in the release's order.
-async fn publisher_seeders(release: &Release) -> Vec<SocketAddr> {
+pub(crate) async fn publisher_seeders(release: &Release) -> Vec<SocketAddr> {
     let lookups = release.seeders.iter().map(|named| async move {
         match tokio::time::timeout(SEEDER_LOOKUP, tokio::net::lookup_host(named.as_str())).await {
             Ok(Ok(mut found)) => found.next(),
@@ -908,6 +948,8 @@ async fn publisher_seeders(release: &Release) -> Vec<SocketAddr> {
 /// One release's transfer from the swarm, once peers sent its torrent.
 struct SwarmFetch<'a> {
     swarm: &'a Swarm,
+    /// Where this machine's peer reputation is kept.
+    home: &'a Path,
     staging: &'a Path,
     release: &'a Release,
     sources: &'a Sources,
@@ -981,6 +1023,10 @@ impl SwarmFetch<'_> {
         } else {
             drop(digests);
         }
+        // What each peer delivered, for this machine's reputation of it.
+        let (home, deliveries) = (self.home.to_owned(), transfer.peer_deliveries());
+        let now = seedstr_proto::clock::unix_now();
+        off_runtime(move || crate::reputation::Reputation::update(&home, &deliveries, now)).await;
         // librqbit must let go of the staged files before they move or a mirror rewrites them.
         let file_progress = transfer.file_progress();
         self.swarm.remove(&transfer).await.map_err(swarm_error)?;

@@ -13,6 +13,8 @@ use seedstr_swarm::health::{
 };
 use serde::Serialize;
 
+use crate::reputation::{PeerRecord, Reputation};
+
 /// Where and how long to ask.
 pub struct HealthOptions<'a> {
     /// Where to look peers up; `None` skips the DHT.
@@ -23,6 +25,8 @@ pub struct HealthOptions<'a> {
     pub trackers: bool,
     /// For each tracker exchange, the DHT lookup and each peer.
     pub timeout: Duration,
+    /// This machine's record of peers, shown beside each peer it knows.
+    pub reputation: Option<Reputation>,
 }
 
 /// Who holds a payload: what each tracker and peer said.
@@ -72,6 +76,9 @@ pub struct PeerHealth {
     /// Why it did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What this machine saw of it in earlier transfers, when it took part in any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reputation: Option<PeerRecord>,
 }
 
 /// Peers asked at once.
@@ -105,6 +112,9 @@ pub async fn seed_health(release: &Release, opts: &HealthOptions<'_>) -> SeedHea
     });
 
     let mut named: BTreeMap<SocketAddr, Vec<String>> = BTreeMap::new();
+    for p in crate::install::installer::publisher_seeders(release).await {
+        named.entry(p).or_default().push("publisher".into());
+    }
     for p in &opts.peers {
         named.entry(*p).or_default().push("given".into());
     }
@@ -144,6 +154,10 @@ pub async fn seed_health(release: &Release, opts: &HealthOptions<'_>) -> SeedHea
             named_by,
             error: probed.as_ref().err().map(|e| e.to_string()),
             report: probed.ok(),
+            reputation: opts
+                .reputation
+                .as_ref()
+                .and_then(|r| r.peers.get(&addr).cloned()),
         }
     }))
     .buffered(PROBES_AT_ONCE)

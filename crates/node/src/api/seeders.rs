@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::release::chosen_release;
 use super::{ApiError, ApiState};
+use seedstr_client::reputation::Reputation;
 use seedstr_client::seeding::seeder::DhtStateHandle;
 
 /// How long one check answers for.
@@ -39,17 +40,20 @@ pub struct SeedersCheck {
 pub struct SeedersCache {
     checks: Cache<String, Arc<SeedersCheck>>,
     dht: DhtStateHandle,
+    /// Where this machine's peer reputation is kept.
+    home: std::path::PathBuf,
 }
 
 impl SeedersCache {
-    /// An empty cache, asking the DHT through `dht`.
-    pub fn new(dht: DhtStateHandle) -> SeedersCache {
+    /// An empty cache, asking the DHT through `dht`, showing the reputation kept in `home`.
+    pub fn new(dht: DhtStateHandle, home: &std::path::Path) -> SeedersCache {
         SeedersCache {
             checks: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(KEPT_FOR)
                 .build(),
             dht,
+            home: home.to_owned(),
         }
     }
 
@@ -57,6 +61,7 @@ impl SeedersCache {
     pub async fn check(&self, release: &Release) -> Arc<SeedersCheck> {
         let dht = self.dht.node();
         let release = release.clone();
+        let home = self.home.clone();
         self.checks
             .get_with(release.infohash_hex(), async move {
                 let health = seed_health(
@@ -66,6 +71,7 @@ impl SeedersCache {
                         peers: Vec::new(),
                         trackers: true,
                         timeout: ASK_TIMEOUT,
+                        reputation: Some(Reputation::load(&home)),
                     },
                 )
                 .await;

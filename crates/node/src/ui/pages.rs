@@ -207,6 +207,22 @@ fn seeders(state: &SeedersState) -> Markup {
             "(peers from " (if checked.dht_asked { "the DHT and " } else { "" })
             "the trackers, each asked what it holds, " (date(checked.checked_at)) ")"
         }
+        @let known: Vec<_> = counted.health.peers.iter()
+            .filter_map(|p| p.reputation.as_ref().map(|r| (p, r))).collect();
+        @if !known.is_empty() {
+            ul.reputation {
+                @for (p, r) in known {
+                    li {
+                        code { (p.addr) } " — seen here: "
+                        (seedstr_client::display::human_bytes(r.delivered_bytes)) " in "
+                        (r.transfers) " transfer" (if r.transfers == 1 { "" } else { "s" }) ", "
+                        (r.good_pieces) " good, " (r.bad_pieces) " bad pieces"
+                        @if let Some(ms) = r.first_piece_ms { ", first piece in " (ms) " ms" }
+                        @if r.banned(checked.checked_at) { strong { " — left out after bad pieces" } }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1981,6 +1981,10 @@ impl PeerHandler {
                         ?addr,
                         "checksum for piece={} did not validate. disconnecting peer.", index
                     );
+                    // Seedstr patch: counted for the peer's local reputation.
+                    counters
+                        .pieces_failed_hash
+                        .fetch_add(1, Ordering::Relaxed);
                     state
                         .lock_write("mark_piece_broken")
                         .get_pieces_mut()?

@@ -23,12 +23,24 @@ pub(crate) struct PeerCountersAtomic {
     pub total_piece_download_ms: AtomicU64,
     pub times_stolen_from_me: AtomicU32,
     pub times_i_stole: AtomicU32,
+    // Seedstr patch: pieces from this peer that failed their hash check, and how long its
+    // first verified piece took, for a local reputation of peers.
+    pub pieces_failed_hash: AtomicU32,
+    pub first_piece_ms: AtomicU64,
 }
 
 impl PeerCountersAtomic {
     pub(crate) fn on_piece_completed(&self, piece_len: u64, elapsed: Duration) {
         #[allow(clippy::cast_possible_truncation)]
         let elapsed = elapsed.as_millis() as u64;
+        // Seedstr patch: the first verified piece's time, kept once (at least 1 ms, so 0 means
+        // none yet).
+        let _ = self.first_piece_ms.compare_exchange(
+            0,
+            elapsed.max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         self.total_piece_download_ms
             .fetch_add(elapsed, Ordering::Release);
         self.downloaded_and_checked_pieces

@@ -21,6 +21,9 @@ pub struct PeerCounters {
     pub total_piece_download_ms: u64,
     pub times_stolen_from_me: u32,
     pub times_i_stole: u32,
+    // Seedstr patch: see PeerCountersAtomic.
+    pub pieces_failed_hash: u32,
+    pub first_piece_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -50,6 +53,8 @@ impl From<&super::atomic::PeerCountersAtomic> for PeerCounters {
             total_piece_download_ms: counters.total_piece_download_ms.load(Ordering::Relaxed),
             times_i_stole: counters.times_i_stole.load(Ordering::Relaxed),
             times_stolen_from_me: counters.times_stolen_from_me.load(Ordering::Relaxed),
+            pieces_failed_hash: counters.pieces_failed_hash.load(Ordering::Relaxed),
+            first_piece_ms: counters.first_piece_ms.load(Ordering::Relaxed),
         }
     }
 }
