@@ -547,11 +547,29 @@ fn the_node_shows_packages_authors_feeds_seeders_and_takes_payloads() {
         "{nofeed}"
     );
 
+    // What this node remembers of bob's seeder (as if it once sent a bad piece) shows beside it.
+    let reputation = serde_json::json!({"peers": {seeder.addr.as_str(): {
+        "delivered_bytes": 4096, "good_pieces": 1, "bad_pieces": 1, "transfers": 2,
+        "first_piece_ms": 7, "last_seen": 1_800_000_000u64, "banned_until": 4_000_000_000u64,
+        "offences": 1}}});
+    std::fs::create_dir_all(alice.home.path().join("peers")).unwrap();
+    std::fs::write(
+        alice.home.path().join("peers/reputation.json"),
+        reputation.to_string(),
+    )
+    .unwrap();
     let target = format!("{bob_npub}/generic.bobtool@1.0.0");
     let (_, release) = api(&format!("/api/v1/releases/{target}"));
     assert_eq!(release["seeders"]["state"], "checking", "{release}");
     let (status, seeders) = api(&format!("/api/v1/seeders?release={target}"));
     assert_eq!(status, 200, "{seeders}");
+    let known = seeders["health"]["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["addr"] == seeder.addr.as_str())
+        .unwrap_or_else(|| panic!("{seeders}"));
+    assert_eq!(known["reputation"]["bad_pieces"], 1, "{seeders}");
     assert_eq!(seeders["dht_asked"], true, "{seeders}");
     assert!(seeders["seeders"].as_u64().unwrap() >= 1, "{seeders}");
     let (_, release) = api(&format!("/api/v1/releases/{target}"));
@@ -561,6 +579,11 @@ fn the_node_shows_packages_authors_feeds_seeders_and_takes_payloads() {
     );
     let (_, html) = page(&format!("/r/{target}"));
     assert!(html.contains("seeder"), "{html}");
+    assert!(
+        html.contains("seen here: 4.1 kB in 2 transfers, 1 good, 1 bad pieces"),
+        "{html}"
+    );
+    assert!(html.contains("left out after bad pieces"), "{html}");
     seeder.kill();
 
     // The author page lists what the node holds of bob's.
