@@ -466,6 +466,40 @@ fn npm_packages_publish_install_under_a_registry_and_run_with_require_and_import
     assert!(!fresh.join("libreseed-lock.json").exists());
 }
 
+/// What [`publish_greet_and_pad`] set up.
+struct Published {
+    alice: Person,
+    maintainer: Person,
+    seeder: common::spine::Seeder,
+    greet_infohash: String,
+}
+
+/// alice publishes @acme/pad 1.1.0 and greet 2.0.0 (an ES module importing pad) on `relay`, a
+/// maintainer's registry maps both to her, and her seeder serves them.
+fn publish_greet_and_pad(work: &Path, relay: &str) -> Published {
+    let (alice, maintainer) = (Person::new(), Person::new());
+    publish(&alice, &pad_package(work, "1.1.0", "*"), relay);
+    let greet = greet_package(
+        work,
+        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
+    );
+    let greet_infohash = publish(&alice, &greet, relay)["infohash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for name in ["@acme/pad", "greet"] {
+        registry(&maintainer, "add", name, &alice, relay);
+    }
+    let seeder = alice.seed(&[]);
+    seeder.wait_seeding(&greet_infohash);
+    Published {
+        alice,
+        maintainer,
+        seeder,
+        greet_infohash,
+    }
+}
+
 /// `seedstr pkg serve` as `p`, and the address it serves on.
 struct ViewServer {
     child: std::process::Child,
@@ -572,24 +606,14 @@ fn the_unmodified_npm_installs_through_the_registry_view_and_never_sees_refused_
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = common::RelayProcess::start(relay_dir.path(), &[]);
     let r = relay.url.as_str();
-    let (alice, maintainer, viewer) = (Person::new(), Person::new(), Person::new());
+    let viewer = Person::new();
     let work = tempfile::tempdir().unwrap();
-
-    let pad = pad_package(work.path(), "1.1.0", "*");
-    publish(&alice, &pad, r);
-    let greet = greet_package(
-        work.path(),
-        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
-    );
-    let greet_infohash = publish(&alice, &greet, r)["infohash"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for name in ["@acme/pad", "greet"] {
-        registry(&maintainer, "add", name, &alice, r);
-    }
-    let mut seeder = alice.seed(&[]);
-    seeder.wait_seeding(&greet_infohash);
+    let Published {
+        alice,
+        maintainer,
+        mut seeder,
+        greet_infohash,
+    } = publish_greet_and_pad(work.path(), r);
     let view = ViewServer::start(
         &viewer,
         &[
@@ -1252,23 +1276,16 @@ fn webpack_and_vite_bundle_packages_from_libreseed_modules() {
     let relay_dir = tempfile::tempdir().unwrap();
     let relay = common::RelayProcess::start(relay_dir.path(), &[]);
     let r = relay.url.as_str();
-    let (alice, maintainer, developer) = (Person::new(), Person::new(), Person::new());
+    let developer = Person::new();
     let work = tempfile::tempdir().unwrap();
     // greet (ES module) needs @acme/pad (CommonJS): both installed by `seedstr pkg install`.
-    publish(&alice, &pad_package(work.path(), "1.1.0", "*"), r);
-    let greet = greet_package(
-        work.path(),
-        "import pad from '@acme/pad';\nexport const greet = (who) => 'hello ' + pad(who, 6);\n",
-    );
-    let greet_infohash = publish(&alice, &greet, r)["infohash"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for name in ["@acme/pad", "greet"] {
-        registry(&maintainer, "add", name, &alice, r);
-    }
-    let seeder = alice.seed(&[]);
-    seeder.wait_seeding(&greet_infohash);
+    // alice is kept: her home holds what her seeder serves.
+    let Published {
+        alice: _alice,
+        maintainer,
+        seeder,
+        ..
+    } = publish_greet_and_pad(work.path(), r);
 
     let app = work.path().join("app");
     write(
