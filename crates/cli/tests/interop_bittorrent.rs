@@ -202,10 +202,7 @@ fn malicious_peer_an_aria2_peer_serving_corrupted_bytes_gets_nothing_installed()
     // The player's machine remembers the peer that sent a bad piece and leaves it out for a
     // while: asked again, the install has nobody to ask.
     let aria2 = format!("127.0.0.1:{port}");
-    let kept: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(player.home.path().join("peers/reputation.json")).unwrap(),
-    )
-    .unwrap();
+    let kept = player.peer_reputation();
     let record = &kept["peers"][&aria2];
     assert!(record["bad_pieces"].as_u64().unwrap() >= 1, "{kept}");
     assert!(record["banned_until"].as_u64().is_some(), "{kept}");

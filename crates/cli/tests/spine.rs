@@ -414,10 +414,7 @@ fn an_install_asks_the_seeders_the_publisher_named_first() {
     assert_eq!(r["swarm_bytes"].as_u64().unwrap(), 3_000_012);
     assert_eq!(tree(&root), tree(&src));
     // The player's machine remembers what the seeder delivered.
-    let kept: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(player.home.path().join("peers/reputation.json")).unwrap(),
-    )
-    .unwrap();
+    let kept = player.peer_reputation();
     let record = &kept["peers"][&seeder.addr];
     assert!(
         record["delivered_bytes"].as_u64().unwrap() >= 3_000_012,

@@ -169,11 +169,27 @@ impl Reputation {
         }
     }
 
+    /// Until when `peer` is left out, if it is at `now`.
+    fn left_out_until(&self, peer: &SocketAddr, now: u64) -> Option<u64> {
+        self.peers
+            .get(peer)
+            .filter(|r| r.banned(now))
+            .and_then(|r| r.banned_until)
+    }
+
+    /// Those of `peers` left out at `now`, each with until when.
+    pub fn left_out(&self, peers: &[SocketAddr], now: u64) -> Vec<(SocketAddr, u64)> {
+        peers
+            .iter()
+            .filter_map(|p| Some((*p, self.left_out_until(p, now)?)))
+            .collect()
+    }
+
     /// `peers` with those left out at `now` removed, the first `keep_first` in their order
     /// (the publisher's seeders), then the rest best first: those that delivered verified
     /// pieces, fastest first piece first, then peers never seen, in their order.
     pub fn rank(&self, peers: &[SocketAddr], keep_first: usize, now: u64) -> Vec<SocketAddr> {
-        let allowed = |p: &&SocketAddr| !self.peers.get(p).is_some_and(|r| r.banned(now));
+        let allowed = |p: &&SocketAddr| self.left_out_until(p, now).is_none();
         let (first, rest) = peers.split_at(keep_first.min(peers.len()));
         let mut ranked: Vec<SocketAddr> = first.iter().filter(allowed).copied().collect();
         let mut others: Vec<SocketAddr> = rest.iter().filter(allowed).copied().collect();
@@ -232,6 +248,10 @@ mod tests {
         r.record(&[delivery("10.0.0.3:1", 0, 0, 2, None)], 5000);
         assert_eq!(r.peers[&liar].banned_until, Some(5000 + 2 * FIRST_BAN));
         assert_eq!(r.rank(&[liar, new], 1, 5001), vec![new]);
+        assert_eq!(
+            r.left_out(&[liar, new], 5001),
+            vec![(liar, 5000 + 2 * FIRST_BAN)]
+        );
         assert_eq!(r.peers[&liar].bad_pieces, 3);
         assert_eq!(r.peers[&fast].delivered_bytes, 1000);
     }

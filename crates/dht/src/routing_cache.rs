@@ -1,7 +1,7 @@
 //! The routing table kept across restarts: the nodes a long-running node knew are written to
 //! `<home>/dht/routing-table` (one `ip:port` per line), so the next start can rejoin through
 //! them before asking its configured bootstrap nodes or the public routers. A node that was
-//! offline for a day still finds most of them: Mainline nodes live for days.
+//! offline for a while rejoins through whichever of them still run.
 
 use std::net::SocketAddrV4;
 use std::path::{Path, PathBuf};

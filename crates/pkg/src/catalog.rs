@@ -279,18 +279,21 @@ pub async fn look_up(
     let releases =
         json!({"kinds": [RELEASE_KIND, INCIDENT_KIND], "authors": authors, "#a": addresses});
     let own = json!({"kinds": [REGISTRY_KIND], "authors": authors, "#d": [REGISTRY_D]});
-    let (release_events, own_events) = match via {
+    // The answers are borrowed where they are held (a cached answer is shared, not copied).
+    let from_relays;
+    let from_dht;
+    let (release_events, own_events): (&[Verified], &[Verified]) = match via {
         Via::Relays => {
             let (releases, own, _) = tokio::join!(
                 sources.query(&releases),
                 sources.query(&own),
                 keep_attestations(sources, &publishers),
             );
-            let (releases, own) = (releases.gathered, own.gathered);
-            if releases.answered.is_empty() {
-                return Err(CatalogError::NoRelay(releases.failed.clone()));
+            if releases.gathered.answered.is_empty() {
+                return Err(CatalogError::NoRelay(releases.gathered.failed.clone()));
             }
-            (releases.events.clone(), own.events.clone())
+            from_relays = (releases.gathered, own.gathered);
+            (&from_relays.0.events, &from_relays.1.events)
         }
         Via::Dht(reader) => {
             let (release_events, unread) = reader.query(&releases, &publishers).await;
@@ -301,11 +304,12 @@ pub async fn look_up(
             }
             let (own_events, _) = reader.query(&own, &publishers).await;
             check_name_records(reader, catalog, &asked).await;
-            (release_events, own_events)
+            from_dht = (release_events, own_events);
+            (&from_dht.0, &from_dht.1)
         }
     };
-    registry.absorb(&own_events);
-    file_releases(registry, catalog, &wanted, &release_events);
+    registry.absorb(own_events);
+    file_releases(registry, catalog, &wanted, release_events);
     Ok(())
 }
 

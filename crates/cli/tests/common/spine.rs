@@ -171,6 +171,12 @@ impl Person {
         }
     }
 
+    /// This person's record of the peers they fetched from (`peers/reputation.json`).
+    pub fn peer_reputation(&self) -> Value {
+        let path = self.home.path().join("peers/reputation.json");
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+    }
+
     /// Starts `seedstr seed` for this person.
     pub fn seed(&self, extra: &[&str]) -> Seeder {
         Seeder::start(self.home.path(), extra)

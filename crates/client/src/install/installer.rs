@@ -831,10 +831,9 @@ async fn fetch(
                 }
             }
         };
-    let reason = if left_out.is_empty() {
-        reason
-    } else {
-        format!("{reason}; {}", describe_left_out(&left_out))
+    let reason = match left_out {
+        Some(said) => format!("{reason}; {said}"),
+        None => reason,
     };
     if release.mirrors.is_empty() {
         return Err(InstallError::Stalled {
@@ -850,12 +849,13 @@ async fn fetch(
 
 /// The peers to ask, first to last: the seeders the publisher named in the signed release,
 /// those given, those the DHT named, and when the DHT named none yet, a short wait for it
-/// (longer when there is nobody else to ask).
+/// (longer when there is nobody else to ask). With them, what was said of peers left out for
+/// sending bad pieces, if any were.
 async fn gather_peers(
     opts: &InstallOptions,
     release: &Release,
     dht_peers: &[SocketAddr],
-) -> (Vec<SocketAddr>, Vec<(SocketAddr, u64)>) {
+) -> (Vec<SocketAddr>, Option<String>) {
     let mut peers = publisher_seeders(release).await;
     let named_by_publisher = peers.len();
     for p in [&opts.peers[..], dht_peers].concat() {
@@ -881,24 +881,21 @@ async fn gather_peers(
     let (home, now) = (opts.home.clone(), seedstr_proto::clock::unix_now());
     let (ranked, left_out) = off_runtime(move || {
         let reputation = crate::reputation::Reputation::load(&home);
-        let ranked = reputation.rank(&peers, named_by_publisher, now);
-        let left_out: Vec<(SocketAddr, u64)> = peers
-            .iter()
-            .filter(|p| !ranked.contains(p))
-            .filter_map(|p| Some((*p, reputation.peers.get(p)?.banned_until?)))
-            .collect();
-        (ranked, left_out)
+        (
+            reputation.rank(&peers, named_by_publisher, now),
+            reputation.left_out(&peers, now),
+        )
     })
     .await;
-    if !left_out.is_empty() {
-        tracing::info!("{}", describe_left_out(&left_out));
+    let left_out = (!left_out.is_empty()).then(|| describe_left_out(&left_out, now));
+    if let Some(said) = &left_out {
+        tracing::info!("{said}");
     }
     (ranked, left_out)
 }
 
 /// `left out for sending bad pieces: <peer> (N more minutes), …`.
-fn describe_left_out(left_out: &[(SocketAddr, u64)]) -> String {
-    let now = seedstr_proto::clock::unix_now();
+fn describe_left_out(left_out: &[(SocketAddr, u64)], now: u64) -> String {
     let peers: Vec<String> = left_out
         .iter()
         .map(|(p, until)| {
